@@ -1,0 +1,125 @@
+//! Base58 (Bitcoin alphabet) and Base58Check decoding.
+
+use sha2::{Digest, Sha256};
+
+const ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+const fn decode_table() -> [u8; 128] {
+    let mut t = [0xffu8; 128];
+    let mut i = 0;
+    while i < 58 {
+        t[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+}
+static DECODE: [u8; 128] = decode_table();
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base58Error {
+    /// A character outside the alphabet, with its position (0-based, in characters).
+    InvalidCharacter(char, usize),
+    /// Decodes, but the 4-byte checksum does not match.
+    BadChecksum,
+    /// Too short to hold a payload and a checksum.
+    TooShort,
+}
+
+/// Decodes plain base58.
+pub fn decode(s: &str) -> Result<Vec<u8>, Base58Error> {
+    // Big-number base conversion, little-endian bytes in `out`.
+    let mut out: Vec<u8> = Vec::with_capacity(s.len());
+    for (pos, ch) in s.chars().enumerate() {
+        let digit = if ch.is_ascii() {
+            DECODE[ch as usize]
+        } else {
+            0xff
+        };
+        if digit == 0xff {
+            return Err(Base58Error::InvalidCharacter(ch, pos));
+        }
+        let mut carry = digit as u32;
+        for byte in out.iter_mut() {
+            carry += (*byte as u32) * 58;
+            *byte = carry as u8;
+            carry >>= 8;
+        }
+        while carry > 0 {
+            out.push(carry as u8);
+            carry >>= 8;
+        }
+    }
+    let zeros = s.bytes().take_while(|&b| b == b'1').count();
+    out.extend(std::iter::repeat_n(0, zeros));
+    out.reverse();
+    Ok(out)
+}
+
+/// Decodes base58 and checks the trailing double-SHA-256 checksum; returns the payload.
+pub fn decode_check(s: &str) -> Result<Vec<u8>, Base58Error> {
+    let mut bytes = decode(s)?;
+    if bytes.len() < 5 {
+        return Err(Base58Error::TooShort);
+    }
+    let split = bytes.len() - 4;
+    let digest = Sha256::digest(Sha256::digest(&bytes[..split]));
+    if digest[..4] != bytes[split..] {
+        return Err(Base58Error::BadChecksum);
+    }
+    bytes.truncate(split);
+    Ok(bytes)
+}
+
+/// Encodes bytes as base58.
+pub fn encode(data: &[u8]) -> String {
+    let zeros = data.iter().take_while(|&&b| b == 0).count();
+    let mut digits: Vec<u8> = Vec::with_capacity(data.len() * 138 / 100 + 1);
+    for &byte in data {
+        let mut carry = byte as u32;
+        for d in digits.iter_mut() {
+            carry += (*d as u32) << 8;
+            *d = (carry % 58) as u8;
+            carry /= 58;
+        }
+        while carry > 0 {
+            digits.push((carry % 58) as u8);
+            carry /= 58;
+        }
+    }
+    let mut s = String::with_capacity(zeros + digits.len());
+    s.extend(std::iter::repeat_n('1', zeros));
+    s.extend(digits.iter().rev().map(|&d| ALPHABET[d as usize] as char));
+    s
+}
+
+/// Encodes a payload with its 4-byte checksum.
+pub fn encode_check(payload: &[u8]) -> String {
+    let digest = Sha256::digest(Sha256::digest(payload));
+    let mut buf = payload.to_vec();
+    buf.extend_from_slice(&digest[..4]);
+    encode(&buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_keeps_leading_zeros() {
+        for data in [&b""[..], &[0, 0, 1, 2, 3], b"hello world", &[0xff; 25]] {
+            assert_eq!(decode(&encode(data)).unwrap(), data);
+        }
+        assert_eq!(encode(b"hello world"), "StV1DL6CwTryKyV");
+        assert_eq!(
+            decode_check(&encode_check(&[0, 1, 2])).unwrap(),
+            vec![0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn rejects_characters_outside_the_alphabet() {
+        assert_eq!(decode("1O1"), Err(Base58Error::InvalidCharacter('O', 1)));
+        assert_eq!(decode("0"), Err(Base58Error::InvalidCharacter('0', 0)));
+        assert_eq!(decode("ab€"), Err(Base58Error::InvalidCharacter('€', 2)));
+    }
+}

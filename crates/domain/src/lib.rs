@@ -1,0 +1,19 @@
+//! The pure domain of Custos: networks and assets, validated addresses, the risk taxonomy, risk
+//! scores and bands, the policy engine, order statuses and the audit hash chain.
+//!
+//! Nothing here does IO, reads a clock or is async; every function is deterministic.
+
+pub mod address;
+pub mod audit;
+pub mod network;
+pub mod order;
+pub mod policy;
+pub mod risk;
+pub mod taxonomy;
+
+pub use address::{Address, AddressError, AddressKind};
+pub use network::{Amount, Asset, Network};
+pub use order::OrderStatus;
+pub use policy::{Action, Decision, Policy};
+pub use risk::{CategoryFinding, Exposure, RiskBand, RiskReport, RiskScore};
+pub use taxonomy::RiskCategory;

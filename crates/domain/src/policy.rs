@@ -1,0 +1,446 @@
+//! The policy engine: a pure, deterministic function from risk reports to a decision with its
+//! reasons and a human-readable explanation (RISK-2, RISK-3, FLOW-1 steps 2–3).
+
+use crate::risk::{BandEdges, Exposure, ReportStatus, RiskBand, RiskReport, RiskScore};
+use crate::taxonomy::{RiskCategory, Tier};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What happens to an operation. Ordered by severity: the decision is the most severe action
+/// any rule asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Continue the exchange.
+    Proceed,
+    /// An officer looks at it (case, review deadline).
+    Review,
+    /// Suspend and ask the customer for KYC / Source of Funds (case, KYC deadline).
+    Hold,
+    /// Refuse: funds are never paid out; KYC is required.
+    Reject,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Proceed => "proceed",
+            Action::Review => "review",
+            Action::Hold => "hold",
+            Action::Reject => "reject",
+        }
+    }
+
+    /// RISK-2: high and critical require KYC.
+    pub fn requires_kyc(self) -> bool {
+        matches!(self, Action::Hold | Action::Reject)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The action per band (RISK-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BandActions {
+    pub low: Action,
+    pub medium: Action,
+    pub high: Action,
+    pub critical: Action,
+}
+
+impl Default for BandActions {
+    fn default() -> Self {
+        BandActions {
+            low: Action::Proceed,
+            medium: Action::Review,
+            high: Action::Hold,
+            critical: Action::Reject,
+        }
+    }
+}
+
+impl BandActions {
+    pub fn for_band(&self, band: RiskBand) -> Action {
+        match band {
+            RiskBand::Low => self.low,
+            RiskBand::Medium => self.medium,
+            RiskBand::High => self.high,
+            RiskBand::Critical => self.critical,
+        }
+    }
+}
+
+/// What a category triggers (RISK-3). Direct exposure (the address itself is in the category)
+/// triggers `direct` at any share; indirect exposure triggers `indirect` from `indirect_min_percent`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryRule {
+    pub direct: Action,
+    pub indirect: Action,
+    #[serde(rename = "indirect_min_percent")]
+    pub indirect_min: Exposure,
+}
+
+impl CategoryRule {
+    fn new(direct: Action, indirect: Action, indirect_min_percent: f64) -> Self {
+        CategoryRule {
+            direct,
+            indirect,
+            indirect_min: Exposure::from_percent(indirect_min_percent),
+        }
+    }
+
+    fn action_for(&self, exposure: Exposure, direct: bool) -> Action {
+        if direct && exposure > Exposure::default() {
+            self.direct
+        } else if !direct && exposure >= self.indirect_min && exposure > Exposure::default() {
+            self.indirect
+        } else {
+            Action::Proceed
+        }
+    }
+}
+
+/// The whole screening policy. `Policy::default()` is DESIGN.md's "Policy defaults".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    pub bands: BandEdges,
+    pub band_actions: BandActions,
+    /// Rules per category; categories without a rule trigger nothing.
+    pub categories: BTreeMap<RiskCategory, CategoryRule>,
+    /// What an analyzer failure yields (fail closed: at least `review`).
+    pub analyzer_failure: Action,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        use RiskCategory as C;
+        let mut categories = BTreeMap::new();
+        for &c in RiskCategory::ALL {
+            let rule = match c {
+                _ if RiskCategory::STOP.contains(&c) => {
+                    CategoryRule::new(Action::Reject, Action::Hold, 1.0)
+                }
+                C::Gambling => CategoryRule::new(Action::Hold, Action::Hold, 5.0),
+                _ if c.tier() == Tier::Seed => CategoryRule::new(Action::Hold, Action::Hold, 1.0),
+                C::Atm => CategoryRule::new(Action::Review, Action::Review, 20.0),
+                C::HighRiskExchange | C::P2pExchangeUnlicensed => {
+                    CategoryRule::new(Action::Review, Action::Review, 50.0)
+                }
+                C::PrivacyProtocol => CategoryRule::new(Action::Review, Action::Review, 1.0),
+                // Vendor codes we cannot map are shown to an officer, never dropped.
+                C::Unmapped => CategoryRule::new(Action::Review, Action::Review, 0.01),
+                _ => continue,
+            };
+            categories.insert(c, rule);
+        }
+        Policy {
+            bands: BandEdges::default(),
+            band_actions: BandActions::default(),
+            categories,
+            analyzer_failure: Action::Review,
+        }
+    }
+}
+
+impl Policy {
+    /// Checks the policy is usable and fails closed.
+    pub fn validate(&self) -> Result<(), String> {
+        self.bands.validate()?;
+        if self.analyzer_failure < Action::Review {
+            return Err(
+                "analyzer_failure must be review, hold or reject: a failed check never proceeds"
+                    .into(),
+            );
+        }
+        for c in RiskCategory::STOP {
+            if self
+                .categories
+                .get(&c)
+                .is_none_or(|r| r.direct < Action::Hold)
+            {
+                return Err(format!(
+                    "direct {c} exposure must at least hold the operation"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the rules of the categories named in `overrides`, keeping the others.
+    pub fn with_category_overrides(
+        mut self,
+        overrides: BTreeMap<RiskCategory, CategoryRule>,
+    ) -> Self {
+        self.categories.extend(overrides);
+        self
+    }
+
+    /// A stable fingerprint of the policy's content: a change of policy is a new version.
+    pub fn fingerprint(&self) -> String {
+        let canonical = serde_json::to_vec(self).expect("policy serialises");
+        hex_lower(&Sha256::digest(canonical))
+    }
+
+    /// Decides from every report gathered for an operation (all analyzers, all addresses).
+    pub fn decide(&self, reports: &[RiskReport]) -> Decision {
+        let mut reasons = Vec::new();
+        let mut score = RiskScore::MIN;
+        let mut worst_score_report: Option<&RiskReport> = None;
+        let mut summary: BTreeMap<RiskCategory, CategorySummary> = BTreeMap::new();
+
+        for report in reports {
+            match &report.status {
+                ReportStatus::Failed { error } => reasons.push(Reason::AnalyzerFailed {
+                    action: self.analyzer_failure,
+                    analyzer: report.analyzer.clone(),
+                    address: report.address.clone(),
+                    error: error.clone(),
+                }),
+                ReportStatus::Completed => {
+                    if let Some(s) = report.score {
+                        if worst_score_report.is_none() || s > score {
+                            score = s;
+                            worst_score_report = Some(report);
+                        }
+                    }
+                }
+            }
+            for f in &report.categories {
+                let entry = summary.entry(f.category).or_insert(CategorySummary {
+                    category: f.category,
+                    exposure: f.exposure,
+                    direct: f.direct,
+                });
+                entry.exposure = entry.exposure.max(f.exposure);
+                entry.direct |= f.direct;
+                let action = self
+                    .categories
+                    .get(&f.category)
+                    .map_or(Action::Proceed, |r| r.action_for(f.exposure, f.direct));
+                if action > Action::Proceed {
+                    reasons.push(Reason::Category {
+                        action,
+                        category: f.category,
+                        exposure: f.exposure,
+                        direct: f.direct,
+                        analyzer: report.analyzer.clone(),
+                        address: report.address.clone(),
+                        label: f.label.clone(),
+                        source: f.source.clone(),
+                    });
+                }
+            }
+        }
+
+        let band = self.bands.band(score);
+        let band_action = self.band_actions.for_band(band);
+        if let Some(r) = worst_score_report {
+            reasons.push(Reason::Band {
+                action: band_action,
+                band,
+                score,
+                analyzer: r.analyzer.clone(),
+                address: r.address.clone(),
+            });
+        }
+        if reports.is_empty() {
+            reasons.push(Reason::NoVerdict {
+                action: self.analyzer_failure,
+            });
+        }
+        let action = reasons
+            .iter()
+            .map(Reason::action)
+            .max()
+            .unwrap_or(Action::Proceed);
+        // Most severe first, so the explanation leads with what decided.
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.action()));
+        let categories: Vec<CategorySummary> = summary.into_values().collect();
+        let explanation = explain(action, score, band, &reasons, &categories, reports);
+        Decision {
+            action,
+            band,
+            score,
+            categories,
+            requires_kyc: action.requires_kyc(),
+            reasons,
+            explanation,
+        }
+    }
+}
+
+/// The strongest exposure to one category across all reports.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CategorySummary {
+    pub category: RiskCategory,
+    pub exposure: Exposure,
+    pub direct: bool,
+}
+
+/// One reason behind a decision, typed so that it can be stored, filtered and replayed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reason {
+    Band {
+        action: Action,
+        band: RiskBand,
+        score: RiskScore,
+        analyzer: String,
+        address: String,
+    },
+    Category {
+        action: Action,
+        category: RiskCategory,
+        exposure: Exposure,
+        direct: bool,
+        analyzer: String,
+        address: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
+    },
+    AnalyzerFailed {
+        action: Action,
+        analyzer: String,
+        address: String,
+        error: String,
+    },
+    NoVerdict {
+        action: Action,
+    },
+}
+
+impl Reason {
+    pub fn action(&self) -> Action {
+        match self {
+            Reason::Band { action, .. }
+            | Reason::Category { action, .. }
+            | Reason::AnalyzerFailed { action, .. }
+            | Reason::NoVerdict { action } => *action,
+        }
+    }
+
+    /// One line a person reads.
+    pub fn describe(&self) -> String {
+        match self {
+            Reason::Band {
+                band,
+                score,
+                analyzer,
+                address,
+                ..
+            } => {
+                format!("risk score {score} ({band} band) for {address} from analyzer {analyzer}")
+            }
+            Reason::Category {
+                category,
+                exposure,
+                direct,
+                analyzer,
+                address,
+                label,
+                source,
+                ..
+            } => {
+                let how = if *direct { "direct" } else { "indirect" };
+                let mut s = format!(
+                    "{} exposure {exposure} ({how}) at {address} via analyzer {analyzer}",
+                    category.as_str()
+                );
+                if let Some(l) = label {
+                    s.push_str(&format!(", label \"{l}\""));
+                }
+                if let Some(src) = source {
+                    s.push_str(&format!(", source {src}"));
+                }
+                s
+            }
+            Reason::AnalyzerFailed {
+                analyzer,
+                address,
+                error,
+                ..
+            } => {
+                format!(
+                    "analyzer {analyzer} gave no verdict for {address} ({error}); failing closed"
+                )
+            }
+            Reason::NoVerdict { .. } => "no analyzer produced a verdict; failing closed".into(),
+        }
+    }
+}
+
+/// The outcome of the policy for one operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub action: Action,
+    pub band: RiskBand,
+    pub score: RiskScore,
+    pub categories: Vec<CategorySummary>,
+    pub requires_kyc: bool,
+    pub reasons: Vec<Reason>,
+    pub explanation: String,
+}
+
+fn explain(
+    action: Action,
+    score: RiskScore,
+    band: RiskBand,
+    reasons: &[Reason],
+    categories: &[CategorySummary],
+    reports: &[RiskReport],
+) -> String {
+    let deciding: Vec<String> = reasons
+        .iter()
+        .filter(|r| r.action() == action && action > Action::Proceed)
+        .map(Reason::describe)
+        .collect();
+    let mut out = match action {
+        Action::Proceed => {
+            let addresses = reports
+                .iter()
+                .map(|r| r.address.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+            let analyzers = reports
+                .iter()
+                .map(|r| r.analyzer.as_str())
+                .collect::<std::collections::BTreeSet<_>>();
+            format!(
+                "proceed: risk score {score} ({band} band) over {addresses} address(es) checked by {}",
+                analyzers.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        }
+        _ => format!("{action} because: {}", deciding.join("; ")),
+    };
+    if action > Action::Proceed && !matches!(reasons.first(), Some(Reason::Band { .. })) {
+        out.push_str(&format!("; overall risk score {score} ({band} band)"));
+    }
+    if action.requires_kyc() {
+        out.push_str("; KYC is required");
+    }
+    let found: Vec<&str> = categories.iter().map(|c| c.category.as_str()).collect();
+    if found.is_empty() {
+        out.push_str("; no risk categories found");
+    } else {
+        out.push_str(&format!("; categories found: {}", found.join(", ")));
+    }
+    out
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;
