@@ -105,11 +105,7 @@ pub struct ChainVerifier {
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        ChainVerifier {
-            prev_hash: GENESIS_HASH.to_owned(),
-            prev_seq: 0,
-            checked: 0,
-        }
+        ChainVerifier { prev_hash: GENESIS_HASH.to_owned(), prev_seq: 0, checked: 0 }
     }
 }
 
@@ -119,16 +115,10 @@ impl ChainVerifier {
             return Err(ChainBreak::Altered { seq: e.seq });
         }
         if e.prev_hash != self.prev_hash {
-            return Err(ChainBreak::Unlinked {
-                seq: e.seq,
-                expected_prev: self.prev_seq,
-            });
+            return Err(ChainBreak::Unlinked { seq: e.seq, expected_prev: self.prev_seq });
         }
         if e.seq != self.prev_seq + 1 {
-            return Err(ChainBreak::Gap {
-                seq: e.seq,
-                expected: self.prev_seq + 1,
-            });
+            return Err(ChainBreak::Gap { seq: e.seq, expected: self.prev_seq + 1 });
         }
         self.prev_hash.clone_from(&e.hash);
         self.prev_seq = e.seq;
@@ -139,13 +129,8 @@ impl ChainVerifier {
     /// Compares the end of the chain with the recorded head (seq and hash of the last append).
     pub fn finish(&self, head: Option<(i64, &str)>) -> Result<u64, ChainBreak> {
         match head {
-            Some((head_seq, head_hash))
-                if head_seq != self.prev_seq || head_hash != self.prev_hash =>
-            {
-                Err(ChainBreak::Truncated {
-                    last_seq: self.prev_seq,
-                    head_seq,
-                })
+            Some((head_seq, head_hash)) if head_seq != self.prev_seq || head_hash != self.prev_hash => {
+                Err(ChainBreak::Truncated { last_seq: self.prev_seq, head_seq })
             }
             _ => Ok(self.checked),
         }
@@ -161,16 +146,8 @@ mod tests {
         (1..=n)
             .map(|seq| {
                 let data = format!("{{\"n\":{seq}}}");
-                let hash = entry_hash(
-                    &prev,
-                    seq,
-                    1000 + seq,
-                    "system",
-                    "order.created",
-                    "order",
-                    &format!("o{seq}"),
-                    &data,
-                );
+                let hash =
+                    entry_hash(&prev, seq, 1000 + seq, "system", "order.created", "order", &format!("o{seq}"), &data);
                 let e = AuditEntry {
                     seq,
                     at_ms: 1000 + seq,
@@ -211,28 +188,10 @@ mod tests {
         assert_eq!(verify(&altered, head), Err(ChainBreak::Altered { seq: 3 }));
         let mut removed = c.clone();
         removed.remove(1);
-        assert_eq!(
-            verify(&removed, head),
-            Err(ChainBreak::Unlinked {
-                seq: 3,
-                expected_prev: 1
-            })
-        );
+        assert_eq!(verify(&removed, head), Err(ChainBreak::Unlinked { seq: 3, expected_prev: 1 }));
         let mut reordered = c.clone();
         reordered.swap(1, 2);
-        assert_eq!(
-            verify(&reordered, head),
-            Err(ChainBreak::Unlinked {
-                seq: 3,
-                expected_prev: 1
-            })
-        );
-        assert_eq!(
-            verify(&c[..4], head),
-            Err(ChainBreak::Truncated {
-                last_seq: 4,
-                head_seq: 5
-            })
-        );
+        assert_eq!(verify(&reordered, head), Err(ChainBreak::Unlinked { seq: 3, expected_prev: 1 }));
+        assert_eq!(verify(&c[..4], head), Err(ChainBreak::Truncated { last_seq: 4, head_seq: 5 }));
     }
 }

@@ -164,9 +164,7 @@ impl Amount {
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AmountError::NotDigits(s.chars().take(40).collect()));
         }
-        s.parse::<u128>()
-            .map(Amount)
-            .map_err(|_| AmountError::TooLarge)
+        s.parse::<u128>().map(Amount).map_err(|_| AmountError::TooLarge)
     }
 
     /// Like [`Amount::parse`], and refuses zero.
@@ -210,14 +208,10 @@ impl<'de> Deserialize<'de> for Amount {
                 Ok(Amount(v as u128))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Amount, E> {
-                u128::try_from(v)
-                    .map(Amount)
-                    .map_err(|_| E::custom("amount must not be negative"))
+                u128::try_from(v).map(Amount).map_err(|_| E::custom("amount must not be negative"))
             }
             fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Amount, E> {
-                Err(E::custom(
-                    "amount must be an integer number of base units (satoshi, wei, sun), not a decimal",
-                ))
+                Err(E::custom("amount must be an integer number of base units (satoshi, wei, sun), not a decimal"))
             }
         }
         d.deserialize_any(V)
@@ -253,10 +247,7 @@ mod tests {
     fn amounts_are_integers_never_floats() {
         let a: Amount = serde_json::from_str("\"1000000000000000000000\"").unwrap();
         assert_eq!(a.0, 1_000_000_000_000_000_000_000);
-        assert_eq!(
-            serde_json::to_string(&a).unwrap(),
-            "\"1000000000000000000000\""
-        );
+        assert_eq!(serde_json::to_string(&a).unwrap(), "\"1000000000000000000000\"");
         let b: Amount = serde_json::from_str("125000").unwrap();
         assert_eq!(b.0, 125_000);
         assert!(serde_json::from_str::<Amount>("1.5").is_err());

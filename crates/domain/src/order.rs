@@ -96,9 +96,7 @@ impl OrderStatus {
     /// deposit and its decision are still recorded.
     pub fn after_screening(self, action: Action) -> OrderStatus {
         match self {
-            OrderStatus::AwaitingDeposit | OrderStatus::Confirming | OrderStatus::Screening => {
-                Self::for_action(action)
-            }
+            OrderStatus::AwaitingDeposit | OrderStatus::Confirming | OrderStatus::Screening => Self::for_action(action),
             current => match current.screening_severity() {
                 Some(severity) if action > severity => Self::for_action(action),
                 _ => current,
@@ -121,10 +119,7 @@ impl fmt::Display for OrderStatus {
 impl FromStr for OrderStatus {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OrderStatus::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("unknown order status {s:?}"))
+        OrderStatus::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| format!("unknown order status {s:?}"))
     }
 }
 
@@ -132,12 +127,7 @@ impl FromStr for OrderStatus {
 mod tests {
     use super::*;
 
-    const ACTIONS: [Action; 4] = [
-        Action::Proceed,
-        Action::Review,
-        Action::Hold,
-        Action::Reject,
-    ];
+    const ACTIONS: [Action; 4] = [Action::Proceed, Action::Review, Action::Hold, Action::Reject];
 
     #[test]
     fn flow_1_a_first_decision_sets_the_status() {
@@ -157,18 +147,9 @@ mod tests {
             OrderStatus::OnHoldAwaitingCustomer.after_screening(Action::Proceed),
             OrderStatus::OnHoldAwaitingCustomer
         );
-        assert_eq!(
-            OrderStatus::Accepted.after_screening(Action::Hold),
-            OrderStatus::OnHoldAwaitingCustomer
-        );
-        assert_eq!(
-            OrderStatus::InReview.after_screening(Action::Reject),
-            OrderStatus::Rejected
-        );
-        assert_eq!(
-            OrderStatus::Rejected.after_screening(Action::Review),
-            OrderStatus::Rejected
-        );
+        assert_eq!(OrderStatus::Accepted.after_screening(Action::Hold), OrderStatus::OnHoldAwaitingCustomer);
+        assert_eq!(OrderStatus::InReview.after_screening(Action::Reject), OrderStatus::Rejected);
+        assert_eq!(OrderStatus::Rejected.after_screening(Action::Review), OrderStatus::Rejected);
     }
 
     #[test]
@@ -179,10 +160,7 @@ mod tests {
                 let next = s.after_screening(a);
                 if matches!(
                     s,
-                    OrderStatus::Completed
-                        | OrderStatus::Refunded
-                        | OrderStatus::Frozen
-                        | OrderStatus::Expired
+                    OrderStatus::Completed | OrderStatus::Refunded | OrderStatus::Frozen | OrderStatus::Expired
                 ) {
                     assert_eq!(next, s);
                 }

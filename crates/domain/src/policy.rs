@@ -57,12 +57,7 @@ pub struct BandActions {
 
 impl Default for BandActions {
     fn default() -> Self {
-        BandActions {
-            low: Action::Proceed,
-            medium: Action::Review,
-            high: Action::Hold,
-            critical: Action::Reject,
-        }
+        BandActions { low: Action::Proceed, medium: Action::Review, high: Action::Hold, critical: Action::Reject }
     }
 }
 
@@ -90,11 +85,7 @@ pub struct CategoryRule {
 
 impl CategoryRule {
     fn new(direct: Action, indirect: Action, indirect_min_percent: f64) -> Self {
-        CategoryRule {
-            direct,
-            indirect,
-            indirect_min: Exposure::from_percent(indirect_min_percent),
-        }
+        CategoryRule { direct, indirect, indirect_min: Exposure::from_percent(indirect_min_percent) }
     }
 
     fn action_for(&self, exposure: Exposure, direct: bool) -> Action {
@@ -126,9 +117,7 @@ impl Default for Policy {
         let mut categories = BTreeMap::new();
         for &c in RiskCategory::ALL {
             let rule = match c {
-                _ if RiskCategory::STOP.contains(&c) => {
-                    CategoryRule::new(Action::Reject, Action::Hold, 1.0)
-                }
+                _ if RiskCategory::STOP.contains(&c) => CategoryRule::new(Action::Reject, Action::Hold, 1.0),
                 C::Gambling => CategoryRule::new(Action::Hold, Action::Hold, 5.0),
                 _ if c.tier() == Tier::Seed => CategoryRule::new(Action::Hold, Action::Hold, 1.0),
                 C::Atm => CategoryRule::new(Action::Review, Action::Review, 20.0),
@@ -156,30 +145,18 @@ impl Policy {
     pub fn validate(&self) -> Result<(), String> {
         self.bands.validate()?;
         if self.analyzer_failure < Action::Review {
-            return Err(
-                "analyzer_failure must be review, hold or reject: a failed check never proceeds"
-                    .into(),
-            );
+            return Err("analyzer_failure must be review, hold or reject: a failed check never proceeds".into());
         }
         for c in RiskCategory::STOP {
-            if self
-                .categories
-                .get(&c)
-                .is_none_or(|r| r.direct < Action::Hold)
-            {
-                return Err(format!(
-                    "direct {c} exposure must at least hold the operation"
-                ));
+            if self.categories.get(&c).is_none_or(|r| r.direct < Action::Hold) {
+                return Err(format!("direct {c} exposure must at least hold the operation"));
             }
         }
         Ok(())
     }
 
     /// Replaces the rules of the categories named in `overrides`, keeping the others.
-    pub fn with_category_overrides(
-        mut self,
-        overrides: BTreeMap<RiskCategory, CategoryRule>,
-    ) -> Self {
+    pub fn with_category_overrides(mut self, overrides: BTreeMap<RiskCategory, CategoryRule>) -> Self {
         self.categories.extend(overrides);
         self
     }
@@ -222,10 +199,8 @@ impl Policy {
                 });
                 entry.exposure = entry.exposure.max(f.exposure);
                 entry.direct |= f.direct;
-                let action = self
-                    .categories
-                    .get(&f.category)
-                    .map_or(Action::Proceed, |r| r.action_for(f.exposure, f.direct));
+                let action =
+                    self.categories.get(&f.category).map_or(Action::Proceed, |r| r.action_for(f.exposure, f.direct));
                 if action > Action::Proceed {
                     reasons.push(Reason::Category {
                         action,
@@ -253,28 +228,14 @@ impl Policy {
             });
         }
         if reports.is_empty() {
-            reasons.push(Reason::NoVerdict {
-                action: self.analyzer_failure,
-            });
+            reasons.push(Reason::NoVerdict { action: self.analyzer_failure });
         }
-        let action = reasons
-            .iter()
-            .map(Reason::action)
-            .max()
-            .unwrap_or(Action::Proceed);
+        let action = reasons.iter().map(Reason::action).max().unwrap_or(Action::Proceed);
         // Most severe first, so the explanation leads with what decided.
         reasons.sort_by_key(|r| std::cmp::Reverse(r.action()));
         let categories: Vec<CategorySummary> = summary.into_values().collect();
         let explanation = explain(action, score, band, &reasons, &categories, reports);
-        Decision {
-            action,
-            band,
-            score,
-            categories,
-            requires_kyc: action.requires_kyc(),
-            reasons,
-            explanation,
-        }
+        Decision { action, band, score, categories, requires_kyc: action.requires_kyc(), reasons, explanation }
     }
 }
 
@@ -333,30 +294,13 @@ impl Reason {
     /// One line a person reads.
     pub fn describe(&self) -> String {
         match self {
-            Reason::Band {
-                band,
-                score,
-                analyzer,
-                address,
-                ..
-            } => {
+            Reason::Band { band, score, analyzer, address, .. } => {
                 format!("risk score {score} ({band} band) for {address} from analyzer {analyzer}")
             }
-            Reason::Category {
-                category,
-                exposure,
-                direct,
-                analyzer,
-                address,
-                label,
-                source,
-                ..
-            } => {
+            Reason::Category { category, exposure, direct, analyzer, address, label, source, .. } => {
                 let how = if *direct { "direct" } else { "indirect" };
-                let mut s = format!(
-                    "{} exposure {exposure} ({how}) at {address} via analyzer {analyzer}",
-                    category.as_str()
-                );
+                let mut s =
+                    format!("{} exposure {exposure} ({how}) at {address} via analyzer {analyzer}", category.as_str());
                 if let Some(l) = label {
                     s.push_str(&format!(", label \"{l}\""));
                 }
@@ -365,15 +309,8 @@ impl Reason {
                 }
                 s
             }
-            Reason::AnalyzerFailed {
-                analyzer,
-                address,
-                error,
-                ..
-            } => {
-                format!(
-                    "analyzer {analyzer} gave no verdict for {address} ({error}); failing closed"
-                )
+            Reason::AnalyzerFailed { analyzer, address, error, .. } => {
+                format!("analyzer {analyzer} gave no verdict for {address} ({error}); failing closed")
             }
             Reason::NoVerdict { .. } => "no analyzer produced a verdict; failing closed".into(),
         }
@@ -400,22 +337,12 @@ fn explain(
     categories: &[CategorySummary],
     reports: &[RiskReport],
 ) -> String {
-    let deciding: Vec<String> = reasons
-        .iter()
-        .filter(|r| r.action() == action && action > Action::Proceed)
-        .map(Reason::describe)
-        .collect();
+    let deciding: Vec<String> =
+        reasons.iter().filter(|r| r.action() == action && action > Action::Proceed).map(Reason::describe).collect();
     let mut out = match action {
         Action::Proceed => {
-            let addresses = reports
-                .iter()
-                .map(|r| r.address.as_str())
-                .collect::<std::collections::BTreeSet<_>>()
-                .len();
-            let analyzers = reports
-                .iter()
-                .map(|r| r.analyzer.as_str())
-                .collect::<std::collections::BTreeSet<_>>();
+            let addresses = reports.iter().map(|r| r.address.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+            let analyzers = reports.iter().map(|r| r.analyzer.as_str()).collect::<std::collections::BTreeSet<_>>();
             format!(
                 "proceed: risk score {score} ({band} band) over {addresses} address(es) checked by {}",
                 analyzers.into_iter().collect::<Vec<_>>().join(", ")

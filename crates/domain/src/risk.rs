@@ -94,11 +94,7 @@ pub struct BandEdges {
 
 impl Default for BandEdges {
     fn default() -> Self {
-        BandEdges {
-            medium_from: RiskScore(2_500),
-            high_from: RiskScore(5_000),
-            critical_from: RiskScore(7_500),
-        }
+        BandEdges { medium_from: RiskScore(2_500), high_from: RiskScore(5_000), critical_from: RiskScore(7_500) }
     }
 }
 
@@ -225,12 +221,7 @@ pub struct RiskReport {
 }
 
 impl RiskReport {
-    pub fn completed(
-        analyzer: &str,
-        address: &Address,
-        score: RiskScore,
-        categories: Vec<CategoryFinding>,
-    ) -> Self {
+    pub fn completed(analyzer: &str, address: &Address, score: RiskScore, categories: Vec<CategoryFinding>) -> Self {
         RiskReport {
             analyzer: analyzer.to_owned(),
             network: address.network(),
@@ -246,9 +237,7 @@ impl RiskReport {
             analyzer: analyzer.to_owned(),
             network: address.network(),
             address: address.as_str().to_owned(),
-            status: ReportStatus::Failed {
-                error: error.into(),
-            },
+            status: ReportStatus::Failed { error: error.into() },
             score: None,
             categories: Vec::new(),
         }
@@ -283,19 +272,13 @@ mod tests {
         assert!(RiskScore::from_percent(100.01).is_none());
         assert!(RiskScore::from_percent(f64::NAN).is_none());
         assert_eq!(RiskScore::from_percent(7.5).unwrap().to_string(), "7.50");
-        assert_eq!(
-            serde_json::to_string(&RiskScore::from_percent(24.99).unwrap()).unwrap(),
-            "24.99"
-        );
+        assert_eq!(serde_json::to_string(&RiskScore::from_percent(24.99).unwrap()).unwrap(), "24.99");
     }
 
     #[test]
     fn band_edges_must_rise() {
         assert!(BandEdges::default().validate().is_ok());
-        let bad = BandEdges {
-            medium_from: RiskScore(5000),
-            ..BandEdges::default()
-        };
+        let bad = BandEdges { medium_from: RiskScore(5000), ..BandEdges::default() };
         assert!(bad.validate().is_err());
     }
 }

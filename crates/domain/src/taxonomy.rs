@@ -102,11 +102,8 @@ categories! {
 impl RiskCategory {
     /// The three categories that stop an operation on any direct exposure, whatever the score,
     /// and that are never refunded (frozen and reported instead).
-    pub const STOP: [RiskCategory; 3] = [
-        RiskCategory::Sanctions,
-        RiskCategory::TerrorismFinancing,
-        RiskCategory::ChildExploitation,
-    ];
+    pub const STOP: [RiskCategory; 3] =
+        [RiskCategory::Sanctions, RiskCategory::TerrorismFinancing, RiskCategory::ChildExploitation];
 
     pub fn is_seed(self) -> bool {
         self.tier() == Tier::Seed
@@ -129,11 +126,7 @@ mod tests {
 
     #[test]
     fn the_sixteen_seed_categories_of_risk_3() {
-        let seed: Vec<_> = RiskCategory::ALL
-            .iter()
-            .filter(|c| c.is_seed())
-            .map(|c| c.title())
-            .collect();
+        let seed: Vec<_> = RiskCategory::ALL.iter().filter(|c| c.is_seed()).map(|c| c.title()).collect();
         assert_eq!(
             seed,
             [
@@ -160,16 +153,9 @@ mod tests {
     #[test]
     fn names_match_the_shared_taxonomy_and_round_trip() {
         // A copy of shared/vendor-apis/taxonomy_mapping.json.
-        let path = format!(
-            "{}/../../testdata/taxonomy_mapping.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let doc: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(
-            doc["categories"].as_array().unwrap().len(),
-            RiskCategory::ALL.len()
-        );
+        let path = format!("{}/../../testdata/taxonomy_mapping.json", env!("CARGO_MANIFEST_DIR"));
+        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(doc["categories"].as_array().unwrap().len(), RiskCategory::ALL.len());
         {
             for c in doc["categories"].as_array().unwrap() {
                 let name = c["name"].as_str().unwrap();

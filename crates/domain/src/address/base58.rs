@@ -30,11 +30,7 @@ pub fn decode(s: &str) -> Result<Vec<u8>, Base58Error> {
     // Big-number base conversion, little-endian bytes in `out`.
     let mut out: Vec<u8> = Vec::with_capacity(s.len());
     for (pos, ch) in s.chars().enumerate() {
-        let digit = if ch.is_ascii() {
-            DECODE[ch as usize]
-        } else {
-            0xff
-        };
+        let digit = if ch.is_ascii() { DECODE[ch as usize] } else { 0xff };
         if digit == 0xff {
             return Err(Base58Error::InvalidCharacter(ch, pos));
         }
@@ -110,10 +106,7 @@ mod tests {
             assert_eq!(decode(&encode(data)).unwrap(), data);
         }
         assert_eq!(encode(b"hello world"), "StV1DL6CwTryKyV");
-        assert_eq!(
-            decode_check(&encode_check(&[0, 1, 2])).unwrap(),
-            vec![0, 1, 2]
-        );
+        assert_eq!(decode_check(&encode_check(&[0, 1, 2])).unwrap(), vec![0, 1, 2]);
     }
 
     #[test]

@@ -24,13 +24,7 @@ pub enum Bech32Error {
 }
 
 fn polymod(values: impl Iterator<Item = u8>) -> u32 {
-    const GEN: [u32; 5] = [
-        0x3b6a_57b2,
-        0x2650_8e6d,
-        0x1ea1_19fa,
-        0x3d42_33dd,
-        0x2a14_62b3,
-    ];
+    const GEN: [u32; 5] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
     let mut chk: u32 = 1;
     for v in values {
         let top = chk >> 25;
@@ -45,10 +39,7 @@ fn polymod(values: impl Iterator<Item = u8>) -> u32 {
 }
 
 fn hrp_expand(hrp: &str) -> impl Iterator<Item = u8> + '_ {
-    hrp.bytes()
-        .map(|b| b >> 5)
-        .chain(std::iter::once(0))
-        .chain(hrp.bytes().map(|b| b & 31))
+    hrp.bytes().map(|b| b >> 5).chain(std::iter::once(0)).chain(hrp.bytes().map(|b| b & 31))
 }
 
 /// A decoded bech32 string: lower-case human-readable part, 5-bit data without checksum.
@@ -94,11 +85,7 @@ pub fn decode(s: &str) -> Result<Decoded, Bech32Error> {
         _ => return Err(Bech32Error::BadChecksum),
     };
     data.truncate(data.len() - 6);
-    Ok(Decoded {
-        hrp: hrp.to_owned(),
-        data,
-        variant,
-    })
+    Ok(Decoded { hrp: hrp.to_owned(), data, variant })
 }
 
 pub fn encode(hrp: &str, data: &[u8], variant: Variant) -> String {
@@ -144,10 +131,6 @@ pub fn convert_bits(data: &[u8], from: u32, to: u32, pad: bool) -> Option<Vec<u8
 pub fn encode_segwit(hrp: &str, version: u8, program: &[u8]) -> String {
     let mut data = vec![version];
     data.extend(convert_bits(program, 8, 5, true).unwrap_or_default());
-    let variant = if version == 0 {
-        Variant::Bech32
-    } else {
-        Variant::Bech32m
-    };
+    let variant = if version == 0 { Variant::Bech32 } else { Variant::Bech32m };
     encode(hrp, &data, variant)
 }

@@ -67,15 +67,9 @@ pub enum AddressError {
     #[error("wrong length: expected {expected}, got {got}")]
     BadLength { expected: &'static str, got: usize },
     #[error("wrong network: this is {detected}, not a {expected} address")]
-    WrongNetwork {
-        detected: &'static str,
-        expected: &'static str,
-    },
+    WrongNetwork { detected: &'static str, expected: &'static str },
     #[error("unknown address prefix {prefix:?} for {network}")]
-    UnknownPrefix {
-        prefix: String,
-        network: &'static str,
-    },
+    UnknownPrefix { prefix: String, network: &'static str },
     #[error("a bech32 address must not mix upper and lower case")]
     MixedCase,
     #[error("not a bech32 address: the '1' separator or the prefix before it is missing")]
@@ -184,11 +178,7 @@ impl Address {
         for b in bytes {
             normalized.push_str(&format!("{b:02x}"));
         }
-        Address {
-            network: Network::Ethereum,
-            kind: AddressKind::Evm,
-            normalized,
-        }
+        Address { network: Network::Ethereum, kind: AddressKind::Evm, normalized }
     }
 
     /// Builds a TRON address from its 20-byte account id (the 0x41 prefix is added).
@@ -196,11 +186,7 @@ impl Address {
         let mut payload = Vec::with_capacity(21);
         payload.push(0x41);
         payload.extend_from_slice(bytes);
-        Address {
-            network: Network::Tron,
-            kind: AddressKind::Tron,
-            normalized: base58::encode_check(&payload),
-        }
+        Address { network: Network::Tron, kind: AddressKind::Tron, normalized: base58::encode_check(&payload) }
     }
 
     /// Builds a mainnet P2WPKH address from a 20-byte key hash.
@@ -242,21 +228,16 @@ fn detect_other_network(network: Network, input: &str) -> Option<AddressError> {
     if let Some(detected) = detect_foreign_bitcoin_like(input) {
         return Some(AddressError::WrongNetwork { detected, expected });
     }
-    Network::ALL
-        .into_iter()
-        .filter(|&n| n != network)
-        .find_map(|other| {
-            parse_exact(other, input)
-                .ok()
-                .map(|_| AddressError::WrongNetwork {
-                    detected: match other {
-                        Network::Bitcoin => "a Bitcoin address",
-                        Network::Ethereum => "an Ethereum address",
-                        Network::Tron => "a TRON address",
-                    },
-                    expected,
-                })
+    Network::ALL.into_iter().filter(|&n| n != network).find_map(|other| {
+        parse_exact(other, input).ok().map(|_| AddressError::WrongNetwork {
+            detected: match other {
+                Network::Bitcoin => "a Bitcoin address",
+                Network::Ethereum => "an Ethereum address",
+                Network::Tron => "a TRON address",
+            },
+            expected,
         })
+    })
 }
 
 /// Recognises addresses of Bitcoin's test networks and of Bitcoin-like coins by their version
@@ -290,9 +271,7 @@ fn bech32_foreign_hrp(hrp: &str) -> Option<&'static str> {
 }
 
 fn looks_bech32(input: &str) -> bool {
-    input
-        .rfind('1')
-        .is_some_and(|i| i > 0 && input[..i].bytes().all(|b| b.is_ascii_alphabetic()))
+    input.rfind('1').is_some_and(|i| i > 0 && input[..i].bytes().all(|b| b.is_ascii_alphabetic()))
 }
 
 fn parse_bitcoin(input: &str) -> Result<Address, AddressError> {
@@ -309,14 +288,9 @@ fn parse_bitcoin(input: &str) -> Result<Address, AddressError> {
 
 fn base58_error(e: base58::Base58Error, expected_len: &'static str) -> AddressError {
     match e {
-        base58::Base58Error::InvalidCharacter(ch, position) => {
-            AddressError::InvalidCharacter { ch, position }
-        }
+        base58::Base58Error::InvalidCharacter(ch, position) => AddressError::InvalidCharacter { ch, position },
         base58::Base58Error::BadChecksum => AddressError::BadChecksum,
-        base58::Base58Error::TooShort => AddressError::BadLength {
-            expected: expected_len,
-            got: 0,
-        },
+        base58::Base58Error::TooShort => AddressError::BadLength { expected: expected_len, got: 0 },
     }
 }
 
@@ -324,82 +298,51 @@ fn parse_bitcoin_base58(input: &str) -> Result<Address, AddressError> {
     const LEN: &str = "25 bytes (a version byte, a 20-byte hash, a checksum)";
     let payload = base58::decode_check(input).map_err(|e| base58_error(e, LEN))?;
     if payload.len() != 21 {
-        return Err(AddressError::BadLength {
-            expected: LEN,
-            got: payload.len() + 4,
-        });
+        return Err(AddressError::BadLength { expected: LEN, got: payload.len() + 4 });
     }
     let kind = match payload[0] {
         0x00 => AddressKind::P2pkh,
         0x05 => AddressKind::P2sh,
         v => {
-            return Err(AddressError::UnknownPrefix {
-                prefix: format!("version byte 0x{v:02x}"),
-                network: "Bitcoin",
-            });
+            return Err(AddressError::UnknownPrefix { prefix: format!("version byte 0x{v:02x}"), network: "Bitcoin" });
         }
     };
-    Ok(Address {
-        network: Network::Bitcoin,
-        kind,
-        normalized: input.to_owned(),
-    })
+    Ok(Address { network: Network::Bitcoin, kind, normalized: input.to_owned() })
 }
 
 fn parse_segwit(input: &str) -> Result<Address, AddressError> {
     let d = bech32::decode(input).map_err(|e| match e {
         bech32::Bech32Error::MixedCase => AddressError::MixedCase,
         bech32::Bech32Error::MissingSeparator => AddressError::MissingSeparator,
-        bech32::Bech32Error::InvalidCharacter(ch, position) => {
-            AddressError::InvalidCharacter { ch, position }
+        bech32::Bech32Error::InvalidCharacter(ch, position) => AddressError::InvalidCharacter { ch, position },
+        bech32::Bech32Error::TooLong(got) => AddressError::BadLength { expected: "at most 90 characters", got },
+        bech32::Bech32Error::TooShort => {
+            AddressError::BadLength { expected: "at least 6 characters after the separator", got: input.len() }
         }
-        bech32::Bech32Error::TooLong(got) => AddressError::BadLength {
-            expected: "at most 90 characters",
-            got,
-        },
-        bech32::Bech32Error::TooShort => AddressError::BadLength {
-            expected: "at least 6 characters after the separator",
-            got: input.len(),
-        },
         bech32::Bech32Error::BadChecksum => AddressError::BadChecksum,
     })?;
     if d.hrp != "bc" {
         if let Some(detected) = bech32_foreign_hrp(&d.hrp) {
-            return Err(AddressError::WrongNetwork {
-                detected,
-                expected: "Bitcoin",
-            });
+            return Err(AddressError::WrongNetwork { detected, expected: "Bitcoin" });
         }
-        return Err(AddressError::UnknownPrefix {
-            prefix: d.hrp,
-            network: "Bitcoin",
-        });
+        return Err(AddressError::UnknownPrefix { prefix: d.hrp, network: "Bitcoin" });
     }
-    let (&version, program5) = d
-        .data
-        .split_first()
-        .ok_or(AddressError::InvalidWitnessProgram { version: 0, len: 0 })?;
+    let (&version, program5) =
+        d.data.split_first().ok_or(AddressError::InvalidWitnessProgram { version: 0, len: 0 })?;
     if version > 16 {
         return Err(AddressError::InvalidWitnessVersion(version));
     }
-    let program =
-        bech32::convert_bits(program5, 5, 8, false).ok_or(AddressError::InvalidPadding)?;
+    let program = bech32::convert_bits(program5, 5, 8, false).ok_or(AddressError::InvalidPadding)?;
     let len = program.len();
     if !(2..=40).contains(&len) || (version == 0 && len != 20 && len != 32) {
         return Err(AddressError::InvalidWitnessProgram { version, len });
     }
     match (version, d.variant) {
         (0, bech32::Variant::Bech32m) => {
-            return Err(AddressError::WrongChecksumVariant {
-                version,
-                expected: "bech32 (BIP-173)",
-            });
+            return Err(AddressError::WrongChecksumVariant { version, expected: "bech32 (BIP-173)" });
         }
         (1.., bech32::Variant::Bech32) => {
-            return Err(AddressError::WrongChecksumVariant {
-                version,
-                expected: "bech32m (BIP-350)",
-            });
+            return Err(AddressError::WrongChecksumVariant { version, expected: "bech32m (BIP-350)" });
         }
         _ => {}
     }
@@ -409,28 +352,16 @@ fn parse_segwit(input: &str) -> Result<Address, AddressError> {
         (1, 32) => AddressKind::P2tr,
         (v, _) => AddressKind::FutureSegwit(v),
     };
-    Ok(Address {
-        network: Network::Bitcoin,
-        kind,
-        normalized: input.to_ascii_lowercase(),
-    })
+    Ok(Address { network: Network::Bitcoin, kind, normalized: input.to_ascii_lowercase() })
 }
 
 fn parse_ethereum(input: &str) -> Result<Address, AddressError> {
-    let hex = input
-        .strip_prefix("0x")
-        .ok_or(AddressError::MissingHexPrefix)?;
+    let hex = input.strip_prefix("0x").ok_or(AddressError::MissingHexPrefix)?;
     if let Some((position, ch)) = hex.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
-        return Err(AddressError::InvalidCharacter {
-            ch,
-            position: position + 2,
-        });
+        return Err(AddressError::InvalidCharacter { ch, position: position + 2 });
     }
     if hex.len() != 40 {
-        return Err(AddressError::BadLength {
-            expected: "40 hex digits after 0x",
-            got: hex.len(),
-        });
+        return Err(AddressError::BadLength { expected: "40 hex digits after 0x", got: hex.len() });
     }
     let has_lower = hex.bytes().any(|b| b.is_ascii_lowercase());
     let has_upper = hex.bytes().any(|b| b.is_ascii_uppercase());
@@ -452,11 +383,7 @@ pub fn eip55_checksum(hex40: &str) -> String {
     out.push_str("0x");
     for (i, c) in lower.chars().enumerate() {
         let nibble = (hash[i / 2] >> (if i % 2 == 0 { 4 } else { 0 })) & 0xf;
-        out.push(if c.is_ascii_alphabetic() && nibble >= 8 {
-            c.to_ascii_uppercase()
-        } else {
-            c
-        });
+        out.push(if c.is_ascii_alphabetic() && nibble >= 8 { c.to_ascii_uppercase() } else { c });
     }
     out
 }
@@ -465,10 +392,7 @@ fn parse_tron(input: &str) -> Result<Address, AddressError> {
     const LEN: &str = "25 bytes (0x41, a 20-byte account id, a checksum)";
     let payload = base58::decode_check(input).map_err(|e| base58_error(e, LEN))?;
     if payload.len() != 21 {
-        return Err(AddressError::BadLength {
-            expected: LEN,
-            got: payload.len() + 4,
-        });
+        return Err(AddressError::BadLength { expected: LEN, got: payload.len() + 4 });
     }
     if payload[0] != 0x41 {
         return Err(AddressError::UnknownPrefix {
@@ -476,11 +400,7 @@ fn parse_tron(input: &str) -> Result<Address, AddressError> {
             network: "TRON",
         });
     }
-    Ok(Address {
-        network: Network::Tron,
-        kind: AddressKind::Tron,
-        normalized: input.to_owned(),
-    })
+    Ok(Address { network: Network::Tron, kind: AddressKind::Tron, normalized: input.to_owned() })
 }
 
 #[cfg(test)]

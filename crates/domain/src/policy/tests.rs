@@ -12,12 +12,7 @@ fn addr() -> Address {
 }
 
 fn scored(p: f64) -> RiskReport {
-    RiskReport::completed(
-        "builtin",
-        &addr(),
-        RiskScore::from_percent(p).unwrap(),
-        vec![],
-    )
+    RiskReport::completed("builtin", &addr(), RiskScore::from_percent(p).unwrap(), vec![])
 }
 
 fn finding(category: RiskCategory, exposure: f64, direct: bool) -> CategoryFinding {
@@ -33,12 +28,7 @@ fn finding(category: RiskCategory, exposure: f64, direct: bool) -> CategoryFindi
 }
 
 fn with(score: f64, findings: Vec<CategoryFinding>) -> RiskReport {
-    RiskReport::completed(
-        "builtin",
-        &addr(),
-        RiskScore::from_percent(score).unwrap(),
-        findings,
-    )
+    RiskReport::completed("builtin", &addr(), RiskScore::from_percent(score).unwrap(), findings)
 }
 
 #[test]
@@ -56,11 +46,7 @@ fn risk_2_bands_map_to_actions_at_their_edges() {
     ] {
         let d = p.decide(&[scored(score)]);
         assert_eq!((d.band, d.action), (band, action), "score {score}");
-        assert_eq!(
-            d.requires_kyc,
-            action >= Action::Hold,
-            "RISK-2: high and critical require KYC"
-        );
+        assert_eq!(d.requires_kyc, action >= Action::Hold, "RISK-2: high and critical require KYC");
     }
 }
 
@@ -77,11 +63,7 @@ fn risk_3_stop_categories_reject_whatever_the_score() {
     for c in RiskCategory::STOP {
         let d = p.decide(&[with(0.0, vec![finding(c, 100.0, true)])]);
         assert_eq!(d.action, Action::Reject, "{c}");
-        assert_eq!(
-            d.band,
-            RiskBand::Low,
-            "the score stays what the analyzer said"
-        );
+        assert_eq!(d.band, RiskBand::Low, "the score stays what the analyzer said");
         // Any direct exposure, however small.
         let d = p.decide(&[with(0.0, vec![finding(c, 0.01, true)])]);
         assert_eq!(d.action, Action::Reject, "{c}");
@@ -91,10 +73,7 @@ fn risk_3_stop_categories_reject_whatever_the_score() {
 #[test]
 fn risk_3_other_seed_categories_hold() {
     let p = Policy::default();
-    for &c in RiskCategory::ALL
-        .iter()
-        .filter(|c| c.is_seed() && !RiskCategory::STOP.contains(c))
-    {
+    for &c in RiskCategory::ALL.iter().filter(|c| c.is_seed() && !RiskCategory::STOP.contains(c)) {
         let d = p.decide(&[with(10.0, vec![finding(c, 100.0, true)])]);
         assert_eq!(d.action, Action::Hold, "{c}");
         assert!(d.requires_kyc);
@@ -104,19 +83,10 @@ fn risk_3_other_seed_categories_hold() {
 #[test]
 fn risk_3_indirect_exposure_has_thresholds() {
     let p = Policy::default();
-    let gambling = |e| {
-        p.decide(&[with(0.0, vec![finding(RiskCategory::Gambling, e, false)])])
-            .action
-    };
+    let gambling = |e| p.decide(&[with(0.0, vec![finding(RiskCategory::Gambling, e, false)])]).action;
     assert_eq!(gambling(4.99), Action::Proceed);
     assert_eq!(gambling(5.0), Action::Hold);
-    let mixing = |e| {
-        p.decide(&[with(
-            0.0,
-            vec![finding(RiskCategory::MixingService, e, false)],
-        )])
-        .action
-    };
+    let mixing = |e| p.decide(&[with(0.0, vec![finding(RiskCategory::MixingService, e, false)])]).action;
     assert_eq!(mixing(0.99), Action::Proceed);
     assert_eq!(mixing(1.0), Action::Hold);
 }
@@ -124,10 +94,7 @@ fn risk_3_indirect_exposure_has_thresholds() {
 #[test]
 fn benign_categories_do_not_change_the_decision() {
     let p = Policy::default();
-    let d = p.decide(&[with(
-        5.0,
-        vec![finding(RiskCategory::Exchange, 100.0, true)],
-    )]);
+    let d = p.decide(&[with(5.0, vec![finding(RiskCategory::Exchange, 100.0, true)])]);
     assert_eq!(d.action, Action::Proceed);
     assert_eq!(d.categories.len(), 1);
 }
@@ -139,11 +106,7 @@ fn fail_closed_an_analyzer_failure_never_proceeds() {
     let d = p.decide(&[scored(0.0), failed]);
     assert_eq!(d.action, Action::Review);
     assert!(d.explanation.contains("bitok"), "{}", d.explanation);
-    assert_eq!(
-        p.decide(&[]).action,
-        Action::Review,
-        "no verdict at all fails closed"
-    );
+    assert_eq!(p.decide(&[]).action, Action::Review, "no verdict at all fails closed");
     let mut lax = Policy::default();
     lax.analyzer_failure = Action::Proceed;
     assert!(lax.validate().is_err());
@@ -158,58 +121,25 @@ fn the_most_severe_rule_wins() {
     ]);
     assert_eq!(d.action, Action::Reject);
     assert_eq!(d.score, RiskScore::from_percent(60.0).unwrap());
-    assert!(matches!(
-        d.reasons[0],
-        Reason::Category {
-            category: RiskCategory::Sanctions,
-            ..
-        }
-    ));
+    assert!(matches!(d.reasons[0], Reason::Category { category: RiskCategory::Sanctions, .. }));
 }
 
 #[test]
 fn the_explanation_names_categories_labels_sources_and_analyzers() {
     let p = Policy::default();
-    let d = p.decide(&[with(
-        100.0,
-        vec![finding(RiskCategory::Sanctions, 100.0, true)],
-    )]);
-    assert!(
-        d.explanation
-            .starts_with("reject because: sanctions exposure 100% (direct)"),
-        "{}",
-        d.explanation
-    );
-    for needle in [
-        "Example label",
-        "ofac-sdn",
-        "builtin",
-        ADDR,
-        "KYC is required",
-    ] {
-        assert!(
-            d.explanation.contains(needle),
-            "{needle} missing from {}",
-            d.explanation
-        );
+    let d = p.decide(&[with(100.0, vec![finding(RiskCategory::Sanctions, 100.0, true)])]);
+    assert!(d.explanation.starts_with("reject because: sanctions exposure 100% (direct)"), "{}", d.explanation);
+    for needle in ["Example label", "ofac-sdn", "builtin", ADDR, "KYC is required"] {
+        assert!(d.explanation.contains(needle), "{needle} missing from {}", d.explanation);
     }
     let clean = p.decide(&[scored(0.0)]);
-    assert!(
-        clean
-            .explanation
-            .starts_with("proceed: risk score 0.00 (low band)"),
-        "{}",
-        clean.explanation
-    );
+    assert!(clean.explanation.starts_with("proceed: risk score 0.00 (low band)"), "{}", clean.explanation);
 }
 
 #[test]
 fn decisions_are_deterministic_and_policies_are_fingerprinted() {
     let p = Policy::default();
-    let reports = [
-        with(60.0, vec![finding(RiskCategory::Scam, 3.0, false)]),
-        scored(10.0),
-    ];
+    let reports = [with(60.0, vec![finding(RiskCategory::Scam, 3.0, false)]), scored(10.0)];
     assert_eq!(p.decide(&reports), p.decide(&reports));
     assert_eq!(p.fingerprint(), Policy::default().fingerprint());
     let mut changed = Policy::default();
@@ -220,15 +150,11 @@ fn decisions_are_deterministic_and_policies_are_fingerprinted() {
 
 #[test]
 fn policies_read_from_toml_overrides_merge_with_defaults() {
-    let overrides: BTreeMap<RiskCategory, CategoryRule> =
-        serde_json::from_value(serde_json::json!({
-            "gambling": { "direct": "review", "indirect": "review", "indirect_min_percent": 10.0 }
-        }))
-        .unwrap();
+    let overrides: BTreeMap<RiskCategory, CategoryRule> = serde_json::from_value(serde_json::json!({
+        "gambling": { "direct": "review", "indirect": "review", "indirect_min_percent": 10.0 }
+    }))
+    .unwrap();
     let p = Policy::default().with_category_overrides(overrides);
     assert_eq!(p.categories[&RiskCategory::Gambling].direct, Action::Review);
-    assert_eq!(
-        p.categories[&RiskCategory::Sanctions].direct,
-        Action::Reject
-    );
+    assert_eq!(p.categories[&RiskCategory::Sanctions].direct, Action::Reject);
 }
