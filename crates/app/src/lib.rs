@@ -1,1 +1,17 @@
-//! placeholder
+//! Use cases of Custos and the ports its adapters implement.
+//!
+//! The app orchestrates: it validates nothing twice (domain types arrive parsed), asks the
+//! analyzers, applies the pure policy, and hands each state change to the store as one unit
+//! (state, audit event and outbox row in one transaction).
+
+pub mod clock;
+pub mod error;
+pub mod model;
+pub mod ports;
+pub mod screening;
+pub mod service;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::AppError;
+pub use ports::{AddressDeriver, Analyzer, Store, StoreError};
+pub use service::{App, AppParts, Deadlines};

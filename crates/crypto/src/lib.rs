@@ -1,1 +1,231 @@
-//! placeholder
+//! Cryptography at the edge: field encryption with key ids (personal data at rest, invariant 4),
+//! keyed hashes for matching encrypted values, API key hashing and random tokens.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+/// A 32-byte master key with its public id.
+#[derive(Clone)]
+pub struct MasterKey {
+    id: String,
+    bytes: [u8; 32],
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MasterKey({})", self.id)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyParseError {
+    #[error("the master key is missing")]
+    Missing,
+    #[error("the master key must be 32 random bytes written in base64 (generate one with `openssl rand -base64 32`)")]
+    Malformed,
+    #[error("the master key is a well-known value (all one byte, or the example's); generate a random one")]
+    WellKnown,
+}
+
+impl MasterKey {
+    /// Reads a base64-encoded 32-byte key and refuses obviously non-random ones.
+    pub fn from_base64(s: &str) -> Result<MasterKey, KeyParseError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(KeyParseError::Missing);
+        }
+        let raw = STANDARD.decode(s).map_err(|_| KeyParseError::Malformed)?;
+        let bytes: [u8; 32] = raw.try_into().map_err(|_| KeyParseError::Malformed)?;
+        if bytes.iter().all(|&b| b == bytes[0]) || s == EXAMPLE_KEY {
+            return Err(KeyParseError::WellKnown);
+        }
+        Ok(Self::from_bytes(bytes))
+    }
+
+    pub fn from_bytes(bytes: [u8; 32]) -> MasterKey {
+        let digest = Sha256::new().chain_update(b"custos key id\0").chain_update(bytes).finalize();
+        MasterKey { id: hex::encode(&digest[..4]), bytes }
+    }
+
+    pub fn generate() -> MasterKey {
+        Self::from_bytes(random_bytes())
+    }
+
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.bytes)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// A subkey for one purpose, so that one key never serves two algorithms.
+    fn subkey(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.bytes).expect("any length");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// The value written in `custos.example.toml`; refused as a real key.
+pub const EXAMPLE_KEY: &str = "REPLACE+WITH+32+RANDOM+BYTES+IN+BASE64+++++=";
+
+/// Where an encrypted value lives; bound into the ciphertext so that it cannot be moved to
+/// another row or column undetected.
+#[derive(Debug, Clone, Copy)]
+pub struct Aad<'a> {
+    pub table: &'a str,
+    pub column: &'a str,
+    pub row: &'a str,
+}
+
+impl Aad<'_> {
+    fn bytes(&self) -> Vec<u8> {
+        format!("{}\0{}\0{}", self.table, self.column, self.row).into_bytes()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CryptoError {
+    #[error("encrypted value is malformed")]
+    Malformed,
+    #[error("encrypted with key {0}, which is not configured")]
+    UnknownKey(String),
+    #[error("encrypted value failed authentication (wrong key, tampered, or moved from another row)")]
+    Authentication,
+}
+
+/// Encrypts and decrypts personal-data fields. Envelope: `v1.<key id>.<base64(nonce ‖ ciphertext)>`
+/// with XChaCha20-Poly1305. Older keys stay readable after rotation.
+#[derive(Clone, Debug)]
+pub struct FieldCipher {
+    current: MasterKey,
+    previous: Vec<MasterKey>,
+}
+
+impl FieldCipher {
+    pub fn new(current: MasterKey, previous: Vec<MasterKey>) -> Self {
+        FieldCipher { current, previous }
+    }
+
+    pub fn key_id(&self) -> &str {
+        self.current.id()
+    }
+
+    fn cipher(key: &MasterKey) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(&key.subkey("field-encryption-v1").into())
+    }
+
+    pub fn encrypt(&self, plaintext: &str, aad: Aad<'_>) -> String {
+        let nonce_bytes: [u8; 24] = random_bytes();
+        let nonce = XNonce::from(nonce_bytes);
+        let ct = Self::cipher(&self.current)
+            .encrypt(&nonce, Payload { msg: plaintext.as_bytes(), aad: &aad.bytes() })
+            .expect("encryption cannot fail for in-memory sizes");
+        let mut blob = nonce_bytes.to_vec();
+        blob.extend(ct);
+        format!("v1.{}.{}", self.current.id(), URL_SAFE_NO_PAD.encode(blob))
+    }
+
+    pub fn decrypt(&self, envelope: &str, aad: Aad<'_>) -> Result<String, CryptoError> {
+        let mut parts = envelope.splitn(3, '.');
+        let (Some("v1"), Some(kid), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(CryptoError::Malformed);
+        };
+        let key = std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.id() == kid)
+            .ok_or_else(|| CryptoError::UnknownKey(kid.to_owned()))?;
+        let blob = URL_SAFE_NO_PAD.decode(body).map_err(|_| CryptoError::Malformed)?;
+        if blob.len() < 24 + 16 {
+            return Err(CryptoError::Malformed);
+        }
+        let (nonce, ct) = blob.split_at(24);
+        let pt = Self::cipher(key)
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: &aad.bytes() })
+            .map_err(|_| CryptoError::Authentication)?;
+        String::from_utf8(pt).map_err(|_| CryptoError::Malformed)
+    }
+
+    /// A keyed hash to find equal values without decrypting (e.g. the same customer e-mail).
+    pub fn blind_index(&self, purpose: &str, value: &str) -> String {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.current.subkey("blind-index-v1")).expect("any length");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(value.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+/// API keys are random 32-byte tokens, so a plain SHA-256 is a sufficient, fast one-way hash.
+pub fn api_key_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// A new API key: `ck_` and 43 URL-safe characters (256 bits).
+pub fn new_api_key() -> String {
+    format!("ck_{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).expect("the operating system's random source is available");
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AAD: Aad = Aad { table: "orders", column: "customer_email", row: "o1" };
+
+    #[test]
+    fn encrypted_fields_round_trip_and_are_bound_to_their_row() {
+        let c = FieldCipher::new(MasterKey::generate(), vec![]);
+        let env = c.encrypt("alice@example.com", AAD);
+        assert!(env.starts_with(&format!("v1.{}.", c.key_id())));
+        assert!(!env.contains("alice"));
+        assert_eq!(c.decrypt(&env, AAD).unwrap(), "alice@example.com");
+        let other_row = Aad { row: "o2", ..AAD };
+        assert_eq!(c.decrypt(&env, other_row), Err(CryptoError::Authentication));
+        assert_ne!(c.encrypt("alice@example.com", AAD), env, "a fresh nonce each time");
+    }
+
+    #[test]
+    fn rotated_keys_still_decrypt_old_values() {
+        let old = MasterKey::generate();
+        let env = FieldCipher::new(old.clone(), vec![]).encrypt("x", AAD);
+        let rotated = FieldCipher::new(MasterKey::generate(), vec![old]);
+        assert_eq!(rotated.decrypt(&env, AAD).unwrap(), "x");
+        let forgot = FieldCipher::new(MasterKey::generate(), vec![]);
+        assert!(matches!(forgot.decrypt(&env, AAD), Err(CryptoError::UnknownKey(_))));
+    }
+
+    #[test]
+    fn weak_or_malformed_master_keys_are_refused() {
+        assert_eq!(MasterKey::from_base64("").unwrap_err(), KeyParseError::Missing);
+        assert_eq!(MasterKey::from_base64("c2hvcnQ=").unwrap_err(), KeyParseError::Malformed);
+        assert_eq!(MasterKey::from_base64(&STANDARD.encode([7u8; 32])).unwrap_err(), KeyParseError::WellKnown);
+        assert!(MasterKey::from_base64(EXAMPLE_KEY).is_err());
+        let k = MasterKey::generate();
+        assert_eq!(MasterKey::from_base64(&k.to_base64()).unwrap().id(), k.id());
+    }
+
+    #[test]
+    fn api_keys_are_random_and_hashed() {
+        let (a, b) = (new_api_key(), new_api_key());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 46);
+        assert_eq!(api_key_hash(&a).len(), 64);
+        assert_ne!(api_key_hash(&a), api_key_hash(&b));
+    }
+}

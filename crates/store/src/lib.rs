@@ -1,1 +1,166 @@
-//! placeholder
+//! SQLite and PostgreSQL storage through one code path (sqlx's `Any` driver).
+//!
+//! SQLite runs in WAL mode with `synchronous=FULL` (durable commits), a busy timeout, and all
+//! writes through one connection (one writer); reads use a separate pool. PostgreSQL uses one
+//! pool and row locks (`FOR UPDATE`) where SQLite relies on its single writer.
+//! Queries use `$n` placeholders, which both backends accept.
+
+mod audit;
+mod migrate;
+mod rows;
+mod store_impl;
+
+pub use migrate::{migrations, Migration};
+
+use custos_app::StoreError;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// The store. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    backend: Backend,
+    /// All writes. One connection for SQLite.
+    write: AnyPool,
+    /// Reads. The same pool as `write` for PostgreSQL.
+    read: AnyPool,
+}
+
+/// Options for [`SqlStore::connect`].
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions { max_connections: 16, acquire_timeout: Duration::from_secs(10) }
+    }
+}
+
+impl SqlStore {
+    /// Connects to `sqlite://path` or `postgres://...`. Does not migrate.
+    pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<SqlStore, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Other(format!(
+                "unsupported database URL {:?}: use sqlite://PATH or postgres://USER@HOST/DB",
+                redact(url)
+            )));
+        };
+        let connect_opts = AnyConnectOptions::from_str(url).map_err(|e| StoreError::Other(e.to_string()))?;
+        let pool = |max: u32| {
+            AnyPoolOptions::new().max_connections(max).acquire_timeout(opts.acquire_timeout).after_connect(
+                move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                            )
+                            .await?;
+                        }
+                        Ok(())
+                    })
+                },
+            )
+        };
+        let (write, read) = match backend {
+            Backend::Sqlite => {
+                let write = pool(1).connect_with(connect_opts.clone()).await.map_err(map_err)?;
+                let read = pool(opts.max_connections.clamp(1, 8)).connect_with(connect_opts).await.map_err(map_err)?;
+                (write, read)
+            }
+            Backend::Postgres => {
+                let p = pool(opts.max_connections).connect_with(connect_opts).await.map_err(map_err)?;
+                (p.clone(), p)
+            }
+        };
+        Ok(SqlStore { backend, write, read })
+    }
+
+    pub fn backend_kind(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations; refuses if an applied one was changed.
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        migrate::run(self).await
+    }
+
+    /// The pool for ad-hoc queries in tests and tools.
+    pub fn pool(&self) -> &AnyPool {
+        &self.write
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    /// " FOR UPDATE" on PostgreSQL; nothing on SQLite, whose single writer serialises.
+    fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+/// Hides the password of a database URL.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
+        sqlx::Error::Database(db) if db.message().contains("database is locked") => {
+            StoreError::Unavailable(db.message().to_owned())
+        }
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_urls_are_redacted() {
+        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact("sqlite://./x.db"), "sqlite://./x.db");
+    }
+}

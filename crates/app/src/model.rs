@@ -1,0 +1,286 @@
+//! Records the use cases read and write through the store.
+
+use custos_domain::audit::AuditEvent;
+use custos_domain::policy::{Action, Decision};
+use custos_domain::risk::RiskReport;
+use custos_domain::{Address, Amount, Asset, Network, OrderStatus, RiskCategory};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub enum Scope {
+    #[serde(rename = "screenings:create")]
+    ScreeningsCreate,
+    #[serde(rename = "orders:create")]
+    OrdersCreate,
+    #[serde(rename = "orders:read")]
+    OrdersRead,
+    #[serde(rename = "deposits:create")]
+    DepositsCreate,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 4] =
+        [Scope::ScreeningsCreate, Scope::OrdersCreate, Scope::OrdersRead, Scope::DepositsCreate];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::ScreeningsCreate => "screenings:create",
+            Scope::OrdersCreate => "orders:create",
+            Scope::OrdersRead => "orders:read",
+            Scope::DepositsCreate => "deposits:create",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|sc| sc.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub created_at_ms: i64,
+    pub revoked: bool,
+}
+
+/// One attribution of an address, as imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelRecord {
+    pub network: Network,
+    /// Normalised address.
+    pub address: String,
+    pub category: RiskCategory,
+    pub label: String,
+    /// 0–100.
+    pub confidence: u8,
+}
+
+/// A named set of labels replaced as a whole on re-import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LabelSource {
+    /// Unique name, e.g. "ofac-sdn" or "graphsense:ransomware".
+    pub name: String,
+    /// "ofac", "tagpack" or "csv".
+    pub kind: String,
+    /// Licence and origin to show with the labels.
+    pub attribution: String,
+}
+
+/// A label with the source it came from, as loaded into the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLabel {
+    pub source: String,
+    pub imported_at_ms: i64,
+    pub record: LabelRecord,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LabelSourceStats {
+    pub name: String,
+    pub kind: String,
+    pub attribution: String,
+    pub imported_at_ms: i64,
+    pub labels: u64,
+}
+
+/// A request to create an order, validated.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub external_id: Option<String>,
+    pub customer_email: Option<String>,
+    pub pay_network: Network,
+    pub pay_asset: Asset,
+    pub pay_amount: Amount,
+    pub receive_network: Network,
+    pub receive_asset: Asset,
+    pub receive_amount: Amount,
+    pub receive_address: Address,
+}
+
+/// What the store writes for a new order (ids and derived values filled in by the app).
+#[derive(Debug, Clone)]
+pub struct OrderWrite {
+    pub id: Uuid,
+    pub order: NewOrder,
+    /// Encrypted e-mail envelope and its blind index, when given.
+    pub customer_email_enc: Option<String>,
+    pub customer_email_index: Option<String>,
+    pub created_by: String,
+    pub at_ms: i64,
+    pub key_fingerprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderRecord {
+    pub id: Uuid,
+    pub number: i64,
+    pub external_id: Option<String>,
+    pub status: OrderStatus,
+    pub pay_network: Network,
+    pub pay_asset: Asset,
+    pub pay_amount: Amount,
+    pub receive_network: Network,
+    pub receive_asset: Asset,
+    pub receive_amount: Amount,
+    /// Normalised.
+    pub receive_address: String,
+    /// Normalised.
+    pub deposit_address: String,
+    pub deposit_index: u32,
+    pub has_customer_email: bool,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// An incoming transfer reported to Custos, validated.
+#[derive(Debug, Clone)]
+pub struct NewDeposit {
+    pub network: Network,
+    pub asset: Asset,
+    pub address: Address,
+    /// Normalised (lower-case hex).
+    pub txid: String,
+    pub index: u32,
+    pub amount: Amount,
+    pub sources: Vec<Address>,
+    pub confirmations: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DepositRecord {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub network: Network,
+    pub asset: Asset,
+    pub address: String,
+    pub txid: String,
+    pub index: u32,
+    pub amount: Amount,
+    pub sources: Vec<String>,
+    pub confirmations: Option<u32>,
+    pub screening_id: Uuid,
+    pub received_at_ms: i64,
+}
+
+/// What was screened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScreeningKind {
+    /// A pre-check of an address (PRE-1).
+    Address,
+    /// The sources of a deposit and its deposit address (RISK-1).
+    Deposit,
+}
+
+impl ScreeningKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScreeningKind::Address => "address",
+            ScreeningKind::Deposit => "deposit",
+        }
+    }
+}
+
+/// One screening: the reports of every analyzer and the decision, replayable from its inputs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScreeningRecord {
+    pub id: Uuid,
+    pub kind: ScreeningKind,
+    pub network: Network,
+    /// The subject: the screened address, or the deposit address.
+    pub address: String,
+    pub order_id: Option<Uuid>,
+    pub deposit_id: Option<Uuid>,
+    pub decision: Decision,
+    pub reports: Vec<RiskReport>,
+    pub policy_version: i64,
+    pub created_at_ms: i64,
+}
+
+/// What a case waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineKind {
+    /// The customer must complete KYC (SEC-15, 24 h).
+    Kyc,
+    /// An officer must review (SLA-2, 48 h).
+    Review,
+}
+
+impl DeadlineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadlineKind::Kyc => "kyc",
+            DeadlineKind::Review => "review",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseRecord {
+    pub id: Uuid,
+    pub number: i64,
+    pub order_id: Uuid,
+    pub deposit_id: Option<Uuid>,
+    /// The action that opened it.
+    pub action: Action,
+    pub status: String,
+    pub reasons: Vec<custos_domain::policy::Reason>,
+    pub deadline_kind: DeadlineKind,
+    pub opened_at_ms: i64,
+    pub due_at_ms: i64,
+}
+
+/// Everything the store writes, atomically, when a deposit is screened.
+#[derive(Debug, Clone)]
+pub struct DepositWrite {
+    pub deposit: DepositRecord,
+    pub screening: ScreeningRecord,
+    /// Opened when the decision is not `proceed`.
+    pub case: Option<CaseRecord>,
+    pub actor: String,
+}
+
+/// What came of reporting a deposit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DepositOutcome {
+    pub deposit: DepositRecord,
+    pub screening: ScreeningRecord,
+    pub order: OrderRecord,
+    pub case: Option<CaseRecord>,
+    /// False when the same (network, txid, index) had been reported before.
+    pub created: bool,
+}
+
+/// An order with everything that happened to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderView {
+    pub order: OrderRecord,
+    pub deposits: Vec<DepositRecord>,
+    pub screenings: Vec<ScreeningRecord>,
+    pub cases: Vec<CaseRecord>,
+}
+
+/// The stored outcome of a request made with an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// First time: process it, then call `idempotency_complete`.
+    New,
+    /// Done before with the same request: here is the response.
+    Replay { status: u16, body: String },
+    /// Another request with this key is being processed now.
+    InProgress,
+    /// The key was used for a different request.
+    Mismatch,
+}
+
+/// A standalone audit event with who and when.
+#[derive(Debug, Clone)]
+pub struct AuditWrite {
+    pub at_ms: i64,
+    pub event: AuditEvent,
+}

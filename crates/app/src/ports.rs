@@ -1,0 +1,99 @@
+//! The traits adapters implement: storage, analyzers, address derivation.
+
+use crate::model::*;
+use async_trait::async_trait;
+use custos_domain::audit::{AuditEntry, AuditEvent};
+use custos_domain::risk::RiskReport;
+use custos_domain::{Address, Network};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Persistence. Every method that changes state writes its audit event(s) in the same
+/// transaction; none leaves a partial write behind.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// "sqlite" or "postgres".
+    fn backend(&self) -> &'static str;
+
+    // --- policy versions ---
+    /// Returns the version number of a policy with this fingerprint, recording it as a new
+    /// version (effective now) when it differs from the latest.
+    async fn ensure_policy_version(&self, fingerprint: &str, document: &str, at_ms: i64) -> StoreResult<i64>;
+
+    // --- API keys ---
+    async fn insert_api_key(&self, key: &ApiKeyRecord, hash: &str, actor: &str) -> StoreResult<()>;
+    async fn find_api_key(&self, hash: &str) -> StoreResult<Option<ApiKeyRecord>>;
+
+    // --- labels ---
+    /// Replaces every label of `source` by `labels` in one transaction; returns the count.
+    async fn replace_label_source(
+        &self,
+        source: &LabelSource,
+        labels: &[LabelRecord],
+        at_ms: i64,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> StoreResult<u64>;
+    /// Streams every label to `sink` (for building the in-memory index); returns the count.
+    async fn for_each_label(&self, sink: &mut (dyn FnMut(StoredLabel) + Send)) -> StoreResult<u64>;
+    async fn label_stats(&self) -> StoreResult<Vec<LabelSourceStats>>;
+    /// A value that changes whenever labels change (to reload the in-memory index).
+    async fn labels_revision(&self) -> StoreResult<i64>;
+
+    // --- orders and deposits ---
+    /// Allocates the next address index of the order's pay network, derives the address with
+    /// `derive`, and inserts the order, all in one transaction. No two orders share an address.
+    async fn create_order(
+        &self,
+        order: &OrderWrite,
+        derive: &(dyn Fn(u32) -> Result<Address, String> + Sync),
+    ) -> StoreResult<OrderRecord>;
+    async fn get_order(&self, id: Uuid) -> StoreResult<Option<OrderView>>;
+    async fn find_order_by_deposit_address(&self, network: Network, address: &str) -> StoreResult<Option<OrderRecord>>;
+    async fn find_deposit(&self, network: Network, txid: &str, index: u32) -> StoreResult<Option<DepositOutcome>>;
+    /// Records a screened deposit: the deposit (unique on network+txid+index), its screening,
+    /// the order's new status, the case, audit events and outbox rows. If the deposit exists
+    /// already, writes nothing and returns the existing one with `created: false`.
+    async fn record_deposit(&self, write: &DepositWrite) -> StoreResult<DepositOutcome>;
+
+    // --- screenings ---
+    async fn insert_screening(&self, screening: &ScreeningRecord, actor: &str) -> StoreResult<()>;
+
+    // --- idempotency ---
+    async fn idempotency_begin(&self, key: &str, request_hash: &str, at_ms: i64) -> StoreResult<IdempotencyBegin>;
+    async fn idempotency_complete(&self, key: &str, status: u16, body: &str) -> StoreResult<()>;
+    async fn idempotency_abandon(&self, key: &str) -> StoreResult<()>;
+
+    // --- audit ---
+    async fn append_audit(&self, event: &AuditEvent, at_ms: i64) -> StoreResult<()>;
+    /// Entries with `seq > after`, in order, at most `limit`.
+    async fn audit_entries(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+    /// The (seq, hash) of the last entry as recorded by the appender.
+    async fn audit_head(&self) -> StoreResult<Option<(i64, String)>>;
+}
+
+/// An AML analyzer: the built-in label index or a vendor.
+#[async_trait]
+pub trait Analyzer: Send + Sync {
+    fn name(&self) -> &str;
+    /// Screens one address. Never fails: a failure is a report with `Failed` status.
+    async fn screen(&self, address: &Address) -> RiskReport;
+}
+
+/// Derives deposit addresses of one network from the configured extended public key.
+pub trait AddressDeriver: Send + Sync {
+    fn network(&self) -> Network;
+    /// A short non-secret id of the key, stored with the addresses it derived.
+    fn fingerprint(&self) -> &str;
+    fn derive(&self, index: u32) -> Result<Address, String>;
+}

@@ -1,0 +1,351 @@
+//! The application: one value holding the ports and the policy, with a method per use case.
+
+use crate::clock::Clock;
+use crate::error::AppError;
+use crate::model::*;
+use crate::ports::{AddressDeriver, Store};
+use crate::screening::Screener;
+use custos_crypto::{Aad, FieldCipher};
+use custos_domain::audit::{AuditEvent, ChainBreak, ChainVerifier};
+use custos_domain::policy::Action;
+use custos_domain::{Address, Network, Policy};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Policy deadlines (invariant 7), in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// SLA-1: the automatic check.
+    pub primary_check_ms: i64,
+    /// SEC-15: the customer's KYC.
+    pub kyc_ms: i64,
+    /// SLA-2: the officer's review.
+    pub review_ms: i64,
+    /// REF-4: the refund after the decision.
+    pub refund_ms: i64,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        const H: i64 = 3_600_000;
+        Deadlines { primary_check_ms: 5 * 60_000, kyc_ms: 24 * H, review_ms: 48 * H, refund_ms: 24 * H }
+    }
+}
+
+/// What an [`App`] is built from.
+pub struct AppParts {
+    pub store: Arc<dyn Store>,
+    pub screener: Screener,
+    pub policy: Policy,
+    pub derivers: Vec<Arc<dyn AddressDeriver>>,
+    pub cipher: FieldCipher,
+    pub clock: Arc<dyn Clock>,
+    pub deadlines: Deadlines,
+}
+
+pub struct App {
+    store: Arc<dyn Store>,
+    screener: Screener,
+    policy: Policy,
+    policy_version: i64,
+    derivers: HashMap<Network, Arc<dyn AddressDeriver>>,
+    cipher: FieldCipher,
+    clock: Arc<dyn Clock>,
+    deadlines: Deadlines,
+    key_cache: Mutex<HashMap<String, (ApiKeyRecord, i64)>>,
+}
+
+/// How long a looked-up API key is trusted without asking the database again.
+const KEY_CACHE_MS: i64 = 30_000;
+
+impl App {
+    /// Validates the policy and records its version.
+    pub async fn new(parts: AppParts) -> Result<App, AppError> {
+        parts.policy.validate().map_err(|e| AppError::invalid("invalid_policy", e))?;
+        let document = serde_json::to_string(&parts.policy).map_err(|e| AppError::Internal(e.to_string()))?;
+        let policy_version =
+            parts.store.ensure_policy_version(&parts.policy.fingerprint(), &document, parts.clock.now_ms()).await?;
+        Ok(App {
+            store: parts.store,
+            screener: parts.screener,
+            policy: parts.policy,
+            policy_version,
+            derivers: parts.derivers.into_iter().map(|d| (d.network(), d)).collect(),
+            cipher: parts.cipher,
+            clock: parts.clock,
+            deadlines: parts.deadlines,
+            key_cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn policy_version(&self) -> i64 {
+        self.policy_version
+    }
+
+    pub fn deadlines(&self) -> Deadlines {
+        self.deadlines
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub fn configured_networks(&self) -> Vec<Network> {
+        let mut n: Vec<_> = self.derivers.keys().copied().collect();
+        n.sort();
+        n
+    }
+
+    /// PRE-1: screens one address with every analyzer, decides, and records the screening.
+    pub async fn screen_address(&self, address: &Address, actor: &str) -> Result<ScreeningRecord, AppError> {
+        let screening = self.evaluate(ScreeningKind::Address, address, std::slice::from_ref(address)).await;
+        self.store.insert_screening(&screening, actor).await?;
+        Ok(screening)
+    }
+
+    /// Screens and decides without recording (the CLI's `screen` and the benchmark).
+    pub async fn evaluate(&self, kind: ScreeningKind, subject: &Address, addresses: &[Address]) -> ScreeningRecord {
+        let reports = self.screener.screen(addresses).await;
+        let decision = self.policy.decide(&reports);
+        ScreeningRecord {
+            id: Uuid::now_v7(),
+            kind,
+            network: subject.network(),
+            address: subject.as_str().to_owned(),
+            order_id: None,
+            deposit_id: None,
+            decision,
+            reports,
+            policy_version: self.policy_version,
+            created_at_ms: self.clock.now_ms(),
+        }
+    }
+
+    /// ADDR-1: creates an order with a deposit address no other order has.
+    pub async fn create_order(&self, order: NewOrder, actor: &str) -> Result<OrderRecord, AppError> {
+        if !order.pay_asset.is_on(order.pay_network) {
+            return Err(AppError::invalid(
+                "asset_not_on_network",
+                format!("{} is not paid on {}", order.pay_asset, order.pay_network),
+            ));
+        }
+        if !order.receive_asset.is_on(order.receive_network) {
+            return Err(AppError::invalid(
+                "asset_not_on_network",
+                format!("{} is not received on {}", order.receive_asset, order.receive_network),
+            ));
+        }
+        let deriver = self.derivers.get(&order.pay_network).cloned().ok_or_else(|| {
+            AppError::invalid(
+                "network_not_configured",
+                format!("no deposit key is configured for {}; orders paid on it cannot be created", order.pay_network),
+            )
+        })?;
+        let id = Uuid::now_v7();
+        let row = id.to_string();
+        let (customer_email_enc, customer_email_index) = match &order.customer_email {
+            Some(email) => {
+                let normalized = email.trim().to_lowercase();
+                let aad = Aad { table: "orders", column: "customer_email", row: &row };
+                (
+                    Some(self.cipher.encrypt(&normalized, aad)),
+                    Some(self.cipher.blind_index("customer_email", &normalized)),
+                )
+            }
+            None => (None, None),
+        };
+        let write = OrderWrite {
+            id,
+            order,
+            customer_email_enc,
+            customer_email_index,
+            created_by: actor.to_owned(),
+            at_ms: self.clock.now_ms(),
+            key_fingerprint: deriver.fingerprint().to_owned(),
+        };
+        let derive = move |i: u32| deriver.derive(i);
+        Ok(self.store.create_order(&write, &derive).await?)
+    }
+
+    pub async fn get_order(&self, id: Uuid) -> Result<OrderView, AppError> {
+        self.store.get_order(id).await?.ok_or_else(|| AppError::not_found("order_not_found", format!("no order {id}")))
+    }
+
+    /// FLOW-1 and RISK-1: records a deposit, screens its sources and the deposit address,
+    /// decides, moves the order and opens a case, all at once. Idempotent on
+    /// (network, txid, index), also under concurrent duplicates.
+    pub async fn report_deposit(&self, deposit: NewDeposit, actor: &str) -> Result<DepositOutcome, AppError> {
+        if let Some(existing) = self.store.find_deposit(deposit.network, &deposit.txid, deposit.index).await? {
+            return Ok(existing);
+        }
+        let order =
+            self.store.find_order_by_deposit_address(deposit.network, deposit.address.as_str()).await?.ok_or_else(
+                || {
+                    AppError::not_found(
+                        "unknown_deposit_address",
+                        format!("{} is not the deposit address of any order", deposit.address),
+                    )
+                },
+            )?;
+        if order.pay_asset != deposit.asset {
+            return Err(AppError::invalid(
+                "asset_mismatch",
+                format!("order {} is paid in {}, but the deposit is {}", order.number, order.pay_asset, deposit.asset),
+            ));
+        }
+        if !order.status.accepts_deposits() {
+            return Err(AppError::conflict(
+                "order_closed",
+                format!("order {} is {} and accepts no deposits", order.number, order.status),
+            ));
+        }
+        let mut addresses: Vec<Address> = Vec::with_capacity(deposit.sources.len() + 1);
+        for a in deposit.sources.iter().chain(std::iter::once(&deposit.address)) {
+            if !addresses.contains(a) {
+                addresses.push(a.clone());
+            }
+        }
+        let deposit_id = Uuid::now_v7();
+        let mut screening = self.evaluate(ScreeningKind::Deposit, &deposit.address, &addresses).await;
+        screening.order_id = Some(order.id);
+        screening.deposit_id = Some(deposit_id);
+        let now = self.clock.now_ms();
+        let case = (screening.decision.action > Action::Proceed).then(|| {
+            let (deadline_kind, window) = match screening.decision.action {
+                Action::Review => (DeadlineKind::Review, self.deadlines.review_ms),
+                _ => (DeadlineKind::Kyc, self.deadlines.kyc_ms),
+            };
+            CaseRecord {
+                id: Uuid::now_v7(),
+                number: 0,
+                order_id: order.id,
+                deposit_id: Some(deposit_id),
+                action: screening.decision.action,
+                status: "open".into(),
+                reasons: screening.decision.reasons.clone(),
+                deadline_kind,
+                opened_at_ms: now,
+                due_at_ms: now + window,
+            }
+        });
+        let record = DepositRecord {
+            id: deposit_id,
+            order_id: order.id,
+            network: deposit.network,
+            asset: deposit.asset,
+            address: deposit.address.as_str().to_owned(),
+            txid: deposit.txid,
+            index: deposit.index,
+            amount: deposit.amount,
+            sources: deposit.sources.iter().map(|a| a.as_str().to_owned()).collect(),
+            confirmations: deposit.confirmations,
+            screening_id: screening.id,
+            received_at_ms: now,
+        };
+        let write = DepositWrite { deposit: record, screening, case, actor: actor.to_owned() };
+        Ok(self.store.record_deposit(&write).await?)
+    }
+
+    /// Creates an API key; returns the key itself (shown once) and its record.
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        scopes: Vec<Scope>,
+        actor: &str,
+    ) -> Result<(String, ApiKeyRecord), AppError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 100 {
+            return Err(AppError::invalid("invalid_name", "the key's name must be 1 to 100 characters"));
+        }
+        if scopes.is_empty() {
+            return Err(AppError::invalid("invalid_scope", "an API key needs at least one scope"));
+        }
+        let key = custos_crypto::new_api_key();
+        let record = ApiKeyRecord {
+            id: Uuid::now_v7(),
+            name: name.to_owned(),
+            scopes,
+            created_at_ms: self.clock.now_ms(),
+            revoked: false,
+        };
+        self.store.insert_api_key(&record, &custos_crypto::api_key_hash(&key), actor).await?;
+        Ok((key, record))
+    }
+
+    /// Looks up an API key by its hash, with a short cache so that authentication is not a
+    /// query per request.
+    pub async fn authenticate(&self, key: &str) -> Result<Option<ApiKeyRecord>, AppError> {
+        let hash = custos_crypto::api_key_hash(key);
+        let now = self.clock.now_ms();
+        if let Some((rec, at)) = self.key_cache.lock().expect("not poisoned").get(&hash) {
+            if now - at < KEY_CACHE_MS {
+                return Ok(Some(rec.clone()));
+            }
+        }
+        let found = self.store.find_api_key(&hash).await?.filter(|k| !k.revoked);
+        let mut cache = self.key_cache.lock().expect("not poisoned");
+        if let Some(rec) = &found {
+            cache.insert(hash, (rec.clone(), now));
+        } else {
+            cache.remove(&hash);
+        }
+        Ok(found)
+    }
+
+    /// Walks the whole audit chain; returns the number of entries checked or the first break.
+    pub async fn verify_audit(&self) -> Result<Result<u64, ChainBreak>, AppError> {
+        verify_audit(self.store.as_ref()).await
+    }
+
+    /// Records an audit event on its own (for actions with no other state change).
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        entity_type: &str,
+        entity_id: &str,
+        data: serde_json::Value,
+    ) -> Result<(), AppError> {
+        let event = AuditEvent {
+            actor: actor.into(),
+            action: action.into(),
+            entity_type: entity_type.into(),
+            entity_id: entity_id.into(),
+            data,
+        };
+        Ok(self.store.append_audit(&event, self.clock.now_ms()).await?)
+    }
+}
+
+/// Verifies the audit chain of a store, page by page.
+pub async fn verify_audit(store: &dyn Store) -> Result<Result<u64, ChainBreak>, AppError> {
+    let mut verifier = ChainVerifier::default();
+    let mut after = 0;
+    loop {
+        let page = store.audit_entries(after, 5_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for e in &page {
+            if let Err(b) = verifier.check(e) {
+                return Ok(Err(b));
+            }
+        }
+    }
+    let head = store.audit_head().await?;
+    Ok(verifier.finish(head.as_ref().map(|(s, h)| (*s, h.as_str()))))
+}
+
+/// The timeout given to each analyzer call.
+pub fn default_analyzer_timeout() -> Duration {
+    Duration::from_secs(30)
+}

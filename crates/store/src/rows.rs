@@ -1,0 +1,145 @@
+//! Conversions between rows and records.
+
+use custos_app::model::*;
+use custos_app::StoreError;
+use custos_domain::{Amount, OrderStatus};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::str::FromStr;
+use uuid::Uuid;
+
+fn bad(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(format!("stored {what} is unreadable: {e}"))
+}
+
+pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
+    row: &'r AnyRow,
+    col: &str,
+) -> Result<T, StoreError> {
+    row.try_get(col).map_err(|e| bad(col, e))
+}
+
+pub(crate) fn parse<T: FromStr>(row: &AnyRow, col: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    get::<String>(row, col)?.parse().map_err(|e| bad(col, e))
+}
+
+fn uuid(row: &AnyRow, col: &str) -> Result<Uuid, StoreError> {
+    parse(row, col)
+}
+
+fn opt_uuid(row: &AnyRow, col: &str) -> Result<Option<Uuid>, StoreError> {
+    get::<Option<String>>(row, col)?.map(|s| s.parse().map_err(|e| bad(col, e))).transpose()
+}
+
+fn amount(row: &AnyRow, col: &str) -> Result<Amount, StoreError> {
+    Amount::parse(&get::<String>(row, col)?).map_err(|e| bad(col, e))
+}
+
+fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T, StoreError> {
+    serde_json::from_str(&get::<String>(row, col)?).map_err(|e| bad(col, e))
+}
+
+pub(crate) const ORDER_COLUMNS: &str = "id, number, external_id, status, pay_network, pay_asset, pay_amount, \
+    receive_network, receive_asset, receive_amount, receive_address, deposit_address, deposit_index, \
+    customer_email_enc, created_at_ms, updated_at_ms";
+
+pub(crate) fn order(row: &AnyRow) -> Result<OrderRecord, StoreError> {
+    Ok(OrderRecord {
+        id: uuid(row, "id")?,
+        number: get(row, "number")?,
+        external_id: get(row, "external_id")?,
+        status: parse::<OrderStatus>(row, "status")?,
+        pay_network: parse(row, "pay_network")?,
+        pay_asset: parse(row, "pay_asset")?,
+        pay_amount: amount(row, "pay_amount")?,
+        receive_network: parse(row, "receive_network")?,
+        receive_asset: parse(row, "receive_asset")?,
+        receive_amount: amount(row, "receive_amount")?,
+        receive_address: get(row, "receive_address")?,
+        deposit_address: get(row, "deposit_address")?,
+        deposit_index: get::<i64>(row, "deposit_index")? as u32,
+        has_customer_email: get::<Option<String>>(row, "customer_email_enc")?.is_some(),
+        created_at_ms: get(row, "created_at_ms")?,
+        updated_at_ms: get(row, "updated_at_ms")?,
+    })
+}
+
+pub(crate) const DEPOSIT_COLUMNS: &str =
+    "id, order_id, network, asset, address, txid, output_index, amount, sources, confirmations, screening_id, received_at_ms";
+
+pub(crate) fn deposit(row: &AnyRow) -> Result<DepositRecord, StoreError> {
+    Ok(DepositRecord {
+        id: uuid(row, "id")?,
+        order_id: uuid(row, "order_id")?,
+        network: parse(row, "network")?,
+        asset: parse(row, "asset")?,
+        address: get(row, "address")?,
+        txid: get(row, "txid")?,
+        index: get::<i64>(row, "output_index")? as u32,
+        amount: amount(row, "amount")?,
+        sources: json(row, "sources")?,
+        confirmations: get::<Option<i64>>(row, "confirmations")?.map(|c| c as u32),
+        screening_id: uuid(row, "screening_id")?,
+        received_at_ms: get(row, "received_at_ms")?,
+    })
+}
+
+pub(crate) const SCREENING_COLUMNS: &str =
+    "id, kind, network, address, order_id, deposit_id, decision, reports, policy_version, created_at_ms";
+
+pub(crate) fn screening(row: &AnyRow) -> Result<ScreeningRecord, StoreError> {
+    let kind = match get::<String>(row, "kind")?.as_str() {
+        "address" => ScreeningKind::Address,
+        "deposit" => ScreeningKind::Deposit,
+        other => return Err(bad("screening kind", other)),
+    };
+    Ok(ScreeningRecord {
+        id: uuid(row, "id")?,
+        kind,
+        network: parse(row, "network")?,
+        address: get(row, "address")?,
+        order_id: opt_uuid(row, "order_id")?,
+        deposit_id: opt_uuid(row, "deposit_id")?,
+        decision: json(row, "decision")?,
+        reports: json(row, "reports")?,
+        policy_version: get(row, "policy_version")?,
+        created_at_ms: get(row, "created_at_ms")?,
+    })
+}
+
+pub(crate) const CASE_COLUMNS: &str =
+    "id, number, order_id, deposit_id, action, status, reasons, deadline_kind, opened_at_ms, due_at_ms";
+
+pub(crate) fn case(row: &AnyRow) -> Result<CaseRecord, StoreError> {
+    let deadline_kind = match get::<String>(row, "deadline_kind")?.as_str() {
+        "kyc" => DeadlineKind::Kyc,
+        "review" => DeadlineKind::Review,
+        other => return Err(bad("deadline kind", other)),
+    };
+    Ok(CaseRecord {
+        id: uuid(row, "id")?,
+        number: get(row, "number")?,
+        order_id: uuid(row, "order_id")?,
+        deposit_id: opt_uuid(row, "deposit_id")?,
+        action: serde_json::from_value(serde_json::Value::String(get(row, "action")?)).map_err(|e| bad("action", e))?,
+        status: get(row, "status")?,
+        reasons: json(row, "reasons")?,
+        deadline_kind,
+        opened_at_ms: get(row, "opened_at_ms")?,
+        due_at_ms: get(row, "due_at_ms")?,
+    })
+}
+
+pub(crate) fn api_key(row: &AnyRow) -> Result<ApiKeyRecord, StoreError> {
+    let scopes: Vec<String> = json(row, "scopes")?;
+    Ok(ApiKeyRecord {
+        id: uuid(row, "id")?,
+        name: get(row, "name")?,
+        scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+        created_at_ms: get(row, "created_at_ms")?,
+        revoked: get::<Option<i64>>(row, "revoked_at_ms")?.is_some(),
+    })
+}
