@@ -60,6 +60,20 @@ impl DepositKey {
     }
 }
 
+impl custos_app::AddressDeriver for DepositKey {
+    fn network(&self) -> Network {
+        self.network
+    }
+
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    fn derive(&self, index: u32) -> Result<Address, String> {
+        self.address(index).map_err(|e| e.to_string())
+    }
+}
+
 fn address_of(network: Network, key: &ExtendedPublicKey) -> Address {
     match network {
         Network::Bitcoin => Address::p2wpkh_from_hash(&key.hash160()),

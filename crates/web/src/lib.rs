@@ -1,1 +1,60 @@
-//! placeholder
+//! The HTTP layer of Custos: thin handlers over the use cases, bearer API keys checked against
+//! a permission table, problem+json errors, `Idempotency-Key`, a body limit, and the OpenAPI
+//! document at `/api/openapi.json`.
+
+mod auth;
+pub mod dto;
+mod extract;
+mod idempotency;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+mod state;
+
+pub use routes::ROUTES;
+pub use state::AppState;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{middleware, Json, Router};
+use problem::Problem;
+
+/// The default request body limit.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/v1/screenings", post(routes::create_screening))
+        .route("/api/v1/orders", post(routes::create_order))
+        .route("/api/v1/orders/{id}", get(routes::get_order))
+        .route("/api/v1/deposits", post(routes::report_deposit))
+        .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
+    let document = openapi::document();
+    Router::new()
+        .merge(api)
+        .route("/api/openapi.json", get(move || async move { Json(document.clone()) }))
+        .route("/healthz", get(routes::health))
+        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response() })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this method is not allowed on this route",
+            )
+            .into_response()
+        })
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

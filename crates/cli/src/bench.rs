@@ -1,0 +1,268 @@
+//! `custos bench`: screening throughput in process, and the whole pipeline through HTTP.
+
+use crate::bootstrap::{self, Location};
+use crate::config::Config;
+use crate::Global;
+use clap::Subcommand;
+use custos_app::model::Scope;
+use custos_app::model::StoredLabel;
+use custos_chain::DepositKey;
+use custos_domain::{Address, Network, Policy};
+use custos_screening::builtin::screen_with;
+use custos_screening::import::{self, ofac, Format, ImportResult};
+use custos_screening::LabelIndexBuilder;
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// In-process address screenings per second on one core: parse the address, look it up in the
+    /// label index, decide by the policy
+    Screen {
+        /// GraphSense TagPacks to load beside the bundled OFAC list (a directory or file)
+        #[arg(long, value_name = "PATH")]
+        tagpacks: Option<PathBuf>,
+        /// Number of screenings
+        #[arg(long, default_value_t = 3_000_000)]
+        iterations: usize,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+    /// Orders and deposits through the HTTP API (screening, decision, durable commit)
+    Pipeline {
+        /// Concurrent clients
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Deposits to report (one order each)
+        #[arg(long, default_value_t = 5_000)]
+        deposits: usize,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(cfg: &Config, g: Global, cmd: BenchCommand) -> Result<ExitCode, String> {
+    match cmd {
+        BenchCommand::Screen { tagpacks, iterations, json } => screen(tagpacks, iterations.max(1), json).await,
+        BenchCommand::Pipeline { concurrency, deposits, json } => {
+            pipeline(cfg, g, concurrency.max(1), deposits.max(1), json).await
+        }
+    }
+}
+
+fn rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+async fn screen(tagpacks: Option<PathBuf>, iterations: usize, json: bool) -> Result<ExitCode, String> {
+    let started = Instant::now();
+    let mut data = ofac::bundled();
+    if let Some(p) = tagpacks {
+        let more = tokio::task::spawn_blocking(move || import::read(&[p], Some(Format::Tagpack)))
+            .await
+            .map_err(|e| e.to_string())??;
+        data.sources.extend(more.sources);
+    }
+    let load_s = started.elapsed().as_secs_f64();
+    let (index, samples) = build_index(&data);
+    let rss = rss_mb();
+    let policy = Policy::default();
+    // Time on one core: one thread does all the work.
+    let (elapsed, flagged) = tokio::task::spawn_blocking(move || {
+        let t = Instant::now();
+        let mut flagged = 0usize;
+        for i in 0..iterations {
+            let (network, raw) = &samples[i % samples.len()];
+            let Ok(address) = Address::parse(*network, raw) else { continue };
+            let report = screen_with(&index, &address);
+            let decision = policy.decide(std::slice::from_ref(&report));
+            flagged += usize::from(decision.action > custos_domain::Action::Proceed);
+        }
+        (t.elapsed().as_secs_f64(), std::hint::black_box(flagged))
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let per_sec = iterations as f64 / elapsed;
+    let labels = data.labels();
+    if json {
+        let out = json!({"bench": "screen", "screenings_per_sec": per_sec.round(), "iterations": iterations,
+            "labels": labels, "load_seconds": load_s, "rss_mb": rss, "flagged_share": flagged as f64 / iterations as f64});
+        println!("{out}");
+    } else {
+        println!("custos bench screen (one core; parse + index lookup + policy decision)");
+        println!("  labels loaded        {labels:>12}   (in {load_s:.1} s)");
+        println!("  screenings           {iterations:>12}");
+        println!("  screenings / second  {per_sec:>12.0}");
+        println!("  per screening        {:>12.0} ns", 1e9 / per_sec);
+        println!("  flagged              {:>11.1} %", 100.0 * flagged as f64 / iterations as f64);
+        if let Some(r) = rss {
+            println!("  RSS with index       {r:>10.0} MB");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds an index from imported sources; the sample is half labelled addresses, half fresh
+/// (unlabelled) deposit-style addresses, across the three networks.
+fn build_index(data: &ImportResult) -> (custos_screening::LabelIndex, Vec<(Network, String)>) {
+    let mut builder = LabelIndexBuilder::default();
+    let mut labelled = Vec::new();
+    for s in &data.sources {
+        for (i, l) in s.labels.iter().enumerate() {
+            if i % 7 == 0 && labelled.len() < 50_000 {
+                labelled.push((l.network, raw_form(l.network, &l.address)));
+            }
+            builder.add(StoredLabel { source: s.source.name.clone(), imported_at_ms: 0, record: l.clone() });
+        }
+    }
+    let mut samples = labelled;
+    let n = samples.len().max(1_000);
+    let keys = [
+        DepositKey::parse(Network::Bitcoin, custos_chain::demo::BITCOIN_ZPUB),
+        DepositKey::parse(Network::Ethereum, custos_chain::demo::ETHEREUM_XPUB),
+        DepositKey::parse(Network::Tron, custos_chain::demo::TRON_XPUB),
+    ];
+    for i in 0..n {
+        if let Ok(k) = &keys[i % 3] {
+            if let Ok(a) = k.address(10_000 + i as u32) {
+                samples.push((a.network(), a.display()));
+            }
+        }
+    }
+    // Interleave labelled and clean ones.
+    let half = samples.len() / 2;
+    let (a, b) = samples.split_at(half);
+    let mixed = a.iter().zip(b).flat_map(|(x, y)| [x.clone(), y.clone()]).collect();
+    (builder.build(), mixed)
+}
+
+/// The form a client sends (EIP-55 on Ethereum), so that parsing is measured as in production.
+fn raw_form(network: Network, normalized: &str) -> String {
+    Address::parse(network, normalized).map(|a| a.display()).unwrap_or_else(|_| normalized.to_owned())
+}
+
+async fn pipeline(
+    cfg: &Config,
+    g: Global,
+    concurrency: usize,
+    deposits: usize,
+    json_out: bool,
+) -> Result<ExitCode, String> {
+    let scratch = std::env::temp_dir().join(format!("custos-bench-{}", std::process::id()));
+    let loc =
+        Location::resolve(cfg, Some(g.data_dir.clone().unwrap_or_else(|| scratch.clone())), g.database_url.clone(), "");
+    let mut cfg = Config::default();
+    cfg.secrets.master_key = Some(custos_crypto::MasterKey::generate().to_base64());
+    cfg.deposit_keys.ethereum = Some(custos_chain::demo::ETHEREUM_XPUB.into());
+    let rt = bootstrap::runtime(&cfg, &loc, bootstrap::cipher(&cfg, true)?).await?;
+    let database = rt.store.backend_kind().as_str();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = custos_web::AppState { app: rt.app.clone(), max_body_bytes: custos_web::DEFAULT_MAX_BODY_BYTES };
+    tokio::spawn(custos_web::serve(listener, state, std::future::pending()));
+    let (key, _) = rt.app.create_api_key("bench", Scope::ALL.to_vec(), "cli").await.map_err(|e| e.to_string())?;
+
+    // Sources: nine clean addresses in ten, one sanctioned.
+    let clean = DepositKey::parse(Network::Ethereum, custos_chain::demo::ETHEREUM_XPUB).map_err(|e| e.to_string())?;
+    let sanctioned: Vec<String> = ofac::bundled().sources[0]
+        .labels
+        .iter()
+        .filter(|l| l.network == Network::Ethereum)
+        .map(|l| l.address.clone())
+        .collect();
+    let sources: Arc<Vec<String>> = Arc::new(
+        (0..1000u32)
+            .map(|i| {
+                if i % 10 == 9 {
+                    sanctioned[i as usize % sanctioned.len()].clone()
+                } else {
+                    clean.address(1_000_000 + i).map(|a| a.display()).unwrap_or_default()
+                }
+            })
+            .collect(),
+    );
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().map_err(|e| e.to_string())?;
+    let base = format!("http://{addr}");
+    let next = Arc::new(AtomicUsize::new(0));
+    let bar = crate::progress::bar(deposits as u64, "deposits", !json_out);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (client, base, key, next, sources, bar) =
+            (client.clone(), base.clone(), key.clone(), next.clone(), sources.clone(), bar.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= deposits {
+                    return Ok::<_, String>(latencies);
+                }
+                let order: serde_json::Value = client
+                    .post(format!("{base}/api/v1/orders"))
+                    .bearer_auth(&key)
+                    .json(&json!({"pay": {"network": "ethereum", "asset": "ETH", "amount": "1000000000000000000"},
+                                  "receive": {"network": "bitcoin", "asset": "BTC", "amount": "5000000", "address": "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu"}}))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .json()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let address = order["deposit"]["address"].as_str().ok_or("order without deposit address")?.to_owned();
+                let txid = format!("0x{}", custos_crypto::sha256_hex(format!("bench-{}-{i}", std::process::id()).as_bytes()));
+                let t = Instant::now();
+                let resp = client
+                    .post(format!("{base}/api/v1/deposits"))
+                    .bearer_auth(&key)
+                    .json(&json!({"network": "ethereum", "asset": "ETH", "address": address, "txid": txid, "index": 0,
+                                  "amount": "1000000000000000000", "sources": [sources[i % sources.len()]]}))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if resp.status() != reqwest::StatusCode::CREATED {
+                    return Err(format!("deposit answered {}: {}", resp.status(), resp.text().await.unwrap_or_default()));
+                }
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                bar.inc(1);
+            }
+        }));
+    }
+    let mut latencies = Vec::with_capacity(deposits);
+    for w in workers {
+        latencies.extend(w.await.map_err(|e| e.to_string())??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1];
+    let per_sec = deposits as f64 / elapsed;
+    let (p50, p99) = (pct(0.50), pct(0.99));
+    if json_out {
+        println!(
+            "{}",
+            json!({"bench": "pipeline", "database": database, "deposits": deposits, "concurrency": concurrency,
+            "deposits_per_sec": per_sec.round(), "p50_ms": p50, "p99_ms": p99, "seconds": elapsed})
+        );
+    } else {
+        println!("custos bench pipeline ({database}, concurrency {concurrency}; each deposit follows its own order)");
+        println!("  deposits             {deposits:>10}");
+        println!("  elapsed              {elapsed:>10.2} s");
+        println!("  deposits / second    {per_sec:>10.0}   (orders are created at the same rate)");
+        println!("  decision latency p50 {p50:>10.2} ms");
+        println!("  decision latency p99 {p99:>10.2} ms");
+    }
+    rt.store.close().await;
+    if g.data_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,239 @@
+//! The subcommands other than `bench`.
+
+use crate::bootstrap::{self, Location};
+use crate::config::Config;
+use crate::{ApikeyCommand, Global, LabelsCommand};
+use custos_app::model::Scope;
+use custos_app::{Clock, Store, SystemClock};
+use custos_domain::{Address, Network};
+use custos_screening::import::{self, Format};
+use std::process::ExitCode;
+
+const DEFAULT_DATA_DIR: &str = "./custos-data";
+const DEMO_DATA_DIR: &str = "./custos-demo";
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum FormatArg {
+    Tagpack,
+    Ofac,
+    Csv,
+}
+
+fn location(cfg: &Config, g: &Global) -> Location {
+    Location::resolve(cfg, g.data_dir.clone(), g.database_url.clone(), DEFAULT_DATA_DIR)
+}
+
+async fn listen(addr: &str) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))
+}
+
+async fn serve_until_ctrl_c(
+    listener: tokio::net::TcpListener,
+    rt: &bootstrap::Runtime,
+    cfg: &Config,
+) -> Result<ExitCode, String> {
+    bootstrap::spawn_label_reloader(rt.store.clone(), rt.builtin.clone());
+    let state = custos_web::AppState {
+        app: rt.app.clone(),
+        max_body_bytes: cfg.api.max_body_bytes.unwrap_or(custos_web::DEFAULT_MAX_BODY_BYTES),
+    };
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    };
+    custos_web::serve(listener, state, shutdown).await.map_err(|e| format!("server error: {e}"))?;
+    rt.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn serve(cfg: &Config, g: Global, listen_flag: Option<String>) -> Result<ExitCode, String> {
+    let cipher = bootstrap::cipher(cfg, true)?;
+    let loc = location(cfg, &g);
+    let rt = bootstrap::runtime(cfg, &loc, cipher).await?;
+    if rt.app.configured_networks().is_empty() {
+        tracing::warn!("no deposit key configured ([deposit_keys] or CUSTOS_XPUB_*): orders cannot be created");
+    }
+    let addr = listen_flag.or_else(|| cfg.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listener = listen(&addr).await?;
+    tracing::info!(%addr, database = %custos_store::redact(&loc.database_url), "custos is serving");
+    serve_until_ctrl_c(listener, &rt, cfg).await
+}
+
+pub async fn demo(mut cfg: Config, g: Global, addr: String) -> Result<ExitCode, String> {
+    let loc = Location::resolve(&cfg, g.data_dir.clone(), g.database_url.clone(), DEMO_DATA_DIR);
+    std::fs::create_dir_all(&loc.data_dir).map_err(|e| format!("cannot create {}: {e}", loc.data_dir.display()))?;
+    if cfg.secrets.master_key.is_none() {
+        cfg.secrets.master_key = Some(demo_master_key(&loc.data_dir)?);
+    }
+    let keys = &mut cfg.deposit_keys;
+    keys.bitcoin.get_or_insert_with(|| custos_chain::demo::BITCOIN_ZPUB.into());
+    keys.ethereum.get_or_insert_with(|| custos_chain::demo::ETHEREUM_XPUB.into());
+    keys.tron.get_or_insert_with(|| custos_chain::demo::TRON_XPUB.into());
+    let cipher = bootstrap::cipher(&cfg, true)?;
+    let rt = bootstrap::runtime(&cfg, &loc, cipher).await?;
+    let listener = listen(&addr).await?;
+    let (key, _) = rt.app.create_api_key("demo", Scope::ALL.to_vec(), "cli").await.map_err(|e| e.to_string())?;
+    let index = rt.builtin.index();
+    println!("{}", "=".repeat(78));
+    println!("  CUSTOS DEMO: DEMO ONLY, NOT FOR REAL FUNDS");
+    println!("  Deposit addresses come from the PUBLIC BIP39 test mnemonic \"abandon ... about\":");
+    println!("  anyone can spend what is sent to them.");
+    println!("{}", "=".repeat(78));
+    println!("data:      {} ({})", loc.data_dir.display(), custos_store::redact(&loc.database_url));
+    println!("labels:    {} labelled addresses (bundled OFAC SDN list)", index.addresses());
+    println!("listening: http://{addr}  (OpenAPI: http://{addr}/api/openapi.json)");
+    println!("try:       curl -s -H \"Authorization: Bearer $KEY\" -H 'Content-Type: application/json' \\");
+    println!("             -d '{{\"network\":\"ethereum\",\"address\":\"0x8589427373D6D84E98730D7795D8f6f8731FDA16\"}}' http://{addr}/api/v1/screenings");
+    println!("api key: {key}");
+    serve_until_ctrl_c(listener, &rt, &cfg).await
+}
+
+/// The demo's master key, generated once per data directory and kept beside the database.
+fn demo_master_key(dir: &std::path::Path) -> Result<String, String> {
+    let path = dir.join("demo-master.key");
+    if let Ok(k) = std::fs::read_to_string(&path) {
+        return Ok(k.trim().to_owned());
+    }
+    let key = custos_crypto::MasterKey::generate().to_base64();
+    std::fs::write(&path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(key)
+}
+
+pub async fn migrate(cfg: &Config, g: Global) -> Result<ExitCode, String> {
+    let loc = location(cfg, &g);
+    let store = bootstrap::open_store(&loc).await?;
+    println!("database {} is up to date", custos_store::redact(&loc.database_url));
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn screen(cfg: &Config, g: Global, network: &str, address: &str, json: bool) -> Result<ExitCode, String> {
+    let network: Network = network.parse().map_err(|e| format!("{e}"))?;
+    let address = Address::parse(network, address).map_err(|e| format!("{} ({})", e, e.code()))?;
+    let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, false)?).await?;
+    let s = rt.app.screen_address(&address, "cli").await.map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&custos_web::dto::screening(&s)).unwrap_or_default());
+    } else {
+        let d = &s.decision;
+        println!("address      {}", address.display());
+        println!("network      {network}");
+        println!("band         {}", d.band);
+        println!("score        {}", d.score);
+        println!("decision     {}{}", d.action, if d.requires_kyc { " (KYC required)" } else { "" });
+        let cats: Vec<String> = d
+            .categories
+            .iter()
+            .map(|c| format!("{} ({}, {})", c.category, if c.direct { "direct" } else { "indirect" }, c.exposure))
+            .collect();
+        println!("categories   {}", if cats.is_empty() { "none".to_owned() } else { cats.join(", ") });
+        println!("policy       version {}", s.policy_version);
+        println!("explanation  {}", d.explanation);
+    }
+    rt.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn labels(cfg: &Config, g: Global, cmd: LabelsCommand) -> Result<ExitCode, String> {
+    let store = bootstrap::open_store(&location(cfg, &g)).await?;
+    match cmd {
+        LabelsCommand::Import { paths, format } => {
+            let format = format.map(|f| match f {
+                FormatArg::Tagpack => Format::Tagpack,
+                FormatArg::Ofac => Format::Ofac,
+                FormatArg::Csv => Format::Csv,
+            });
+            let started = std::time::Instant::now();
+            let result = tokio::task::spawn_blocking(move || import::read(&paths, format))
+                .await
+                .map_err(|e| e.to_string())??;
+            for p in &result.problems {
+                eprintln!("skipped: {p}");
+            }
+            let written = bootstrap::write_sources(store.as_ref(), &result, &SystemClock, true).await?;
+            println!(
+                "imported {written} labels from {} source(s) in {:.1} s",
+                result.sources.len(),
+                started.elapsed().as_secs_f64()
+            );
+            if !result.problems.is_empty() {
+                println!("skipped {} bad row(s), listed above with their line numbers", result.problems.len());
+            }
+            if !result.unsupported.is_empty() {
+                let list: Vec<String> = result.unsupported.iter().map(|(c, n)| format!("{c} {n}")).collect();
+                println!("not imported (networks Custos does not screen): {}", list.join(", "));
+            }
+        }
+        LabelsCommand::Stats { json } => {
+            let stats = store.label_stats().await.map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats).unwrap_or_default());
+            } else {
+                println!("{:<48} {:>8} {:>10}  imported at", "source", "kind", "labels");
+                for s in &stats {
+                    println!(
+                        "{:<48} {:>8} {:>10}  {}",
+                        s.name,
+                        s.kind,
+                        s.labels,
+                        custos_web::dto::rfc3339(s.imported_at_ms)
+                    );
+                }
+                let total: u64 = stats.iter().map(|s| s.labels).sum();
+                println!("{} source(s), {total} labels", stats.len());
+            }
+        }
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn apikey(cfg: &Config, g: Global, cmd: ApikeyCommand) -> Result<ExitCode, String> {
+    let ApikeyCommand::Create { name, scopes } = cmd;
+    let scopes = if scopes.is_empty() {
+        Scope::ALL.to_vec()
+    } else {
+        scopes
+            .iter()
+            .map(|s| {
+                Scope::parse(s).ok_or_else(|| {
+                    let all: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+                    format!("unknown scope {s:?}: use one of {}", all.join(", "))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, false)?).await?;
+    let (key, record) = rt.app.create_api_key(&name, scopes, "cli").await.map_err(|e| e.to_string())?;
+    let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
+    println!(
+        "created API key {} ({}) with scopes {}; it is shown only now:",
+        record.name,
+        record.id,
+        scopes.join(", ")
+    );
+    println!("{key}");
+    rt.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn audit_verify(cfg: &Config, g: Global) -> Result<ExitCode, String> {
+    let store = bootstrap::open_store(&location(cfg, &g)).await?;
+    let outcome = custos_app::service::verify_audit(store.as_ref()).await.map_err(|e| e.to_string())?;
+    store.close().await;
+    match outcome {
+        Ok(n) => {
+            println!("audit log intact: {n} entries verified (at {})", custos_web::dto::rfc3339(SystemClock.now_ms()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(b) => {
+            println!("audit log BROKEN: {b}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}

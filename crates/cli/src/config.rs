@@ -1,0 +1,198 @@
+//! Configuration: `custos.toml` (see custos.example.toml), then environment variables, then
+//! command-line flags, each overriding the one before.
+
+use custos_app::Deadlines;
+use custos_domain::policy::{Action, BandActions, CategoryRule};
+use custos_domain::risk::BandEdges;
+use custos_domain::{Policy, RiskCategory};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub secrets: Secrets,
+    pub deposit_keys: DepositKeys,
+    pub api: Api,
+    pub analyzers: Analyzers,
+    pub deadlines: DeadlineHours,
+    pub policy: PolicyOverrides,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Secrets {
+    pub master_key: Option<String>,
+    pub previous_keys: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DepositKeys {
+    pub bitcoin: Option<String>,
+    pub ethereum: Option<String>,
+    pub tron: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Api {
+    pub max_body_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Analyzers {
+    pub timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeadlineHours {
+    pub primary_check_minutes: Option<u32>,
+    pub kyc_hours: Option<u32>,
+    pub review_hours: Option<u32>,
+    pub refund_hours: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyOverrides {
+    pub bands: Option<BandEdges>,
+    pub band_actions: Option<BandActions>,
+    pub analyzer_failure: Option<Action>,
+    pub categories: BTreeMap<RiskCategory, CategoryRule>,
+}
+
+impl Config {
+    /// Reads the file at `path` (if any) and applies the environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, String> {
+        let mut cfg = match path {
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(p).map_err(|e| format!("cannot read the config {}: {e}", p.display()))?;
+                toml::from_str(&text).map_err(|e| format!("config {}: {e}", p.display()))?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        let set = |target: &mut Option<String>, key: &str| {
+            if let Some(v) = var(key).filter(|v| !v.is_empty()) {
+                *target = Some(v);
+            }
+        };
+        set(&mut self.listen, "CUSTOS_LISTEN");
+        set(&mut self.database_url, "CUSTOS_DATABASE_URL");
+        set(&mut self.secrets.master_key, "CUSTOS_MASTER_KEY");
+        set(&mut self.deposit_keys.bitcoin, "CUSTOS_XPUB_BITCOIN");
+        set(&mut self.deposit_keys.ethereum, "CUSTOS_XPUB_ETHEREUM");
+        set(&mut self.deposit_keys.tron, "CUSTOS_XPUB_TRON");
+        if let Some(v) = var("CUSTOS_DATA_DIR").filter(|v| !v.is_empty()) {
+            self.data_dir = Some(v.into());
+        }
+        if let Some(v) = var("CUSTOS_PREVIOUS_KEYS").filter(|v| !v.is_empty()) {
+            self.secrets.previous_keys = v.split(',').map(|s| s.trim().to_owned()).collect();
+        }
+        let num = |key: &str| -> Result<Option<u64>, String> {
+            var(key)
+                .filter(|v| !v.is_empty())
+                .map(|v| v.parse::<u64>().map_err(|_| format!("{key} must be a whole number, got {v:?}")))
+                .transpose()
+        };
+        if let Some(n) = num("CUSTOS_MAX_BODY_BYTES")? {
+            self.api.max_body_bytes = Some(n as usize);
+        }
+        if let Some(n) = num("CUSTOS_ANALYZER_TIMEOUT_SECONDS")? {
+            self.analyzers.timeout_seconds = Some(n);
+        }
+        Ok(())
+    }
+
+    pub fn policy(&self) -> Result<Policy, String> {
+        let mut p = Policy::default();
+        if let Some(b) = self.policy.bands {
+            p.bands = b;
+        }
+        if let Some(a) = self.policy.band_actions {
+            p.band_actions = a;
+        }
+        if let Some(a) = self.policy.analyzer_failure {
+            p.analyzer_failure = a;
+        }
+        let p = p.with_category_overrides(self.policy.categories.clone());
+        p.validate().map_err(|e| format!("policy: {e}"))?;
+        Ok(p)
+    }
+
+    pub fn deadlines(&self) -> Deadlines {
+        let d = Deadlines::default();
+        const H: i64 = 3_600_000;
+        let h = &self.deadlines;
+        Deadlines {
+            primary_check_ms: h.primary_check_minutes.map_or(d.primary_check_ms, |m| i64::from(m) * 60_000),
+            kyc_ms: h.kyc_hours.map_or(d.kyc_ms, |x| i64::from(x) * H),
+            review_ms: h.review_hours.map_or(d.review_ms, |x| i64::from(x) * H),
+            refund_ms: h.refund_hours.map_or(d.refund_ms, |x| i64::from(x) * H),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses_and_names_every_environment_variable() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../custos.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let cfg: Config = toml::from_str(&text).unwrap();
+        assert!(cfg.policy().is_ok());
+        for var in [
+            "CUSTOS_LISTEN",
+            "CUSTOS_DATA_DIR",
+            "CUSTOS_DATABASE_URL",
+            "CUSTOS_MASTER_KEY",
+            "CUSTOS_PREVIOUS_KEYS",
+            "CUSTOS_XPUB_BITCOIN",
+            "CUSTOS_XPUB_ETHEREUM",
+            "CUSTOS_XPUB_TRON",
+            "CUSTOS_MAX_BODY_BYTES",
+            "CUSTOS_ANALYZER_TIMEOUT_SECONDS",
+            "CUSTOS_CONFIG",
+        ] {
+            assert!(text.contains(var), "custos.example.toml does not mention {var}");
+        }
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_bad_numbers_are_refused() {
+        let mut cfg: Config = toml::from_str("listen = \"0.0.0.0:1\"\n").unwrap();
+        cfg.apply_env(|k| (k == "CUSTOS_LISTEN").then(|| "127.0.0.1:2".to_owned())).unwrap();
+        assert_eq!(cfg.listen.as_deref(), Some("127.0.0.1:2"));
+        let err = cfg.apply_env(|k| (k == "CUSTOS_MAX_BODY_BYTES").then(|| "lots".to_owned())).unwrap_err();
+        assert!(err.contains("CUSTOS_MAX_BODY_BYTES"));
+    }
+
+    #[test]
+    fn policy_overrides_merge_and_unsafe_ones_are_refused() {
+        let cfg: Config = toml::from_str(
+            "[policy.band_actions]\nmedium = \"proceed\"\n[policy.categories.gambling]\ndirect = \"review\"\nindirect = \"review\"\nindirect_min_percent = 10\n",
+        )
+        .unwrap();
+        let p = cfg.policy().unwrap();
+        assert_eq!(p.band_actions.medium, Action::Proceed);
+        assert_eq!(p.band_actions.high, Action::Hold);
+        assert_eq!(p.categories[&RiskCategory::Gambling].direct, Action::Review);
+        let unsafe_cfg: Config = toml::from_str("[policy]\nanalyzer_failure = \"proceed\"\n").unwrap();
+        assert!(unsafe_cfg.policy().is_err());
+        assert!(toml::from_str::<Config>("[policy]\nbogus = 1\n").is_err(), "unknown keys are errors, not ignored");
+    }
+}

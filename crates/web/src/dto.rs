@@ -1,0 +1,305 @@
+//! Request and response bodies of the public API (DESIGN.md's contract), and the parsing of
+//! requests into validated domain values.
+
+use crate::problem::Problem;
+use axum::http::StatusCode;
+use custos_app::model::*;
+use custos_domain::policy::Decision;
+use custos_domain::risk::{ReportStatus, RiskReport};
+use custos_domain::{Address, Amount, Asset, Network};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+fn invalid(code: &str, detail: String) -> Problem {
+    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+}
+
+pub fn network(field: &str, s: &str) -> Result<Network, Problem> {
+    s.parse().map_err(|e| invalid("unknown_network", format!("{field}: {e}")))
+}
+
+pub fn asset(field: &str, s: &str) -> Result<Asset, Problem> {
+    s.parse().map_err(|e| invalid("unknown_asset", format!("{field}: {e}")))
+}
+
+pub fn address(field: &str, network: Network, s: &str) -> Result<Address, Problem> {
+    Address::parse(network, s).map_err(|e| invalid(e.code(), format!("{field}: {e}")))
+}
+
+pub fn amount(field: &str, a: Amount) -> Result<Amount, Problem> {
+    if a.0 == 0 {
+        return Err(invalid("invalid_amount", format!("{field}: the amount must be greater than zero")));
+    }
+    Ok(a)
+}
+
+/// A transaction id, normalised to lower-case hex (`0x`-prefixed on Ethereum).
+pub fn txid(network: Network, s: &str) -> Result<String, Problem> {
+    let (hex, prefix) = match network {
+        Network::Ethereum => (s.strip_prefix("0x").unwrap_or("!"), "0x"),
+        Network::Bitcoin | Network::Tron => (s, ""),
+    };
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let expected = match network {
+            Network::Ethereum => "0x followed by 64 hex digits",
+            _ => "64 hex digits",
+        };
+        return Err(invalid("invalid_txid", format!("txid: a {network} transaction id is {expected}")));
+    }
+    Ok(format!("{prefix}{}", hex.to_ascii_lowercase()))
+}
+
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Displays a normalised address the way a person expects (EIP-55 on Ethereum).
+fn display(network: Network, normalized: &str) -> String {
+    Address::parse(network, normalized).map(|a| a.display()).unwrap_or_else(|_| normalized.to_owned())
+}
+
+// ---------------------------------------------------------------- screenings
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningRequest {
+    pub network: String,
+    pub address: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AnalyzerSummary {
+    pub name: String,
+    pub address: String,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_score: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn analyzers(network: Network, reports: &[RiskReport]) -> Vec<AnalyzerSummary> {
+    reports
+        .iter()
+        .map(|r| AnalyzerSummary {
+            name: r.analyzer.clone(),
+            address: display(network, &r.address),
+            status: match r.status {
+                ReportStatus::Completed => "completed",
+                ReportStatus::Failed { .. } => "failed",
+            },
+            risk_score: r.score.map(|s| s.as_f64()),
+            error: match &r.status {
+                ReportStatus::Failed { error } => Some(error.clone()),
+                ReportStatus::Completed => None,
+            },
+        })
+        .collect()
+}
+
+fn categories(d: &Decision) -> Value {
+    d.categories.iter().map(|c| json!({"category": c.category, "exposure": c.exposure, "direct": c.direct})).collect()
+}
+
+pub fn screening(s: &ScreeningRecord) -> Value {
+    json!({
+        "id": s.id,
+        "network": s.network,
+        "address": display(s.network, &s.address),
+        "risk_score": s.decision.score,
+        "band": s.decision.band,
+        "decision": s.decision.action,
+        "requires_kyc": s.decision.requires_kyc,
+        "categories": categories(&s.decision),
+        "analyzers": analyzers(s.network, &s.reports),
+        "reasons": s.decision.reasons,
+        "policy_version": s.policy_version,
+        "explanation": s.decision.explanation,
+        "created_at": rfc3339(s.created_at_ms),
+    })
+}
+
+// ---------------------------------------------------------------- orders
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayLeg {
+    pub network: String,
+    pub asset: String,
+    pub amount: Amount,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiveLeg {
+    pub network: String,
+    pub asset: String,
+    pub amount: Amount,
+    pub address: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub customer_email: Option<String>,
+    pub pay: PayLeg,
+    pub receive: ReceiveLeg,
+}
+
+impl OrderRequest {
+    pub fn parse(self) -> Result<NewOrder, Problem> {
+        if let Some(id) = &self.external_id {
+            if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
+                return Err(invalid("invalid_field", "external_id: 1 to 128 characters, no control characters".into()));
+            }
+        }
+        if let Some(email) = &self.customer_email {
+            let e = email.trim();
+            let valid = e.len() <= 254
+                && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+                && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !valid {
+                return Err(invalid("invalid_email", "customer_email: not a valid e-mail address".into()));
+            }
+        }
+        let receive_network = network("receive.network", &self.receive.network)?;
+        Ok(NewOrder {
+            external_id: self.external_id,
+            customer_email: self.customer_email,
+            pay_network: network("pay.network", &self.pay.network)?,
+            pay_asset: asset("pay.asset", &self.pay.asset)?,
+            pay_amount: amount("pay.amount", self.pay.amount)?,
+            receive_network,
+            receive_asset: asset("receive.asset", &self.receive.asset)?,
+            receive_amount: amount("receive.amount", self.receive.amount)?,
+            receive_address: address("receive.address", receive_network, &self.receive.address)?,
+        })
+    }
+}
+
+pub fn order_summary(o: &OrderRecord) -> Value {
+    json!({
+        "id": o.id,
+        "number": o.number,
+        "external_id": o.external_id,
+        "status": o.status,
+        "pay": {"network": o.pay_network, "asset": o.pay_asset, "amount": o.pay_amount},
+        "receive": {"network": o.receive_network, "asset": o.receive_asset, "amount": o.receive_amount,
+                    "address": display(o.receive_network, &o.receive_address)},
+        "deposit": {"network": o.pay_network, "asset": o.pay_asset, "address": display(o.pay_network, &o.deposit_address)},
+        "created_at": rfc3339(o.created_at_ms),
+        "updated_at": rfc3339(o.updated_at_ms),
+    })
+}
+
+pub fn case(c: &CaseRecord) -> Value {
+    json!({
+        "id": c.id,
+        "number": c.number,
+        "status": c.status,
+        "opened_because": c.action,
+        "reasons": c.reasons,
+        "opened_at": rfc3339(c.opened_at_ms),
+        "deadline": {"kind": c.deadline_kind.as_str(), "due_at": rfc3339(c.due_at_ms)},
+    })
+}
+
+fn deposit_fields(d: &DepositRecord) -> Value {
+    json!({
+        "id": d.id,
+        "order_id": d.order_id,
+        "network": d.network,
+        "asset": d.asset,
+        "address": display(d.network, &d.address),
+        "txid": d.txid,
+        "index": d.index,
+        "amount": d.amount,
+        "sources": d.sources.iter().map(|s| display(d.network, s)).collect::<Vec<_>>(),
+        "confirmations": d.confirmations,
+        "screening_id": d.screening_id,
+        "received_at": rfc3339(d.received_at_ms),
+    })
+}
+
+pub fn order_view(v: &OrderView) -> Value {
+    let mut o = order_summary(&v.order);
+    let open: Vec<&CaseRecord> = v.cases.iter().filter(|c| c.status == "open").collect();
+    o["deposits"] = v.deposits.iter().map(deposit_fields).collect();
+    o["screenings"] = v.screenings.iter().map(screening).collect();
+    o["cases"] = v.cases.iter().map(case).collect();
+    o["deadlines"] = open
+        .iter()
+        .map(|c| json!({"kind": c.deadline_kind.as_str(), "due_at": rfc3339(c.due_at_ms), "case_id": c.id}))
+        .collect();
+    o
+}
+
+// ---------------------------------------------------------------- deposits
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepositRequest {
+    pub network: String,
+    pub asset: String,
+    pub address: String,
+    pub txid: String,
+    pub index: u32,
+    pub amount: Amount,
+    #[serde(default)]
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub confirmations: Option<u32>,
+}
+
+/// The most source addresses one deposit may name.
+pub const MAX_SOURCES: usize = 200;
+
+impl DepositRequest {
+    pub fn parse(self) -> Result<NewDeposit, Problem> {
+        let network = network("network", &self.network)?;
+        let asset = asset("asset", &self.asset)?;
+        if !asset.is_on(network) {
+            return Err(invalid("asset_not_on_network", format!("{asset} does not move on {network}")));
+        }
+        if self.sources.len() > MAX_SOURCES {
+            return Err(invalid("invalid_field", format!("sources: at most {MAX_SOURCES} addresses")));
+        }
+        let sources = self
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| address(&format!("sources[{i}]"), network, s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(NewDeposit {
+            network,
+            asset,
+            address: address("address", network, &self.address)?,
+            txid: txid(network, &self.txid)?,
+            index: self.index,
+            amount: amount("amount", self.amount)?,
+            sources,
+            confirmations: self.confirmations,
+        })
+    }
+}
+
+pub fn deposit_outcome(o: &DepositOutcome) -> Value {
+    let mut d = deposit_fields(&o.deposit);
+    d["screening"] = screening(&o.screening);
+    d["order"] = json!({"id": o.order.id, "number": o.order.number, "status": o.order.status});
+    d["case"] = o.case.as_ref().map_or(Value::Null, case);
+    d["created"] = Value::Bool(o.created);
+    d
+}
+
+/// The id in a path, or a 404 that says why.
+pub fn order_id(raw: &str) -> Result<Uuid, Problem> {
+    raw.parse().map_err(|_| Problem::new(StatusCode::NOT_FOUND, "order_not_found", format!("no order {raw:?}")))
+}

@@ -1,0 +1,201 @@
+//! The OpenAPI 3.1 document, generated from the route table and the schemas below.
+
+use crate::problem::catalogue;
+use crate::routes::ROUTES;
+use serde_json::{json, Map, Value};
+
+fn r(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn problem_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/problem+json": {"schema": r("Problem")}}})
+}
+
+fn json_response(description: &str, schema: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": r(schema)}}})
+}
+
+fn operation(operation_id: &str) -> (Option<&'static str>, Value) {
+    match operation_id {
+        "createScreening" => {
+            (Some("ScreeningRequest"), json!({"201": json_response("The screening and its decision", "Screening")}))
+        }
+        "createOrder" => {
+            (Some("OrderRequest"), json!({"201": json_response("The order with its deposit address", "Order")}))
+        }
+        "getOrder" => {
+            (None, json!({"200": json_response("The order", "Order"), "404": problem_response("No such order")}))
+        }
+        "reportDeposit" => (
+            Some("DepositRequest"),
+            json!({
+                "201": json_response("The deposit, screened and decided", "Deposit"),
+                "200": json_response("The same transfer was reported before: the existing deposit", "Deposit"),
+                "404": problem_response("The address is no order's deposit address"),
+                "409": problem_response("The order accepts no deposits"),
+            }),
+        ),
+        "getOpenApi" => (None, json!({"200": {"description": "This document", "content": {"application/json": {}}}})),
+        _ => (None, json!({"200": {"description": "OK", "content": {"application/json": {}}}})),
+    }
+}
+
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let (body, mut responses) = operation(route.operation_id);
+        let mut op = json!({
+            "operationId": route.operation_id,
+            "summary": route.summary,
+            "responses": {},
+        });
+        if let Some(scope) = route.scope {
+            op["security"] = json!([{"bearer": []}]);
+            op["x-required-scope"] = json!(scope.as_str());
+            responses["401"] = problem_response("Missing, unknown or revoked API key");
+            responses["403"] = problem_response("The API key lacks the required scope");
+            responses["503"] = problem_response("The database is unavailable; retry");
+        }
+        if let Some(schema) = body {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": r(schema)}}});
+            op["parameters"] = json!([{
+                "name": "Idempotency-Key", "in": "header", "required": false,
+                "description": "Retries with the same key and body get the first response again (header Idempotent-Replayed: true).",
+                "schema": {"type": "string", "maxLength": 255}
+            }]);
+            responses["413"] = problem_response("The body exceeds the size limit");
+            responses["415"] = problem_response("The body is not JSON");
+            responses["422"] = problem_response("The body is invalid; `code` says why");
+        }
+        if route.path.contains("{id}") {
+            op["parameters"] =
+                json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
+        }
+        op["responses"] = responses;
+        let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
+        entry[route.method.to_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Custos API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "AML/KYC screening of orders and deposits for crypto exchange services. Amounts are integers in base units (satoshi, wei, sun), written as strings.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API key made with `custos apikey create`"}},
+            "schemas": schemas(),
+        },
+    })
+}
+
+fn schemas() -> Value {
+    let network = json!({"type": "string", "enum": ["bitcoin", "ethereum", "tron"]});
+    let asset = json!({"type": "string", "enum": ["BTC", "ETH", "TRX", "USDT", "USDC"]});
+    let amount = json!({"type": "string", "pattern": "^[0-9]+$", "description": "Integer amount in base units"});
+    let categories: Vec<&str> = custos_domain::RiskCategory::ALL.iter().map(|c| c.as_str()).collect();
+    let time = json!({"type": "string", "format": "date-time"});
+    json!({
+        "Problem": {
+            "type": "object",
+            "required": ["type", "title", "status", "code", "detail"],
+            "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                "code": {"type": "string", "enum": catalogue()}, "detail": {"type": "string"}
+            }
+        },
+        "ScreeningRequest": {
+            "type": "object", "additionalProperties": false, "required": ["network", "address"],
+            "properties": {"network": network, "address": {"type": "string"}}
+        },
+        "Screening": {
+            "type": "object",
+            "required": ["id", "network", "address", "risk_score", "band", "decision", "categories", "analyzers", "policy_version", "explanation"],
+            "properties": {
+                "id": {"type": "string", "format": "uuid"},
+                "network": network, "address": {"type": "string"},
+                "risk_score": {"type": "number", "minimum": 0, "maximum": 100},
+                "band": {"type": "string", "enum": ["low", "medium", "high", "critical"]},
+                "decision": {"type": "string", "enum": ["proceed", "review", "hold", "reject"]},
+                "requires_kyc": {"type": "boolean"},
+                "categories": {"type": "array", "items": {"type": "object", "properties": {
+                    "category": {"type": "string", "enum": categories}, "exposure": {"type": "number"}, "direct": {"type": "boolean"}}}},
+                "analyzers": {"type": "array", "items": {"type": "object", "properties": {
+                    "name": {"type": "string"}, "address": {"type": "string"}, "status": {"type": "string", "enum": ["completed", "failed"]},
+                    "risk_score": {"type": "number"}, "error": {"type": "string"}}}},
+                "reasons": {"type": "array", "items": {"type": "object"}},
+                "policy_version": {"type": "integer"},
+                "explanation": {"type": "string"},
+                "created_at": time
+            }
+        },
+        "OrderRequest": {
+            "type": "object", "additionalProperties": false, "required": ["pay", "receive"],
+            "properties": {
+                "external_id": {"type": "string", "maxLength": 128},
+                "customer_email": {"type": "string", "format": "email", "description": "Stored encrypted; never returned"},
+                "pay": {"type": "object", "additionalProperties": false, "required": ["network", "asset", "amount"],
+                        "properties": {"network": network, "asset": asset, "amount": amount}},
+                "receive": {"type": "object", "additionalProperties": false, "required": ["network", "asset", "amount", "address"],
+                            "properties": {"network": network, "asset": asset, "amount": amount, "address": {"type": "string"}}}
+            }
+        },
+        "Case": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "format": "uuid"}, "number": {"type": "integer"}, "status": {"type": "string"},
+                "opened_because": {"type": "string", "enum": ["review", "hold", "reject"]},
+                "reasons": {"type": "array", "items": {"type": "object"}},
+                "opened_at": time,
+                "deadline": {"type": "object", "properties": {"kind": {"type": "string", "enum": ["kyc", "review"]}, "due_at": time}}
+            }
+        },
+        "Order": {
+            "type": "object",
+            "required": ["id", "number", "status", "pay", "receive", "deposit"],
+            "properties": {
+                "id": {"type": "string", "format": "uuid"}, "number": {"type": "integer"},
+                "external_id": {"type": ["string", "null"]},
+                "status": {"type": "string", "enum": custos_domain::OrderStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()},
+                "pay": {"type": "object"}, "receive": {"type": "object"},
+                "deposit": {"type": "object", "properties": {"network": network, "asset": asset, "address": {"type": "string"}}},
+                "deposits": {"type": "array", "items": r("DepositFields")},
+                "screenings": {"type": "array", "items": r("Screening")},
+                "cases": {"type": "array", "items": r("Case")},
+                "deadlines": {"type": "array", "items": {"type": "object"}},
+                "created_at": time, "updated_at": time
+            }
+        },
+        "DepositRequest": {
+            "type": "object", "additionalProperties": false,
+            "required": ["network", "asset", "address", "txid", "index", "amount"],
+            "properties": {
+                "network": network, "asset": asset,
+                "address": {"type": "string", "description": "The order's deposit address"},
+                "txid": {"type": "string"}, "index": {"type": "integer", "minimum": 0, "description": "Output index (Bitcoin) or log/transfer index"},
+                "amount": amount,
+                "sources": {"type": "array", "maxItems": crate::dto::MAX_SOURCES, "items": {"type": "string"}, "description": "The addresses the funds came from"},
+                "confirmations": {"type": "integer", "minimum": 0}
+            }
+        },
+        "DepositFields": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "format": "uuid"}, "order_id": {"type": "string", "format": "uuid"},
+                "network": network, "asset": asset, "address": {"type": "string"}, "txid": {"type": "string"},
+                "index": {"type": "integer"}, "amount": amount, "sources": {"type": "array", "items": {"type": "string"}},
+                "confirmations": {"type": ["integer", "null"]}, "screening_id": {"type": "string"}, "received_at": time
+            }
+        },
+        "Deposit": {
+            "allOf": [r("DepositFields"), {"type": "object", "properties": {
+                "screening": r("Screening"),
+                "order": {"type": "object", "properties": {"id": {"type": "string"}, "number": {"type": "integer"}, "status": {"type": "string"}}},
+                "case": {"oneOf": [r("Case"), {"type": "null"}]},
+                "created": {"type": "boolean"}
+            }}]
+        }
+    })
+}

@@ -1,0 +1,104 @@
+//! RFC 9457 problem+json errors with a stable `code`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use custos_app::AppError;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub code: String,
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Problem {
+        Problem {
+            type_: format!("https://custos.dev/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            code: code.to_owned(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn unauthorized(detail: &str) -> Problem {
+        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut r = (status, body).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}
+
+impl From<AppError> for Problem {
+    fn from(e: AppError) -> Problem {
+        let status = match &e {
+            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let detail = match &e {
+            AppError::Internal(m) => {
+                // The details stay in the log; the client gets a reference-free generic message.
+                tracing::error!(error = %m, "internal error");
+                "an internal error occurred; it has been logged".to_owned()
+            }
+            AppError::Unavailable(m) => {
+                tracing::warn!(error = %m, "dependency unavailable");
+                "the service is temporarily unavailable; retry shortly".to_owned()
+            }
+            other => other.to_string(),
+        };
+        Problem::new(status, e.code(), detail)
+    }
+}
+
+/// Every stable error code the API may return, for the OpenAPI document.
+pub fn catalogue() -> Vec<&'static str> {
+    let mut codes = vec![
+        "unauthorized",
+        "forbidden",
+        "not_found",
+        "method_not_allowed",
+        "invalid_body",
+        "unsupported_media_type",
+        "body_too_large",
+        "invalid_field",
+        "unknown_network",
+        "unknown_asset",
+        "invalid_amount",
+        "invalid_txid",
+        "invalid_email",
+        "asset_not_on_network",
+        "network_not_configured",
+        "asset_mismatch",
+        "network_mismatch",
+        "unknown_deposit_address",
+        "order_not_found",
+        "order_closed",
+        "idempotency_key_reused",
+        "idempotency_request_in_progress",
+        "invalid_idempotency_key",
+        "conflict",
+        "service_unavailable",
+        "internal_error",
+    ];
+    codes.extend(custos_domain::AddressError::CODES);
+    codes
+}

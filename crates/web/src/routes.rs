@@ -1,0 +1,108 @@
+//! The routes, their permission table, and the thin handlers: parse, call a use case, render.
+
+use crate::auth::Caller;
+use crate::dto;
+use crate::extract::ApiJson;
+use crate::problem::Problem;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use custos_app::model::Scope;
+use serde_json::Value;
+
+/// One route of the API and what it requires. The auth middleware refuses any authenticated
+/// route not listed here, and the OpenAPI document is generated from this table.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// `None`: public (no key needed).
+    pub scope: Option<Scope>,
+    pub operation_id: &'static str,
+    pub summary: &'static str,
+}
+
+pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/screenings",
+        scope: Some(Scope::ScreeningsCreate),
+        operation_id: "createScreening",
+        summary: "Pre-check an address before creating an order (PRE-1)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orders",
+        scope: Some(Scope::OrdersCreate),
+        operation_id: "createOrder",
+        summary: "Create an order and get its one-time deposit address (ADDR-1)",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orders/{id}",
+        scope: Some(Scope::OrdersRead),
+        operation_id: "getOrder",
+        summary: "An order with its deposits, screenings, cases and deadlines",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/deposits",
+        scope: Some(Scope::DepositsCreate),
+        operation_id: "reportDeposit",
+        summary: "Report an incoming transfer; it is screened and decided at once (RISK-1, FLOW-1)",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/openapi.json",
+        scope: None,
+        operation_id: "getOpenApi",
+        summary: "This OpenAPI document",
+    },
+    RouteSpec { method: "GET", path: "/healthz", scope: None, operation_id: "health", summary: "Liveness check" },
+];
+
+type ApiResult = Result<(StatusCode, Json<Value>), Problem>;
+
+pub async fn create_screening(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<dto::ScreeningRequest>,
+) -> ApiResult {
+    let network = dto::network("network", &req.network)?;
+    let address = dto::address("address", network, &req.address)?;
+    let screening = state.app.screen_address(&address, &caller.actor()).await?;
+    Ok((StatusCode::CREATED, Json(dto::screening(&screening))))
+}
+
+pub async fn create_order(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<dto::OrderRequest>,
+) -> ApiResult {
+    let order = state.app.create_order(req.parse()?, &caller.actor()).await?;
+    let mut body = dto::order_summary(&order);
+    for list in ["deposits", "screenings", "cases", "deadlines"] {
+        body[list] = Value::Array(vec![]);
+    }
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+pub async fn get_order(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    let view = state.app.get_order(dto::order_id(&id)?).await?;
+    Ok((StatusCode::OK, Json(dto::order_view(&view))))
+}
+
+pub async fn report_deposit(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<dto::DepositRequest>,
+) -> ApiResult {
+    let outcome = state.app.report_deposit(req.parse()?, &caller.actor()).await?;
+    let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(dto::deposit_outcome(&outcome))))
+}
+
+pub async fn health() -> Json<Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
