@@ -1,0 +1,158 @@
+//! `custos`: the AML/KYC compliance engine for crypto exchange services, in one binary.
+//! The binary is `main.rs`; this library holds its commands, so that tests can assemble Custos
+//! exactly as the binary does.
+
+pub mod bench;
+pub mod bootstrap;
+pub mod commands;
+pub mod config;
+pub mod progress;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "custos",
+    version,
+    about = "Custos: AML/KYC screening of orders and deposits for crypto exchange services",
+    long_about = "Custos gives every order a one-time deposit address, screens every deposit's sources with its \
+                  analyzers, decides by the policy (proceed, review, hold, reject), opens cases with deadlines, and \
+                  writes every step to a tamper-evident audit log.\n\nStart with `custos demo`."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct Global {
+    /// Directory for the SQLite database and local files [default: ./custos-data; ./custos-demo for `demo`]
+    #[arg(long, global = true, env = "CUSTOS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: SQLite in the data directory]
+    #[arg(long, global = true, env = "CUSTOS_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Configuration file (see custos.example.toml)
+    #[arg(long, global = true, env = "CUSTOS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the API server (production: refuses to start without a master key)
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080, or `listen` in the config]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Run a demo server on SQLite with the bundled labels and DEMO-ONLY keys; prints an API key
+    Demo {
+        /// Address to listen on
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Create or update the database schema
+    Migrate,
+    /// Screen one address and print the decision
+    Screen {
+        /// bitcoin, ethereum or tron
+        network: String,
+        /// The address to screen
+        address: String,
+        /// Print the same JSON object as POST /api/v1/screenings
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage the labels of the built-in analyzer
+    #[command(subcommand)]
+    Labels(LabelsCommand),
+    /// Manage API keys
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
+    /// Check the audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Measure performance
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+pub enum LabelsCommand {
+    /// Import labels: GraphSense TagPacks, OFAC SDN per-asset lists, or CSV
+    /// (network,address,category,label,source,confidence). Re-importing a source replaces it.
+    Import {
+        /// Files or directories to import
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The format [default: guessed from each path]
+        #[arg(long, value_enum)]
+        format: Option<commands::FormatArg>,
+    },
+    /// Show the label sources and their counts
+    Stats {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ApikeyCommand {
+    /// Create an API key; prints the key alone on the last line (it is shown only once)
+    Create {
+        /// A name to recognise the key by
+        #[arg(long)]
+        name: String,
+        /// Scopes (repeatable) [default: all]: screenings:create, orders:create, orders:read, deposits:create
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain; exits non-zero naming the first bad entry
+    Verify,
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = std::env::var("CUSTOS_LOG").unwrap_or_else(|_| "info".into());
+    let level = filter.parse::<tracing::Level>().unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).with_target(false).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, String> {
+    let cfg = config::Config::load(cli.global.config.as_deref())?;
+    let g = cli.global;
+    match cli.command {
+        Command::Serve { listen } => commands::serve(&cfg, g, listen).await,
+        Command::Demo { listen } => commands::demo(cfg, g, listen).await,
+        Command::Migrate => commands::migrate(&cfg, g).await,
+        Command::Screen { network, address, json } => commands::screen(&cfg, g, &network, &address, json).await,
+        Command::Labels(c) => commands::labels(&cfg, g, c).await,
+        Command::Apikey(c) => commands::apikey(&cfg, g, c).await,
+        Command::Audit(AuditCommand::Verify) => commands::audit_verify(&cfg, g).await,
+        Command::Bench(c) => bench::run(&cfg, g, c).await,
+    }
+}

@@ -1,0 +1,263 @@
+//! Test harness: a real Custos on a fresh SQLite file or a fresh PostgreSQL database, with the
+//! demo deposit keys, the bundled OFAC list, a few extra labels, and a clock tests can move.
+//!
+//! PostgreSQL: `CUSTOS_TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/test).
+//! Set it to `skip` to run only the SQLite half; the test command says so plainly.
+#![allow(dead_code)]
+
+use custos_app::model::{LabelRecord, LabelSource, Scope};
+use custos_app::screening::Screener;
+use custos_app::{App, AppParts, Clock, ManualClock, Store};
+use custos_chain::DepositKey;
+use custos_cli::bootstrap;
+use custos_crypto::{FieldCipher, MasterKey};
+use custos_domain::{Network, Policy, RiskCategory};
+use custos_screening::BuiltinAnalyzer;
+use custos_store::{ConnectOptions, SqlStore};
+use sqlx::Connection;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// 2026-01-01T00:00:00Z
+pub const START_MS: i64 = 1_767_225_600_000;
+
+/// Labelled test addresses (besides the bundled OFAC list).
+pub const SANCTIONED_ETH: &str = "0x8589427373D6D84E98730D7795D8f6f8731FDA16"; // OFAC SDN (Tornado Cash)
+pub const GAMBLING_ETH: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+pub const EXCHANGE_ETH: &str = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359";
+pub const MIXER_BTC: &str = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4";
+pub const CLEAN_ETH: &str = "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB";
+pub const CLEAN_BTC: &str = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2";
+
+pub fn postgres_base_url() -> Option<String> {
+    let url =
+        std::env::var("CUSTOS_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    (url != "skip").then_some(url)
+}
+
+/// A database made for one test and dropped after it.
+pub struct TestDb {
+    pub url: String,
+    dir: Option<PathBuf>,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("custos-test-{tag}"));
+                std::fs::create_dir_all(&dir).unwrap();
+                let url = bootstrap::default_database_url(&dir);
+                Some(TestDb { url, dir: Some(dir), pg: None })
+            }
+            Backend::Postgres => {
+                let base = postgres_base_url()?;
+                sqlx::any::install_default_drivers();
+                let mut conn = sqlx::AnyConnection::connect(&base).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL is not reachable at {base} ({e}); set CUSTOS_TEST_POSTGRES_URL=skip to run only SQLite")
+                });
+                let name = format!("custos_t_{tag}");
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+                let url = match base.rfind('/') {
+                    Some(i) if base[..i].contains("://") && i > base.find("://").unwrap() + 2 => {
+                        let query = base[i..].find('?').map(|q| &base[i + q..]).unwrap_or("");
+                        format!("{}/{name}{query}", &base[..i])
+                    }
+                    _ => panic!("CUSTOS_TEST_POSTGRES_URL must name a database: {base}"),
+                };
+                Some(TestDb { url, dir: None, pg: Some((base, name)) })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some((base, name)) = self.pg.take() {
+            // Drop runs inside the test's runtime: do the async work on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(mut c) = sqlx::AnyConnection::connect(&base).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Custos assembled for a test.
+pub struct TestApp {
+    pub backend: Backend,
+    pub app: Arc<App>,
+    pub store: Arc<SqlStore>,
+    pub builtin: Arc<BuiltinAnalyzer>,
+    pub clock: Arc<ManualClock>,
+    pub master_key: MasterKey,
+    pub db: Arc<TestDb>,
+}
+
+pub struct Options {
+    pub policy: Policy,
+    pub networks: Vec<Network>,
+    pub analyzer_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { policy: Policy::default(), networks: Network::ALL.to_vec(), analyzer_timeout: Duration::from_secs(5) }
+    }
+}
+
+pub fn demo_key(network: Network) -> DepositKey {
+    let k = match network {
+        Network::Bitcoin => custos_chain::demo::BITCOIN_ZPUB,
+        Network::Ethereum => custos_chain::demo::ETHEREUM_XPUB,
+        Network::Tron => custos_chain::demo::TRON_XPUB,
+    };
+    DepositKey::parse(network, k).unwrap()
+}
+
+pub async fn open(url: &str) -> Arc<SqlStore> {
+    let store = SqlStore::connect(url, &ConnectOptions::default()).await.unwrap();
+    store.migrate().await.unwrap();
+    Arc::new(store)
+}
+
+impl TestApp {
+    /// `None` when PostgreSQL is skipped.
+    pub async fn new(backend: Backend) -> Option<TestApp> {
+        Self::with(backend, Options::default()).await
+    }
+
+    pub async fn with(backend: Backend, opts: Options) -> Option<TestApp> {
+        let db = TestDb::new(backend).await?;
+        let store = open(&db.url).await;
+        let clock = Arc::new(ManualClock::new(START_MS));
+        bootstrap::ensure_default_labels(store.as_ref(), clock.as_ref()).await.unwrap();
+        add_labels(
+            store.as_ref(),
+            "test-desk",
+            &[
+                (Network::Ethereum, GAMBLING_ETH, RiskCategory::Gambling),
+                (Network::Ethereum, EXCHANGE_ETH, RiskCategory::Exchange),
+                (Network::Bitcoin, MIXER_BTC, RiskCategory::MixingService),
+            ],
+            clock.now_ms(),
+        )
+        .await;
+        let master_key = MasterKey::generate();
+        let t = Self::assemble(backend, Arc::new(db), store, clock, master_key, opts).await;
+        Some(t)
+    }
+
+    async fn assemble(
+        backend: Backend,
+        db: Arc<TestDb>,
+        store: Arc<SqlStore>,
+        clock: Arc<ManualClock>,
+        master_key: MasterKey,
+        opts: Options,
+    ) -> TestApp {
+        let builtin = Arc::new(BuiltinAnalyzer::new(bootstrap::load_index(store.as_ref()).await.unwrap()));
+        let app = App::new(AppParts {
+            store: store.clone(),
+            screener: Screener::new(vec![builtin.clone()], opts.analyzer_timeout),
+            policy: opts.policy,
+            derivers: opts
+                .networks
+                .iter()
+                .map(|&n| Arc::new(demo_key(n)) as Arc<dyn custos_app::AddressDeriver>)
+                .collect(),
+            cipher: FieldCipher::new(master_key.clone(), vec![]),
+            clock: clock.clone(),
+            deadlines: Default::default(),
+        })
+        .await
+        .unwrap();
+        TestApp { backend, app: Arc::new(app), store, builtin, clock, master_key, db }
+    }
+
+    /// The same database opened again, as after a restart.
+    pub async fn restart(self, opts: Options) -> TestApp {
+        let TestApp { backend, store, clock, master_key, db, .. } = self;
+        store.close().await;
+        let store = open(&db.url).await;
+        Self::assemble(backend, db, store, clock, master_key, opts).await
+    }
+
+    /// Starts the HTTP API on a random port; returns its base URL and a key with every scope.
+    pub async fn serve(&self) -> (String, String) {
+        let (key, _) = self.app.create_api_key("test", Scope::ALL.to_vec(), "test").await.unwrap();
+        (self.serve_only().await, key)
+    }
+
+    pub async fn serve_only(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = custos_web::AppState { app: self.app.clone(), max_body_bytes: custos_web::DEFAULT_MAX_BODY_BYTES };
+        tokio::spawn(custos_web::serve(listener, state, std::future::pending()));
+        format!("http://{addr}")
+    }
+}
+
+pub async fn add_labels(store: &dyn Store, source: &str, labels: &[(Network, &str, RiskCategory)], at_ms: i64) {
+    let records: Vec<LabelRecord> = labels
+        .iter()
+        .map(|(n, a, c)| LabelRecord {
+            network: *n,
+            address: custos_domain::Address::parse(*n, a).unwrap().as_str().to_owned(),
+            category: *c,
+            label: format!("{source} {c}"),
+            confidence: 90,
+        })
+        .collect();
+    let src = LabelSource { name: source.into(), kind: "csv".into(), attribution: "tests".into() };
+    store.replace_label_source(&src, &records, at_ms, &|_| {}).await.unwrap();
+}
+
+/// Declares a test that runs on SQLite and on PostgreSQL:
+/// `both!(name, |t: TestApp| async move { ... });` makes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let t = $crate::common::TestApp::new($crate::common::Backend::Sqlite).await.unwrap();
+                // The body may capture only some fields of `t`: keep the database alive.
+                let db = t.db.clone();
+                ($body)(t).await;
+                drop(db);
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match $crate::common::TestApp::new($crate::common::Backend::Postgres).await {
+                    Some(t) => {
+                        let db = t.db.clone();
+                        ($body)(t).await;
+                        drop(db);
+                    }
+                    None => eprintln!("PostgreSQL skipped (CUSTOS_TEST_POSTGRES_URL=skip)"),
+                }
+            }
+        }
+    };
+}
