@@ -33,7 +33,7 @@ impl Location {
     }
 }
 
-/// Connects and migrates.
+/// Connects, migrates, and on first start loads the bundled sanctions list.
 pub async fn open_store(loc: &Location) -> Result<Arc<SqlStore>, String> {
     if loc.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&loc.data_dir)
@@ -43,6 +43,7 @@ pub async fn open_store(loc: &Location) -> Result<Arc<SqlStore>, String> {
         .await
         .map_err(|e| format!("cannot open the database {}: {e}", custos_store::redact(&loc.database_url)))?;
     store.migrate().await.map_err(|e| format!("migration failed: {e}"))?;
+    ensure_default_labels(&store, &SystemClock).await?;
     Ok(Arc::new(store))
 }
 
@@ -134,7 +135,6 @@ pub struct Runtime {
 pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Result<Runtime, String> {
     let store = open_store(loc).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    ensure_default_labels(store.as_ref(), clock.as_ref()).await?;
     let index = load_index(store.as_ref()).await?;
     tracing::info!(addresses = index.addresses(), labels = index.labels(), "label index loaded");
     let builtin = Arc::new(BuiltinAnalyzer::new(index));

@@ -72,6 +72,7 @@ pub async fn demo(mut cfg: Config, g: Global, addr: String) -> Result<ExitCode, 
     let cipher = bootstrap::cipher(&cfg, true)?;
     let rt = bootstrap::runtime(&cfg, &loc, cipher).await?;
     let listener = listen(&addr).await?;
+    let addr = listener.local_addr().map_or(addr, |a| a.to_string());
     let (key, _) = rt.app.create_api_key("demo", Scope::ALL.to_vec(), "cli").await.map_err(|e| e.to_string())?;
     let index = rt.builtin.index();
     println!("{}", "=".repeat(78));

@@ -38,9 +38,12 @@ impl MasterKey {
         if s.is_empty() {
             return Err(KeyParseError::Missing);
         }
+        if s == EXAMPLE_KEY {
+            return Err(KeyParseError::WellKnown);
+        }
         let raw = STANDARD.decode(s).map_err(|_| KeyParseError::Malformed)?;
         let bytes: [u8; 32] = raw.try_into().map_err(|_| KeyParseError::Malformed)?;
-        if bytes.iter().all(|&b| b == bytes[0]) || s == EXAMPLE_KEY {
+        if bytes.iter().all(|&b| b == bytes[0]) {
             return Err(KeyParseError::WellKnown);
         }
         Ok(Self::from_bytes(bytes))
@@ -215,7 +218,7 @@ mod tests {
         assert_eq!(MasterKey::from_base64("").unwrap_err(), KeyParseError::Missing);
         assert_eq!(MasterKey::from_base64("c2hvcnQ=").unwrap_err(), KeyParseError::Malformed);
         assert_eq!(MasterKey::from_base64(&STANDARD.encode([7u8; 32])).unwrap_err(), KeyParseError::WellKnown);
-        assert!(MasterKey::from_base64(EXAMPLE_KEY).is_err());
+        assert_eq!(MasterKey::from_base64(EXAMPLE_KEY).unwrap_err(), KeyParseError::WellKnown);
         let k = MasterKey::generate();
         assert_eq!(MasterKey::from_base64(&k.to_base64()).unwrap().id(), k.id());
     }

@@ -1,0 +1,212 @@
+//! The `custos` binary as an operator runs it.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn custos(args: &[&str], dir: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(args)
+        .env("CUSTOS_DATA_DIR", dir)
+        .env_remove("CUSTOS_DATABASE_URL")
+        .env_remove("CUSTOS_MASTER_KEY")
+        .env_remove("CUSTOS_CONFIG")
+        .env("CUSTOS_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("custos-cli-{tag}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn help_explains_every_command() {
+    let d = scratch("help");
+    let out = custos(&["--help"], &d);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for cmd in ["serve", "demo", "migrate", "screen", "labels", "apikey", "audit", "bench"] {
+        assert!(help.contains(cmd), "{cmd} missing from --help");
+    }
+    let out = custos(&["labels", "import", "--help"], &d);
+    assert!(text(&out.stdout).contains("network,address,category,label,source,confidence"));
+}
+
+#[test]
+fn pre_1_screen_prints_the_decision_and_the_same_json_as_the_api() {
+    let d = scratch("screen");
+    let out = custos(&["screen", "ethereum", SANCTIONED_ETH], &d);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    for needle in [
+        "band         critical",
+        "score        100.00",
+        "decision     reject (KYC required)",
+        "sanctions (direct, 100%)",
+        "OFAC SDN",
+    ] {
+        assert!(s.contains(needle), "{needle:?} not in\n{s}");
+    }
+    let out = custos(&["screen", "--json", "bitcoin", CLEAN_BTC], &d);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["decision"], "proceed");
+    for field in
+        ["id", "network", "address", "risk_score", "band", "categories", "analyzers", "policy_version", "explanation"]
+    {
+        assert!(v.get(field).is_some(), "{field}");
+    }
+    let out = custos(&["screen", "bitcoin", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3"], &d);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("bad checksum"), "{}", text(&out.stderr));
+    let out = custos(&["screen", "litecoin", "x"], &d);
+    assert!(text(&out.stderr).contains("unknown network"));
+}
+
+#[test]
+fn apikey_create_prints_the_key_alone_on_the_last_line() {
+    let d = scratch("key");
+    let out =
+        custos(&["apikey", "create", "--name", "site", "--scope", "orders:read", "--scope", "deposits:create"], &d);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let last = stdout.lines().last().unwrap();
+    assert!(last.starts_with("ck_") && !last.contains(' '), "{last}");
+    let out = custos(&["apikey", "create", "--name", "x", "--scope", "everything"], &d);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("unknown scope"));
+}
+
+#[test]
+fn labels_import_csv_then_stats() {
+    let d = scratch("labels");
+    let csv = d.join("desk.csv");
+    std::fs::write(&csv, format!("network,address,category,label,source,confidence\nethereum,{CLEAN_ETH},scam,reported,desk,70\nbitcoin,nonsense,scam,x,desk,1\n")).unwrap();
+    let out = custos(&["labels", "import", csv.to_str().unwrap()], &d);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("imported 1 labels"));
+    assert!(text(&out.stderr).contains("desk.csv:3:"), "bad rows are named by line: {}", text(&out.stderr));
+    let out = custos(&["labels", "stats"], &d);
+    let s = text(&out.stdout);
+    assert!(s.contains("desk") && s.contains("ofac-sdn"), "{s}");
+    let out = custos(&["screen", "ethereum", CLEAN_ETH], &d);
+    assert!(text(&out.stdout).contains("decision     hold"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn audit_verify_exits_non_zero_naming_the_tampered_entry() {
+    let d = scratch("audit");
+    assert!(custos(&["apikey", "create", "--name", "a"], &d).status.success());
+    assert!(custos(&["apikey", "create", "--name", "b"], &d).status.success());
+    let out = custos(&["audit", "verify"], &d);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("audit log intact"));
+    let url = custos_cli::bootstrap::default_database_url(&d);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = custos_store::SqlStore::connect(&url, &Default::default()).await.unwrap();
+        sqlx::query("DROP TRIGGER audit_log_no_update").execute(store.pool()).await.unwrap();
+        sqlx::query("UPDATE audit_log SET actor = 'someone else' WHERE seq = 2").execute(store.pool()).await.unwrap();
+        store.close().await;
+    });
+    let out = custos(&["audit", "verify"], &d);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stdout).contains("entry 2"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn invariant_2_serve_refuses_to_start_without_a_real_master_key() {
+    let d = scratch("serve");
+    let out = custos(&["serve", "--listen", "127.0.0.1:0"], &d);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("CUSTOS_MASTER_KEY"), "{}", text(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("CUSTOS_DATA_DIR", &d)
+        .env("CUSTOS_MASTER_KEY", custos_crypto::EXAMPLE_KEY)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("well-known"), "{}", text(&out.stderr));
+    let cfg = d.join("custos.toml");
+    std::fs::write(&cfg, "[policy]\nanalyzer_failure = \"proceed\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["--config", cfg.to_str().unwrap(), "serve"])
+        .env("CUSTOS_DATA_DIR", &d)
+        .env("CUSTOS_MASTER_KEY", custos_crypto::MasterKey::generate().to_base64())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "an unsafe policy is refused");
+    assert!(text(&out.stderr).contains("policy"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn demo_prints_an_api_key_that_works() {
+    let d = scratch("demo");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .env("CUSTOS_DATA_DIR", &d)
+        .env("CUSTOS_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut base, mut key, mut banner) = (String::new(), String::new(), false);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        banner |= line.contains("DEMO ONLY");
+        if let Some(rest) = line.strip_prefix("listening: ") {
+            base = rest.split_whitespace().next().unwrap().to_owned();
+        }
+        if let Some(k) = line.strip_prefix("api key: ") {
+            key = k.to_owned();
+            break;
+        }
+    }
+    assert!(banner, "the demo says loudly it is a demo");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{base}/api/v1/screenings"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({"network": "tron", "address": "TDvr6Jpwfp1wDiV7PhaB19YMsMHRSXmY7p"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_works_on_postgres_too() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else { return };
+    let d = scratch("pg");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_custos"))
+            .args(args)
+            .env("CUSTOS_DATA_DIR", &d)
+            .env("CUSTOS_DATABASE_URL", &db.url)
+            .env("CUSTOS_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["migrate"]).status.success());
+    let out = run(&["screen", "ethereum", SANCTIONED_ETH]);
+    assert!(text(&out.stdout).contains("decision     reject"), "{}", text(&out.stderr));
+    assert!(run(&["apikey", "create", "--name", "pg"]).status.success());
+    let out = run(&["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(!d.join("custos.db").exists(), "nothing written to SQLite");
+}
