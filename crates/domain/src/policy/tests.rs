@@ -107,8 +107,7 @@ fn fail_closed_an_analyzer_failure_never_proceeds() {
     assert_eq!(d.action, Action::Review);
     assert!(d.explanation.contains("bitok"), "{}", d.explanation);
     assert_eq!(p.decide(&[]).action, Action::Review, "no verdict at all fails closed");
-    let mut lax = Policy::default();
-    lax.analyzer_failure = Action::Proceed;
+    let lax = Policy { analyzer_failure: Action::Proceed, ..Policy::default() };
     assert!(lax.validate().is_err());
 }
 

@@ -190,10 +190,13 @@ fn tag_lines(text: &str) -> Vec<usize> {
                 Some(ind) if ind == this => out.push(i + 1),
                 _ => {}
             }
-        } else if !trimmed.is_empty() && !trimmed.starts_with('#') && indent.is_some_and(|ind| this < ind) {
-            break;
-        } else if this == 0 && !trimmed.is_empty() && !trimmed.starts_with('#') && indent.is_none() {
-            break;
+        } else {
+            // A key back at (or left of) the list's indentation ends the list.
+            let content = !trimmed.is_empty() && !trimmed.starts_with('#');
+            let outdented = indent.map_or(this == 0, |ind| this < ind);
+            if content && outdented {
+                break;
+            }
         }
     }
     out
