@@ -341,11 +341,19 @@ fn explain(
         reasons.iter().filter(|r| r.action() == action && action > Action::Proceed).map(Reason::describe).collect();
     let mut out = match action {
         Action::Proceed => {
-            let addresses = reports.iter().map(|r| r.address.as_str()).collect::<std::collections::BTreeSet<_>>().len();
-            let analyzers = reports.iter().map(|r| r.analyzer.as_str()).collect::<std::collections::BTreeSet<_>>();
+            let (mut addresses, mut analyzers): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+            for r in reports {
+                if !addresses.contains(&r.address.as_str()) {
+                    addresses.push(&r.address);
+                }
+                if !analyzers.contains(&r.analyzer.as_str()) {
+                    analyzers.push(&r.analyzer);
+                }
+            }
             format!(
-                "proceed: risk score {score} ({band} band) over {addresses} address(es) checked by {}",
-                analyzers.into_iter().collect::<Vec<_>>().join(", ")
+                "proceed: risk score {score} ({band} band) over {} address(es) checked by {}",
+                addresses.len(),
+                analyzers.join(", ")
             )
         }
         _ => format!("{action} because: {}", deciding.join("; ")),

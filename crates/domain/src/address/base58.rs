@@ -27,27 +27,30 @@ pub enum Base58Error {
 
 /// Decodes plain base58.
 pub fn decode(s: &str) -> Result<Vec<u8>, Base58Error> {
-    // Big-number base conversion, little-endian bytes in `out`.
-    let mut out: Vec<u8> = Vec::with_capacity(s.len());
+    // Big-number base conversion in 32-bit limbs, least significant first.
+    let mut limbs: Vec<u32> = Vec::with_capacity(s.len() / 5 + 1);
     for (pos, ch) in s.chars().enumerate() {
         let digit = if ch.is_ascii() { DECODE[ch as usize] } else { 0xff };
         if digit == 0xff {
             return Err(Base58Error::InvalidCharacter(ch, pos));
         }
-        let mut carry = digit as u32;
-        for byte in out.iter_mut() {
-            carry += (*byte as u32) * 58;
-            *byte = carry as u8;
-            carry >>= 8;
+        let mut carry = u64::from(digit);
+        for limb in limbs.iter_mut() {
+            let t = u64::from(*limb) * 58 + carry;
+            *limb = t as u32;
+            carry = t >> 32;
         }
-        while carry > 0 {
-            out.push(carry as u8);
-            carry >>= 8;
+        if carry > 0 {
+            limbs.push(carry as u32);
         }
     }
     let zeros = s.bytes().take_while(|&b| b == b'1').count();
+    let mut out = Vec::with_capacity(zeros + limbs.len() * 4);
     out.extend(std::iter::repeat_n(0, zeros));
-    out.reverse();
+    let mut body: Vec<u8> = limbs.iter().rev().flat_map(|l| l.to_be_bytes()).collect();
+    let leading = body.iter().take_while(|&&b| b == 0).count();
+    body.drain(..leading);
+    out.extend(body);
     Ok(out)
 }
 

@@ -1,6 +1,17 @@
 //! Bech32 (BIP-173) and Bech32m (BIP-350) decoding and encoding, and the segwit address rules.
 
 const CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+/// Lower-case character → 5-bit value, or -1.
+const REVERSE: [i8; 128] = {
+    let mut t = [-1i8; 128];
+    let mut i = 0;
+    while i < 32 {
+        t[CHARSET[i] as usize] = i as i8;
+        i += 1;
+    }
+    t
+};
 const BECH32_CONST: u32 = 1;
 const BECH32M_CONST: u32 = 0x2bc8_30a3;
 
@@ -73,10 +84,10 @@ pub fn decode(s: &str) -> Result<Decoded, Bech32Error> {
         return Err(Bech32Error::TooShort);
     }
     let mut data = Vec::with_capacity(rest.len());
-    for (i, ch) in rest.chars().enumerate() {
-        match CHARSET.iter().position(|&c| c as char == ch) {
-            Some(v) => data.push(v as u8),
-            None => return Err(Bech32Error::InvalidCharacter(ch, sep + 1 + i)),
+    for (i, b) in rest.bytes().enumerate() {
+        match REVERSE[b as usize & 0x7f] {
+            v if v >= 0 && b < 128 => data.push(v as u8),
+            _ => return Err(Bech32Error::InvalidCharacter(b as char, sep + 1 + i)),
         }
     }
     let variant = match polymod(hrp_expand(hrp).chain(data.iter().copied())) {

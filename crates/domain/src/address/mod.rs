@@ -379,13 +379,13 @@ fn parse_ethereum(input: &str) -> Result<Address, AddressError> {
 pub fn eip55_checksum(hex40: &str) -> String {
     let lower = hex40.to_ascii_lowercase();
     let hash = Keccak256::digest(lower.as_bytes());
-    let mut out = String::with_capacity(42);
-    out.push_str("0x");
-    for (i, c) in lower.chars().enumerate() {
+    let mut out = Vec::with_capacity(42);
+    out.extend_from_slice(b"0x");
+    for (i, c) in lower.bytes().enumerate() {
         let nibble = (hash[i / 2] >> (if i % 2 == 0 { 4 } else { 0 })) & 0xf;
         out.push(if c.is_ascii_alphabetic() && nibble >= 8 { c.to_ascii_uppercase() } else { c });
     }
-    out
+    String::from_utf8(out).expect("ASCII")
 }
 
 fn parse_tron(input: &str) -> Result<Address, AddressError> {
