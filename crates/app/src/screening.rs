@@ -30,7 +30,7 @@ impl Screener {
                 let report = match tokio::time::timeout(self.timeout, analyzer.screen(address)).await {
                     Ok(r) => r,
                     Err(_) => RiskReport::failed(
-                        analyzer.name(),
+                        analyzer.name().to_owned(),
                         address,
                         format!("no answer within {} s", self.timeout.as_secs_f64()),
                     ),

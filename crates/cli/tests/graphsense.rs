@@ -13,6 +13,7 @@ fn packs_dir() -> PathBuf {
     let shared = std::env::var("CUSTOS_SHARED_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    // The test script sets CUSTOS_SHARED_DIR; without it, the folder beside the repository.
     let dir = shared.join("data/graphsense-tagpacks/packs");
     assert!(dir.is_dir(), "{} not found: set CUSTOS_SHARED_DIR to the shared folder", dir.display());
     dir

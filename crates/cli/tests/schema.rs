@@ -96,3 +96,13 @@ both!(an_applied_migration_that_was_edited_is_refused, |t: TestApp| async move {
     let err = t.store.migrate().await.unwrap_err();
     assert!(err.to_string().contains("changed after it was applied"), "{err}");
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_runs_in_wal_mode_with_durable_commits_and_a_busy_timeout() {
+    let t = TestApp::new(Backend::Sqlite).await.unwrap();
+    let pool = t.store.pool();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.unwrap();
+    let timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(pool).await.unwrap();
+    assert_eq!((mode.as_str(), sync, timeout), ("wal", 2, 10_000), "WAL, synchronous=FULL, 10 s busy timeout");
+}

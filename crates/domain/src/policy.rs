@@ -5,6 +5,7 @@ use crate::risk::{BandEdges, Exposure, ReportStatus, RiskBand, RiskReport, RiskS
 use crate::taxonomy::{RiskCategory, Tier};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -255,7 +256,7 @@ pub enum Reason {
         action: Action,
         band: RiskBand,
         score: RiskScore,
-        analyzer: String,
+        analyzer: Cow<'static, str>,
         address: String,
     },
     Category {
@@ -263,7 +264,7 @@ pub enum Reason {
         category: RiskCategory,
         exposure: Exposure,
         direct: bool,
-        analyzer: String,
+        analyzer: Cow<'static, str>,
         address: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         label: Option<String>,
@@ -272,7 +273,7 @@ pub enum Reason {
     },
     AnalyzerFailed {
         action: Action,
-        analyzer: String,
+        analyzer: Cow<'static, str>,
         address: String,
         error: String,
     },
@@ -337,40 +338,48 @@ fn explain(
     categories: &[CategorySummary],
     reports: &[RiskReport],
 ) -> String {
-    let deciding: Vec<String> =
-        reasons.iter().filter(|r| r.action() == action && action > Action::Proceed).map(Reason::describe).collect();
-    let mut out = match action {
-        Action::Proceed => {
-            let (mut addresses, mut analyzers): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
-            for r in reports {
-                if !addresses.contains(&r.address.as_str()) {
-                    addresses.push(&r.address);
-                }
-                if !analyzers.contains(&r.analyzer.as_str()) {
-                    analyzers.push(&r.analyzer);
-                }
+    use std::fmt::Write;
+    // One buffer: this runs for every screening.
+    let mut out = String::with_capacity(192);
+    if action == Action::Proceed {
+        let (mut addresses, mut analyzers): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        for r in reports {
+            if !addresses.contains(&r.address.as_str()) {
+                addresses.push(&r.address);
             }
-            format!(
-                "proceed: risk score {score} ({band} band) over {} address(es) checked by {}",
-                addresses.len(),
-                analyzers.join(", ")
-            )
+            if !analyzers.contains(&r.analyzer.as_ref()) {
+                analyzers.push(&r.analyzer);
+            }
         }
-        _ => format!("{action} because: {}", deciding.join("; ")),
-    };
-    if action > Action::Proceed && !matches!(reasons.first(), Some(Reason::Band { .. })) {
-        out.push_str(&format!("; overall risk score {score} ({band} band)"));
+        let _ =
+            write!(out, "proceed: risk score {score} ({band} band) over {} address(es) checked by ", addresses.len());
+        push_joined(&mut out, analyzers.iter().copied(), ", ");
+    } else {
+        let _ = write!(out, "{action} because: ");
+        push_joined(&mut out, reasons.iter().filter(|r| r.action() == action).map(Reason::describe), "; ");
+        if !matches!(reasons.first(), Some(Reason::Band { .. })) {
+            let _ = write!(out, "; overall risk score {score} ({band} band)");
+        }
     }
     if action.requires_kyc() {
         out.push_str("; KYC is required");
     }
-    let found: Vec<&str> = categories.iter().map(|c| c.category.as_str()).collect();
-    if found.is_empty() {
+    if categories.is_empty() {
         out.push_str("; no risk categories found");
     } else {
-        out.push_str(&format!("; categories found: {}", found.join(", ")));
+        out.push_str("; categories found: ");
+        push_joined(&mut out, categories.iter().map(|c| c.category.as_str()), ", ");
     }
     out
+}
+
+fn push_joined<S: AsRef<str>>(out: &mut String, items: impl Iterator<Item = S>, separator: &str) {
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(separator);
+        }
+        out.push_str(item.as_ref());
+    }
 }
 
 fn hex_lower(bytes: &[u8]) -> String {

@@ -3,6 +3,7 @@
 use crate::address::Address;
 use crate::taxonomy::RiskCategory;
 use serde::{Deserialize, Serialize, Serializer};
+use std::borrow::Cow;
 use std::fmt;
 
 /// A risk score on the 0–100 scale, kept exactly in hundredths (0..=10000) so that band edges
@@ -209,7 +210,8 @@ pub enum ReportStatus {
 /// What one analyzer says about one address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskReport {
-    pub analyzer: String,
+    /// The analyzer's name (usually static, so no allocation per screening).
+    pub analyzer: Cow<'static, str>,
     pub network: crate::network::Network,
     /// Normalised address.
     pub address: String,
@@ -221,9 +223,14 @@ pub struct RiskReport {
 }
 
 impl RiskReport {
-    pub fn completed(analyzer: &str, address: &Address, score: RiskScore, categories: Vec<CategoryFinding>) -> Self {
+    pub fn completed(
+        analyzer: impl Into<Cow<'static, str>>,
+        address: &Address,
+        score: RiskScore,
+        categories: Vec<CategoryFinding>,
+    ) -> Self {
         RiskReport {
-            analyzer: analyzer.to_owned(),
+            analyzer: analyzer.into(),
             network: address.network(),
             address: address.as_str().to_owned(),
             status: ReportStatus::Completed,
@@ -232,9 +239,9 @@ impl RiskReport {
         }
     }
 
-    pub fn failed(analyzer: &str, address: &Address, error: impl Into<String>) -> Self {
+    pub fn failed(analyzer: impl Into<Cow<'static, str>>, address: &Address, error: impl Into<String>) -> Self {
         RiskReport {
-            analyzer: analyzer.to_owned(),
+            analyzer: analyzer.into(),
             network: address.network(),
             address: address.as_str().to_owned(),
             status: ReportStatus::Failed { error: error.into() },

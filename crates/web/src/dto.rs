@@ -86,7 +86,7 @@ fn analyzers(network: Network, reports: &[RiskReport]) -> Vec<AnalyzerSummary> {
     reports
         .iter()
         .map(|r| AnalyzerSummary {
-            name: r.analyzer.clone(),
+            name: r.analyzer.to_string(),
             address: display(network, &r.address),
             status: match r.status {
                 ReportStatus::Completed => "completed",

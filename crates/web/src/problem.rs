@@ -18,7 +18,7 @@ pub struct Problem {
 impl Problem {
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Problem {
         Problem {
-            type_: format!("https://custos.dev/problems/{code}"),
+            type_: format!("urn:custos:problem:{code}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             code: code.to_owned(),

@@ -47,10 +47,13 @@ pub fn decode(s: &str) -> Result<Vec<u8>, Base58Error> {
     let zeros = s.bytes().take_while(|&b| b == b'1').count();
     let mut out = Vec::with_capacity(zeros + limbs.len() * 4);
     out.extend(std::iter::repeat_n(0, zeros));
-    let mut body: Vec<u8> = limbs.iter().rev().flat_map(|l| l.to_be_bytes()).collect();
-    let leading = body.iter().take_while(|&&b| b == 0).count();
-    body.drain(..leading);
-    out.extend(body);
+    let mut significant = false;
+    for byte in limbs.iter().rev().flat_map(|l| l.to_be_bytes()) {
+        significant |= byte != 0;
+        if significant {
+            out.push(byte);
+        }
+    }
     Ok(out)
 }
 

@@ -49,18 +49,21 @@ fn polymod(values: impl Iterator<Item = u8>) -> u32 {
     chk
 }
 
+/// The human-readable part as the checksum covers it (lower-case, whatever case it was written in).
 fn hrp_expand(hrp: &str) -> impl Iterator<Item = u8> + '_ {
-    hrp.bytes().map(|b| b >> 5).chain(std::iter::once(0)).chain(hrp.bytes().map(|b| b & 31))
+    let lower = || hrp.bytes().map(|b| b.to_ascii_lowercase());
+    lower().map(|b| b >> 5).chain(std::iter::once(0)).chain(lower().map(|b| b & 31))
 }
 
-/// A decoded bech32 string: lower-case human-readable part, 5-bit data without checksum.
-pub struct Decoded {
-    pub hrp: String,
+/// A decoded bech32 string: the human-readable part as written (one case), and the 5-bit data
+/// without the checksum.
+pub struct Decoded<'a> {
+    pub hrp: &'a str,
     pub data: Vec<u8>,
     pub variant: Variant,
 }
 
-pub fn decode(s: &str) -> Result<Decoded, Bech32Error> {
+pub fn decode(s: &str) -> Result<Decoded<'_>, Bech32Error> {
     if s.len() > 90 {
         return Err(Bech32Error::TooLong(s.len()));
     }
@@ -74,17 +77,16 @@ pub fn decode(s: &str) -> Result<Decoded, Bech32Error> {
             return Err(Bech32Error::InvalidCharacter(ch, pos));
         }
     }
-    let lower = s.to_ascii_lowercase();
-    let sep = lower.rfind('1').ok_or(Bech32Error::MissingSeparator)?;
+    let sep = s.rfind('1').ok_or(Bech32Error::MissingSeparator)?;
     if sep == 0 {
         return Err(Bech32Error::MissingSeparator);
     }
-    let (hrp, rest) = (&lower[..sep], &lower[sep + 1..]);
+    let (hrp, rest) = (&s[..sep], &s[sep + 1..]);
     if rest.len() < 6 {
         return Err(Bech32Error::TooShort);
     }
     let mut data = Vec::with_capacity(rest.len());
-    for (i, b) in rest.bytes().enumerate() {
+    for (i, b) in rest.bytes().map(|b| b.to_ascii_lowercase()).enumerate() {
         match REVERSE[b as usize & 0x7f] {
             v if v >= 0 && b < 128 => data.push(v as u8),
             _ => return Err(Bech32Error::InvalidCharacter(b as char, sep + 1 + i)),
@@ -96,7 +98,7 @@ pub fn decode(s: &str) -> Result<Decoded, Bech32Error> {
         _ => return Err(Bech32Error::BadChecksum),
     };
     data.truncate(data.len() - 6);
-    Ok(Decoded { hrp: hrp.to_owned(), data, variant })
+    Ok(Decoded { hrp, data, variant })
 }
 
 pub fn encode(hrp: &str, data: &[u8], variant: Variant) -> String {

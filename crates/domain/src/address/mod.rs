@@ -255,7 +255,7 @@ fn detect_foreign_bitcoin_like(input: &str) -> Option<&'static str> {
         }
     }
     if let Ok(d) = bech32::decode(input) {
-        return bech32_foreign_hrp(&d.hrp);
+        return bech32_foreign_hrp(&d.hrp.to_ascii_lowercase());
     }
     None
 }
@@ -321,11 +321,12 @@ fn parse_segwit(input: &str) -> Result<Address, AddressError> {
         }
         bech32::Bech32Error::BadChecksum => AddressError::BadChecksum,
     })?;
-    if d.hrp != "bc" {
-        if let Some(detected) = bech32_foreign_hrp(&d.hrp) {
+    if !d.hrp.eq_ignore_ascii_case("bc") {
+        let hrp = d.hrp.to_ascii_lowercase();
+        if let Some(detected) = bech32_foreign_hrp(&hrp) {
             return Err(AddressError::WrongNetwork { detected, expected: "Bitcoin" });
         }
-        return Err(AddressError::UnknownPrefix { prefix: d.hrp, network: "Bitcoin" });
+        return Err(AddressError::UnknownPrefix { prefix: hrp, network: "Bitcoin" });
     }
     let (&version, program5) =
         d.data.split_first().ok_or(AddressError::InvalidWitnessProgram { version: 0, len: 0 })?;
@@ -363,16 +364,23 @@ fn parse_ethereum(input: &str) -> Result<Address, AddressError> {
     if hex.len() != 40 {
         return Err(AddressError::BadLength { expected: "40 hex digits after 0x", got: hex.len() });
     }
+    let mut normalized = String::with_capacity(42);
+    normalized.push_str("0x");
+    normalized.extend(hex.chars().map(|c| c.to_ascii_lowercase()));
     let has_lower = hex.bytes().any(|b| b.is_ascii_lowercase());
     let has_upper = hex.bytes().any(|b| b.is_ascii_uppercase());
-    if has_lower && has_upper && eip55_checksum(hex) != input {
-        return Err(AddressError::BadEip55Checksum);
+    if has_lower && has_upper {
+        // EIP-55: a letter is upper-case exactly where its nibble of the hash is 8 or more.
+        let hash = Keccak256::digest(&normalized.as_bytes()[2..]);
+        let valid = hex.bytes().enumerate().all(|(i, c)| {
+            let nibble = (hash[i / 2] >> (if i % 2 == 0 { 4 } else { 0 })) & 0xf;
+            !c.is_ascii_alphabetic() || c.is_ascii_uppercase() == (nibble >= 8)
+        });
+        if !valid {
+            return Err(AddressError::BadEip55Checksum);
+        }
     }
-    Ok(Address {
-        network: Network::Ethereum,
-        kind: AddressKind::Evm,
-        normalized: format!("0x{}", hex.to_ascii_lowercase()),
-    })
+    Ok(Address { network: Network::Ethereum, kind: AddressKind::Evm, normalized })
 }
 
 /// The EIP-55 mixed-case form of 40 hex digits, with its 0x prefix.
