@@ -134,7 +134,7 @@ pub async fn screen(cfg: &Config, g: Global, network: &str, address: &str, json:
             .collect();
         println!("categories   {}", if cats.is_empty() { "none".to_owned() } else { cats.join(", ") });
         println!("policy       version {}", s.policy_version);
-        println!("explanation  {}", d.explanation);
+        println!("explanation  {}", d.explanation());
     }
     rt.store.close().await;
     Ok(ExitCode::SUCCESS)

@@ -59,7 +59,7 @@ both!(flow_1_a_clean_deposit_is_accepted, |t: TestApp| async move {
     assert_eq!(out.order.status, OrderStatus::Accepted);
     assert!(out.case.is_none());
     // Every source and the deposit address itself were screened.
-    let screened: HashSet<&str> = out.screening.reports.iter().map(|r| r.address.as_str()).collect();
+    let screened: HashSet<&str> = out.screening.reports.iter().map(|r| &*r.address).collect();
     assert!(screened.contains(eth(CLEAN_ETH).as_str()) && screened.contains(o.deposit_address.as_str()));
     let view = t.app.get_order(o.id).await.unwrap();
     assert_eq!(view.order.status, OrderStatus::Accepted);
@@ -74,7 +74,7 @@ both!(risk_3_a_sanctioned_source_rejects_the_order_and_opens_a_case, |t: TestApp
     assert_eq!(d.action, Action::Reject);
     assert!(d.requires_kyc);
     assert!(d.categories.iter().any(|c| c.category == RiskCategory::Sanctions && c.direct));
-    assert!(d.explanation.contains("sanctions") && d.explanation.contains("OFAC SDN"), "{}", d.explanation);
+    assert!(d.explanation().contains("sanctions") && d.explanation().contains("OFAC SDN"), "{}", d.explanation());
     assert_eq!(out.order.status, OrderStatus::Rejected);
     let case = out.case.expect("a case is opened");
     assert_eq!(case.action, Action::Reject);
@@ -266,7 +266,7 @@ both!(labels_re_importing_a_source_replaces_it, |t: TestApp| async move {
     let index = custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap();
     let hits = index.lookup(Network::Ethereum, eth(CLEAN_ETH).as_str());
     assert_eq!(hits.len(), 1, "no duplicates after re-import");
-    assert_eq!(index.source(hits[0].source).name, "desk2");
+    assert_eq!(&*index.source(hits[0].source).name, "desk2");
     assert!(
         s.iter().any(|s| s.name == "ofac-sdn" && s.labels == 621),
         "the bundled OFAC list is loaded on first start"
@@ -317,7 +317,7 @@ both!(invariant_2_an_analyzer_that_times_out_sends_the_deposit_to_review, |t: Te
     let o = app.create_order(order_request(Network::Ethereum), "test").await.unwrap();
     let out = app.report_deposit(deposit(&o, "stuck", &[CLEAN_ETH]), "test").await.unwrap();
     assert_eq!(out.screening.decision.action, Action::Review);
-    assert!(out.screening.decision.explanation.contains("stuck"));
+    assert!(out.screening.decision.explanation().contains("stuck"));
     assert_eq!(out.order.status, OrderStatus::InReview);
 });
 

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// What happens to an operation. Ordered by severity: the decision is the most severe action
 /// any rule asks for.
@@ -235,8 +236,24 @@ impl Policy {
         // Most severe first, so the explanation leads with what decided.
         reasons.sort_by_key(|r| std::cmp::Reverse(r.action()));
         let categories: Vec<CategorySummary> = summary.into_values().collect();
-        let explanation = explain(action, score, band, &reasons, &categories, reports);
-        Decision { action, band, score, categories, requires_kyc: action.requires_kyc(), reasons, explanation }
+        let addresses_checked =
+            reports.iter().enumerate().filter(|(i, r)| !reports[..*i].iter().any(|p| p.address == r.address)).count();
+        let mut analyzers: Vec<Cow<'static, str>> = Vec::with_capacity(1);
+        for r in reports {
+            if !analyzers.contains(&r.analyzer) {
+                analyzers.push(r.analyzer.clone());
+            }
+        }
+        Decision {
+            action,
+            band,
+            score,
+            categories,
+            requires_kyc: action.requires_kyc(),
+            reasons,
+            addresses_checked: addresses_checked as u32,
+            analyzers,
+        }
     }
 }
 
@@ -257,7 +274,7 @@ pub enum Reason {
         band: RiskBand,
         score: RiskScore,
         analyzer: Cow<'static, str>,
-        address: String,
+        address: Arc<str>,
     },
     Category {
         action: Action,
@@ -265,16 +282,16 @@ pub enum Reason {
         exposure: Exposure,
         direct: bool,
         analyzer: Cow<'static, str>,
-        address: String,
+        address: Arc<str>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        label: Option<String>,
+        label: Option<Arc<str>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        source: Option<String>,
+        source: Option<Arc<str>>,
     },
     AnalyzerFailed {
         action: Action,
         analyzer: Cow<'static, str>,
-        address: String,
+        address: Arc<str>,
         error: String,
     },
     NoVerdict {
@@ -327,33 +344,30 @@ pub struct Decision {
     pub categories: Vec<CategorySummary>,
     pub requires_kyc: bool,
     pub reasons: Vec<Reason>,
-    pub explanation: String,
+    /// How many distinct addresses were checked, and by which analyzers.
+    pub addresses_checked: u32,
+    pub analyzers: Vec<Cow<'static, str>>,
 }
 
-fn explain(
-    action: Action,
-    score: RiskScore,
-    band: RiskBand,
-    reasons: &[Reason],
-    categories: &[CategorySummary],
-    reports: &[RiskReport],
-) -> String {
+impl Decision {
+    /// The human-readable explanation, derived from the decision when it is shown (it is not
+    /// stored, so it can never disagree with the reasons).
+    pub fn explanation(&self) -> String {
+        explain(self)
+    }
+}
+
+fn explain(d: &Decision) -> String {
     use std::fmt::Write;
-    // One buffer: this runs for every screening.
+    let (action, score, band, reasons, categories) = (d.action, d.score, d.band, &d.reasons, &d.categories);
     let mut out = String::with_capacity(192);
     if action == Action::Proceed {
-        let (mut addresses, mut analyzers): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
-        for r in reports {
-            if !addresses.contains(&r.address.as_str()) {
-                addresses.push(&r.address);
-            }
-            if !analyzers.contains(&r.analyzer.as_ref()) {
-                analyzers.push(&r.analyzer);
-            }
-        }
-        let _ =
-            write!(out, "proceed: risk score {score} ({band} band) over {} address(es) checked by ", addresses.len());
-        push_joined(&mut out, analyzers.iter().copied(), ", ");
+        let _ = write!(
+            out,
+            "proceed: risk score {score} ({band} band) over {} address(es) checked by ",
+            d.addresses_checked
+        );
+        push_joined(&mut out, d.analyzers.iter(), ", ");
     } else {
         let _ = write!(out, "{action} because: ");
         push_joined(&mut out, reasons.iter().filter(|r| r.action() == action).map(Reason::describe), "; ");

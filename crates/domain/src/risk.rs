@@ -5,6 +5,7 @@ use crate::taxonomy::RiskCategory;
 use serde::{Deserialize, Serialize, Serializer};
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// A risk score on the 0–100 scale, kept exactly in hundredths (0..=10000) so that band edges
 /// such as 24.99 and 25 compare without floating-point doubt.
@@ -182,12 +183,12 @@ pub struct CategoryFinding {
     pub exposure: Exposure,
     /// The address itself belongs to the category (not merely received funds from it).
     pub direct: bool,
-    /// The label or entity name, e.g. "OFAC SDN: Lazarus Group".
+    /// The label or entity name, e.g. "OFAC SDN: Lazarus Group" (shared, not copied, per hit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+    pub label: Option<Arc<str>>,
     /// Where the attribution comes from: a label source, or the vendor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub source: Option<Arc<str>>,
     /// The vendor's own code, kept so that nothing is lost in mapping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor_code: Option<String>,
@@ -214,7 +215,7 @@ pub struct RiskReport {
     pub analyzer: Cow<'static, str>,
     pub network: crate::network::Network,
     /// Normalised address.
-    pub address: String,
+    pub address: Arc<str>,
     #[serde(flatten)]
     pub status: ReportStatus,
     /// Normalised 0–100 score, when the analyzer gives or implies one.
@@ -232,7 +233,7 @@ impl RiskReport {
         RiskReport {
             analyzer: analyzer.into(),
             network: address.network(),
-            address: address.as_str().to_owned(),
+            address: address.shared(),
             status: ReportStatus::Completed,
             score: Some(score),
             categories,
@@ -243,7 +244,7 @@ impl RiskReport {
         RiskReport {
             analyzer: analyzer.into(),
             network: address.network(),
-            address: address.as_str().to_owned(),
+            address: address.shared(),
             status: ReportStatus::Failed { error: error.into() },
             score: None,
             categories: Vec::new(),

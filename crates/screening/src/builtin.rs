@@ -65,7 +65,7 @@ pub fn screen_with(index: &LabelIndex, address: &Address) -> RiskReport {
             category: h.category,
             exposure: Exposure::FULL,
             direct: true,
-            label: Some(index.text(h.label).to_owned()),
+            label: Some(index.text(h.label).clone()),
             source: Some(source.name.clone()),
             vendor_code: None,
             confidence: Some(h.confidence),

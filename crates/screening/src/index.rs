@@ -2,7 +2,21 @@
 
 use custos_app::model::StoredLabel;
 use custos_domain::{Network, RiskCategory};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHasher};
+use std::hash::{DefaultHasher, Hasher};
+use std::sync::Arc;
+
+/// The key of an address in the index: a 128-bit fingerprint of its normalised form, made of two
+/// independent 64-bit hashes. With half a million labelled addresses, two distinct addresses
+/// share a fingerprint with a probability near 10^-27; in exchange a lookup touches no string
+/// and the index holds no per-address allocation.
+fn fingerprint(address: &str) -> u128 {
+    let mut a = FxHasher::default();
+    a.write(address.as_bytes());
+    let mut b = DefaultHasher::new();
+    b.write(address.as_bytes());
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
 
 /// One label as kept in memory (strings interned).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +31,7 @@ pub struct LabelHit {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceInfo {
-    pub name: String,
+    pub name: Arc<str>,
     pub imported_at_ms: i64,
 }
 
@@ -30,8 +44,8 @@ enum Hits {
 
 #[derive(Debug, Default)]
 pub struct LabelIndex {
-    by_network: [FxHashMap<Box<str>, Hits>; 3],
-    texts: Vec<Box<str>>,
+    by_network: [FxHashMap<u128, Hits>; 3],
+    texts: Vec<Arc<str>>,
     sources: Vec<SourceInfo>,
     labels: usize,
 }
@@ -47,14 +61,14 @@ fn slot(n: Network) -> usize {
 impl LabelIndex {
     /// The labels of a normalised address.
     pub fn lookup(&self, network: Network, address: &str) -> &[LabelHit] {
-        match self.by_network[slot(network)].get(address) {
+        match self.by_network[slot(network)].get(&fingerprint(address)) {
             Some(Hits::One(h)) => std::slice::from_ref(h),
             Some(Hits::Many(hs)) => hs,
             None => &[],
         }
     }
 
-    pub fn text(&self, id: u32) -> &str {
+    pub fn text(&self, id: u32) -> &Arc<str> {
         &self.texts[id as usize]
     }
 
@@ -87,7 +101,9 @@ impl LabelIndexBuilder {
             Some(&id) => id,
             None => {
                 let id = self.index.sources.len() as u32;
-                self.index.sources.push(SourceInfo { name: l.source.clone(), imported_at_ms: l.imported_at_ms });
+                self.index
+                    .sources
+                    .push(SourceInfo { name: l.source.as_str().into(), imported_at_ms: l.imported_at_ms });
                 self.source_ids.insert(l.source, id);
                 id
             }
@@ -96,22 +112,23 @@ impl LabelIndexBuilder {
             Some(&id) => id,
             None => {
                 let id = self.index.texts.len() as u32;
-                let text: Box<str> = l.record.label.into_boxed_str();
-                self.index.texts.push(text.clone());
-                self.text_ids.insert(text, id);
+                let text: Arc<str> = l.record.label.as_str().into();
+                self.index.texts.push(text);
+                self.text_ids.insert(l.record.label.into_boxed_str(), id);
                 id
             }
         };
         let hit = LabelHit { category: l.record.category, confidence: l.record.confidence, label, source };
         let map = &mut self.index.by_network[slot(l.record.network)];
-        match map.get_mut(l.record.address.as_str()) {
+        let key = fingerprint(&l.record.address);
+        match map.get_mut(&key) {
             None => {
-                map.insert(l.record.address.into_boxed_str(), Hits::One(hit));
+                map.insert(key, Hits::One(hit));
             }
             Some(Hits::One(first)) => {
                 if *first != hit {
                     let first = *first;
-                    map.insert(l.record.address.into_boxed_str(), Hits::Many(vec![first, hit].into_boxed_slice()));
+                    map.insert(key, Hits::Many(vec![first, hit].into_boxed_slice()));
                 }
             }
             Some(Hits::Many(hs)) => {

@@ -118,7 +118,7 @@ pub fn screening(s: &ScreeningRecord) -> Value {
         "analyzers": analyzers(s.network, &s.reports),
         "reasons": s.decision.reasons,
         "policy_version": s.policy_version,
-        "explanation": s.decision.explanation,
+        "explanation": s.decision.explanation(),
         "created_at": rfc3339(s.created_at_ms),
     })
 }

@@ -27,25 +27,50 @@ pub enum Base58Error {
 
 /// Decodes plain base58.
 pub fn decode(s: &str) -> Result<Vec<u8>, Base58Error> {
-    // Big-number base conversion in 32-bit limbs, least significant first.
-    let mut limbs: Vec<u32> = Vec::with_capacity(s.len() / 5 + 1);
+    // Big-number base conversion in 32-bit limbs, least significant first, taking up to five
+    // digits per pass (58^5 < 2^32). A base58 digit carries log2(58)/32 < 0.1831 limbs, so the
+    // buffer is sized once; addresses fit on the stack.
+    let needed = s.len() * 1831 / 10_000 + 2;
+    let mut stack = [0u32; 16];
+    let mut heap = Vec::new();
+    let limbs: &mut [u32] = if needed <= stack.len() {
+        &mut stack[..needed]
+    } else {
+        heap.resize(needed, 0);
+        &mut heap[..]
+    };
+    let mut used = 0usize;
+    let mut multiply_add = |scale: u64, add: u64| {
+        let mut carry = add;
+        for limb in limbs[..used].iter_mut() {
+            let t = u64::from(*limb) * scale + carry;
+            *limb = t as u32;
+            carry = t >> 32;
+        }
+        if carry > 0 {
+            limbs[used] = carry as u32;
+            used += 1;
+        }
+    };
+    let (mut chunk, mut scale) = (0u64, 1u64);
     for (pos, ch) in s.chars().enumerate() {
         let digit = if ch.is_ascii() { DECODE[ch as usize] } else { 0xff };
         if digit == 0xff {
             return Err(Base58Error::InvalidCharacter(ch, pos));
         }
-        let mut carry = u64::from(digit);
-        for limb in limbs.iter_mut() {
-            let t = u64::from(*limb) * 58 + carry;
-            *limb = t as u32;
-            carry = t >> 32;
-        }
-        if carry > 0 {
-            limbs.push(carry as u32);
+        chunk = chunk * 58 + u64::from(digit);
+        scale *= 58;
+        if scale == 656_356_768 {
+            multiply_add(scale, chunk);
+            (chunk, scale) = (0, 1);
         }
     }
+    if scale > 1 {
+        multiply_add(scale, chunk);
+    }
+    let limbs = &limbs[..used];
     let zeros = s.bytes().take_while(|&b| b == b'1').count();
-    let mut out = Vec::with_capacity(zeros + limbs.len() * 4);
+    let mut out = Vec::with_capacity(zeros + used * 4);
     out.extend(std::iter::repeat_n(0, zeros));
     let mut significant = false;
     for byte in limbs.iter().rev().flat_map(|l| l.to_be_bytes()) {
@@ -108,7 +133,7 @@ mod tests {
 
     #[test]
     fn round_trips_and_keeps_leading_zeros() {
-        for data in [&b""[..], &[0, 0, 1, 2, 3], b"hello world", &[0xff; 25]] {
+        for data in [&b""[..], &[0, 0, 1, 2, 3], b"hello world", &[0xff; 25], &[0x5a; 200]] {
             assert_eq!(decode(&encode(data)).unwrap(), data);
         }
         assert_eq!(encode(b"hello world"), "StV1DL6CwTryKyV");

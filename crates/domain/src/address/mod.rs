@@ -14,6 +14,7 @@ use crate::network::Network;
 use serde::{Serialize, Serializer};
 use sha3::{Digest, Keccak256};
 use std::fmt;
+use std::sync::Arc;
 
 /// The script or account type an address encodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,7 +50,7 @@ impl AddressKind {
 pub struct Address {
     network: Network,
     kind: AddressKind,
-    normalized: String,
+    normalized: Arc<str>,
 }
 
 /// Why an address was refused. Each variant has a stable [`code`](AddressError::code) and a
@@ -163,11 +164,16 @@ impl Address {
         &self.normalized
     }
 
+    /// The normalised form, shared rather than copied (for reports that outlive the address).
+    pub fn shared(&self) -> Arc<str> {
+        self.normalized.clone()
+    }
+
     /// The form to show a person: EIP-55 checksummed for Ethereum, the normalised form otherwise.
     pub fn display(&self) -> String {
         match self.network {
             Network::Ethereum => eip55_checksum(&self.normalized[2..]),
-            _ => self.normalized.clone(),
+            _ => self.normalized.to_string(),
         }
     }
 
@@ -178,7 +184,7 @@ impl Address {
         for b in bytes {
             normalized.push_str(&format!("{b:02x}"));
         }
-        Address { network: Network::Ethereum, kind: AddressKind::Evm, normalized }
+        Address { network: Network::Ethereum, kind: AddressKind::Evm, normalized: normalized.into() }
     }
 
     /// Builds a TRON address from its 20-byte account id (the 0x41 prefix is added).
@@ -186,7 +192,7 @@ impl Address {
         let mut payload = Vec::with_capacity(21);
         payload.push(0x41);
         payload.extend_from_slice(bytes);
-        Address { network: Network::Tron, kind: AddressKind::Tron, normalized: base58::encode_check(&payload) }
+        Address { network: Network::Tron, kind: AddressKind::Tron, normalized: base58::encode_check(&payload).into() }
     }
 
     /// Builds a mainnet P2WPKH address from a 20-byte key hash.
@@ -194,7 +200,7 @@ impl Address {
         Address {
             network: Network::Bitcoin,
             kind: AddressKind::P2wpkh,
-            normalized: bech32::encode_segwit("bc", 0, hash),
+            normalized: bech32::encode_segwit("bc", 0, hash).into(),
         }
     }
 }
@@ -307,7 +313,7 @@ fn parse_bitcoin_base58(input: &str) -> Result<Address, AddressError> {
             return Err(AddressError::UnknownPrefix { prefix: format!("version byte 0x{v:02x}"), network: "Bitcoin" });
         }
     };
-    Ok(Address { network: Network::Bitcoin, kind, normalized: input.to_owned() })
+    Ok(Address { network: Network::Bitcoin, kind, normalized: input.into() })
 }
 
 fn parse_segwit(input: &str) -> Result<Address, AddressError> {
@@ -353,7 +359,9 @@ fn parse_segwit(input: &str) -> Result<Address, AddressError> {
         (1, 32) => AddressKind::P2tr,
         (v, _) => AddressKind::FutureSegwit(v),
     };
-    Ok(Address { network: Network::Bitcoin, kind, normalized: input.to_ascii_lowercase() })
+    let normalized: Arc<str> =
+        if input.bytes().any(|b| b.is_ascii_uppercase()) { input.to_ascii_lowercase().into() } else { input.into() };
+    Ok(Address { network: Network::Bitcoin, kind, normalized })
 }
 
 fn parse_ethereum(input: &str) -> Result<Address, AddressError> {
@@ -364,9 +372,12 @@ fn parse_ethereum(input: &str) -> Result<Address, AddressError> {
     if hex.len() != 40 {
         return Err(AddressError::BadLength { expected: "40 hex digits after 0x", got: hex.len() });
     }
-    let mut normalized = String::with_capacity(42);
-    normalized.push_str("0x");
-    normalized.extend(hex.chars().map(|c| c.to_ascii_lowercase()));
+    let mut lower = [0u8; 42];
+    lower[..2].copy_from_slice(b"0x");
+    for (dst, src) in lower[2..].iter_mut().zip(hex.bytes()) {
+        *dst = src.to_ascii_lowercase();
+    }
+    let normalized = std::str::from_utf8(&lower).expect("ASCII hex");
     let has_lower = hex.bytes().any(|b| b.is_ascii_lowercase());
     let has_upper = hex.bytes().any(|b| b.is_ascii_uppercase());
     if has_lower && has_upper {
@@ -380,7 +391,7 @@ fn parse_ethereum(input: &str) -> Result<Address, AddressError> {
             return Err(AddressError::BadEip55Checksum);
         }
     }
-    Ok(Address { network: Network::Ethereum, kind: AddressKind::Evm, normalized })
+    Ok(Address { network: Network::Ethereum, kind: AddressKind::Evm, normalized: normalized.into() })
 }
 
 /// The EIP-55 mixed-case form of 40 hex digits, with its 0x prefix.
@@ -408,7 +419,7 @@ fn parse_tron(input: &str) -> Result<Address, AddressError> {
             network: "TRON",
         });
     }
-    Ok(Address { network: Network::Tron, kind: AddressKind::Tron, normalized: input.to_owned() })
+    Ok(Address { network: Network::Tron, kind: AddressKind::Tron, normalized: input.into() })
 }
 
 #[cfg(test)]

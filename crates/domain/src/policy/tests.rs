@@ -105,7 +105,7 @@ fn fail_closed_an_analyzer_failure_never_proceeds() {
     let failed = RiskReport::failed("bitok", &addr(), "timed out after 10 s");
     let d = p.decide(&[scored(0.0), failed]);
     assert_eq!(d.action, Action::Review);
-    assert!(d.explanation.contains("bitok"), "{}", d.explanation);
+    assert!(d.explanation().contains("bitok"), "{}", d.explanation());
     assert_eq!(p.decide(&[]).action, Action::Review, "no verdict at all fails closed");
     let lax = Policy { analyzer_failure: Action::Proceed, ..Policy::default() };
     assert!(lax.validate().is_err());
@@ -127,12 +127,12 @@ fn the_most_severe_rule_wins() {
 fn the_explanation_names_categories_labels_sources_and_analyzers() {
     let p = Policy::default();
     let d = p.decide(&[with(100.0, vec![finding(RiskCategory::Sanctions, 100.0, true)])]);
-    assert!(d.explanation.starts_with("reject because: sanctions exposure 100% (direct)"), "{}", d.explanation);
+    assert!(d.explanation().starts_with("reject because: sanctions exposure 100% (direct)"), "{}", d.explanation());
     for needle in ["Example label", "ofac-sdn", "builtin", ADDR, "KYC is required"] {
-        assert!(d.explanation.contains(needle), "{needle} missing from {}", d.explanation);
+        assert!(d.explanation().contains(needle), "{needle} missing from {}", d.explanation());
     }
     let clean = p.decide(&[scored(0.0)]);
-    assert!(clean.explanation.starts_with("proceed: risk score 0.00 (low band)"), "{}", clean.explanation);
+    assert!(clean.explanation().starts_with("proceed: risk score 0.00 (low band)"), "{}", clean.explanation());
 }
 
 #[test]
