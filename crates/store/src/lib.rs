@@ -6,6 +6,7 @@
 //! Queries use `$n` placeholders, which both backends accept.
 
 mod audit;
+mod script;
 mod migrate;
 mod rows;
 mod store_impl;

@@ -1,6 +1,7 @@
 //! The [`Store`] implementation shared by SQLite and PostgreSQL.
 
 use crate::rows::{self, get, CASE_COLUMNS, DEPOSIT_COLUMNS, ORDER_COLUMNS, SCREENING_COLUMNS};
+use crate::script::{values, Outcome, Script, Session};
 use crate::{audit, map_err, SqlStore};
 use async_trait::async_trait;
 use custos_app::model::*;
@@ -11,7 +12,7 @@ use custos_domain::{Address, Network};
 use futures_util::TryStreamExt;
 use serde_json::json;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 use uuid::Uuid;
 
 /// Rows per multi-row INSERT when importing labels (6 parameters each, well under SQLite's
@@ -20,6 +21,36 @@ const LABEL_BATCH: usize = 500;
 
 fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Other(e.to_string()))
+}
+
+/// Increments a named counter and returns its new value; a new counter starts at `first`.
+fn push_counter(script: &mut Script, name: &str, first: i64) {
+    script.push(
+        "INSERT INTO counters (name, value) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        values![name, first],
+    );
+}
+
+fn counter_of(outcome: &Outcome) -> StoreResult<i64> {
+    outcome
+        .rows
+        .first()
+        .and_then(|r| r.try_get::<i64, _>(0).ok())
+        .ok_or_else(|| StoreError::Other("a counter returned no value".into()))
+}
+
+fn label_insert_sql(rows: usize) -> std::borrow::Cow<'static, str> {
+    let mut sql = String::with_capacity(70 + rows * 40);
+    sql.push_str("INSERT INTO labels (source, network, address, category, label, confidence) VALUES ");
+    for i in 0..rows {
+        let b = i * 6;
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!("(${},${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
+    }
+    sql.into()
 }
 
 fn event(
@@ -39,39 +70,27 @@ fn event(
 }
 
 impl SqlStore {
-    async fn begin(&self) -> StoreResult<Transaction<'static, Any>> {
-        self.write.begin().await.map_err(map_err)
+    async fn session(&self) -> StoreResult<Session> {
+        Session::begin(&self.write, self.backend).await
     }
 
-    /// Increments a named counter and returns its new value; a new counter starts at `first`.
-    async fn next_counter(&self, tx: &mut Transaction<'static, Any>, name: &str, first: i64) -> StoreResult<i64> {
-        let row = sqlx::query(
-            "INSERT INTO counters (name, value) VALUES ($1, $2) \
-             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
-        )
-        .bind(name)
-        .bind(first)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(map_err)?;
-        Ok(row.get(0))
+    /// Writes `statements` and their audit `events` in one transaction (two round trips).
+    async fn write(&self, statements: Script, events: &[AuditEvent], at_ms: i64) -> StoreResult<()> {
+        let mut session = self.session().await?;
+        let mut first = Script::default();
+        audit::read_head(&mut first, self.for_update());
+        let head = audit::head_of(&session.run(&first).await?[0])?;
+        let mut script = statements;
+        audit::push(&mut script, head, events, at_ms)?;
+        session.commit(&script).await?;
+        Ok(())
     }
 
-    async fn outbox(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        event_type: &str,
-        payload: serde_json::Value,
-        at_ms: i64,
-    ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO outbox (id, event_type, payload, created_at_ms, attempts) VALUES ($1, $2, $3, $4, 0)")
-            .bind(Uuid::now_v7().to_string())
-            .bind(event_type)
-            .bind(to_json(&payload)?)
-            .bind(at_ms)
-            .execute(&mut **tx)
-            .await
-            .map_err(map_err)?;
+    fn outbox(script: &mut Script, event_type: &str, payload: serde_json::Value, at_ms: i64) -> StoreResult<()> {
+        script.push(
+            "INSERT INTO outbox (id, event_type, payload, created_at_ms, attempts) VALUES ($1, $2, $3, $4, 0)",
+            values![Uuid::now_v7().to_string(), event_type, to_json(&payload)?, at_ms],
+        );
         Ok(())
     }
 
@@ -97,27 +116,26 @@ impl SqlStore {
             .transpose()
     }
 
-    async fn insert_screening_tx(&self, tx: &mut Transaction<'static, Any>, s: &ScreeningRecord) -> StoreResult<()> {
-        sqlx::query(
+    fn push_screening(script: &mut Script, s: &ScreeningRecord) -> StoreResult<()> {
+        script.push(
             "INSERT INTO screenings (id, kind, network, address, order_id, deposit_id, action, band, score_hundredths, \
              policy_version, decision, reports, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(s.id.to_string())
-        .bind(s.kind.as_str())
-        .bind(s.network.as_str())
-        .bind(&s.address)
-        .bind(s.order_id.map(|u| u.to_string()))
-        .bind(s.deposit_id.map(|u| u.to_string()))
-        .bind(s.decision.action.as_str())
-        .bind(s.decision.band.as_str())
-        .bind(i64::from(s.decision.score.hundredths()))
-        .bind(s.policy_version)
-        .bind(to_json(&s.decision)?)
-        .bind(to_json(&s.reports)?)
-        .bind(s.created_at_ms)
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?;
+            values![
+                s.id.to_string(),
+                s.kind.as_str(),
+                s.network.as_str(),
+                s.address.as_str(),
+                s.order_id.map(|u| u.to_string()),
+                s.deposit_id.map(|u| u.to_string()),
+                s.decision.action.as_str(),
+                s.decision.band.as_str(),
+                i64::from(s.decision.score.hundredths()),
+                s.policy_version,
+                to_json(&s.decision)?,
+                to_json(&s.reports)?,
+                s.created_at_ms,
+            ],
+        );
         Ok(())
     }
 
@@ -148,58 +166,41 @@ impl Store for SqlStore {
     }
 
     async fn ensure_policy_version(&self, fingerprint: &str, document: &str, at_ms: i64) -> StoreResult<i64> {
-        for _ in 0..3 {
-            let mut tx = self.begin().await?;
-            let latest = sqlx::query("SELECT version, fingerprint FROM policy_versions ORDER BY version DESC LIMIT 1")
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            let next = match &latest {
-                Some(r) if r.get::<String, _>(1) == fingerprint => return Ok(r.get(0)),
-                Some(r) => r.get::<i64, _>(0) + 1,
-                None => 1,
-            };
-            let inserted = sqlx::query(
-                "INSERT INTO policy_versions (version, fingerprint, document, effective_at_ms) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (version) DO NOTHING",
-            )
-            .bind(next)
-            .bind(fingerprint)
-            .bind(document)
-            .bind(at_ms)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .rows_affected();
-            if inserted == 0 {
-                // Another server recorded a version at the same moment; look again.
-                tx.rollback().await.map_err(map_err)?;
-                continue;
+        let mut session = self.session().await?;
+        // The head first: on PostgreSQL its lock orders concurrent servers, so the latest version
+        // read next is current.
+        let mut first = Script::default();
+        audit::read_head(&mut first, self.for_update());
+        first.push("SELECT version, fingerprint FROM policy_versions ORDER BY version DESC LIMIT 1", vec![]);
+        let out = session.run(&first).await?;
+        let head = audit::head_of(&out[0])?;
+        let next = match out[1].rows.first() {
+            Some(r) if r.get::<String, _>(1) == fingerprint => {
+                let version = r.get(0);
+                session.rollback().await?;
+                return Ok(version);
             }
-            let ev =
-                event("system", "policy.version_created", "policy_version", next, json!({"fingerprint": fingerprint}));
-            audit::append(&mut tx, &[ev], at_ms, self.for_update()).await?;
-            tx.commit().await.map_err(map_err)?;
-            return Ok(next);
-        }
-        Err(StoreError::Conflict("could not record the policy version".into()))
+            Some(r) => r.get::<i64, _>(0) + 1,
+            None => 1,
+        };
+        let mut script = Script::one(
+            "INSERT INTO policy_versions (version, fingerprint, document, effective_at_ms) VALUES ($1, $2, $3, $4)",
+            values![next, fingerprint, document, at_ms],
+        );
+        let ev = event("system", "policy.version_created", "policy_version", next, json!({"fingerprint": fingerprint}));
+        audit::push(&mut script, head, &[ev], at_ms)?;
+        session.commit(&script).await?;
+        Ok(next)
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord, hash: &str, actor: &str) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
         let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
-        sqlx::query("INSERT INTO api_keys (id, name, key_hash, scopes, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
-            .bind(key.id.to_string())
-            .bind(&key.name)
-            .bind(hash)
-            .bind(to_json(&scopes)?)
-            .bind(key.created_at_ms)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let script = Script::one(
+            "INSERT INTO api_keys (id, name, key_hash, scopes, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+            values![key.id.to_string(), key.name.as_str(), hash, to_json(&scopes)?, key.created_at_ms],
+        );
         let ev = event(actor, "api_key.created", "api_key", key.id, json!({"name": key.name, "scopes": scopes}));
-        audit::append(&mut tx, &[ev], key.created_at_ms, self.for_update()).await?;
-        tx.commit().await.map_err(map_err)
+        self.write(script, &[ev], key.created_at_ms).await
     }
 
     async fn find_api_key(&self, hash: &str) -> StoreResult<Option<ApiKeyRecord>> {
@@ -220,50 +221,38 @@ impl Store for SqlStore {
         at_ms: i64,
         progress: &(dyn Fn(u64) + Sync),
     ) -> StoreResult<u64> {
-        let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM labels WHERE source = $1")
-            .bind(&source.name)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        sqlx::query(
+        let mut session = self.session().await?;
+        let mut start = Script::one("DELETE FROM labels WHERE source = $1", values![source.name.as_str()]);
+        start.push(
             "INSERT INTO label_sources (name, kind, attribution, imported_at_ms, label_count) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, attribution = excluded.attribution, \
              imported_at_ms = excluded.imported_at_ms, label_count = excluded.label_count",
-        )
-        .bind(&source.name)
-        .bind(&source.kind)
-        .bind(&source.attribution)
-        .bind(at_ms)
-        .bind(labels.len() as i64)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+            values![source.name.as_str(), source.kind.as_str(), source.attribution.as_str(), at_ms, labels.len() as i64],
+        );
+        session.run(&start).await?;
+        let full_chunk_sql = label_insert_sql(LABEL_BATCH);
         let mut done = 0u64;
         for chunk in labels.chunks(LABEL_BATCH) {
-            let mut sql = String::with_capacity(60 + chunk.len() * 40);
-            sql.push_str("INSERT INTO labels (source, network, address, category, label, confidence) VALUES ");
-            for i in 0..chunk.len() {
-                let b = i * 6;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("(${},${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
-            }
-            let mut q = sqlx::query(&sql);
+            let sql = if chunk.len() == LABEL_BATCH { full_chunk_sql.clone() } else { label_insert_sql(chunk.len()) };
+            let mut values = Vec::with_capacity(chunk.len() * 6);
             for l in chunk {
-                q = q
-                    .bind(&source.name)
-                    .bind(l.network.as_str())
-                    .bind(&l.address)
-                    .bind(l.category.as_str())
-                    .bind(&l.label)
-                    .bind(i64::from(l.confidence));
+                values.extend(values![
+                    source.name.as_str(),
+                    l.network.as_str(),
+                    l.address.as_str(),
+                    l.category.as_str(),
+                    l.label.as_str(),
+                    i64::from(l.confidence)
+                ]);
             }
-            q.execute(&mut *tx).await.map_err(map_err)?;
+            session.run(&Script::one(sql, values)).await?;
             done += chunk.len() as u64;
             progress(done);
         }
+        // The audit head is locked only now, so that a long import does not hold up other writes.
+        let mut head = Script::default();
+        audit::read_head(&mut head, self.for_update());
+        let head = audit::head_of(&session.run(&head).await?[0])?;
         let ev = event(
             "cli",
             "labels.imported",
@@ -271,8 +260,9 @@ impl Store for SqlStore {
             &source.name,
             json!({"kind": source.kind, "labels": labels.len()}),
         );
-        audit::append(&mut tx, &[ev], at_ms, self.for_update()).await?;
-        tx.commit().await.map_err(map_err)?;
+        let mut end = Script::default();
+        audit::push(&mut end, head, &[ev], at_ms)?;
+        session.commit(&end).await?;
         Ok(done)
     }
 
@@ -332,60 +322,61 @@ impl Store for SqlStore {
         derive: &(dyn Fn(u32) -> Result<Address, String> + Sync),
     ) -> StoreResult<OrderRecord> {
         let o = &w.order;
-        let mut tx = self.begin().await?;
-        let number = self.next_counter(&mut tx, "order_number", 100_001).await?;
         let counter = format!("address_index:{}:{}", o.pay_network, w.key_fingerprint);
+        let mut session = self.session().await?;
+        let mut first = Script::default();
+        push_counter(&mut first, "order_number", 100_001);
+        push_counter(&mut first, &counter, 0);
+        audit::read_head(&mut first, self.for_update());
+        let out = session.run(&first).await?;
+        let number = counter_of(&out[0])?;
+        let mut next_index = counter_of(&out[1])?;
+        let head = audit::head_of(&out[2])?;
         // BIP32 skips the (astronomically rare) indices that give no valid key.
         let (index, address) = loop {
-            let index = self.next_counter(&mut tx, &counter, 0).await?;
-            let index = u32::try_from(index)
+            let index = u32::try_from(next_index)
                 .ok()
                 .filter(|i| *i < 0x8000_0000)
                 .ok_or_else(|| StoreError::Other("the deposit key's address indices are exhausted".into()))?;
             if let Ok(a) = derive(index) {
                 break (index, a);
             }
+            let mut again = Script::default();
+            push_counter(&mut again, &counter, 0);
+            next_index = counter_of(&session.run(&again).await?[0])?;
         };
         let id = w.id.to_string();
-        sqlx::query(
+        let mut script = Script::default();
+        script.push(
             "INSERT INTO orders (id, number, external_id, status, pay_network, pay_asset, pay_amount, receive_network, \
              receive_asset, receive_amount, receive_address, deposit_address, deposit_index, customer_email_enc, \
              customer_email_index, created_by, created_at_ms, updated_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
-        )
-        .bind(&id)
-        .bind(number)
-        .bind(&o.external_id)
-        .bind(custos_domain::OrderStatus::AwaitingDeposit.as_str())
-        .bind(o.pay_network.as_str())
-        .bind(o.pay_asset.as_str())
-        .bind(o.pay_amount.to_string())
-        .bind(o.receive_network.as_str())
-        .bind(o.receive_asset.as_str())
-        .bind(o.receive_amount.to_string())
-        .bind(o.receive_address.as_str())
-        .bind(address.as_str())
-        .bind(i64::from(index))
-        .bind(&w.customer_email_enc)
-        .bind(&w.customer_email_index)
-        .bind(&w.created_by)
-        .bind(w.at_ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        sqlx::query(
+            values![
+                id.as_str(),
+                number,
+                o.external_id.clone(),
+                custos_domain::OrderStatus::AwaitingDeposit.as_str(),
+                o.pay_network.as_str(),
+                o.pay_asset.as_str(),
+                o.pay_amount.to_string(),
+                o.receive_network.as_str(),
+                o.receive_asset.as_str(),
+                o.receive_amount.to_string(),
+                o.receive_address.as_str(),
+                address.as_str(),
+                i64::from(index),
+                w.customer_email_enc.clone(),
+                w.customer_email_index.clone(),
+                w.created_by.as_str(),
+                w.at_ms,
+            ],
+        );
+        script.push(
             "INSERT INTO deposit_addresses (network, address, key_fingerprint, derivation_index, order_id, created_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(o.pay_network.as_str())
-        .bind(address.as_str())
-        .bind(&w.key_fingerprint)
-        .bind(i64::from(index))
-        .bind(&id)
-        .bind(w.at_ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+            values![o.pay_network.as_str(), address.as_str(), w.key_fingerprint.as_str(), i64::from(index), id.as_str(), w.at_ms],
+        );
         let ev = event(
             &w.created_by,
             "order.created",
@@ -394,15 +385,10 @@ impl Store for SqlStore {
             json!({"number": number, "pay_network": o.pay_network, "pay_asset": o.pay_asset,
                    "deposit_index": index, "key_fingerprint": w.key_fingerprint}),
         );
-        audit::append(&mut tx, &[ev], w.at_ms, self.for_update()).await?;
-        self.outbox(
-            &mut tx,
-            "order.created",
-            json!({"order_id": id, "number": number, "status": "awaiting_deposit"}),
-            w.at_ms,
-        )
-        .await?;
-        tx.commit().await.map_err(map_err)?;
+        audit::push(&mut script, head, &[ev], w.at_ms)?;
+        let payload = json!({"order_id": id, "number": number, "status": "awaiting_deposit"});
+        Self::outbox(&mut script, "order.created", payload, w.at_ms)?;
+        session.commit(&script).await?;
         Ok(OrderRecord {
             id: w.id,
             number,
@@ -491,53 +477,61 @@ impl Store for SqlStore {
     async fn record_deposit(&self, w: &DepositWrite) -> StoreResult<DepositOutcome> {
         let d = &w.deposit;
         let at = d.received_at_ms;
-        let mut tx = self.begin().await?;
-        let inserted = sqlx::query(
+        let mut session = self.session().await?;
+        let mut first = Script::default();
+        first.push(
             "INSERT INTO deposits (id, order_id, network, asset, address, txid, output_index, amount, sources, \
              confirmations, screening_id, received_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              ON CONFLICT (network, txid, output_index) DO NOTHING",
-        )
-        .bind(d.id.to_string())
-        .bind(d.order_id.to_string())
-        .bind(d.network.as_str())
-        .bind(d.asset.as_str())
-        .bind(&d.address)
-        .bind(&d.txid)
-        .bind(i64::from(d.index))
-        .bind(d.amount.to_string())
-        .bind(to_json(&d.sources)?)
-        .bind(d.confirmations.map(i64::from))
-        .bind(d.screening_id.to_string())
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
-        if inserted == 0 {
+            values![
+                d.id.to_string(),
+                d.order_id.to_string(),
+                d.network.as_str(),
+                d.asset.as_str(),
+                d.address.as_str(),
+                d.txid.as_str(),
+                i64::from(d.index),
+                d.amount.to_string(),
+                to_json(&d.sources)?,
+                d.confirmations.map(i64::from),
+                d.screening_id.to_string(),
+                at
+            ],
+        );
+        first.push(
+            format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1{}", self.for_update()),
+            values![d.order_id.to_string()],
+        );
+        if w.case.is_some() {
+            push_counter(&mut first, "case_number", 1);
+        }
+        audit::read_head(&mut first, self.for_update());
+        let out = session.run(&first).await?;
+        if out[0].affected == 0 {
             // The same transfer was recorded concurrently: answer with that one.
-            tx.rollback().await.map_err(map_err)?;
+            session.rollback().await?;
             return self
                 .find_deposit(d.network, &d.txid, d.index)
                 .await?
                 .ok_or_else(|| StoreError::Other("a conflicting deposit vanished".into()));
         }
-        let row = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1{}", self.for_update()))
-            .bind(d.order_id.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        let mut order = rows::order(&row)?;
+        let row = out[1].rows.first().ok_or_else(|| StoreError::Other(format!("order {} vanished", d.order_id)))?;
+        let mut order = rows::order(row)?;
+        let mut case = w.case.clone();
+        if let Some(c) = case.as_mut() {
+            c.number = counter_of(&out[2])?;
+        }
+        let head = audit::head_of(out.last().expect("the head was read"))?;
         let previous = order.status;
         order.status = previous.after_screening(w.screening.decision.action);
         order.updated_at_ms = at;
-        sqlx::query("UPDATE orders SET status = $1, updated_at_ms = $2 WHERE id = $3")
-            .bind(order.status.as_str())
-            .bind(at)
-            .bind(order.id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        self.insert_screening_tx(&mut tx, &w.screening).await?;
+
+        let mut script = Script::default();
+        script.push(
+            "UPDATE orders SET status = $1, updated_at_ms = $2 WHERE id = $3",
+            values![order.status.as_str(), at, order.id.to_string()],
+        );
+        Self::push_screening(&mut script, &w.screening)?;
         let mut events = vec![
             event(
                 &w.actor,
@@ -558,26 +552,23 @@ impl Store for SqlStore {
                 json!({"from": previous, "to": order.status, "deposit_id": d.id}),
             ));
         }
-        let mut case = w.case.clone();
-        if let Some(c) = case.as_mut() {
-            c.number = self.next_counter(&mut tx, "case_number", 1).await?;
-            sqlx::query(
+        if let Some(c) = &case {
+            script.push(
                 "INSERT INTO cases (id, number, order_id, deposit_id, action, status, reasons, deadline_kind, opened_at_ms, due_at_ms) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(c.id.to_string())
-            .bind(c.number)
-            .bind(c.order_id.to_string())
-            .bind(c.deposit_id.map(|u| u.to_string()))
-            .bind(c.action.as_str())
-            .bind(&c.status)
-            .bind(to_json(&c.reasons)?)
-            .bind(c.deadline_kind.as_str())
-            .bind(c.opened_at_ms)
-            .bind(c.due_at_ms)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+                values![
+                    c.id.to_string(),
+                    c.number,
+                    c.order_id.to_string(),
+                    c.deposit_id.map(|u| u.to_string()),
+                    c.action.as_str(),
+                    c.status.as_str(),
+                    to_json(&c.reasons)?,
+                    c.deadline_kind.as_str(),
+                    c.opened_at_ms,
+                    c.due_at_ms,
+                ],
+            );
             events.push(event(
                 "system",
                 "case.opened",
@@ -587,20 +578,18 @@ impl Store for SqlStore {
                        "deadline": c.deadline_kind.as_str(), "due_at_ms": c.due_at_ms}),
             ));
         }
-        audit::append(&mut tx, &events, at, self.for_update()).await?;
+        audit::push(&mut script, head, &events, at)?;
         let payload = json!({"order_id": order.id, "number": order.number, "deposit_id": d.id,
                              "status": order.status, "previous_status": previous, "decision": w.screening.decision.action});
-        self.outbox(&mut tx, "deposit.screened", payload, at).await?;
-        tx.commit().await.map_err(map_err)?;
+        Self::outbox(&mut script, "deposit.screened", payload, at)?;
+        session.commit(&script).await?;
         Ok(DepositOutcome { deposit: d.clone(), screening: w.screening.clone(), order, case, created: true })
     }
 
     async fn insert_screening(&self, screening: &ScreeningRecord, actor: &str) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        self.insert_screening_tx(&mut tx, screening).await?;
-        audit::append(&mut tx, &[Self::screening_event(actor, screening)], screening.created_at_ms, self.for_update())
-            .await?;
-        tx.commit().await.map_err(map_err)
+        let mut script = Script::default();
+        Self::push_screening(&mut script, screening)?;
+        self.write(script, &[Self::screening_event(actor, screening)], screening.created_at_ms).await
     }
 
     async fn idempotency_begin(&self, key: &str, request_hash: &str, at_ms: i64) -> StoreResult<IdempotencyBegin> {
@@ -653,9 +642,7 @@ impl Store for SqlStore {
     }
 
     async fn append_audit(&self, ev: &AuditEvent, at_ms: i64) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        audit::append(&mut tx, std::slice::from_ref(ev), at_ms, self.for_update()).await?;
-        tx.commit().await.map_err(map_err)
+        self.write(Script::default(), std::slice::from_ref(ev), at_ms).await
     }
 
     async fn audit_entries(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
