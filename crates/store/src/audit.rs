@@ -1,9 +1,9 @@
 //! Appends audit events to the hash chain inside the caller's transaction.
 
+use crate::rows::get;
 use crate::script::{values, Outcome, Script};
 use custos_app::StoreError;
 use custos_domain::audit::{entry_hash, AuditEvent};
-use sqlx::Row;
 
 /// Reads the chain's head. `lock` is " FOR UPDATE" on PostgreSQL so that concurrent
 /// transactions chain one after another; SQLite's single writer already does.
@@ -13,11 +13,16 @@ pub(crate) fn read_head(script: &mut Script, lock: &str) {
 
 pub(crate) fn head_of(outcome: &Outcome) -> Result<(i64, String), StoreError> {
     let row = outcome.rows.first().ok_or_else(|| StoreError::Other("the audit head is missing".into()))?;
-    Ok((row.try_get(0).map_err(|e| StoreError::Other(e.to_string()))?, row.try_get(1).map_err(|e| StoreError::Other(e.to_string()))?))
+    Ok((get(row, "seq")?, get(row, "hash")?))
 }
 
 /// Adds the entries for `events` after `head` to `script`, and moves the head.
-pub(crate) fn push(script: &mut Script, head: (i64, String), events: &[AuditEvent], at_ms: i64) -> Result<(), StoreError> {
+pub(crate) fn push(
+    script: &mut Script,
+    head: (i64, String),
+    events: &[AuditEvent],
+    at_ms: i64,
+) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }

@@ -1,14 +1,17 @@
-//! SQLite and PostgreSQL storage through one code path (sqlx's `Any` driver).
+//! SQLite and PostgreSQL storage, with each query written once (`$n` placeholders, which both
+//! backends accept).
 //!
-//! SQLite runs in WAL mode with `synchronous=FULL` (durable commits), a busy timeout, and all
-//! writes through one connection (one writer); reads use a separate pool. PostgreSQL uses one
-//! pool and row locks (`FOR UPDATE`) where SQLite relies on its single writer.
-//! Queries use `$n` placeholders, which both backends accept.
+//! SQLite runs in WAL mode with `synchronous=FULL` (durable commits) and a busy timeout. Every
+//! write transaction goes through one writer thread (`sqlite_writer`: one writer, with group
+//! commit); reads use a pool of sqlx connections. PostgreSQL uses one sqlx pool, and row locks
+//! (`FOR UPDATE`) where SQLite relies on its single writer. Write transactions are scripts of
+//! statements (`script`), so that SQLite needs two round trips per transaction.
 
 mod audit;
-mod script;
 mod migrate;
 mod rows;
+mod script;
+mod sqlite_writer;
 mod store_impl;
 
 pub use migrate::{migrations, Migration};
@@ -17,6 +20,7 @@ use custos_app::StoreError;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,10 +42,12 @@ impl Backend {
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     backend: Backend,
-    /// All writes. One connection for SQLite.
+    /// PostgreSQL: writes. SQLite: one connection, for migrations only.
     write: AnyPool,
     /// Reads. The same pool as `write` for PostgreSQL.
     read: AnyPool,
+    /// SQLite: the thread that runs every write transaction.
+    writer: Option<Arc<sqlite_writer::SqliteWriter>>,
 }
 
 /// Options for [`SqlStore::connect`].
@@ -88,6 +94,10 @@ impl SqlStore {
                 },
             )
         };
+        let writer = match backend {
+            Backend::Sqlite => Some(Arc::new(sqlite_writer::SqliteWriter::open(url)?)),
+            Backend::Postgres => None,
+        };
         let (write, read) = match backend {
             Backend::Sqlite => {
                 let write = pool(1).connect_with(connect_opts.clone()).await.map_err(map_err)?;
@@ -99,7 +109,7 @@ impl SqlStore {
                 (p.clone(), p)
             }
         };
-        Ok(SqlStore { backend, write, read })
+        Ok(SqlStore { backend, write, read, writer })
     }
 
     pub fn backend_kind(&self) -> Backend {

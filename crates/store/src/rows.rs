@@ -1,5 +1,6 @@
 //! Conversions between rows and records.
 
+use crate::script::{LiteRow, OutRow, Value};
 use custos_app::model::*;
 use custos_app::StoreError;
 use custos_domain::{Amount, OrderStatus};
@@ -12,33 +13,112 @@ fn bad(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Other(format!("stored {what} is unreadable: {e}"))
 }
 
-pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
-    row: &'r AnyRow,
-    col: &str,
-) -> Result<T, StoreError> {
-    row.try_get(col).map_err(|e| bad(col, e))
+/// Column access shared by sqlx rows and the SQLite writer's rows.
+pub(crate) trait Columns {
+    fn int(&self, col: &str) -> Result<Option<i64>, StoreError>;
+    fn text(&self, col: &str) -> Result<Option<String>, StoreError>;
 }
 
-pub(crate) fn parse<T: FromStr>(row: &AnyRow, col: &str) -> Result<T, StoreError>
+impl Columns for AnyRow {
+    fn int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        self.try_get(col).map_err(|e| bad(col, e))
+    }
+    fn text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        self.try_get(col).map_err(|e| bad(col, e))
+    }
+}
+
+impl Columns for LiteRow {
+    fn int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        match self.value(col)? {
+            Value::Int(i) => Ok(*i),
+            Value::Text(None) => Ok(None),
+            Value::Text(Some(t)) => Err(bad(col, format!("expected a number, found {t:?}"))),
+        }
+    }
+    fn text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        match self.value(col)? {
+            Value::Text(t) => Ok(t.clone()),
+            Value::Int(None) => Ok(None),
+            Value::Int(Some(i)) => Err(bad(col, format!("expected text, found {i}"))),
+        }
+    }
+}
+
+impl LiteRow {
+    fn value(&self, col: &str) -> Result<&Value, StoreError> {
+        self.names.iter().position(|n| n == col).map(|i| &self.values[i]).ok_or_else(|| bad(col, "no such column"))
+    }
+}
+
+impl Columns for OutRow {
+    fn int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        match self {
+            OutRow::Any(r) => r.int(col),
+            OutRow::Lite(r) => r.int(col),
+        }
+    }
+    fn text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            OutRow::Any(r) => r.text(col),
+            OutRow::Lite(r) => r.text(col),
+        }
+    }
+}
+
+/// A value of a column, through [`Columns`].
+pub(crate) trait FromColumn: Sized {
+    fn from_column(row: &impl Columns, col: &str) -> Result<Self, StoreError>;
+}
+
+impl FromColumn for i64 {
+    fn from_column(row: &impl Columns, col: &str) -> Result<Self, StoreError> {
+        row.int(col)?.ok_or_else(|| bad(col, "unexpected NULL"))
+    }
+}
+
+impl FromColumn for Option<i64> {
+    fn from_column(row: &impl Columns, col: &str) -> Result<Self, StoreError> {
+        row.int(col)
+    }
+}
+
+impl FromColumn for String {
+    fn from_column(row: &impl Columns, col: &str) -> Result<Self, StoreError> {
+        row.text(col)?.ok_or_else(|| bad(col, "unexpected NULL"))
+    }
+}
+
+impl FromColumn for Option<String> {
+    fn from_column(row: &impl Columns, col: &str) -> Result<Self, StoreError> {
+        row.text(col)
+    }
+}
+
+pub(crate) fn get<T: FromColumn>(row: &impl Columns, col: &str) -> Result<T, StoreError> {
+    T::from_column(row, col)
+}
+
+pub(crate) fn parse<T: FromStr>(row: &impl Columns, col: &str) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {
     get::<String>(row, col)?.parse().map_err(|e| bad(col, e))
 }
 
-fn uuid(row: &AnyRow, col: &str) -> Result<Uuid, StoreError> {
+fn uuid(row: &impl Columns, col: &str) -> Result<Uuid, StoreError> {
     parse(row, col)
 }
 
-fn opt_uuid(row: &AnyRow, col: &str) -> Result<Option<Uuid>, StoreError> {
+fn opt_uuid(row: &impl Columns, col: &str) -> Result<Option<Uuid>, StoreError> {
     get::<Option<String>>(row, col)?.map(|s| s.parse().map_err(|e| bad(col, e))).transpose()
 }
 
-fn amount(row: &AnyRow, col: &str) -> Result<Amount, StoreError> {
+fn amount(row: &impl Columns, col: &str) -> Result<Amount, StoreError> {
     Amount::parse(&get::<String>(row, col)?).map_err(|e| bad(col, e))
 }
 
-fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T, StoreError> {
+fn json<T: serde::de::DeserializeOwned>(row: &impl Columns, col: &str) -> Result<T, StoreError> {
     serde_json::from_str(&get::<String>(row, col)?).map_err(|e| bad(col, e))
 }
 
@@ -46,7 +126,7 @@ pub(crate) const ORDER_COLUMNS: &str = "id, number, external_id, status, pay_net
     receive_network, receive_asset, receive_amount, receive_address, deposit_address, deposit_index, \
     customer_email_enc, created_at_ms, updated_at_ms";
 
-pub(crate) fn order(row: &AnyRow) -> Result<OrderRecord, StoreError> {
+pub(crate) fn order(row: &impl Columns) -> Result<OrderRecord, StoreError> {
     Ok(OrderRecord {
         id: uuid(row, "id")?,
         number: get(row, "number")?,
@@ -70,7 +150,7 @@ pub(crate) fn order(row: &AnyRow) -> Result<OrderRecord, StoreError> {
 pub(crate) const DEPOSIT_COLUMNS: &str =
     "id, order_id, network, asset, address, txid, output_index, amount, sources, confirmations, screening_id, received_at_ms";
 
-pub(crate) fn deposit(row: &AnyRow) -> Result<DepositRecord, StoreError> {
+pub(crate) fn deposit(row: &impl Columns) -> Result<DepositRecord, StoreError> {
     Ok(DepositRecord {
         id: uuid(row, "id")?,
         order_id: uuid(row, "order_id")?,
@@ -90,7 +170,7 @@ pub(crate) fn deposit(row: &AnyRow) -> Result<DepositRecord, StoreError> {
 pub(crate) const SCREENING_COLUMNS: &str =
     "id, kind, network, address, order_id, deposit_id, decision, reports, policy_version, created_at_ms";
 
-pub(crate) fn screening(row: &AnyRow) -> Result<ScreeningRecord, StoreError> {
+pub(crate) fn screening(row: &impl Columns) -> Result<ScreeningRecord, StoreError> {
     let kind = match get::<String>(row, "kind")?.as_str() {
         "address" => ScreeningKind::Address,
         "deposit" => ScreeningKind::Deposit,
@@ -113,7 +193,7 @@ pub(crate) fn screening(row: &AnyRow) -> Result<ScreeningRecord, StoreError> {
 pub(crate) const CASE_COLUMNS: &str =
     "id, number, order_id, deposit_id, action, status, reasons, deadline_kind, opened_at_ms, due_at_ms";
 
-pub(crate) fn case(row: &AnyRow) -> Result<CaseRecord, StoreError> {
+pub(crate) fn case(row: &impl Columns) -> Result<CaseRecord, StoreError> {
     let deadline_kind = match get::<String>(row, "deadline_kind")?.as_str() {
         "kyc" => DeadlineKind::Kyc,
         "review" => DeadlineKind::Review,
@@ -133,7 +213,7 @@ pub(crate) fn case(row: &AnyRow) -> Result<CaseRecord, StoreError> {
     })
 }
 
-pub(crate) fn api_key(row: &AnyRow) -> Result<ApiKeyRecord, StoreError> {
+pub(crate) fn api_key(row: &impl Columns) -> Result<ApiKeyRecord, StoreError> {
     let scopes: Vec<String> = json(row, "scopes")?;
     Ok(ApiKeyRecord {
         id: uuid(row, "id")?,

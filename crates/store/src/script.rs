@@ -1,21 +1,19 @@
 //! Write transactions as a few scripts of statements.
 //!
-//! SQLite runs each connection on a worker thread, so every statement sent separately costs a
-//! round trip between threads. A script goes to SQLite as one multi-statement query (sqlx binds
-//! `$N` across its statements and reports each statement's rows and changes), with `BEGIN
+//! On SQLite a script is one message to the writer thread (`sqlite_writer`), with `BEGIN
 //! IMMEDIATE` folded into the first script and `COMMIT` into the last: a typical transaction is
-//! two round trips. PostgreSQL accepts one statement per prepared query, so there the statements
-//! run one after another inside an ordinary transaction. Each statement is written with its own
-//! `$1..$n`, once, for both.
+//! two round trips. On PostgreSQL the statements run one after another inside an ordinary sqlx
+//! transaction. Each statement is written once, with `$1..$n`, for both.
 
+use crate::sqlite_writer::{Durable, SqliteWriter};
 use crate::{map_err, Backend};
 use custos_app::StoreError;
-use futures_util::TryStreamExt;
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
-use sqlx::{Any, AnyPool, Either, Transaction};
+use sqlx::{Any, AnyPool, Transaction};
 use std::borrow::Cow;
+use std::sync::Arc;
+use tokio::sync::OwnedMutexGuard;
 
 /// A value to bind.
 #[derive(Debug, Clone)]
@@ -67,17 +65,29 @@ macro_rules! values {
 }
 pub(crate) use values;
 
+/// A row read by the SQLite writer: column names and values.
+pub(crate) struct LiteRow {
+    pub names: Arc<[String]>,
+    pub values: Vec<Value>,
+}
+
+/// A row returned by a script, from either backend.
+pub(crate) enum OutRow {
+    Any(AnyRow),
+    Lite(LiteRow),
+}
+
 /// What one statement returned.
 #[derive(Default)]
 pub(crate) struct Outcome {
-    pub rows: Vec<AnyRow>,
+    pub rows: Vec<OutRow>,
     pub affected: u64,
 }
 
 /// Statements sent together.
 #[derive(Debug, Default)]
 pub(crate) struct Script {
-    statements: Vec<(Cow<'static, str>, Vec<Value>)>,
+    statements: crate::sqlite_writer::Statements,
 }
 
 impl Script {
@@ -92,69 +102,58 @@ impl Script {
     }
 }
 
-/// Collects the rows and the change count of each statement of a (multi-statement) query.
-async fn outcomes<'e, 'v, E>(executor: E, sql: &str, values: impl Iterator<Item = &'v Value>) -> Result<Vec<Outcome>, StoreError>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
-    let mut q = sqlx::query(sql);
-    for v in values {
-        q = bind(q, v);
-    }
-    // `fetch_many` is deprecated in sqlx 0.8 because only SQLite runs several statements in one
-    // prepared query; that is exactly what this module relies on, for SQLite only (PostgreSQL
-    // gets one statement per call). The store's tests exercise it on every run; an sqlx upgrade
-    // that removes it fails to compile here rather than misbehaving.
-    #[allow(deprecated)]
-    let mut stream = q.fetch_many(executor);
-    let mut all = Vec::new();
-    let mut current = Outcome::default();
-    while let Some(item) = stream.try_next().await.map_err(map_err)? {
-        match item {
-            Either::Right(row) => current.rows.push(row),
-            Either::Left(done) => {
-                current.affected = done.rows_affected();
-                all.push(std::mem::take(&mut current));
-            }
-        }
-    }
-    Ok(all)
+/// Whether a statement returns rows (a query, or a write with RETURNING).
+fn returns_rows(sql: &str) -> bool {
+    let head = sql.trim_start();
+    head.get(..6).is_some_and(|w| w.eq_ignore_ascii_case("select")) || sql.contains(" RETURNING ")
 }
 
 /// A write transaction.
 pub(crate) enum Session {
-    Sqlite { conn: Option<PoolConnection<Any>>, open: bool },
+    Sqlite { writer: Arc<SqliteWriter>, exclusive: Option<OwnedMutexGuard<()>>, open: bool },
     Postgres(Option<Transaction<'static, Any>>),
 }
 
 impl Session {
-    pub async fn begin(pool: &AnyPool, backend: Backend) -> Result<Session, StoreError> {
-        Ok(match backend {
-            Backend::Sqlite => Session::Sqlite { conn: Some(pool.acquire().await.map_err(map_err)?), open: false },
-            Backend::Postgres => Session::Postgres(Some(pool.begin().await.map_err(map_err)?)),
+    pub async fn begin(
+        writer: Option<&Arc<SqliteWriter>>,
+        pool: &AnyPool,
+        backend: Backend,
+    ) -> Result<Session, StoreError> {
+        Ok(match (backend, writer) {
+            (Backend::Sqlite, Some(w)) => {
+                Session::Sqlite { writer: w.clone(), exclusive: Some(w.lock().await), open: false }
+            }
+            _ => Session::Postgres(Some(pool.begin().await.map_err(map_err)?)),
         })
     }
 
     /// Runs `script` in the transaction; one outcome per statement.
-    pub async fn run(&mut self, script: &Script) -> Result<Vec<Outcome>, StoreError> {
-        self.send(script, false).await
+    pub async fn run(&mut self, script: Script) -> Result<Vec<Outcome>, StoreError> {
+        Ok(self.send(script, false).await?.0)
     }
 
-    /// Runs `script` and commits.
-    pub async fn commit(mut self, script: &Script) -> Result<Vec<Outcome>, StoreError> {
-        let out = self.send(script, true).await?;
-        if let Session::Postgres(tx) = &mut self {
-            tx.take().expect("open").commit().await.map_err(map_err)?;
+    /// Runs `script` and commits; returns once the transaction is durable.
+    pub async fn commit(mut self, script: Script) -> Result<Vec<Outcome>, StoreError> {
+        let (out, durable) = self.send(script, true).await?;
+        match &mut self {
+            Session::Postgres(tx) => tx.take().expect("open").commit().await.map_err(map_err)?,
+            Session::Sqlite { exclusive, .. } => {
+                // Sequenced: let the next session start while this one waits for the disk.
+                drop(exclusive.take());
+                if let Some(durable) = durable {
+                    durable.await.map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))??;
+                }
+            }
         }
         Ok(out)
     }
 
     pub async fn rollback(mut self) -> Result<(), StoreError> {
         match &mut self {
-            Session::Sqlite { conn, open } => {
+            Session::Sqlite { writer, open, .. } => {
                 if *open {
-                    let c = conn.as_mut().expect("connection");
-                    sqlx::query("ROLLBACK").execute(&mut **c).await.map_err(map_err)?;
+                    writer.rollback();
                     *open = false;
                 }
             }
@@ -163,45 +162,35 @@ impl Session {
         Ok(())
     }
 
-    async fn send(&mut self, script: &Script, commit: bool) -> Result<Vec<Outcome>, StoreError> {
+    async fn send(&mut self, script: Script, commit: bool) -> Result<(Vec<Outcome>, Option<Durable>), StoreError> {
         match self {
-            Session::Sqlite { conn, open } => {
+            Session::Sqlite { writer, open, .. } => {
                 let begin = !*open;
-                let mut sql = String::with_capacity(256 * (script.statements.len() + 1));
-                if begin {
-                    sql.push_str("BEGIN IMMEDIATE;\n");
-                }
-                let mut offset = 0;
-                for (statement, values) in &script.statements {
-                    sql.push_str(&renumber(statement, offset));
-                    sql.push_str(";\n");
-                    offset += values.len();
-                }
-                if commit {
-                    sql.push_str("COMMIT;\n");
-                }
-                // From here a failure may leave the transaction open: the connection is then
-                // closed (see Drop), which rolls it back.
+                // Until the answer arrives the session may be open; a failed script is rolled
+                // back by the writer itself.
                 *open = true;
-                let c = conn.as_mut().expect("connection");
-                let values = script.statements.iter().flat_map(|(_, v)| v.iter());
-                let mut out = outcomes(&mut **c, &sql, values).await?;
-                if begin {
-                    out.remove(0);
-                }
-                if commit {
-                    out.pop();
-                    *open = false;
-                }
-                Ok(out)
+                let result = writer.run(script.statements, begin, commit).await;
+                *open = result.is_ok() && !commit;
+                result
             }
             Session::Postgres(tx) => {
                 let tx = tx.as_mut().expect("open");
                 let mut out = Vec::with_capacity(script.statements.len());
                 for (statement, values) in &script.statements {
-                    out.extend(outcomes(&mut **tx, statement, values.iter()).await?);
+                    let mut q = sqlx::query(statement.as_ref());
+                    for v in values {
+                        q = bind(q, v);
+                    }
+                    let outcome = if returns_rows(statement) {
+                        let rows: Vec<OutRow> =
+                            q.fetch_all(&mut **tx).await.map_err(map_err)?.into_iter().map(OutRow::Any).collect();
+                        Outcome { affected: rows.len() as u64, rows }
+                    } else {
+                        Outcome { affected: q.execute(&mut **tx).await.map_err(map_err)?.rows_affected(), rows: vec![] }
+                    };
+                    out.push(outcome);
                 }
-                Ok(out)
+                Ok((out, None))
             }
         }
     }
@@ -209,44 +198,10 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        // An unfinished SQLite transaction (an error, or the request was cancelled): close the
-        // connection rather than return it to the pool inside the transaction.
-        if let Session::Sqlite { conn: Some(c), open: true } = self {
-            c.close_on_drop();
+        // Cancelled mid-transaction (the request went away): roll back before the next session,
+        // which waits for the lock this session still holds.
+        if let Session::Sqlite { writer, open: true, .. } = self {
+            writer.rollback();
         }
-    }
-}
-
-/// Shifts every `$n` placeholder of `sql` by `offset`.
-fn renumber(sql: &str, offset: usize) -> Cow<'_, str> {
-    if offset == 0 {
-        return Cow::Borrowed(sql);
-    }
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '$' {
-            let mut n = 0usize;
-            let mut digits = false;
-            while let Some(v) = chars.peek().and_then(|d| d.to_digit(10)) {
-                n = n * 10 + v as usize;
-                digits = true;
-                chars.next();
-            }
-            if digits {
-                out.push_str(&(n + offset).to_string());
-            }
-        }
-    }
-    Cow::Owned(out)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn placeholders_are_shifted() {
-        assert_eq!(super::renumber("INSERT INTO t (a, b) VALUES ($1, $12)", 3), "INSERT INTO t (a, b) VALUES ($4, $15)");
-        assert_eq!(super::renumber("UPDATE t SET a = $1", 0), "UPDATE t SET a = $1");
     }
 }

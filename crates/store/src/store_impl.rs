@@ -36,8 +36,8 @@ fn counter_of(outcome: &Outcome) -> StoreResult<i64> {
     outcome
         .rows
         .first()
-        .and_then(|r| r.try_get::<i64, _>(0).ok())
         .ok_or_else(|| StoreError::Other("a counter returned no value".into()))
+        .and_then(|r| get(r, "value"))
 }
 
 fn label_insert_sql(rows: usize) -> std::borrow::Cow<'static, str> {
@@ -71,7 +71,7 @@ fn event(
 
 impl SqlStore {
     async fn session(&self) -> StoreResult<Session> {
-        Session::begin(&self.write, self.backend).await
+        Session::begin(self.writer.as_ref(), &self.write, self.backend).await
     }
 
     /// Writes `statements` and their audit `events` in one transaction (two round trips).
@@ -79,10 +79,10 @@ impl SqlStore {
         let mut session = self.session().await?;
         let mut first = Script::default();
         audit::read_head(&mut first, self.for_update());
-        let head = audit::head_of(&session.run(&first).await?[0])?;
+        let head = audit::head_of(&session.run(first).await?[0])?;
         let mut script = statements;
         audit::push(&mut script, head, events, at_ms)?;
-        session.commit(&script).await?;
+        session.commit(script).await?;
         Ok(())
     }
 
@@ -172,15 +172,15 @@ impl Store for SqlStore {
         let mut first = Script::default();
         audit::read_head(&mut first, self.for_update());
         first.push("SELECT version, fingerprint FROM policy_versions ORDER BY version DESC LIMIT 1", vec![]);
-        let out = session.run(&first).await?;
+        let out = session.run(first).await?;
         let head = audit::head_of(&out[0])?;
         let next = match out[1].rows.first() {
-            Some(r) if r.get::<String, _>(1) == fingerprint => {
-                let version = r.get(0);
+            Some(r) if get::<String>(r, "fingerprint")? == fingerprint => {
+                let version = get(r, "version")?;
                 session.rollback().await?;
                 return Ok(version);
             }
-            Some(r) => r.get::<i64, _>(0) + 1,
+            Some(r) => get::<i64>(r, "version")? + 1,
             None => 1,
         };
         let mut script = Script::one(
@@ -189,7 +189,7 @@ impl Store for SqlStore {
         );
         let ev = event("system", "policy.version_created", "policy_version", next, json!({"fingerprint": fingerprint}));
         audit::push(&mut script, head, &[ev], at_ms)?;
-        session.commit(&script).await?;
+        session.commit(script).await?;
         Ok(next)
     }
 
@@ -229,7 +229,7 @@ impl Store for SqlStore {
              imported_at_ms = excluded.imported_at_ms, label_count = excluded.label_count",
             values![source.name.as_str(), source.kind.as_str(), source.attribution.as_str(), at_ms, labels.len() as i64],
         );
-        session.run(&start).await?;
+        session.run(start).await?;
         let full_chunk_sql = label_insert_sql(LABEL_BATCH);
         let mut done = 0u64;
         for chunk in labels.chunks(LABEL_BATCH) {
@@ -245,14 +245,14 @@ impl Store for SqlStore {
                     i64::from(l.confidence)
                 ]);
             }
-            session.run(&Script::one(sql, values)).await?;
+            session.run(Script::one(sql, values)).await?;
             done += chunk.len() as u64;
             progress(done);
         }
         // The audit head is locked only now, so that a long import does not hold up other writes.
         let mut head = Script::default();
         audit::read_head(&mut head, self.for_update());
-        let head = audit::head_of(&session.run(&head).await?[0])?;
+        let head = audit::head_of(&session.run(head).await?[0])?;
         let ev = event(
             "cli",
             "labels.imported",
@@ -262,7 +262,7 @@ impl Store for SqlStore {
         );
         let mut end = Script::default();
         audit::push(&mut end, head, &[ev], at_ms)?;
-        session.commit(&end).await?;
+        session.commit(end).await?;
         Ok(done)
     }
 
@@ -328,7 +328,7 @@ impl Store for SqlStore {
         push_counter(&mut first, "order_number", 100_001);
         push_counter(&mut first, &counter, 0);
         audit::read_head(&mut first, self.for_update());
-        let out = session.run(&first).await?;
+        let out = session.run(first).await?;
         let number = counter_of(&out[0])?;
         let mut next_index = counter_of(&out[1])?;
         let head = audit::head_of(&out[2])?;
@@ -343,7 +343,7 @@ impl Store for SqlStore {
             }
             let mut again = Script::default();
             push_counter(&mut again, &counter, 0);
-            next_index = counter_of(&session.run(&again).await?[0])?;
+            next_index = counter_of(&session.run(again).await?[0])?;
         };
         let id = w.id.to_string();
         let mut script = Script::default();
@@ -388,7 +388,7 @@ impl Store for SqlStore {
         audit::push(&mut script, head, &[ev], w.at_ms)?;
         let payload = json!({"order_id": id, "number": number, "status": "awaiting_deposit"});
         Self::outbox(&mut script, "order.created", payload, w.at_ms)?;
-        session.commit(&script).await?;
+        session.commit(script).await?;
         Ok(OrderRecord {
             id: w.id,
             number,
@@ -506,10 +506,14 @@ impl Store for SqlStore {
             push_counter(&mut first, "case_number", 1);
         }
         audit::read_head(&mut first, self.for_update());
-        let out = session.run(&first).await?;
+        let out = session.run(first).await?;
         if out[0].affected == 0 {
-            // The same transfer was recorded concurrently: answer with that one.
+            // The same transfer was recorded concurrently: answer with that one, once it is
+            // durable (and so visible to reads).
             session.rollback().await?;
+            if let Some(writer) = &self.writer {
+                writer.barrier().await?;
+            }
             return self
                 .find_deposit(d.network, &d.txid, d.index)
                 .await?
@@ -582,7 +586,7 @@ impl Store for SqlStore {
         let payload = json!({"order_id": order.id, "number": order.number, "deposit_id": d.id,
                              "status": order.status, "previous_status": previous, "decision": w.screening.decision.action});
         Self::outbox(&mut script, "deposit.screened", payload, at)?;
-        session.commit(&script).await?;
+        session.commit(script).await?;
         Ok(DepositOutcome { deposit: d.clone(), screening: w.screening.clone(), order, case, created: true })
     }
 
@@ -593,51 +597,43 @@ impl Store for SqlStore {
     }
 
     async fn idempotency_begin(&self, key: &str, request_hash: &str, at_ms: i64) -> StoreResult<IdempotencyBegin> {
-        let inserted = sqlx::query(
+        let mut script = Script::one(
             "INSERT INTO idempotency_keys (key, request_hash, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(request_hash)
-        .bind(at_ms)
-        .execute(&self.write)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
-        if inserted == 1 {
+            values![key, request_hash, at_ms],
+        );
+        script
+            .push("SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE key = $1", values![key]);
+        let out = self.session().await?.commit(script).await?;
+        if out[0].affected == 1 {
             return Ok(IdempotencyBegin::New);
         }
-        let row = sqlx::query("SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.write)
-            .await
-            .map_err(map_err)?;
-        let Some(row) = row else { return Ok(IdempotencyBegin::InProgress) };
-        if get::<String>(&row, "request_hash")? != request_hash {
+        let Some(row) = out[1].rows.first() else { return Ok(IdempotencyBegin::InProgress) };
+        if get::<String>(row, "request_hash")? != request_hash {
             return Ok(IdempotencyBegin::Mismatch);
         }
-        Ok(match (get::<Option<i64>>(&row, "status_code")?, get::<Option<String>>(&row, "response_body")?) {
-            (Some(status), Some(body)) => IdempotencyBegin::Replay { status: status as u16, body },
+        Ok(match (get::<Option<i64>>(row, "status_code")?, get::<Option<String>>(row, "response_body")?) {
+            (Some(status), Some(body)) => {
+                // The first response may describe writes still waiting for their group's fsync.
+                if let Some(writer) = &self.writer {
+                    writer.barrier().await?;
+                }
+                IdempotencyBegin::Replay { status: status as u16, body }
+            }
             _ => IdempotencyBegin::InProgress,
         })
     }
 
     async fn idempotency_complete(&self, key: &str, status: u16, body: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE idempotency_keys SET status_code = $1, response_body = $2 WHERE key = $3")
-            .bind(i64::from(status))
-            .bind(body)
-            .bind(key)
-            .execute(&self.write)
-            .await
-            .map_err(map_err)?;
+        let script = Script::one(
+            "UPDATE idempotency_keys SET status_code = $1, response_body = $2 WHERE key = $3",
+            values![i64::from(status), body, key],
+        );
+        self.session().await?.commit(script).await?;
         Ok(())
     }
 
     async fn idempotency_abandon(&self, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE key = $1")
-            .bind(key)
-            .execute(&self.write)
-            .await
-            .map_err(map_err)?;
+        self.session().await?.commit(Script::one("DELETE FROM idempotency_keys WHERE key = $1", values![key])).await?;
         Ok(())
     }
 
