@@ -18,7 +18,7 @@ pub use migrate::{migrations, Migration};
 
 use custos_app::StoreError;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, ConnectOptions as _, Executor};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,7 +77,11 @@ impl SqlStore {
                 redact(url)
             )));
         };
-        let connect_opts = AnyConnectOptions::from_str(url).map_err(|e| StoreError::Other(e.to_string()))?;
+        // Loading the label index reads half a million rows at start; that is not a slow query
+        // worth a warning, so only statements over 10 s are reported.
+        let connect_opts = AnyConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Other(e.to_string()))?
+            .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(10));
         let pool = |max: u32| {
             AnyPoolOptions::new().max_connections(max).acquire_timeout(opts.acquire_timeout).after_connect(
                 move |conn, _| {
