@@ -86,6 +86,24 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Whether the audit head is read with a transaction's first statements. On SQLite that
+    /// saves a round trip (its single writer serialises anyway); on PostgreSQL the head's row
+    /// lock serialises transactions, so it is taken as late as possible, just before the final
+    /// statements.
+    fn head_first(&self) -> bool {
+        self.backend == crate::Backend::Sqlite
+    }
+
+    /// The audit head: from the first script's last outcome, or read now.
+    async fn head_after(&self, session: &mut Session, first: &[Outcome]) -> StoreResult<(i64, String)> {
+        if self.head_first() {
+            return audit::head_of(first.last().ok_or_else(|| StoreError::Other("no audit head".into()))?);
+        }
+        let mut script = Script::default();
+        audit::read_head(&mut script, self.for_update());
+        audit::head_of(&session.run(script).await?[0])
+    }
+
     fn outbox(script: &mut Script, event_type: &str, payload: serde_json::Value, at_ms: i64) -> StoreResult<()> {
         script.push(
             "INSERT INTO outbox (id, event_type, payload, created_at_ms, attempts) VALUES ($1, $2, $3, $4, 0)",
@@ -327,11 +345,12 @@ impl Store for SqlStore {
         let mut first = Script::default();
         push_counter(&mut first, "order_number", 100_001);
         push_counter(&mut first, &counter, 0);
-        audit::read_head(&mut first, self.for_update());
+        if self.head_first() {
+            audit::read_head(&mut first, self.for_update());
+        }
         let out = session.run(first).await?;
         let number = counter_of(&out[0])?;
         let mut next_index = counter_of(&out[1])?;
-        let head = audit::head_of(&out[2])?;
         // BIP32 skips the (astronomically rare) indices that give no valid key.
         let (index, address) = loop {
             let index = u32::try_from(next_index)
@@ -346,6 +365,7 @@ impl Store for SqlStore {
             next_index = counter_of(&session.run(again).await?[0])?;
         };
         let id = w.id.to_string();
+        let head = self.head_after(&mut session, &out).await?;
         let mut script = Script::default();
         script.push(
             "INSERT INTO orders (id, number, external_id, status, pay_network, pay_asset, pay_amount, receive_network, \
@@ -505,7 +525,9 @@ impl Store for SqlStore {
         if w.case.is_some() {
             push_counter(&mut first, "case_number", 1);
         }
-        audit::read_head(&mut first, self.for_update());
+        if self.head_first() {
+            audit::read_head(&mut first, self.for_update());
+        }
         let out = session.run(first).await?;
         if out[0].affected == 0 {
             // The same transfer was recorded concurrently: answer with that one, once it is
@@ -525,7 +547,7 @@ impl Store for SqlStore {
         if let Some(c) = case.as_mut() {
             c.number = counter_of(&out[2])?;
         }
-        let head = audit::head_of(out.last().expect("the head was read"))?;
+        let head = self.head_after(&mut session, &out).await?;
         let previous = order.status;
         order.status = previous.after_screening(w.screening.decision.action);
         order.updated_at_ms = at;
