@@ -11,8 +11,10 @@ use custos_domain::audit::{AuditEntry, AuditEvent};
 use custos_domain::{Address, Network};
 use futures_util::TryStreamExt;
 use serde_json::json;
+use sqlx::any::AnyArguments;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::query::Query;
+use sqlx::{Any, Row};
 use uuid::Uuid;
 
 /// Rows per multi-row INSERT when importing labels (6 parameters each, well under SQLite's
@@ -70,6 +72,24 @@ fn event(
 }
 
 impl SqlStore {
+    /// Every row of a read, mapped.
+    async fn read_all<'q, T>(
+        &self,
+        query: Query<'q, Any, AnyArguments<'q>>,
+        map: impl Fn(&AnyRow) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        query.fetch_all(&self.read).await.map_err(map_err)?.iter().map(map).collect()
+    }
+
+    /// The row of a read, if any, mapped.
+    async fn read_one<'q, T>(
+        &self,
+        query: Query<'q, Any, AnyArguments<'q>>,
+        map: impl Fn(&AnyRow) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        query.fetch_optional(&self.read).await.map_err(map_err)?.as_ref().map(map).transpose()
+    }
+
     async fn session(&self) -> StoreResult<Session> {
         Session::begin(self.writer.as_ref(), &self.write, self.backend).await
     }
@@ -113,25 +133,19 @@ impl SqlStore {
     }
 
     async fn order_by_id(&self, id: Uuid) -> StoreResult<Option<OrderRecord>> {
-        sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(rows::order)
-            .transpose()
+        self.read_one(
+            sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1")).bind(id.to_string()),
+            rows::order,
+        )
+        .await
     }
 
     async fn screening_by_id(&self, id: Uuid) -> StoreResult<Option<ScreeningRecord>> {
-        sqlx::query(&format!("SELECT {SCREENING_COLUMNS} FROM screenings WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(rows::screening)
-            .transpose()
+        self.read_one(
+            sqlx::query(&format!("SELECT {SCREENING_COLUMNS} FROM screenings WHERE id = $1")).bind(id.to_string()),
+            rows::screening,
+        )
+        .await
     }
 
     fn push_screening(script: &mut Script, s: &ScreeningRecord) -> StoreResult<()> {
@@ -222,14 +236,12 @@ impl Store for SqlStore {
     }
 
     async fn find_api_key(&self, hash: &str) -> StoreResult<Option<ApiKeyRecord>> {
-        sqlx::query("SELECT id, name, scopes, created_at_ms, revoked_at_ms FROM api_keys WHERE key_hash = $1")
-            .bind(hash)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(rows::api_key)
-            .transpose()
+        self.read_one(
+            sqlx::query("SELECT id, name, scopes, created_at_ms, revoked_at_ms FROM api_keys WHERE key_hash = $1")
+                .bind(hash),
+            rows::api_key,
+        )
+        .await
     }
 
     async fn replace_label_source(
@@ -309,21 +321,18 @@ impl Store for SqlStore {
     }
 
     async fn label_stats(&self) -> StoreResult<Vec<LabelSourceStats>> {
-        sqlx::query("SELECT name, kind, attribution, imported_at_ms, label_count FROM label_sources ORDER BY name")
-            .fetch_all(&self.read)
-            .await
-            .map_err(map_err)?
-            .iter()
-            .map(|r| {
-                Ok(LabelSourceStats {
-                    name: get(r, "name")?,
-                    kind: get(r, "kind")?,
-                    attribution: get(r, "attribution")?,
-                    imported_at_ms: get(r, "imported_at_ms")?,
-                    labels: get::<i64>(r, "label_count")? as u64,
-                })
+        let query =
+            sqlx::query("SELECT name, kind, attribution, imported_at_ms, label_count FROM label_sources ORDER BY name");
+        self.read_all(query, |r| {
+            Ok(LabelSourceStats {
+                name: get(r, "name")?,
+                kind: get(r, "kind")?,
+                attribution: get(r, "attribution")?,
+                imported_at_ms: get(r, "imported_at_ms")?,
+                labels: get::<i64>(r, "label_count")? as u64,
             })
-            .collect()
+        })
+        .await
     }
 
     async fn labels_revision(&self) -> StoreResult<i64> {
@@ -432,65 +441,40 @@ impl Store for SqlStore {
     async fn get_order(&self, id: Uuid) -> StoreResult<Option<OrderView>> {
         let Some(order) = self.order_by_id(id).await? else { return Ok(None) };
         let key = id.to_string();
-        let fetch = |sql: String| {
-            let key = key.clone();
-            async move { sqlx::query(&sql).bind(key).fetch_all(&self.read).await.map_err(map_err) }
-        };
-        let deposits =
-            fetch(format!("SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE order_id = $1 ORDER BY received_at_ms, id"))
-                .await?
-                .iter()
-                .map(rows::deposit)
-                .collect::<StoreResult<Vec<_>>>()?;
-        let screenings =
-            fetch(format!("SELECT {SCREENING_COLUMNS} FROM screenings WHERE order_id = $1 ORDER BY created_at_ms, id"))
-                .await?
-                .iter()
-                .map(rows::screening)
-                .collect::<StoreResult<Vec<_>>>()?;
-        let cases = fetch(format!("SELECT {CASE_COLUMNS} FROM cases WHERE order_id = $1 ORDER BY number"))
-            .await?
-            .iter()
-            .map(rows::case)
-            .collect::<StoreResult<Vec<_>>>()?;
+        let sql = format!("SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE order_id = $1 ORDER BY received_at_ms, id");
+        let deposits = self.read_all(sqlx::query(&sql).bind(&key), rows::deposit).await?;
+        let sql = format!("SELECT {SCREENING_COLUMNS} FROM screenings WHERE order_id = $1 ORDER BY created_at_ms, id");
+        let screenings = self.read_all(sqlx::query(&sql).bind(&key), rows::screening).await?;
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE order_id = $1 ORDER BY number");
+        let cases = self.read_all(sqlx::query(&sql).bind(&key), rows::case).await?;
         Ok(Some(OrderView { order, deposits, screenings, cases }))
     }
 
     async fn find_order_by_deposit_address(&self, network: Network, address: &str) -> StoreResult<Option<OrderRecord>> {
-        sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE pay_network = $1 AND deposit_address = $2"))
-            .bind(network.as_str())
-            .bind(address)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(rows::order)
-            .transpose()
+        self.read_one(
+            sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE pay_network = $1 AND deposit_address = $2"))
+                .bind(network.as_str())
+                .bind(address),
+            rows::order,
+        )
+        .await
     }
 
     async fn find_deposit(&self, network: Network, txid: &str, index: u32) -> StoreResult<Option<DepositOutcome>> {
-        let row: Option<AnyRow> = sqlx::query(&format!(
-            "SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE network = $1 AND txid = $2 AND output_index = $3"
-        ))
-        .bind(network.as_str())
-        .bind(txid)
-        .bind(i64::from(index))
-        .fetch_optional(&self.read)
-        .await
-        .map_err(map_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let deposit = rows::deposit(&row)?;
+        let sql =
+            format!("SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE network = $1 AND txid = $2 AND output_index = $3");
+        let query = sqlx::query(&sql).bind(network.as_str()).bind(txid).bind(i64::from(index));
+        let Some(deposit) = self.read_one(query, rows::deposit).await? else { return Ok(None) };
         let missing = |what: &str| StoreError::Other(format!("deposit {} has no {what}", deposit.id));
         let screening = self.screening_by_id(deposit.screening_id).await?.ok_or_else(|| missing("screening"))?;
         let order = self.order_by_id(deposit.order_id).await?.ok_or_else(|| missing("order"))?;
-        let case = sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE deposit_id = $1"))
-            .bind(deposit.id.to_string())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(rows::case)
-            .transpose()?;
+        let case = self
+            .read_one(
+                sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE deposit_id = $1"))
+                    .bind(deposit.id.to_string()),
+                rows::case,
+            )
+            .await?;
         Ok(Some(DepositOutcome { deposit, screening, order, case, created: false }))
     }
 
@@ -664,17 +648,13 @@ impl Store for SqlStore {
     }
 
     async fn audit_entries(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
-        sqlx::query(
+        let query = sqlx::query(
             "SELECT seq, at_ms, actor, action, entity_type, entity_id, data, prev_hash, hash FROM audit_log \
              WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(after)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await
-        .map_err(map_err)?
-        .iter()
-        .map(|r| {
+        .bind(limit);
+        self.read_all(query, |r| {
             Ok(AuditEntry {
                 seq: get(r, "seq")?,
                 at_ms: get(r, "at_ms")?,
@@ -687,14 +667,13 @@ impl Store for SqlStore {
                 hash: get(r, "hash")?,
             })
         })
-        .collect()
+        .await
     }
 
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>> {
-        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_optional(&self.read)
-            .await
-            .map_err(map_err)?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
+        self.read_one(sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1"), |r| {
+            Ok((get(r, "seq")?, get(r, "hash")?))
+        })
+        .await
     }
 }
