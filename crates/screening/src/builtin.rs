@@ -84,3 +84,62 @@ impl Analyzer for BuiltinAnalyzer {
         self.screen_now(address)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LabelIndexBuilder;
+    use custos_app::model::{LabelRecord, StoredLabel};
+    use custos_domain::Network;
+
+    fn index(labels: &[(Network, &str, RiskCategory)]) -> LabelIndex {
+        let mut b = LabelIndexBuilder::default();
+        for (network, raw, category) in labels {
+            let address = Address::parse(*network, raw).unwrap().as_str().to_owned();
+            b.add(StoredLabel {
+                source: "test".into(),
+                imported_at_ms: 0,
+                record: LabelRecord {
+                    network: *network,
+                    address,
+                    category: *category,
+                    label: "l".into(),
+                    confidence: 50,
+                },
+            });
+        }
+        b.build()
+    }
+
+    #[test]
+    fn matching_is_normalised_per_network() {
+        let idx = index(&[
+            (Network::Ethereum, "0x8589427373D6D84E98730D7795D8f6f8731FDA16", RiskCategory::Sanctions),
+            (Network::Bitcoin, "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", RiskCategory::Scam),
+            (Network::Tron, "TDvr6Jpwfp1wDiV7PhaB19YMsMHRSXmY7p", RiskCategory::Gambling),
+        ]);
+        let hit = |n, a: &str| !screen_with(&idx, &Address::parse(n, a).unwrap()).categories.is_empty();
+        // Ethereum: any case, checksummed or not.
+        assert!(hit(Network::Ethereum, "0x8589427373d6d84e98730d7795d8f6f8731fda16"));
+        assert!(hit(Network::Ethereum, "0x8589427373D6D84E98730D7795D8F6F8731FDA16"));
+        // Bitcoin bech32: written in upper case, matched in lower case.
+        assert!(hit(Network::Bitcoin, "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4"));
+        // Base58 is exact, and networks do not mix.
+        assert!(hit(Network::Tron, "TDvr6Jpwfp1wDiV7PhaB19YMsMHRSXmY7p"));
+        assert!(!hit(Network::Bitcoin, "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"));
+    }
+
+    #[test]
+    fn scores_follow_the_most_severe_category() {
+        let idx = index(&[
+            (Network::Bitcoin, "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", RiskCategory::Exchange),
+            (Network::Bitcoin, "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", RiskCategory::Sanctions),
+        ]);
+        let r = screen_with(&idx, &Address::parse(Network::Bitcoin, "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2").unwrap());
+        assert_eq!(r.score, Some(RiskScore::MAX));
+        assert_eq!(r.categories.len(), 2);
+        assert!(r.categories.iter().all(|c| c.direct && c.exposure == Exposure::FULL));
+        assert_eq!(category_score(RiskCategory::Gambling), RiskScore::from_percent(70.0).unwrap());
+        assert_eq!(category_score(RiskCategory::Atm), RiskScore::from_percent(40.0).unwrap());
+    }
+}
