@@ -10,6 +10,7 @@ pub mod model;
 pub mod ports;
 pub mod screening;
 pub mod service;
+pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;

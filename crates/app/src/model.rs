@@ -18,11 +18,13 @@ pub enum Scope {
     OrdersRead,
     #[serde(rename = "deposits:create")]
     DepositsCreate,
+    #[serde(rename = "webhooks:manage")]
+    WebhooksManage,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] =
-        [Scope::ScreeningsCreate, Scope::OrdersCreate, Scope::OrdersRead, Scope::DepositsCreate];
+    pub const ALL: [Scope; 5] =
+        [Scope::ScreeningsCreate, Scope::OrdersCreate, Scope::OrdersRead, Scope::DepositsCreate, Scope::WebhooksManage];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -30,6 +32,7 @@ impl Scope {
             Scope::OrdersCreate => "orders:create",
             Scope::OrdersRead => "orders:read",
             Scope::DepositsCreate => "deposits:create",
+            Scope::WebhooksManage => "webhooks:manage",
         }
     }
 
@@ -283,4 +286,60 @@ pub enum IdempotencyBegin {
 pub struct AuditWrite {
     pub at_ms: i64,
     pub event: AuditEvent,
+}
+
+/// Where a webhook event is in its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Given up (after the last retry, or refused for good by the receiver); can be replayed.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+}
+
+/// An event of the transactional outbox, written with the state change it reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxEvent {
+    pub id: Uuid,
+    pub event_type: String,
+    /// The event's data as stored (compact JSON).
+    pub payload: String,
+    pub created_at_ms: i64,
+    pub attempts: u32,
+    pub status: DeliveryStatus,
+    pub next_attempt_at_ms: i64,
+    pub last_error: Option<String>,
+}
+
+impl OutboxEvent {
+    /// The body sent to the receiver, `{id, type, created_at, data}`: built from stored fields
+    /// only, so every attempt sends exactly the same bytes.
+    pub fn body(&self) -> String {
+        let event_type = serde_json::to_string(&self.event_type).unwrap_or_else(|_| "\"\"".into());
+        format!(
+            "{{\"id\":\"{}\",\"type\":{event_type},\"created_at\":\"{}\",\"data\":{}}}",
+            self.id,
+            custos_domain::time::rfc3339(self.created_at_ms),
+            self.payload
+        )
+    }
+}
+
+/// What became of one delivery attempt, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryRecord {
+    Delivered { at_ms: i64 },
+    Retry { next_at_ms: i64, error: String },
+    Dead { error: String },
 }

@@ -74,6 +74,15 @@ pub trait Store: Send + Sync {
     async fn idempotency_complete(&self, key: &str, status: u16, body: &str) -> StoreResult<()>;
     async fn idempotency_abandon(&self, key: &str) -> StoreResult<()>;
 
+    // --- webhook outbox ---
+    /// Pending events whose next attempt is due, oldest first.
+    async fn outbox_due(&self, now_ms: i64, limit: i64) -> StoreResult<Vec<OutboxEvent>>;
+    async fn outbox_get(&self, id: Uuid) -> StoreResult<Option<OutboxEvent>>;
+    /// Records an attempt (and counts it).
+    async fn outbox_record(&self, id: Uuid, record: &DeliveryRecord) -> StoreResult<()>;
+    /// Makes an event pending again, due now; false if there is no such event.
+    async fn outbox_replay(&self, id: Uuid, now_ms: i64, actor: &str) -> StoreResult<bool>;
+
     // --- audit ---
     async fn append_audit(&self, event: &AuditEvent, at_ms: i64) -> StoreResult<()>;
     /// Entries with `seq > after`, in order, at most `limit`.
@@ -88,6 +97,22 @@ pub trait Analyzer: Send + Sync {
     fn name(&self) -> &str;
     /// Screens one address. Never fails: a failure is a report with `Failed` status.
     async fn screen(&self, address: &Address) -> RiskReport;
+}
+
+/// How one webhook delivery went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    Delivered,
+    /// 5xx, 408, 429 or a network error: try again later.
+    Retryable(String),
+    /// Refused for good (another 4xx, a forbidden destination): dead-letter it.
+    Permanent(String),
+}
+
+/// Sends webhook bodies to the operator's receiver.
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    async fn send(&self, event_id: &str, body: &str) -> SendOutcome;
 }
 
 /// Derives deposit addresses of one network from the configured extended public key.

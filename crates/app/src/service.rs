@@ -302,6 +302,22 @@ impl App {
         Ok(found)
     }
 
+    /// A webhook event and its delivery state.
+    pub async fn webhook_event(&self, id: Uuid) -> Result<OutboxEvent, AppError> {
+        self.store
+            .outbox_get(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("event_not_found", format!("no webhook event {id}")))
+    }
+
+    /// Sends a webhook event again (from the dead letters, or once more after delivery).
+    pub async fn replay_webhook(&self, id: Uuid, actor: &str) -> Result<OutboxEvent, AppError> {
+        if !self.store.outbox_replay(id, self.clock.now_ms(), actor).await? {
+            return Err(AppError::not_found("event_not_found", format!("no webhook event {id}")));
+        }
+        self.webhook_event(id).await
+    }
+
     /// Walks the whole audit chain; returns the number of entries checked or the first break.
     pub async fn verify_audit(&self) -> Result<Result<u64, ChainBreak>, AppError> {
         verify_audit(self.store.as_ref()).await

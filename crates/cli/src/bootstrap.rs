@@ -174,3 +174,31 @@ pub fn spawn_label_reloader(store: Arc<SqlStore>, builtin: Arc<BuiltinAnalyzer>)
         }
     });
 }
+
+/// Starts delivering the outbox to the configured webhook receiver, if there is one.
+pub fn spawn_webhook_delivery(cfg: &Config, store: Arc<SqlStore>) -> Result<bool, String> {
+    let Some(url) = cfg.webhooks.url.as_deref().filter(|u| !u.trim().is_empty()) else { return Ok(false) };
+    let timeout = Duration::from_secs(cfg.webhooks.timeout_seconds.unwrap_or(10));
+    let sender = custos_webhook::HttpWebhookSender::new(
+        url,
+        cfg.webhooks.secrets.clone(),
+        cfg.webhooks.allow_private_destinations,
+        timeout,
+    )
+    .map_err(|e| format!("webhooks: {e}"))?;
+    let deliverer = custos_app::webhooks::Deliverer::new(store, Arc::new(sender), Arc::new(SystemClock));
+    tokio::spawn(async move {
+        loop {
+            match deliverer.deliver_due().await {
+                Ok(pass) if pass.delivered + pass.retrying + pass.dead > 0 => {
+                    tracing::info!(delivered = pass.delivered, retrying = pass.retrying, dead = pass.dead, "webhooks");
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "webhook delivery"),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    Ok(true)
+}

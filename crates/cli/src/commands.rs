@@ -33,6 +33,9 @@ async fn serve_until_ctrl_c(
     cfg: &Config,
 ) -> Result<ExitCode, String> {
     bootstrap::spawn_label_reloader(rt.store.clone(), rt.builtin.clone());
+    if bootstrap::spawn_webhook_delivery(cfg, rt.store.clone())? {
+        tracing::info!("delivering webhooks");
+    }
     let state = custos_web::AppState {
         app: rt.app.clone(),
         max_body_bytes: cfg.api.max_body_bytes.unwrap_or(custos_web::DEFAULT_MAX_BODY_BYTES),

@@ -21,6 +21,16 @@ pub struct Config {
     pub analyzers: Analyzers,
     pub deadlines: DeadlineHours,
     pub policy: PolicyOverrides,
+    pub webhooks: Webhooks,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Webhooks {
+    pub url: Option<String>,
+    pub secrets: Vec<String>,
+    pub allow_private_destinations: bool,
+    pub timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -97,6 +107,13 @@ impl Config {
         set(&mut self.deposit_keys.tron, "CUSTOS_XPUB_TRON");
         if let Some(v) = var("CUSTOS_DATA_DIR").filter(|v| !v.is_empty()) {
             self.data_dir = Some(v.into());
+        }
+        set(&mut self.webhooks.url, "CUSTOS_WEBHOOK_URL");
+        if let Some(v) = var("CUSTOS_WEBHOOK_SECRETS").filter(|v| !v.is_empty()) {
+            self.webhooks.secrets = v.split(',').map(|s| s.trim().to_owned()).collect();
+        }
+        if let Some(v) = var("CUSTOS_WEBHOOK_ALLOW_PRIVATE").filter(|v| !v.is_empty()) {
+            self.webhooks.allow_private_destinations = matches!(v.as_str(), "1" | "true" | "yes");
         }
         if let Some(v) = var("CUSTOS_PREVIOUS_KEYS").filter(|v| !v.is_empty()) {
             self.secrets.previous_keys = v.split(',').map(|s| s.trim().to_owned()).collect();

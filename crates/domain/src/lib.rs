@@ -10,6 +10,7 @@ pub mod order;
 pub mod policy;
 pub mod risk;
 pub mod taxonomy;
+pub mod time;
 
 pub use address::{Address, AddressError, AddressKind};
 pub use network::{Amount, Asset, Network};

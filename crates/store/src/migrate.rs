@@ -14,12 +14,20 @@ pub struct Migration {
 }
 
 pub fn migrations() -> &'static [Migration] {
-    &[Migration {
-        version: 1,
-        name: "foundation",
-        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-    }]
+    &[
+        Migration {
+            version: 1,
+            name: "foundation",
+            sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+            postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+        },
+        Migration {
+            version: 2,
+            name: "webhook_delivery",
+            sqlite: include_str!("../migrations/sqlite/0002_webhook_delivery.sql"),
+            postgres: include_str!("../migrations/postgres/0002_webhook_delivery.sql"),
+        },
+    ]
 }
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

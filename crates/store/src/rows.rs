@@ -223,3 +223,25 @@ pub(crate) fn api_key(row: &impl Columns) -> Result<ApiKeyRecord, StoreError> {
         revoked: get::<Option<i64>>(row, "revoked_at_ms")?.is_some(),
     })
 }
+
+pub(crate) const OUTBOX_COLUMNS: &str =
+    "id, event_type, payload, created_at_ms, attempts, status, next_attempt_at_ms, last_error";
+
+pub(crate) fn outbox(row: &impl Columns) -> Result<OutboxEvent, StoreError> {
+    let status = match get::<String>(row, "status")?.as_str() {
+        "pending" => DeliveryStatus::Pending,
+        "delivered" => DeliveryStatus::Delivered,
+        "dead" => DeliveryStatus::Dead,
+        other => return Err(bad("delivery status", other)),
+    };
+    Ok(OutboxEvent {
+        id: uuid(row, "id")?,
+        event_type: get(row, "event_type")?,
+        payload: get(row, "payload")?,
+        created_at_ms: get(row, "created_at_ms")?,
+        attempts: get::<i64>(row, "attempts")?.clamp(0, i64::from(u32::MAX)) as u32,
+        status,
+        next_attempt_at_ms: get(row, "next_attempt_at_ms")?,
+        last_error: get(row, "last_error")?,
+    })
+}

@@ -303,3 +303,21 @@ pub fn deposit_outcome(o: &DepositOutcome) -> Value {
 pub fn order_id(raw: &str) -> Result<Uuid, Problem> {
     raw.parse().map_err(|_| Problem::new(StatusCode::NOT_FOUND, "order_not_found", format!("no order {raw:?}")))
 }
+
+/// The id of a webhook event in a path, or a 404 that says why.
+pub fn event_id(raw: &str) -> Result<Uuid, Problem> {
+    raw.parse().map_err(|_| Problem::new(StatusCode::NOT_FOUND, "event_not_found", format!("no webhook event {raw:?}")))
+}
+
+pub fn webhook_event(e: &OutboxEvent) -> Value {
+    json!({
+        "id": e.id,
+        "type": e.event_type,
+        "status": e.status,
+        "attempts": e.attempts,
+        "next_attempt_at": (e.status == DeliveryStatus::Pending).then(|| rfc3339(e.next_attempt_at_ms)),
+        "last_error": e.last_error,
+        "created_at": rfc3339(e.created_at_ms),
+        "body": serde_json::from_str::<Value>(&e.body()).unwrap_or(Value::Null),
+    })
+}

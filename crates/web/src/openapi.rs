@@ -36,6 +36,13 @@ fn operation(operation_id: &str) -> (Option<&'static str>, Value) {
                 "409": problem_response("The order accepts no deposits"),
             }),
         ),
+        "getWebhookEvent" => {
+            (None, json!({"200": json_response("The event", "WebhookEvent"), "404": problem_response("No such event")}))
+        }
+        "replayWebhookEvent" => (
+            None,
+            json!({"202": json_response("The event, pending again", "WebhookEvent"), "404": problem_response("No such event")}),
+        ),
         "getOpenApi" => (None, json!({"200": {"description": "This document", "content": {"application/json": {}}}})),
         _ => (None, json!({"200": {"description": "OK", "content": {"application/json": {}}}})),
     }
@@ -68,7 +75,7 @@ pub fn document() -> Value {
             responses["415"] = problem_response("The body is not JSON");
             responses["422"] = problem_response("The body is invalid; `code` says why");
         }
-        if route.path.contains("{id}") {
+        if route.path.contains("{id}") && op.get("parameters").is_none() {
             op["parameters"] =
                 json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
         }
@@ -187,6 +194,16 @@ fn schemas() -> Value {
                 "network": network, "asset": asset, "address": {"type": "string"}, "txid": {"type": "string"},
                 "index": {"type": "integer"}, "amount": amount, "sources": {"type": "array", "items": {"type": "string"}},
                 "confirmations": {"type": ["integer", "null"]}, "screening_id": {"type": "string"}, "received_at": time
+            }
+        },
+        "WebhookEvent": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "format": "uuid"}, "type": {"type": "string"},
+                "status": {"type": "string", "enum": ["pending", "delivered", "dead"]},
+                "attempts": {"type": "integer"}, "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+                "last_error": {"type": ["string", "null"]}, "created_at": time,
+                "body": {"type": "object", "description": "Exactly what is POSTed: {id, type, created_at, data}"}
             }
         },
         "Deposit": {

@@ -92,6 +92,7 @@ pub fn catalogue() -> Vec<&'static str> {
         "unknown_deposit_address",
         "order_not_found",
         "order_closed",
+        "event_not_found",
         "idempotency_key_reused",
         "idempotency_request_in_progress",
         "invalid_idempotency_key",

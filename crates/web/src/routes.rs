@@ -54,6 +54,20 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/webhooks/events/{id}",
+        scope: Some(Scope::WebhooksManage),
+        operation_id: "getWebhookEvent",
+        summary: "A webhook event and its delivery state",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/webhooks/events/{id}/replay",
+        scope: Some(Scope::WebhooksManage),
+        operation_id: "replayWebhookEvent",
+        summary: "Deliver a webhook event again (e.g. from the dead letters)",
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/openapi.json",
         scope: None,
         operation_id: "getOpenApi",
@@ -101,6 +115,20 @@ pub async fn report_deposit(
     let outcome = state.app.report_deposit(req.parse()?, &caller.actor()).await?;
     let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(dto::deposit_outcome(&outcome))))
+}
+
+pub async fn get_webhook_event(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    let event = state.app.webhook_event(dto::event_id(&id)?).await?;
+    Ok((StatusCode::OK, Json(dto::webhook_event(&event))))
+}
+
+pub async fn replay_webhook_event(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let event = state.app.replay_webhook(dto::event_id(&id)?, &caller.actor()).await?;
+    Ok((StatusCode::ACCEPTED, Json(dto::webhook_event(&event))))
 }
 
 pub async fn health() -> Json<Value> {

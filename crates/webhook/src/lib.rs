@@ -1,0 +1,204 @@
+//! Delivers webhook bodies to the operator's receiver: `POST` with
+//! `Custos-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">` (one `v1` per live
+//! secret, so that secrets can be rotated without missing a delivery).
+//!
+//! Outgoing requests are an SSRF risk: the receiver's host is resolved first, and private,
+//! loopback, link-local and other non-public addresses are refused unless the configuration
+//! allows them; the request then goes to the address that was checked (no second lookup).
+
+use async_trait::async_trait;
+use custos_app::ports::{SendOutcome, WebhookSender};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub const SIGNATURE_HEADER: &str = "Custos-Signature";
+
+/// The signature header value for `body` at unix time `t`.
+pub fn signature(secrets: &[String], t: u64, body: &str) -> String {
+    let mut out = format!("t={t}");
+    for secret in secrets {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("any key length");
+        mac.update(format!("{t}.{body}").as_bytes());
+        out.push_str(",v1=");
+        out.push_str(&hex::encode(mac.finalize().into_bytes()));
+    }
+    out
+}
+
+/// Whether an address is one a webhook may not reach by default.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..=127).contains(&o[1])) // carrier-grade NAT
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
+                || o[0] >= 240
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpWebhookSender {
+    url: reqwest::Url,
+    secrets: Vec<String>,
+    allow_private: bool,
+    timeout: Duration,
+}
+
+impl HttpWebhookSender {
+    /// `secrets`: every live secret, the newest first. At least one is required.
+    pub fn new(url: &str, secrets: Vec<String>, allow_private: bool, timeout: Duration) -> Result<Self, String> {
+        let url = reqwest::Url::parse(url).map_err(|e| format!("webhook URL {url:?}: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(format!("webhook URL {url}: use http:// or https:// with a host"));
+        }
+        if secrets.iter().all(|s| s.trim().len() < 16) {
+            return Err("webhook secrets: at least one secret of 16 characters or more is required".into());
+        }
+        Ok(HttpWebhookSender { url, secrets, allow_private, timeout })
+    }
+
+    /// The checked address to send to.
+    async fn destination(&self) -> Result<SocketAddr, String> {
+        let host = self.url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
+        let port = self.url.port_or_known_default().unwrap_or(443);
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .collect();
+        let first = *addrs.first().ok_or_else(|| format!("{host} has no address"))?;
+        if !self.allow_private {
+            if let Some(bad) = addrs.iter().find(|a| is_private(a.ip())) {
+                return Err(format!(
+                    "refused: {host} resolves to the non-public address {}; set webhooks.allow_private_destinations to allow it",
+                    bad.ip()
+                ));
+            }
+        }
+        Ok(first)
+    }
+}
+
+#[async_trait]
+impl WebhookSender for HttpWebhookSender {
+    async fn send(&self, event_id: &str, body: &str) -> SendOutcome {
+        let addr = match self.destination().await {
+            Ok(a) => a,
+            Err(e) if e.starts_with("refused") => return SendOutcome::Permanent(e),
+            Err(e) => return SendOutcome::Retryable(e),
+        };
+        let host = self.url.host_str().unwrap_or_default();
+        let client = match reqwest::Client::builder()
+            .resolve(host, addr)
+            .timeout(self.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => return SendOutcome::Retryable(e.to_string()),
+        };
+        let t = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let response = client
+            .post(self.url.clone())
+            .header("Content-Type", "application/json")
+            .header("Custos-Event-Id", event_id)
+            .header(SIGNATURE_HEADER, signature(&self.secrets, t, body))
+            .body(body.to_owned())
+            .send()
+            .await;
+        match response {
+            Ok(r) if r.status().is_success() => SendOutcome::Delivered,
+            Ok(r) => {
+                let code = r.status().as_u16();
+                let error = format!("the receiver answered {}", r.status());
+                if code >= 500 || code == 408 || code == 429 {
+                    SendOutcome::Retryable(error)
+                } else {
+                    SendOutcome::Permanent(error)
+                }
+            }
+            Err(e) => SendOutcome::Retryable(format!("network error: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_loopback_and_link_local_addresses_are_recognised() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_private(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+            assert!(!is_private(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn the_signature_covers_the_timestamp_and_body_once_per_secret() {
+        let secrets = vec!["whsec_first_secret_123".to_owned(), "whsec_second_secret_45".to_owned()];
+        let sig = signature(&secrets, 1_700_000_000, "{\"a\":1}");
+        let parts: Vec<&str> = sig.split(',').collect();
+        assert_eq!(parts[0], "t=1700000000");
+        assert_eq!(parts.len(), 3);
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"whsec_second_secret_45").unwrap();
+        mac.update(b"1700000000.{\"a\":1}");
+        assert_eq!(parts[2], format!("v1={}", hex::encode(mac.finalize().into_bytes())));
+    }
+
+    #[test]
+    fn bad_configuration_is_refused() {
+        let t = Duration::from_secs(5);
+        assert!(HttpWebhookSender::new("ftp://x", vec!["a".repeat(20)], false, t).is_err());
+        assert!(HttpWebhookSender::new("https://example.com/hook", vec!["short".into()], false, t).is_err());
+        assert!(HttpWebhookSender::new("https://example.com/hook", vec!["a".repeat(20)], false, t).is_ok());
+    }
+
+    #[tokio::test]
+    async fn private_destinations_are_refused_unless_allowed() {
+        let sender =
+            HttpWebhookSender::new("http://127.0.0.1:9/hook", vec!["a".repeat(20)], false, Duration::from_secs(1))
+                .unwrap();
+        match sender.send("e1", "{}").await {
+            SendOutcome::Permanent(e) => assert!(e.contains("non-public address 127.0.0.1"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        let allowed =
+            HttpWebhookSender::new("http://127.0.0.1:9/hook", vec!["a".repeat(20)], true, Duration::from_secs(1))
+                .unwrap();
+        assert!(matches!(allowed.send("e1", "{}").await, SendOutcome::Retryable(_)), "allowed, then a network error");
+    }
+}
