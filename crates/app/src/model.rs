@@ -20,11 +20,19 @@ pub enum Scope {
     DepositsCreate,
     #[serde(rename = "webhooks:manage")]
     WebhooksManage,
+    #[serde(rename = "payouts:manage")]
+    PayoutsManage,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] =
-        [Scope::ScreeningsCreate, Scope::OrdersCreate, Scope::OrdersRead, Scope::DepositsCreate, Scope::WebhooksManage];
+    pub const ALL: [Scope; 6] = [
+        Scope::ScreeningsCreate,
+        Scope::OrdersCreate,
+        Scope::OrdersRead,
+        Scope::DepositsCreate,
+        Scope::WebhooksManage,
+        Scope::PayoutsManage,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -33,6 +41,7 @@ impl Scope {
             Scope::OrdersRead => "orders:read",
             Scope::DepositsCreate => "deposits:create",
             Scope::WebhooksManage => "webhooks:manage",
+            Scope::PayoutsManage => "payouts:manage",
         }
     }
 
@@ -177,6 +186,8 @@ pub enum ScreeningKind {
     Address,
     /// The sources of a deposit and its deposit address (RISK-1).
     Deposit,
+    /// The destination of a payout (ADDR-4, ADDR-5).
+    Payout,
 }
 
 impl ScreeningKind {
@@ -184,6 +195,7 @@ impl ScreeningKind {
         match self {
             ScreeningKind::Address => "address",
             ScreeningKind::Deposit => "deposit",
+            ScreeningKind::Payout => "payout",
         }
     }
 }
@@ -342,4 +354,18 @@ pub enum DeliveryRecord {
     Delivered { at_ms: i64 },
     Retry { next_at_ms: i64, error: String },
     Dead { error: String },
+}
+
+/// Events applied to one order in one transaction, with what they bring along.
+#[derive(Debug, Clone)]
+pub struct OrderEventWrite {
+    pub order_id: Uuid,
+    /// Applied in order; the first that the lifecycle refuses aborts the whole write.
+    pub events: Vec<custos_domain::order::OrderEvent>,
+    pub actor: String,
+    pub at_ms: i64,
+    /// Details for the audit entry and the webhook (ids, codes, txids; no personal data).
+    pub data: serde_json::Value,
+    pub screening: Option<ScreeningRecord>,
+    pub case: Option<CaseRecord>,
 }

@@ -66,6 +66,11 @@ pub trait Store: Send + Sync {
     /// already, writes nothing and returns the existing one with `created: false`.
     async fn record_deposit(&self, write: &DepositWrite) -> StoreResult<DepositOutcome>;
 
+    /// Applies lifecycle events to an order, with the screening and case they bring, the
+    /// audit entry and the webhook, atomically. An event the lifecycle refuses is a
+    /// `StoreError::Conflict` naming the transition, and nothing is written.
+    async fn apply_order_events(&self, write: &OrderEventWrite) -> StoreResult<OrderRecord>;
+
     // --- screenings ---
     async fn insert_screening(&self, screening: &ScreeningRecord, actor: &str) -> StoreResult<()>;
 

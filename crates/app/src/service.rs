@@ -7,8 +7,11 @@ use crate::ports::{AddressDeriver, Store};
 use crate::screening::Screener;
 use custos_crypto::{Aad, FieldCipher};
 use custos_domain::audit::{AuditEvent, ChainBreak, ChainVerifier};
+use custos_domain::order::OrderEvent;
 use custos_domain::policy::Action;
+use custos_domain::OrderStatus;
 use custos_domain::{Address, Network, Policy};
+use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -302,6 +305,73 @@ impl App {
         Ok(found)
     }
 
+    /// ADDR-4, ADDR-5: asks to pay an accepted (or released) order out. The destination is
+    /// screened first; unless it is clean the payout is blocked, the order goes to review and a
+    /// case opens with the screening as its evidence.
+    pub async fn request_payout(
+        &self,
+        order_id: Uuid,
+        actor: &str,
+    ) -> Result<(OrderRecord, ScreeningRecord, Option<CaseRecord>), AppError> {
+        let order = self.get_order(order_id).await?.order;
+        if !matches!(order.status, OrderStatus::Accepted | OrderStatus::Released) {
+            return Err(AppError::conflict(
+                "order_not_payable",
+                format!("order {} is {}; only accepted or released orders are paid out", order.number, order.status),
+            ));
+        }
+        let destination = Address::parse(order.receive_network, &order.receive_address)
+            .map_err(|e| AppError::Internal(format!("stored receive address: {e}")))?;
+        let mut screening =
+            self.evaluate(ScreeningKind::Payout, &destination, std::slice::from_ref(&destination)).await;
+        screening.order_id = Some(order.id);
+        let now = self.clock.now_ms();
+        let blocked = screening.decision.action > Action::Proceed;
+        let case = blocked.then(|| CaseRecord {
+            id: Uuid::now_v7(),
+            number: 0,
+            order_id: order.id,
+            deposit_id: None,
+            action: screening.decision.action,
+            status: "open".into(),
+            reasons: screening.decision.reasons.clone(),
+            deadline_kind: DeadlineKind::Review,
+            opened_at_ms: now,
+            due_at_ms: now + self.deadlines.review_ms,
+        });
+        let mut events = vec![OrderEvent::PayoutRequested];
+        if blocked {
+            events.push(OrderEvent::PayoutBlocked);
+        }
+        let write = OrderEventWrite {
+            order_id: order.id,
+            events,
+            actor: actor.to_owned(),
+            at_ms: now,
+            data: json!({"payout": if blocked { "blocked" } else { "pending" }, "screening_id": screening.id,
+                         "decision": screening.decision.action}),
+            screening: Some(screening.clone()),
+            case: case.clone(),
+        };
+        let order = self.store.apply_order_events(&write).await.map_err(transition_error)?;
+        Ok((order, screening, case))
+    }
+
+    /// Records that the payout is on chain.
+    pub async fn complete_payout(&self, order_id: Uuid, txid: &str, actor: &str) -> Result<OrderRecord, AppError> {
+        self.get_order(order_id).await?;
+        let write = OrderEventWrite {
+            order_id,
+            events: vec![OrderEvent::PayoutCompleted],
+            actor: actor.to_owned(),
+            at_ms: self.clock.now_ms(),
+            data: json!({"payout_txid": txid}),
+            screening: None,
+            case: None,
+        };
+        self.store.apply_order_events(&write).await.map_err(transition_error)
+    }
+
     /// A webhook event and its delivery state.
     pub async fn webhook_event(&self, id: Uuid) -> Result<OutboxEvent, AppError> {
         self.store
@@ -340,6 +410,14 @@ impl App {
             data,
         };
         Ok(self.store.append_audit(&event, self.clock.now_ms()).await?)
+    }
+}
+
+/// A refused lifecycle transition is a conflict a person can read.
+fn transition_error(e: crate::ports::StoreError) -> AppError {
+    match e {
+        crate::ports::StoreError::Conflict(m) => AppError::conflict("illegal_transition", m),
+        other => other.into(),
     }
 }
 

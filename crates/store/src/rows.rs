@@ -174,6 +174,7 @@ pub(crate) fn screening(row: &impl Columns) -> Result<ScreeningRecord, StoreErro
     let kind = match get::<String>(row, "kind")?.as_str() {
         "address" => ScreeningKind::Address,
         "deposit" => ScreeningKind::Deposit,
+        "payout" => ScreeningKind::Payout,
         other => return Err(bad("screening kind", other)),
     };
     Ok(ScreeningRecord {

@@ -171,6 +171,34 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Inserts a case; returns its audit event.
+    fn push_case(script: &mut Script, c: &CaseRecord) -> StoreResult<AuditEvent> {
+        script.push(
+            "INSERT INTO cases (id, number, order_id, deposit_id, action, status, reasons, deadline_kind, opened_at_ms, due_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            values![
+                c.id.to_string(),
+                c.number,
+                c.order_id.to_string(),
+                c.deposit_id.map(|u| u.to_string()),
+                c.action.as_str(),
+                c.status.as_str(),
+                to_json(&c.reasons)?,
+                c.deadline_kind.as_str(),
+                c.opened_at_ms,
+                c.due_at_ms,
+            ],
+        );
+        Ok(event(
+            "system",
+            "case.opened",
+            "case",
+            c.id,
+            json!({"number": c.number, "order_id": c.order_id, "action": c.action,
+                   "deadline": c.deadline_kind.as_str(), "due_at_ms": c.due_at_ms}),
+        ))
+    }
+
     fn screening_event(actor: &str, s: &ScreeningRecord) -> AuditEvent {
         event(
             actor,
@@ -563,30 +591,7 @@ impl Store for SqlStore {
             ));
         }
         if let Some(c) = &case {
-            script.push(
-                "INSERT INTO cases (id, number, order_id, deposit_id, action, status, reasons, deadline_kind, opened_at_ms, due_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                values![
-                    c.id.to_string(),
-                    c.number,
-                    c.order_id.to_string(),
-                    c.deposit_id.map(|u| u.to_string()),
-                    c.action.as_str(),
-                    c.status.as_str(),
-                    to_json(&c.reasons)?,
-                    c.deadline_kind.as_str(),
-                    c.opened_at_ms,
-                    c.due_at_ms,
-                ],
-            );
-            events.push(event(
-                "system",
-                "case.opened",
-                "case",
-                c.id,
-                json!({"number": c.number, "order_id": c.order_id, "action": c.action,
-                       "deadline": c.deadline_kind.as_str(), "due_at_ms": c.due_at_ms}),
-            ));
+            events.push(Self::push_case(&mut script, c)?);
         }
         audit::push(&mut script, head, &events, at)?;
         let payload = json!({"order_id": order.id, "number": order.number, "deposit_id": d.id,
@@ -594,6 +599,67 @@ impl Store for SqlStore {
         Self::outbox(&mut script, "deposit.screened", payload, at)?;
         session.commit(script).await?;
         Ok(DepositOutcome { deposit: d.clone(), screening: w.screening.clone(), order, case, created: true })
+    }
+
+    async fn apply_order_events(&self, w: &OrderEventWrite) -> StoreResult<OrderRecord> {
+        let mut session = self.session().await?;
+        let mut first = Script::one(
+            format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1{}", self.for_update()),
+            values![w.order_id.to_string()],
+        );
+        if w.case.is_some() {
+            push_counter(&mut first, "case_number", 1);
+        }
+        if self.head_first() {
+            audit::read_head(&mut first, self.for_update());
+        }
+        let out = session.run(first).await?;
+        let Some(row) = out[0].rows.first() else {
+            session.rollback().await?;
+            return Err(StoreError::Other(format!("order {} vanished", w.order_id)));
+        };
+        let mut order = rows::order(row)?;
+        let previous = order.status;
+        for e in &w.events {
+            match order.status.apply(*e) {
+                Ok(next) => order.status = next,
+                Err(illegal) => {
+                    session.rollback().await?;
+                    return Err(StoreError::Conflict(illegal.to_string()));
+                }
+            }
+        }
+        order.updated_at_ms = w.at_ms;
+        let mut case = w.case.clone();
+        if let Some(c) = case.as_mut() {
+            c.number = counter_of(&out[1])?;
+        }
+        let head = self.head_after(&mut session, &out).await?;
+        let mut script = Script::one(
+            "UPDATE orders SET status = $1, updated_at_ms = $2 WHERE id = $3",
+            values![order.status.as_str(), w.at_ms, order.id.to_string()],
+        );
+        let mut events = vec![event(
+            &w.actor,
+            "order.status_changed",
+            "order",
+            order.id,
+            json!({"from": previous, "to": order.status, "events": w.events, "details": w.data}),
+        )];
+        if let Some(s) = &w.screening {
+            Self::push_screening(&mut script, s)?;
+            events.push(Self::screening_event(&w.actor, s));
+        }
+        if let Some(c) = &case {
+            events.push(Self::push_case(&mut script, c)?);
+        }
+        audit::push(&mut script, head, &events, w.at_ms)?;
+        let payload = json!({"order_id": order.id, "number": order.number, "status": order.status,
+                             "previous_status": previous, "events": w.events, "details": w.data,
+                             "case_id": case.as_ref().map(|c| c.id)});
+        Self::outbox(&mut script, "order.status_changed", payload, w.at_ms)?;
+        session.commit(script).await?;
+        Ok(order)
     }
 
     async fn insert_screening(&self, screening: &ScreeningRecord, actor: &str) -> StoreResult<()> {

@@ -321,3 +321,9 @@ pub fn webhook_event(e: &OutboxEvent) -> Value {
         "body": serde_json::from_str::<Value>(&e.body()).unwrap_or(Value::Null),
     })
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutCompletion {
+    pub txid: String,
+}

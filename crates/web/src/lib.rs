@@ -30,6 +30,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/orders", post(routes::create_order))
         .route("/api/v1/orders/{id}", get(routes::get_order))
         .route("/api/v1/deposits", post(routes::report_deposit))
+        .route("/api/v1/orders/{id}/payout", post(routes::request_payout))
+        .route("/api/v1/orders/{id}/payout/complete", post(routes::complete_payout))
         .route("/api/v1/webhooks/events/{id}", get(routes::get_webhook_event))
         .route("/api/v1/webhooks/events/{id}/replay", post(routes::replay_webhook_event))
         .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))

@@ -36,6 +36,14 @@ fn operation(operation_id: &str) -> (Option<&'static str>, Value) {
                 "409": problem_response("The order accepts no deposits"),
             }),
         ),
+        "requestPayout" => (
+            None,
+            json!({"200": {"description": "The order (payout_pending, or in_review when the destination was not clean), the destination's screening, and the case if one opened", "content": {"application/json": {}}}, "409": problem_response("The order is not payable")}),
+        ),
+        "completePayout" => (
+            Some("PayoutCompletion"),
+            json!({"200": json_response("The completed order", "Order"), "409": problem_response("No payout is pending")}),
+        ),
         "getWebhookEvent" => {
             (None, json!({"200": json_response("The event", "WebhookEvent"), "404": problem_response("No such event")}))
         }
@@ -75,9 +83,13 @@ pub fn document() -> Value {
             responses["415"] = problem_response("The body is not JSON");
             responses["422"] = problem_response("The body is invalid; `code` says why");
         }
-        if route.path.contains("{id}") && op.get("parameters").is_none() {
-            op["parameters"] =
-                json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
+        if route.path.contains("{id}") {
+            let id =
+                json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}});
+            match op.get_mut("parameters").and_then(|p| p.as_array_mut()) {
+                Some(list) => list.push(id),
+                None => op["parameters"] = json!([id]),
+            }
         }
         op["responses"] = responses;
         let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
@@ -195,6 +207,10 @@ fn schemas() -> Value {
                 "index": {"type": "integer"}, "amount": amount, "sources": {"type": "array", "items": {"type": "string"}},
                 "confirmations": {"type": ["integer", "null"]}, "screening_id": {"type": "string"}, "received_at": time
             }
+        },
+        "PayoutCompletion": {
+            "type": "object", "additionalProperties": false, "required": ["txid"],
+            "properties": {"txid": {"type": "string", "description": "The payout's transaction id on the receive network"}}
         },
         "WebhookEvent": {
             "type": "object",

@@ -93,6 +93,8 @@ pub fn catalogue() -> Vec<&'static str> {
         "order_not_found",
         "order_closed",
         "event_not_found",
+        "order_not_payable",
+        "illegal_transition",
         "idempotency_key_reused",
         "idempotency_request_in_progress",
         "invalid_idempotency_key",

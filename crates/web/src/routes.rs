@@ -53,6 +53,20 @@ pub const ROUTES: &[RouteSpec] = &[
         summary: "Report an incoming transfer; it is screened and decided at once (RISK-1, FLOW-1)",
     },
     RouteSpec {
+        method: "POST",
+        path: "/api/v1/orders/{id}/payout",
+        scope: Some(Scope::PayoutsManage),
+        operation_id: "requestPayout",
+        summary: "Pay an accepted order out: its destination is screened first (ADDR-4, ADDR-5)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orders/{id}/payout/complete",
+        scope: Some(Scope::PayoutsManage),
+        operation_id: "completePayout",
+        summary: "Record the payout's on-chain transaction id",
+    },
+    RouteSpec {
         method: "GET",
         path: "/api/v1/webhooks/events/{id}",
         scope: Some(Scope::WebhooksManage),
@@ -115,6 +129,33 @@ pub async fn report_deposit(
     let outcome = state.app.report_deposit(req.parse()?, &caller.actor()).await?;
     let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(dto::deposit_outcome(&outcome))))
+}
+
+pub async fn request_payout(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let (order, screening, case) = state.app.request_payout(dto::order_id(&id)?, &caller.actor()).await?;
+    let body = serde_json::json!({
+        "order": dto::order_summary(&order),
+        "screening": dto::screening(&screening),
+        "case": case.as_ref().map_or(Value::Null, dto::case),
+    });
+    Ok((StatusCode::OK, Json(body)))
+}
+
+pub async fn complete_payout(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<dto::PayoutCompletion>,
+) -> ApiResult {
+    let id = dto::order_id(&id)?;
+    let network = state.app.get_order(id).await?.order.receive_network;
+    let txid = dto::txid(network, &req.txid)?;
+    let order = state.app.complete_payout(id, &txid, &caller.actor()).await?;
+    Ok((StatusCode::OK, Json(dto::order_summary(&order))))
 }
 
 pub async fn get_webhook_event(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
