@@ -22,16 +22,19 @@ pub enum Scope {
     WebhooksManage,
     #[serde(rename = "payouts:manage")]
     PayoutsManage,
+    #[serde(rename = "cases:manage")]
+    CasesManage,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::ScreeningsCreate,
         Scope::OrdersCreate,
         Scope::OrdersRead,
         Scope::DepositsCreate,
         Scope::WebhooksManage,
         Scope::PayoutsManage,
+        Scope::CasesManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +45,7 @@ impl Scope {
             Scope::DepositsCreate => "deposits:create",
             Scope::WebhooksManage => "webhooks:manage",
             Scope::PayoutsManage => "payouts:manage",
+            Scope::CasesManage => "cases:manage",
         }
     }
 
@@ -368,4 +372,96 @@ pub struct OrderEventWrite {
     pub data: serde_json::Value,
     pub screening: Option<ScreeningRecord>,
     pub case: Option<CaseRecord>,
+    /// A decision this write executes: its id and the approving actor.
+    pub executes: Option<(Uuid, String)>,
+    /// A refund this write creates.
+    pub refund: Option<RefundRecord>,
+    /// A refund this write marks as sent: its id and transaction id.
+    pub refund_sent: Option<(Uuid, String)>,
+    /// A case this write closes.
+    pub closes_case: Option<Uuid>,
+}
+
+impl OrderEventWrite {
+    pub fn new(order_id: Uuid, events: Vec<custos_domain::order::OrderEvent>, actor: &str, at_ms: i64) -> Self {
+        OrderEventWrite {
+            order_id,
+            events,
+            actor: actor.to_owned(),
+            at_ms,
+            data: serde_json::Value::Null,
+            screening: None,
+            case: None,
+            executes: None,
+            refund: None,
+            refund_sent: None,
+            closes_case: None,
+        }
+    }
+}
+
+/// What an officer decides on a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    Release,
+    Refund,
+    Freeze,
+}
+
+impl DecisionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Release => "release",
+            DecisionKind::Refund => "refund",
+            DecisionKind::Freeze => "freeze",
+        }
+    }
+}
+
+/// What an officer asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecisionRequest {
+    Release,
+    Freeze,
+    /// To one of the deposit's source addresses, less the network fee.
+    Refund {
+        to_address: String,
+        network_fee: Amount,
+    },
+}
+
+/// An officer's decision; `pending` until a second officer approves it (four-eyes).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionRecord {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub order_id: Uuid,
+    pub kind: DecisionKind,
+    /// "pending" or "executed".
+    pub status: String,
+    pub params: serde_json::Value,
+    pub requested_by: String,
+    pub approved_by: Option<String>,
+    pub created_at_ms: i64,
+    pub decided_at_ms: Option<i64>,
+}
+
+/// A refund to one of the deposit's source addresses (REF-2..REF-4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRecord {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub deposit_id: Uuid,
+    pub decision_id: Uuid,
+    pub network: Network,
+    pub asset: Asset,
+    pub to_address: String,
+    pub amount: Amount,
+    pub network_fee: Amount,
+    /// "pending" or "sent".
+    pub status: String,
+    pub txid: Option<String>,
+    pub created_at_ms: i64,
+    pub due_at_ms: i64,
 }

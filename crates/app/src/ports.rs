@@ -71,6 +71,13 @@ pub trait Store: Send + Sync {
     /// `StoreError::Conflict` naming the transition, and nothing is written.
     async fn apply_order_events(&self, write: &OrderEventWrite) -> StoreResult<OrderRecord>;
 
+    async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRecord>>;
+    async fn get_deposit(&self, id: Uuid) -> StoreResult<Option<DepositRecord>>;
+    /// Records a decision awaiting a second officer.
+    async fn insert_decision(&self, decision: &DecisionRecord) -> StoreResult<()>;
+    async fn get_decision(&self, id: Uuid) -> StoreResult<Option<DecisionRecord>>;
+    async fn get_refund(&self, id: Uuid) -> StoreResult<Option<RefundRecord>>;
+
     // --- screenings ---
     async fn insert_screening(&self, screening: &ScreeningRecord, actor: &str) -> StoreResult<()>;
 

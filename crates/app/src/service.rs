@@ -10,7 +10,7 @@ use custos_domain::audit::{AuditEvent, ChainBreak, ChainVerifier};
 use custos_domain::order::OrderEvent;
 use custos_domain::policy::Action;
 use custos_domain::OrderStatus;
-use custos_domain::{Address, Network, Policy};
+use custos_domain::{Address, Amount, Network, Policy};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -344,14 +344,11 @@ impl App {
             events.push(OrderEvent::PayoutBlocked);
         }
         let write = OrderEventWrite {
-            order_id: order.id,
-            events,
-            actor: actor.to_owned(),
-            at_ms: now,
             data: json!({"payout": if blocked { "blocked" } else { "pending" }, "screening_id": screening.id,
                          "decision": screening.decision.action}),
             screening: Some(screening.clone()),
             case: case.clone(),
+            ..OrderEventWrite::new(order.id, events, actor, now)
         };
         let order = self.store.apply_order_events(&write).await.map_err(transition_error)?;
         Ok((order, screening, case))
@@ -361,15 +358,186 @@ impl App {
     pub async fn complete_payout(&self, order_id: Uuid, txid: &str, actor: &str) -> Result<OrderRecord, AppError> {
         self.get_order(order_id).await?;
         let write = OrderEventWrite {
-            order_id,
-            events: vec![OrderEvent::PayoutCompleted],
-            actor: actor.to_owned(),
-            at_ms: self.clock.now_ms(),
             data: json!({"payout_txid": txid}),
-            screening: None,
-            case: None,
+            ..OrderEventWrite::new(order_id, vec![OrderEvent::PayoutCompleted], actor, self.clock.now_ms())
         };
         self.store.apply_order_events(&write).await.map_err(transition_error)
+    }
+
+    pub async fn get_case(&self, id: Uuid) -> Result<CaseRecord, AppError> {
+        self.store.get_case(id).await?.ok_or_else(|| AppError::not_found("case_not_found", format!("no case {id}")))
+    }
+
+    /// An officer decides on an open case. Freezing acts at once. A release acts at once for a
+    /// review case, but a release of a held or rejected (high or critical) deposit and every
+    /// refund wait for a second officer (four-eyes, `approve_decision`).
+    pub async fn decide(
+        &self,
+        case_id: Uuid,
+        request: DecisionRequest,
+        actor: &str,
+    ) -> Result<DecisionRecord, AppError> {
+        let case = self.get_case(case_id).await?;
+        if case.status != "open" {
+            return Err(AppError::conflict("case_closed", format!("case {} is {}", case.number, case.status)));
+        }
+        let order = self.get_order(case.order_id).await?.order;
+        let (kind, params) = match &request {
+            DecisionRequest::Release => (DecisionKind::Release, json!({})),
+            DecisionRequest::Freeze => (DecisionKind::Freeze, json!({})),
+            DecisionRequest::Refund { to_address, network_fee } => {
+                let refund = self.plan_refund(&case, to_address, *network_fee).await?;
+                (DecisionKind::Refund, serde_json::to_value(&refund).map_err(|e| AppError::Internal(e.to_string()))?)
+            }
+        };
+        // Refuse now what the lifecycle will not allow, with the reason.
+        order
+            .status
+            .apply(Self::decision_event(kind))
+            .map_err(|e| AppError::conflict("illegal_transition", e.to_string()))?;
+        let now = self.clock.now_ms();
+        let decision = DecisionRecord {
+            id: Uuid::now_v7(),
+            case_id,
+            order_id: order.id,
+            kind,
+            status: "pending".into(),
+            params,
+            requested_by: actor.to_owned(),
+            approved_by: None,
+            created_at_ms: now,
+            decided_at_ms: None,
+        };
+        self.store.insert_decision(&decision).await?;
+        let four_eyes = kind == DecisionKind::Refund || (kind == DecisionKind::Release && case.action >= Action::Hold);
+        if four_eyes {
+            return Ok(decision);
+        }
+        self.execute(decision, actor).await
+    }
+
+    /// A second officer approves a pending decision, which then takes effect.
+    pub async fn approve_decision(&self, id: Uuid, actor: &str) -> Result<DecisionRecord, AppError> {
+        let decision = self
+            .store
+            .get_decision(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("decision_not_found", format!("no decision {id}")))?;
+        if decision.status != "pending" {
+            return Err(AppError::conflict("decision_not_pending", format!("decision {id} is {}", decision.status)));
+        }
+        if decision.requested_by == actor {
+            return Err(AppError::conflict(
+                "four_eyes",
+                "a second officer, not the one who asked, must approve this decision",
+            ));
+        }
+        self.execute(decision, actor).await
+    }
+
+    pub async fn get_refund(&self, id: Uuid) -> Result<RefundRecord, AppError> {
+        self.store
+            .get_refund(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("refund_not_found", format!("no refund {id}")))
+    }
+
+    /// Records that a refund is on chain.
+    pub async fn refund_sent(&self, refund_id: Uuid, txid: &str, actor: &str) -> Result<RefundRecord, AppError> {
+        let refund = self.get_refund(refund_id).await?;
+        let write = OrderEventWrite {
+            data: json!({"refund_id": refund.id, "refund_txid": txid}),
+            refund_sent: Some((refund.id, txid.to_owned())),
+            ..OrderEventWrite::new(refund.order_id, vec![OrderEvent::RefundSent], actor, self.clock.now_ms())
+        };
+        self.store.apply_order_events(&write).await.map_err(transition_error)?;
+        Ok(RefundRecord { status: "sent".into(), txid: Some(txid.to_owned()), ..refund })
+    }
+
+    fn decision_event(kind: DecisionKind) -> OrderEvent {
+        match kind {
+            DecisionKind::Release => OrderEvent::Released,
+            DecisionKind::Refund => OrderEvent::RefundApproved,
+            DecisionKind::Freeze => OrderEvent::Frozen,
+        }
+    }
+
+    /// REF-2, REF-3: a refund of the case's deposit to one of its sources, less the network fee.
+    async fn plan_refund(
+        &self,
+        case: &CaseRecord,
+        to_address: &str,
+        network_fee: Amount,
+    ) -> Result<RefundRecord, AppError> {
+        let deposit_id =
+            case.deposit_id.ok_or_else(|| AppError::conflict("no_deposit", "this case has no deposit to refund"))?;
+        let deposit = self
+            .store
+            .get_deposit(deposit_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("the case's deposit is missing".into()))?;
+        let view = self.get_order(case.order_id).await?;
+        let screening = view
+            .screenings
+            .iter()
+            .find(|s| s.id == deposit.screening_id)
+            .ok_or_else(|| AppError::Internal("the deposit's screening is missing".into()))?;
+        let to = Address::parse(deposit.network, to_address)
+            .map_err(|e| AppError::invalid(e.code(), format!("to_address: {e}")))?;
+        let amount = custos_domain::refund::refund_amount(
+            deposit.amount,
+            network_fee,
+            to.as_str(),
+            &deposit.sources,
+            &screening.decision.categories,
+        )
+        .map_err(|e| AppError::invalid("refund_refused", e.to_string()))?;
+        let now = self.clock.now_ms();
+        Ok(RefundRecord {
+            id: Uuid::now_v7(),
+            order_id: case.order_id,
+            deposit_id,
+            decision_id: Uuid::nil(),
+            network: deposit.network,
+            asset: deposit.asset,
+            to_address: to.as_str().to_owned(),
+            amount,
+            network_fee,
+            status: "pending".into(),
+            txid: None,
+            created_at_ms: now,
+            due_at_ms: now + self.deadlines.refund_ms,
+        })
+    }
+
+    async fn execute(&self, decision: DecisionRecord, approver: &str) -> Result<DecisionRecord, AppError> {
+        let now = self.clock.now_ms();
+        let refund = match decision.kind {
+            DecisionKind::Refund => {
+                let mut r: RefundRecord =
+                    serde_json::from_value(decision.params.clone()).map_err(|e| AppError::Internal(e.to_string()))?;
+                r.decision_id = decision.id;
+                // REF-4: due 24 h after the decision takes effect.
+                r.created_at_ms = now;
+                r.due_at_ms = now + self.deadlines.refund_ms;
+                Some(r)
+            }
+            _ => None,
+        };
+        let write = OrderEventWrite {
+            data: json!({"decision_id": decision.id, "decision": decision.kind.as_str(), "case_id": decision.case_id}),
+            executes: Some((decision.id, approver.to_owned())),
+            refund,
+            closes_case: Some(decision.case_id),
+            ..OrderEventWrite::new(decision.order_id, vec![Self::decision_event(decision.kind)], approver, now)
+        };
+        self.store.apply_order_events(&write).await.map_err(transition_error)?;
+        Ok(DecisionRecord {
+            status: "executed".into(),
+            approved_by: Some(approver.to_owned()),
+            decided_at_ms: Some(now),
+            ..decision
+        })
     }
 
     /// A webhook event and its delivery state.

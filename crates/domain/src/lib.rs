@@ -8,6 +8,7 @@ pub mod audit;
 pub mod network;
 pub mod order;
 pub mod policy;
+pub mod refund;
 pub mod risk;
 pub mod taxonomy;
 pub mod time;

@@ -27,6 +27,12 @@ pub fn migrations() -> &'static [Migration] {
             sqlite: include_str!("../migrations/sqlite/0002_webhook_delivery.sql"),
             postgres: include_str!("../migrations/postgres/0002_webhook_delivery.sql"),
         },
+        Migration {
+            version: 3,
+            name: "decisions_refunds",
+            sqlite: include_str!("../migrations/sqlite/0003_decisions_refunds.sql"),
+            postgres: include_str!("../migrations/postgres/0003_decisions_refunds.sql"),
+        },
     ]
 }
 

@@ -246,3 +246,48 @@ pub(crate) fn outbox(row: &impl Columns) -> Result<OutboxEvent, StoreError> {
         last_error: get(row, "last_error")?,
     })
 }
+
+pub(crate) const DECISION_COLUMNS: &str =
+    "id, case_id, order_id, kind, status, params, requested_by, approved_by, created_at_ms, decided_at_ms";
+
+pub(crate) fn decision(row: &impl Columns) -> Result<DecisionRecord, StoreError> {
+    let kind = match get::<String>(row, "kind")?.as_str() {
+        "release" => DecisionKind::Release,
+        "refund" => DecisionKind::Refund,
+        "freeze" => DecisionKind::Freeze,
+        other => return Err(bad("decision kind", other)),
+    };
+    Ok(DecisionRecord {
+        id: uuid(row, "id")?,
+        case_id: uuid(row, "case_id")?,
+        order_id: uuid(row, "order_id")?,
+        kind,
+        status: get(row, "status")?,
+        params: json(row, "params")?,
+        requested_by: get(row, "requested_by")?,
+        approved_by: get(row, "approved_by")?,
+        created_at_ms: get(row, "created_at_ms")?,
+        decided_at_ms: get(row, "decided_at_ms")?,
+    })
+}
+
+pub(crate) const REFUND_COLUMNS: &str = "id, order_id, deposit_id, decision_id, network, asset, to_address, amount, \
+    network_fee, status, txid, created_at_ms, due_at_ms";
+
+pub(crate) fn refund(row: &impl Columns) -> Result<RefundRecord, StoreError> {
+    Ok(RefundRecord {
+        id: uuid(row, "id")?,
+        order_id: uuid(row, "order_id")?,
+        deposit_id: uuid(row, "deposit_id")?,
+        decision_id: uuid(row, "decision_id")?,
+        network: parse(row, "network")?,
+        asset: parse(row, "asset")?,
+        to_address: get(row, "to_address")?,
+        amount: amount(row, "amount")?,
+        network_fee: amount(row, "network_fee")?,
+        status: get(row, "status")?,
+        txid: get(row, "txid")?,
+        created_at_ms: get(row, "created_at_ms")?,
+        due_at_ms: get(row, "due_at_ms")?,
+    })
+}

@@ -1,6 +1,9 @@
 //! The [`Store`] implementation shared by SQLite and PostgreSQL.
 
-use crate::rows::{self, get, CASE_COLUMNS, DEPOSIT_COLUMNS, ORDER_COLUMNS, OUTBOX_COLUMNS, SCREENING_COLUMNS};
+use crate::rows::{
+    self, get, CASE_COLUMNS, DECISION_COLUMNS, DEPOSIT_COLUMNS, ORDER_COLUMNS, OUTBOX_COLUMNS, REFUND_COLUMNS,
+    SCREENING_COLUMNS,
+};
 use crate::script::{values, Outcome, Script, Session};
 use crate::{audit, map_err, SqlStore};
 use async_trait::async_trait;
@@ -653,6 +656,53 @@ impl Store for SqlStore {
         if let Some(c) = &case {
             events.push(Self::push_case(&mut script, c)?);
         }
+        if let Some((decision, approver)) = &w.executes {
+            // Only a pending decision executes, once: a second approval finds nothing to update.
+            script.push(
+                "UPDATE decisions SET status = 'executed', approved_by = $1, decided_at_ms = $2 \
+                 WHERE id = $3 AND status = 'pending'",
+                values![approver.as_str(), w.at_ms, decision.to_string()],
+            );
+            events.push(event(&w.actor, "decision.executed", "decision", decision, json!({"approved_by": approver})));
+        }
+        if let Some(r) = &w.refund {
+            script.push(
+                "INSERT INTO refunds (id, order_id, deposit_id, decision_id, network, asset, to_address, amount, network_fee, \
+                 status, created_at_ms, due_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11)",
+                values![
+                    r.id.to_string(),
+                    r.order_id.to_string(),
+                    r.deposit_id.to_string(),
+                    r.decision_id.to_string(),
+                    r.network.as_str(),
+                    r.asset.as_str(),
+                    r.to_address.as_str(),
+                    r.amount.to_string(),
+                    r.network_fee.to_string(),
+                    r.created_at_ms,
+                    r.due_at_ms
+                ],
+            );
+            events.push(event(
+                &w.actor,
+                "refund.created",
+                "refund",
+                r.id,
+                json!({"order_id": r.order_id, "deposit_id": r.deposit_id, "amount": r.amount,
+                       "network_fee": r.network_fee, "due_at_ms": r.due_at_ms}),
+            ));
+        }
+        if let Some((refund, txid)) = &w.refund_sent {
+            script.push(
+                "UPDATE refunds SET status = 'sent', txid = $1, sent_at_ms = $2 WHERE id = $3",
+                values![txid.as_str(), w.at_ms, refund.to_string()],
+            );
+            events.push(event(&w.actor, "refund.sent", "refund", refund, json!({"txid": txid})));
+        }
+        if let Some(c) = w.closes_case {
+            script.push("UPDATE cases SET status = 'closed' WHERE id = $1", values![c.to_string()]);
+            events.push(event(&w.actor, "case.closed", "case", c, json!({})));
+        }
         audit::push(&mut script, head, &events, w.at_ms)?;
         let payload = json!({"order_id": order.id, "number": order.number, "status": order.status,
                              "previous_status": previous, "events": w.events, "details": w.data,
@@ -660,6 +710,50 @@ impl Store for SqlStore {
         Self::outbox(&mut script, "order.status_changed", payload, w.at_ms)?;
         session.commit(script).await?;
         Ok(order)
+    }
+
+    async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRecord>> {
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1");
+        self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::case).await
+    }
+
+    async fn get_deposit(&self, id: Uuid) -> StoreResult<Option<DepositRecord>> {
+        let sql = format!("SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE id = $1");
+        self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::deposit).await
+    }
+
+    async fn insert_decision(&self, d: &DecisionRecord) -> StoreResult<()> {
+        let script = Script::one(
+            "INSERT INTO decisions (id, case_id, order_id, kind, status, params, requested_by, created_at_ms) \
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7)",
+            values![
+                d.id.to_string(),
+                d.case_id.to_string(),
+                d.order_id.to_string(),
+                d.kind.as_str(),
+                to_json(&d.params)?,
+                d.requested_by.as_str(),
+                d.created_at_ms
+            ],
+        );
+        let ev = event(
+            &d.requested_by,
+            "decision.requested",
+            "decision",
+            d.id,
+            json!({"case_id": d.case_id, "kind": d.kind}),
+        );
+        self.write(script, &[ev], d.created_at_ms).await
+    }
+
+    async fn get_decision(&self, id: Uuid) -> StoreResult<Option<DecisionRecord>> {
+        let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE id = $1");
+        self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::decision).await
+    }
+
+    async fn get_refund(&self, id: Uuid) -> StoreResult<Option<RefundRecord>> {
+        let sql = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1");
+        self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::refund).await
     }
 
     async fn insert_screening(&self, screening: &ScreeningRecord, actor: &str) -> StoreResult<()> {

@@ -327,3 +327,53 @@ pub fn webhook_event(e: &OutboxEvent) -> Value {
 pub struct PayoutCompletion {
     pub txid: String,
 }
+
+/// An id in a path, or a 404 with `code`.
+pub fn uuid_in_path(raw: &str, code: &str) -> Result<Uuid, Problem> {
+    raw.parse().map_err(|_| Problem::new(StatusCode::NOT_FOUND, code, format!("no such id {raw:?}")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    /// release, refund or freeze.
+    pub decision: String,
+    #[serde(default)]
+    pub to_address: Option<String>,
+    #[serde(default)]
+    pub network_fee: Option<Amount>,
+}
+
+impl DecisionBody {
+    pub fn parse(self) -> Result<DecisionRequest, Problem> {
+        match self.decision.as_str() {
+            "release" => Ok(DecisionRequest::Release),
+            "freeze" => Ok(DecisionRequest::Freeze),
+            "refund" => match (self.to_address, self.network_fee) {
+                (Some(to_address), Some(network_fee)) => Ok(DecisionRequest::Refund { to_address, network_fee }),
+                _ => Err(invalid(
+                    "invalid_field",
+                    "a refund needs to_address (one of the deposit's sources) and network_fee".into(),
+                )),
+            },
+            other => {
+                Err(invalid("invalid_field", format!("decision: expected release, refund or freeze, got {other:?}")))
+            }
+        }
+    }
+}
+
+pub fn decision(d: &DecisionRecord) -> Value {
+    json!({
+        "id": d.id,
+        "case_id": d.case_id,
+        "order_id": d.order_id,
+        "decision": d.kind,
+        "status": d.status,
+        "params": d.params,
+        "requested_by": d.requested_by,
+        "approved_by": d.approved_by,
+        "created_at": rfc3339(d.created_at_ms),
+        "decided_at": d.decided_at_ms.map(rfc3339),
+    })
+}

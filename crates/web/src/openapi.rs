@@ -44,6 +44,24 @@ fn operation(operation_id: &str) -> (Option<&'static str>, Value) {
             Some("PayoutCompletion"),
             json!({"200": json_response("The completed order", "Order"), "409": problem_response("No payout is pending")}),
         ),
+        "getCase" => (None, json!({"200": json_response("The case", "Case"), "404": problem_response("No such case")})),
+        "decide" => (
+            Some("DecisionBody"),
+            json!({
+            "201": {"description": "The decision, in effect", "content": {"application/json": {}}},
+            "202": {"description": "The decision, waiting for a second officer", "content": {"application/json": {}}},
+            "409": problem_response("The case is closed, or the order cannot take this decision")}),
+        ),
+        "approveDecision" => (
+            None,
+            json!({"200": {"description": "The decision, in effect", "content": {"application/json": {}}},
+            "409": problem_response("Not pending, or the approver asked for it (four-eyes)")}),
+        ),
+        "refundSent" => (
+            Some("PayoutCompletion"),
+            json!({"200": {"description": "The refund, sent", "content": {"application/json": {}}},
+            "409": problem_response("No refund is pending")}),
+        ),
         "getWebhookEvent" => {
             (None, json!({"200": json_response("The event", "WebhookEvent"), "404": problem_response("No such event")}))
         }
@@ -206,6 +224,14 @@ fn schemas() -> Value {
                 "network": network, "asset": asset, "address": {"type": "string"}, "txid": {"type": "string"},
                 "index": {"type": "integer"}, "amount": amount, "sources": {"type": "array", "items": {"type": "string"}},
                 "confirmations": {"type": ["integer", "null"]}, "screening_id": {"type": "string"}, "received_at": time
+            }
+        },
+        "DecisionBody": {
+            "type": "object", "additionalProperties": false, "required": ["decision"],
+            "properties": {
+                "decision": {"type": "string", "enum": ["release", "refund", "freeze"]},
+                "to_address": {"type": "string", "description": "Refund: one of the deposit's source addresses"},
+                "network_fee": amount
             }
         },
         "PayoutCompletion": {

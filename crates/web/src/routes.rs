@@ -68,6 +68,34 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/cases/{id}",
+        scope: Some(Scope::CasesManage),
+        operation_id: "getCase",
+        summary: "A case with its reasons and deadline",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/cases/{id}/decisions",
+        scope: Some(Scope::CasesManage),
+        operation_id: "decide",
+        summary: "Release, refund (to a source address, less the network fee) or freeze; refunds and high-risk releases wait for a second officer",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/decisions/{id}/approve",
+        scope: Some(Scope::CasesManage),
+        operation_id: "approveDecision",
+        summary: "A second officer approves a pending decision (four-eyes)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/refunds/{id}/sent",
+        scope: Some(Scope::CasesManage),
+        operation_id: "refundSent",
+        summary: "Record the refund's on-chain transaction id",
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/v1/webhooks/events/{id}",
         scope: Some(Scope::WebhooksManage),
         operation_id: "getWebhookEvent",
@@ -156,6 +184,43 @@ pub async fn complete_payout(
     let txid = dto::txid(network, &req.txid)?;
     let order = state.app.complete_payout(id, &txid, &caller.actor()).await?;
     Ok((StatusCode::OK, Json(dto::order_summary(&order))))
+}
+
+pub async fn get_case(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    let case = state.app.get_case(dto::uuid_in_path(&id, "case_not_found")?).await?;
+    Ok((StatusCode::OK, Json(dto::case(&case))))
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<dto::DecisionBody>,
+) -> ApiResult {
+    let decision = state.app.decide(dto::uuid_in_path(&id, "case_not_found")?, req.parse()?, &caller.actor()).await?;
+    let status = if decision.status == "pending" { StatusCode::ACCEPTED } else { StatusCode::CREATED };
+    Ok((status, Json(dto::decision(&decision))))
+}
+
+pub async fn approve_decision(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let decision = state.app.approve_decision(dto::uuid_in_path(&id, "decision_not_found")?, &caller.actor()).await?;
+    Ok((StatusCode::OK, Json(dto::decision(&decision))))
+}
+
+pub async fn refund_sent(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<dto::PayoutCompletion>,
+) -> ApiResult {
+    let id = dto::uuid_in_path(&id, "refund_not_found")?;
+    let txid = dto::txid(state.app.get_refund(id).await?.network, &req.txid)?;
+    let refund = state.app.refund_sent(id, &txid, &caller.actor()).await?;
+    Ok((StatusCode::OK, Json(serde_json::to_value(&refund).unwrap_or(Value::Null))))
 }
 
 pub async fn get_webhook_event(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {

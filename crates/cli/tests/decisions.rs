@@ -1,0 +1,172 @@
+//! Officer decisions through the API (issue 3): release, refunds under four-eyes (REF-2..REF-4),
+//! and freezing funds that must never be refunded.
+
+mod common;
+
+use common::*;
+use custos_app::model::Scope;
+use custos_domain::{Network, RiskCategory};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+async fn post(c: &Client, url: String, key: &str, body: Value) -> (StatusCode, Value) {
+    let r = c.post(url).bearer_auth(key).json(&body).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// An order with one deposit from `source`; returns (order id, case id, deposit).
+async fn screened(c: &Client, base: &str, key: &str, source: &str) -> (String, Option<String>, Value) {
+    let (_, order) = post(
+        c,
+        format!("{base}/api/v1/orders"),
+        key,
+        json!({"pay": {"network": "ethereum", "asset": "ETH", "amount": "1000000"},
+               "receive": {"network": "bitcoin", "asset": "BTC", "amount": "100", "address": CLEAN_BTC}}),
+    )
+    .await;
+    let address = order["deposit"]["address"].as_str().unwrap();
+    let (status, dep) = post(
+        c,
+        format!("{base}/api/v1/deposits"),
+        key,
+        json!({"network": "ethereum", "asset": "ETH", "address": address, "index": 0, "amount": "1000000",
+               "txid": format!("0x{}", custos_crypto::sha256_hex(address.as_bytes())), "sources": [source, EXCHANGE_ETH]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{dep}");
+    let case = dep["case"]["id"].as_str().map(str::to_owned);
+    (order["id"].as_str().unwrap().to_owned(), case, dep)
+}
+
+async fn atm_labelled(t: &TestApp) {
+    add_labels(t.store.as_ref(), "atm-list", &[(Network::Ethereum, CLEAN_ETH, RiskCategory::Atm)], START_MS).await;
+    t.builtin.replace(custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap());
+}
+
+both!(sla_2_a_review_case_is_released_then_paid_out, |t: TestApp| async move {
+    atm_labelled(&t).await;
+    let (base, key) = t.serve().await;
+    let c = Client::new();
+    let (order, case, dep) = screened(&c, &base, &key, CLEAN_ETH).await;
+    assert_eq!(dep["order"]["status"], "in_review");
+    let case = case.unwrap();
+    let (status, d) =
+        post(&c, format!("{base}/api/v1/cases/{case}/decisions"), &key, json!({"decision": "release"})).await;
+    assert_eq!(status, StatusCode::CREATED, "a review-level release needs no second officer: {d}");
+    assert_eq!(d["status"], "executed");
+    let (_, payout) = post(&c, format!("{base}/api/v1/orders/{order}/payout"), &key, json!({})).await;
+    assert_eq!(payout["order"]["status"], "payout_pending");
+    let (_, done) =
+        post(&c, format!("{base}/api/v1/orders/{order}/payout/complete"), &key, json!({"txid": "d".repeat(64)})).await;
+    assert_eq!(done["status"], "completed");
+    let case_now: Value =
+        c.get(format!("{base}/api/v1/cases/{case}")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(case_now["status"], "closed");
+});
+
+both!(ref_2_to_ref_4_a_refund_goes_to_a_source_less_the_fee_after_a_second_officer, |t: TestApp| async move {
+    atm_labelled(&t).await;
+    let (base, officer_a) = t.serve().await;
+    let (officer_b, _) = t.app.create_api_key("officer b", vec![Scope::CasesManage], "test").await.unwrap();
+    let c = Client::new();
+    let (order, case, _) = screened(&c, &base, &officer_a, CLEAN_ETH).await;
+    let case = case.unwrap();
+    let decisions = format!("{base}/api/v1/cases/{case}/decisions");
+    // Never to an arbitrary address.
+    let (status, p) = post(
+        &c,
+        decisions.clone(),
+        &officer_a,
+        json!({"decision": "refund", "to_address": GAMBLING_ETH, "network_fee": "2100"}),
+    )
+    .await;
+    assert_eq!((status, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("refund_refused")), "{p}");
+    let (status, d) = post(
+        &c,
+        decisions,
+        &officer_a,
+        json!({"decision": "refund", "to_address": EXCHANGE_ETH, "network_fee": "2100"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{d}");
+    assert_eq!(d["status"], "pending");
+    let approve = format!("{base}/api/v1/decisions/{}/approve", d["id"].as_str().unwrap());
+    let (status, p) = post(&c, approve.clone(), &officer_a, json!({})).await;
+    assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("four_eyes")));
+    let (status, d) = post(&c, approve.clone(), &officer_b, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    assert_eq!(d["status"], "executed");
+    let (status, _) = post(&c, approve, &officer_b, json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "executed once");
+    let view: Value = c
+        .get(format!("{base}/api/v1/orders/{order}"))
+        .bearer_auth(&officer_a)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["status"], "refund_pending");
+    let refund: (String, String, String, i64, i64) =
+        sqlx::query_as("SELECT id, amount, to_address, due_at_ms - created_at_ms, created_at_ms FROM refunds")
+            .fetch_one(t.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(refund.1, "997900", "the deposit less only the network fee");
+    assert_eq!(refund.2, EXCHANGE_ETH.to_lowercase(), "to a source of the deposit");
+    assert_eq!(refund.3, 24 * 3_600_000, "due 24 h after the decision");
+    let (status, p) =
+        post(&c, format!("{base}/api/v1/refunds/{}/sent", refund.0), &officer_b, json!({"txid": "nope"})).await;
+    assert_eq!((status, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_txid")));
+    let (status, sent) = post(
+        &c,
+        format!("{base}/api/v1/refunds/{}/sent", refund.0),
+        &officer_b,
+        json!({"txid": format!("0x{}", "e".repeat(64))}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let view: Value = c
+        .get(format!("{base}/api/v1/orders/{order}"))
+        .bearer_auth(&officer_a)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["status"], "refunded");
+    assert!(t.app.verify_audit().await.unwrap().is_ok());
+});
+
+both!(ref_2_sanctioned_funds_are_never_refunded_but_frozen, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = Client::new();
+    let (order, case, dep) = screened(&c, &base, &key, SANCTIONED_ETH).await;
+    assert_eq!(dep["order"]["status"], "rejected");
+    let decisions = format!("{base}/api/v1/cases/{}/decisions", case.unwrap());
+    let (status, p) = post(
+        &c,
+        decisions.clone(),
+        &key,
+        json!({"decision": "refund", "to_address": SANCTIONED_ETH, "network_fee": "1"}),
+    )
+    .await;
+    assert_eq!((status, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("refund_refused")));
+    assert!(p["detail"].as_str().unwrap().contains("sanctions"), "{p}");
+    let (status, d) = post(&c, decisions.clone(), &key, json!({"decision": "release"})).await;
+    assert_eq!(
+        (status, d["code"].as_str()),
+        (StatusCode::CONFLICT, Some("illegal_transition")),
+        "a rejected order is never released"
+    );
+    let (status, d) = post(&c, decisions.clone(), &key, json!({"decision": "freeze"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{d}");
+    let view: Value =
+        c.get(format!("{base}/api/v1/orders/{order}")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(view["status"], "frozen");
+    let (status, p) = post(&c, decisions, &key, json!({"decision": "release"})).await;
+    assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("case_closed")));
+});

@@ -1,0 +1,78 @@
+//! Refund rules (REF-2, REF-3): where a refund may go and how much it is.
+
+use crate::network::Amount;
+use crate::policy::CategorySummary;
+use crate::taxonomy::RiskCategory;
+
+/// Categories whose funds are never refunded: they are frozen and reported instead.
+pub const NEVER_REFUNDED: [RiskCategory; 4] = [
+    RiskCategory::Sanctions,
+    RiskCategory::TerrorismFinancing,
+    RiskCategory::ChildExploitation,
+    RiskCategory::StolenCoins,
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefundRefused {
+    #[error("the funds have {0} exposure: they are never refunded, freeze and report them instead")]
+    Tainted(RiskCategory),
+    #[error("a refund goes only to an address the deposit came from")]
+    NotASource,
+    #[error("the network fee ({fee}) is not less than the deposit ({amount})")]
+    FeeTooHigh { amount: Amount, fee: Amount },
+}
+
+/// The refund of `deposited` to `to`: checks that `to` is one of the deposit's `sources`, that
+/// no category found forbids a refund, and returns the amount, the deposit less only the network
+/// fee (no service fee, REF-3).
+pub fn refund_amount(
+    deposited: Amount,
+    network_fee: Amount,
+    to: &str,
+    sources: &[String],
+    categories: &[CategorySummary],
+) -> Result<Amount, RefundRefused> {
+    if let Some(c) = categories.iter().find(|c| NEVER_REFUNDED.contains(&c.category)) {
+        return Err(RefundRefused::Tainted(c.category));
+    }
+    if !sources.iter().any(|s| s == to) {
+        return Err(RefundRefused::NotASource);
+    }
+    deposited
+        .checked_sub(network_fee)
+        .filter(|a| a.0 > 0)
+        .ok_or(RefundRefused::FeeTooHigh { amount: deposited, fee: network_fee })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::risk::Exposure;
+
+    fn summary(c: RiskCategory) -> CategorySummary {
+        CategorySummary { category: c, exposure: Exposure::FULL, direct: true }
+    }
+
+    #[test]
+    fn ref_3_the_refund_is_the_deposit_less_only_the_network_fee() {
+        let sources = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(refund_amount(Amount(1_000_000), Amount(2_500), "b", &sources, &[]), Ok(Amount(997_500)));
+        assert_eq!(
+            refund_amount(Amount(1_000), Amount(1_000), "a", &sources, &[]),
+            Err(RefundRefused::FeeTooHigh { amount: Amount(1_000), fee: Amount(1_000) })
+        );
+    }
+
+    #[test]
+    fn ref_2_only_to_a_source_address_and_never_tainted_funds() {
+        let sources = vec!["a".to_owned()];
+        assert_eq!(refund_amount(Amount(10), Amount(1), "elsewhere", &sources, &[]), Err(RefundRefused::NotASource));
+        for c in NEVER_REFUNDED {
+            assert_eq!(
+                refund_amount(Amount(10), Amount(1), "a", &sources, &[summary(c)]),
+                Err(RefundRefused::Tainted(c))
+            );
+        }
+        assert!(refund_amount(Amount(10), Amount(1), "a", &sources, &[summary(RiskCategory::Gambling)]).is_ok());
+    }
+}
