@@ -24,10 +24,12 @@ pub enum Scope {
     PayoutsManage,
     #[serde(rename = "cases:manage")]
     CasesManage,
+    #[serde(rename = "requests:answer")]
+    RequestsAnswer,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::ScreeningsCreate,
         Scope::OrdersCreate,
         Scope::OrdersRead,
@@ -35,6 +37,7 @@ impl Scope {
         Scope::WebhooksManage,
         Scope::PayoutsManage,
         Scope::CasesManage,
+        Scope::RequestsAnswer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +49,7 @@ impl Scope {
             Scope::WebhooksManage => "webhooks:manage",
             Scope::PayoutsManage => "payouts:manage",
             Scope::CasesManage => "cases:manage",
+            Scope::RequestsAnswer => "requests:answer",
         }
     }
 
@@ -380,6 +384,10 @@ pub struct OrderEventWrite {
     pub refund_sent: Option<(Uuid, String)>,
     /// A case this write closes.
     pub closes_case: Option<Uuid>,
+    /// A request to the customer this write opens.
+    pub opens_request: Option<CustomerRequest>,
+    /// A request this write records the (encrypted) answer of.
+    pub answers_request: Option<(Uuid, String, i64)>,
 }
 
 impl OrderEventWrite {
@@ -396,6 +404,8 @@ impl OrderEventWrite {
             refund: None,
             refund_sent: None,
             closes_case: None,
+            opens_request: None,
+            answers_request: None,
         }
     }
 }
@@ -464,4 +474,73 @@ pub struct RefundRecord {
     pub txid: Option<String>,
     pub created_at_ms: i64,
     pub due_at_ms: i64,
+}
+
+/// What is asked of the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    /// Identity verification (SEC-14, SEC-15).
+    Kyc,
+    /// Source of Funds: the order's amount, the origin of the funds, supporting documents.
+    SourceOfFunds,
+    /// Anything else an officer needs.
+    Information,
+}
+
+impl RequestKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Kyc => "kyc",
+            RequestKind::SourceOfFunds => "source_of_funds",
+            RequestKind::Information => "information",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RequestKind> {
+        [RequestKind::Kyc, RequestKind::SourceOfFunds, RequestKind::Information].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A request to the customer, with its deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerRequest {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub order_id: Uuid,
+    pub customer_id: Option<Uuid>,
+    pub kind: RequestKind,
+    /// "open", "answered".
+    pub status: String,
+    /// What the customer is asked (shown to them; no personal data).
+    pub message: String,
+    pub requested_by: String,
+    pub created_at_ms: i64,
+    pub due_at_ms: i64,
+    pub answered_at_ms: Option<i64>,
+    /// When an officer must have reviewed the answer (SLA-2).
+    pub review_due_at_ms: Option<i64>,
+    /// 0: on time; 1: overdue, customer restricted; 2: customer suspended.
+    pub escalation: i64,
+}
+
+/// A customer's standing (SEC-14, SEC-15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerStatus {
+    Active,
+    /// KYC overdue: no new orders until it passes.
+    Restricted,
+    /// KYC long overdue: the service is suspended.
+    Suspended,
+}
+
+impl CustomerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerStatus::Active => "active",
+            CustomerStatus::Restricted => "restricted",
+            CustomerStatus::Suspended => "suspended",
+        }
+    }
 }

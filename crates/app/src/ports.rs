@@ -78,6 +78,22 @@ pub trait Store: Send + Sync {
     async fn get_decision(&self, id: Uuid) -> StoreResult<Option<DecisionRecord>>;
     async fn get_refund(&self, id: Uuid) -> StoreResult<Option<RefundRecord>>;
 
+    /// The status of the customer with this e-mail blind index, if known.
+    async fn customer_status(&self, email_index: &str) -> StoreResult<Option<(Uuid, CustomerStatus)>>;
+    async fn requests_of_order(&self, order_id: Uuid) -> StoreResult<Vec<CustomerRequest>>;
+    async fn get_request(&self, id: Uuid) -> StoreResult<Option<CustomerRequest>>;
+    /// Open KYC requests due before `now_ms` at escalation below `level`.
+    async fn overdue_requests(&self, now_ms: i64, level: i64) -> StoreResult<Vec<CustomerRequest>>;
+    /// Raises a request's escalation and the customer's status, with an audit entry and an
+    /// alert to the officers (outbox).
+    async fn escalate_request(
+        &self,
+        id: Uuid,
+        level: i64,
+        customer: Option<(Uuid, CustomerStatus)>,
+        at_ms: i64,
+    ) -> StoreResult<()>;
+
     // --- screenings ---
     async fn insert_screening(&self, screening: &ScreeningRecord, actor: &str) -> StoreResult<()>;
 

@@ -28,12 +28,20 @@ pub struct Deadlines {
     pub review_ms: i64,
     /// REF-4: the refund after the decision.
     pub refund_ms: i64,
+    /// SEC-15: after a missed KYC deadline the customer is restricted; this much later, suspended.
+    pub suspend_after_ms: i64,
 }
 
 impl Default for Deadlines {
     fn default() -> Self {
         const H: i64 = 3_600_000;
-        Deadlines { primary_check_ms: 5 * 60_000, kyc_ms: 24 * H, review_ms: 48 * H, refund_ms: 24 * H }
+        Deadlines {
+            primary_check_ms: 5 * 60_000,
+            kyc_ms: 24 * H,
+            review_ms: 48 * H,
+            refund_ms: 24 * H,
+            suspend_after_ms: 24 * H,
+        }
     }
 }
 
@@ -167,6 +175,17 @@ impl App {
             }
             None => (None, None),
         };
+        if let Some(index) = &customer_email_index {
+            // SEC-14: a customer with an overdue KYC request may not start new exchanges.
+            if let Some((_, status)) = self.store.customer_status(index).await? {
+                if status != CustomerStatus::Active {
+                    return Err(AppError::conflict(
+                        "customer_restricted",
+                        format!("this customer is {} until their KYC request is completed", status.as_str()),
+                    ));
+                }
+            }
+        }
         let write = OrderWrite {
             id,
             order,
@@ -538,6 +557,115 @@ impl App {
             decided_at_ms: Some(now),
             ..decision
         })
+    }
+
+    /// Asks the customer for KYC, Source of Funds or more information, with a deadline (SEC-15:
+    /// 24 h). A case in review goes back to the customer.
+    pub async fn request_from_customer(
+        &self,
+        case_id: Uuid,
+        kind: RequestKind,
+        message: &str,
+        actor: &str,
+    ) -> Result<CustomerRequest, AppError> {
+        let case = self.get_case(case_id).await?;
+        if case.status != "open" {
+            return Err(AppError::conflict("case_closed", format!("case {} is {}", case.number, case.status)));
+        }
+        let message = message.trim();
+        if message.is_empty() || message.len() > 2000 {
+            return Err(AppError::invalid(
+                "invalid_field",
+                "message: 1 to 2000 characters telling the customer what to provide",
+            ));
+        }
+        let order = self.get_order(case.order_id).await?.order;
+        let now = self.clock.now_ms();
+        let request = CustomerRequest {
+            id: Uuid::now_v7(),
+            case_id,
+            order_id: order.id,
+            customer_id: None,
+            kind,
+            status: "open".into(),
+            message: message.to_owned(),
+            requested_by: actor.to_owned(),
+            created_at_ms: now,
+            due_at_ms: now + self.deadlines.kyc_ms,
+            answered_at_ms: None,
+            review_due_at_ms: None,
+            escalation: 0,
+        };
+        let events = match order.status {
+            OrderStatus::InReview | OrderStatus::UnderReview => vec![OrderEvent::MoreInformationRequested],
+            _ => vec![],
+        };
+        let write = OrderEventWrite {
+            data: json!({"request_id": request.id, "request": kind.as_str()}),
+            opens_request: Some(request.clone()),
+            ..OrderEventWrite::new(order.id, events, actor, now)
+        };
+        self.store.apply_order_events(&write).await.map_err(transition_error)?;
+        Ok(request)
+    }
+
+    /// The customer's answer (through the integrator's API); stored encrypted. Its review is
+    /// due within 48 h (SLA-2); a held order goes to review.
+    pub async fn answer_request(&self, id: Uuid, answer: &str, actor: &str) -> Result<CustomerRequest, AppError> {
+        let request = self
+            .store
+            .get_request(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("request_not_found", format!("no request {id}")))?;
+        if request.status != "open" {
+            return Err(AppError::conflict("request_answered", format!("request {id} is {}", request.status)));
+        }
+        if answer.trim().is_empty() || answer.len() > 20_000 {
+            return Err(AppError::invalid("invalid_field", "answer: 1 to 20000 characters"));
+        }
+        let order = self.get_order(request.order_id).await?.order;
+        let now = self.clock.now_ms();
+        let review_due = now + self.deadlines.review_ms;
+        let row = id.to_string();
+        let sealed = self.cipher.encrypt(answer, Aad { table: "customer_requests", column: "answer", row: &row });
+        let events = match order.status {
+            OrderStatus::OnHoldAwaitingCustomer | OrderStatus::Rejected => vec![OrderEvent::CustomerAnswered],
+            _ => vec![],
+        };
+        let write = OrderEventWrite {
+            data: json!({"request_id": id, "review_due_at_ms": review_due}),
+            answers_request: Some((id, sealed, review_due)),
+            ..OrderEventWrite::new(order.id, events, actor, now)
+        };
+        self.store.apply_order_events(&write).await.map_err(transition_error)?;
+        Ok(CustomerRequest {
+            status: "answered".into(),
+            answered_at_ms: Some(now),
+            review_due_at_ms: Some(review_due),
+            ..request
+        })
+    }
+
+    pub async fn requests_of_order(&self, order_id: Uuid) -> Result<Vec<CustomerRequest>, AppError> {
+        Ok(self.store.requests_of_order(order_id).await?)
+    }
+
+    /// The deadline job (SEC-14, SEC-15): a KYC request not answered in time restricts the
+    /// customer, and `suspend_after` later suspends them; each step alerts the officers.
+    /// Returns how many requests were escalated.
+    pub async fn enforce_deadlines(&self) -> Result<usize, AppError> {
+        let now = self.clock.now_ms();
+        let mut escalated = 0;
+        for (level, status, due_before) in [
+            (2, CustomerStatus::Suspended, now - self.deadlines.suspend_after_ms),
+            (1, CustomerStatus::Restricted, now),
+        ] {
+            for r in self.store.overdue_requests(due_before, level).await? {
+                self.store.escalate_request(r.id, level, r.customer_id.map(|c| (c, status)), now).await?;
+                escalated += 1;
+            }
+        }
+        Ok(escalated)
     }
 
     /// A webhook event and its delivery state.

@@ -202,3 +202,20 @@ pub fn spawn_webhook_delivery(cfg: &Config, store: Arc<SqlStore>) -> Result<bool
     });
     Ok(true)
 }
+
+/// Enforces customer deadlines (SEC-14, SEC-15) every 30 s.
+pub fn spawn_deadline_job(app: Arc<App>) {
+    tokio::spawn(async move {
+        loop {
+            match app.enforce_deadlines().await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    requests = n,
+                    "KYC deadlines missed: customers restricted or suspended, officers alerted"
+                ),
+                Err(e) => tracing::warn!(error = %e, "deadline job"),
+            }
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+    });
+}

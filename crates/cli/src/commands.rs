@@ -36,6 +36,7 @@ async fn serve_until_ctrl_c(
     if bootstrap::spawn_webhook_delivery(cfg, rt.store.clone())? {
         tracing::info!("delivering webhooks");
     }
+    bootstrap::spawn_deadline_job(rt.app.clone());
     let state = custos_web::AppState {
         app: rt.app.clone(),
         max_body_bytes: cfg.api.max_body_bytes.unwrap_or(custos_web::DEFAULT_MAX_BODY_BYTES),

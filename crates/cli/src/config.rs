@@ -67,6 +67,7 @@ pub struct DeadlineHours {
     pub kyc_hours: Option<u32>,
     pub review_hours: Option<u32>,
     pub refund_hours: Option<u32>,
+    pub suspend_after_hours: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -158,6 +159,7 @@ impl Config {
             kyc_ms: h.kyc_hours.map_or(d.kyc_ms, |x| i64::from(x) * H),
             review_ms: h.review_hours.map_or(d.review_ms, |x| i64::from(x) * H),
             refund_ms: h.refund_hours.map_or(d.refund_ms, |x| i64::from(x) * H),
+            suspend_after_ms: h.suspend_after_hours.map_or(d.suspend_after_ms, |x| i64::from(x) * H),
         }
     }
 }

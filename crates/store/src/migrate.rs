@@ -33,6 +33,12 @@ pub fn migrations() -> &'static [Migration] {
             sqlite: include_str!("../migrations/sqlite/0003_decisions_refunds.sql"),
             postgres: include_str!("../migrations/postgres/0003_decisions_refunds.sql"),
         },
+        Migration {
+            version: 4,
+            name: "customers_requests",
+            sqlite: include_str!("../migrations/sqlite/0004_customers_requests.sql"),
+            postgres: include_str!("../migrations/postgres/0004_customers_requests.sql"),
+        },
     ]
 }
 

@@ -291,3 +291,25 @@ pub(crate) fn refund(row: &impl Columns) -> Result<RefundRecord, StoreError> {
         due_at_ms: get(row, "due_at_ms")?,
     })
 }
+
+pub(crate) const REQUEST_COLUMNS: &str = "id, case_id, order_id, customer_id, kind, status, message, requested_by, \
+    created_at_ms, due_at_ms, answered_at_ms, review_due_at_ms, escalation";
+
+pub(crate) fn request(row: &impl Columns) -> Result<CustomerRequest, StoreError> {
+    let kind = get::<String>(row, "kind")?;
+    Ok(CustomerRequest {
+        id: uuid(row, "id")?,
+        case_id: uuid(row, "case_id")?,
+        order_id: uuid(row, "order_id")?,
+        customer_id: opt_uuid(row, "customer_id")?,
+        kind: RequestKind::parse(&kind).ok_or_else(|| bad("request kind", &kind))?,
+        status: get(row, "status")?,
+        message: get(row, "message")?,
+        requested_by: get(row, "requested_by")?,
+        created_at_ms: get(row, "created_at_ms")?,
+        due_at_ms: get(row, "due_at_ms")?,
+        answered_at_ms: get(row, "answered_at_ms")?,
+        review_due_at_ms: get(row, "review_due_at_ms")?,
+        escalation: get(row, "escalation")?,
+    })
+}

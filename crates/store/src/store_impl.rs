@@ -2,7 +2,7 @@
 
 use crate::rows::{
     self, get, CASE_COLUMNS, DECISION_COLUMNS, DEPOSIT_COLUMNS, ORDER_COLUMNS, OUTBOX_COLUMNS, REFUND_COLUMNS,
-    SCREENING_COLUMNS,
+    REQUEST_COLUMNS, SCREENING_COLUMNS,
 };
 use crate::script::{values, Outcome, Script, Session};
 use crate::{audit, map_err, SqlStore};
@@ -432,6 +432,13 @@ impl Store for SqlStore {
                 w.at_ms,
             ],
         );
+        if let Some(index) = &w.customer_email_index {
+            script.push(
+                "INSERT INTO customers (id, email_index, status, created_at_ms, updated_at_ms) VALUES ($1, $2, 'active', $3, $3) \
+                 ON CONFLICT (email_index) DO NOTHING",
+                values![Uuid::now_v7().to_string(), index.as_str(), w.at_ms],
+            );
+        }
         script.push(
             "INSERT INTO deposit_addresses (network, address, key_fingerprint, derivation_index, order_id, created_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -642,9 +649,10 @@ impl Store for SqlStore {
             "UPDATE orders SET status = $1, updated_at_ms = $2 WHERE id = $3",
             values![order.status.as_str(), w.at_ms, order.id.to_string()],
         );
+        let action = if order.status == previous { "order.updated" } else { "order.status_changed" };
         let mut events = vec![event(
             &w.actor,
-            "order.status_changed",
+            action,
             "order",
             order.id,
             json!({"from": previous, "to": order.status, "events": w.events, "details": w.data}),
@@ -699,6 +707,44 @@ impl Store for SqlStore {
             );
             events.push(event(&w.actor, "refund.sent", "refund", refund, json!({"txid": txid})));
         }
+        if let Some(r) = &w.opens_request {
+            script.push(
+                "INSERT INTO customer_requests (id, case_id, order_id, customer_id, kind, status, message, requested_by, \
+                 created_at_ms, due_at_ms, escalation) VALUES ($1, $2, $3, (SELECT c.id FROM customers c JOIN orders o \
+                 ON o.customer_email_index = c.email_index WHERE o.id = $3), $4, 'open', $5, $6, $7, $8, 0)",
+                values![
+                    r.id.to_string(),
+                    r.case_id.to_string(),
+                    r.order_id.to_string(),
+                    r.kind.as_str(),
+                    r.message.as_str(),
+                    r.requested_by.as_str(),
+                    r.created_at_ms,
+                    r.due_at_ms
+                ],
+            );
+            events.push(event(
+                &w.actor,
+                "request.opened",
+                "customer_request",
+                r.id,
+                json!({"case_id": r.case_id, "kind": r.kind, "due_at_ms": r.due_at_ms}),
+            ));
+        }
+        if let Some((request, answer_enc, review_due)) = &w.answers_request {
+            script.push(
+                "UPDATE customer_requests SET status = 'answered', answer_enc = $1, answered_at_ms = $2, review_due_at_ms = $3 \
+                 WHERE id = $4",
+                values![answer_enc.as_str(), w.at_ms, *review_due, request.to_string()],
+            );
+            events.push(event(
+                &w.actor,
+                "request.answered",
+                "customer_request",
+                request,
+                json!({"review_due_at_ms": review_due}),
+            ));
+        }
         if let Some(c) = w.closes_case {
             script.push("UPDATE cases SET status = 'closed' WHERE id = $1", values![c.to_string()]);
             events.push(event(&w.actor, "case.closed", "case", c, json!({})));
@@ -707,7 +753,7 @@ impl Store for SqlStore {
         let payload = json!({"order_id": order.id, "number": order.number, "status": order.status,
                              "previous_status": previous, "events": w.events, "details": w.data,
                              "case_id": case.as_ref().map(|c| c.id)});
-        Self::outbox(&mut script, "order.status_changed", payload, w.at_ms)?;
+        Self::outbox(&mut script, action, payload, w.at_ms)?;
         session.commit(script).await?;
         Ok(order)
     }
@@ -754,6 +800,61 @@ impl Store for SqlStore {
     async fn get_refund(&self, id: Uuid) -> StoreResult<Option<RefundRecord>> {
         let sql = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1");
         self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::refund).await
+    }
+
+    async fn customer_status(&self, email_index: &str) -> StoreResult<Option<(Uuid, CustomerStatus)>> {
+        let query = sqlx::query("SELECT id, status FROM customers WHERE email_index = $1").bind(email_index);
+        self.read_one(query, |r| {
+            let status = match get::<String>(r, "status")?.as_str() {
+                "restricted" => CustomerStatus::Restricted,
+                "suspended" => CustomerStatus::Suspended,
+                _ => CustomerStatus::Active,
+            };
+            Ok((rows::parse(r, "id")?, status))
+        })
+        .await
+    }
+
+    async fn requests_of_order(&self, order_id: Uuid) -> StoreResult<Vec<CustomerRequest>> {
+        let sql =
+            format!("SELECT {REQUEST_COLUMNS} FROM customer_requests WHERE order_id = $1 ORDER BY created_at_ms, id");
+        self.read_all(sqlx::query(&sql).bind(order_id.to_string()), rows::request).await
+    }
+
+    async fn get_request(&self, id: Uuid) -> StoreResult<Option<CustomerRequest>> {
+        let sql = format!("SELECT {REQUEST_COLUMNS} FROM customer_requests WHERE id = $1");
+        self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::request).await
+    }
+
+    async fn overdue_requests(&self, now_ms: i64, level: i64) -> StoreResult<Vec<CustomerRequest>> {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM customer_requests WHERE status = 'open' AND kind = 'kyc' \
+             AND due_at_ms <= $1 AND escalation < $2 ORDER BY due_at_ms"
+        );
+        self.read_all(sqlx::query(&sql).bind(now_ms).bind(level), rows::request).await
+    }
+
+    async fn escalate_request(
+        &self,
+        id: Uuid,
+        level: i64,
+        customer: Option<(Uuid, CustomerStatus)>,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        let mut script =
+            Script::one("UPDATE customer_requests SET escalation = $1 WHERE id = $2", values![level, id.to_string()]);
+        let mut events = vec![event("system", "request.overdue", "customer_request", id, json!({"escalation": level}))];
+        if let Some((customer_id, status)) = customer {
+            script.push(
+                "UPDATE customers SET status = $1, updated_at_ms = $2 WHERE id = $3",
+                values![status.as_str(), at_ms, customer_id.to_string()],
+            );
+            events.push(event("system", "customer.status_changed", "customer", customer_id, json!({"status": status})));
+        }
+        let payload = json!({"request_id": id, "escalation": level,
+                             "customer": customer.map(|(c, s)| json!({"id": c, "status": s}))});
+        Self::outbox(&mut script, "alert.kyc_overdue", payload, at_ms)?;
+        self.write(script, &events, at_ms).await
     }
 
     async fn insert_screening(&self, screening: &ScreeningRecord, actor: &str) -> StoreResult<()> {

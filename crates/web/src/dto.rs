@@ -377,3 +377,42 @@ pub fn decision(d: &DecisionRecord) -> Value {
         "decided_at": d.decided_at_ms.map(rfc3339),
     })
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestBody {
+    /// kyc, source_of_funds or information.
+    pub kind: String,
+    pub message: String,
+}
+
+impl RequestBody {
+    pub fn kind(&self) -> Result<RequestKind, Problem> {
+        RequestKind::parse(&self.kind).ok_or_else(|| {
+            invalid("invalid_field", format!("kind: expected kyc, source_of_funds or information, got {:?}", self.kind))
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerBody {
+    pub answer: String,
+}
+
+/// A request as the customer and the integrator see it (the answer itself is not returned).
+pub fn customer_request(r: &CustomerRequest) -> Value {
+    json!({
+        "id": r.id,
+        "case_id": r.case_id,
+        "order_id": r.order_id,
+        "kind": r.kind,
+        "status": r.status,
+        "message": r.message,
+        "created_at": rfc3339(r.created_at_ms),
+        "due_at": rfc3339(r.due_at_ms),
+        "answered_at": r.answered_at_ms.map(rfc3339),
+        "review_due_at": r.review_due_at_ms.map(rfc3339),
+        "overdue": r.escalation > 0,
+    })
+}

@@ -52,6 +52,16 @@ fn operation(operation_id: &str) -> (Option<&'static str>, Value) {
             "202": {"description": "The decision, waiting for a second officer", "content": {"application/json": {}}},
             "409": problem_response("The case is closed, or the order cannot take this decision")}),
         ),
+        "requestFromCustomer" => (
+            Some("RequestBody"),
+            json!({"201": {"description": "The request, with its deadline", "content": {"application/json": {}}},
+            "409": problem_response("The case is closed")}),
+        ),
+        "answerRequest" => (
+            Some("AnswerBody"),
+            json!({"200": {"description": "The request, answered", "content": {"application/json": {}}},
+            "409": problem_response("Already answered")}),
+        ),
         "approveDecision" => (
             None,
             json!({"200": {"description": "The decision, in effect", "content": {"application/json": {}}},
@@ -233,6 +243,15 @@ fn schemas() -> Value {
                 "to_address": {"type": "string", "description": "Refund: one of the deposit's source addresses"},
                 "network_fee": amount
             }
+        },
+        "RequestBody": {
+            "type": "object", "additionalProperties": false, "required": ["kind", "message"],
+            "properties": {"kind": {"type": "string", "enum": ["kyc", "source_of_funds", "information"]},
+                           "message": {"type": "string", "maxLength": 2000}}
+        },
+        "AnswerBody": {
+            "type": "object", "additionalProperties": false, "required": ["answer"],
+            "properties": {"answer": {"type": "string", "maxLength": 20000, "description": "Stored encrypted; never returned"}}
         },
         "PayoutCompletion": {
             "type": "object", "additionalProperties": false, "required": ["txid"],

@@ -82,6 +82,20 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "POST",
+        path: "/api/v1/cases/{id}/requests",
+        scope: Some(Scope::CasesManage),
+        operation_id: "requestFromCustomer",
+        summary: "Ask the customer for KYC, Source of Funds or more information, due in 24 h (SEC-15)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/requests/{id}/answer",
+        scope: Some(Scope::RequestsAnswer),
+        operation_id: "answerRequest",
+        summary: "Submit the customer's answer to a request (stored encrypted; review due in 48 h)",
+    },
+    RouteSpec {
+        method: "POST",
         path: "/api/v1/decisions/{id}/approve",
         scope: Some(Scope::CasesManage),
         operation_id: "approveDecision",
@@ -145,8 +159,11 @@ pub async fn create_order(
 }
 
 pub async fn get_order(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    let view = state.app.get_order(dto::order_id(&id)?).await?;
-    Ok((StatusCode::OK, Json(dto::order_view(&view))))
+    let id = dto::order_id(&id)?;
+    let view = state.app.get_order(id).await?;
+    let mut body = dto::order_view(&view);
+    body["requests"] = state.app.requests_of_order(id).await?.iter().map(dto::customer_request).collect();
+    Ok((StatusCode::OK, Json(body)))
 }
 
 pub async fn report_deposit(
@@ -200,6 +217,31 @@ pub async fn decide(
     let decision = state.app.decide(dto::uuid_in_path(&id, "case_not_found")?, req.parse()?, &caller.actor()).await?;
     let status = if decision.status == "pending" { StatusCode::ACCEPTED } else { StatusCode::CREATED };
     Ok((status, Json(dto::decision(&decision))))
+}
+
+pub async fn request_from_customer(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<dto::RequestBody>,
+) -> ApiResult {
+    let kind = req.kind()?;
+    let request = state
+        .app
+        .request_from_customer(dto::uuid_in_path(&id, "case_not_found")?, kind, &req.message, &caller.actor())
+        .await?;
+    Ok((StatusCode::CREATED, Json(dto::customer_request(&request))))
+}
+
+pub async fn answer_request(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<dto::AnswerBody>,
+) -> ApiResult {
+    let request =
+        state.app.answer_request(dto::uuid_in_path(&id, "request_not_found")?, &req.answer, &caller.actor()).await?;
+    Ok((StatusCode::OK, Json(dto::customer_request(&request))))
 }
 
 pub async fn approve_decision(

@@ -1,0 +1,128 @@
+//! Requests to the customer and their deadlines (issue 3; SEC-14, SEC-15, SLA-2), end to end
+//! through the API.
+
+mod common;
+
+use common::*;
+use custos_app::model::Scope;
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+async fn post(c: &Client, url: String, key: &str, body: Value) -> (StatusCode, Value) {
+    let r = c.post(url).bearer_auth(key).json(&body).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn order_body(email: &str) -> Value {
+    json!({"customer_email": email,
+           "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000000"},
+           "receive": {"network": "bitcoin", "asset": "BTC", "amount": "100", "address": CLEAN_BTC}})
+}
+
+/// An order of `email` held by a gambling deposit; returns (order id, case id).
+async fn held(c: &Client, base: &str, key: &str, email: &str) -> (String, String) {
+    let (status, order) = post(c, format!("{base}/api/v1/orders"), key, order_body(email)).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let address = order["deposit"]["address"].as_str().unwrap();
+    let (_, dep) = post(
+        c,
+        format!("{base}/api/v1/deposits"),
+        key,
+        json!({"network": "ethereum", "asset": "ETH", "address": address, "index": 0, "amount": "1000000",
+               "txid": format!("0x{}", custos_crypto::sha256_hex(address.as_bytes())), "sources": [GAMBLING_ETH]}),
+    )
+    .await;
+    assert_eq!(dep["order"]["status"], "on_hold_awaiting_customer");
+    (order["id"].as_str().unwrap().to_owned(), dep["case"]["id"].as_str().unwrap().to_owned())
+}
+
+both!(risk_2_a_held_order_is_released_after_kyc_and_source_of_funds_with_four_eyes, |t: TestApp| async move {
+    let (base, officer_a) = t.serve().await;
+    let (officer_b, _) = t.app.create_api_key("officer b", vec![Scope::CasesManage], "test").await.unwrap();
+    let (site, _) = t.app.create_api_key("site", vec![Scope::RequestsAnswer, Scope::OrdersRead], "test").await.unwrap();
+    let c = Client::new();
+    let (order, case) = held(&c, &base, &officer_a, "carol@example.com").await;
+    let requests = format!("{base}/api/v1/cases/{case}/requests");
+    let (status, kyc) = post(
+        &c,
+        requests.clone(),
+        &officer_a,
+        json!({"kind": "kyc", "message": "Passport, selfie with the order number"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{kyc}");
+    assert_eq!(kyc["due_at"], "2026-01-02T00:00:00Z", "SEC-15: 24 h");
+    let (_, sof) =
+        post(&c, requests, &officer_a, json!({"kind": "source_of_funds", "message": "Where did the 1 ETH come from?"}))
+            .await;
+    // The customer sees what is asked, through the integrator.
+    let view: Value =
+        c.get(format!("{base}/api/v1/orders/{order}")).bearer_auth(&site).send().await.unwrap().json().await.unwrap();
+    assert_eq!(view["requests"].as_array().unwrap().len(), 2);
+    for r in [&kyc, &sof] {
+        let (status, answered) = post(
+            &c,
+            format!("{base}/api/v1/requests/{}/answer", r["id"].as_str().unwrap()),
+            &site,
+            json!({"answer": "Salary from ACME, statement attached (doc-123)"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answered}");
+        assert_eq!(answered["review_due_at"], "2026-01-03T00:00:00Z", "SLA-2: review within 48 h");
+    }
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT answer_enc FROM customer_requests").fetch_all(t.store.pool()).await.unwrap();
+    assert!(stored.iter().all(|a| !a.contains("ACME")), "answers are encrypted at rest");
+    let view: Value =
+        c.get(format!("{base}/api/v1/orders/{order}")).bearer_auth(&site).send().await.unwrap().json().await.unwrap();
+    assert_eq!(view["status"], "under_review");
+    // A high-risk release needs a second officer.
+    let (status, d) =
+        post(&c, format!("{base}/api/v1/cases/{case}/decisions"), &officer_a, json!({"decision": "release"})).await;
+    assert_eq!((status, d["status"].as_str()), (StatusCode::ACCEPTED, Some("pending")), "{d}");
+    let approve = format!("{base}/api/v1/decisions/{}/approve", d["id"].as_str().unwrap());
+    assert_eq!(post(&c, approve.clone(), &officer_a, json!({})).await.1["code"], "four_eyes");
+    let (status, _) = post(&c, approve, &officer_b, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, payout) = post(&c, format!("{base}/api/v1/orders/{order}/payout"), &officer_a, json!({})).await;
+    assert_eq!(payout["order"]["status"], "payout_pending");
+});
+
+both!(sec_14_sec_15_a_missed_kyc_deadline_restricts_then_suspends_the_customer, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = Client::new();
+    let (_, case) = held(&c, &base, &key, "dave@example.com").await;
+    let (_, kyc) =
+        post(&c, format!("{base}/api/v1/cases/{case}/requests"), &key, json!({"kind": "kyc", "message": "ID please"}))
+            .await;
+    assert_eq!(t.app.enforce_deadlines().await.unwrap(), 0, "not yet due");
+    t.clock.advance_ms(24 * 3_600_000 + 1);
+    assert_eq!(t.app.enforce_deadlines().await.unwrap(), 1);
+    let (status, p) = post(&c, format!("{base}/api/v1/orders"), &key, order_body("Dave@Example.com")).await;
+    assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("customer_restricted")), "SEC-14: {p}");
+    assert!(p["detail"].as_str().unwrap().contains("restricted"));
+    assert_eq!(t.app.enforce_deadlines().await.unwrap(), 0, "escalated once per step");
+    t.clock.advance_ms(24 * 3_600_000);
+    assert_eq!(t.app.enforce_deadlines().await.unwrap(), 1);
+    let (_, p) = post(&c, format!("{base}/api/v1/orders"), &key, order_body("dave@example.com")).await;
+    assert!(p["detail"].as_str().unwrap().contains("suspended"), "SEC-15: {p}");
+    let alerts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE event_type = 'alert.kyc_overdue'")
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(alerts, 2, "officers are alerted at each step");
+    // Another customer is not affected.
+    let (status, _) = post(&c, format!("{base}/api/v1/orders"), &key, order_body("erin@example.com")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let view: Value = c
+        .get(format!("{base}/api/v1/orders/{}", kyc["order_id"].as_str().unwrap()))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["requests"][0]["overdue"], true);
+});
