@@ -73,6 +73,8 @@ pub trait Store: Send + Sync {
 
     async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRecord>>;
     async fn get_deposit(&self, id: Uuid) -> StoreResult<Option<DepositRecord>>;
+    /// Deposits received at or after `since_ms`, oldest first.
+    async fn deposits_since(&self, since_ms: i64) -> StoreResult<Vec<DepositRecord>>;
     /// Records a decision awaiting a second officer.
     async fn insert_decision(&self, decision: &DecisionRecord) -> StoreResult<()>;
     async fn get_decision(&self, id: Uuid) -> StoreResult<Option<DecisionRecord>>;

@@ -668,6 +668,66 @@ impl App {
         Ok(escalated)
     }
 
+    /// MON-1: screens again the deposits of the last `window_ms` (after the labels changed).
+    /// A deposit whose decision is now more severe gets a new screening and a review case, and
+    /// its order is escalated where the lifecycle allows. Returns the number flagged.
+    pub async fn rescreen_recent(&self, window_ms: i64) -> Result<usize, AppError> {
+        let now = self.clock.now_ms();
+        let mut flagged = 0;
+        for deposit in self.store.deposits_since(now - window_ms).await? {
+            // Compared with the most severe screening on record for the deposit, so that a
+            // deposit is flagged once per worsening, not at every pass.
+            let view = self.get_order(deposit.order_id).await?;
+            let Some(worst) =
+                view.screenings.iter().filter(|s| s.deposit_id == Some(deposit.id)).map(|s| s.decision.action).max()
+            else {
+                continue;
+            };
+            let mut addresses = Vec::with_capacity(deposit.sources.len() + 1);
+            for raw in deposit.sources.iter().chain(std::iter::once(&deposit.address)) {
+                if let Ok(a) = Address::parse(deposit.network, raw) {
+                    if !addresses.contains(&a) {
+                        addresses.push(a);
+                    }
+                }
+            }
+            let Some(subject) = addresses.last().cloned() else { continue };
+            let mut screening = self.evaluate(ScreeningKind::Deposit, &subject, &addresses).await;
+            let action = screening.decision.action;
+            if action <= worst {
+                continue;
+            }
+            screening.order_id = Some(deposit.order_id);
+            screening.deposit_id = Some(deposit.id);
+            let status = view.order.status;
+            let events = match status.apply(OrderEvent::Screened(action)) {
+                Ok(next) if next != status => vec![OrderEvent::Screened(action)],
+                _ => vec![],
+            };
+            let case = CaseRecord {
+                id: Uuid::now_v7(),
+                number: 0,
+                order_id: deposit.order_id,
+                deposit_id: Some(deposit.id),
+                action,
+                status: "open".into(),
+                reasons: screening.decision.reasons.clone(),
+                deadline_kind: DeadlineKind::Review,
+                opened_at_ms: now,
+                due_at_ms: now + self.deadlines.review_ms,
+            };
+            let write = OrderEventWrite {
+                data: json!({"rescreened_deposit": deposit.id, "previous_decision": worst, "decision": action}),
+                screening: Some(screening),
+                case: Some(case),
+                ..OrderEventWrite::new(deposit.order_id, events, "system", now)
+            };
+            self.store.apply_order_events(&write).await.map_err(transition_error)?;
+            flagged += 1;
+        }
+        Ok(flagged)
+    }
+
     /// A webhook event and its delivery state.
     pub async fn webhook_event(&self, id: Uuid) -> Result<OutboxEvent, AppError> {
         self.store

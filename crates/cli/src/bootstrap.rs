@@ -153,8 +153,9 @@ pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Resul
     Ok(Runtime { store, builtin, app: Arc::new(app) })
 }
 
-/// Reloads the label index when another process imported labels.
-pub fn spawn_label_reloader(store: Arc<SqlStore>, builtin: Arc<BuiltinAnalyzer>) {
+/// Reloads the label index when another process imported labels, then screens recent deposits
+/// again (MON-1).
+pub fn spawn_label_reloader(store: Arc<SqlStore>, builtin: Arc<BuiltinAnalyzer>, app: Arc<App>, rescreen_days: u32) {
     tokio::spawn(async move {
         let mut seen = store.labels_revision().await.unwrap_or(0);
         loop {
@@ -165,6 +166,13 @@ pub fn spawn_label_reloader(store: Arc<SqlStore>, builtin: Arc<BuiltinAnalyzer>)
                         tracing::info!(addresses = index.addresses(), "labels changed: index reloaded");
                         builtin.replace(index);
                         seen = rev;
+                        match app.rescreen_recent(i64::from(rescreen_days) * 86_400_000).await {
+                            Ok(0) => {}
+                            Ok(n) => {
+                                tracing::warn!(deposits = n, "re-screening flagged past deposits: review cases opened")
+                            }
+                            Err(e) => tracing::warn!(error = %e, "re-screening failed"),
+                        }
                     }
                     Err(e) => tracing::warn!(error = %e, "could not reload labels"),
                 },

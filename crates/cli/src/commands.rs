@@ -32,7 +32,12 @@ async fn serve_until_ctrl_c(
     rt: &bootstrap::Runtime,
     cfg: &Config,
 ) -> Result<ExitCode, String> {
-    bootstrap::spawn_label_reloader(rt.store.clone(), rt.builtin.clone());
+    bootstrap::spawn_label_reloader(
+        rt.store.clone(),
+        rt.builtin.clone(),
+        rt.app.clone(),
+        cfg.monitoring.rescreen_days.unwrap_or(30),
+    );
     if bootstrap::spawn_webhook_delivery(cfg, rt.store.clone())? {
         tracing::info!("delivering webhooks");
     }

@@ -22,6 +22,14 @@ pub struct Config {
     pub deadlines: DeadlineHours,
     pub policy: PolicyOverrides,
     pub webhooks: Webhooks,
+    pub monitoring: Monitoring,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Monitoring {
+    /// After labels change, deposits of this many days are screened again.
+    pub rescreen_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

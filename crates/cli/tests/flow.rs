@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use custos_app::model::{NewDeposit, NewOrder, OrderRecord};
-use custos_app::{AppError, Store};
+use custos_app::{AppError, Clock, Store};
 use custos_domain::policy::Action;
 use custos_domain::{Address, Amount, Asset, Network, OrderStatus, RiskCategory};
 use std::collections::HashSet;
@@ -330,4 +330,33 @@ both!(pre_1_an_address_pre_check_is_recorded, |t: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(n, 1);
+});
+
+both!(mon_1_a_new_label_import_flags_an_old_deposit_once, |t: TestApp| async move {
+    let o = order(&t).await;
+    let out = t.app.report_deposit(deposit(&o, "old", &[CLEAN_ETH]), "test").await.unwrap();
+    assert_eq!(out.order.status, OrderStatus::Accepted);
+    t.clock.advance_ms(3 * 86_400_000);
+    assert_eq!(t.app.rescreen_recent(30 * 86_400_000).await.unwrap(), 0, "nothing new yet");
+    add_labels(t.store.as_ref(), "new-intel", &[(Network::Ethereum, CLEAN_ETH, RiskCategory::Scam)], t.clock.now_ms())
+        .await;
+    t.builtin.replace(custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap());
+    assert_eq!(t.app.rescreen_recent(30 * 86_400_000).await.unwrap(), 1);
+    let view = t.app.get_order(o.id).await.unwrap();
+    assert_eq!(view.order.status, OrderStatus::OnHoldAwaitingCustomer, "the accepted order is held now");
+    assert_eq!(view.cases.len(), 1);
+    assert_eq!(view.screenings.len(), 2);
+    assert!(view.screenings[1].decision.explanation().contains("new-intel"));
+    assert_eq!(t.app.rescreen_recent(30 * 86_400_000).await.unwrap(), 0, "flagged once");
+    // Outside the window, old deposits are left alone.
+    t.clock.advance_ms(40 * 86_400_000);
+    add_labels(
+        t.store.as_ref(),
+        "newer-intel",
+        &[(Network::Ethereum, CLEAN_ETH, RiskCategory::Sanctions)],
+        t.clock.now_ms(),
+    )
+    .await;
+    t.builtin.replace(custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap());
+    assert_eq!(t.app.rescreen_recent(30 * 86_400_000).await.unwrap(), 0);
 });

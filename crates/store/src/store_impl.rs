@@ -768,6 +768,12 @@ impl Store for SqlStore {
         self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::deposit).await
     }
 
+    async fn deposits_since(&self, since_ms: i64) -> StoreResult<Vec<DepositRecord>> {
+        let sql =
+            format!("SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE received_at_ms >= $1 ORDER BY received_at_ms, id");
+        self.read_all(sqlx::query(&sql).bind(since_ms), rows::deposit).await
+    }
+
     async fn insert_decision(&self, d: &DecisionRecord) -> StoreResult<()> {
         let script = Script::one(
             "INSERT INTO decisions (id, case_id, order_id, kind, status, params, requested_by, created_at_ms) \
