@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod error;
 pub mod model;
+pub mod monitoring;
 pub mod ports;
 pub mod screening;
 pub mod service;

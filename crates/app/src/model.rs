@@ -152,6 +152,9 @@ pub struct OrderRecord {
     pub deposit_address: String,
     pub deposit_index: u32,
     pub has_customer_email: bool,
+    /// The keyed hash identifying the customer (internal: never rendered).
+    #[serde(skip)]
+    pub customer_email_index: Option<String>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }

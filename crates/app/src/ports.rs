@@ -73,6 +73,17 @@ pub trait Store: Send + Sync {
 
     async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRecord>>;
     async fn get_deposit(&self, id: Uuid) -> StoreResult<Option<DepositRecord>>;
+    /// The deposits of a customer's orders received at or after `since_ms`.
+    async fn customer_deposits(&self, email_index: &str, since_ms: i64) -> StoreResult<Vec<DepositRecord>>;
+    /// The orders (and their customers) funded by `source` since `since_ms`.
+    async fn orders_funded_by(
+        &self,
+        network: Network,
+        source: &str,
+        since_ms: i64,
+    ) -> StoreResult<Vec<(Uuid, Option<String>)>>;
+    /// Open cases on the customer's orders other than `except`.
+    async fn open_cases_of_customer(&self, email_index: &str, except: Uuid) -> StoreResult<i64>;
     /// Deposits received at or after `since_ms`, oldest first.
     async fn deposits_since(&self, since_ms: i64) -> StoreResult<Vec<DepositRecord>>;
     /// Records a decision awaiting a second officer.

@@ -3,6 +3,7 @@
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::model::*;
+use crate::monitoring::MonitoringRules;
 use crate::ports::{AddressDeriver, Store};
 use crate::screening::Screener;
 use custos_crypto::{Aad, FieldCipher};
@@ -54,6 +55,7 @@ pub struct AppParts {
     pub cipher: FieldCipher,
     pub clock: Arc<dyn Clock>,
     pub deadlines: Deadlines,
+    pub monitoring: MonitoringRules,
 }
 
 pub struct App {
@@ -65,6 +67,7 @@ pub struct App {
     cipher: FieldCipher,
     clock: Arc<dyn Clock>,
     deadlines: Deadlines,
+    monitoring: MonitoringRules,
     key_cache: Mutex<HashMap<String, (ApiKeyRecord, i64)>>,
 }
 
@@ -87,6 +90,7 @@ impl App {
             cipher: parts.cipher,
             clock: parts.clock,
             deadlines: parts.deadlines,
+            monitoring: parts.monitoring,
             key_cache: Mutex::new(HashMap::new()),
         })
     }
@@ -242,6 +246,10 @@ impl App {
         screening.order_id = Some(order.id);
         screening.deposit_id = Some(deposit_id);
         let now = self.clock.now_ms();
+        // MON-1: the monitoring rules beside the analyzers.
+        for hit in self.monitoring.check(self.store.as_ref(), &order, &deposit, &screening.reports, now).await? {
+            screening.decision.add_rule_hit(hit.rule, hit.detail, Action::Review);
+        }
         let case = (screening.decision.action > Action::Proceed).then(|| {
             let (deadline_kind, window) = match screening.decision.action {
                 Action::Review => (DeadlineKind::Review, self.deadlines.review_ms),

@@ -147,6 +147,7 @@ pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Resul
         cipher,
         clock,
         deadlines: cfg.deadlines(),
+        monitoring: cfg.monitoring_rules(),
     })
     .await
     .map_err(|e| e.to_string())?;

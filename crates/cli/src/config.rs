@@ -30,6 +30,15 @@ pub struct Config {
 pub struct Monitoring {
     /// After labels change, deposits of this many days are screened again.
     pub rescreen_days: Option<u32>,
+    /// 0 turns the rule off.
+    pub max_deposits_per_customer_24h: Option<u32>,
+    pub max_value_per_customer_24h: BTreeMap<custos_domain::Asset, custos_domain::Amount>,
+    pub structuring_thresholds: BTreeMap<custos_domain::Asset, custos_domain::Amount>,
+    pub structuring_margin_percent: Option<u32>,
+    pub structuring_count: Option<u32>,
+    /// 0 turns the rule off.
+    pub shared_source_customers: Option<u32>,
+    pub flag_customers_under_investigation: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -156,6 +165,27 @@ impl Config {
         let p = p.with_category_overrides(self.policy.categories.clone());
         p.validate().map_err(|e| format!("policy: {e}"))?;
         Ok(p)
+    }
+
+    pub fn monitoring_rules(&self) -> custos_app::monitoring::MonitoringRules {
+        let d = custos_app::monitoring::MonitoringRules::default();
+        let m = &self.monitoring;
+        let limit = |v: Option<u32>, default: Option<u32>| match v {
+            Some(0) => None,
+            Some(n) => Some(n),
+            None => default,
+        };
+        custos_app::monitoring::MonitoringRules {
+            max_deposits_per_customer_24h: limit(m.max_deposits_per_customer_24h, d.max_deposits_per_customer_24h),
+            max_value_per_customer_24h: m.max_value_per_customer_24h.clone(),
+            structuring_thresholds: m.structuring_thresholds.clone(),
+            structuring_margin_percent: m.structuring_margin_percent.unwrap_or(d.structuring_margin_percent),
+            structuring_count: m.structuring_count.unwrap_or(d.structuring_count),
+            shared_source_customers: limit(m.shared_source_customers, d.shared_source_customers),
+            flag_customers_under_investigation: m
+                .flag_customers_under_investigation
+                .unwrap_or(d.flag_customers_under_investigation),
+        }
     }
 
     pub fn deadlines(&self) -> Deadlines {

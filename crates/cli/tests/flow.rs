@@ -311,6 +311,7 @@ both!(invariant_2_an_analyzer_that_times_out_sends_the_deposit_to_review, |t: Te
         cipher: custos_crypto::FieldCipher::new(t.master_key.clone(), vec![]),
         clock: t.clock.clone(),
         deadlines: Default::default(),
+        monitoring: Default::default(),
     })
     .await
     .unwrap();

@@ -70,7 +70,7 @@ impl FromStr for Network {
 }
 
 /// An asset (coin or token).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Asset {
     #[serde(rename = "BTC")]
     Btc,

@@ -297,6 +297,12 @@ pub enum Reason {
     NoVerdict {
         action: Action,
     },
+    /// A monitoring rule beside the analyzers (MON-1).
+    Rule {
+        action: Action,
+        rule: String,
+        detail: String,
+    },
 }
 
 impl Reason {
@@ -305,6 +311,7 @@ impl Reason {
             Reason::Band { action, .. }
             | Reason::Category { action, .. }
             | Reason::AnalyzerFailed { action, .. }
+            | Reason::Rule { action, .. }
             | Reason::NoVerdict { action } => *action,
         }
     }
@@ -331,6 +338,7 @@ impl Reason {
                 format!("analyzer {analyzer} gave no verdict for {address} ({error}); failing closed")
             }
             Reason::NoVerdict { .. } => "no analyzer produced a verdict; failing closed".into(),
+            Reason::Rule { rule, detail, .. } => format!("monitoring rule {rule}: {detail}"),
         }
     }
 }
@@ -350,6 +358,16 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// Adds a monitoring rule's hit: a reason, and at least `action`.
+    pub fn add_rule_hit(&mut self, rule: &str, detail: String, action: Action) {
+        self.reasons.push(Reason::Rule { action, rule: rule.to_owned(), detail });
+        self.reasons.sort_by_key(|r| std::cmp::Reverse(r.action()));
+        if action > self.action {
+            self.action = action;
+            self.requires_kyc = action.requires_kyc();
+        }
+    }
+
     /// The human-readable explanation, derived from the decision when it is shown (it is not
     /// stored, so it can never disagree with the reasons).
     pub fn explanation(&self) -> String {

@@ -124,7 +124,7 @@ fn json<T: serde::de::DeserializeOwned>(row: &impl Columns, col: &str) -> Result
 
 pub(crate) const ORDER_COLUMNS: &str = "id, number, external_id, status, pay_network, pay_asset, pay_amount, \
     receive_network, receive_asset, receive_amount, receive_address, deposit_address, deposit_index, \
-    customer_email_enc, created_at_ms, updated_at_ms";
+    customer_email_enc, customer_email_index, created_at_ms, updated_at_ms";
 
 pub(crate) fn order(row: &impl Columns) -> Result<OrderRecord, StoreError> {
     Ok(OrderRecord {
@@ -142,6 +142,7 @@ pub(crate) fn order(row: &impl Columns) -> Result<OrderRecord, StoreError> {
         deposit_address: get(row, "deposit_address")?,
         deposit_index: get::<i64>(row, "deposit_index")? as u32,
         has_customer_email: get::<Option<String>>(row, "customer_email_enc")?.is_some(),
+        customer_email_index: get(row, "customer_email_index")?,
         created_at_ms: get(row, "created_at_ms")?,
         updated_at_ms: get(row, "updated_at_ms")?,
     })

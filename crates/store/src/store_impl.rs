@@ -471,6 +471,7 @@ impl Store for SqlStore {
             deposit_address: address.as_str().to_owned(),
             deposit_index: index,
             has_customer_email: w.customer_email_enc.is_some(),
+            customer_email_index: w.customer_email_index.clone(),
             created_at_ms: w.at_ms,
             updated_at_ms: w.at_ms,
         })
@@ -766,6 +767,43 @@ impl Store for SqlStore {
     async fn get_deposit(&self, id: Uuid) -> StoreResult<Option<DepositRecord>> {
         let sql = format!("SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE id = $1");
         self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::deposit).await
+    }
+
+    async fn customer_deposits(&self, email_index: &str, since_ms: i64) -> StoreResult<Vec<DepositRecord>> {
+        let columns = DEPOSIT_COLUMNS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM deposits d JOIN orders o ON o.id = d.order_id \
+             WHERE o.customer_email_index = $1 AND d.received_at_ms >= $2"
+        );
+        self.read_all(sqlx::query(&sql).bind(email_index).bind(since_ms), rows::deposit).await
+    }
+
+    async fn orders_funded_by(
+        &self,
+        network: Network,
+        source: &str,
+        since_ms: i64,
+    ) -> StoreResult<Vec<(Uuid, Option<String>)>> {
+        // Sources are stored as a JSON array of normalised addresses; the quotes delimit one.
+        let pattern = format!("%\"{source}\"%");
+        let query = sqlx::query(
+            "SELECT DISTINCT o.id, o.customer_email_index FROM deposits d JOIN orders o ON o.id = d.order_id \
+             WHERE d.network = $1 AND d.sources LIKE $2 AND d.received_at_ms >= $3",
+        )
+        .bind(network.as_str())
+        .bind(pattern)
+        .bind(since_ms);
+        self.read_all(query, |r| Ok((rows::parse(r, "id")?, get(r, "customer_email_index")?))).await
+    }
+
+    async fn open_cases_of_customer(&self, email_index: &str, except: Uuid) -> StoreResult<i64> {
+        let query = sqlx::query(
+            "SELECT COUNT(*) AS n FROM cases c JOIN orders o ON o.id = c.order_id \
+             WHERE o.customer_email_index = $1 AND c.status = 'open' AND o.id <> $2",
+        )
+        .bind(email_index)
+        .bind(except.to_string());
+        Ok(self.read_one(query, |r| get::<i64>(r, "n")).await?.unwrap_or(0))
     }
 
     async fn deposits_since(&self, since_ms: i64) -> StoreResult<Vec<DepositRecord>> {

@@ -116,11 +116,17 @@ pub struct Options {
     pub policy: Policy,
     pub networks: Vec<Network>,
     pub analyzer_timeout: Duration,
+    pub monitoring: custos_app::monitoring::MonitoringRules,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { policy: Policy::default(), networks: Network::ALL.to_vec(), analyzer_timeout: Duration::from_secs(5) }
+        Options {
+            policy: Policy::default(),
+            networks: Network::ALL.to_vec(),
+            analyzer_timeout: Duration::from_secs(5),
+            monitoring: Default::default(),
+        }
     }
 }
 
@@ -187,6 +193,7 @@ impl TestApp {
             cipher: FieldCipher::new(master_key.clone(), vec![]),
             clock: clock.clone(),
             deadlines: Default::default(),
+            monitoring: opts.monitoring,
         })
         .await
         .unwrap();

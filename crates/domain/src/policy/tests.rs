@@ -157,3 +157,15 @@ fn policies_read_from_toml_overrides_merge_with_defaults() {
     assert_eq!(p.categories[&RiskCategory::Gambling].direct, Action::Review);
     assert_eq!(p.categories[&RiskCategory::Sanctions].direct, Action::Reject);
 }
+
+#[test]
+fn mon_1_a_rule_hit_raises_the_decision_and_is_explained() {
+    let mut d = Policy::default().decide(&[scored(0.0)]);
+    assert_eq!(d.action, Action::Proceed);
+    d.add_rule_hit("velocity", "11 deposits in 24 h (limit 10)".into(), Action::Review);
+    assert_eq!(d.action, Action::Review);
+    assert!(d.explanation().contains("monitoring rule velocity: 11 deposits in 24 h"), "{}", d.explanation());
+    let mut held = Policy::default().decide(&[scored(60.0)]);
+    held.add_rule_hit("velocity", "x".into(), Action::Review);
+    assert_eq!(held.action, Action::Hold, "a rule never lowers a decision");
+}
