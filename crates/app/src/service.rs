@@ -519,6 +519,20 @@ impl App {
             &screening.decision.categories,
         )
         .map_err(|e| AppError::invalid("refund_refused", e.to_string()))?;
+        // REF-2: and only after the customer's KYC and Source of Funds have been answered on this case.
+        let requests = self.store.requests_of_order(case.order_id).await?;
+        for kind in [RequestKind::Kyc, RequestKind::SourceOfFunds] {
+            let answered = requests.iter().any(|r| r.case_id == case.id && r.kind == kind && r.status == "answered");
+            if !answered {
+                return Err(AppError::conflict(
+                    "kyc_sof_required",
+                    format!(
+                        "a refund needs the customer's answered {} request on this case first (REF-2)",
+                        kind.as_str()
+                    ),
+                ));
+            }
+        }
         let now = self.clock.now_ms();
         Ok(RefundRecord {
             id: Uuid::now_v7(),

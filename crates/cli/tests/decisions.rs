@@ -73,6 +73,32 @@ both!(ref_2_to_ref_4_a_refund_goes_to_a_source_less_the_fee_after_a_second_offic
     let (order, case, _) = screened(&c, &base, &officer_a, CLEAN_ETH).await;
     let case = case.unwrap();
     let decisions = format!("{base}/api/v1/cases/{case}/decisions");
+    // REF-2: not before the customer's KYC and Source of Funds.
+    let (status, p) = post(
+        &c,
+        decisions.clone(),
+        &officer_a,
+        json!({"decision": "refund", "to_address": EXCHANGE_ETH, "network_fee": "2100"}),
+    )
+    .await;
+    assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("kyc_sof_required")), "{p}");
+    for kind in ["kyc", "source_of_funds"] {
+        let (_, r) = post(
+            &c,
+            format!("{base}/api/v1/cases/{case}/requests"),
+            &officer_a,
+            json!({"kind": kind, "message": "please"}),
+        )
+        .await;
+        let (status, _) = post(
+            &c,
+            format!("{base}/api/v1/requests/{}/answer", r["id"].as_str().unwrap()),
+            &officer_a,
+            json!({"answer": "done"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
     // Never to an arbitrary address.
     let (status, p) = post(
         &c,

@@ -106,6 +106,7 @@ pub fn catalogue() -> Vec<&'static str> {
         "request_not_found",
         "request_answered",
         "customer_restricted",
+        "kyc_sof_required",
         "idempotency_key_reused",
         "idempotency_request_in_progress",
         "invalid_idempotency_key",
