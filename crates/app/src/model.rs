@@ -259,6 +259,33 @@ pub struct CaseRecord {
     pub deadline_kind: DeadlineKind,
     pub opened_at_ms: i64,
     pub due_at_ms: i64,
+    pub assignee: Option<String>,
+    pub escalated: bool,
+}
+
+/// What an officer asks to do on a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseActionRequest {
+    Assign(String),
+    Note(String),
+    Escalate,
+    Close,
+}
+
+/// An officer's work on a case that does not move the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseAction {
+    Assign {
+        assignee: String,
+    },
+    /// A note; the body is already encrypted.
+    Note {
+        id: Uuid,
+        body_enc: String,
+    },
+    /// Raised to the MLRO; alerts the officers.
+    Escalate,
+    Close,
 }
 
 /// Everything the store writes, atomically, when a deposit is screened.

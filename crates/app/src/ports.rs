@@ -72,6 +72,11 @@ pub trait Store: Send + Sync {
     async fn apply_order_events(&self, write: &OrderEventWrite) -> StoreResult<OrderRecord>;
 
     async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRecord>>;
+    /// Applies an officer's action to a case, with its audit entry and webhook.
+    async fn case_action(&self, case_id: Uuid, action: &CaseAction, actor: &str, at_ms: i64) -> StoreResult<()>;
+    /// Open cases past their deadline that have not been alerted yet; marks them alerted and
+    /// alerts the officers (SLA-2, invariant 7). Returns them.
+    async fn alert_overdue_cases(&self, now_ms: i64) -> StoreResult<Vec<Uuid>>;
     async fn get_deposit(&self, id: Uuid) -> StoreResult<Option<DepositRecord>>;
     /// The deposits of a customer's orders received at or after `since_ms`.
     async fn customer_deposits(&self, email_index: &str, since_ms: i64) -> StoreResult<Vec<DepositRecord>>;

@@ -46,6 +46,15 @@ impl Default for Deadlines {
     }
 }
 
+/// What one run of the deadline job did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlineRun {
+    /// KYC requests whose customer was restricted or suspended.
+    pub requests_escalated: usize,
+    /// Cases past their deadline, alerted once.
+    pub cases_alerted: usize,
+}
+
 /// What an [`App`] is built from.
 pub struct AppParts {
     pub store: Arc<dyn Store>,
@@ -266,6 +275,8 @@ impl App {
                 deadline_kind,
                 opened_at_ms: now,
                 due_at_ms: now + window,
+                assignee: None,
+                escalated: false,
             }
         });
         let record = DepositRecord {
@@ -365,6 +376,8 @@ impl App {
             deadline_kind: DeadlineKind::Review,
             opened_at_ms: now,
             due_at_ms: now + self.deadlines.review_ms,
+            assignee: None,
+            escalated: false,
         });
         let mut events = vec![OrderEvent::PayoutRequested];
         if blocked {
@@ -672,10 +685,47 @@ impl App {
         Ok(self.store.requests_of_order(order_id).await?)
     }
 
+    /// An officer's work on an open case: assign, note (stored encrypted), escalate, close.
+    pub async fn case_action(
+        &self,
+        case_id: Uuid,
+        action: CaseActionRequest,
+        actor: &str,
+    ) -> Result<CaseRecord, AppError> {
+        let case = self.get_case(case_id).await?;
+        if case.status != "open" {
+            return Err(AppError::conflict("case_closed", format!("case {} is {}", case.number, case.status)));
+        }
+        let action = match action {
+            CaseActionRequest::Assign(assignee) => {
+                let assignee = assignee.trim();
+                if assignee.is_empty() || assignee.len() > 100 {
+                    return Err(AppError::invalid("invalid_field", "assignee: 1 to 100 characters"));
+                }
+                CaseAction::Assign { assignee: assignee.to_owned() }
+            }
+            CaseActionRequest::Note(body) => {
+                if body.trim().is_empty() || body.len() > 10_000 {
+                    return Err(AppError::invalid("invalid_field", "note: 1 to 10000 characters"));
+                }
+                let id = Uuid::now_v7();
+                let row = id.to_string();
+                CaseAction::Note {
+                    id,
+                    body_enc: self.cipher.encrypt(&body, Aad { table: "case_notes", column: "body", row: &row }),
+                }
+            }
+            CaseActionRequest::Escalate => CaseAction::Escalate,
+            CaseActionRequest::Close => CaseAction::Close,
+        };
+        self.store.case_action(case_id, &action, actor, self.clock.now_ms()).await?;
+        self.get_case(case_id).await
+    }
+
     /// The deadline job (SEC-14, SEC-15): a KYC request not answered in time restricts the
     /// customer, and `suspend_after` later suspends them; each step alerts the officers.
     /// Returns how many requests were escalated.
-    pub async fn enforce_deadlines(&self) -> Result<usize, AppError> {
+    pub async fn enforce_deadlines(&self) -> Result<DeadlineRun, AppError> {
         let now = self.clock.now_ms();
         let mut escalated = 0;
         for (level, status, due_before) in [
@@ -687,7 +737,9 @@ impl App {
                 escalated += 1;
             }
         }
-        Ok(escalated)
+        // SLA-2, invariant 7: a case past its deadline alerts the officers, once.
+        let cases_alerted = self.store.alert_overdue_cases(now).await?.len();
+        Ok(DeadlineRun { requests_escalated: escalated, cases_alerted })
     }
 
     /// MON-1: screens again the deposits of the last `window_ms` (after the labels changed).
@@ -737,6 +789,8 @@ impl App {
                 deadline_kind: DeadlineKind::Review,
                 opened_at_ms: now,
                 due_at_ms: now + self.deadlines.review_ms,
+                assignee: None,
+                escalated: false,
             };
             let write = OrderEventWrite {
                 data: json!({"rescreened_deposit": deposit.id, "previous_decision": worst, "decision": action}),

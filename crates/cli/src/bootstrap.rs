@@ -217,10 +217,11 @@ pub fn spawn_deadline_job(app: Arc<App>) {
     tokio::spawn(async move {
         loop {
             match app.enforce_deadlines().await {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(
-                    requests = n,
-                    "KYC deadlines missed: customers restricted or suspended, officers alerted"
+                Ok(run) if run == Default::default() => {}
+                Ok(run) => tracing::warn!(
+                    requests = run.requests_escalated,
+                    cases = run.cases_alerted,
+                    "deadlines missed: customers restricted or suspended, overdue cases alerted"
                 ),
                 Err(e) => tracing::warn!(error = %e, "deadline job"),
             }

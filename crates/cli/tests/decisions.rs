@@ -196,3 +196,38 @@ both!(ref_2_sanctioned_funds_are_never_refunded_but_frozen, |t: TestApp| async m
     let (status, p) = post(&c, decisions, &key, json!({"decision": "release"})).await;
     assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("case_closed")));
 });
+
+both!(sla_2_officers_assign_note_escalate_and_close_and_overdue_cases_alert_once, |t: TestApp| async move {
+    atm_labelled(&t).await;
+    let (base, key) = t.serve().await;
+    let c = Client::new();
+    let (_, case, _) = screened(&c, &base, &key, CLEAN_ETH).await;
+    let case = case.unwrap();
+    let act = format!("{base}/api/v1/cases/{case}/actions");
+    let (_, assigned) = post(&c, act.clone(), &key, json!({"action": "assign", "assignee": "mlro-1"})).await;
+    assert_eq!(assigned["assignee"], "mlro-1");
+    let (status, _) =
+        post(&c, act.clone(), &key, json!({"action": "note", "note": "Customer called: salary payment"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let notes: Vec<String> =
+        sqlx::query_scalar("SELECT body_enc FROM case_notes").fetch_all(t.store.pool()).await.unwrap();
+    assert!(notes.len() == 1 && !notes[0].contains("salary"), "notes are encrypted at rest");
+    let (_, escalated) = post(&c, act.clone(), &key, json!({"action": "escalate"})).await;
+    assert_eq!(escalated["escalated"], true);
+    let (status, p) = post(&c, act.clone(), &key, json!({"action": "dance"})).await;
+    assert_eq!((status, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")));
+    // The review deadline (48 h) passes: the officers are alerted, once.
+    assert_eq!(t.app.enforce_deadlines().await.unwrap().cases_alerted, 0);
+    t.clock.advance_ms(48 * 3_600_000 + 1);
+    assert_eq!(t.app.enforce_deadlines().await.unwrap().cases_alerted, 1);
+    assert_eq!(t.app.enforce_deadlines().await.unwrap().cases_alerted, 0);
+    let alerts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE event_type = 'alert.case_overdue'")
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(alerts, 1);
+    let (_, closed) = post(&c, act.clone(), &key, json!({"action": "close"})).await;
+    assert_eq!(closed["status"], "closed");
+    let (status, p) = post(&c, act, &key, json!({"action": "escalate"})).await;
+    assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("case_closed")));
+});

@@ -96,15 +96,15 @@ both!(sec_14_sec_15_a_missed_kyc_deadline_restricts_then_suspends_the_customer, 
     let (_, kyc) =
         post(&c, format!("{base}/api/v1/cases/{case}/requests"), &key, json!({"kind": "kyc", "message": "ID please"}))
             .await;
-    assert_eq!(t.app.enforce_deadlines().await.unwrap(), 0, "not yet due");
+    assert_eq!(t.app.enforce_deadlines().await.unwrap().requests_escalated, 0, "not yet due");
     t.clock.advance_ms(24 * 3_600_000 + 1);
-    assert_eq!(t.app.enforce_deadlines().await.unwrap(), 1);
+    assert_eq!(t.app.enforce_deadlines().await.unwrap().requests_escalated, 1);
     let (status, p) = post(&c, format!("{base}/api/v1/orders"), &key, order_body("Dave@Example.com")).await;
     assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("customer_restricted")), "SEC-14: {p}");
     assert!(p["detail"].as_str().unwrap().contains("restricted"));
-    assert_eq!(t.app.enforce_deadlines().await.unwrap(), 0, "escalated once per step");
+    assert_eq!(t.app.enforce_deadlines().await.unwrap().requests_escalated, 0, "escalated once per step");
     t.clock.advance_ms(24 * 3_600_000);
-    assert_eq!(t.app.enforce_deadlines().await.unwrap(), 1);
+    assert_eq!(t.app.enforce_deadlines().await.unwrap().requests_escalated, 1);
     let (_, p) = post(&c, format!("{base}/api/v1/orders"), &key, order_body("dave@example.com")).await;
     assert!(p["detail"].as_str().unwrap().contains("suspended"), "SEC-15: {p}");
     let alerts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE event_type = 'alert.kyc_overdue'")

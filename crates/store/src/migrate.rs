@@ -39,6 +39,12 @@ pub fn migrations() -> &'static [Migration] {
             sqlite: include_str!("../migrations/sqlite/0004_customers_requests.sql"),
             postgres: include_str!("../migrations/postgres/0004_customers_requests.sql"),
         },
+        Migration {
+            version: 5,
+            name: "case_work",
+            sqlite: include_str!("../migrations/sqlite/0005_case_work.sql"),
+            postgres: include_str!("../migrations/postgres/0005_case_work.sql"),
+        },
     ]
 }
 

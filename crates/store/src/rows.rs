@@ -193,7 +193,7 @@ pub(crate) fn screening(row: &impl Columns) -> Result<ScreeningRecord, StoreErro
 }
 
 pub(crate) const CASE_COLUMNS: &str =
-    "id, number, order_id, deposit_id, action, status, reasons, deadline_kind, opened_at_ms, due_at_ms";
+    "id, number, order_id, deposit_id, action, status, reasons, deadline_kind, opened_at_ms, due_at_ms, assignee, escalated";
 
 pub(crate) fn case(row: &impl Columns) -> Result<CaseRecord, StoreError> {
     let deadline_kind = match get::<String>(row, "deadline_kind")?.as_str() {
@@ -212,6 +212,8 @@ pub(crate) fn case(row: &impl Columns) -> Result<CaseRecord, StoreError> {
         deadline_kind,
         opened_at_ms: get(row, "opened_at_ms")?,
         due_at_ms: get(row, "due_at_ms")?,
+        assignee: get(row, "assignee")?,
+        escalated: get::<i64>(row, "escalated")? != 0,
     })
 }
 

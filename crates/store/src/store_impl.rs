@@ -764,6 +764,54 @@ impl Store for SqlStore {
         self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::case).await
     }
 
+    async fn case_action(&self, case_id: Uuid, action: &CaseAction, actor: &str, at_ms: i64) -> StoreResult<()> {
+        let id = case_id.to_string();
+        let (script, name, data) = match action {
+            CaseAction::Assign { assignee } => (
+                Script::one("UPDATE cases SET assignee = $1 WHERE id = $2", values![assignee.as_str(), id.as_str()]),
+                "case.assigned",
+                json!({"assignee": assignee}),
+            ),
+            CaseAction::Note { id: note, body_enc } => (
+                Script::one(
+                    "INSERT INTO case_notes (id, case_id, author, body_enc, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+                    values![note.to_string(), id.as_str(), actor, body_enc.as_str(), at_ms],
+                ),
+                "case.noted",
+                json!({"note_id": note}),
+            ),
+            CaseAction::Escalate => (
+                Script::one("UPDATE cases SET escalated = 1 WHERE id = $1", values![id.as_str()]),
+                "case.escalated",
+                json!({}),
+            ),
+            CaseAction::Close => (
+                Script::one("UPDATE cases SET status = 'closed' WHERE id = $1", values![id.as_str()]),
+                "case.closed",
+                json!({}),
+            ),
+        };
+        let mut script = script;
+        Self::outbox(&mut script, name, json!({"case_id": case_id, "details": data}), at_ms)?;
+        self.write(script, &[event(actor, name, "case", case_id, data)], at_ms).await
+    }
+
+    async fn alert_overdue_cases(&self, now_ms: i64) -> StoreResult<Vec<Uuid>> {
+        let query =
+            sqlx::query("SELECT id FROM cases WHERE status = 'open' AND overdue_alerted = 0 AND due_at_ms <= $1")
+                .bind(now_ms);
+        let due: Vec<Uuid> = self.read_all(query, |r| rows::parse(r, "id")).await?;
+        for case in &due {
+            let mut script = Script::one(
+                "UPDATE cases SET overdue_alerted = 1 WHERE id = $1 AND overdue_alerted = 0",
+                values![case.to_string()],
+            );
+            Self::outbox(&mut script, "alert.case_overdue", json!({"case_id": case}), now_ms)?;
+            self.write(script, &[event("system", "case.overdue", "case", case, json!({}))], now_ms).await?;
+        }
+        Ok(due)
+    }
+
     async fn get_deposit(&self, id: Uuid) -> StoreResult<Option<DepositRecord>> {
         let sql = format!("SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE id = $1");
         self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::deposit).await

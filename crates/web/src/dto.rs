@@ -208,6 +208,8 @@ pub fn case(c: &CaseRecord) -> Value {
         "reasons": c.reasons,
         "opened_at": rfc3339(c.opened_at_ms),
         "deadline": {"kind": c.deadline_kind.as_str(), "due_at": rfc3339(c.due_at_ms)},
+        "assignee": c.assignee,
+        "escalated": c.escalated,
     })
 }
 
@@ -415,4 +417,32 @@ pub fn customer_request(r: &CustomerRequest) -> Value {
         "review_due_at": r.review_due_at_ms.map(rfc3339),
         "overdue": r.escalation > 0,
     })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseActionBody {
+    /// assign, note, escalate or close.
+    pub action: String,
+    #[serde(default)]
+    pub assignee: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl CaseActionBody {
+    pub fn parse(self) -> Result<CaseActionRequest, Problem> {
+        match (self.action.as_str(), self.assignee, self.note) {
+            ("assign", Some(a), _) => Ok(CaseActionRequest::Assign(a)),
+            ("note", _, Some(n)) => Ok(CaseActionRequest::Note(n)),
+            ("escalate", _, _) => Ok(CaseActionRequest::Escalate),
+            ("close", _, _) => Ok(CaseActionRequest::Close),
+            ("assign", None, _) => Err(invalid("invalid_field", "assign needs an assignee".into())),
+            ("note", _, None) => Err(invalid("invalid_field", "note needs a note".into())),
+            (other, _, _) => Err(invalid(
+                "invalid_field",
+                format!("action: expected assign, note, escalate or close, got {other:?}"),
+            )),
+        }
+    }
 }

@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/orders/{id}/payout/complete", post(routes::complete_payout))
         .route("/api/v1/cases/{id}", get(routes::get_case))
         .route("/api/v1/cases/{id}/decisions", post(routes::decide))
+        .route("/api/v1/cases/{id}/actions", post(routes::case_action))
         .route("/api/v1/cases/{id}/requests", post(routes::request_from_customer))
         .route("/api/v1/requests/{id}/answer", post(routes::answer_request))
         .route("/api/v1/decisions/{id}/approve", post(routes::approve_decision))

@@ -52,6 +52,10 @@ fn operation(operation_id: &str) -> (Option<&'static str>, Value) {
             "202": {"description": "The decision, waiting for a second officer", "content": {"application/json": {}}},
             "409": problem_response("The case is closed, or the order cannot take this decision")}),
         ),
+        "caseAction" => (
+            Some("CaseActionBody"),
+            json!({"200": json_response("The case", "Case"), "409": problem_response("The case is closed")}),
+        ),
         "requestFromCustomer" => (
             Some("RequestBody"),
             json!({"201": {"description": "The request, with its deadline", "content": {"application/json": {}}},
@@ -243,6 +247,12 @@ fn schemas() -> Value {
                 "to_address": {"type": "string", "description": "Refund: one of the deposit's source addresses"},
                 "network_fee": amount
             }
+        },
+        "CaseActionBody": {
+            "type": "object", "additionalProperties": false, "required": ["action"],
+            "properties": {"action": {"type": "string", "enum": ["assign", "note", "escalate", "close"]},
+                           "assignee": {"type": "string", "maxLength": 100},
+                           "note": {"type": "string", "maxLength": 10000, "description": "Stored encrypted"}}
         },
         "RequestBody": {
             "type": "object", "additionalProperties": false, "required": ["kind", "message"],

@@ -82,6 +82,13 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "POST",
+        path: "/api/v1/cases/{id}/actions",
+        scope: Some(Scope::CasesManage),
+        operation_id: "caseAction",
+        summary: "Assign, note (stored encrypted), escalate or close a case",
+    },
+    RouteSpec {
+        method: "POST",
         path: "/api/v1/cases/{id}/requests",
         scope: Some(Scope::CasesManage),
         operation_id: "requestFromCustomer",
@@ -217,6 +224,16 @@ pub async fn decide(
     let decision = state.app.decide(dto::uuid_in_path(&id, "case_not_found")?, req.parse()?, &caller.actor()).await?;
     let status = if decision.status == "pending" { StatusCode::ACCEPTED } else { StatusCode::CREATED };
     Ok((status, Json(dto::decision(&decision))))
+}
+
+pub async fn case_action(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<dto::CaseActionBody>,
+) -> ApiResult {
+    let case = state.app.case_action(dto::uuid_in_path(&id, "case_not_found")?, req.parse()?, &caller.actor()).await?;
+    Ok((StatusCode::OK, Json(dto::case(&case))))
 }
 
 pub async fn request_from_customer(
