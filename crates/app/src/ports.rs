@@ -59,7 +59,15 @@ pub trait Store: Send + Sync {
         derive: &(dyn Fn(u32) -> Result<Address, String> + Sync),
     ) -> StoreResult<OrderRecord>;
     async fn get_order(&self, id: Uuid) -> StoreResult<Option<OrderView>>;
-    async fn find_order_by_deposit_address(&self, network: Network, address: &str) -> StoreResult<Option<OrderRecord>>;
+    /// In one read: the order whose deposit address `address` is, and whether the transfer
+    /// (network, txid, index) is recorded already.
+    async fn deposit_target(
+        &self,
+        network: Network,
+        address: &str,
+        txid: &str,
+        index: u32,
+    ) -> StoreResult<(Option<OrderRecord>, bool)>;
     async fn find_deposit(&self, network: Network, txid: &str, index: u32) -> StoreResult<Option<DepositOutcome>>;
     /// Records a screened deposit: the deposit (unique on network+txid+index), its screening,
     /// the order's new status, the case, audit events and outbox rows. If the deposit exists

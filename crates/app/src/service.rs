@@ -220,18 +220,19 @@ impl App {
     /// decides, moves the order and opens a case, all at once. Idempotent on
     /// (network, txid, index), also under concurrent duplicates.
     pub async fn report_deposit(&self, deposit: NewDeposit, actor: &str) -> Result<DepositOutcome, AppError> {
-        if let Some(existing) = self.store.find_deposit(deposit.network, &deposit.txid, deposit.index).await? {
-            return Ok(existing);
+        let (order, recorded) =
+            self.store.deposit_target(deposit.network, deposit.address.as_str(), &deposit.txid, deposit.index).await?;
+        if recorded {
+            if let Some(existing) = self.store.find_deposit(deposit.network, &deposit.txid, deposit.index).await? {
+                return Ok(existing);
+            }
         }
-        let order =
-            self.store.find_order_by_deposit_address(deposit.network, deposit.address.as_str()).await?.ok_or_else(
-                || {
-                    AppError::not_found(
-                        "unknown_deposit_address",
-                        format!("{} is not the deposit address of any order", deposit.address),
-                    )
-                },
-            )?;
+        let order = order.ok_or_else(|| {
+            AppError::not_found(
+                "unknown_deposit_address",
+                format!("{} is not the deposit address of any order", deposit.address),
+            )
+        })?;
         if order.pay_asset != deposit.asset {
             return Err(AppError::invalid(
                 "asset_mismatch",

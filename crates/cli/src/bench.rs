@@ -191,8 +191,9 @@ async fn pipeline(
         .filter(|l| l.network == Network::Ethereum)
         .map(|l| l.address.clone())
         .collect();
+    // Each customer pays from a wallet of their own (a shared one is a monitoring pattern).
     let sources: Arc<Vec<String>> = Arc::new(
-        (0..1000u32)
+        (0..deposits as u32)
             .map(|i| {
                 if i % 10 == 9 {
                     sanctioned[i as usize % sanctioned.len()].clone()

@@ -45,6 +45,12 @@ pub fn migrations() -> &'static [Migration] {
             sqlite: include_str!("../migrations/sqlite/0005_case_work.sql"),
             postgres: include_str!("../migrations/postgres/0005_case_work.sql"),
         },
+        Migration {
+            version: 6,
+            name: "deposit_sources",
+            sqlite: include_str!("../migrations/sqlite/0006_deposit_sources.sql"),
+            postgres: include_str!("../migrations/postgres/0006_deposit_sources.sql"),
+        },
     ]
 }
 

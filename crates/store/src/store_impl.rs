@@ -489,14 +489,30 @@ impl Store for SqlStore {
         Ok(Some(OrderView { order, deposits, screenings, cases }))
     }
 
-    async fn find_order_by_deposit_address(&self, network: Network, address: &str) -> StoreResult<Option<OrderRecord>> {
-        self.read_one(
-            sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE pay_network = $1 AND deposit_address = $2"))
-                .bind(network.as_str())
-                .bind(address),
-            rows::order,
-        )
-        .await
+    async fn deposit_target(
+        &self,
+        network: Network,
+        address: &str,
+        txid: &str,
+        index: u32,
+    ) -> StoreResult<(Option<OrderRecord>, bool)> {
+        let columns = ORDER_COLUMNS.split(", ").map(|c| format!("o.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT (SELECT COUNT(*) FROM deposits WHERE network = $1 AND txid = $3 AND output_index = $4) AS recorded, {columns} \
+             FROM (SELECT 1 AS one) x LEFT JOIN orders o ON o.pay_network = $1 AND o.deposit_address = $2"
+        );
+        let query = sqlx::query(&sql).bind(network.as_str()).bind(address).bind(txid).bind(i64::from(index));
+        let found = self
+            .read_one(query, |r| {
+                let recorded = get::<i64>(r, "recorded")? > 0;
+                let order = match get::<Option<String>>(r, "id")? {
+                    Some(_) => Some(rows::order(r)?),
+                    None => None,
+                };
+                Ok((order, recorded))
+            })
+            .await?;
+        Ok(found.unwrap_or((None, false)))
     }
 
     async fn find_deposit(&self, network: Network, txid: &str, index: u32) -> StoreResult<Option<DepositOutcome>> {
@@ -581,6 +597,12 @@ impl Store for SqlStore {
             values![order.status.as_str(), at, order.id.to_string()],
         );
         Self::push_screening(&mut script, &w.screening)?;
+        for source in &d.sources {
+            script.push(
+                "INSERT INTO deposit_sources (network, address, order_id, deposit_id, received_at_ms) VALUES ($1, $2, $3, $4, $5)",
+                values![d.network.as_str(), source.as_str(), d.order_id.to_string(), d.id.to_string(), at],
+            );
+        }
         let mut events = vec![
             event(
                 &w.actor,
@@ -832,14 +854,12 @@ impl Store for SqlStore {
         source: &str,
         since_ms: i64,
     ) -> StoreResult<Vec<(Uuid, Option<String>)>> {
-        // Sources are stored as a JSON array of normalised addresses; the quotes delimit one.
-        let pattern = format!("%\"{source}\"%");
         let query = sqlx::query(
-            "SELECT DISTINCT o.id, o.customer_email_index FROM deposits d JOIN orders o ON o.id = d.order_id \
-             WHERE d.network = $1 AND d.sources LIKE $2 AND d.received_at_ms >= $3",
+            "SELECT DISTINCT o.id, o.customer_email_index FROM deposit_sources s JOIN orders o ON o.id = s.order_id \
+             WHERE s.network = $1 AND s.address = $2 AND s.received_at_ms >= $3",
         )
         .bind(network.as_str())
-        .bind(pattern)
+        .bind(source)
         .bind(since_ms);
         self.read_all(query, |r| Ok((rows::parse(r, "id")?, get(r, "customer_email_index")?))).await
     }
