@@ -126,3 +126,108 @@ both!(sec_14_sec_15_a_missed_kyc_deadline_restricts_then_suspends_the_customer, 
         .unwrap();
     assert_eq!(view["requests"][0]["overdue"], true);
 });
+
+async fn answer_kyc_and_sof(c: &Client, base: &str, officer: &str, site: &str, case: &str) {
+    for kind in ["kyc", "source_of_funds"] {
+        let (_, r) = post(
+            c,
+            format!("{base}/api/v1/cases/{case}/requests"),
+            officer,
+            json!({"kind": kind, "message": "please"}),
+        )
+        .await;
+        let (status, _) = post(
+            c,
+            format!("{base}/api/v1/requests/{}/answer", r["id"].as_str().unwrap()),
+            site,
+            json!({"answer": "docs"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+}
+
+/// Refund of `order`'s deposit to `source`, by one officer and approved by another; returns
+/// the order's status afterwards.
+async fn refund_with_four_eyes(
+    c: &Client,
+    base: &str,
+    a: &str,
+    b: &str,
+    order: &str,
+    case: &str,
+    source: &str,
+) -> Value {
+    let (status, d) = post(
+        c,
+        format!("{base}/api/v1/cases/{case}/decisions"),
+        a,
+        json!({"decision": "refund", "to_address": source, "network_fee": "1000"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{d}");
+    let (status, _) =
+        post(c, format!("{base}/api/v1/decisions/{}/approve", d["id"].as_str().unwrap()), b, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    c.get(format!("{base}/api/v1/orders/{order}")).bearer_auth(a).send().await.unwrap().json().await.unwrap()
+}
+
+both!(ref_2_a_held_order_is_refunded_after_kyc_and_source_of_funds, |t: TestApp| async move {
+    let (base, officer_a) = t.serve().await;
+    let (officer_b, _) = t.app.create_api_key("officer b", vec![Scope::CasesManage], "test").await.unwrap();
+    let (site, _) = t.app.create_api_key("site", vec![Scope::RequestsAnswer], "test").await.unwrap();
+    let c = Client::new();
+    let (order, case) = held(&c, &base, &officer_a, "fay@example.com").await;
+    answer_kyc_and_sof(&c, &base, &officer_a, &site, &case).await;
+    let view = refund_with_four_eyes(&c, &base, &officer_a, &officer_b, &order, &case, GAMBLING_ETH).await;
+    assert_eq!(view["status"], "refund_pending");
+    let amount: String = sqlx::query_scalar("SELECT amount FROM refunds").fetch_one(t.store.pool()).await.unwrap();
+    assert_eq!(amount, "999000", "deposit 1000000 less the network fee 1000");
+});
+
+async fn critical_but_clean_funds_are_refunded(backend: Backend) {
+    // A policy under which direct scam exposure rejects (critical), and a scam-labelled source:
+    // rejected, but not funds that must be frozen.
+    let mut policy = custos_domain::Policy::default();
+    policy.categories.get_mut(&custos_domain::RiskCategory::Scam).unwrap().direct = custos_domain::Action::Reject;
+    let Some(t) = TestApp::with(backend, Options { policy, ..Options::default() }).await else { return };
+    add_labels(
+        t.store.as_ref(),
+        "scam-list",
+        &[(custos_domain::Network::Ethereum, CLEAN_ETH, custos_domain::RiskCategory::Scam)],
+        START_MS,
+    )
+    .await;
+    t.builtin.replace(custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap());
+    let (base, officer_a) = t.serve().await;
+    let (officer_b, _) = t.app.create_api_key("officer b", vec![Scope::CasesManage], "test").await.unwrap();
+    let c = Client::new();
+    let (_, order) = post(&c, format!("{base}/api/v1/orders"), &officer_a, order_body("gus@example.com")).await;
+    let address = order["deposit"]["address"].as_str().unwrap();
+    let (_, dep) = post(
+        &c,
+        format!("{base}/api/v1/deposits"),
+        &officer_a,
+        json!({"network": "ethereum", "asset": "ETH", "address": address, "index": 0, "amount": "1000000",
+               "txid": format!("0x{}", "9".repeat(64)), "sources": [CLEAN_ETH]}),
+    )
+    .await;
+    assert_eq!(dep["order"]["status"], "rejected");
+    let case = dep["case"]["id"].as_str().unwrap().to_owned();
+    answer_kyc_and_sof(&c, &base, &officer_a, &officer_a, &case).await;
+    let order = order["id"].as_str().unwrap();
+    let view = refund_with_four_eyes(&c, &base, &officer_a, &officer_b, order, &case, CLEAN_ETH).await;
+    assert_eq!(view["status"], "refund_pending", "critical → rejected → KYC → refund");
+}
+
+mod ref_2_a_rejected_deposit_without_tainted_funds_is_refunded_after_kyc {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        critical_but_clean_funds_are_refunded(Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        critical_but_clean_funds_are_refunded(Backend::Postgres).await;
+    }
+}
