@@ -288,6 +288,34 @@ pub enum CaseAction {
     Close,
 }
 
+impl CaseRecord {
+    /// A new open case; its number is allocated by the store.
+    pub fn open(
+        order_id: Uuid,
+        deposit_id: Option<Uuid>,
+        action: Action,
+        reasons: Vec<custos_domain::policy::Reason>,
+        deadline_kind: DeadlineKind,
+        now_ms: i64,
+        due_at_ms: i64,
+    ) -> CaseRecord {
+        CaseRecord {
+            id: Uuid::now_v7(),
+            number: 0,
+            order_id,
+            deposit_id,
+            action,
+            status: "open".into(),
+            reasons,
+            deadline_kind,
+            opened_at_ms: now_ms,
+            due_at_ms,
+            assignee: None,
+            escalated: false,
+        }
+    }
+}
+
 /// Everything the store writes, atomically, when a deposit is screened.
 #[derive(Debug, Clone)]
 pub struct DepositWrite {

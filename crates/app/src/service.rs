@@ -265,20 +265,15 @@ impl App {
                 Action::Review => (DeadlineKind::Review, self.deadlines.review_ms),
                 _ => (DeadlineKind::Kyc, self.deadlines.kyc_ms),
             };
-            CaseRecord {
-                id: Uuid::now_v7(),
-                number: 0,
-                order_id: order.id,
-                deposit_id: Some(deposit_id),
-                action: screening.decision.action,
-                status: "open".into(),
-                reasons: screening.decision.reasons.clone(),
+            CaseRecord::open(
+                order.id,
+                Some(deposit_id),
+                screening.decision.action,
+                screening.decision.reasons.clone(),
                 deadline_kind,
-                opened_at_ms: now,
-                due_at_ms: now + window,
-                assignee: None,
-                escalated: false,
-            }
+                now,
+                now + window,
+            )
         });
         let record = DepositRecord {
             id: deposit_id,
@@ -366,19 +361,16 @@ impl App {
         screening.order_id = Some(order.id);
         let now = self.clock.now_ms();
         let blocked = screening.decision.action > Action::Proceed;
-        let case = blocked.then(|| CaseRecord {
-            id: Uuid::now_v7(),
-            number: 0,
-            order_id: order.id,
-            deposit_id: None,
-            action: screening.decision.action,
-            status: "open".into(),
-            reasons: screening.decision.reasons.clone(),
-            deadline_kind: DeadlineKind::Review,
-            opened_at_ms: now,
-            due_at_ms: now + self.deadlines.review_ms,
-            assignee: None,
-            escalated: false,
+        let case = blocked.then(|| {
+            CaseRecord::open(
+                order.id,
+                None,
+                screening.decision.action,
+                screening.decision.reasons.clone(),
+                DeadlineKind::Review,
+                now,
+                now + self.deadlines.review_ms,
+            )
         });
         let mut events = vec![OrderEvent::PayoutRequested];
         if blocked {
@@ -405,6 +397,15 @@ impl App {
         self.store.apply_order_events(&write).await.map_err(transition_error)
     }
 
+    /// A case an officer may still act on.
+    async fn open_case(&self, id: Uuid) -> Result<CaseRecord, AppError> {
+        let case = self.get_case(id).await?;
+        if case.status != "open" {
+            return Err(AppError::conflict("case_closed", format!("case {} is {}", case.number, case.status)));
+        }
+        Ok(case)
+    }
+
     pub async fn get_case(&self, id: Uuid) -> Result<CaseRecord, AppError> {
         self.store.get_case(id).await?.ok_or_else(|| AppError::not_found("case_not_found", format!("no case {id}")))
     }
@@ -418,10 +419,7 @@ impl App {
         request: DecisionRequest,
         actor: &str,
     ) -> Result<DecisionRecord, AppError> {
-        let case = self.get_case(case_id).await?;
-        if case.status != "open" {
-            return Err(AppError::conflict("case_closed", format!("case {} is {}", case.number, case.status)));
-        }
+        let case = self.open_case(case_id).await?;
         let order = self.get_order(case.order_id).await?.order;
         let (kind, params) = match &request {
             DecisionRequest::Release => (DecisionKind::Release, json!({})),
@@ -604,10 +602,7 @@ impl App {
         message: &str,
         actor: &str,
     ) -> Result<CustomerRequest, AppError> {
-        let case = self.get_case(case_id).await?;
-        if case.status != "open" {
-            return Err(AppError::conflict("case_closed", format!("case {} is {}", case.number, case.status)));
-        }
+        let case = self.open_case(case_id).await?;
         let message = message.trim();
         if message.is_empty() || message.len() > 2000 {
             return Err(AppError::invalid(
@@ -693,10 +688,7 @@ impl App {
         action: CaseActionRequest,
         actor: &str,
     ) -> Result<CaseRecord, AppError> {
-        let case = self.get_case(case_id).await?;
-        if case.status != "open" {
-            return Err(AppError::conflict("case_closed", format!("case {} is {}", case.number, case.status)));
-        }
+        self.open_case(case_id).await?;
         let action = match action {
             CaseActionRequest::Assign(assignee) => {
                 let assignee = assignee.trim();
@@ -779,20 +771,15 @@ impl App {
                 Ok(next) if next != status => vec![OrderEvent::Screened(action)],
                 _ => vec![],
             };
-            let case = CaseRecord {
-                id: Uuid::now_v7(),
-                number: 0,
-                order_id: deposit.order_id,
-                deposit_id: Some(deposit.id),
+            let case = CaseRecord::open(
+                deposit.order_id,
+                Some(deposit.id),
                 action,
-                status: "open".into(),
-                reasons: screening.decision.reasons.clone(),
-                deadline_kind: DeadlineKind::Review,
-                opened_at_ms: now,
-                due_at_ms: now + self.deadlines.review_ms,
-                assignee: None,
-                escalated: false,
-            };
+                screening.decision.reasons.clone(),
+                DeadlineKind::Review,
+                now,
+                now + self.deadlines.review_ms,
+            );
             let write = OrderEventWrite {
                 data: json!({"rescreened_deposit": deposit.id, "previous_decision": worst, "decision": action}),
                 screening: Some(screening),
