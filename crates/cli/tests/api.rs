@@ -6,12 +6,6 @@ use common::*;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-async fn post(c: &Client, url: &str, key: &str, body: Value) -> (StatusCode, Value) {
-    let r = c.post(url).bearer_auth(key).json(&body).send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 fn order_body() -> Value {
     json!({
         "external_id": "site-42",

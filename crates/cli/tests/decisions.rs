@@ -9,12 +9,6 @@ use custos_domain::{Network, RiskCategory};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-async fn post(c: &Client, url: String, key: &str, body: Value) -> (StatusCode, Value) {
-    let r = c.post(url).bearer_auth(key).json(&body).send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 /// An order with one deposit from `source`; returns (order id, case id, deposit).
 async fn screened(c: &Client, base: &str, key: &str, source: &str) -> (String, Option<String>, Value) {
     let (_, order) = post(

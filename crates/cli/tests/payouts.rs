@@ -10,12 +10,6 @@ use serde_json::{json, Value};
 /// On the OFAC SDN list (bundled).
 const SANCTIONED_BTC: &str = "123WBUDmSJv4GctdVEz6Qq6z8nXSKrJ4KX";
 
-async fn post(c: &Client, url: String, key: &str, body: Value) -> (StatusCode, Value) {
-    let r = c.post(url).bearer_auth(key).json(&body).send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 /// An order paying ETH and receiving BTC at `receive`, with a clean deposit: accepted.
 async fn accepted_order(c: &Client, base: &str, key: &str, receive: &str) -> Value {
     let (status, order) = post(

@@ -8,12 +8,6 @@ use custos_app::model::Scope;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-async fn post(c: &Client, url: String, key: &str, body: Value) -> (StatusCode, Value) {
-    let r = c.post(url).bearer_auth(key).json(&body).send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 fn order_body(email: &str) -> Value {
     json!({"customer_email": email,
            "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000000"},

@@ -268,3 +268,15 @@ macro_rules! both {
         }
     };
 }
+
+/// POSTs JSON with a bearer key; returns the status and the JSON body (null if none).
+pub async fn post(
+    c: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    key: &str,
+    body: serde_json::Value,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let r = c.post(url).bearer_auth(key).json(&body).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
