@@ -75,6 +75,11 @@ both!(addr_5_a_payout_to_a_sanctioned_destination_is_blocked_and_opens_a_case, |
     assert_eq!(payout["order"]["status"], "in_review", "blocked: the funds stay");
     assert_eq!(payout["case"]["deadline"]["kind"], "review");
     assert!(payout["screening"]["explanation"].as_str().unwrap().contains("sanctions"));
+    let opened: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE event_type = 'case.opened'")
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(opened, 1, "an opened case is a webhook of its own");
     let (status, p) =
         post(&c, format!("{base}/api/v1/orders/{id}/payout/complete"), &key, json!({"txid": "b".repeat(64)})).await;
     assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("illegal_transition")));

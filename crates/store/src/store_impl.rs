@@ -174,7 +174,7 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Inserts a case; returns its audit event.
+    /// Inserts a case and its webhook; returns its audit event.
     fn push_case(script: &mut Script, c: &CaseRecord) -> StoreResult<AuditEvent> {
         script.push(
             "INSERT INTO cases (id, number, order_id, deposit_id, action, status, reasons, deadline_kind, opened_at_ms, due_at_ms) \
@@ -192,6 +192,9 @@ impl SqlStore {
                 c.due_at_ms,
             ],
         );
+        let webhook = json!({"case_id": c.id, "number": c.number, "order_id": c.order_id, "action": c.action,
+                             "deadline": {"kind": c.deadline_kind.as_str(), "due_at_ms": c.due_at_ms}});
+        Self::outbox(script, "case.opened", webhook, c.opened_at_ms)?;
         Ok(event(
             "system",
             "case.opened",
