@@ -270,6 +270,11 @@ pub enum CaseActionRequest {
     Note(String),
     Escalate,
     Close,
+    /// SLA-2: more analysis is needed; the deadline moves by this many hours.
+    Extend {
+        hours: u32,
+        reason: String,
+    },
 }
 
 /// An officer's work on a case that does not move the order.
@@ -286,6 +291,11 @@ pub enum CaseAction {
     /// Raised to the MLRO; alerts the officers.
     Escalate,
     Close,
+    /// The new deadline, and why (no personal data).
+    Extend {
+        due_at_ms: i64,
+        reason: String,
+    },
 }
 
 impl CaseRecord {

@@ -688,7 +688,7 @@ impl App {
         action: CaseActionRequest,
         actor: &str,
     ) -> Result<CaseRecord, AppError> {
-        self.open_case(case_id).await?;
+        let case = self.open_case(case_id).await?;
         let action = match action {
             CaseActionRequest::Assign(assignee) => {
                 let assignee = assignee.trim();
@@ -710,6 +710,19 @@ impl App {
             }
             CaseActionRequest::Escalate => CaseAction::Escalate,
             CaseActionRequest::Close => CaseAction::Close,
+            CaseActionRequest::Extend { hours, reason } => {
+                let reason = reason.trim();
+                if !(1..=24 * 14).contains(&hours) || reason.is_empty() || reason.len() > 500 {
+                    return Err(AppError::invalid(
+                        "invalid_field",
+                        "extend: hours 1 to 336 and a reason of 1 to 500 characters",
+                    ));
+                }
+                CaseAction::Extend {
+                    due_at_ms: case.due_at_ms + i64::from(hours) * 3_600_000,
+                    reason: reason.to_owned(),
+                }
+            }
         };
         self.store.case_action(case_id, &action, actor, self.clock.now_ms()).await?;
         self.get_case(case_id).await

@@ -210,7 +210,20 @@ both!(sla_2_officers_assign_note_escalate_and_close_and_overdue_cases_alert_once
     assert_eq!(escalated["escalated"], true);
     let (status, p) = post(&c, act.clone(), &key, json!({"action": "dance"})).await;
     assert_eq!((status, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")));
-    // The review deadline (48 h) passes: the officers are alerted, once.
+    // SLA-2: more analysis is needed; the deadline moves by 24 h, with the reason on record.
+    let (status, extended) = post(
+        &c,
+        act.clone(),
+        &key,
+        json!({"action": "extend", "hours": 24, "reason": "waiting for the bank's confirmation"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{extended}");
+    assert_eq!(extended["deadline"]["due_at"], "2026-01-04T00:00:00Z");
+    let (status, _) = post(&c, act.clone(), &key, json!({"action": "extend", "hours": 0, "reason": "x"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    t.clock.advance_ms(24 * 3_600_000);
+    // The review deadline (48 h, extended by 24) passes: the officers are alerted, once.
     assert_eq!(t.app.enforce_deadlines().await.unwrap().cases_alerted, 0);
     t.clock.advance_ms(48 * 3_600_000 + 1);
     assert_eq!(t.app.enforce_deadlines().await.unwrap().cases_alerted, 1);

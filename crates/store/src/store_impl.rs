@@ -815,6 +815,14 @@ impl Store for SqlStore {
                 "case.closed",
                 json!({}),
             ),
+            CaseAction::Extend { due_at_ms, reason } => (
+                Script::one(
+                    "UPDATE cases SET due_at_ms = $1, overdue_alerted = 0 WHERE id = $2",
+                    values![*due_at_ms, id.as_str()],
+                ),
+                "case.deadline_extended",
+                json!({"due_at_ms": due_at_ms, "reason": reason}),
+            ),
         };
         let mut script = script;
         Self::outbox(&mut script, name, json!({"case_id": case_id, "details": data}), at_ms)?;

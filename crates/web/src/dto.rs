@@ -428,10 +428,21 @@ pub struct CaseActionBody {
     pub assignee: Option<String>,
     #[serde(default)]
     pub note: Option<String>,
+    /// extend: by how many hours, and why.
+    #[serde(default)]
+    pub hours: Option<u32>,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 impl CaseActionBody {
     pub fn parse(self) -> Result<CaseActionRequest, Problem> {
+        if self.action == "extend" {
+            return match (self.hours, self.reason) {
+                (Some(hours), Some(reason)) => Ok(CaseActionRequest::Extend { hours, reason }),
+                _ => Err(invalid("invalid_field", "extend needs hours and a reason".into())),
+            };
+        }
         match (self.action.as_str(), self.assignee, self.note) {
             ("assign", Some(a), _) => Ok(CaseActionRequest::Assign(a)),
             ("note", _, Some(n)) => Ok(CaseActionRequest::Note(n)),
@@ -441,7 +452,7 @@ impl CaseActionBody {
             ("note", _, None) => Err(invalid("invalid_field", "note needs a note".into())),
             (other, _, _) => Err(invalid(
                 "invalid_field",
-                format!("action: expected assign, note, escalate or close, got {other:?}"),
+                format!("action: expected assign, note, escalate, extend or close, got {other:?}"),
             )),
         }
     }

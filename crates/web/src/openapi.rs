@@ -250,7 +250,9 @@ fn schemas() -> Value {
         },
         "CaseActionBody": {
             "type": "object", "additionalProperties": false, "required": ["action"],
-            "properties": {"action": {"type": "string", "enum": ["assign", "note", "escalate", "close"]},
+            "properties": {"action": {"type": "string", "enum": ["assign", "note", "escalate", "extend", "close"]},
+                           "hours": {"type": "integer", "minimum": 1, "maximum": 336, "description": "extend: by how many hours"},
+                           "reason": {"type": "string", "maxLength": 500, "description": "extend: why more analysis is needed"},
                            "assignee": {"type": "string", "maxLength": 100},
                            "note": {"type": "string", "maxLength": 10000, "description": "Stored encrypted"}}
         },

@@ -85,7 +85,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/cases/{id}/actions",
         scope: Some(Scope::CasesManage),
         operation_id: "caseAction",
-        summary: "Assign, note (stored encrypted), escalate or close a case",
+        summary: "Assign, note (stored encrypted), escalate, extend the deadline (SLA-2) or close a case",
     },
     RouteSpec {
         method: "POST",
