@@ -85,6 +85,8 @@ pub trait Store: Send + Sync {
     /// Open cases past their deadline that have not been alerted yet; marks them alerted and
     /// alerts the officers (SLA-2, invariant 7). Returns them.
     async fn alert_overdue_cases(&self, now_ms: i64) -> StoreResult<Vec<Uuid>>;
+    /// The same for refunds not sent by their due time (REF-4).
+    async fn alert_overdue_refunds(&self, now_ms: i64) -> StoreResult<Vec<Uuid>>;
     async fn get_deposit(&self, id: Uuid) -> StoreResult<Option<DepositRecord>>;
     /// The deposits of a customer's orders received at or after `since_ms`.
     async fn customer_deposits(&self, email_index: &str, since_ms: i64) -> StoreResult<Vec<DepositRecord>>;

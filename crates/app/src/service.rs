@@ -53,6 +53,8 @@ pub struct DeadlineRun {
     pub requests_escalated: usize,
     /// Cases past their deadline, alerted once.
     pub cases_alerted: usize,
+    /// Refunds not sent by their due time (REF-4), alerted once.
+    pub refunds_alerted: usize,
 }
 
 /// What an [`App`] is built from.
@@ -745,7 +747,8 @@ impl App {
         }
         // SLA-2, invariant 7: a case past its deadline alerts the officers, once.
         let cases_alerted = self.store.alert_overdue_cases(now).await?.len();
-        Ok(DeadlineRun { requests_escalated: escalated, cases_alerted })
+        let refunds_alerted = self.store.alert_overdue_refunds(now).await?.len();
+        Ok(DeadlineRun { requests_escalated: escalated, cases_alerted, refunds_alerted })
     }
 
     /// MON-1: screens again the deposits of the last `window_ms` (after the labels changed).

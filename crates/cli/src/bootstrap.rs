@@ -221,6 +221,7 @@ pub fn spawn_deadline_job(app: Arc<App>) {
                 Ok(run) => tracing::warn!(
                     requests = run.requests_escalated,
                     cases = run.cases_alerted,
+                    refunds = run.refunds_alerted,
                     "deadlines missed: customers restricted or suspended, overdue cases alerted"
                 ),
                 Err(e) => tracing::warn!(error = %e, "deadline job"),

@@ -137,6 +137,10 @@ both!(ref_2_to_ref_4_a_refund_goes_to_a_source_less_the_fee_after_a_second_offic
     assert_eq!(refund.1, "997900", "the deposit less only the network fee");
     assert_eq!(refund.2, EXCHANGE_ETH.to_lowercase(), "to a source of the deposit");
     assert_eq!(refund.3, 24 * 3_600_000, "due 24 h after the decision");
+    // REF-4: a refund not sent within 24 h alerts the officers, once.
+    t.clock.advance_ms(24 * 3_600_000 + 1);
+    assert_eq!(t.app.enforce_deadlines().await.unwrap().refunds_alerted, 1);
+    assert_eq!(t.app.enforce_deadlines().await.unwrap().refunds_alerted, 0);
     let (status, p) =
         post(&c, format!("{base}/api/v1/refunds/{}/sent", refund.0), &officer_b, json!({"txid": "nope"})).await;
     assert_eq!((status, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_txid")));

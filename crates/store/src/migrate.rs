@@ -51,6 +51,12 @@ pub fn migrations() -> &'static [Migration] {
             sqlite: include_str!("../migrations/sqlite/0006_deposit_sources.sql"),
             postgres: include_str!("../migrations/postgres/0006_deposit_sources.sql"),
         },
+        Migration {
+            version: 7,
+            name: "refund_alerts",
+            sqlite: include_str!("../migrations/sqlite/0007_refund_alerts.sql"),
+            postgres: include_str!("../migrations/postgres/0007_refund_alerts.sql"),
+        },
     ]
 }
 

@@ -28,6 +28,31 @@ fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Other(e.to_string()))
 }
 
+/// What is overdue, and how it is alerted.
+struct Overdue {
+    due: &'static str,
+    mark: &'static str,
+    alert: &'static str,
+    audit: &'static str,
+    entity: &'static str,
+}
+
+const OVERDUE_CASES: Overdue = Overdue {
+    due: "SELECT id FROM cases WHERE status = 'open' AND overdue_alerted = 0 AND due_at_ms <= $1",
+    mark: "UPDATE cases SET overdue_alerted = 1 WHERE id = $1 AND overdue_alerted = 0",
+    alert: "alert.case_overdue",
+    audit: "case.overdue",
+    entity: "case",
+};
+
+const OVERDUE_REFUNDS: Overdue = Overdue {
+    due: "SELECT id FROM refunds WHERE status = 'pending' AND overdue_alerted = 0 AND due_at_ms <= $1",
+    mark: "UPDATE refunds SET overdue_alerted = 1 WHERE id = $1 AND overdue_alerted = 0",
+    alert: "alert.refund_overdue",
+    audit: "refund.overdue",
+    entity: "refund",
+};
+
 /// Increments a named counter and returns its new value; a new counter starts at `first`.
 fn push_counter(script: &mut Script, name: &str, first: i64) {
     script.push(
@@ -172,6 +197,19 @@ impl SqlStore {
             ],
         );
         Ok(())
+    }
+
+    /// Marks the rows of `what` past their due time as alerted, once each, and alerts the
+    /// officers (webhook) with an audit entry.
+    async fn alert_overdue(&self, what: &Overdue, now_ms: i64) -> StoreResult<Vec<Uuid>> {
+        let query = sqlx::query(what.due).bind(now_ms);
+        let due: Vec<Uuid> = self.read_all(query, |r| rows::parse(r, "id")).await?;
+        for id in &due {
+            let mut script = Script::one(what.mark, values![id.to_string()]);
+            Self::outbox(&mut script, what.alert, json!({"id": id, "entity": what.entity}), now_ms)?;
+            self.write(script, &[event("system", what.audit, what.entity, id, json!({}))], now_ms).await?;
+        }
+        Ok(due)
     }
 
     /// Inserts a case and its webhook; returns its audit event.
@@ -830,19 +868,11 @@ impl Store for SqlStore {
     }
 
     async fn alert_overdue_cases(&self, now_ms: i64) -> StoreResult<Vec<Uuid>> {
-        let query =
-            sqlx::query("SELECT id FROM cases WHERE status = 'open' AND overdue_alerted = 0 AND due_at_ms <= $1")
-                .bind(now_ms);
-        let due: Vec<Uuid> = self.read_all(query, |r| rows::parse(r, "id")).await?;
-        for case in &due {
-            let mut script = Script::one(
-                "UPDATE cases SET overdue_alerted = 1 WHERE id = $1 AND overdue_alerted = 0",
-                values![case.to_string()],
-            );
-            Self::outbox(&mut script, "alert.case_overdue", json!({"case_id": case}), now_ms)?;
-            self.write(script, &[event("system", "case.overdue", "case", case, json!({}))], now_ms).await?;
-        }
-        Ok(due)
+        self.alert_overdue(&OVERDUE_CASES, now_ms).await
+    }
+
+    async fn alert_overdue_refunds(&self, now_ms: i64) -> StoreResult<Vec<Uuid>> {
+        self.alert_overdue(&OVERDUE_REFUNDS, now_ms).await
     }
 
     async fn get_deposit(&self, id: Uuid) -> StoreResult<Option<DepositRecord>> {
