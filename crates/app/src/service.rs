@@ -533,6 +533,16 @@ impl App {
             &screening.decision.categories,
         )
         .map_err(|e| AppError::invalid("refund_refused", e.to_string()))?;
+        // ADDR-4: the destination is screened again now, with the labels of today.
+        let check = self.evaluate(ScreeningKind::Payout, &to, std::slice::from_ref(&to)).await;
+        if let Some(c) =
+            check.decision.categories.iter().find(|c| custos_domain::refund::NEVER_REFUNDED.contains(&c.category))
+        {
+            return Err(AppError::invalid(
+                "refund_refused",
+                format!("the refund destination now has {} exposure: freeze and report instead", c.category),
+            ));
+        }
         // REF-2: and only after the customer's KYC and Source of Funds have been answered on this case.
         let requests = self.store.requests_of_order(case.order_id).await?;
         for kind in [RequestKind::Kyc, RequestKind::SourceOfFunds] {
@@ -613,6 +623,17 @@ impl App {
             ));
         }
         let order = self.get_order(case.order_id).await?.order;
+        let message = match kind {
+            // The Source-of-Funds questionnaire: the order's amount, the origin of the funds,
+            // supporting documents; then the officer's own words.
+            RequestKind::SourceOfFunds => format!(
+                "Source of Funds for order {} ({} {} in base units). 1) Where do these funds come from \
+                 (salary, savings, sale of assets, business income, other)? 2) Please attach supporting \
+                 documents (bank statement, payslip, sale contract). {message}",
+                order.number, order.pay_amount, order.pay_asset
+            ),
+            _ => message.to_owned(),
+        };
         let now = self.clock.now_ms();
         let request = CustomerRequest {
             id: Uuid::now_v7(),
@@ -621,7 +642,7 @@ impl App {
             customer_id: None,
             kind,
             status: "open".into(),
-            message: message.to_owned(),
+            message,
             requested_by: actor.to_owned(),
             created_at_ms: now,
             due_at_ms: now + self.deadlines.kyc_ms,

@@ -139,6 +139,11 @@ pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Resul
     tracing::info!(addresses = index.addresses(), labels = index.labels(), "label index loaded");
     let builtin = Arc::new(BuiltinAnalyzer::new(index));
     let timeout = cfg.analyzers.timeout_seconds.map_or_else(default_analyzer_timeout, Duration::from_secs);
+    if timeout.is_zero() || timeout > Duration::from_secs(300) {
+        return Err(
+            "analyzers.timeout_seconds must be 1 to 300: the primary check takes at most 5 minutes (SLA-1)".into()
+        );
+    }
     let app = App::new(AppParts {
         store: store.clone(),
         screener: custos_app::screening::Screener::new(vec![builtin.clone()], timeout),

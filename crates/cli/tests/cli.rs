@@ -146,6 +146,14 @@ fn invariant_2_serve_refuses_to_start_without_a_real_master_key() {
         .unwrap();
     assert!(!out.status.success(), "an unsafe policy is refused");
     assert!(text(&out.stderr).contains("policy"), "{}", text(&out.stderr));
+    std::fs::write(&cfg, "[analyzers]\ntimeout_seconds = 600\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["--config", cfg.to_str().unwrap(), "serve"])
+        .env("CUSTOS_DATA_DIR", &d)
+        .env("CUSTOS_MASTER_KEY", custos_crypto::MasterKey::generate().to_base64())
+        .output()
+        .unwrap();
+    assert!(text(&out.stderr).contains("SLA-1"), "SLA-1: an analyzer may not take longer than the primary check");
 }
 
 #[test]

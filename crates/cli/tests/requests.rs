@@ -50,6 +50,13 @@ both!(risk_2_a_held_order_is_released_after_kyc_and_source_of_funds_with_four_ey
     let (_, sof) =
         post(&c, requests, &officer_a, json!({"kind": "source_of_funds", "message": "Where did the 1 ETH come from?"}))
             .await;
+    let questions = sof["message"].as_str().unwrap();
+    assert!(
+        questions.contains("1000000 ETH")
+            && questions.contains("supporting")
+            && questions.ends_with("Where did the 1 ETH come from?"),
+        "the Source-of-Funds questionnaire: {questions}"
+    );
     // The customer sees what is asked, through the integrator.
     let view: Value =
         c.get(format!("{base}/api/v1/orders/{order}")).bearer_auth(&site).send().await.unwrap().json().await.unwrap();
