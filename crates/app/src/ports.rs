@@ -104,6 +104,7 @@ pub trait Store: Send + Sync {
     /// Records a decision awaiting a second officer.
     async fn insert_decision(&self, decision: &DecisionRecord) -> StoreResult<()>;
     async fn get_decision(&self, id: Uuid) -> StoreResult<Option<DecisionRecord>>;
+    async fn decisions_of_case(&self, case_id: Uuid) -> StoreResult<Vec<DecisionRecord>>;
     async fn get_refund(&self, id: Uuid) -> StoreResult<Option<RefundRecord>>;
 
     /// The status of the customer with this e-mail blind index, if known.

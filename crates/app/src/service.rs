@@ -399,6 +399,20 @@ impl App {
         self.store.apply_order_events(&write).await.map_err(transition_error)
     }
 
+    /// A case with its evidence (the screenings of its order), the requests sent to the
+    /// customer and the officers' decisions.
+    pub async fn case_file(
+        &self,
+        id: Uuid,
+    ) -> Result<(CaseRecord, Vec<ScreeningRecord>, Vec<CustomerRequest>, Vec<DecisionRecord>), AppError> {
+        let case = self.get_case(id).await?;
+        let screenings = self.get_order(case.order_id).await?.screenings;
+        let requests =
+            self.store.requests_of_order(case.order_id).await?.into_iter().filter(|r| r.case_id == id).collect();
+        let decisions = self.store.decisions_of_case(id).await?;
+        Ok((case, screenings, requests, decisions))
+    }
+
     /// A case an officer may still act on.
     async fn open_case(&self, id: Uuid) -> Result<CaseRecord, AppError> {
         let case = self.get_case(id).await?;

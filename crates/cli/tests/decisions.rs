@@ -57,6 +57,11 @@ both!(sla_2_a_review_case_is_released_then_paid_out, |t: TestApp| async move {
     let case_now: Value =
         c.get(format!("{base}/api/v1/cases/{case}")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
     assert_eq!(case_now["status"], "closed");
+    assert_eq!(case_now["decisions"][0]["decision"], "release");
+    assert!(
+        case_now["evidence"][0]["explanation"].as_str().unwrap().contains("atm"),
+        "the screening is the case's evidence"
+    );
 });
 
 both!(ref_2_to_ref_4_a_refund_goes_to_a_source_less_the_fee_after_a_second_officer, |t: TestApp| async move {

@@ -180,22 +180,6 @@ both!(webhook_retries_give_up_after_the_schedule, |t: TestApp| async move {
     assert_eq!(r.got.lock().unwrap().len(), 9, "the first attempt and eight retries");
 });
 
-/// A server process that is killed (SIGKILL) when the test ends, however it ends.
-struct KillOnDrop(std::process::Child);
-
-impl KillOnDrop {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_delivery_survives_kill_9_between_commit_and_delivery() {
     let r = Receiver::default();

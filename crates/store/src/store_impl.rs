@@ -950,6 +950,11 @@ impl Store for SqlStore {
         self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::decision).await
     }
 
+    async fn decisions_of_case(&self, case_id: Uuid) -> StoreResult<Vec<DecisionRecord>> {
+        let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE case_id = $1 ORDER BY created_at_ms, id");
+        self.read_all(sqlx::query(&sql).bind(case_id.to_string()), rows::decision).await
+    }
+
     async fn get_refund(&self, id: Uuid) -> StoreResult<Option<RefundRecord>> {
         let sql = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1");
         self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::refund).await

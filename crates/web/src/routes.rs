@@ -71,7 +71,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/cases/{id}",
         scope: Some(Scope::CasesManage),
         operation_id: "getCase",
-        summary: "A case with its reasons and deadline",
+        summary: "A case: its reasons, deadline, evidence (screenings), requests to the customer and decisions",
     },
     RouteSpec {
         method: "POST",
@@ -211,8 +211,13 @@ pub async fn complete_payout(
 }
 
 pub async fn get_case(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    let case = state.app.get_case(dto::uuid_in_path(&id, "case_not_found")?).await?;
-    Ok((StatusCode::OK, Json(dto::case(&case))))
+    let (case, screenings, requests, decisions) =
+        state.app.case_file(dto::uuid_in_path(&id, "case_not_found")?).await?;
+    let mut body = dto::case(&case);
+    body["evidence"] = screenings.iter().map(dto::screening).collect();
+    body["requests"] = requests.iter().map(dto::customer_request).collect();
+    body["decisions"] = decisions.iter().map(dto::decision).collect();
+    Ok((StatusCode::OK, Json(body)))
 }
 
 pub async fn decide(
