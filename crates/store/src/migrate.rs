@@ -13,50 +13,27 @@ pub struct Migration {
     pub postgres: &'static str,
 }
 
+/// One migration: its version, its name, and its file (`NNNN_name.sql`) for each backend.
+macro_rules! migration {
+    ($version:literal, $name:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $file)),
+            postgres: include_str!(concat!("../migrations/postgres/", $file)),
+        }
+    };
+}
+
 pub fn migrations() -> &'static [Migration] {
     &[
-        Migration {
-            version: 1,
-            name: "foundation",
-            sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-            postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-        },
-        Migration {
-            version: 2,
-            name: "webhook_delivery",
-            sqlite: include_str!("../migrations/sqlite/0002_webhook_delivery.sql"),
-            postgres: include_str!("../migrations/postgres/0002_webhook_delivery.sql"),
-        },
-        Migration {
-            version: 3,
-            name: "decisions_refunds",
-            sqlite: include_str!("../migrations/sqlite/0003_decisions_refunds.sql"),
-            postgres: include_str!("../migrations/postgres/0003_decisions_refunds.sql"),
-        },
-        Migration {
-            version: 4,
-            name: "customers_requests",
-            sqlite: include_str!("../migrations/sqlite/0004_customers_requests.sql"),
-            postgres: include_str!("../migrations/postgres/0004_customers_requests.sql"),
-        },
-        Migration {
-            version: 5,
-            name: "case_work",
-            sqlite: include_str!("../migrations/sqlite/0005_case_work.sql"),
-            postgres: include_str!("../migrations/postgres/0005_case_work.sql"),
-        },
-        Migration {
-            version: 6,
-            name: "deposit_sources",
-            sqlite: include_str!("../migrations/sqlite/0006_deposit_sources.sql"),
-            postgres: include_str!("../migrations/postgres/0006_deposit_sources.sql"),
-        },
-        Migration {
-            version: 7,
-            name: "refund_alerts",
-            sqlite: include_str!("../migrations/sqlite/0007_refund_alerts.sql"),
-            postgres: include_str!("../migrations/postgres/0007_refund_alerts.sql"),
-        },
+        migration!(1, "foundation", "0001_foundation.sql"),
+        migration!(2, "webhook_delivery", "0002_webhook_delivery.sql"),
+        migration!(3, "decisions_refunds", "0003_decisions_refunds.sql"),
+        migration!(4, "customers_requests", "0004_customers_requests.sql"),
+        migration!(5, "case_work", "0005_case_work.sql"),
+        migration!(6, "deposit_sources", "0006_deposit_sources.sql"),
+        migration!(7, "refund_alerts", "0007_refund_alerts.sql"),
     ]
 }
 
