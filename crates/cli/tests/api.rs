@@ -81,8 +81,7 @@ both!(flow_1_orders_and_deposits_through_the_api, |t: TestApp| async move {
     assert_eq!(again["created"], false);
 
     let id = order["id"].as_str().unwrap();
-    let view: Value =
-        c.get(format!("{base}/api/v1/orders/{id}")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let view: Value = get(&c, format!("{base}/api/v1/orders/{id}"), &key).await;
     assert_eq!(view["status"], "on_hold_awaiting_customer");
     assert_eq!(view["deposits"].as_array().unwrap().len(), 1);
     assert_eq!(view["screenings"].as_array().unwrap().len(), 1);

@@ -54,8 +54,7 @@ both!(sla_2_a_review_case_is_released_then_paid_out, |t: TestApp| async move {
     let (_, done) =
         post(&c, format!("{base}/api/v1/orders/{order}/payout/complete"), &key, json!({"txid": "d".repeat(64)})).await;
     assert_eq!(done["status"], "completed");
-    let case_now: Value =
-        c.get(format!("{base}/api/v1/cases/{case}")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let case_now: Value = get(&c, format!("{base}/api/v1/cases/{case}"), &key).await;
     assert_eq!(case_now["status"], "closed");
     assert_eq!(case_now["decisions"][0]["decision"], "release");
     assert!(
@@ -124,15 +123,7 @@ both!(ref_2_to_ref_4_a_refund_goes_to_a_source_less_the_fee_after_a_second_offic
     assert_eq!(d["status"], "executed");
     let (status, _) = post(&c, approve, &officer_b, json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "executed once");
-    let view: Value = c
-        .get(format!("{base}/api/v1/orders/{order}"))
-        .bearer_auth(&officer_a)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = get(&c, format!("{base}/api/v1/orders/{order}"), &officer_a).await;
     assert_eq!(view["status"], "refund_pending");
     let refund: (String, String, String, i64, i64) =
         sqlx::query_as("SELECT id, amount, to_address, due_at_ms - created_at_ms, created_at_ms FROM refunds")
@@ -157,15 +148,7 @@ both!(ref_2_to_ref_4_a_refund_goes_to_a_source_less_the_fee_after_a_second_offic
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{sent}");
-    let view: Value = c
-        .get(format!("{base}/api/v1/orders/{order}"))
-        .bearer_auth(&officer_a)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = get(&c, format!("{base}/api/v1/orders/{order}"), &officer_a).await;
     assert_eq!(view["status"], "refunded");
     assert!(t.app.verify_audit().await.unwrap().is_ok());
 });
@@ -193,8 +176,7 @@ both!(ref_2_sanctioned_funds_are_never_refunded_but_frozen, |t: TestApp| async m
     );
     let (status, d) = post(&c, decisions.clone(), &key, json!({"decision": "freeze"})).await;
     assert_eq!(status, StatusCode::CREATED, "{d}");
-    let view: Value =
-        c.get(format!("{base}/api/v1/orders/{order}")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let view: Value = get(&c, format!("{base}/api/v1/orders/{order}"), &key).await;
     assert_eq!(view["status"], "frozen");
     let (status, p) = post(&c, decisions, &key, json!({"decision": "release"})).await;
     assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("case_closed")));

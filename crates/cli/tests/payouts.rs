@@ -53,8 +53,7 @@ both!(addr_4_a_low_risk_order_is_accepted_then_paid_out, |t: TestApp| async move
     // A completed order takes no more payouts.
     let (status, p) = post(&c, format!("{base}/api/v1/orders/{id}/payout"), &key, json!({})).await;
     assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("order_not_payable")));
-    let view: Value =
-        c.get(format!("{base}/api/v1/orders/{id}")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let view: Value = get(&c, format!("{base}/api/v1/orders/{id}"), &key).await;
     assert_eq!(view["screenings"].as_array().unwrap().len(), 2, "deposit and payout screenings");
     let changes: Vec<i64> = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE event_type = 'order.status_changed'")
         .fetch_all(t.store.pool())

@@ -58,8 +58,7 @@ both!(risk_2_a_held_order_is_released_after_kyc_and_source_of_funds_with_four_ey
         "the Source-of-Funds questionnaire: {questions}"
     );
     // The customer sees what is asked, through the integrator.
-    let view: Value =
-        c.get(format!("{base}/api/v1/orders/{order}")).bearer_auth(&site).send().await.unwrap().json().await.unwrap();
+    let view: Value = get(&c, format!("{base}/api/v1/orders/{order}"), &site).await;
     assert_eq!(view["requests"].as_array().unwrap().len(), 2);
     for r in [&kyc, &sof] {
         let (status, answered) = post(
@@ -75,8 +74,7 @@ both!(risk_2_a_held_order_is_released_after_kyc_and_source_of_funds_with_four_ey
     let stored: Vec<String> =
         sqlx::query_scalar("SELECT answer_enc FROM customer_requests").fetch_all(t.store.pool()).await.unwrap();
     assert!(stored.iter().all(|a| !a.contains("ACME")), "answers are encrypted at rest");
-    let view: Value =
-        c.get(format!("{base}/api/v1/orders/{order}")).bearer_auth(&site).send().await.unwrap().json().await.unwrap();
+    let view: Value = get(&c, format!("{base}/api/v1/orders/{order}"), &site).await;
     assert_eq!(view["status"], "under_review");
     // A high-risk release needs a second officer.
     let (status, d) =
@@ -116,15 +114,7 @@ both!(sec_14_sec_15_a_missed_kyc_deadline_restricts_then_suspends_the_customer, 
     // Another customer is not affected.
     let (status, _) = post(&c, format!("{base}/api/v1/orders"), &key, order_body("erin@example.com")).await;
     assert_eq!(status, StatusCode::CREATED);
-    let view: Value = c
-        .get(format!("{base}/api/v1/orders/{}", kyc["order_id"].as_str().unwrap()))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = get(&c, format!("{base}/api/v1/orders/{}", kyc["order_id"].as_str().unwrap()), &key).await;
     assert_eq!(view["requests"][0]["overdue"], true);
 });
 
@@ -170,7 +160,7 @@ async fn refund_with_four_eyes(
     let (status, _) =
         post(c, format!("{base}/api/v1/decisions/{}/approve", d["id"].as_str().unwrap()), b, json!({})).await;
     assert_eq!(status, StatusCode::OK);
-    c.get(format!("{base}/api/v1/orders/{order}")).bearer_auth(a).send().await.unwrap().json().await.unwrap()
+    get(c, format!("{base}/api/v1/orders/{order}"), a).await
 }
 
 both!(ref_2_a_held_order_is_refunded_after_kyc_and_source_of_funds, |t: TestApp| async move {

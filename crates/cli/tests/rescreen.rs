@@ -75,7 +75,7 @@ async fn mon_1_a_label_import_flags_an_old_deposit_through_the_running_server() 
     let url = format!("{base}/api/v1/orders/{}", order["id"].as_str().unwrap());
     let started = Instant::now();
     let view = loop {
-        let view: serde_json::Value = c.get(&url).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        let view: serde_json::Value = get(&c, &url, &key).await;
         if view["status"] != "accepted" || started.elapsed() > Duration::from_secs(40) {
             break view;
         }

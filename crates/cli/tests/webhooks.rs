@@ -146,15 +146,7 @@ both!(a_refused_event_is_dead_lettered_and_can_be_replayed_by_id, |t: TestApp| a
     let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"].as_str().unwrap().to_owned();
     let (base, key) = t.serve().await;
     let c = reqwest::Client::new();
-    let ev: serde_json::Value = c
-        .get(format!("{base}/api/v1/webhooks/events/{id}"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ev: serde_json::Value = get(&c, format!("{base}/api/v1/webhooks/events/{id}"), &key).await;
     assert_eq!(ev["status"], "dead");
     assert!(ev["last_error"].as_str().unwrap().contains("400"));
     let r2 = c.post(format!("{base}/api/v1/webhooks/events/{id}/replay")).bearer_auth(&key).send().await.unwrap();

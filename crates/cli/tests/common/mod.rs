@@ -296,3 +296,8 @@ impl Drop for KillOnDrop {
         self.kill();
     }
 }
+
+/// GETs JSON with a bearer key.
+pub async fn get(c: &reqwest::Client, url: impl reqwest::IntoUrl, key: &str) -> serde_json::Value {
+    c.get(url).bearer_auth(key).send().await.unwrap().json().await.unwrap()
+}
