@@ -4,7 +4,8 @@ use crate::model::*;
 use async_trait::async_trait;
 use custos_domain::audit::{AuditEntry, AuditEvent};
 use custos_domain::risk::RiskReport;
-use custos_domain::{Address, Network};
+use custos_domain::{Address, Amount, Asset, Network};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -148,12 +149,51 @@ pub trait Store: Send + Sync {
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>>;
 }
 
+/// Which way a transfer moves, seen from the exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// A deposit: funds arrive at our address.
+    Incoming,
+    /// A payout or refund: funds leave to the customer's address.
+    Outgoing,
+}
+
+/// One on-chain transfer to screen (RISK-1, ADDR-4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub network: Network,
+    pub asset: Asset,
+    /// Normalised transaction id.
+    pub txid: String,
+    /// Output index (Bitcoin) or log index (token transfers).
+    pub index: u32,
+    pub amount: Amount,
+    pub direction: Direction,
+    /// Our side of it: the deposit address (incoming) or the destination (outgoing).
+    pub address: Address,
+    /// The other side, when known (the sources of a deposit).
+    pub counterparties: Vec<Address>,
+    /// An opaque, stable reference of the customer for vendors that profile users; never
+    /// personal data.
+    pub customer_ref: Option<String>,
+}
+
 /// An AML analyzer: the built-in label index or a vendor.
 #[async_trait]
 pub trait Analyzer: Send + Sync {
     fn name(&self) -> &str;
     /// Screens one address. Never fails: a failure is a report with `Failed` status.
-    async fn screen(&self, address: &Address) -> RiskReport;
+    async fn screen_address(&self, address: &Address) -> RiskReport;
+    /// Whether [`Analyzer::screen_transfer`] is supported; analyzers that only know addresses
+    /// screen a transfer's addresses instead.
+    fn screens_transfers(&self) -> bool {
+        false
+    }
+    /// Screens one transfer (the transaction and its counterparty). Never fails either.
+    async fn screen_transfer(&self, transfer: &Transfer) -> RiskReport {
+        RiskReport::failed(self.name().to_owned(), &transfer.address, "this analyzer does not screen transfers")
+    }
 }
 
 /// How one webhook delivery went.

@@ -5,7 +5,8 @@ use crate::error::AppError;
 use crate::model::*;
 use crate::monitoring::MonitoringRules;
 use crate::ports::{AddressDeriver, Store};
-use crate::screening::Screener;
+use crate::ports::{Direction, Transfer};
+use crate::screening::{Occasion, ScreenRequest, Screener};
 use custos_crypto::{Aad, FieldCipher};
 use custos_domain::audit::{AuditEvent, ChainBreak, ChainVerifier};
 use custos_domain::order::OrderEvent;
@@ -134,17 +135,43 @@ impl App {
 
     /// PRE-1: screens one address with every analyzer, decides, and records the screening.
     pub async fn screen_address(&self, address: &Address, actor: &str) -> Result<ScreeningRecord, AppError> {
-        let screening = self.evaluate(ScreeningKind::Address, address, std::slice::from_ref(address)).await;
+        let screening = self.evaluate(Occasion::Address, address, std::slice::from_ref(address)).await;
         self.store.insert_screening(&screening, actor).await?;
         Ok(screening)
     }
 
-    /// Screens and decides without recording (the CLI's `screen` and the benchmark).
-    pub async fn evaluate(&self, kind: ScreeningKind, subject: &Address, addresses: &[Address]) -> ScreeningRecord {
-        let reports = self.screener.screen(addresses).await;
+    /// Screens addresses and decides without recording (the CLI's `screen` and the benchmark).
+    pub async fn evaluate(&self, occasion: Occasion, subject: &Address, addresses: &[Address]) -> ScreeningRecord {
+        self.evaluate_request(ScreenRequest { occasion, addresses, transfer: None }, subject).await
+    }
+
+    /// The analyzers' metrics (calls, errors, latency, cost, cache hits, breaker state).
+    pub fn analyzer_metrics(&self) -> Vec<crate::screening::AnalyzerMetrics> {
+        self.screener.metrics()
+    }
+
+    async fn evaluate_request(&self, request: ScreenRequest<'_>, subject: &Address) -> ScreeningRecord {
+        let id = Uuid::now_v7();
+        let mut reports = self.screener.screen(request).await;
+        // The vendors' raw answers are evidence: kept, but only encrypted.
+        for (i, report) in reports.iter_mut().enumerate() {
+            if let Some(vendor) = report.vendor.as_mut() {
+                if let Some(raw) = vendor.raw_payload.take() {
+                    let column = format!("evidence:{i}");
+                    let row = id.to_string();
+                    vendor.evidence =
+                        Some(self.cipher.encrypt(&raw, Aad { table: "screenings", column: &column, row: &row }));
+                }
+            }
+        }
         let decision = self.policy.decide(&reports);
+        let kind = match request.occasion {
+            Occasion::Address => ScreeningKind::Address,
+            Occasion::Deposit | Occasion::Rescreen => ScreeningKind::Deposit,
+            Occasion::Payout | Occasion::Refund => ScreeningKind::Payout,
+        };
         ScreeningRecord {
-            id: Uuid::now_v7(),
+            id,
             kind,
             network: subject.network(),
             address: subject.as_str().to_owned(),
@@ -254,7 +281,19 @@ impl App {
             }
         }
         let deposit_id = Uuid::now_v7();
-        let mut screening = self.evaluate(ScreeningKind::Deposit, &deposit.address, &addresses).await;
+        let transfer = Transfer {
+            network: deposit.network,
+            asset: deposit.asset,
+            txid: deposit.txid.clone(),
+            index: deposit.index,
+            amount: deposit.amount,
+            direction: Direction::Incoming,
+            address: deposit.address.clone(),
+            counterparties: deposit.sources.clone(),
+            customer_ref: Some(self.customer_ref(&order)),
+        };
+        let request = ScreenRequest { occasion: Occasion::Deposit, addresses: &addresses, transfer: Some(&transfer) };
+        let mut screening = self.evaluate_request(request, &deposit.address).await;
         screening.order_id = Some(order.id);
         screening.deposit_id = Some(deposit_id);
         let now = self.clock.now_ms();
@@ -293,6 +332,15 @@ impl App {
         };
         let write = DepositWrite { deposit: record, screening, case, actor: actor.to_owned() };
         Ok(self.store.record_deposit(&write).await?)
+    }
+
+    /// The customer as vendors that profile users see them: a keyed hash, stable per customer
+    /// (per order when the customer is anonymous), never personal data.
+    fn customer_ref(&self, order: &OrderRecord) -> String {
+        match &order.customer_email_index {
+            Some(index) => self.cipher.blind_index("vendor_customer_ref", index)[..32].to_owned(),
+            None => order.id.simple().to_string(),
+        }
     }
 
     /// Creates an API key; returns the key itself (shown once) and its record.
@@ -358,8 +406,7 @@ impl App {
         }
         let destination = Address::parse(order.receive_network, &order.receive_address)
             .map_err(|e| AppError::Internal(format!("stored receive address: {e}")))?;
-        let mut screening =
-            self.evaluate(ScreeningKind::Payout, &destination, std::slice::from_ref(&destination)).await;
+        let mut screening = self.evaluate(Occasion::Payout, &destination, std::slice::from_ref(&destination)).await;
         screening.order_id = Some(order.id);
         let now = self.clock.now_ms();
         let blocked = screening.decision.action > Action::Proceed;
@@ -548,7 +595,7 @@ impl App {
         )
         .map_err(|e| AppError::invalid("refund_refused", e.to_string()))?;
         // ADDR-4: the destination is screened again now, with the labels of today.
-        let check = self.evaluate(ScreeningKind::Payout, &to, std::slice::from_ref(&to)).await;
+        let check = self.evaluate(Occasion::Refund, &to, std::slice::from_ref(&to)).await;
         if let Some(c) =
             check.decision.categories.iter().find(|c| custos_domain::refund::NEVER_REFUNDED.contains(&c.category))
         {
@@ -810,7 +857,7 @@ impl App {
                 }
             }
             let Some(subject) = addresses.last().cloned() else { continue };
-            let mut screening = self.evaluate(ScreeningKind::Deposit, &subject, &addresses).await;
+            let mut screening = self.evaluate(Occasion::Rescreen, &subject, &addresses).await;
             let action = screening.decision.action;
             if action <= worst {
                 continue;

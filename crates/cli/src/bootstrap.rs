@@ -146,7 +146,7 @@ pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Resul
     }
     let app = App::new(AppParts {
         store: store.clone(),
-        screener: custos_app::screening::Screener::new(vec![builtin.clone()], timeout),
+        screener: custos_app::screening::Screener::simple(clock.clone(), vec![builtin.clone()], timeout),
         policy: cfg.policy()?,
         derivers: derivers(cfg)?,
         cipher,

@@ -295,14 +295,15 @@ both!(invariant_2_an_analyzer_that_times_out_sends_the_deposit_to_review, |t: Te
         fn name(&self) -> &str {
             "stuck"
         }
-        async fn screen(&self, _: &Address) -> custos_domain::RiskReport {
+        async fn screen_address(&self, _: &Address) -> custos_domain::RiskReport {
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
             unreachable!()
         }
     }
     let app = custos_app::App::new(custos_app::AppParts {
         store: t.store.clone(),
-        screener: custos_app::screening::Screener::new(
+        screener: custos_app::screening::Screener::simple(
+            t.clock.clone(),
             vec![t.builtin.clone(), Arc::new(Stuck)],
             std::time::Duration::from_millis(50),
         ),

@@ -111,6 +111,10 @@ pub struct Policy {
     pub categories: BTreeMap<RiskCategory, CategoryRule>,
     /// What an analyzer failure yields (fail closed: at least `review`).
     pub analyzer_failure: Action,
+    /// Analyzers whose bands lie more than this many bands apart disagree (0–3).
+    pub disagreement_margin_bands: u8,
+    /// What a disagreement yields (at least `review`: an officer sees both verdicts).
+    pub analyzer_disagreement: Action,
 }
 
 impl Default for Policy {
@@ -138,6 +142,8 @@ impl Default for Policy {
             band_actions: BandActions::default(),
             categories,
             analyzer_failure: Action::Review,
+            disagreement_margin_bands: 1,
+            analyzer_disagreement: Action::Review,
         }
     }
 }
@@ -148,6 +154,12 @@ impl Policy {
         self.bands.validate()?;
         if self.analyzer_failure < Action::Review {
             return Err("analyzer_failure must be review, hold or reject: a failed check never proceeds".into());
+        }
+        if self.analyzer_disagreement < Action::Review {
+            return Err("analyzer_disagreement must be review, hold or reject".into());
+        }
+        if self.disagreement_margin_bands > 3 {
+            return Err("disagreement_margin_bands must be 0–3 (there are four bands)".into());
         }
         for c in RiskCategory::STOP {
             if self.categories.get(&c).is_none_or(|r| r.direct < Action::Hold) {
@@ -169,12 +181,17 @@ impl Policy {
         hex_lower(&Sha256::digest(canonical))
     }
 
-    /// Decides from every report gathered for an operation (all analyzers, all addresses).
+    /// Decides from every report gathered for an operation (all analyzers, all addresses and
+    /// transfers). Conservative: the worst band wins, any category rule of any analyzer applies,
+    /// a failure or an answer without a verdict fails closed, and analyzers that disagree by
+    /// more than the margin send the operation to review.
     pub fn decide(&self, reports: &[RiskReport]) -> Decision {
         let mut reasons = Vec::new();
         let mut score = RiskScore::MIN;
-        let mut worst_score_report: Option<&RiskReport> = None;
+        let mut worst: Option<(RiskBand, RiskScore, &RiskReport)> = None;
         let mut summary: BTreeMap<RiskCategory, CategorySummary> = BTreeMap::new();
+        // The worst band each analyzer gave, for the disagreement check.
+        let mut per_analyzer: Vec<(&RiskReport, RiskBand)> = Vec::new();
 
         for report in reports {
             match &report.status {
@@ -184,14 +201,32 @@ impl Policy {
                     address: report.address.clone(),
                     error: error.clone(),
                 }),
-                ReportStatus::Completed => {
-                    if let Some(s) = report.score {
-                        if worst_score_report.is_none() || s > score {
-                            score = s;
-                            worst_score_report = Some(report);
+                ReportStatus::Completed => match report.effective_band(&self.bands) {
+                    Some(band) => {
+                        let s = report.score.unwrap_or_else(|| self.bands.floor(band)).max(self.bands.floor(band));
+                        score = score.max(s);
+                        if worst.is_none_or(|(b, ws, _)| (band, s) > (b, ws)) {
+                            worst = Some((band, s, report));
+                        }
+                        if !report.sanctions_only {
+                            match per_analyzer.iter_mut().find(|(r, _)| r.analyzer == report.analyzer) {
+                                Some(entry) if entry.1 < band => *entry = (report, band),
+                                Some(_) => {}
+                                None => per_analyzer.push((report, band)),
+                            }
                         }
                     }
-                }
+                    None if report.sanctions_only => {}
+                    None => reasons.push(Reason::AnalyzerFailed {
+                        action: self.analyzer_failure,
+                        analyzer: report.analyzer.clone(),
+                        address: report.address.clone(),
+                        error: match report.vendor.as_ref().and_then(|v| v.level.as_deref()) {
+                            Some(level) => format!("the analyzer could not rate it (level \"{level}\")"),
+                            None => "the analyzer answered without a risk level or score".into(),
+                        },
+                    }),
+                },
             }
             for f in &report.categories {
                 let entry = summary.entry(f.category).or_insert(CategorySummary {
@@ -218,16 +253,27 @@ impl Policy {
             }
         }
 
-        let band = self.bands.band(score);
-        let band_action = self.band_actions.for_band(band);
-        if let Some(r) = worst_score_report {
+        let band = worst.map_or(RiskBand::Low, |(b, _, _)| b);
+        if let Some((band, band_score, r)) = worst {
             reasons.push(Reason::Band {
-                action: band_action,
+                action: self.band_actions.for_band(band),
                 band,
-                score,
+                score: band_score,
                 analyzer: r.analyzer.clone(),
                 address: r.address.clone(),
             });
+        }
+        let high = per_analyzer.iter().max_by_key(|(_, b)| *b);
+        let low = per_analyzer.iter().min_by_key(|(_, b)| *b);
+        if let (Some(&(hr, hb)), Some(&(lr, lb))) = (high, low) {
+            if hb.rank() - lb.rank() > self.disagreement_margin_bands {
+                reasons.push(Reason::Disagreement {
+                    action: self.analyzer_disagreement,
+                    higher: AnalyzerVerdict { analyzer: hr.analyzer.clone(), band: hb, address: hr.address.clone() },
+                    lower: AnalyzerVerdict { analyzer: lr.analyzer.clone(), band: lb, address: lr.address.clone() },
+                    margin: self.disagreement_margin_bands,
+                });
+            }
         }
         if reports.is_empty() {
             reasons.push(Reason::NoVerdict { action: self.analyzer_failure });
@@ -297,6 +343,13 @@ pub enum Reason {
     NoVerdict {
         action: Action,
     },
+    /// Two analyzers' bands lie further apart than the policy's margin: an officer sees both.
+    Disagreement {
+        action: Action,
+        higher: AnalyzerVerdict,
+        lower: AnalyzerVerdict,
+        margin: u8,
+    },
     /// A monitoring rule beside the analyzers (MON-1).
     Rule {
         action: Action,
@@ -312,6 +365,7 @@ impl Reason {
             | Reason::Category { action, .. }
             | Reason::AnalyzerFailed { action, .. }
             | Reason::Rule { action, .. }
+            | Reason::Disagreement { action, .. }
             | Reason::NoVerdict { action } => *action,
         }
     }
@@ -339,8 +393,20 @@ impl Reason {
             }
             Reason::NoVerdict { .. } => "no analyzer produced a verdict; failing closed".into(),
             Reason::Rule { rule, detail, .. } => format!("monitoring rule {rule}: {detail}"),
+            Reason::Disagreement { higher, lower, margin, .. } => format!(
+                "analyzers disagree by more than {margin} band(s): {} says {} for {}, {} says {} for {}",
+                higher.analyzer, higher.band, higher.address, lower.analyzer, lower.band, lower.address
+            ),
         }
     }
+}
+
+/// One analyzer's band, as shown in a disagreement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyzerVerdict {
+    pub analyzer: Cow<'static, str>,
+    pub band: RiskBand,
+    pub address: Arc<str>,
 }
 
 /// The outcome of the policy for one operation.

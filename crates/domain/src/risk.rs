@@ -69,6 +69,26 @@ pub enum RiskBand {
 }
 
 impl RiskBand {
+    pub const ALL: [RiskBand; 4] = [RiskBand::Low, RiskBand::Medium, RiskBand::High, RiskBand::Critical];
+
+    /// 0 for low … 3 for critical: how many bands apart two verdicts are.
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+
+    /// A vendor's own risk level (taxonomy.md §11). `none` is the low band (the check found
+    /// nothing); `severe` is our critical band; `undefined`, `unknown` and anything else is no
+    /// verdict at all (`None`), which the policy never reads as low.
+    pub fn from_vendor_level(level: &str) -> Option<RiskBand> {
+        match level.trim().to_ascii_lowercase().as_str() {
+            "none" | "low" | "lowrisk" => Some(RiskBand::Low),
+            "medium" | "moderate" => Some(RiskBand::Medium),
+            "high" | "highrisk" => Some(RiskBand::High),
+            "severe" | "critical" => Some(RiskBand::Critical),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RiskBand::Low => "low",
@@ -110,6 +130,17 @@ impl BandEdges {
             RiskBand::Medium
         } else {
             RiskBand::Low
+        }
+    }
+
+    /// The lowest score of a band: the score a vendor verdict without a number implies
+    /// (taxonomy.md §11, "band → configured score mapping").
+    pub fn floor(&self, band: RiskBand) -> RiskScore {
+        match band {
+            RiskBand::Low => RiskScore::MIN,
+            RiskBand::Medium => self.medium_from,
+            RiskBand::High => self.high_from,
+            RiskBand::Critical => self.critical_from,
         }
     }
 
@@ -208,19 +239,58 @@ pub enum ReportStatus {
     },
 }
 
-/// What one analyzer says about one address.
+/// What a vendor answered, beside the normalised verdict: kept so an officer and an auditor can
+/// see exactly what the vendor said.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VendorDetail {
+    /// The vendor's own level as sent (`moderate`, `Severe`, `undefined`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// The vendor's own score as sent (BitOK 0–1, CoinKYT a decimal string); never compared
+    /// across vendors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_score: Option<String>,
+    /// The vendor's id of the check (BitOK transfer id, Chainalysis externalId, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The vendor's raw answers, encrypted at rest (an envelope of the field cipher).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// The raw answers in clear, between the adapter and the encryption; never stored or sent.
+    #[serde(skip)]
+    pub raw_payload: Option<String>,
+}
+
+/// What one analyzer says about one address or one transfer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskReport {
     /// The analyzer's name (usually static, so no allocation per screening).
     pub analyzer: Cow<'static, str>,
     pub network: crate::network::Network,
-    /// Normalised address.
+    /// Normalised address (for a transfer: our side of it, the deposit or payout address).
     pub address: Arc<str>,
+    /// The transaction, when a transfer was screened rather than an address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txid: Option<String>,
     #[serde(flatten)]
     pub status: ReportStatus,
-    /// Normalised 0–100 score, when the analyzer gives or implies one.
+    /// Normalised 0–100 score, when the analyzer gives one.
     pub score: Option<RiskScore>,
+    /// The analyzer's own band, when it gives one; it wins over the score's band.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<RiskBand>,
     pub categories: Vec<CategoryFinding>,
+    /// The analyzer only screens sanctions lists: no match is no verdict on other risks.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sanctions_only: bool,
+    /// How long the analyzer took, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    /// Served from the result cache (no new call to the vendor).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<VendorDetail>,
 }
 
 impl RiskReport {
@@ -230,25 +300,39 @@ impl RiskReport {
         score: RiskScore,
         categories: Vec<CategoryFinding>,
     ) -> Self {
+        RiskReport { score: Some(score), categories, ..RiskReport::new(analyzer, address, ReportStatus::Completed) }
+    }
+
+    /// A report with no verdict yet, to be filled in by an adapter.
+    pub fn new(analyzer: impl Into<Cow<'static, str>>, address: &Address, status: ReportStatus) -> Self {
         RiskReport {
             analyzer: analyzer.into(),
             network: address.network(),
             address: address.shared(),
-            status: ReportStatus::Completed,
-            score: Some(score),
-            categories,
+            txid: None,
+            status,
+            score: None,
+            band: None,
+            categories: Vec::new(),
+            sanctions_only: false,
+            latency_ms: None,
+            cached: false,
+            vendor: None,
         }
     }
 
+    pub fn is_completed(&self) -> bool {
+        self.status == ReportStatus::Completed
+    }
+
+    /// The band this report stands for: the vendor's own, else the score's; `None` when it
+    /// gives neither (no verdict).
+    pub fn effective_band(&self, edges: &BandEdges) -> Option<RiskBand> {
+        self.band.or_else(|| self.score.map(|s| edges.band(s)))
+    }
+
     pub fn failed(analyzer: impl Into<Cow<'static, str>>, address: &Address, error: impl Into<String>) -> Self {
-        RiskReport {
-            analyzer: analyzer.into(),
-            network: address.network(),
-            address: address.shared(),
-            status: ReportStatus::Failed { error: error.into() },
-            score: None,
-            categories: Vec::new(),
-        }
+        RiskReport::new(analyzer, address, ReportStatus::Failed { error: error.into() })
     }
 }
 
@@ -281,6 +365,24 @@ mod tests {
         assert!(RiskScore::from_percent(f64::NAN).is_none());
         assert_eq!(RiskScore::from_percent(7.5).unwrap().to_string(), "7.50");
         assert_eq!(serde_json::to_string(&RiskScore::from_percent(24.99).unwrap()).unwrap(), "24.99");
+    }
+
+    #[test]
+    fn vendor_levels_map_to_bands_and_undefined_is_no_verdict() {
+        for (level, band) in [
+            ("none", Some(RiskBand::Low)),
+            ("LOW", Some(RiskBand::Low)),
+            ("moderate", Some(RiskBand::Medium)),
+            ("Medium", Some(RiskBand::Medium)),
+            ("HIGH", Some(RiskBand::High)),
+            ("Severe", Some(RiskBand::Critical)),
+            ("undefined", None),
+            ("Unknown", None),
+            ("", None),
+            ("catastrophic", None),
+        ] {
+            assert_eq!(RiskBand::from_vendor_level(level), band, "{level}");
+        }
     }
 
     #[test]

@@ -80,7 +80,7 @@ impl Analyzer for BuiltinAnalyzer {
         NAME
     }
 
-    async fn screen(&self, address: &Address) -> RiskReport {
+    async fn screen_address(&self, address: &Address) -> RiskReport {
         self.screen_now(address)
     }
 }

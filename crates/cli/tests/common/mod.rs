@@ -183,7 +183,7 @@ impl TestApp {
         let builtin = Arc::new(BuiltinAnalyzer::new(bootstrap::load_index(store.as_ref()).await.unwrap()));
         let app = App::new(AppParts {
             store: store.clone(),
-            screener: Screener::new(vec![builtin.clone()], opts.analyzer_timeout),
+            screener: Screener::simple(clock.clone(), vec![builtin.clone()], opts.analyzer_timeout),
             policy: opts.policy,
             derivers: opts
                 .networks

@@ -3,7 +3,7 @@
 use super::*;
 use crate::address::Address;
 use crate::network::Network;
-use crate::risk::CategoryFinding;
+use crate::risk::{CategoryFinding, ReportStatus};
 
 const ADDR: &str = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4";
 
@@ -168,4 +168,88 @@ fn mon_1_a_rule_hit_raises_the_decision_and_is_explained() {
     let mut held = Policy::default().decide(&[scored(60.0)]);
     held.add_rule_hit("velocity", "x".into(), Action::Review);
     assert_eq!(held.action, Action::Hold, "a rule never lowers a decision");
+}
+
+fn vendor(name: &'static str, band: Option<RiskBand>, level: &str, findings: Vec<CategoryFinding>) -> RiskReport {
+    let mut r = RiskReport::new(name, &addr(), ReportStatus::Completed);
+    r.band = band;
+    r.categories = findings;
+    r.vendor = Some(crate::risk::VendorDetail { level: Some(level.into()), ..Default::default() });
+    r
+}
+
+#[test]
+fn risk_1_worst_band_of_all_analyzers_wins() {
+    let p = Policy::default();
+    let d = p.decide(&[scored(10.0), vendor("bitok", Some(RiskBand::High), "high", vec![])]);
+    assert_eq!((d.band, d.action), (RiskBand::High, Action::Hold));
+    // A vendor band without a number implies its band's floor, so score and band agree.
+    assert_eq!(d.score, RiskScore::from_percent(50.0).unwrap());
+    assert!(d.explanation().contains("from analyzer bitok"), "{}", d.explanation());
+}
+
+#[test]
+fn risk_1_vendor_band_wins_over_its_own_score() {
+    let mut r = vendor("bitok", Some(RiskBand::Critical), "severe", vec![]);
+    r.score = RiskScore::from_percent(12.0); // BitOK's 0.12 with level severe: the level decides
+    let d = Policy::default().decide(&[r]);
+    assert_eq!((d.band, d.action), (RiskBand::Critical, Action::Reject));
+}
+
+#[test]
+fn risk_3_a_stop_category_from_one_analyzer_rejects_although_another_says_low() {
+    let d = Policy::default().decide(&[
+        vendor("coinkyt", Some(RiskBand::Low), "low", vec![]),
+        vendor("bitok", Some(RiskBand::Low), "low", vec![finding(RiskCategory::Sanctions, 100.0, true)]),
+    ]);
+    assert_eq!(d.action, Action::Reject);
+    assert!(d.explanation().contains("sanctions exposure 100% (direct)"), "{}", d.explanation());
+}
+
+#[test]
+fn risk_1_analyzers_that_disagree_beyond_the_margin_send_to_review_with_both_verdicts() {
+    let mut p = Policy::default();
+    p.band_actions.high = Action::Proceed; // so only the disagreement can stop it
+    let reports =
+        [vendor("bitok", Some(RiskBand::Low), "low", vec![]), vendor("coinkyt", Some(RiskBand::High), "high", vec![])];
+    let d = p.decide(&reports);
+    assert_eq!(d.action, Action::Review);
+    let e = d.explanation();
+    assert!(e.contains("coinkyt says high") && e.contains("bitok says low"), "{e}");
+    // One band apart is within the default margin.
+    let close = [
+        vendor("bitok", Some(RiskBand::Low), "low", vec![]),
+        vendor("coinkyt", Some(RiskBand::Medium), "moderate", vec![]),
+    ];
+    assert!(!p.decide(&close).reasons.iter().any(|r| matches!(r, Reason::Disagreement { .. })));
+    // A margin of zero makes any difference a disagreement.
+    p.disagreement_margin_bands = 0;
+    p.band_actions.medium = Action::Proceed;
+    assert_eq!(p.decide(&close).action, Action::Review);
+}
+
+#[test]
+fn fail_closed_an_answer_without_level_or_score_is_no_verdict() {
+    let d = Policy::default().decide(&[vendor("bitok", None, "undefined", vec![])]);
+    assert_eq!(d.action, Action::Review);
+    assert!(d.explanation().contains("could not rate it (level \"undefined\")"), "{}", d.explanation());
+}
+
+#[test]
+fn a_sanctions_only_no_match_neither_decides_nor_disagrees() {
+    let mut none = vendor("chainalysis-sanctions", None, "", vec![]);
+    none.sanctions_only = true;
+    let d = Policy::default().decide(&[scored(80.0), none.clone()]);
+    assert_eq!(d.action, Action::Reject);
+    assert!(!d.reasons.iter().any(|r| matches!(r, Reason::Disagreement { .. } | Reason::AnalyzerFailed { .. })));
+    let d = Policy::default().decide(&[scored(0.0), none]);
+    assert_eq!(d.action, Action::Proceed);
+}
+
+#[test]
+fn policy_refuses_a_lenient_disagreement_action() {
+    let p = Policy { analyzer_disagreement: Action::Proceed, ..Policy::default() };
+    assert!(p.validate().is_err());
+    let p = Policy { disagreement_margin_bands: 4, ..Policy::default() };
+    assert!(p.validate().is_err());
 }
