@@ -26,10 +26,12 @@ pub enum Scope {
     CasesManage,
     #[serde(rename = "requests:answer")]
     RequestsAnswer,
+    #[serde(rename = "metrics:read")]
+    MetricsRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::ScreeningsCreate,
         Scope::OrdersCreate,
         Scope::OrdersRead,
@@ -38,6 +40,7 @@ impl Scope {
         Scope::PayoutsManage,
         Scope::CasesManage,
         Scope::RequestsAnswer,
+        Scope::MetricsRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +53,7 @@ impl Scope {
             Scope::PayoutsManage => "payouts:manage",
             Scope::CasesManage => "cases:manage",
             Scope::RequestsAnswer => "requests:answer",
+            Scope::MetricsRead => "metrics:read",
         }
     }
 

@@ -144,14 +144,31 @@ pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Resul
             "analyzers.timeout_seconds must be 1 to 300: the primary check takes at most 5 minutes (SLA-1)".into()
         );
     }
+    let policy = cfg.policy()?;
+    let builtin_settings = custos_app::screening::CallSettings {
+        timeout,
+        cost_micros: 0,
+        breaker: Default::default(),
+        // Labels reload in place; the in-memory index needs no cache.
+        cache_ttl: Duration::ZERO,
+    };
+    let mut analyzers: Vec<crate::analyzers::Configured> =
+        vec![(builtin.clone(), builtin_settings, custos_app::screening::RunRule::default())];
+    for vendor in &cfg.analyzers.vendors {
+        analyzers.push(vendor.build()?);
+        tracing::info!(analyzer = %vendor.name(), "vendor analyzer configured");
+    }
+    let deadlines = cfg.deadlines();
+    crate::analyzers::check_budget(&analyzers, Duration::from_millis(deadlines.primary_check_ms as u64))?;
+    let screener = custos_app::screening::Screener::new(clock.clone(), analyzers)?.with_band_edges(policy.bands);
     let app = App::new(AppParts {
         store: store.clone(),
-        screener: custos_app::screening::Screener::simple(clock.clone(), vec![builtin.clone()], timeout),
-        policy: cfg.policy()?,
+        screener,
+        policy,
         derivers: derivers(cfg)?,
         cipher,
         clock,
-        deadlines: cfg.deadlines(),
+        deadlines,
         monitoring: cfg.monitoring_rules(),
     })
     .await

@@ -74,7 +74,10 @@ pub struct Api {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Analyzers {
+    /// The built-in analyzer's budget.
     pub timeout_seconds: Option<u64>,
+    /// Vendor analyzers, in order (a second opinion follows the analyzer it names).
+    pub vendors: Vec<crate::analyzers::VendorConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -2,6 +2,7 @@
 //! The binary is `main.rs`; this library holds its commands, so that tests can assemble Custos
 //! exactly as the binary does.
 
+pub mod analyzers;
 pub mod bench;
 pub mod bootstrap;
 pub mod commands;

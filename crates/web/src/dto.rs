@@ -5,7 +5,7 @@ use crate::problem::Problem;
 use axum::http::StatusCode;
 use custos_app::model::*;
 use custos_domain::policy::Decision;
-use custos_domain::risk::{ReportStatus, RiskReport};
+use custos_domain::risk::{ReportStatus, RiskBand, RiskReport};
 use custos_domain::{Address, Amount, Asset, Network};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -71,13 +71,32 @@ pub struct ScreeningRequest {
     pub address: String,
 }
 
+/// One analyzer's own result within a screening: what it said, how long it took, and where
+/// it came from (a fresh call or the cache).
 #[derive(Debug, Serialize)]
 pub struct AnalyzerSummary {
     pub name: String,
     pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub txid: Option<String>,
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_score: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub band: Option<RiskBand>,
+    /// The vendor's own band (absent for a score-only analyzer), level and score as sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_score: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_reference: Option<String>,
+    pub categories: Vec<Value>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sanctions_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    pub cached: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -88,11 +107,27 @@ fn analyzers(network: Network, reports: &[RiskReport]) -> Vec<AnalyzerSummary> {
         .map(|r| AnalyzerSummary {
             name: r.analyzer.to_string(),
             address: display(network, &r.address),
+            txid: r.txid.clone(),
             status: match r.status {
                 ReportStatus::Completed => "completed",
                 ReportStatus::Failed { .. } => "failed",
             },
             risk_score: r.score.map(|s| s.as_f64()),
+            band: r.band,
+            vendor_level: r.vendor.as_ref().and_then(|v| v.level.clone()),
+            vendor_score: r.vendor.as_ref().and_then(|v| v.raw_score.clone()),
+            vendor_reference: r.vendor.as_ref().and_then(|v| v.reference.clone()),
+            categories: r
+                .categories
+                .iter()
+                .map(|f| {
+                    json!({"category": f.category, "exposure": f.exposure, "direct": f.direct,
+                           "vendor_code": f.vendor_code, "label": f.label})
+                })
+                .collect(),
+            sanctions_only: r.sanctions_only,
+            latency_ms: r.latency_ms,
+            cached: r.cached,
             error: match &r.status {
                 ReportStatus::Failed { error } => Some(error.clone()),
                 ReportStatus::Completed => None,

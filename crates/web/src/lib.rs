@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/refunds/{id}/sent", post(routes::refund_sent))
         .route("/api/v1/webhooks/events/{id}", get(routes::get_webhook_event))
         .route("/api/v1/webhooks/events/{id}/replay", post(routes::replay_webhook_event))
+        .route("/api/v1/metrics", get(routes::metrics))
         .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
     let document = openapi::document();

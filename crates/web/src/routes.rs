@@ -131,6 +131,13 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/metrics",
+        scope: Some(Scope::MetricsRead),
+        operation_id: "getMetrics",
+        summary: "Prometheus metrics: analyzer calls, errors, timeouts, cache hits, latency, cost and breaker state",
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/openapi.json",
         scope: None,
         operation_id: "getOpenApi",
@@ -140,6 +147,45 @@ pub const ROUTES: &[RouteSpec] = &[
 ];
 
 type ApiResult = Result<(StatusCode, Json<Value>), Problem>;
+
+/// The analyzers' counters in the Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    let mut out = String::with_capacity(2048);
+    let metrics = state.app.analyzer_metrics();
+    let series: [(&str, &str, &str, fn(&custos_app::screening::AnalyzerMetrics) -> f64); 8] = [
+        ("custos_analyzer_calls_total", "counter", "Calls that reached the analyzer", |m| m.calls as f64),
+        ("custos_analyzer_errors_total", "counter", "Calls that failed (errors, garbage, timeouts)", |m| {
+            m.errors as f64
+        }),
+        ("custos_analyzer_timeouts_total", "counter", "Calls cut off at their time budget", |m| m.timeouts as f64),
+        ("custos_analyzer_cache_hits_total", "counter", "Answers served from the result cache", |m| {
+            m.cache_hits as f64
+        }),
+        ("custos_analyzer_short_circuited_total", "counter", "Calls refused by an open circuit breaker", |m| {
+            m.short_circuited as f64
+        }),
+        ("custos_analyzer_latency_seconds_total", "counter", "Time spent in analyzer calls", |m| {
+            m.latency_ms_total as f64 / 1000.0
+        }),
+        ("custos_analyzer_cost_total", "counter", "What the calls cost, in the configured currency", |m| {
+            m.cost_micros_total as f64 / 1e6
+        }),
+        ("custos_analyzer_breaker_open", "gauge", "1 while the analyzer's circuit breaker is open", |m| {
+            u8::from(m.breaker_open) as f64
+        }),
+    ];
+    for (name, kind, help, value) in series {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for m in &metrics {
+            out.push_str(&format!(
+                "{name}{{analyzer=\"{}\"}} {}\n",
+                m.analyzer.replace(['"', '\\', '\n'], "_"),
+                value(m)
+            ));
+        }
+    }
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
 
 pub async fn create_screening(
     State(state): State<AppState>,

@@ -117,6 +117,9 @@ pub struct Options {
     pub networks: Vec<Network>,
     pub analyzer_timeout: Duration,
     pub monitoring: custos_app::monitoring::MonitoringRules,
+    /// Analyzers after the built-in one (vendors pointed at a local fake).
+    pub vendors:
+        Vec<(Arc<dyn custos_app::Analyzer>, custos_app::screening::CallSettings, custos_app::screening::RunRule)>,
 }
 
 impl Default for Options {
@@ -126,6 +129,7 @@ impl Default for Options {
             networks: Network::ALL.to_vec(),
             analyzer_timeout: Duration::from_secs(5),
             monitoring: Default::default(),
+            vendors: Vec::new(),
         }
     }
 }
@@ -183,7 +187,20 @@ impl TestApp {
         let builtin = Arc::new(BuiltinAnalyzer::new(bootstrap::load_index(store.as_ref()).await.unwrap()));
         let app = App::new(AppParts {
             store: store.clone(),
-            screener: Screener::simple(clock.clone(), vec![builtin.clone()], opts.analyzer_timeout),
+            screener: {
+                let mut list: Vec<(Arc<dyn custos_app::Analyzer>, _, _)> = vec![(
+                    builtin.clone(),
+                    custos_app::screening::CallSettings {
+                        timeout: opts.analyzer_timeout,
+                        cost_micros: 0,
+                        breaker: Default::default(),
+                        cache_ttl: Duration::ZERO,
+                    },
+                    custos_app::screening::RunRule::default(),
+                )];
+                list.extend(opts.vendors);
+                Screener::new(clock.clone(), list).unwrap()
+            },
             policy: opts.policy,
             derivers: opts
                 .networks
