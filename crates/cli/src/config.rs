@@ -96,6 +96,8 @@ pub struct PolicyOverrides {
     pub bands: Option<BandEdges>,
     pub band_actions: Option<BandActions>,
     pub analyzer_failure: Option<Action>,
+    pub disagreement_margin_bands: Option<u8>,
+    pub analyzer_disagreement: Option<Action>,
     pub categories: BTreeMap<RiskCategory, CategoryRule>,
 }
 
@@ -161,6 +163,12 @@ impl Config {
         }
         if let Some(a) = self.policy.band_actions {
             p.band_actions = a;
+        }
+        if let Some(m) = self.policy.disagreement_margin_bands {
+            p.disagreement_margin_bands = m;
+        }
+        if let Some(a) = self.policy.analyzer_disagreement {
+            p.analyzer_disagreement = a;
         }
         if let Some(a) = self.policy.analyzer_failure {
             p.analyzer_failure = a;

@@ -148,11 +148,14 @@ pub const ROUTES: &[RouteSpec] = &[
 
 type ApiResult = Result<(StatusCode, Json<Value>), Problem>;
 
+/// One Prometheus series: name, type, help, and how to read it off an analyzer's counters.
+type Series = (&'static str, &'static str, &'static str, fn(&custos_app::screening::AnalyzerMetrics) -> f64);
+
 /// The analyzers' counters in the Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
     let mut out = String::with_capacity(2048);
     let metrics = state.app.analyzer_metrics();
-    let series: [(&str, &str, &str, fn(&custos_app::screening::AnalyzerMetrics) -> f64); 8] = [
+    let series: [Series; 8] = [
         ("custos_analyzer_calls_total", "counter", "Calls that reached the analyzer", |m| m.calls as f64),
         ("custos_analyzer_errors_total", "counter", "Calls that failed (errors, garbage, timeouts)", |m| {
             m.errors as f64
