@@ -212,6 +212,50 @@ pub fn check_budget(list: &[Configured], primary_check: Duration) -> Result<(), 
 mod tests {
     use super::*;
 
+    fn parse(toml_text: &str) -> Vec<VendorConfig> {
+        let cfg: crate::config::Config = toml::from_str(toml_text).unwrap();
+        cfg.analyzers.vendors
+    }
+
+    #[test]
+    fn a_vendor_needs_a_readable_credential_and_a_budget_within_sla_1() {
+        let dir = std::env::temp_dir().join(format!("custos-vendor-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("coinkyt.key");
+        std::fs::write(&key, "k-123\n").unwrap();
+        let text = format!(
+            "[[analyzers.vendors]]\nkind = \"bitok\"\nkey_id = \"id\"\nsecret_file = \"{0}\"\ntimeout_seconds = 200\ncost = \"0.1\"\n\
+             min_amount = {{ USDT = \"100000000\" }}\n\
+             [[analyzers.vendors]]\nkind = \"coinkyt\"\nsecret_file = \"{0}\"\ntimeout_seconds = 120\nsecond_opinion_after = \"bitok\"\n",
+            key.display()
+        );
+        let vendors = parse(&text);
+        let built: Vec<Configured> = vendors.iter().map(|v| v.build().unwrap()).collect();
+        assert_eq!(built[0].1.cost_micros, 100_000);
+        assert_eq!(built[0].2.min_amount[&Asset::Usdt], Amount(100_000_000));
+        assert_eq!(built[1].2.second_opinion.as_ref().unwrap().band_at_least, RiskBand::Medium);
+        // 200 s first plus 120 s second opinion outlast the 5-minute primary check.
+        let err = check_budget(&built, Duration::from_secs(300)).unwrap_err();
+        assert!(err.contains("320 s") && err.contains("SLA-1"), "{err}");
+        assert!(check_budget(&built, Duration::from_secs(320)).is_ok());
+
+        let missing = parse("[[analyzers.vendors]]\nkind = \"coinkyt\"\nsecret_env = \"CUSTOS_TEST_NO_SUCH_KEY\"\n");
+        assert!(missing[0].build().err().unwrap().contains("CUSTOS_TEST_NO_SUCH_KEY is not set"));
+        let both = parse(&format!(
+            "[[analyzers.vendors]]\nkind = \"coinkyt\"\nsecret_env = \"X\"\nsecret_file = \"{}\"\n",
+            key.display()
+        ));
+        assert!(both[0].build().err().unwrap().contains("exactly one"));
+        let slow = parse(&format!(
+            "[[analyzers.vendors]]\nkind = \"coinkyt\"\nsecret_file = \"{}\"\ntimeout_seconds = 301\n",
+            key.display()
+        ));
+        assert!(slow[0].build().err().unwrap().contains("1 to 300"));
+        let unknown: Result<crate::config::Config, _> = toml::from_str("[[analyzers.vendors]]\nkind = \"elliptic\"\n");
+        assert!(unknown.is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn costs_are_exact_decimals() {
         assert_eq!(cost_micros("0.15"), Ok(150_000));
