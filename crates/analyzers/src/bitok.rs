@@ -5,10 +5,9 @@
 use crate::common::{self, number, poll, share, CallError, Endpoint, Evidence, PollSettings, Step, Verdict};
 use crate::credential::Secret;
 use crate::mapping::{self, Vendor};
-use async_trait::async_trait;
 use base64::Engine;
-use custos_app::ports::{Analyzer, Direction, Transfer};
-use custos_domain::risk::{Exposure, RiskReport, RiskScore};
+use custos_app::ports::{Direction, Transfer};
+use custos_domain::risk::{Exposure, RiskScore};
 use custos_domain::{Address, Asset, Network};
 use hmac::{Hmac, Mac};
 use reqwest::Method;
@@ -146,20 +145,15 @@ impl Bitok {
             "token_id": token_id(t.network, t.asset),
             "output_address": t.address.as_str(),
         });
-        let (created, status_path) = match self.mode {
+        let (create_path, check_prefix) = match self.mode {
             TransferMode::Register => {
                 body["client_id"] = t.customer_ref.as_deref().map_or(Value::Null, |c| json!(c));
-                let created = self.create("/v1/transfers/register/", body, ev).await?;
-                let id = id_of(&created)?;
-                (id.clone(), format!("/v1/transfers/{id}/"))
+                ("/v1/transfers/register/", "/v1/transfers")
             }
-            TransferMode::Manual => {
-                let created = self.create("/v1/manual-checks/check-transfer/", body, ev).await?;
-                let id = id_of(&created)?;
-                (id.clone(), format!("/v1/manual-checks/{id}/"))
-            }
+            TransferMode::Manual => ("/v1/manual-checks/check-transfer/", "/v1/manual-checks"),
         };
-        let id = created;
+        let id = id_of(&self.create(create_path, body, ev).await?)?;
+        let status_path = format!("{check_prefix}/{id}/");
         let state = poll(&self.poll, "BitOK check", || async {
             let v = self.call(Method::GET, &status_path, None, ev).await?;
             transfer_progress(&v, self.mode)
@@ -290,25 +284,4 @@ fn base_verdict(state: &Value, id: &str) -> Result<Verdict, String> {
     })
 }
 
-#[async_trait]
-impl Analyzer for Bitok {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn screen_address(&self, address: &Address) -> RiskReport {
-        let ev = Evidence::default();
-        let result = self.address_verdict(address, &ev).await;
-        common::report(&self.name, address, None, result, &ev)
-    }
-
-    fn screens_transfers(&self) -> bool {
-        true
-    }
-
-    async fn screen_transfer(&self, transfer: &Transfer) -> RiskReport {
-        let ev = Evidence::default();
-        let result = self.transfer_verdict(transfer, &ev).await;
-        common::report(&self.name, &transfer.address, Some(&transfer.txid), result, &ev)
-    }
-}
+common::vendor_analyzer!(Bitok, transfers);

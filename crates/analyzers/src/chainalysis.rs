@@ -6,9 +6,8 @@
 use crate::common::{self, number, poll, CallError, Endpoint, Evidence, PollSettings, Step, Verdict};
 use crate::credential::Secret;
 use crate::mapping::{self, Vendor};
-use async_trait::async_trait;
-use custos_app::ports::{Analyzer, Direction, Transfer};
-use custos_domain::risk::{Exposure, RiskBand, RiskReport};
+use custos_app::ports::{Direction, Transfer};
+use custos_domain::risk::{Exposure, RiskBand};
 use custos_domain::{Address, Network};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -184,25 +183,4 @@ impl Chainalysis {
     }
 }
 
-#[async_trait]
-impl Analyzer for Chainalysis {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn screen_address(&self, address: &Address) -> RiskReport {
-        let ev = Evidence::default();
-        let result = self.address_verdict(address, &ev).await;
-        common::report(&self.name, address, None, result, &ev)
-    }
-
-    fn screens_transfers(&self) -> bool {
-        true
-    }
-
-    async fn screen_transfer(&self, transfer: &Transfer) -> RiskReport {
-        let ev = Evidence::default();
-        let result = self.transfer_verdict(transfer, &ev).await;
-        common::report(&self.name, &transfer.address, Some(&transfer.txid), result, &ev)
-    }
-}
+common::vendor_analyzer!(Chainalysis, transfers);

@@ -5,9 +5,8 @@
 use crate::common::{self, number, poll, share, CallError, Endpoint, Evidence, PollSettings, Step, Verdict};
 use crate::credential::Secret;
 use crate::mapping::{self, Vendor};
-use async_trait::async_trait;
-use custos_app::ports::{Analyzer, Direction, Transfer};
-use custos_domain::risk::{Exposure, RiskReport, RiskScore};
+use custos_app::ports::{Direction, Transfer};
+use custos_domain::risk::{Exposure, RiskScore};
 use custos_domain::{Address, Asset, Network};
 use serde_json::Value;
 use std::sync::Arc;
@@ -179,25 +178,4 @@ fn entity_code(e: &Value) -> Option<String> {
     e.get("type").and_then(Value::as_str).or_else(|| e.get("type_label").and_then(Value::as_str)).map(str::to_owned)
 }
 
-#[async_trait]
-impl Analyzer for Coinkyt {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn screen_address(&self, address: &Address) -> RiskReport {
-        let ev = Evidence::default();
-        let result = self.address_verdict(address, &ev).await;
-        common::report(&self.name, address, None, result, &ev)
-    }
-
-    fn screens_transfers(&self) -> bool {
-        true
-    }
-
-    async fn screen_transfer(&self, transfer: &Transfer) -> RiskReport {
-        let ev = Evidence::default();
-        let result = self.transfer_verdict(transfer, &ev).await;
-        common::report(&self.name, &transfer.address, Some(&transfer.txid), result, &ev)
-    }
-}
+common::vendor_analyzer!(Coinkyt, transfers);

@@ -263,3 +263,36 @@ pub fn report(
     r.vendor.get_or_insert_with(VendorDetail::default).raw_payload = raw_payload;
     r
 }
+
+/// The analyzer port of a vendor adapter, from its `address_verdict` and, with `transfers`,
+/// its `transfer_verdict`: each check collects its evidence and becomes one report.
+macro_rules! vendor_analyzer {
+    ($adapter:ty $(, $transfers:ident)?) => {
+        #[async_trait::async_trait]
+        impl custos_app::ports::Analyzer for $adapter {
+            fn name(&self) -> &str {
+                &self.name
+            }
+
+            async fn screen_address(&self, address: &custos_domain::Address) -> custos_domain::RiskReport {
+                let ev = $crate::common::Evidence::default();
+                let result = self.address_verdict(address, &ev).await;
+                $crate::common::report(&self.name, address, None, result, &ev)
+            }
+
+            $(
+                #[doc = concat!("Screens ", stringify!($transfers), " too.")]
+                fn screens_transfers(&self) -> bool {
+                    true
+                }
+
+                async fn screen_transfer(&self, transfer: &custos_app::ports::Transfer) -> custos_domain::RiskReport {
+                    let ev = $crate::common::Evidence::default();
+                    let result = self.transfer_verdict(transfer, &ev).await;
+                    $crate::common::report(&self.name, &transfer.address, Some(&transfer.txid), result, &ev)
+                }
+            )?
+        }
+    };
+}
+pub(crate) use vendor_analyzer;

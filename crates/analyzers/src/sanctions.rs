@@ -5,9 +5,7 @@
 use crate::common::{self, poll, Endpoint, Evidence, PollSettings, Step, Verdict};
 use crate::credential::Secret;
 use crate::mapping::{self, Vendor};
-use async_trait::async_trait;
-use custos_app::ports::Analyzer;
-use custos_domain::risk::{Exposure, RiskReport, RiskScore};
+use custos_domain::risk::{Exposure, RiskScore};
 use custos_domain::{Address, RiskCategory};
 use serde_json::Value;
 use std::sync::Arc;
@@ -39,7 +37,7 @@ impl ChainalysisSanctions {
         })
     }
 
-    async fn verdict(&self, address: &Address, ev: &Evidence) -> Result<Verdict, String> {
+    async fn address_verdict(&self, address: &Address, ev: &Evidence) -> Result<Verdict, String> {
         let path = format!("/api/v1/address/{}", address.display());
         let body = poll(&self.poll, "Chainalysis sanctions screening", || async {
             let key = self.api_key.read().map_err(common::CallError::Fatal)?;
@@ -66,15 +64,4 @@ impl ChainalysisSanctions {
     }
 }
 
-#[async_trait]
-impl Analyzer for ChainalysisSanctions {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn screen_address(&self, address: &Address) -> RiskReport {
-        let ev = Evidence::default();
-        let result = self.verdict(address, &ev).await;
-        common::report(&self.name, address, None, result, &ev)
-    }
-}
+common::vendor_analyzer!(ChainalysisSanctions);

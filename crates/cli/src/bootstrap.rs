@@ -145,13 +145,8 @@ pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Resul
         );
     }
     let policy = cfg.policy()?;
-    let builtin_settings = custos_app::screening::CallSettings {
-        timeout,
-        cost_micros: 0,
-        breaker: Default::default(),
-        // Labels reload in place; the in-memory index needs no cache.
-        cache_ttl: Duration::ZERO,
-    };
+    // Labels reload in place; the in-memory index needs no cache.
+    let builtin_settings = custos_app::screening::CallSettings::uncached(timeout);
     let mut analyzers: Vec<crate::analyzers::Configured> =
         vec![(builtin.clone(), builtin_settings, custos_app::screening::RunRule::default())];
     for vendor in &cfg.analyzers.vendors {

@@ -38,6 +38,13 @@ pub struct CallSettings {
     pub cache_ttl: Duration,
 }
 
+impl CallSettings {
+    /// An in-process analyzer (the label index): free, nothing to cache, default breaker.
+    pub fn uncached(timeout: Duration) -> Self {
+        CallSettings { timeout, cost_micros: 0, breaker: BreakerSettings::default(), cache_ttl: Duration::ZERO }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum CacheKey {
     Address(Network, Arc<str>),

@@ -113,8 +113,7 @@ impl Screener {
 
     /// Only the given analyzers, each with one timeout and no cache (tests, simple setups).
     pub fn simple(clock: Arc<dyn Clock>, analyzers: Vec<Arc<dyn Analyzer>>, timeout: Duration) -> Self {
-        let settings =
-            CallSettings { timeout, cost_micros: 0, breaker: BreakerSettings::default(), cache_ttl: Duration::ZERO };
+        let settings = CallSettings::uncached(timeout);
         let list = analyzers.into_iter().map(|a| (a, settings, RunRule::default())).collect();
         Screener::new(clock, list).expect("distinct analyzers")
     }

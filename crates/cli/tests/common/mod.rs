@@ -190,12 +190,7 @@ impl TestApp {
             screener: {
                 let mut list: Vec<(Arc<dyn custos_app::Analyzer>, _, _)> = vec![(
                     builtin.clone(),
-                    custos_app::screening::CallSettings {
-                        timeout: opts.analyzer_timeout,
-                        cost_micros: 0,
-                        breaker: Default::default(),
-                        cache_ttl: Duration::ZERO,
-                    },
+                    custos_app::screening::CallSettings::uncached(opts.analyzer_timeout),
                     custos_app::screening::RunRule::default(),
                 )];
                 list.extend(opts.vendors);
