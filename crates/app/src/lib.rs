@@ -4,8 +4,10 @@
 //! analyzers, applies the pure policy, and hands each state change to the store as one unit
 //! (state, audit event and outbox row in one transaction).
 
+pub mod accounts;
 pub mod clock;
 pub mod error;
+pub mod mail;
 pub mod model;
 pub mod monitoring;
 pub mod ports;
@@ -15,5 +17,5 @@ pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
-pub use ports::{AddressDeriver, Analyzer, Store, StoreError};
+pub use ports::{AddressDeriver, Analyzer, Mailer, Store, StoreError};
 pub use service::{App, AppParts, Deadlines};

@@ -1,5 +1,6 @@
 //! The traits adapters implement: storage, analyzers, address derivation.
 
+use crate::accounts::records::*;
 use crate::model::*;
 use async_trait::async_trait;
 use custos_domain::audit::{AuditEntry, AuditEvent};
@@ -20,10 +21,71 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Accounts, sessions and login throttling. Methods that take audit events write them in the
+/// same transaction as the change.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// A [`StoreError::Conflict`] when the kind already has an account with this e-mail.
+    async fn insert_account(&self, account: &AccountRecord, events: &[AuditEvent]) -> StoreResult<()>;
+    async fn get_account(&self, id: Uuid) -> StoreResult<Option<AccountRecord>>;
+    async fn find_account(&self, kind: AccountKind, email_index: &str) -> StoreResult<Option<AccountRecord>>;
+    async fn list_accounts(&self, kind: AccountKind) -> StoreResult<Vec<AccountRecord>>;
+    /// Writes every mutable field of `account` (not the failure counters or the TOTP step).
+    async fn update_account(&self, account: &AccountRecord, events: &[AuditEvent], at_ms: i64) -> StoreResult<()>;
+    /// Counts a failed login atomically; at `limit` failures the account is locked until
+    /// `lock_until_ms` and the count restarts. Returns the lock's end (0 if not locked).
+    async fn account_login_failed(&self, id: Uuid, limit: i64, lock_until_ms: i64) -> StoreResult<i64>;
+    async fn account_login_succeeded(&self, id: Uuid) -> StoreResult<()>;
+    /// Accepts a TOTP step only if it is later than the last one accepted (atomic: a code works
+    /// once even under concurrent use).
+    async fn claim_totp_step(&self, id: Uuid, step: i64) -> StoreResult<bool>;
+    async fn replace_recovery_codes(
+        &self,
+        id: Uuid,
+        hashes: &[String],
+        events: &[AuditEvent],
+        at_ms: i64,
+    ) -> StoreResult<()>;
+    /// Marks an unused recovery code used; false if there is none.
+    async fn use_recovery_code(&self, id: Uuid, hash: &str, at_ms: i64) -> StoreResult<bool>;
+    async fn unused_recovery_codes(&self, id: Uuid) -> StoreResult<i64>;
+
+    /// Inserts `session`, revoking the session `replaces` in the same transaction (rotation).
+    async fn insert_session(&self, session: &SessionRecord, replaces: Option<&str>) -> StoreResult<()>;
+    async fn get_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    async fn touch_session(&self, token_hash: &str, at_ms: i64) -> StoreResult<()>;
+    async fn step_up_session(&self, token_hash: &str, at_ms: i64) -> StoreResult<()>;
+    async fn revoke_session(&self, token_hash: &str, at_ms: i64) -> StoreResult<()>;
+    /// Revokes every session of the account but `except`; returns how many.
+    async fn revoke_sessions_of(&self, id: Uuid, except: Option<&str>, at_ms: i64) -> StoreResult<u64>;
+
+    async fn insert_email_token(
+        &self,
+        token_hash: &str,
+        id: Uuid,
+        purpose: EmailPurpose,
+        expires_at_ms: i64,
+    ) -> StoreResult<()>;
+    /// Uses a live token once; returns its account.
+    async fn take_email_token(&self, token_hash: &str, purpose: EmailPurpose, at_ms: i64) -> StoreResult<Option<Uuid>>;
+
+    /// Counts a failure against `key` (e.g. an IP) in a window of `window_ms`; at `limit`
+    /// failures the key is locked for `lock_ms`. Returns the lock's end (0 if not locked).
+    async fn throttle_failure(
+        &self,
+        key: &str,
+        at_ms: i64,
+        window_ms: i64,
+        limit: i64,
+        lock_ms: i64,
+    ) -> StoreResult<i64>;
+    async fn throttle_locked_until(&self, key: &str) -> StoreResult<i64>;
+}
+
 /// Persistence. Every method that changes state writes its audit event(s) in the same
 /// transaction; none leaves a partial write behind.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: AccountStore + Send + Sync {
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
 
@@ -218,4 +280,18 @@ pub trait AddressDeriver: Send + Sync {
     /// A short non-secret id of the key, stored with the addresses it derived.
     fn fingerprint(&self) -> &str;
     fn derive(&self, index: u32) -> Result<Address, String>;
+}
+
+/// An e-mail to a person. Its content is personal data: never logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Sends e-mail (SMTP in production, a folder or memory in development and tests).
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: &Mail) -> Result<(), String>;
 }

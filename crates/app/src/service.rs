@@ -1,10 +1,11 @@
 //! The application: one value holding the ports and the policy, with a method per use case.
 
+use crate::accounts::{Accounts, AuthSettings};
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::model::*;
 use crate::monitoring::MonitoringRules;
-use crate::ports::{AddressDeriver, Store};
+use crate::ports::{AddressDeriver, Mailer, Store};
 use crate::ports::{Direction, Transfer};
 use crate::screening::{Occasion, ScreenRequest, Screener};
 use custos_crypto::{Aad, FieldCipher};
@@ -68,6 +69,8 @@ pub struct AppParts {
     pub clock: Arc<dyn Clock>,
     pub deadlines: Deadlines,
     pub monitoring: MonitoringRules,
+    pub auth: AuthSettings,
+    pub mailer: Arc<dyn Mailer>,
 }
 
 pub struct App {
@@ -81,6 +84,7 @@ pub struct App {
     deadlines: Deadlines,
     monitoring: MonitoringRules,
     key_cache: Mutex<HashMap<String, (ApiKeyRecord, i64)>>,
+    accounts: Accounts,
 }
 
 /// How long a looked-up API key is trusted without asking the database again.
@@ -93,7 +97,10 @@ impl App {
         let document = serde_json::to_string(&parts.policy).map_err(|e| AppError::Internal(e.to_string()))?;
         let policy_version =
             parts.store.ensure_policy_version(&parts.policy.fingerprint(), &document, parts.clock.now_ms()).await?;
+        let accounts =
+            Accounts::new(parts.store.clone(), parts.cipher.clone(), parts.clock.clone(), parts.mailer, parts.auth);
         Ok(App {
+            accounts,
             store: parts.store,
             screener: parts.screener,
             policy: parts.policy,
@@ -105,6 +112,11 @@ impl App {
             monitoring: parts.monitoring,
             key_cache: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Accounts, sessions and MFA.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

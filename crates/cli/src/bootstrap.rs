@@ -165,6 +165,8 @@ pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Resul
         clock,
         deadlines,
         monitoring: cfg.monitoring_rules(),
+        auth: Default::default(),
+        mailer: Arc::new(custos_app::mail::DirectoryMailer::new(loc.data_dir.join("mail"))),
     })
     .await
     .map_err(|e| e.to_string())?;

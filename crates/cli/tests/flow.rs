@@ -313,6 +313,8 @@ both!(invariant_2_an_analyzer_that_times_out_sends_the_deposit_to_review, |t: Te
         clock: t.clock.clone(),
         deadlines: Default::default(),
         monitoring: Default::default(),
+        auth: Default::default(),
+        mailer: t.mailer.clone(),
     })
     .await
     .unwrap();

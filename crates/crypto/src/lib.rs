@@ -1,6 +1,9 @@
 //! Cryptography at the edge: field encryption with key ids (personal data at rest, invariant 4),
 //! keyed hashes for matching encrypted values, API key hashing and random tokens.
 
+pub mod password;
+pub mod totp;
+
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -173,6 +176,20 @@ pub fn api_key_hash(key: &str) -> String {
 /// A new API key: `ck_` and 43 URL-safe characters (256 bits).
 pub fn new_api_key() -> String {
     format!("ck_{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
+}
+
+/// A new session or e-mail token: 32 random bytes, URL-safe base64 (256 bits). Stored only as
+/// [`api_key_hash`].
+pub fn new_token() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+/// A value derived from a secret token for one purpose (e.g. a session's CSRF token): knowing
+/// it reveals nothing of the token.
+pub fn derive_token(token: &str, purpose: &str) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(token.as_bytes()).expect("any length");
+    mac.update(purpose.as_bytes());
+    URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..24])
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {

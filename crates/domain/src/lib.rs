@@ -3,6 +3,7 @@
 //!
 //! Nothing here does IO, reads a clock or is async; every function is deterministic.
 
+pub mod access;
 pub mod address;
 pub mod audit;
 pub mod network;

@@ -7,6 +7,7 @@
 //! (`FOR UPDATE`) where SQLite relies on its single writer. Write transactions are scripts of
 //! statements (`script`), so that SQLite needs two round trips per transaction.
 
+mod accounts;
 mod audit;
 mod migrate;
 mod rows;

@@ -9,7 +9,7 @@ use sqlx::Row;
 use std::str::FromStr;
 use uuid::Uuid;
 
-fn bad(what: &str, e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn bad(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Other(format!("stored {what} is unreadable: {e}"))
 }
 
@@ -106,7 +106,7 @@ where
     get::<String>(row, col)?.parse().map_err(|e| bad(col, e))
 }
 
-fn uuid(row: &impl Columns, col: &str) -> Result<Uuid, StoreError> {
+pub(crate) fn uuid(row: &impl Columns, col: &str) -> Result<Uuid, StoreError> {
     parse(row, col)
 }
 

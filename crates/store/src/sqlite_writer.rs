@@ -260,10 +260,28 @@ impl Writer {
     }
 }
 
+/// SQLite reads `$1` as a *named* parameter, numbered by first appearance, where PostgreSQL
+/// numbers it by its digits; `?1` means the same on SQLite as `$1` on PostgreSQL.
+fn numbered(sql: &str) -> Cow<'_, str> {
+    if !sql.contains('$') {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn run(conn: &Connection, statements: &Statements) -> Result<Vec<Outcome>, StoreError> {
     let mut out = Vec::with_capacity(statements.len());
     for (sql, values) in statements {
-        let mut stmt = conn.prepare_cached(sql).map_err(db_error)?;
+        let mut stmt = conn.prepare_cached(&numbered(sql)).map_err(db_error)?;
         let columns = stmt.column_count();
         let mut outcome = Outcome::default();
         if columns == 0 {
@@ -291,4 +309,13 @@ fn run(conn: &Connection, statements: &Statements) -> Result<Vec<Outcome>, Store
         out.push(outcome);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parameters_are_numbered_as_postgresql_numbers_them() {
+        assert_eq!(super::numbered("UPDATE t SET a = $2 WHERE id = $1"), "UPDATE t SET a = ?2 WHERE id = ?1");
+        assert_eq!(super::numbered("SELECT 1"), "SELECT 1");
+    }
 }

@@ -101,7 +101,7 @@ fn event(
 
 impl SqlStore {
     /// Every row of a read, mapped.
-    async fn read_all<'q, T>(
+    pub(crate) async fn read_all<'q, T>(
         &self,
         query: Query<'q, Any, AnyArguments<'q>>,
         map: impl Fn(&AnyRow) -> StoreResult<T>,
@@ -110,7 +110,7 @@ impl SqlStore {
     }
 
     /// The row of a read, if any, mapped.
-    async fn read_one<'q, T>(
+    pub(crate) async fn read_one<'q, T>(
         &self,
         query: Query<'q, Any, AnyArguments<'q>>,
         map: impl Fn(&AnyRow) -> StoreResult<T>,
@@ -123,15 +123,27 @@ impl SqlStore {
     }
 
     /// Writes `statements` and their audit `events` in one transaction (two round trips).
-    async fn write(&self, statements: Script, events: &[AuditEvent], at_ms: i64) -> StoreResult<()> {
+    pub(crate) async fn write(&self, statements: Script, events: &[AuditEvent], at_ms: i64) -> StoreResult<()> {
+        self.write_with(statements, events, at_ms).await.map(drop)
+    }
+
+    /// [`Self::write`], returning what each statement returned (the audit statements follow).
+    pub(crate) async fn write_with(
+        &self,
+        statements: Script,
+        events: &[AuditEvent],
+        at_ms: i64,
+    ) -> StoreResult<Vec<Outcome>> {
+        if events.is_empty() {
+            return self.session().await?.commit(statements).await;
+        }
         let mut session = self.session().await?;
         let mut first = Script::default();
         audit::read_head(&mut first, self.for_update());
         let head = audit::head_of(&session.run(first).await?[0])?;
         let mut script = statements;
         audit::push(&mut script, head, events, at_ms)?;
-        session.commit(script).await?;
-        Ok(())
+        session.commit(script).await
     }
 
     /// Whether the audit head is read with a transaction's first statements. On SQLite that

@@ -110,6 +110,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub master_key: MasterKey,
     pub db: Arc<TestDb>,
+    /// Every e-mail Custos sent.
+    pub mailer: Arc<custos_app::mail::MemoryMailer>,
 }
 
 pub struct Options {
@@ -185,6 +187,7 @@ impl TestApp {
         opts: Options,
     ) -> TestApp {
         let builtin = Arc::new(BuiltinAnalyzer::new(bootstrap::load_index(store.as_ref()).await.unwrap()));
+        let mailer = Arc::new(custos_app::mail::MemoryMailer::default());
         let app = App::new(AppParts {
             store: store.clone(),
             screener: {
@@ -206,10 +209,12 @@ impl TestApp {
             clock: clock.clone(),
             deadlines: Default::default(),
             monitoring: opts.monitoring,
+            auth: Default::default(),
+            mailer: mailer.clone(),
         })
         .await
         .unwrap();
-        TestApp { backend, app: Arc::new(app), store, builtin, clock, master_key, db }
+        TestApp { backend, app: Arc::new(app), store, builtin, clock, master_key, db, mailer }
     }
 
     /// The same database opened again, as after a restart.
