@@ -143,6 +143,10 @@ pub trait Store: AccountStore + Send + Sync {
     async fn apply_order_events(&self, write: &OrderEventWrite) -> StoreResult<OrderRecord>;
 
     async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRecord>>;
+    /// Open cases, the earliest deadline first.
+    async fn open_cases(&self, limit: i64) -> StoreResult<Vec<CaseRecord>>;
+    /// A customer's orders (by the blind index of the e-mail), newest first.
+    async fn orders_of_customer(&self, email_index: &str, limit: i64) -> StoreResult<Vec<OrderRecord>>;
     /// Applies an officer's action to a case, with its audit entry and webhook.
     async fn case_action(&self, case_id: Uuid, action: &CaseAction, actor: &str, at_ms: i64) -> StoreResult<()>;
     /// Open cases past their deadline that have not been alerted yet; marks them alerted and

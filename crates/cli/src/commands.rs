@@ -2,7 +2,7 @@
 
 use crate::bootstrap::{self, Location};
 use crate::config::Config;
-use crate::{ApikeyCommand, Global, LabelsCommand};
+use crate::{ApikeyCommand, Global, LabelsCommand, UserCommand};
 use custos_app::model::Scope;
 use custos_app::{Clock, Store, SystemClock};
 use custos_domain::{Address, Network};
@@ -229,6 +229,28 @@ pub async fn apikey(cfg: &Config, g: Global, cmd: ApikeyCommand) -> Result<ExitC
     );
     println!("{key}");
     rt.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn user(cfg: &Config, g: Global, cmd: UserCommand) -> Result<ExitCode, String> {
+    let UserCommand::Create { email, role } = cmd;
+    let role = custos_domain::access::Role::parse(&role).ok_or_else(|| {
+        let all: Vec<&str> = custos_domain::access::Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role {role:?}: use one of {}", all.join(", "))
+    })?;
+    let password = match std::env::var("CUSTOS_USER_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, false)?).await?;
+    let created = rt.app.accounts().create_staff(&email, &password, role, None).await;
+    rt.store.close().await;
+    let account = created.map_err(|e| e.to_string())?;
+    println!("created {} account {}; MFA is set up at the first login at /office/login", role.as_str(), account.id);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -74,6 +74,9 @@ pub enum Command {
     /// Manage API keys
     #[command(subcommand)]
     Apikey(ApikeyCommand),
+    /// Manage staff accounts of the back-office
+    #[command(subcommand)]
+    User(UserCommand),
     /// Check the audit log
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -116,6 +119,20 @@ pub enum ApikeyCommand {
 }
 
 #[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a staff account. The password is read from the first line of standard input (or
+    /// CUSTOS_USER_PASSWORD), never from the command line; MFA is set up at the first login.
+    Create {
+        /// The staff member's e-mail (their login)
+        #[arg(long)]
+        email: String,
+        /// support, auditor, officer, senior_officer or admin
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum AuditCommand {
     /// Verify the hash chain; exits non-zero naming the first bad entry
     Verify,
@@ -153,6 +170,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Screen { network, address, json } => commands::screen(&cfg, g, &network, &address, json).await,
         Command::Labels(c) => commands::labels(&cfg, g, c).await,
         Command::Apikey(c) => commands::apikey(&cfg, g, c).await,
+        Command::User(c) => commands::user(&cfg, g, c).await,
         Command::Audit(AuditCommand::Verify) => commands::audit_verify(&cfg, g).await,
         Command::Bench(c) => bench::run(&cfg, g, c).await,
     }

@@ -839,6 +839,19 @@ impl Store for SqlStore {
         self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::case).await
     }
 
+    async fn open_cases(&self, limit: i64) -> StoreResult<Vec<CaseRecord>> {
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE status = 'open' ORDER BY due_at_ms, number LIMIT $1");
+        self.read_all(sqlx::query(&sql).bind(limit), rows::case).await
+    }
+
+    async fn orders_of_customer(&self, email_index: &str, limit: i64) -> StoreResult<Vec<OrderRecord>> {
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE customer_email_index = $1 ORDER BY created_at_ms DESC, number DESC \
+             LIMIT $2"
+        );
+        self.read_all(sqlx::query(&sql).bind(email_index).bind(limit), rows::order).await
+    }
+
     async fn case_action(&self, case_id: Uuid, action: &CaseAction, actor: &str, at_ms: i64) -> StoreResult<()> {
         let id = case_id.to_string();
         let (script, name, data) = match action {

@@ -7,6 +7,7 @@ pub mod dto;
 mod extract;
 mod idempotency;
 pub mod openapi;
+pub mod pages;
 pub mod problem;
 pub mod routes;
 mod state;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
     let document = openapi::document();
     Router::new()
         .merge(api)
+        .merge(pages::router(state.clone()))
         .route("/api/openapi.json", get(move || async move { Json(document.clone()) }))
         .route("/healthz", get(routes::health))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response() })
@@ -68,5 +70,6 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let service = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

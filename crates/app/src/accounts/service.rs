@@ -535,6 +535,19 @@ impl Accounts {
         Ok(MfaSetup { otpauth_uri: totp::otpauth_uri(&self.settings.issuer, &email, &secret), secret_base32: b32 })
     }
 
+    /// The secret being set up, if setup has begun and is not confirmed yet.
+    pub fn pending_mfa(&self, account: &AccountRecord) -> Result<Option<MfaSetup>, AppError> {
+        if account.mfa_enabled {
+            return Ok(None);
+        }
+        let Some(secret) = self.totp_secret(account)? else { return Ok(None) };
+        let email = self.email_of(account)?;
+        Ok(Some(MfaSetup {
+            otpauth_uri: totp::otpauth_uri(&self.settings.issuer, &email, &secret),
+            secret_base32: totp::base32_encode(&secret),
+        }))
+    }
+
     /// Confirms TOTP setup with a first code: MFA is on, ten recovery codes are returned (shown
     /// once, stored hashed), and the session is rotated (a privilege change) and made full.
     pub async fn confirm_mfa(

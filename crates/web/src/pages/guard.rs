@@ -1,0 +1,196 @@
+//! The pages' gate: every page names who may see it in [`PAGES`]; the session comes from a
+//! `__Host-` cookie; every POST carries the session's CSRF token; every answer carries the
+//! security headers.
+
+use super::i18n::Lang;
+use super::{Access, PAGES};
+use crate::state::AppState;
+use axum::body::{to_bytes, Body};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use custos_app::accounts::records::AccountKind;
+use custos_app::accounts::Authenticated;
+
+pub const STAFF_COOKIE: &str = "__Host-custos_staff";
+pub const CUSTOMER_COOKIE: &str = "__Host-custos_customer";
+/// Double-submit token for forms shown before a session exists (login, registration).
+pub const PRE_COOKIE: &str = "__Host-custos_pre";
+pub const LANG_COOKIE: &str = "custos_lang";
+
+/// Who is asking, as the gate found it.
+#[derive(Clone)]
+pub struct Viewer {
+    pub auth: Option<Authenticated>,
+    /// The session token from the cookie (to rotate or revoke it).
+    pub token: Option<String>,
+    /// The CSRF token to put in this page's forms.
+    pub csrf: String,
+    pub lang: Lang,
+    pub ip: String,
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A session cookie: `__Host-` (Secure, Path=/, no Domain), HttpOnly, SameSite=Strict.
+pub fn session_cookie(name: &str, value: &str) -> String {
+    format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict")
+}
+
+pub fn clear_cookie(name: &str) -> String {
+    format!("{name}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+fn kind_of(path: &str) -> AccountKind {
+    if path.starts_with("/office") {
+        AccountKind::Staff
+    } else {
+        AccountKind::Customer
+    }
+}
+
+pub fn cookie_of(kind: AccountKind) -> &'static str {
+    match kind {
+        AccountKind::Staff => STAFF_COOKIE,
+        AccountKind::Customer => CUSTOMER_COOKIE,
+    }
+}
+
+fn login_of(kind: AccountKind) -> &'static str {
+    match kind {
+        AccountKind::Staff => "/office/login",
+        AccountKind::Customer => "/cabinet/login",
+    }
+}
+
+/// Whether `auth` may open a page with `access`.
+pub fn allowed(access: Access, auth: Option<&Authenticated>) -> bool {
+    match (access, auth) {
+        (Access::Public, _) => true,
+        (_, None) => false,
+        (Access::Customer, Some(a)) => a.account.kind == AccountKind::Customer && a.is_full(),
+        (Access::CustomerPending, Some(a)) => a.account.kind == AccountKind::Customer,
+        (Access::StaffPending, Some(a)) => a.account.kind == AccountKind::Staff,
+        (Access::Staff(None), Some(a)) => a.account.kind == AccountKind::Staff && a.is_full(),
+        (Access::Staff(Some(p)), Some(a)) => a.account.kind == AccountKind::Staff && a.can(p),
+    }
+}
+
+fn client_ip(req: &Request) -> String {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let method = req.method().clone();
+    let lang = cookie(req.headers(), LANG_COOKIE).and_then(Lang::parse).unwrap_or(Lang::En);
+    let Some(page) = PAGES.iter().find(|p| p.path == path && p.method == method.as_str()) else {
+        // Deny by default: a page without a rule is not served.
+        return denied(super::views::message(lang, StatusCode::FORBIDDEN, "forbidden"));
+    };
+    let kind = kind_of(&path);
+    let token = cookie(req.headers(), cookie_of(kind)).map(str::to_owned);
+    let auth = match &token {
+        Some(t) => match state.app.accounts().session(t).await {
+            Ok(a) => a.filter(|a| a.account.kind == kind),
+            Err(e) => {
+                tracing::error!(error = %e, "session lookup failed");
+                return secure(super::views::message(lang, StatusCode::SERVICE_UNAVAILABLE, "error"));
+            }
+        },
+        None => None,
+    };
+    if !allowed(page.access, auth.as_ref()) {
+        return denied(match (&auth, method == Method::GET) {
+            (None, true) => Redirect::to(login_of(kind)).into_response(),
+            (None, false) => super::views::message(lang, StatusCode::UNAUTHORIZED, "expired"),
+            (Some(_), _) => super::views::message(lang, StatusCode::FORBIDDEN, "forbidden"),
+        });
+    }
+    let pre = cookie(req.headers(), PRE_COOKIE).map(str::to_owned);
+    let (csrf, new_pre) = match (&auth, pre) {
+        (Some(a), _) => (a.csrf.clone(), None),
+        (None, Some(p)) if p.len() >= 32 => (p, None),
+        (None, _) => {
+            let p = custos_crypto::new_token();
+            (p.clone(), Some(p))
+        }
+    };
+    let ip = client_ip(&req);
+    let req = if method == Method::POST {
+        match check_csrf(req, &csrf, state.max_body_bytes).await {
+            Ok(r) => r,
+            Err(()) => return denied(super::views::message(lang, StatusCode::FORBIDDEN, "csrf")),
+        }
+    } else {
+        req
+    };
+    let mut req = req;
+    req.extensions_mut().insert(Viewer { auth, token, csrf, lang, ip });
+    let mut response = next.run(req).await;
+    if let Some(p) = new_pre {
+        if let Ok(v) = HeaderValue::from_str(&session_cookie(PRE_COOKIE, &p)) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    secure(response)
+}
+
+/// Marks a refusal by the gate (not by the page), for monitoring and the authorisation tests.
+pub const DENIED_HEADER: &str = "x-custos-denied";
+
+fn denied(response: Response) -> Response {
+    let mut r = secure(response);
+    r.headers_mut().insert(DENIED_HEADER, HeaderValue::from_static("1"));
+    r
+}
+
+/// Reads the form, compares its `csrf` field with the expected token in constant time, and
+/// puts the body back for the handler.
+async fn check_csrf(req: Request, expected: &str, limit: usize) -> Result<Request, ()> {
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, limit).await.map_err(|_| ())?;
+    let sent = form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned());
+    let ok = sent.is_some_and(|s| {
+        s.len() == expected.len() && s.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    });
+    if ok {
+        Ok(Request::from_parts(parts, Body::from(bytes)))
+    } else {
+        Err(())
+    }
+}
+
+/// The security headers of every page: a strict CSP without inline script, no framing, no
+/// caching of personal pages, no referrer leaking tokens.
+pub fn secure(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    for (name, value) in [
+        (
+            "content-security-policy",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+        ("cross-origin-opener-policy", "same-origin"),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}

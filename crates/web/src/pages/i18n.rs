@@ -1,0 +1,124 @@
+//! The pages' words in English and Russian. A missing Russian text falls back to English.
+
+/// The language of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ru,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ru => "ru",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "en" => Some(Lang::En),
+            "ru" => Some(Lang::Ru),
+            _ => None,
+        }
+    }
+
+    /// The text for `key`, or the key itself (visible, so a missing text is noticed).
+    pub fn t(self, key: &str) -> &'static str {
+        let Some(&(_, en, ru)) = TEXTS.iter().find(|(k, _, _)| *k == key) else {
+            return "??";
+        };
+        match self {
+            Lang::Ru if !ru.is_empty() => ru,
+            _ => en,
+        }
+    }
+}
+
+/// key, English, Russian.
+pub const TEXTS: &[(&str, &str, &str)] = &[
+    ("cabinet", "Personal cabinet", "Личный кабинет"),
+    ("office", "Back-office", "Бэк-офис"),
+    ("login", "Log in", "Войти"),
+    ("logout", "Log out", "Выйти"),
+    ("register", "Create an account", "Регистрация"),
+    ("email", "E-mail", "Эл. почта"),
+    ("password", "Password", "Пароль"),
+    ("password_hint", "At least 12 characters; a passphrase of several words is best.", "Не менее 12 символов; лучше всего фраза из нескольких слов."),
+    ("code", "Code from your authenticator app, or a recovery code", "Код из приложения-аутентификатора или резервный код"),
+    ("continue", "Continue", "Продолжить"),
+    ("check_mail", "If the address is right, a message is on its way: open the link in it to confirm your e-mail.", "Если адрес указан верно, мы отправили письмо: откройте ссылку из него, чтобы подтвердить адрес."),
+    ("confirmed", "Your e-mail is confirmed. You can log in.", "Адрес подтверждён. Теперь можно войти."),
+    ("mfa", "Two-factor authentication", "Двухфакторная аутентификация"),
+    ("mfa_intro", "Add this key to an authenticator app (any app that supports TOTP), then enter the six-digit code it shows.", "Добавьте этот ключ в приложение-аутентификатор (любое с поддержкой TOTP) и введите шестизначный код из него."),
+    ("mfa_required", "Staff accounts need two-factor authentication before anything else.", "Для сотрудников двухфакторная аутентификация обязательна."),
+    ("mfa_encourage", "Protect your account: turn on two-factor authentication.", "Защитите аккаунт: включите двухфакторную аутентификацию."),
+    ("mfa_on", "Two-factor authentication is on.", "Двухфакторная аутентификация включена."),
+    ("recovery_codes", "Recovery codes: each works once if you lose your device. Keep them somewhere safe; they are not shown again.", "Резервные коды: каждый срабатывает один раз, если вы потеряете устройство. Сохраните их — они больше не будут показаны."),
+    ("orders", "Your orders", "Ваши заявки"),
+    ("no_orders", "No orders yet.", "Заявок пока нет."),
+    ("order", "Order", "Заявка"),
+    ("status", "Status", "Статус"),
+    ("pay", "You pay", "Вы отдаёте"),
+    ("receive", "You receive", "Вы получаете"),
+    ("created", "Created", "Создана"),
+    ("dashboard", "Case queue", "Очередь кейсов"),
+    ("no_cases", "No open cases.", "Открытых кейсов нет."),
+    ("case", "Case", "Кейс"),
+    ("reason", "Why", "Причина"),
+    ("deadline", "Deadline", "Срок"),
+    ("overdue", "overdue", "просрочено"),
+    ("precheck", "Address pre-check", "Предварительная проверка адреса"),
+    ("precheck_intro", "Check an address before paying from it. You see the risk band and what would happen; paying without a check is allowed, at your own risk.", "Проверьте адрес до оплаты. Вы увидите уровень риска и что произойдёт; оплатить без проверки можно — на свой риск."),
+    ("network", "Network", "Сеть"),
+    ("address", "Address", "Адрес"),
+    ("check", "Check", "Проверить"),
+    ("band", "Risk", "Риск"),
+    ("decision", "Outcome", "Итог"),
+    ("security", "Security", "Безопасность"),
+    ("staff", "Staff", "Сотрудники"),
+    ("role", "Role", "Роль"),
+    ("active", "active", "активен"),
+    ("disabled", "disabled", "отключён"),
+    ("rate_limited", "Too many checks for now. Try again in an hour.", "Слишком много проверок. Попробуйте через час."),
+    ("language", "Language", "Язык"),
+    ("locked", "Too many failed attempts. Try again later.", "Слишком много неудачных попыток. Попробуйте позже."),
+    ("bad_login", "The e-mail or the password is wrong.", "Неверная почта или пароль."),
+    ("bad_code", "The code is wrong, expired or already used.", "Код неверный, устарел или уже использован."),
+    ("expired", "Your session has ended. Log in again.", "Сеанс завершён. Войдите снова."),
+    ("forbidden", "You do not have access to this page.", "У вас нет доступа к этой странице."),
+    ("csrf", "The form has expired. Go back, reload the page and try again.", "Форма устарела. Вернитесь, обновите страницу и повторите."),
+    ("not_found", "There is no such page.", "Такой страницы нет."),
+    ("error", "Something went wrong on our side. Try again later.", "Что-то пошло не так. Попробуйте позже."),
+    ("st_awaiting_deposit", "Waiting for your payment", "Ожидаем оплату"),
+    ("st_confirming", "Payment seen, waiting for confirmations", "Платёж получен, ждём подтверждений"),
+    ("st_screening", "Checking your payment", "Проверяем платёж"),
+    ("st_accepted", "Payment cleared, payout being prepared", "Платёж проверен, готовим выплату"),
+    ("st_payout_pending", "Payout being sent", "Выплата отправляется"),
+    ("st_completed", "Completed", "Выполнена"),
+    ("st_in_review", "Being reviewed by our compliance team", "На проверке у службы комплаенса"),
+    ("st_on_hold_awaiting_customer", "On hold: we need information from you", "Приостановлена: нужна информация от вас"),
+    ("st_under_review", "We are reviewing the information you sent", "Проверяем присланную вами информацию"),
+    ("st_released", "Released, payout being prepared", "Разблокирована, готовим выплату"),
+    ("st_refund_pending", "Refund being prepared", "Готовим возврат"),
+    ("st_refunded", "Refunded", "Возвращено"),
+    ("st_frozen", "Frozen", "Заморожена"),
+    ("st_rejected", "Rejected", "Отклонена"),
+    ("st_expired", "Expired", "Истекла"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_has_both_languages_and_keys_are_unique() {
+        let mut keys = std::collections::HashSet::new();
+        for (k, en, ru) in TEXTS {
+            assert!(keys.insert(*k), "duplicate key {k}");
+            assert!(!en.is_empty() && !ru.is_empty(), "{k} lacks a language");
+        }
+        assert_eq!(Lang::Ru.t("login"), "Войти");
+        assert_eq!(Lang::En.t("no such key"), "??");
+    }
+}

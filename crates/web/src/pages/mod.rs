@@ -1,0 +1,98 @@
+//! The people's side of Custos: the customer's personal cabinet (`/cabinet`) and the staff
+//! back-office (`/office`), server-rendered in English and Russian.
+
+mod cabinet;
+pub mod guard;
+pub mod i18n;
+mod login;
+mod office;
+mod precheck;
+mod views;
+
+use crate::state::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+use custos_domain::access::Permission;
+
+/// Who may open a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (login, registration, the style sheet).
+    Public,
+    /// A customer, fully logged in.
+    Customer,
+    /// A customer between password and code.
+    CustomerPending,
+    /// A member of staff between password and code, or without MFA yet.
+    StaffPending,
+    /// A member of staff, fully logged in, with this permission (or any staff for `None`).
+    Staff(Option<Permission>),
+}
+
+/// One page and who may open it.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const fn page(method: &'static str, path: &'static str, access: Access) -> Page {
+    Page { method, path, access }
+}
+
+/// Every page: the permission table of the web side (SEC-3). The gate refuses a page missing
+/// from it.
+pub const PAGES: &[Page] = &[
+    page("GET", "/static/app.css", Access::Public),
+    page("GET", "/lang/{code}", Access::Public),
+    page("GET", "/cabinet/login", Access::Public),
+    page("POST", "/cabinet/login", Access::Public),
+    page("GET", "/cabinet/register", Access::Public),
+    page("POST", "/cabinet/register", Access::Public),
+    page("GET", "/cabinet/confirm", Access::Public),
+    page("GET", "/cabinet/login/code", Access::CustomerPending),
+    page("POST", "/cabinet/login/code", Access::CustomerPending),
+    page("GET", "/cabinet", Access::Customer),
+    page("GET", "/cabinet/mfa", Access::Customer),
+    page("POST", "/cabinet/mfa", Access::Customer),
+    page("POST", "/cabinet/mfa/confirm", Access::Customer),
+    page("GET", "/cabinet/precheck", Access::Customer),
+    page("POST", "/cabinet/precheck", Access::Customer),
+    page("POST", "/cabinet/logout", Access::CustomerPending),
+    page("GET", "/office/login", Access::Public),
+    page("POST", "/office/login", Access::Public),
+    page("GET", "/office/login/code", Access::StaffPending),
+    page("POST", "/office/login/code", Access::StaffPending),
+    page("GET", "/office/mfa", Access::StaffPending),
+    page("POST", "/office/mfa/confirm", Access::StaffPending),
+    page("GET", "/office", Access::Staff(Some(Permission::CasesRead))),
+    page("GET", "/office/precheck", Access::Staff(Some(Permission::AddressPrecheck))),
+    page("POST", "/office/precheck", Access::Staff(Some(Permission::AddressPrecheck))),
+    page("GET", "/office/staff", Access::Staff(Some(Permission::StaffManage))),
+    page("POST", "/office/logout", Access::StaffPending),
+];
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/static/app.css", get(views::stylesheet))
+        .route("/lang/{code}", get(views::set_language))
+        .route("/cabinet/login", get(login::cabinet_login_form).post(login::cabinet_login))
+        .route("/cabinet/register", get(cabinet::register_form).post(cabinet::register))
+        .route("/cabinet/confirm", get(cabinet::confirm))
+        .route("/cabinet/login/code", get(login::cabinet_code_form).post(login::cabinet_code))
+        .route("/cabinet", get(cabinet::orders))
+        .route("/cabinet/mfa", get(login::cabinet_mfa).post(login::cabinet_mfa_begin))
+        .route("/cabinet/mfa/confirm", post(login::cabinet_mfa_confirm))
+        .route("/cabinet/precheck", get(precheck::cabinet_form).post(precheck::cabinet_check))
+        .route("/cabinet/logout", post(login::cabinet_logout))
+        .route("/office/login", get(login::office_login_form).post(login::office_login))
+        .route("/office/login/code", get(login::office_code_form).post(login::office_code))
+        .route("/office/mfa", get(login::office_mfa))
+        .route("/office/mfa/confirm", post(login::office_mfa_confirm))
+        .route("/office", get(office::dashboard))
+        .route("/office/precheck", get(precheck::office_form).post(precheck::office_check))
+        .route("/office/staff", get(office::staff))
+        .route("/office/logout", post(login::office_logout))
+        .route_layer(axum::middleware::from_fn_with_state(state, guard::gate))
+}

@@ -1,0 +1,132 @@
+//! Rendering: the frame every page shares, plain-words formatting, and the small pages.
+
+use super::guard::{secure, Viewer, LANG_COOKIE};
+use super::i18n::Lang;
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use custos_domain::{Amount, Asset};
+use serde::Deserialize;
+
+/// What the shared layout needs.
+pub struct Frame {
+    pub lang: Lang,
+    pub csrf: String,
+    pub office: bool,
+    pub logged_in: bool,
+    /// This page, for the language switch to come back to.
+    pub back: String,
+}
+
+impl Frame {
+    pub fn new(v: &Viewer, office: bool, back: &str) -> Frame {
+        Frame {
+            lang: v.lang,
+            csrf: v.csrf.clone(),
+            office,
+            logged_in: v.auth.as_ref().is_some_and(|a| a.is_full()),
+            back: back.to_owned(),
+        }
+    }
+}
+
+pub fn render(status: StatusCode, page: impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct Message {
+    f: Frame,
+    key: &'static str,
+    link: Option<(&'static str, &'static str)>,
+}
+
+/// A page with one sentence (and a link), outside any session.
+pub fn message(lang: Lang, status: StatusCode, key: &'static str) -> Response {
+    let f = Frame { lang, csrf: String::new(), office: false, logged_in: false, back: "/cabinet".into() };
+    render(status, Message { f, key, link: None })
+}
+
+/// A page with one sentence and a link onward, in the viewer's frame.
+pub fn notice(f: Frame, status: StatusCode, key: &'static str, link: Option<(&'static str, &'static str)>) -> Response {
+    render(status, Message { f, key, link })
+}
+
+pub async fn stylesheet() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../static/app.css")).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct Back {
+    back: Option<String>,
+}
+
+/// Sets the language cookie and goes back to a page of this site.
+pub async fn set_language(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
+    let lang = Lang::parse(&code).unwrap_or(Lang::En);
+    let back = q.back.filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'));
+    let mut r = Redirect::to(back.as_deref().unwrap_or("/cabinet")).into_response();
+    let cookie = format!("{LANG_COOKIE}={}; Path=/; Secure; SameSite=Lax; Max-Age=31536000", lang.code());
+    if let Ok(v) = cookie.parse() {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    secure(r)
+}
+
+/// `2026-01-01 12:00 UTC`.
+pub fn when(ms: i64) -> String {
+    let s = custos_domain::time::rfc3339(ms);
+    format!("{} {} UTC", &s[..10], s.get(11..16).unwrap_or(""))
+}
+
+/// A countdown in words: `23 h 12 min` (or how long ago, when overdue).
+pub fn countdown(due_ms: i64, now_ms: i64) -> String {
+    let minutes = (due_ms - now_ms).abs() / 60_000;
+    let (h, m) = (minutes / 60, minutes % 60);
+    let span = if h > 0 { format!("{h} h {m} min") } else { format!("{m} min") };
+    if due_ms >= now_ms {
+        span
+    } else {
+        format!("−{span}")
+    }
+}
+
+/// An amount in base units shown in whole units: `1.5 ETH`.
+pub fn amount(value: Amount, asset: Asset) -> String {
+    let d = asset.decimals();
+    let raw = value.0.to_string();
+    let (int, frac) = if raw.len() as u32 > d { raw.split_at(raw.len() - d as usize) } else { ("0", raw.as_str()) };
+    let frac = format!("{frac:0>width$}", width = d as usize);
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{int} {}", asset.as_str())
+    } else {
+        format!("{int}.{frac} {}", asset.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_show_in_whole_units_without_floats() {
+        assert_eq!(amount(Amount(1_500_000_000_000_000_000), Asset::Eth), "1.5 ETH");
+        assert_eq!(amount(Amount(1), Asset::Btc), "0.00000001 BTC");
+        assert_eq!(amount(Amount(2_000_000), Asset::Usdt), "2 USDT");
+    }
+
+    #[test]
+    fn countdowns_read_as_time_left_or_overdue() {
+        assert_eq!(countdown(3_600_000 * 23 + 12 * 60_000, 0), "23 h 12 min");
+        assert_eq!(countdown(0, 5 * 60_000), "−5 min");
+    }
+}
