@@ -178,6 +178,8 @@ pub trait Store: AccountStore + Send + Sync {
     async fn customer_status(&self, email_index: &str) -> StoreResult<Option<(Uuid, CustomerStatus)>>;
     async fn requests_of_order(&self, order_id: Uuid) -> StoreResult<Vec<CustomerRequest>>;
     async fn get_request(&self, id: Uuid) -> StoreResult<Option<CustomerRequest>>;
+    /// The encrypted answer to a request, if answered.
+    async fn request_answer(&self, id: Uuid) -> StoreResult<Option<String>>;
     /// Open KYC requests due before `now_ms` at escalation below `level`.
     async fn overdue_requests(&self, now_ms: i64, level: i64) -> StoreResult<Vec<CustomerRequest>>;
     /// Raises a request's escalation and the customer's status, with an audit entry and an

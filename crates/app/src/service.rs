@@ -773,6 +773,18 @@ impl App {
         })
     }
 
+    /// A customer's answer to a request, decrypted for an officer; the view is an audit event.
+    pub async fn read_answer(&self, id: Uuid, actor: &str) -> Result<Option<String>, AppError> {
+        let Some(sealed) = self.store.request_answer(id).await? else { return Ok(None) };
+        let row = id.to_string();
+        let answer = self
+            .cipher
+            .decrypt(&sealed, Aad { table: "customer_requests", column: "answer", row: &row })
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        self.audit(actor, "personal_data.viewed", "customer_request", &row, json!({"field": "answer"})).await?;
+        Ok(Some(answer))
+    }
+
     pub async fn requests_of_order(&self, order_id: Uuid) -> Result<Vec<CustomerRequest>, AppError> {
         Ok(self.store.requests_of_order(order_id).await?)
     }

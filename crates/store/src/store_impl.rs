@@ -839,6 +839,11 @@ impl Store for SqlStore {
         self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::case).await
     }
 
+    async fn request_answer(&self, id: Uuid) -> StoreResult<Option<String>> {
+        let q = sqlx::query("SELECT answer_enc FROM customer_requests WHERE id = $1").bind(id.to_string());
+        Ok(self.read_one(q, |r| get::<Option<String>>(r, "answer_enc")).await?.flatten())
+    }
+
     async fn open_cases(&self, limit: i64) -> StoreResult<Vec<CaseRecord>> {
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE status = 'open' ORDER BY due_at_ms, number LIMIT $1");
         self.read_all(sqlx::query(&sql).bind(limit), rows::case).await

@@ -6,7 +6,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use custos_app::accounts::AuthError;
 use serde::Deserialize;
@@ -126,4 +126,120 @@ pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
         StatusCode::OK,
         OrdersPage { f: Frame::new(&v, false, "/cabinet"), mfa_enabled: auth.account.mfa_enabled, orders },
     )
+}
+
+pub struct RequestRow {
+    pub id: String,
+    pub kind_key: &'static str,
+    pub message: String,
+    pub due: String,
+    pub overdue: bool,
+    pub open: bool,
+}
+
+#[derive(Template)]
+#[template(path = "order.html")]
+struct OrderPage {
+    f: Frame,
+    number: i64,
+    status_key: &'static str,
+    next_key: &'static str,
+    pay: String,
+    receive: String,
+    deposit_address: String,
+    requests: Vec<RequestRow>,
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    answer: String,
+}
+
+pub fn kind_key(kind: custos_app::model::RequestKind) -> &'static str {
+    match kind {
+        custos_app::model::RequestKind::Kyc => "rk_kyc",
+        custos_app::model::RequestKind::SourceOfFunds => "rk_source_of_funds",
+        custos_app::model::RequestKind::Information => "rk_information",
+    }
+}
+
+/// The order, if it is this customer's (someone else's reads as missing).
+async fn own_order(s: &AppState, v: &Viewer, id: &str) -> Option<custos_app::model::OrderView> {
+    let auth = v.auth.as_ref()?;
+    let id = uuid::Uuid::parse_str(id).ok()?;
+    let view = s.app.get_order(id).await.ok()?;
+    (view.order.customer_email_index.as_deref() == Some(auth.account.email_index.as_str())).then_some(view)
+}
+
+pub async fn order(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    use custos_domain::OrderStatus::*;
+    let Some(view) = own_order(&s, &v, &id).await else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let o = &view.order;
+    let requests = match s.app.requests_of_order(o.id).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "requests of an order failed");
+            return views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error");
+        }
+    };
+    let now = s.app.now_ms();
+    let next_key = match o.status {
+        OnHoldAwaitingCustomer => "next_hold",
+        InReview | UnderReview => "next_review",
+        Rejected => "next_rejected",
+        _ => "",
+    };
+    let page = OrderPage {
+        f: Frame::new(&v, false, &format!("/cabinet/orders/{}", o.id)),
+        number: o.number,
+        status_key: status_key(o.status),
+        next_key,
+        pay: views::amount(o.pay_amount, o.pay_asset),
+        receive: views::amount(o.receive_amount, o.receive_asset),
+        deposit_address: o.deposit_address.clone(),
+        requests: requests
+            .into_iter()
+            .map(|r| RequestRow {
+                id: r.id.to_string(),
+                kind_key: kind_key(r.kind),
+                message: r.message,
+                due: format!("{} ({})", views::when(r.due_at_ms), views::countdown(r.due_at_ms, now)),
+                overdue: r.due_at_ms <= now && r.status == "open",
+                open: r.status == "open",
+            })
+            .collect(),
+    };
+    render(StatusCode::OK, page)
+}
+
+/// The customer answers a request of one of their orders.
+pub async fn answer(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<AnswerForm>,
+) -> Response {
+    let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
+    let request = match uuid::Uuid::parse_str(&id) {
+        Ok(id) => s.app.store().get_request(id).await.ok().flatten(),
+        Err(_) => None,
+    };
+    let Some(request) = request else { return views::message(v.lang, StatusCode::NOT_FOUND, "not_found") };
+    if own_order(&s, &v, &request.order_id.to_string()).await.is_none() {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    }
+    match s.app.answer_request(request.id, &form.answer, &auth.actor()).await {
+        Ok(_) => axum::response::Redirect::to(&format!("/cabinet/orders/{}", request.order_id)).into_response(),
+        Err(e) => {
+            let status = StatusCode::from_u16(crate::problem::Problem::from(e).status)
+                .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            views::message(v.lang, status, "error")
+        }
+    }
 }

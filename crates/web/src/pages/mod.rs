@@ -59,6 +59,8 @@ pub const PAGES: &[Page] = &[
     page("POST", "/cabinet/mfa/confirm", Access::Customer),
     page("GET", "/cabinet/precheck", Access::Customer),
     page("POST", "/cabinet/precheck", Access::Customer),
+    page("GET", "/cabinet/orders/{id}", Access::Customer),
+    page("POST", "/cabinet/requests/{id}/answer", Access::Customer),
     page("POST", "/cabinet/logout", Access::CustomerPending),
     page("GET", "/office/login", Access::Public),
     page("POST", "/office/login", Access::Public),
@@ -70,6 +72,12 @@ pub const PAGES: &[Page] = &[
     page("GET", "/office/precheck", Access::Staff(Some(Permission::AddressPrecheck))),
     page("POST", "/office/precheck", Access::Staff(Some(Permission::AddressPrecheck))),
     page("GET", "/office/staff", Access::Staff(Some(Permission::StaffManage))),
+    page("GET", "/office/cases/{id}", Access::Staff(Some(Permission::CasesRead))),
+    page("POST", "/office/cases/{id}/decide", Access::Staff(Some(Permission::CasesDecide))),
+    page("POST", "/office/cases/{id}/request", Access::Staff(Some(Permission::CasesDecide))),
+    page("POST", "/office/cases/{id}/reveal", Access::Staff(Some(Permission::PersonalDataReveal))),
+    page("POST", "/office/decisions/{id}/approve", Access::Staff(Some(Permission::DecisionsApprove))),
+    page("POST", "/office/stepup", Access::Staff(None)),
     page("POST", "/office/logout", Access::StaffPending),
 ];
 
@@ -86,6 +94,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cabinet/mfa/confirm", post(login::cabinet_mfa_confirm))
         .route("/cabinet/precheck", get(precheck::cabinet_form).post(precheck::cabinet_check))
         .route("/cabinet/logout", post(login::cabinet_logout))
+        .route("/cabinet/orders/{id}", get(cabinet::order))
+        .route("/cabinet/requests/{id}/answer", post(cabinet::answer))
         .route("/office/login", get(login::office_login_form).post(login::office_login))
         .route("/office/login/code", get(login::office_code_form).post(login::office_code))
         .route("/office/mfa", get(login::office_mfa))
@@ -93,6 +103,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office", get(office::dashboard))
         .route("/office/precheck", get(precheck::office_form).post(precheck::office_check))
         .route("/office/staff", get(office::staff))
+        .route("/office/cases/{id}", get(office::case))
+        .route("/office/cases/{id}/decide", post(office::decide))
+        .route("/office/cases/{id}/request", post(office::request))
+        .route("/office/cases/{id}/reveal", post(office::reveal))
+        .route("/office/decisions/{id}/approve", post(office::approve))
+        .route("/office/stepup", post(office::step_up))
         .route("/office/logout", post(login::office_logout))
         .route_layer(axum::middleware::from_fn_with_state(state, guard::gate))
 }

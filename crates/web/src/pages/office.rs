@@ -4,11 +4,14 @@ use super::guard::Viewer;
 use super::views::{self, render, Frame};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum::Extension;
-use custos_domain::access::mask_email;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use custos_app::model::{DecisionRequest, RequestKind};
+use custos_domain::access::{mask_email, Permission};
+use serde::Deserialize;
+use uuid::Uuid;
 
 pub struct CaseRow {
     pub id: String,
@@ -83,4 +86,287 @@ pub async fn staff(State(s): State<AppState>, Extension(v): Extension<Viewer>) -
         })
         .collect();
     render(StatusCode::OK, StaffPage { f: Frame::new(&v, true, "/office/staff"), staff })
+}
+
+pub struct CaseHead {
+    pub id: String,
+    pub number: i64,
+    pub status: String,
+    pub action: &'static str,
+    pub reasons: String,
+    pub due: String,
+    pub overdue: bool,
+}
+
+pub struct ScreeningRow {
+    pub band: &'static str,
+    pub decision: &'static str,
+    pub when: String,
+    pub explanation: String,
+    pub analyzers: Vec<(String, String, String)>,
+}
+
+pub struct RequestRow {
+    pub id: String,
+    pub kind_key: &'static str,
+    pub status: String,
+    pub message: String,
+    pub due: String,
+    pub answer: Option<String>,
+}
+
+pub struct DecisionRow {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub by: String,
+    pub pending: bool,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    f: Frame,
+    c: CaseHead,
+    error: Option<String>,
+    done: Option<String>,
+    order_number: i64,
+    order_status: &'static str,
+    pay: String,
+    customer: String,
+    has_customer: bool,
+    customer_revealed: bool,
+    can_reveal: bool,
+    can_decide: bool,
+    can_approve: bool,
+    needs_step_up: bool,
+    screenings: Vec<ScreeningRow>,
+    requests: Vec<RequestRow>,
+    decisions: Vec<DecisionRow>,
+}
+
+/// What an action on the case page reports back.
+#[derive(Default)]
+struct Outcome {
+    error: Option<String>,
+    done: Option<String>,
+    reveal: bool,
+}
+
+fn parse_id(id: &str) -> Option<Uuid> {
+    Uuid::parse_str(id).ok()
+}
+
+async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response {
+    let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
+    let (case, screenings, requests, decisions) = match s.app.case_file(id).await {
+        Ok(f) => f,
+        Err(e) if e.code().ends_with("not_found") => return views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+        Err(e) => return unavailable(v, e),
+    };
+    let order = match s.app.get_order(case.order_id).await {
+        Ok(o) => o.order,
+        Err(e) => return unavailable(v, e),
+    };
+    let now = s.app.now_ms();
+    let accounts = s.app.accounts();
+    let customer_account = match &order.customer_email_index {
+        Some(ix) => accounts.customer_by_index(ix).await.ok().flatten(),
+        None => None,
+    };
+    let mut error = out.error;
+    let mut customer_revealed = false;
+    let customer = match &customer_account {
+        Some(a) if out.reveal => match accounts.reveal_email(auth, a).await {
+            Ok(email) => {
+                customer_revealed = true;
+                email
+            }
+            Err(e) => {
+                error = Some(e.to_string());
+                accounts.email_of(a).map(|e| mask_email(&e)).unwrap_or_default()
+            }
+        },
+        Some(a) => accounts.email_of(a).map(|e| mask_email(&e)).unwrap_or_default(),
+        None if order.has_customer_email => "***".into(),
+        None => "—".into(),
+    };
+    let can_decide = auth.can(Permission::CasesDecide);
+    let mut rows = Vec::new();
+    for r in requests {
+        // Answers are the customer's words: officers read them, and each reading is audited.
+        let answer = if can_decide && r.status != "open" {
+            s.app.read_answer(r.id, &auth.actor()).await.ok().flatten()
+        } else {
+            None
+        };
+        rows.push(RequestRow {
+            id: r.id.to_string(),
+            kind_key: super::cabinet::kind_key(r.kind),
+            status: r.status,
+            message: r.message,
+            due: format!("{} ({})", views::when(r.due_at_ms), views::countdown(r.due_at_ms, now)),
+            answer,
+        });
+    }
+    let page = CasePage {
+        f: Frame::new(v, true, &format!("/office/cases/{id}")),
+        c: CaseHead {
+            id: case.id.to_string(),
+            number: case.number,
+            status: case.status.clone(),
+            action: case.action.as_str(),
+            reasons: case.reasons.iter().map(|r| r.describe()).collect::<Vec<_>>().join("; "),
+            due: format!("{} ({})", views::when(case.due_at_ms), views::countdown(case.due_at_ms, now)),
+            overdue: case.status == "open" && case.due_at_ms <= now,
+        },
+        error,
+        done: out.done,
+        order_number: order.number,
+        order_status: order.status.as_str(),
+        pay: views::amount(order.pay_amount, order.pay_asset),
+        has_customer: customer_account.is_some(),
+        customer,
+        customer_revealed,
+        can_reveal: auth.can(Permission::PersonalDataReveal),
+        can_decide,
+        can_approve: auth.can(Permission::DecisionsApprove),
+        needs_step_up: !auth.stepped_up
+            && (auth.can(Permission::DecisionsApprove) || auth.can(Permission::PersonalDataReveal)),
+        screenings: screenings
+            .iter()
+            .map(|sc| ScreeningRow {
+                band: sc.decision.band.as_str(),
+                decision: sc.decision.action.as_str(),
+                when: views::when(sc.created_at_ms),
+                explanation: sc.decision.explanation(),
+                analyzers: sc
+                    .reports
+                    .iter()
+                    .map(|r| {
+                        let cats: Vec<&str> = r.categories.iter().map(|c| c.category.as_str()).collect();
+                        (r.analyzer.to_string(), r.band.map_or("—", |b| b.as_str()).to_owned(), cats.join(", "))
+                    })
+                    .collect(),
+            })
+            .collect(),
+        requests: rows,
+        decisions: decisions
+            .iter()
+            .map(|d| DecisionRow {
+                id: d.id.to_string(),
+                kind: format!("{:?}", d.kind).to_lowercase(),
+                status: d.status.clone(),
+                by: d.requested_by.clone(),
+                pending: d.status == "pending",
+            })
+            .collect(),
+    };
+    let status = if page.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    render(status, page)
+}
+
+pub async fn case(State(s): State<AppState>, Extension(v): Extension<Viewer>, Path(id): Path<String>) -> Response {
+    match parse_id(&id) {
+        Some(id) => case_page(&s, &v, id, Outcome::default()).await,
+        None => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DecideForm {
+    kind: String,
+}
+
+pub async fn decide(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+    Form(form): Form<DecideForm>,
+) -> Response {
+    let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let request = match form.kind.as_str() {
+        "release" => DecisionRequest::Release,
+        "freeze" => DecisionRequest::Freeze,
+        _ => return case_page(&s, &v, id, Outcome { error: Some("unknown decision".into()), ..Default::default() }).await,
+    };
+    let out = match s.app.decide(id, request, &auth.actor()).await {
+        Ok(d) if d.status == "pending" => {
+            Outcome { done: Some("recorded: a senior officer must approve it (four eyes)".into()), ..Default::default() }
+        }
+        Ok(d) => Outcome { done: Some(format!("decision {}", d.status)), ..Default::default() },
+        Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
+    };
+    case_page(&s, &v, id, out).await
+}
+
+#[derive(Deserialize)]
+pub struct RequestForm {
+    kind: String,
+    message: String,
+}
+
+pub async fn request(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+    Form(form): Form<RequestForm>,
+) -> Response {
+    let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let Some(kind) = RequestKind::parse(&form.kind) else {
+        return case_page(&s, &v, id, Outcome { error: Some("unknown request kind".into()), ..Default::default() }).await;
+    };
+    let out = match s.app.request_from_customer(id, kind, &form.message, &auth.actor()).await {
+        Ok(_) => Outcome { done: Some("the request was sent to the customer".into()), ..Default::default() },
+        Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
+    };
+    case_page(&s, &v, id, out).await
+}
+
+/// A second officer approves a decision (four eyes); needs a step-up.
+pub async fn approve(State(s): State<AppState>, Extension(v): Extension<Viewer>, Path(id): Path<String>) -> Response {
+    let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let Ok(Some(decision)) = s.app.store().get_decision(id).await else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let out = if !auth.stepped_up {
+        Outcome { error: Some(v.lang.t("step_up").into()), ..Default::default() }
+    } else {
+        match s.app.approve_decision(id, &auth.actor()).await {
+            Ok(d) => Outcome { done: Some(format!("decision {}", d.status)), ..Default::default() },
+            Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
+        }
+    };
+    case_page(&s, &v, decision.case_id, out).await
+}
+
+pub async fn reveal(State(s): State<AppState>, Extension(v): Extension<Viewer>, Path(id): Path<String>) -> Response {
+    match parse_id(&id) {
+        Some(id) => case_page(&s, &v, id, Outcome { reveal: true, ..Default::default() }).await,
+        None => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StepUpForm {
+    code: String,
+    back: String,
+}
+
+/// Step-up: the TOTP code again; then back to the page it was asked from.
+pub async fn step_up(State(s): State<AppState>, Extension(v): Extension<Viewer>, Form(form): Form<StepUpForm>) -> Response {
+    let (Some(auth), Some(token)) = (&v.auth, &v.token) else {
+        return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired");
+    };
+    let back = if form.back.starts_with("/office") && !form.back.contains("//") { form.back } else { "/office".into() };
+    match s.app.accounts().step_up(auth, token, &form.code, &v.ip).await {
+        Ok(()) => Redirect::to(&back).into_response(),
+        Err(_) => views::message(v.lang, StatusCode::UNAUTHORIZED, "bad_code"),
+    }
 }
