@@ -1,0 +1,234 @@
+//! The cabinet and the back-office in a real browser (Debian's Chromium, headless, through
+//! chromedriver), on SQLite and PostgreSQL: a customer registers, turns on TOTP and logs in
+//! with a code; an order made through the API shows in the cabinet; a held deposit shows the
+//! officer's Source-of-Funds request and its deadline; the customer answers; an officer
+//! releases and a senior officer approves (four eyes, step-up); the customer sees the new
+//! status; support sees masked data and cannot decide.
+//!
+//! `CUSTOS_SCREENSHOTS=DIR` saves screenshots of the main pages into DIR.
+
+mod common;
+#[path = "common/webdriver.rs"]
+mod webdriver;
+
+use common::*;
+use custos_app::Clock;
+use custos_crypto::{derive_token, totp};
+use custos_domain::access::Role;
+use serde_json::json;
+use webdriver::Browser;
+
+const PASSWORD: &str = "violet tractor 42 umbrella";
+
+fn code(secret_b32: &str, now_ms: i64) -> String {
+    let secret = totp::base32_decode(secret_b32).unwrap();
+    format!("{:06}", totp::code_at(&secret, totp::step_of(now_ms), totp::DIGITS))
+}
+
+struct Run {
+    t: TestApp,
+    b: Browser,
+    base: String,
+    shots: Option<std::path::PathBuf>,
+}
+
+impl Run {
+    async fn shot(&self, name: &str) {
+        if let Some(dir) = &self.shots {
+            self.b.screenshot(&dir.join(format!("{name}.png"))).await;
+        }
+    }
+
+    /// A new step for the next code of the same account.
+    fn next_code(&self, secret: &str) -> String {
+        self.t.clock.advance_ms(30_000);
+        code(secret, self.t.clock.now_ms())
+    }
+
+    async fn login(&self, side: &str, email: &str) {
+        self.b.clear_cookies().await;
+        self.b.goto(&format!("{}/{side}/login", self.base)).await;
+        self.b.fill("#email", email).await;
+        self.b.fill("#password", PASSWORD).await;
+        self.b.click("#submit").await;
+    }
+
+    /// Logs in with password and code.
+    async fn login_with_code(&self, side: &str, email: &str, secret: &str) {
+        self.login(side, email).await;
+        assert!(self.b.url().await.ends_with(&format!("/{side}/login/code")), "{}", self.b.url().await);
+        let c = self.next_code(secret);
+        self.b.fill("#code", &c).await;
+        self.b.click("#submit").await;
+    }
+
+    /// A member of staff's first login: MFA enrolment is forced; returns the TOTP secret.
+    async fn staff_first_login(&self, email: &str, role: Role) -> String {
+        self.t.app.accounts().create_staff(email, PASSWORD, role, None).await.unwrap();
+        self.login("office", email).await;
+        assert!(self.b.url().await.ends_with("/office/mfa"), "staff must enrol first: {}", self.b.url().await);
+        let secret = self.b.text("#totp-secret").await;
+        let c = self.next_code(&secret);
+        self.b.fill("#code", &c).await;
+        self.b.click("#submit").await;
+        assert!(self.b.has("#recovery-codes").await);
+        self.b.click("#next").await;
+        secret
+    }
+}
+
+async fn scenario(backend: Backend) {
+    let Some(t) = TestApp::new(backend).await else { return };
+    let Some(b) = Browser::start().await else { return };
+    let (base, key) = t.serve().await;
+    let shots = std::env::var_os("CUSTOS_SCREENSHOTS")
+        .filter(|_| backend == Backend::Sqlite)
+        .map(std::path::PathBuf::from);
+    let r = Run { t, b, base: base.clone(), shots };
+    let (t, b) = (&r.t, &r.b);
+
+    // A customer registers and confirms the e-mail from the link in the mail.
+    b.goto(&format!("{base}/cabinet/register")).await;
+    b.fill("#email", "dana@example.com").await;
+    b.fill("#password", "password1234").await;
+    b.click("#submit").await;
+    assert!(b.text("#error").await.contains("too easy to guess"), "a weak password is refused");
+    b.fill("#email", "dana@example.com").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("#submit").await;
+    assert!(b.text("#message").await.contains("on its way"));
+    let mail = t.mailer.last_to("dana@example.com").expect("a confirmation mail");
+    let token = mail.body.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    b.goto(&format!("{base}/cabinet/confirm?token={token}")).await;
+    assert!(b.text("#message").await.contains("confirmed"));
+
+    // Logs in, is encouraged to turn on MFA, turns it on.
+    r.login("cabinet", "dana@example.com").await;
+    assert!(b.url().await.ends_with("/cabinet"), "{}", b.url().await);
+    assert!(b.has("#mfa-banner").await, "SEC-18: MFA is encouraged");
+    let cookies = b.cookies().await;
+    let session = cookies.as_array().unwrap().iter().find(|c| c["name"] == "__Host-custos_customer").expect("cookie");
+    assert_eq!((session["httpOnly"].as_bool(), session["secure"].as_bool()), (Some(true), Some(true)));
+    b.click("#nav-security").await;
+    b.click("#mfa-start").await;
+    let secret = b.text("#totp-secret").await;
+    r.shot("cabinet-mfa-setup").await;
+    let c = r.next_code(&secret);
+    b.fill("#code", &c).await;
+    b.click("#submit").await;
+    assert_eq!(b.text("#recovery-codes").await.lines().count(), 10);
+    b.click("#next").await;
+    b.click("#logout").await;
+    assert!(b.url().await.ends_with("/cabinet/login"));
+    r.login_with_code("cabinet", "dana@example.com", &secret).await;
+    assert!(b.url().await.ends_with("/cabinet"), "{}", b.url().await);
+    assert!(!b.has("#mfa-banner").await);
+
+    // An order made through the API shows in the cabinet.
+    let c = reqwest::Client::new();
+    let (status, order) = post(
+        &c,
+        format!("{base}/api/v1/orders"),
+        &key,
+        json!({"customer_email": "Dana@Example.com",
+               "pay": {"network": "ethereum", "asset": "ETH", "amount": "1500000000000000000"},
+               "receive": {"network": "bitcoin", "asset": "BTC", "amount": "5000000", "address": CLEAN_BTC}}),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{order}");
+    let order_id = order["id"].as_str().unwrap().to_owned();
+    let number = order["number"].as_i64().unwrap();
+    b.goto(&format!("{base}/cabinet")).await;
+    let list = b.text("#orders").await;
+    assert!(list.contains(&format!("№ {number}")) && list.contains("Waiting for your payment"), "{list}");
+    assert!(list.contains("1.5 ETH"), "{list}");
+    r.shot("cabinet-orders").await;
+
+    // A deposit from a gambling service is held.
+    let address = order["deposit"]["address"].as_str().unwrap();
+    let (_, dep) = post(
+        &c,
+        format!("{base}/api/v1/deposits"),
+        &key,
+        json!({"network": "ethereum", "asset": "ETH", "address": address, "index": 0,
+               "amount": "1500000000000000000", "txid": format!("0x{}", "ab".repeat(32)), "sources": [GAMBLING_ETH]}),
+    )
+    .await;
+    assert_eq!(dep["order"]["status"], "on_hold_awaiting_customer", "{dep}");
+    let case_id = dep["case"]["id"].as_str().unwrap().to_owned();
+
+    // An officer (first login: MFA enrolment) finds the case in the queue and asks for SoF.
+    let officer_secret = r.staff_first_login("olga@example.com", Role::Officer).await;
+    assert!(b.url().await.ends_with("/office"), "{}", b.url().await);
+    assert!(b.text("#cases").await.contains("hold"));
+    r.shot("office-queue").await;
+    b.goto(&format!("{base}/office/cases/{case_id}")).await;
+    b.select("#request-kind", "source_of_funds").await;
+    b.fill("#request-message", "Please describe where the 1.5 ETH came from.").await;
+    b.click("#send-request").await;
+    assert!(b.text("#done").await.contains("sent"));
+    r.shot("office-case").await;
+
+    // The customer sees the request and its deadline, and answers.
+    r.login_with_code("cabinet", "dana@example.com", &secret).await;
+    b.goto(&format!("{base}/cabinet/orders/{order_id}")).await;
+    assert_eq!(b.text("#status").await, "On hold: we need information from you");
+    assert!(b.text("#next-step").await.contains("before its deadline"));
+    let deadline = b.text(".request .deadline").await;
+    assert!(deadline.contains("UTC") && deadline.contains(" h "), "{deadline}");
+    assert!(b.text(".request .message").await.contains("where the 1.5 ETH came from"));
+    r.shot("cabinet-order-held").await;
+    b.fill(".request .answer", "My salary from ACME; bank statement attached.").await;
+    b.click(".request .send").await;
+    assert_eq!(b.text("#status").await, "We are reviewing the information you sent");
+
+    // The officer reads the answer and releases; a senior officer approves after a step-up.
+    r.login_with_code("office", "olga@example.com", &officer_secret).await;
+    b.goto(&format!("{base}/office/cases/{case_id}")).await;
+    assert!(b.text(".request .answer").await.contains("salary from ACME"));
+    b.select("#decide-kind", "release").await;
+    b.click("#decide").await;
+    assert!(b.text("#done").await.contains("four eyes"));
+    let mlro_secret = r.staff_first_login("max@example.com", Role::SeniorOfficer).await;
+    b.goto(&format!("{base}/office/cases/{case_id}")).await;
+    let c2 = r.next_code(&mlro_secret);
+    b.fill("#step-up-code", &c2).await;
+    b.click("#step-up-submit").await;
+    b.click(".approve").await;
+    assert_eq!(b.text("#order-status").await, "released");
+
+    // The customer sees the new status.
+    r.login_with_code("cabinet", "dana@example.com", &secret).await;
+    b.goto(&format!("{base}/cabinet/orders/{order_id}")).await;
+    assert_eq!(b.text("#status").await, "Released, payout being prepared");
+
+    // Support sees the case with personal data masked, and no way to decide.
+    r.staff_first_login("sam@example.com", Role::Support).await;
+    b.goto(&format!("{base}/office/cases/{case_id}")).await;
+    assert_eq!(b.text("#customer").await, "da***@ex***.com");
+    assert!(!b.has("#decide").await && !b.has("#reveal").await && !b.has(".request .answer").await);
+    let cookies = b.cookies().await;
+    let token = cookies.as_array().unwrap().iter().find(|c| c["name"] == "__Host-custos_staff").unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = reqwest::Client::new()
+        .post(format!("{base}/office/cases/{case_id}/decide"))
+        .header("cookie", format!("__Host-custos_staff={token}"))
+        .form(&[("csrf", derive_token(&token, "csrf")), ("kind", "freeze".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN, "support cannot decide");
+    r.shot("office-case-support").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_customer_officer_and_support_sqlite() {
+    scenario(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_customer_officer_and_support_postgres() {
+    scenario(Backend::Postgres).await;
+}
