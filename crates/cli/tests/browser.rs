@@ -81,9 +81,8 @@ async fn scenario(backend: Backend) {
     let Some(t) = TestApp::new(backend).await else { return };
     let Some(b) = Browser::start().await else { return };
     let (base, key) = t.serve().await;
-    let shots = std::env::var_os("CUSTOS_SCREENSHOTS")
-        .filter(|_| backend == Backend::Sqlite)
-        .map(std::path::PathBuf::from);
+    let shots =
+        std::env::var_os("CUSTOS_SCREENSHOTS").filter(|_| backend == Backend::Sqlite).map(std::path::PathBuf::from);
     let r = Run { t, b, base: base.clone(), shots };
     let (t, b) = (&r.t, &r.b);
 

@@ -117,7 +117,10 @@ both!(sec3_every_page_is_refused_to_whoever_lacks_its_permission, |t: TestApp| a
         if page.path.ends_with("/logout") {
             continue;
         }
-        let url = format!("{base}{}", page.path.replace("{code}", "en").replace("{id}", "0190a0b0-0000-7000-8000-000000000001"));
+        let url = format!(
+            "{base}{}",
+            page.path.replace("{code}", "en").replace("{id}", "0190a0b0-0000-7000-8000-000000000001")
+        );
         for (who, auth) in &everyone {
             let request = match page.method {
                 "GET" => c.get(&url),

@@ -78,7 +78,12 @@ impl Browser {
         }}});
         let r: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
         let id = r["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no browser session: {r}")).to_owned();
-        Some(Browser { http, session: format!("{base}/session/{id}"), _driver: driver, _profile: tempdir::Dir(profile) })
+        Some(Browser {
+            http,
+            session: format!("{base}/session/{id}"),
+            _driver: driver,
+            _profile: tempdir::Dir(profile),
+        })
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -123,7 +128,8 @@ impl Browser {
     }
 
     pub async fn has(&self, css: &str) -> bool {
-        let v = self.call(reqwest::Method::POST, "/elements", Some(json!({"using": "css selector", "value": css}))).await;
+        let v =
+            self.call(reqwest::Method::POST, "/elements", Some(json!({"using": "css selector", "value": css}))).await;
         v.as_array().is_some_and(|a| !a.is_empty())
     }
 
@@ -160,7 +166,13 @@ impl Browser {
         for _ in 0..100 {
             let now = self.document().await;
             if now.is_some() && now != before {
-                let ready = self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": "return document.readyState", "args": []}))).await;
+                let ready = self
+                    .call(
+                        reqwest::Method::POST,
+                        "/execute/sync",
+                        Some(json!({"script": "return document.readyState", "args": []})),
+                    )
+                    .await;
                 if ready == "complete" {
                     return;
                 }
@@ -171,7 +183,8 @@ impl Browser {
     }
 
     pub async fn text(&self, css: &str) -> String {
-        let v = self.http
+        let v = self
+            .http
             .post(format!("{}/element", self.session))
             .json(&json!({"using": "css selector", "value": css}))
             .send()

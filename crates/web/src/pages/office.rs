@@ -290,12 +290,16 @@ pub async fn decide(
     let request = match form.kind.as_str() {
         "release" => DecisionRequest::Release,
         "freeze" => DecisionRequest::Freeze,
-        _ => return case_page(&s, &v, id, Outcome { error: Some("unknown decision".into()), ..Default::default() }).await,
+        _ => {
+            return case_page(&s, &v, id, Outcome { error: Some("unknown decision".into()), ..Default::default() })
+                .await
+        }
     };
     let out = match s.app.decide(id, request, &auth.actor()).await {
-        Ok(d) if d.status == "pending" => {
-            Outcome { done: Some("recorded: a senior officer must approve it (four eyes)".into()), ..Default::default() }
-        }
+        Ok(d) if d.status == "pending" => Outcome {
+            done: Some("recorded: a senior officer must approve it (four eyes)".into()),
+            ..Default::default()
+        },
         Ok(d) => Outcome { done: Some(format!("decision {}", d.status)), ..Default::default() },
         Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
     };
@@ -318,7 +322,8 @@ pub async fn request(
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
     let Some(kind) = RequestKind::parse(&form.kind) else {
-        return case_page(&s, &v, id, Outcome { error: Some("unknown request kind".into()), ..Default::default() }).await;
+        return case_page(&s, &v, id, Outcome { error: Some("unknown request kind".into()), ..Default::default() })
+            .await;
     };
     let out = match s.app.request_from_customer(id, kind, &form.message, &auth.actor()).await {
         Ok(_) => Outcome { done: Some("the request was sent to the customer".into()), ..Default::default() },
@@ -360,7 +365,11 @@ pub struct StepUpForm {
 }
 
 /// Step-up: the TOTP code again; then back to the page it was asked from.
-pub async fn step_up(State(s): State<AppState>, Extension(v): Extension<Viewer>, Form(form): Form<StepUpForm>) -> Response {
+pub async fn step_up(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Form(form): Form<StepUpForm>,
+) -> Response {
     let (Some(auth), Some(token)) = (&v.auth, &v.token) else {
         return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired");
     };
