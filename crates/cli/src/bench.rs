@@ -179,7 +179,7 @@ async fn pipeline(
     let database = rt.store.backend_kind().as_str();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = custos_web::AppState { app: rt.app.clone(), max_body_bytes: custos_web::DEFAULT_MAX_BODY_BYTES };
+    let state = custos_web::AppState::new(rt.app.clone());
     tokio::spawn(custos_web::serve(listener, state, std::future::pending()));
     let (key, _) = rt.app.create_api_key("bench", Scope::ALL.to_vec(), "cli").await.map_err(|e| e.to_string())?;
 

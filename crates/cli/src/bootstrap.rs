@@ -165,7 +165,7 @@ pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Resul
         clock,
         deadlines,
         monitoring: cfg.monitoring_rules(),
-        auth: Default::default(),
+        auth: cfg.auth_settings(cfg.listen.as_deref().unwrap_or("127.0.0.1:8080"))?,
         mailer: Arc::new(custos_app::mail::DirectoryMailer::new(loc.data_dir.join("mail"))),
     })
     .await

@@ -42,29 +42,55 @@ async fn serve_until_ctrl_c(
         tracing::info!("delivering webhooks");
     }
     bootstrap::spawn_deadline_job(rt.app.clone());
-    let state = custos_web::AppState {
-        app: rt.app.clone(),
-        max_body_bytes: cfg.api.max_body_bytes.unwrap_or(custos_web::DEFAULT_MAX_BODY_BYTES),
-    };
+    let mut state = custos_web::AppState::new(rt.app.clone());
+    state.max_body_bytes = cfg.api.max_body_bytes.unwrap_or(custos_web::DEFAULT_MAX_BODY_BYTES);
+    state.trust_forwarded_for = cfg.web.behind_proxy;
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     };
-    custos_web::serve(listener, state, shutdown).await.map_err(|e| format!("server error: {e}"))?;
+    let served = match tls_acceptor(cfg)? {
+        Some(acceptor) => custos_web::serve_tls(listener, acceptor, state, shutdown).await,
+        None => custos_web::serve(listener, state, shutdown).await,
+    };
+    served.map_err(|e| format!("server error: {e}"))?;
     rt.store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The TLS acceptor when `[web] tls_cert` and `tls_key` are set.
+fn tls_acceptor(cfg: &Config) -> Result<Option<custos_web::TlsAcceptor>, String> {
+    match (&cfg.web.tls_cert, &cfg.web.tls_key) {
+        (Some(cert), Some(key)) => custos_web::tls::acceptor(cert, key).map(Some),
+        (None, None) => Ok(None),
+        _ => Err("set both web.tls_cert and web.tls_key (or neither)".into()),
+    }
+}
+
+/// SEC-5: without built-in TLS, plain HTTP is served on loopback only (behind a TLS proxy).
+fn check_plain_http(cfg: &Config, addr: &std::net::SocketAddr) -> Result<(), String> {
+    if cfg.web.tls_cert.is_none() && !addr.ip().is_loopback() {
+        return Err(format!(
+            "refusing to serve plain HTTP on {addr}: personal data must travel encrypted (SEC-5). Set [web] \
+             tls_cert and tls_key, or listen on 127.0.0.1 behind a TLS reverse proxy ([web] behind_proxy = true)"
+        ));
+    }
+    Ok(())
 }
 
 pub async fn serve(cfg: &Config, g: Global, listen_flag: Option<String>) -> Result<ExitCode, String> {
     let cipher = bootstrap::cipher(cfg, true)?;
     let loc = location(cfg, &g);
+    let addr = listen_flag.or_else(|| cfg.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
+    tls_acceptor(cfg)?;
     let rt = bootstrap::runtime(cfg, &loc, cipher).await?;
     if rt.app.configured_networks().is_empty() {
         tracing::warn!("no deposit key configured ([deposit_keys] or CUSTOS_XPUB_*): orders cannot be created");
     }
-    let addr = listen_flag.or_else(|| cfg.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
     let listener = listen(&addr).await?;
-    tracing::info!(%addr, database = %custos_store::redact(&loc.database_url), "custos is serving");
+    check_plain_http(cfg, &listener.local_addr().map_err(|e| e.to_string())?)?;
+    let scheme = if cfg.web.tls_cert.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, %scheme, database = %custos_store::redact(&loc.database_url), "custos is serving");
     serve_until_ctrl_c(listener, &rt, cfg).await
 }
 

@@ -23,6 +23,27 @@ pub struct Config {
     pub policy: PolicyOverrides,
     pub webhooks: Webhooks,
     pub monitoring: Monitoring,
+    pub web: Web,
+}
+
+/// The cabinet and back-office: TLS, the public address and session lifetimes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Web {
+    /// The address people use, for links in e-mails (e.g. https://aml.example.com).
+    pub public_url: Option<String>,
+    /// PEM certificate chain and private key: Custos serves HTTPS itself.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// TLS ends at a reverse proxy in front of Custos, which listens on loopback only and takes
+    /// the client's address from the last hop of X-Forwarded-For.
+    pub behind_proxy: bool,
+    /// The name authenticator apps show [default: Custos].
+    pub issuer: Option<String>,
+    pub staff_idle_minutes: Option<u32>,
+    pub staff_session_hours: Option<u32>,
+    pub customer_idle_minutes: Option<u32>,
+    pub customer_session_hours: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,6 +153,13 @@ impl Config {
             self.data_dir = Some(v.into());
         }
         set(&mut self.webhooks.url, "CUSTOS_WEBHOOK_URL");
+        set(&mut self.web.public_url, "CUSTOS_PUBLIC_URL");
+        if let Some(v) = var("CUSTOS_TLS_CERT").filter(|v| !v.is_empty()) {
+            self.web.tls_cert = Some(v.into());
+        }
+        if let Some(v) = var("CUSTOS_TLS_KEY").filter(|v| !v.is_empty()) {
+            self.web.tls_key = Some(v.into());
+        }
         if let Some(v) = var("CUSTOS_WEBHOOK_SECRETS").filter(|v| !v.is_empty()) {
             self.webhooks.secrets = v.split(',').map(|s| s.trim().to_owned()).collect();
         }
@@ -176,6 +204,39 @@ impl Config {
         let p = p.with_category_overrides(self.policy.categories.clone());
         p.validate().map_err(|e| format!("policy: {e}"))?;
         Ok(p)
+    }
+
+    /// Authentication settings: the defaults with the configured lifetimes.
+    pub fn auth_settings(&self, listen: &str) -> Result<custos_app::accounts::AuthSettings, String> {
+        let mut a = custos_app::accounts::AuthSettings::default();
+        let w = &self.web;
+        let scheme = if w.tls_cert.is_some() { "https" } else { "http" };
+        a.public_url = w.public_url.clone().unwrap_or_else(|| format!("{scheme}://{listen}"));
+        if let Some(i) = &w.issuer {
+            a.issuer = i.clone();
+        }
+        let minutes = |v: Option<u32>, d: i64, what: &str, max: u32| -> Result<i64, String> {
+            match v {
+                None => Ok(d),
+                Some(m) if (1..=max).contains(&m) => Ok(i64::from(m) * 60_000),
+                Some(m) => Err(format!("web.{what} must be 1 to {max}, got {m}")),
+            }
+        };
+        a.staff_idle_ms = minutes(w.staff_idle_minutes, a.staff_idle_ms, "staff_idle_minutes", 60)?;
+        a.customer_idle_ms = minutes(w.customer_idle_minutes, a.customer_idle_ms, "customer_idle_minutes", 24 * 60)?;
+        a.staff_absolute_ms = minutes(
+            w.staff_session_hours.map(|h| h.saturating_mul(60)),
+            a.staff_absolute_ms,
+            "staff_session_hours",
+            12 * 60,
+        )?;
+        a.customer_absolute_ms = minutes(
+            w.customer_session_hours.map(|h| h.saturating_mul(60)),
+            a.customer_absolute_ms,
+            "customer_session_hours",
+            30 * 24 * 60,
+        )?;
+        Ok(a)
     }
 
     pub fn monitoring_rules(&self) -> custos_app::monitoring::MonitoringRules {

@@ -146,7 +146,7 @@ both!(sec3_every_page_is_refused_to_whoever_lacks_its_permission, |t: TestApp| a
     }
     assert!(checked > 150, "{checked}");
     // A page served but missing from the table is refused, even to an admin (deny by default).
-    let state = custos_web::AppState { app: t.app.clone(), max_body_bytes: custos_web::DEFAULT_MAX_BODY_BYTES };
+    let state = custos_web::AppState::new(t.app.clone());
     let unlisted = axum::Router::new()
         .route("/office/unlisted", axum::routing::get(|| async { "secret" }))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), custos_web::pages::guard::gate))

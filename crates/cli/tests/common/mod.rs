@@ -234,7 +234,7 @@ impl TestApp {
     pub async fn serve_only(&self) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = custos_web::AppState { app: self.app.clone(), max_body_bytes: custos_web::DEFAULT_MAX_BODY_BYTES };
+        let state = custos_web::AppState::new(self.app.clone());
         tokio::spawn(custos_web::serve(listener, state, std::future::pending()));
         format!("http://{addr}")
     }

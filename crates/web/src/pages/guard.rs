@@ -86,7 +86,21 @@ pub fn allowed(access: Access, auth: Option<&Authenticated>) -> bool {
     }
 }
 
-fn client_ip(req: &Request) -> String {
+/// The client's address: the connection's, or behind a trusted proxy the last hop it added.
+fn client_ip(req: &Request, trust_forwarded_for: bool) -> String {
+    if trust_forwarded_for {
+        let last = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|s| !s.is_empty());
+        if let Some(ip) = last {
+            return ip.to_owned();
+        }
+    }
     req.extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
@@ -129,7 +143,7 @@ pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Re
             (p.clone(), Some(p))
         }
     };
-    let ip = client_ip(&req);
+    let ip = client_ip(&req, state.trust_forwarded_for);
     let req = if method == Method::POST {
         match check_csrf(req, &csrf, state.max_body_bytes).await {
             Ok(r) => r,
