@@ -267,6 +267,17 @@ pub struct CaseRecord {
     pub escalated: bool,
 }
 
+/// Which cases a list shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseFilter {
+    /// "open" or "closed"; any when `None`.
+    pub status: Option<String>,
+    pub action: Option<Action>,
+    /// Only cases due at or before this moment (the overdue, with now).
+    pub due_before_ms: Option<i64>,
+    pub limit: i64,
+}
+
 /// What an officer asks to do on a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CaseActionRequest {

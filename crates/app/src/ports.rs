@@ -97,6 +97,9 @@ pub trait Store: AccountStore + Send + Sync {
     // --- API keys ---
     async fn insert_api_key(&self, key: &ApiKeyRecord, hash: &str, actor: &str) -> StoreResult<()>;
     async fn find_api_key(&self, hash: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>>;
+    /// Revokes a key; false if there is no such live key.
+    async fn revoke_api_key(&self, id: Uuid, actor: &str, at_ms: i64) -> StoreResult<bool>;
 
     // --- labels ---
     /// Replaces every label of `source` by `labels` in one transaction; returns the count.
@@ -143,8 +146,8 @@ pub trait Store: AccountStore + Send + Sync {
     async fn apply_order_events(&self, write: &OrderEventWrite) -> StoreResult<OrderRecord>;
 
     async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRecord>>;
-    /// Open cases, the earliest deadline first.
-    async fn open_cases(&self, limit: i64) -> StoreResult<Vec<CaseRecord>>;
+    /// Cases matching `filter`, the earliest deadline first.
+    async fn list_cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseRecord>>;
     /// A customer's orders (by the blind index of the e-mail), newest first.
     async fn orders_of_customer(&self, email_index: &str, limit: i64) -> StoreResult<Vec<OrderRecord>>;
     /// Applies an officer's action to a case, with its audit entry and webhook.

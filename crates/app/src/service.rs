@@ -381,6 +381,19 @@ impl App {
         Ok((key, record))
     }
 
+    pub async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, AppError> {
+        Ok(self.store.list_api_keys().await?)
+    }
+
+    /// Revokes an API key at once (the authentication cache forgets it too).
+    pub async fn revoke_api_key(&self, id: Uuid, actor: &str) -> Result<(), AppError> {
+        if !self.store.revoke_api_key(id, actor, self.clock.now_ms()).await? {
+            return Err(AppError::not_found("api_key_not_found", format!("no live API key {id}")));
+        }
+        self.key_cache.lock().expect("not poisoned").clear();
+        Ok(())
+    }
+
     /// Looks up an API key by its hash, with a short cache so that authentication is not a
     /// query per request.
     pub async fn authenticate(&self, key: &str) -> Result<Option<ApiKeyRecord>, AppError> {
@@ -733,6 +746,18 @@ impl App {
             ..OrderEventWrite::new(order.id, events, actor, now)
         };
         self.store.apply_order_events(&write).await.map_err(transition_error)?;
+        if let Some(index) = &order.customer_email_index {
+            // The request stands whether or not the mail goes out; the cabinet shows it too.
+            let body = format!(
+                "We need information from you about order {} before {} (UTC). Log in to your personal \
+                 cabinet to see the request and answer it.",
+                order.number,
+                custos_domain::time::rfc3339(request.due_at_ms)
+            );
+            if let Err(e) = self.accounts.notify_customer(index, "information needed for your order", &body).await {
+                tracing::warn!(error = %e, request = %request.id, "could not e-mail the customer about a request");
+            }
+        }
         Ok(request)
     }
 

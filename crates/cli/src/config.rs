@@ -296,6 +296,9 @@ mod tests {
             "CUSTOS_MAX_BODY_BYTES",
             "CUSTOS_ANALYZER_TIMEOUT_SECONDS",
             "CUSTOS_CONFIG",
+            "CUSTOS_PUBLIC_URL",
+            "CUSTOS_TLS_CERT",
+            "CUSTOS_TLS_KEY",
         ] {
             assert!(text.contains(var), "custos.example.toml does not mention {var}");
         }

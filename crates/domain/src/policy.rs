@@ -35,6 +35,10 @@ impl Action {
         }
     }
 
+    pub fn parse(s: &str) -> Option<Action> {
+        [Action::Proceed, Action::Review, Action::Hold, Action::Reject].into_iter().find(|a| a.as_str() == s)
+    }
+
     /// RISK-2: high and critical require KYC.
     pub fn requires_kyc(self) -> bool {
         matches!(self, Action::Hold | Action::Reject)

@@ -328,6 +328,22 @@ impl Store for SqlStore {
         .await
     }
 
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>> {
+        let q =
+            sqlx::query("SELECT id, name, scopes, created_at_ms, revoked_at_ms FROM api_keys ORDER BY created_at_ms");
+        self.read_all(q, rows::api_key).await
+    }
+
+    async fn revoke_api_key(&self, id: Uuid, actor: &str, at_ms: i64) -> StoreResult<bool> {
+        let script = Script::one(
+            "UPDATE api_keys SET revoked_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL",
+            values![at_ms, id.to_string()],
+        );
+        let ev = event(actor, "api_key.revoked", "api_key", id, json!({}));
+        let out = self.write_with(script, &[ev], at_ms).await?;
+        Ok(out[0].affected == 1)
+    }
+
     async fn replace_label_source(
         &self,
         source: &LabelSource,
@@ -844,9 +860,19 @@ impl Store for SqlStore {
         Ok(self.read_one(q, |r| get::<Option<String>>(r, "answer_enc")).await?.flatten())
     }
 
-    async fn open_cases(&self, limit: i64) -> StoreResult<Vec<CaseRecord>> {
-        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE status = 'open' ORDER BY due_at_ms, number LIMIT $1");
-        self.read_all(sqlx::query(&sql).bind(limit), rows::case).await
+    async fn list_cases(&self, f: &CaseFilter) -> StoreResult<Vec<CaseRecord>> {
+        // Unused conditions compare a column with itself, so that one statement serves all.
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE ($1 = '' OR status = $1) AND ($2 = '' OR action = $2) \
+             AND due_at_ms <= $3 ORDER BY due_at_ms, number LIMIT $4"
+        );
+        let action = f.action.map(|a| a.as_str().to_owned()).unwrap_or_default();
+        let query = sqlx::query(&sql)
+            .bind(f.status.clone().unwrap_or_default())
+            .bind(action)
+            .bind(f.due_before_ms.unwrap_or(i64::MAX))
+            .bind(f.limit);
+        self.read_all(query, rows::case).await
     }
 
     async fn orders_of_customer(&self, email_index: &str, limit: i64) -> StoreResult<Vec<OrderRecord>> {

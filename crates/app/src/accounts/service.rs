@@ -625,6 +625,43 @@ impl Accounts {
         Ok(())
     }
 
+    /// Turns MFA off (a customer changing devices) with a current code; the recovery codes go
+    /// and every other session ends. Staff cannot: MFA is mandatory for them.
+    pub async fn disable_mfa(&self, auth: &Authenticated, token: &str, code: &str, ip: &str) -> Result<(), AuthError> {
+        if auth.account.kind == AccountKind::Staff {
+            return Err(AuthError::Rejected("staff accounts keep MFA on; an admin can reset it".into()));
+        }
+        if !auth.account.mfa_enabled {
+            return Ok(());
+        }
+        self.check_code(&auth.account, code, ip).await?;
+        let now = self.clock.now_ms();
+        let mut account = auth.account.clone();
+        account.mfa_enabled = false;
+        account.totp_secret_enc = None;
+        let ev = event(&auth.actor(), "auth.mfa_disabled", account.id, json!({}));
+        self.store.update_account(&account, &[ev], now).await?;
+        self.store.replace_recovery_codes(account.id, &[], &[], now).await?;
+        self.store.revoke_sessions_of(account.id, Some(&api_key_hash(token)), now).await?;
+        Ok(())
+    }
+
+    /// Sends a customer an e-mail (a new request, a decision), if they have an account.
+    pub async fn notify_customer(&self, email_index: &str, subject: &str, body: &str) -> Result<bool, AppError> {
+        let Some(account) = self.store.find_account(AccountKind::Customer, email_index).await? else {
+            return Ok(false);
+        };
+        if account.disabled || !account.email_confirmed {
+            return Ok(false);
+        }
+        let email = self.email_of(&account)?;
+        match self.send(&email, subject, body).await {
+            Ok(()) => Ok(true),
+            Err(AuthError::App(e)) => Err(e),
+            Err(e) => Err(AppError::Internal(e.to_string())),
+        }
+    }
+
     pub async fn set_locale(&self, auth: &Authenticated, locale: &str) -> Result<(), AppError> {
         let mut account = auth.account.clone();
         account.locale = if locale == "ru" { "ru" } else { "en" }.into();

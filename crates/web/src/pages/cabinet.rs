@@ -46,6 +46,17 @@ pub struct TokenQuery {
     token: String,
 }
 
+pub fn order_row(o: &custos_app::model::OrderRecord) -> OrderRow {
+    OrderRow {
+        id: o.id.to_string(),
+        number: o.number,
+        status_key: status_key(o.status),
+        pay: views::amount(o.pay_amount, o.pay_asset),
+        receive: views::amount(o.receive_amount, o.receive_asset),
+        created: views::when(o.created_at_ms),
+    }
+}
+
 /// The text key of an order status, in plain words.
 pub fn status_key(status: custos_domain::OrderStatus) -> &'static str {
     use custos_domain::OrderStatus::*;
@@ -111,17 +122,7 @@ pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
             return views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error");
         }
     };
-    let orders = orders
-        .into_iter()
-        .map(|o| OrderRow {
-            id: o.id.to_string(),
-            number: o.number,
-            status_key: status_key(o.status),
-            pay: views::amount(o.pay_amount, o.pay_asset),
-            receive: views::amount(o.receive_amount, o.receive_asset),
-            created: views::when(o.created_at_ms),
-        })
-        .collect();
+    let orders = orders.iter().map(order_row).collect();
     render(
         StatusCode::OK,
         OrdersPage { f: Frame::new(&v, false, "/cabinet"), mfa_enabled: auth.account.mfa_enabled, orders },
@@ -241,5 +242,86 @@ pub async fn answer(
                 .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             views::message(v.lang, status, "error")
         }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    f: Frame,
+    n: super::admin::Notice,
+    locale: String,
+}
+
+fn settings_page(v: &Viewer, n: super::admin::Notice) -> Response {
+    let locale = v.auth.as_ref().map_or_else(|| "en".into(), |a| a.account.locale.clone());
+    let status = if n.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    render(status, SettingsPage { f: Frame::new(v, false, "/cabinet/settings"), n, locale })
+}
+
+pub async fn settings(Extension(v): Extension<Viewer>) -> Response {
+    settings_page(&v, Default::default())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current: String,
+    new: String,
+}
+
+pub async fn change_password(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let (Some(auth), Some(token)) = (&v.auth, &v.token) else {
+        return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired");
+    };
+    let n = match s.app.accounts().change_password(auth, token, &form.current, &form.new).await {
+        Ok(()) => super::admin::Notice { done: Some(v.lang.t("password_changed").into()), error: None },
+        Err(AuthError::BadCredentials) => {
+            super::admin::Notice { error: Some(v.lang.t("bad_login").into()), done: None }
+        }
+        Err(e) => super::admin::Notice { error: Some(e.to_string()), done: None },
+    };
+    settings_page(&v, n)
+}
+
+#[derive(Deserialize)]
+pub struct LocaleForm {
+    locale: String,
+}
+
+/// The account's language (for e-mails) and this browser's.
+pub async fn change_language(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Form(form): Form<LocaleForm>,
+) -> Response {
+    let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
+    if let Err(e) = s.app.accounts().set_locale(auth, &form.locale).await {
+        tracing::error!(error = %e, "saving the language failed");
+        return views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error");
+    }
+    views::set_language(axum::extract::Path(form.locale), axum::extract::Query(views::Back::to("/cabinet/settings")))
+        .await
+}
+
+#[derive(Deserialize)]
+pub struct CodeOnly {
+    code: String,
+}
+
+pub async fn disable_mfa(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Form(form): Form<CodeOnly>,
+) -> Response {
+    let (Some(auth), Some(token)) = (&v.auth, &v.token) else {
+        return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired");
+    };
+    match s.app.accounts().disable_mfa(auth, token, &form.code, &v.ip).await {
+        Ok(()) => axum::response::Redirect::to("/cabinet/mfa").into_response(),
+        Err(_) => views::message(v.lang, StatusCode::UNAUTHORIZED, "bad_code"),
     }
 }

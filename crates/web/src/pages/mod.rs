@@ -1,6 +1,7 @@
 //! The people's side of Custos: the customer's personal cabinet (`/cabinet`) and the staff
 //! back-office (`/office`), server-rendered in English and Russian.
 
+mod admin;
 mod cabinet;
 pub mod guard;
 pub mod i18n;
@@ -60,6 +61,10 @@ pub const PAGES: &[Page] = &[
     page("GET", "/cabinet/precheck", Access::Customer),
     page("POST", "/cabinet/precheck", Access::Customer),
     page("GET", "/cabinet/orders/{id}", Access::Customer),
+    page("GET", "/cabinet/settings", Access::Customer),
+    page("POST", "/cabinet/settings/password", Access::Customer),
+    page("POST", "/cabinet/settings/language", Access::Customer),
+    page("POST", "/cabinet/mfa/disable", Access::Customer),
     page("POST", "/cabinet/requests/{id}/answer", Access::Customer),
     page("POST", "/cabinet/logout", Access::CustomerPending),
     page("GET", "/office/login", Access::Public),
@@ -72,6 +77,17 @@ pub const PAGES: &[Page] = &[
     page("GET", "/office/precheck", Access::Staff(Some(Permission::AddressPrecheck))),
     page("POST", "/office/precheck", Access::Staff(Some(Permission::AddressPrecheck))),
     page("GET", "/office/staff", Access::Staff(Some(Permission::StaffManage))),
+    page("POST", "/office/staff", Access::Staff(Some(Permission::StaffManage))),
+    page("POST", "/office/staff/{id}", Access::Staff(Some(Permission::StaffManage))),
+    page("GET", "/office/apikeys", Access::Staff(Some(Permission::ApiKeysManage))),
+    page("POST", "/office/apikeys", Access::Staff(Some(Permission::ApiKeysManage))),
+    page("POST", "/office/apikeys/{id}/revoke", Access::Staff(Some(Permission::ApiKeysManage))),
+    page("GET", "/office/audit", Access::Staff(Some(Permission::AuditRead))),
+    page("POST", "/office/audit/verify", Access::Staff(Some(Permission::AuditRead))),
+    page("GET", "/office/policy", Access::Staff(Some(Permission::PolicyRead))),
+    page("GET", "/office/customers", Access::Staff(Some(Permission::CustomersRead))),
+    page("GET", "/office/customers/{id}", Access::Staff(Some(Permission::CustomersRead))),
+    page("POST", "/office/customers/{id}/reveal", Access::Staff(Some(Permission::PersonalDataReveal))),
     page("GET", "/office/cases/{id}", Access::Staff(Some(Permission::CasesRead))),
     page("POST", "/office/cases/{id}/decide", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/cases/{id}/request", Access::Staff(Some(Permission::CasesDecide))),
@@ -95,6 +111,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cabinet/precheck", get(precheck::cabinet_form).post(precheck::cabinet_check))
         .route("/cabinet/logout", post(login::cabinet_logout))
         .route("/cabinet/orders/{id}", get(cabinet::order))
+        .route("/cabinet/settings", get(cabinet::settings))
+        .route("/cabinet/settings/password", post(cabinet::change_password))
+        .route("/cabinet/settings/language", post(cabinet::change_language))
+        .route("/cabinet/mfa/disable", post(cabinet::disable_mfa))
         .route("/cabinet/requests/{id}/answer", post(cabinet::answer))
         .route("/office/login", get(login::office_login_form).post(login::office_login))
         .route("/office/login/code", get(login::office_code_form).post(login::office_code))
@@ -102,7 +122,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/mfa/confirm", post(login::office_mfa_confirm))
         .route("/office", get(office::dashboard))
         .route("/office/precheck", get(precheck::office_form).post(precheck::office_check))
-        .route("/office/staff", get(office::staff))
+        .route("/office/staff", get(admin::staff).post(admin::create_staff))
+        .route("/office/staff/{id}", post(admin::change_staff))
+        .route("/office/apikeys", get(admin::api_keys).post(admin::create_api_key))
+        .route("/office/apikeys/{id}/revoke", post(admin::revoke_api_key))
+        .route("/office/audit", get(admin::audit))
+        .route("/office/audit/verify", post(admin::verify_audit))
+        .route("/office/policy", get(admin::policy))
+        .route("/office/customers", get(office::customers))
+        .route("/office/customers/{id}", get(office::customer))
+        .route("/office/customers/{id}/reveal", post(office::reveal_customer))
         .route("/office/cases/{id}", get(office::case))
         .route("/office/cases/{id}/decide", post(office::decide))
         .route("/office/cases/{id}/request", post(office::request))

@@ -4,12 +4,13 @@ use super::guard::Viewer;
 use super::views::{self, render, Frame};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use custos_app::model::{DecisionRequest, RequestKind};
+use custos_app::model::{CaseFilter, DecisionRequest, RequestKind};
 use custos_domain::access::{mask_email, Permission};
+use custos_domain::Action;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -27,20 +28,10 @@ pub struct CaseRow {
 struct Dashboard {
     f: Frame,
     cases: Vec<CaseRow>,
-}
-
-pub struct StaffRow {
-    pub email: String,
-    pub role: &'static str,
-    pub mfa: bool,
-    pub disabled: bool,
-}
-
-#[derive(Template)]
-#[template(path = "staff.html")]
-struct StaffPage {
-    f: Frame,
-    staff: Vec<StaffRow>,
+    /// (queue, open cases in it)
+    queues: Vec<(&'static str, usize)>,
+    /// (status, action, overdue only) as filtered.
+    selected: (String, String, bool),
 }
 
 fn unavailable(v: &Viewer, e: impl std::fmt::Display) -> Response {
@@ -48,13 +39,41 @@ fn unavailable(v: &Viewer, e: impl std::fmt::Display) -> Response {
     views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error")
 }
 
-/// The queue: open cases, the earliest deadline (so the overdue) first.
-pub async fn dashboard(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
-    let cases = match s.app.store().open_cases(500).await {
-        Ok(c) => c,
-        Err(e) => return unavailable(&v, e),
-    };
+#[derive(Deserialize, Default)]
+pub struct CaseQuery {
+    status: Option<String>,
+    action: Option<String>,
+    overdue: Option<String>,
+}
+
+/// The queue: cases (open ones by default), the earliest deadline (so the overdue) first, with
+/// counts per queue.
+pub async fn dashboard(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Query(q): Query<CaseQuery>,
+) -> Response {
     let now = s.app.now_ms();
+    let status = match q.status.as_deref() {
+        Some("closed") => Some("closed".to_owned()),
+        Some("any") => None,
+        _ => Some("open".to_owned()),
+    };
+    let action = q.action.as_deref().and_then(Action::parse);
+    let overdue = q.overdue.as_deref() == Some("1");
+    let filter = CaseFilter { status, action, due_before_ms: overdue.then_some(now), limit: 500 };
+    let all_open = CaseFilter { status: Some("open".into()), limit: 10_000, ..Default::default() };
+    let (cases, open) = match tokio::join!(s.app.store().list_cases(&filter), s.app.store().list_cases(&all_open)) {
+        (Ok(c), Ok(o)) => (c, o),
+        (Err(e), _) | (_, Err(e)) => return unavailable(&v, e),
+    };
+    let count = |a: Action| open.iter().filter(|c| c.action == a).count();
+    let queues = vec![
+        ("review", count(Action::Review)),
+        ("hold", count(Action::Hold)),
+        ("reject", count(Action::Reject)),
+        ("overdue", open.iter().filter(|c| c.due_at_ms <= now).count()),
+    ];
     let cases = cases
         .into_iter()
         .map(|c| CaseRow {
@@ -63,29 +82,16 @@ pub async fn dashboard(State(s): State<AppState>, Extension(v): Extension<Viewer
             action: c.action.as_str(),
             reason: c.reasons.iter().map(|r| r.describe()).collect::<Vec<_>>().join("; "),
             due: format!("{} ({})", views::when(c.due_at_ms), views::countdown(c.due_at_ms, now)),
-            overdue: c.due_at_ms <= now,
+            overdue: c.status == "open" && c.due_at_ms <= now,
         })
         .collect();
-    render(StatusCode::OK, Dashboard { f: Frame::new(&v, true, "/office"), cases })
-}
-
-/// Staff accounts, e-mails masked.
-pub async fn staff(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
-    let accounts = s.app.accounts();
-    let list = match accounts.staff().await {
-        Ok(l) => l,
-        Err(e) => return unavailable(&v, e),
-    };
-    let staff = list
-        .iter()
-        .map(|a| StaffRow {
-            email: accounts.email_of(a).map(|e| mask_email(&e)).unwrap_or_else(|_| "***".into()),
-            role: a.role.map_or("—", |r| r.as_str()),
-            mfa: a.mfa_enabled,
-            disabled: a.disabled,
-        })
-        .collect();
-    render(StatusCode::OK, StaffPage { f: Frame::new(&v, true, "/office/staff"), staff })
+    let f = Frame::new(&v, true, "/office");
+    let selected = (
+        filter.status.unwrap_or_else(|| "any".into()),
+        action.map(|a| a.as_str()).unwrap_or_default().to_owned(),
+        overdue,
+    );
+    render(StatusCode::OK, Dashboard { f, cases, queues, selected })
 }
 
 pub struct CaseHead {
@@ -378,4 +384,109 @@ pub async fn step_up(
         Ok(()) => Redirect::to(&back).into_response(),
         Err(_) => views::message(v.lang, StatusCode::UNAUTHORIZED, "bad_code"),
     }
+}
+
+pub struct CustomerRow {
+    pub id: String,
+    pub email: String,
+    pub mfa: bool,
+    pub confirmed: bool,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "customers.html")]
+struct CustomersPage {
+    f: Frame,
+    customers: Vec<CustomerRow>,
+}
+
+/// Customer accounts, e-mails masked.
+pub async fn customers(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
+    let accounts = s.app.accounts();
+    let list = match s.app.store().list_accounts(custos_app::accounts::records::AccountKind::Customer).await {
+        Ok(l) => l,
+        Err(e) => return unavailable(&v, e),
+    };
+    let customers = list
+        .iter()
+        .rev()
+        .map(|a| CustomerRow {
+            id: a.id.to_string(),
+            email: accounts.email_of(a).map(|e| mask_email(&e)).unwrap_or_else(|_| "***".into()),
+            mfa: a.mfa_enabled,
+            confirmed: a.email_confirmed,
+            created: views::when(a.created_at_ms),
+        })
+        .collect();
+    render(StatusCode::OK, CustomersPage { f: Frame::new(&v, true, "/office/customers"), customers })
+}
+
+#[derive(Template)]
+#[template(path = "customer.html")]
+struct CustomerPage {
+    f: Frame,
+    id: String,
+    email: String,
+    revealed: bool,
+    error: Option<String>,
+    can_reveal: bool,
+    needs_step_up: bool,
+    standing: String,
+    mfa: bool,
+    orders: Vec<super::cabinet::OrderRow>,
+}
+
+async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Response {
+    let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
+    let accounts = s.app.accounts();
+    let account = match parse_id(id) {
+        Some(id) => s.app.store().get_account(id).await.ok().flatten(),
+        None => None,
+    };
+    let Some(account) = account.filter(|a| a.kind == custos_app::accounts::records::AccountKind::Customer) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let (mut email, mut revealed, mut error) =
+        (accounts.email_of(&account).map(|e| mask_email(&e)).unwrap_or_default(), false, None);
+    if reveal {
+        match accounts.reveal_email(auth, &account).await {
+            Ok(e) => (email, revealed) = (e, true),
+            Err(e) => error = Some(e.to_string()),
+        }
+    }
+    let standing = match s.app.store().customer_status(&account.email_index).await {
+        Ok(Some((_, st))) => format!("{st:?}").to_lowercase(),
+        Ok(None) => "active".into(),
+        Err(e) => return unavailable(v, e),
+    };
+    let orders = match s.app.store().orders_of_customer(&account.email_index, 200).await {
+        Ok(o) => o.into_iter().map(|o| super::cabinet::order_row(&o)).collect(),
+        Err(e) => return unavailable(v, e),
+    };
+    let page = CustomerPage {
+        f: Frame::new(v, true, &format!("/office/customers/{}", account.id)),
+        id: account.id.to_string(),
+        email,
+        revealed,
+        error,
+        can_reveal: auth.can(Permission::PersonalDataReveal),
+        needs_step_up: auth.can(Permission::PersonalDataReveal) && !auth.stepped_up,
+        standing,
+        mfa: account.mfa_enabled,
+        orders,
+    };
+    render(StatusCode::OK, page)
+}
+
+pub async fn customer(State(s): State<AppState>, Extension(v): Extension<Viewer>, Path(id): Path<String>) -> Response {
+    customer_page(&s, &v, &id, false).await
+}
+
+pub async fn reveal_customer(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+) -> Response {
+    customer_page(&s, &v, &id, true).await
 }

@@ -6,6 +6,7 @@ use askama::Template;
 use axum::extract::{Path, Query};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use custos_domain::access::Permission;
 use custos_domain::{Amount, Asset};
 use serde::Deserialize;
 
@@ -17,17 +18,38 @@ pub struct Frame {
     pub logged_in: bool,
     /// This page, for the language switch to come back to.
     pub back: String,
+    pub nav: Vec<(&'static str, &'static str, &'static str)>,
 }
+
+/// The menu: (link, text key, element id), each shown only with its permission.
+const OFFICE_MENU: &[(&str, &str, &str, Permission)] = &[
+    ("/office", "dashboard", "nav-queue", Permission::CasesRead),
+    ("/office/customers", "customers", "nav-customers", Permission::CustomersRead),
+    ("/office/precheck", "precheck", "nav-precheck", Permission::AddressPrecheck),
+    ("/office/audit", "audit", "nav-audit", Permission::AuditRead),
+    ("/office/staff", "staff", "nav-staff", Permission::StaffManage),
+    ("/office/apikeys", "api_keys", "nav-keys", Permission::ApiKeysManage),
+    ("/office/policy", "policy", "nav-policy", Permission::PolicyRead),
+];
+
+const CABINET_MENU: &[(&str, &str, &str)] = &[
+    ("/cabinet", "orders", "nav-orders"),
+    ("/cabinet/precheck", "precheck", "nav-precheck"),
+    ("/cabinet/mfa", "security", "nav-security"),
+    ("/cabinet/settings", "settings", "nav-settings"),
+];
 
 impl Frame {
     pub fn new(v: &Viewer, office: bool, back: &str) -> Frame {
-        Frame {
-            lang: v.lang,
-            csrf: v.csrf.clone(),
-            office,
-            logged_in: v.auth.as_ref().is_some_and(|a| a.is_full()),
-            back: back.to_owned(),
-        }
+        let logged_in = v.auth.as_ref().is_some_and(|a| a.is_full());
+        let nav = match (&v.auth, office) {
+            (Some(a), true) if logged_in => {
+                OFFICE_MENU.iter().filter(|m| a.can(m.3)).map(|&(href, key, id, _)| (href, key, id)).collect()
+            }
+            (Some(_), false) if logged_in => CABINET_MENU.to_vec(),
+            _ => Vec::new(),
+        };
+        Frame { lang: v.lang, csrf: v.csrf.clone(), office, logged_in, back: back.to_owned(), nav }
     }
 }
 
@@ -51,7 +73,7 @@ struct Message {
 
 /// A page with one sentence (and a link), outside any session.
 pub fn message(lang: Lang, status: StatusCode, key: &'static str) -> Response {
-    let f = Frame { lang, csrf: String::new(), office: false, logged_in: false, back: "/cabinet".into() };
+    let f = Frame { lang, csrf: String::new(), office: false, logged_in: false, back: "/cabinet".into(), nav: vec![] };
     render(status, Message { f, key, link: None })
 }
 
@@ -67,6 +89,12 @@ pub async fn stylesheet() -> Response {
 #[derive(Deserialize)]
 pub struct Back {
     back: Option<String>,
+}
+
+impl Back {
+    pub fn to(path: &str) -> Back {
+        Back { back: Some(path.to_owned()) }
+    }
 }
 
 /// Sets the language cookie and goes back to a page of this site.

@@ -1,0 +1,331 @@
+//! The back-office's administration: staff accounts and roles, API keys, the audit log with
+//! its verification, and the policy in force. Changes need a step-up.
+
+use super::guard::Viewer;
+use super::views::{self, render, Frame};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::{Extension, Form};
+use custos_app::model::Scope;
+use custos_domain::access::{mask_email, Role};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// What a form on an admin page reported.
+#[derive(Default)]
+pub struct Notice {
+    pub error: Option<String>,
+    pub done: Option<String>,
+}
+
+impl Notice {
+    fn of<T, E: std::fmt::Display>(r: Result<T, E>, done: impl FnOnce(T) -> String) -> Notice {
+        match r {
+            Ok(v) => Notice { done: Some(done(v)), error: None },
+            Err(e) => Notice { error: Some(e.to_string()), done: None },
+        }
+    }
+}
+
+fn unavailable(v: &Viewer, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "an administration page failed");
+    views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error")
+}
+
+/// Refuses a change without a recent step-up.
+fn stepped_up(v: &Viewer) -> Result<(), String> {
+    match &v.auth {
+        Some(a) if a.stepped_up => Ok(()),
+        _ => Err(v.lang.t("step_up").to_owned()),
+    }
+}
+
+pub struct StaffRow {
+    pub id: String,
+    pub email: String,
+    pub role: &'static str,
+    pub mfa: bool,
+    pub disabled: bool,
+    pub manageable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff.html")]
+struct StaffPage {
+    f: Frame,
+    n: Notice,
+    staff: Vec<StaffRow>,
+    roles: Vec<&'static str>,
+    needs_step_up: bool,
+}
+
+async fn staff_page(s: &AppState, v: &Viewer, n: Notice) -> Response {
+    let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
+    let accounts = s.app.accounts();
+    let list = match accounts.staff().await {
+        Ok(l) => l,
+        Err(e) => return unavailable(v, e),
+    };
+    let mine = auth.account.role.unwrap_or(Role::Support);
+    let staff = list
+        .iter()
+        .map(|a| StaffRow {
+            id: a.id.to_string(),
+            email: accounts.email_of(a).map(|e| mask_email(&e)).unwrap_or_else(|_| "***".into()),
+            role: a.role.map_or("—", |r| r.as_str()),
+            mfa: a.mfa_enabled,
+            disabled: a.disabled,
+            manageable: a.id != auth.account.id && a.role.is_some_and(|r| mine.may_manage(r)),
+        })
+        .collect();
+    let roles = Role::ALL.iter().filter(|r| mine.may_manage(**r)).map(|r| r.as_str()).collect();
+    let status = if n.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = StaffPage { f: Frame::new(v, true, "/office/staff"), n, staff, roles, needs_step_up: !auth.stepped_up };
+    render(status, page)
+}
+
+pub async fn staff(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
+    staff_page(&s, &v, Notice::default()).await
+}
+
+#[derive(Deserialize)]
+pub struct NewStaff {
+    email: String,
+    password: String,
+    role: String,
+}
+
+pub async fn create_staff(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Form(f): Form<NewStaff>,
+) -> Response {
+    let result = async {
+        stepped_up(&v)?;
+        let role = Role::parse(&f.role).ok_or("unknown role")?;
+        let admin = v.auth.as_ref().map(|a| &a.account);
+        s.app.accounts().create_staff(&f.email, &f.password, role, admin).await.map_err(|e| e.to_string())
+    }
+    .await;
+    let n = Notice::of(result, |a| format!("created; MFA is set up at the first login ({})", a.id));
+    staff_page(&s, &v, n).await
+}
+
+#[derive(Deserialize)]
+pub struct StaffChange {
+    role: String,
+    #[serde(default)]
+    disabled: Option<String>,
+}
+
+pub async fn change_staff(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+    Form(f): Form<StaffChange>,
+) -> Response {
+    let result = async {
+        stepped_up(&v)?;
+        let id = Uuid::parse_str(&id).map_err(|_| "no such account".to_owned())?;
+        let role = Role::parse(&f.role).ok_or("unknown role")?;
+        let admin = v.auth.as_ref().ok_or("log in again")?;
+        s.app.accounts().manage_staff(admin, id, role, f.disabled.is_some()).await.map_err(|e| e.to_string())
+    }
+    .await;
+    staff_page(&s, &v, Notice::of(result, |_| "changed; the account's sessions were ended".into())).await
+}
+
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub scopes: String,
+    pub created: String,
+    pub revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "apikeys.html")]
+struct KeysPage {
+    f: Frame,
+    n: Notice,
+    keys: Vec<KeyRow>,
+    scopes: Vec<&'static str>,
+    /// A key just created, shown this once.
+    new_key: Option<String>,
+    needs_step_up: bool,
+}
+
+async fn keys_page(s: &AppState, v: &Viewer, n: Notice, new_key: Option<String>) -> Response {
+    let keys = match s.app.api_keys().await {
+        Ok(k) => k,
+        Err(e) => return unavailable(v, e),
+    };
+    let keys = keys
+        .into_iter()
+        .map(|k| KeyRow {
+            id: k.id.to_string(),
+            name: k.name,
+            scopes: k.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+            created: views::when(k.created_at_ms),
+            revoked: k.revoked,
+        })
+        .collect();
+    let status = if n.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = KeysPage {
+        f: Frame::new(v, true, "/office/apikeys"),
+        n,
+        keys,
+        scopes: Scope::ALL.iter().map(|s| s.as_str()).collect(),
+        new_key,
+        needs_step_up: !v.auth.as_ref().is_some_and(|a| a.stepped_up),
+    };
+    render(status, page)
+}
+
+pub async fn api_keys(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
+    keys_page(&s, &v, Notice::default(), None).await
+}
+
+pub async fn create_api_key(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let name = fields.iter().find(|(k, _)| k == "name").map(|(_, v)| v.clone()).unwrap_or_default();
+    let scopes: Vec<Scope> = fields.iter().filter(|(k, _)| k == "scope").filter_map(|(_, v)| Scope::parse(v)).collect();
+    let actor = v.auth.as_ref().map(|a| a.actor()).unwrap_or_default();
+    let result = match stepped_up(&v) {
+        Ok(()) => s.app.create_api_key(&name, scopes, &actor).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok((key, record)) => {
+            let n = Notice {
+                done: Some(format!("created {}: copy the key now, it is not shown again", record.name)),
+                error: None,
+            };
+            keys_page(&s, &v, n, Some(key)).await
+        }
+        Err(e) => keys_page(&s, &v, Notice { error: Some(e), done: None }, None).await,
+    }
+}
+
+pub async fn revoke_api_key(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+) -> Response {
+    let actor = v.auth.as_ref().map(|a| a.actor()).unwrap_or_default();
+    let result = async {
+        stepped_up(&v)?;
+        let id = Uuid::parse_str(&id).map_err(|_| "no such key".to_owned())?;
+        s.app.revoke_api_key(id, &actor).await.map_err(|e| e.to_string())
+    }
+    .await;
+    keys_page(&s, &v, Notice::of(result, |_| "revoked".into()), None).await
+}
+
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub data: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    f: Frame,
+    n: Notice,
+    entries: Vec<AuditRow>,
+    older: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    /// Show the entries up to this sequence number (the newest when absent).
+    before: Option<i64>,
+}
+
+const AUDIT_PAGE: i64 = 50;
+
+async fn audit_page(s: &AppState, v: &Viewer, before: Option<i64>, n: Notice) -> Response {
+    let head = match s.app.store().audit_head().await {
+        Ok(h) => h.map_or(0, |(seq, _)| seq),
+        Err(e) => return unavailable(v, e),
+    };
+    let last = before.map_or(head, |b| b.min(head + 1) - 1).max(0);
+    let first = (last - AUDIT_PAGE).max(0);
+    let entries = match s.app.store().audit_entries(first, last - first).await {
+        Ok(e) => e,
+        Err(e) => return unavailable(v, e),
+    };
+    let entries = entries
+        .into_iter()
+        .rev()
+        .map(|e| AuditRow {
+            seq: e.seq,
+            at: views::when(e.at_ms),
+            actor: e.actor,
+            action: e.action,
+            entity: format!("{} {}", e.entity_type, e.entity_id),
+            data: e.data,
+        })
+        .collect();
+    let page =
+        AuditPage { f: Frame::new(v, true, "/office/audit"), n, entries, older: (first > 0).then_some(first + 1) };
+    render(StatusCode::OK, page)
+}
+
+pub async fn audit(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Query(q): Query<AuditQuery>,
+) -> Response {
+    audit_page(&s, &v, q.before, Notice::default()).await
+}
+
+/// Verifies the whole hash chain, as `custos audit verify` does.
+pub async fn verify_audit(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
+    let n = match s.app.verify_audit().await {
+        Ok(Ok(count)) => {
+            Notice { done: Some(format!("the audit log is intact: {count} entries verified")), error: None }
+        }
+        Ok(Err(br)) => Notice { error: Some(format!("the audit log is broken: {br}")), done: None },
+        Err(e) => return unavailable(&v, e),
+    };
+    if let Some(auth) = &v.auth {
+        let _ = s
+            .app
+            .audit(
+                &auth.actor(),
+                "audit.verified",
+                "audit_log",
+                "chain",
+                serde_json::json!({"intact": n.error.is_none()}),
+            )
+            .await;
+    }
+    audit_page(&s, &v, None, n).await
+}
+
+#[derive(Template)]
+#[template(path = "policy.html")]
+struct PolicyPage {
+    f: Frame,
+    version: i64,
+    document: String,
+}
+
+pub async fn policy(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
+    let document = serde_json::to_string_pretty(s.app.policy()).unwrap_or_default();
+    render(
+        StatusCode::OK,
+        PolicyPage { f: Frame::new(&v, true, "/office/policy"), version: s.app.policy_version(), document },
+    )
+}
