@@ -1,0 +1,270 @@
+//! The back-office and the cabinet's settings over HTTP, on SQLite and PostgreSQL: staff and
+//! API keys behind a step-up (SEC-3, SEC-4), the audit log viewer and its verification
+//! (invariant 5), the case queue's filters and deadlines (invariant 7), personal data revealed
+//! only with a step-up and audited (SEC-12), mail on new requests, password change.
+
+mod common;
+
+use common::*;
+use custos_app::accounts::records::AccountKind;
+use custos_app::Clock;
+use custos_crypto::{derive_token, totp};
+use custos_domain::access::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+const PASSWORD: &str = "violet tractor 42 umbrella";
+const IP: &str = "127.0.0.1";
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// A logged-in member of staff (or customer) over HTTP.
+struct Person {
+    cookie: String,
+    token: String,
+    secret: String,
+}
+
+impl Person {
+    fn csrf(&self) -> String {
+        derive_token(&self.token, "csrf")
+    }
+
+    async fn get(&self, c: &reqwest::Client, url: String) -> (StatusCode, String) {
+        let r = c.get(url).header("cookie", format!("{}={}", self.cookie, self.token)).send().await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    async fn post(&self, c: &reqwest::Client, url: String, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let mut form = vec![("csrf".to_owned(), self.csrf())];
+        form.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let r =
+            c.post(url).header("cookie", format!("{}={}", self.cookie, self.token)).form(&form).send().await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+}
+
+async fn staff(t: &TestApp, email: &str, role: Role) -> Person {
+    let accounts = t.app.accounts();
+    accounts.create_staff(email, PASSWORD, role, None).await.unwrap();
+    let (token, _) = accounts.login(AccountKind::Staff, email, PASSWORD, IP, None).await.unwrap();
+    let auth = accounts.session(&token).await.unwrap().unwrap();
+    let setup = accounts.begin_mfa(&auth).await.unwrap();
+    let code = code(&setup.secret_base32, t.clock.now_ms());
+    let (token, _) = accounts.confirm_mfa(&auth, &token, &code, IP).await.unwrap();
+    Person { cookie: "__Host-custos_staff".into(), token, secret: setup.secret_base32 }
+}
+
+fn code(secret: &str, now_ms: i64) -> String {
+    let s = totp::base32_decode(secret).unwrap();
+    format!("{:06}", totp::code_at(&s, totp::step_of(now_ms), totp::DIGITS))
+}
+
+async fn step_up(t: &TestApp, c: &reqwest::Client, base: &str, p: &Person) {
+    t.clock.advance_ms(30_000);
+    let code = code(&p.secret, t.clock.now_ms());
+    let (status, _) = p.post(c, format!("{base}/office/stepup"), &[("code", &code), ("back", "/office")]).await;
+    assert!(status.is_redirection(), "step-up: {status}");
+}
+
+fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    html.split(start).nth(1).and_then(|r| r.split(end).next()).unwrap_or("")
+}
+
+both!(sec3_admins_manage_staff_and_api_keys_only_after_a_step_up, |t: TestApp| async move {
+    let base = t.serve_only().await;
+    let c = client();
+    let admin = staff(&t, "root@example.com", Role::Admin).await;
+    let new_staff = [("email", "newbie@example.com"), ("password", PASSWORD), ("role", "officer")];
+    let (status, page) = admin.post(&c, format!("{base}/office/staff"), &new_staff).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no step-up yet");
+    assert!(page.contains("Enter your code again"));
+    step_up(&t, &c, &base, &admin).await;
+    let (status, page) = admin.post(&c, format!("{base}/office/staff"), &new_staff).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("ne***@ex***.com"), "listed, masked");
+    let officer = t.app.accounts().staff().await.unwrap().into_iter().find(|a| a.role == Some(Role::Officer)).unwrap();
+    let (status, _) =
+        admin.post(&c, format!("{base}/office/staff/{}", officer.id), &[("role", "support"), ("disabled", "1")]).await;
+    assert_eq!(status, StatusCode::OK);
+    let changed = t.app.store().get_account(officer.id).await.unwrap().unwrap();
+    assert_eq!((changed.role, changed.disabled), (Some(Role::Support), true));
+
+    // An API key made here works at once, and stops working once revoked.
+    let (status, page) = admin
+        .post(
+            &c,
+            format!("{base}/office/apikeys"),
+            &[("name", "exchange site"), ("scope", "orders:read"), ("scope", "screenings:create")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let key = between(&page, "id=\"new-key\">", "<").to_owned();
+    assert!(key.starts_with("ck_"), "{key}");
+    let screen = || {
+        c.post(format!("{base}/api/v1/screenings"))
+            .bearer_auth(&key)
+            .json(&json!({"network": "ethereum", "address": CLEAN_ETH}))
+    };
+    assert_eq!(screen().send().await.unwrap().status(), StatusCode::CREATED);
+    let record = t.app.api_keys().await.unwrap().into_iter().find(|k| k.name == "exchange site").unwrap();
+    let (status, _) = admin.post(&c, format!("{base}/office/apikeys/{}/revoke", record.id), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(screen().send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "revoked at once");
+    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    for action in ["staff.created", "staff.changed", "api_key.created", "api_key.revoked", "auth.step_up"] {
+        assert!(audit.iter().any(|e| e.action == action), "{action} is audited");
+    }
+});
+
+both!(invariant_5_the_audit_viewer_verifies_the_chain, |t: TestApp| async move {
+    let base = t.serve_only().await;
+    let c = client();
+    let auditor = staff(&t, "eve@example.com", Role::Auditor).await;
+    let (status, page) = auditor.get(&c, format!("{base}/office/audit")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("auth.mfa_enabled") && page.contains("staff.created"));
+    let (_, page) = auditor.post(&c, format!("{base}/office/audit/verify"), &[]).await;
+    assert!(page.contains("the audit log is intact"), "{page}");
+    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "audit.verified"), "verifying is itself recorded");
+});
+
+both!(invariant_7_the_queue_puts_overdue_cases_first_and_filters, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = client();
+    let officer = staff(&t, "olga@example.com", Role::Officer).await;
+    let mut orders = Vec::new();
+    for (i, source) in [GAMBLING_ETH, SANCTIONED_ETH].iter().enumerate() {
+        let (_, order) = post(
+            &c,
+            format!("{base}/api/v1/orders"),
+            &key,
+            json!({
+            "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000"},
+            "receive": {"network": "bitcoin", "asset": "BTC", "amount": "10", "address": CLEAN_BTC}}),
+        )
+        .await;
+        let (_, dep) = post(
+            &c,
+            format!("{base}/api/v1/deposits"),
+            &key,
+            json!({
+            "network": "ethereum", "asset": "ETH", "address": order["deposit"]["address"], "index": 0, "amount": "1000",
+            "txid": format!("0x{}", format!("{i:02}").repeat(32)), "sources": [source]}),
+        )
+        .await;
+        orders.push(dep["case"]["number"].as_i64().unwrap());
+    }
+    let (_, page) = officer.get(&c, format!("{base}/office")).await;
+    assert!(page.contains(&format!("№ {}", orders[0])) && page.contains(&format!("№ {}", orders[1])));
+    let (_, holds) = officer.get(&c, format!("{base}/office?action=hold")).await;
+    assert!(holds.contains(&format!("№ {}", orders[0])) && !holds.contains(&format!("№ {}", orders[1])));
+    let (_, overdue) = officer.get(&c, format!("{base}/office?overdue=1")).await;
+    assert!(overdue.contains("id=\"no-cases\""), "nothing is overdue yet");
+    t.clock.advance_ms(25 * 3_600_000);
+    let officer = staff(&t, "olga2@example.com", Role::Officer).await;
+    let (_, overdue) = officer.get(&c, format!("{base}/office?overdue=1")).await;
+    assert!(overdue.contains("class=\"overdue\"") && overdue.contains(&format!("№ {}", orders[0])), "{overdue}");
+});
+
+both!(
+    sec12_personal_data_is_masked_until_revealed_with_a_step_up_and_mail_reaches_the_customer,
+    |t: TestApp| async move {
+        let (base, key) = t.serve().await;
+        let c = client();
+        let accounts = t.app.accounts();
+        accounts.register_customer("frank@example.com", PASSWORD, "en").await.unwrap();
+        let token = t
+            .mailer
+            .last_to("frank@example.com")
+            .unwrap()
+            .body
+            .split("token=")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned();
+        accounts.confirm_email(&token).await.unwrap();
+        let customer = t.app.store().list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap();
+        let officer = staff(&t, "olga@example.com", Role::Officer).await;
+        let support = staff(&t, "sam@example.com", Role::Support).await;
+        let url = format!("{base}/office/customers/{}", customer.id);
+        for p in [&officer, &support] {
+            let (status, page) = p.get(&c, url.clone()).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(page.contains("fr***@ex***.com") && !page.contains("frank@example.com"));
+        }
+        let (status, _) = support.post(&c, format!("{url}/reveal"), &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "support may not reveal");
+        let (_, page) = officer.post(&c, format!("{url}/reveal"), &[]).await;
+        assert!(!page.contains("frank@example.com") && page.contains("Enter your code again"));
+        step_up(&t, &c, &base, &officer).await;
+        let (_, page) = officer.post(&c, format!("{url}/reveal"), &[]).await;
+        assert!(page.contains("frank@example.com"));
+        let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+        assert_eq!(audit.iter().filter(|e| e.action == "personal_data.revealed").count(), 1);
+
+        // A request on the customer's order reaches them by e-mail.
+        let (_, order) = post(
+            &c,
+            format!("{base}/api/v1/orders"),
+            &key,
+            json!({"customer_email": "frank@example.com",
+        "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000"},
+        "receive": {"network": "bitcoin", "asset": "BTC", "amount": "10", "address": CLEAN_BTC}}),
+        )
+        .await;
+        let (_, dep) = post(
+            &c,
+            format!("{base}/api/v1/deposits"),
+            &key,
+            json!({"network": "ethereum", "asset": "ETH",
+        "address": order["deposit"]["address"], "index": 0, "amount": "1000", "txid": format!("0x{}", "ef".repeat(32)),
+        "sources": [GAMBLING_ETH]}),
+        )
+        .await;
+        let case = dep["case"]["id"].as_str().unwrap();
+        let (status, _) = officer
+            .post(
+                &c,
+                format!("{base}/office/cases/{case}/request"),
+                &[("kind", "source_of_funds"), ("message", "Where from?")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let mail = t.mailer.last_to("frank@example.com").unwrap();
+        assert!(
+            mail.subject.contains("information needed") && mail.body.contains(&format!("order {}", order["number"]))
+        );
+    }
+);
+
+both!(sec18_changing_the_password_ends_the_other_sessions, |t: TestApp| async move {
+    let base = t.serve_only().await;
+    let c = client();
+    let accounts = t.app.accounts();
+    accounts.register_customer("gina@example.com", PASSWORD, "en").await.unwrap();
+    let (other, _) = accounts.login(AccountKind::Customer, "gina@example.com", PASSWORD, IP, None).await.unwrap();
+    let (token, _) = accounts.login(AccountKind::Customer, "gina@example.com", PASSWORD, IP, None).await.unwrap();
+    let me = Person { cookie: "__Host-custos_customer".into(), token, secret: String::new() };
+    let url = format!("{base}/cabinet/settings/password");
+    let (status, page) =
+        me.post(&c, url.clone(), &[("current", "not my password!!"), ("new", "another good passphrase 8")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    let (status, page) = me.post(&c, url.clone(), &[("current", PASSWORD), ("new", "password1234")]).await;
+    assert!(status == StatusCode::UNPROCESSABLE_ENTITY && page.contains("too easy to guess"));
+    let (status, _) = me.post(&c, url, &[("current", PASSWORD), ("new", "another good passphrase 8")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(accounts.session(&other).await.unwrap().is_none(), "the other session ended");
+    assert!(accounts.session(&me.token).await.unwrap().is_some(), "this one goes on");
+    accounts.login(AccountKind::Customer, "gina@example.com", "another good passphrase 8", IP, None).await.unwrap();
+    // The language is kept with the account.
+    let (status, _) = me.post(&c, format!("{base}/cabinet/settings/language"), &[("locale", "ru")]).await;
+    assert!(status.is_redirection());
+    assert_eq!(accounts.session(&me.token).await.unwrap().unwrap().account.locale, "ru");
+});
