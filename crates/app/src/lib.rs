@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod clock;
+pub mod documents;
 pub mod error;
 pub mod mail;
 pub mod model;

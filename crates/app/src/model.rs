@@ -471,6 +471,21 @@ pub struct OrderEventWrite {
     pub opens_request: Option<CustomerRequest>,
     /// A request this write records the (encrypted) answer of.
     pub answers_request: Option<(Uuid, String, i64)>,
+    /// Documents uploaded with the answer, with their encrypted content.
+    pub documents: Vec<(DocumentRecord, String)>,
+}
+
+/// A document a customer uploaded with an answer. Its name and content are encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRecord {
+    pub id: Uuid,
+    pub request_id: Uuid,
+    pub file_name_enc: String,
+    /// Sniffed from the content: application/pdf, image/png or image/jpeg.
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub created_at_ms: i64,
 }
 
 impl OrderEventWrite {
@@ -489,6 +504,7 @@ impl OrderEventWrite {
             closes_case: None,
             opens_request: None,
             answers_request: None,
+            documents: Vec::new(),
         }
     }
 }

@@ -183,6 +183,9 @@ pub trait Store: AccountStore + Send + Sync {
     async fn get_request(&self, id: Uuid) -> StoreResult<Option<CustomerRequest>>;
     /// The encrypted answer to a request, if answered.
     async fn request_answer(&self, id: Uuid) -> StoreResult<Option<String>>;
+    async fn documents_of_request(&self, request_id: Uuid) -> StoreResult<Vec<DocumentRecord>>;
+    /// A document with its encrypted content.
+    async fn document(&self, id: Uuid) -> StoreResult<Option<(DocumentRecord, String)>>;
     /// Open KYC requests due before `now_ms` at escalation below `level`.
     async fn overdue_requests(&self, now_ms: i64, level: i64) -> StoreResult<Vec<CustomerRequest>>;
     /// Raises a request's escalation and the customer's status, with an audit entry and an

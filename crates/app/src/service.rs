@@ -764,6 +764,18 @@ impl App {
     /// The customer's answer (through the integrator's API); stored encrypted. Its review is
     /// due within 48 h (SLA-2); a held order goes to review.
     pub async fn answer_request(&self, id: Uuid, answer: &str, actor: &str) -> Result<CustomerRequest, AppError> {
+        self.answer_request_with(id, answer, Vec::new(), actor).await
+    }
+
+    /// Answers a request with documents (checked, encrypted, stored with the answer in one
+    /// transaction).
+    pub async fn answer_request_with(
+        &self,
+        id: Uuid,
+        answer: &str,
+        files: Vec<crate::documents::Upload>,
+        actor: &str,
+    ) -> Result<CustomerRequest, AppError> {
         let request = self
             .store
             .get_request(id)
@@ -784,9 +796,11 @@ impl App {
             OrderStatus::OnHoldAwaitingCustomer | OrderStatus::Rejected => vec![OrderEvent::CustomerAnswered],
             _ => vec![],
         };
+        let documents = crate::documents::seal(&self.cipher, id, files, now)?;
         let write = OrderEventWrite {
-            data: json!({"request_id": id, "review_due_at_ms": review_due}),
+            data: json!({"request_id": id, "review_due_at_ms": review_due, "documents": documents.len()}),
             answers_request: Some((id, sealed, review_due)),
+            documents,
             ..OrderEventWrite::new(order.id, events, actor, now)
         };
         self.store.apply_order_events(&write).await.map_err(transition_error)?;
@@ -808,6 +822,35 @@ impl App {
             .map_err(|e| AppError::Internal(e.to_string()))?;
         self.audit(actor, "personal_data.viewed", "customer_request", &row, json!({"field": "answer"})).await?;
         Ok(Some(answer))
+    }
+
+    /// The documents of a request (names still encrypted).
+    pub async fn documents_of_request(&self, request_id: Uuid) -> Result<Vec<DocumentRecord>, AppError> {
+        Ok(self.store.documents_of_request(request_id).await?)
+    }
+
+    /// A document's name, decrypted (for listing it to an officer).
+    pub fn document_name(&self, d: &DocumentRecord) -> String {
+        let row = d.id.to_string();
+        self.cipher
+            .decrypt(&d.file_name_enc, crate::documents::aad("file_name", &row))
+            .unwrap_or_else(|_| "document".into())
+    }
+
+    /// A document's content for an officer; each opening is an audit event.
+    pub async fn open_document(&self, id: Uuid, actor: &str) -> Result<(DocumentRecord, Vec<u8>), AppError> {
+        let (record, sealed) = self
+            .store
+            .document(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("document_not_found", format!("no document {id}")))?;
+        let row = id.to_string();
+        let bytes = self
+            .cipher
+            .decrypt_bytes(&sealed, crate::documents::aad("content", &row))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        self.audit(actor, "personal_data.viewed", "request_document", &row, json!({"sha256": record.sha256})).await?;
+        Ok((record, bytes))
     }
 
     pub async fn requests_of_order(&self, order_id: Uuid) -> Result<Vec<CustomerRequest>, AppError> {

@@ -178,6 +178,9 @@ async fn scenario(backend: Backend) {
     assert!(b.text(".request .message").await.contains("where the 1.5 ETH came from"));
     r.shot("cabinet-order-held").await;
     b.fill(".request .answer", "My salary from ACME; bank statement attached.").await;
+    let statement = std::env::temp_dir().join(format!("statement-{}.pdf", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&statement, b"%PDF-1.4\n% a bank statement\n").unwrap();
+    b.fill(".request .documents", statement.to_str().unwrap()).await;
     b.click(".request .send").await;
     assert_eq!(b.text("#status").await, "We are reviewing the information you sent");
 
@@ -185,6 +188,8 @@ async fn scenario(backend: Backend) {
     r.login_with_code("office", "olga@example.com", &officer_secret).await;
     b.goto(&format!("{base}/office/cases/{case_id}")).await;
     assert!(b.text(".request .answer").await.contains("salary from ACME"));
+    assert!(b.text(".request .document").await.starts_with("statement-"), "the uploaded statement is listed");
+    let _ = std::fs::remove_file(&statement);
     b.select("#decide-kind", "release").await;
     b.click("#decide").await;
     assert!(b.text("#done").await.contains("four eyes"));

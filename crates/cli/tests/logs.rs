@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 const EMAIL: &str = "canary.person@example.org";
 const PASSWORD: &str = "canary horse battery 77 staple";
 const ANSWER: &str = "CANARY-ANSWER-salary-ACME-4711";
+const DOCUMENT: &str = "canary-payslip-of-ivanov.pdf";
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -111,16 +112,17 @@ async fn invariant_4_no_personal_data_in_logs_audit_or_webhooks() {
             json!({"kind": "source_of_funds", "message": "where from?"}),
         )
         .await;
-        let r = page_form(
-            &c,
-            format!("{base}/cabinet/requests/{}/answer", request["id"].as_str().unwrap()),
-            "__Host-custos_customer",
-            &token,
-            &[("answer", ANSWER)],
-        )
-        .send()
-        .await
-        .unwrap();
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", derive_token(&token, "csrf"))
+            .text("answer", ANSWER)
+            .part("documents", reqwest::multipart::Part::bytes(b"%PDF-1.4 canary".to_vec()).file_name(DOCUMENT));
+        let r = c
+            .post(format!("{base}/cabinet/requests/{}/answer", request["id"].as_str().unwrap()))
+            .header("cookie", format!("__Host-custos_customer={token}"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_redirection(), "{}", r.status());
         // A senior officer reads the case, the answer and reveals the e-mail after a step-up.
         accounts.create_staff("canary.officer@example.org", PASSWORD, Role::SeniorOfficer, None).await.unwrap();
@@ -155,7 +157,7 @@ async fn invariant_4_no_personal_data_in_logs_audit_or_webhooks() {
             .text()
             .await
             .unwrap();
-        assert!(page.contains(ANSWER), "the officer reads the answer");
+        assert!(page.contains(ANSWER) && page.contains(DOCUMENT), "the officer reads the answer and its documents");
         let revealed = page_form(&c, format!("{base}/office/cases/{case}/reveal"), "__Host-custos_staff", &st, &[])
             .send()
             .await
@@ -169,6 +171,7 @@ async fn invariant_4_no_personal_data_in_logs_audit_or_webhooks() {
             EMAIL,
             PASSWORD,
             ANSWER,
+            DOCUMENT,
             setup.secret_base32.as_str(),
             codes[0].as_str(),
             "10.1.2.3",

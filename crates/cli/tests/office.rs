@@ -268,3 +268,97 @@ both!(sec18_changing_the_password_ends_the_other_sessions, |t: TestApp| async mo
     assert!(status.is_redirection());
     assert_eq!(accounts.session(&me.token).await.unwrap().unwrap().account.locale, "ru");
 });
+
+both!(documents_are_checked_encrypted_and_opened_by_officers_only_with_an_audit, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = client();
+    let accounts = t.app.accounts();
+    accounts.register_customer("hana@example.com", PASSWORD, "en").await.unwrap();
+    let (token, _) = accounts.login(AccountKind::Customer, "hana@example.com", PASSWORD, IP, None).await.unwrap();
+    let (_, order) = post(
+        &c,
+        format!("{base}/api/v1/orders"),
+        &key,
+        json!({"customer_email": "hana@example.com",
+        "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000"},
+        "receive": {"network": "bitcoin", "asset": "BTC", "amount": "10", "address": CLEAN_BTC}}),
+    )
+    .await;
+    let (_, dep) = post(
+        &c,
+        format!("{base}/api/v1/deposits"),
+        &key,
+        json!({"network": "ethereum", "asset": "ETH",
+        "address": order["deposit"]["address"], "index": 0, "amount": "1000", "txid": format!("0x{}", "1f".repeat(32)),
+        "sources": [GAMBLING_ETH]}),
+    )
+    .await;
+    let case = dep["case"]["id"].as_str().unwrap().to_owned();
+    let (_, request) = post(
+        &c,
+        format!("{base}/api/v1/cases/{case}/requests"),
+        &key,
+        json!({"kind": "source_of_funds", "message": "Statement please"}),
+    )
+    .await;
+    let answer_url = format!("{base}/cabinet/requests/{}/answer", request["id"].as_str().unwrap());
+    let send = |files: Vec<(&'static str, Vec<u8>)>| {
+        let mut form =
+            reqwest::multipart::Form::new().text("csrf", derive_token(&token, "csrf")).text("answer", "Salary");
+        for (name, bytes) in files {
+            form = form.part("documents", reqwest::multipart::Part::bytes(bytes).file_name(name));
+        }
+        c.post(answer_url.clone()).header("cookie", format!("__Host-custos_customer={token}")).multipart(form).send()
+    };
+    // A program renamed to .pdf is refused by its content; nothing is recorded.
+    let r = send(vec![("statement.pdf", b"MZ\x90\x00 not a pdf".to_vec())]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("not a PDF, PNG or JPEG"));
+    // A form without its token is refused before anything is read.
+    let no_csrf = reqwest::multipart::Form::new().text("answer", "x");
+    let r = c
+        .post(answer_url.clone())
+        .header("cookie", format!("__Host-custos_customer={token}"))
+        .multipart(no_csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let pdf = b"%PDF-1.4\n% bank statement of Hana\n".to_vec();
+    let r = send(vec![("../../Bank Statement.pdf", pdf.clone())]).await.unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT content_enc FROM request_documents").fetch_all(t.store.pool()).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].contains("bank statement"), "encrypted at rest");
+
+    let officer = staff(&t, "olga@example.com", Role::Officer).await;
+    let support = staff(&t, "sam@example.com", Role::Support).await;
+    let (_, page) = officer.get(&c, format!("{base}/office/cases/{case}")).await;
+    assert!(page.contains("Bank Statement.pdf") && page.contains("application/pdf"), "listed by its clean name");
+    let link = between(&page, "href=\"/office/documents/", "\"").to_owned();
+    let (_, support_page) = support.get(&c, format!("{base}/office/cases/{case}")).await;
+    assert!(!support_page.contains("Bank Statement.pdf"), "support does not see documents");
+    let r = c
+        .get(format!("{base}/office/documents/{link}"))
+        .header("cookie", format!("__Host-custos_staff={}", support.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = c
+        .get(format!("{base}/office/documents/{link}"))
+        .header("cookie", format!("__Host-custos_staff={}", officer.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert_eq!(r.headers()["content-disposition"], "attachment; filename=\"Bank_Statement.pdf\"");
+    assert!(r.headers()["content-security-policy"].to_str().unwrap().starts_with("sandbox"));
+    assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
+    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "document.uploaded"));
+    assert!(audit.iter().any(|e| e.action == "personal_data.viewed" && e.entity_id == link));
+    assert!(audit.iter().all(|e| !e.data.contains("Bank Statement")), "names stay out of the audit log");
+});

@@ -127,10 +127,15 @@ impl FieldCipher {
     }
 
     pub fn encrypt(&self, plaintext: &str, aad: Aad<'_>) -> String {
+        self.encrypt_bytes(plaintext.as_bytes(), aad)
+    }
+
+    /// [`Self::encrypt`] for binary content (uploaded documents).
+    pub fn encrypt_bytes(&self, plaintext: &[u8], aad: Aad<'_>) -> String {
         let nonce_bytes: [u8; 24] = random_bytes();
         let nonce = XNonce::from(nonce_bytes);
         let ct = Self::cipher(&self.current)
-            .encrypt(&nonce, Payload { msg: plaintext.as_bytes(), aad: &aad.bytes() })
+            .encrypt(&nonce, Payload { msg: plaintext, aad: &aad.bytes() })
             .expect("encryption cannot fail for in-memory sizes");
         let mut blob = nonce_bytes.to_vec();
         blob.extend(ct);
@@ -138,6 +143,11 @@ impl FieldCipher {
     }
 
     pub fn decrypt(&self, envelope: &str, aad: Aad<'_>) -> Result<String, CryptoError> {
+        String::from_utf8(self.decrypt_bytes(envelope, aad)?).map_err(|_| CryptoError::Malformed)
+    }
+
+    /// [`Self::decrypt`] for binary content.
+    pub fn decrypt_bytes(&self, envelope: &str, aad: Aad<'_>) -> Result<Vec<u8>, CryptoError> {
         let mut parts = envelope.splitn(3, '.');
         let (Some("v1"), Some(kid), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(CryptoError::Malformed);
@@ -151,10 +161,9 @@ impl FieldCipher {
             return Err(CryptoError::Malformed);
         }
         let (nonce, ct) = blob.split_at(24);
-        let pt = Self::cipher(key)
+        Self::cipher(key)
             .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: &aad.bytes() })
-            .map_err(|_| CryptoError::Authentication)?;
-        String::from_utf8(pt).map_err(|_| CryptoError::Malformed)
+            .map_err(|_| CryptoError::Authentication)
     }
 
     /// A keyed hash to find equal values without decrypting (e.g. the same customer e-mail).

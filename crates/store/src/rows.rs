@@ -316,3 +316,18 @@ pub(crate) fn request(row: &impl Columns) -> Result<CustomerRequest, StoreError>
         escalation: get(row, "escalation")?,
     })
 }
+
+pub(crate) const DOCUMENT_COLUMNS: &str =
+    "id, request_id, file_name_enc, content_type, size_bytes, sha256, created_at_ms";
+
+pub(crate) fn document(row: &impl Columns) -> Result<DocumentRecord, StoreError> {
+    Ok(DocumentRecord {
+        id: uuid(row, "id")?,
+        request_id: uuid(row, "request_id")?,
+        file_name_enc: get(row, "file_name_enc")?,
+        content_type: get(row, "content_type")?,
+        size_bytes: get(row, "size_bytes")?,
+        sha256: get(row, "sha256")?,
+        created_at_ms: get(row, "created_at_ms")?,
+    })
+}

@@ -1,8 +1,8 @@
 //! The [`Store`] implementation shared by SQLite and PostgreSQL.
 
 use crate::rows::{
-    self, get, CASE_COLUMNS, DECISION_COLUMNS, DEPOSIT_COLUMNS, ORDER_COLUMNS, OUTBOX_COLUMNS, REFUND_COLUMNS,
-    REQUEST_COLUMNS, SCREENING_COLUMNS,
+    self, get, CASE_COLUMNS, DECISION_COLUMNS, DEPOSIT_COLUMNS, DOCUMENT_COLUMNS, ORDER_COLUMNS, OUTBOX_COLUMNS,
+    REFUND_COLUMNS, REQUEST_COLUMNS, SCREENING_COLUMNS,
 };
 use crate::script::{values, Outcome, Script, Session};
 use crate::{audit, map_err, SqlStore};
@@ -837,6 +837,29 @@ impl Store for SqlStore {
                 json!({"review_due_at_ms": review_due}),
             ));
         }
+        for (d, content_enc) in &w.documents {
+            script.push(
+                "INSERT INTO request_documents (id, request_id, file_name_enc, content_type, size_bytes, sha256, \
+                 content_enc, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                values![
+                    d.id.to_string(),
+                    d.request_id.to_string(),
+                    d.file_name_enc.as_str(),
+                    d.content_type.as_str(),
+                    d.size_bytes,
+                    d.sha256.as_str(),
+                    content_enc.as_str(),
+                    d.created_at_ms
+                ],
+            );
+            events.push(event(
+                &w.actor,
+                "document.uploaded",
+                "request_document",
+                d.id,
+                json!({"request_id": d.request_id, "content_type": d.content_type, "size_bytes": d.size_bytes, "sha256": d.sha256}),
+            ));
+        }
         if let Some(c) = w.closes_case {
             script.push("UPDATE cases SET status = 'closed' WHERE id = $1", values![c.to_string()]);
             events.push(event(&w.actor, "case.closed", "case", c, json!({})));
@@ -853,6 +876,19 @@ impl Store for SqlStore {
     async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRecord>> {
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1");
         self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::case).await
+    }
+
+    async fn documents_of_request(&self, request_id: Uuid) -> StoreResult<Vec<DocumentRecord>> {
+        let sql = format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM request_documents WHERE request_id = $1 ORDER BY created_at_ms, id"
+        );
+        self.read_all(sqlx::query(&sql).bind(request_id.to_string()), rows::document).await
+    }
+
+    async fn document(&self, id: Uuid) -> StoreResult<Option<(DocumentRecord, String)>> {
+        let sql = format!("SELECT {DOCUMENT_COLUMNS}, content_enc FROM request_documents WHERE id = $1");
+        self.read_one(sqlx::query(&sql).bind(id.to_string()), |r| Ok((rows::document(r)?, get(r, "content_enc")?)))
+            .await
     }
 
     async fn request_answer(&self, id: Uuid) -> StoreResult<Option<String>> {

@@ -133,9 +133,13 @@ impl Browser {
         v.as_array().is_some_and(|a| !a.is_empty())
     }
 
+    /// Types into a field (for a file input: the file's path).
     pub async fn fill(&self, css: &str, text: &str) {
         let id = self.element(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(json!({}))).await;
+        let kind = self.call(reqwest::Method::GET, &format!("/element/{id}/attribute/type"), None).await;
+        if kind != "file" {
+            self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(json!({}))).await;
+        }
         self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
     }
 

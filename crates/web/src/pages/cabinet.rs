@@ -151,11 +151,6 @@ struct OrderPage {
     requests: Vec<RequestRow>,
 }
 
-#[derive(Deserialize)]
-pub struct AnswerForm {
-    answer: String,
-}
-
 pub fn kind_key(kind: custos_app::model::RequestKind) -> &'static str {
     match kind {
         custos_app::model::RequestKind::Kyc => "rk_kyc",
@@ -219,12 +214,12 @@ pub async fn order(
     render(StatusCode::OK, page)
 }
 
-/// The customer answers a request of one of their orders.
+/// The customer answers a request of one of their orders, with documents if any.
 pub async fn answer(
     State(s): State<AppState>,
     Extension(v): Extension<Viewer>,
     axum::extract::Path(id): axum::extract::Path<String>,
-    Form(form): Form<AnswerForm>,
+    mut form: axum::extract::Multipart,
 ) -> Response {
     let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
     let request = match uuid::Uuid::parse_str(&id) {
@@ -235,12 +230,35 @@ pub async fn answer(
     if own_order(&s, &v, &request.order_id.to_string()).await.is_none() {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     }
-    match s.app.answer_request(request.id, &form.answer, &auth.actor()).await {
+    let (mut answer, mut files) = (String::new(), Vec::new());
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_owned();
+                let file_name = field.file_name().map(str::to_owned);
+                let Ok(bytes) = field.bytes().await else {
+                    return views::message(v.lang, StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+                };
+                match (name.as_str(), file_name) {
+                    ("answer", _) => answer = String::from_utf8_lossy(&bytes).into_owned(),
+                    // A file input left empty sends a part without content.
+                    ("documents", Some(file_name)) if !bytes.is_empty() => {
+                        files.push(custos_app::documents::Upload { file_name, bytes: bytes.to_vec() })
+                    }
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return views::message(v.lang, StatusCode::BAD_REQUEST, "error"),
+        }
+    }
+    match s.app.answer_request_with(request.id, &answer, files, &auth.actor()).await {
         Ok(_) => axum::response::Redirect::to(&format!("/cabinet/orders/{}", request.order_id)).into_response(),
         Err(e) => {
-            let status = StatusCode::from_u16(crate::problem::Problem::from(e).status)
+            let status = StatusCode::from_u16(crate::problem::Problem::from(e.clone()).status)
                 .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            views::message(v.lang, status, "error")
+            let f = Frame::new(&v, false, &format!("/cabinet/orders/{}", request.order_id));
+            super::views::text_notice(f, status, e.to_string())
         }
     }
 }

@@ -145,7 +145,8 @@ pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Re
     };
     let ip = client_ip(&req, state.trust_forwarded_for);
     let req = if method == Method::POST {
-        match check_csrf(req, &csrf, state.max_body_bytes).await {
+        let limit = if UPLOAD_PAGES.contains(&path.as_str()) { UPLOAD_BODY_BYTES } else { state.max_body_bytes };
+        match check_csrf(req, &csrf, limit).await {
             Ok(r) => r,
             Err(()) => return denied(super::views::message(lang, StatusCode::FORBIDDEN, "csrf")),
         }
@@ -172,12 +173,39 @@ fn denied(response: Response) -> Response {
     r
 }
 
+/// Pages whose forms carry files (multipart), and how large such a form may be.
+pub const UPLOAD_PAGES: &[&str] = &["/cabinet/requests/{id}/answer"];
+pub const UPLOAD_BODY_BYTES: usize =
+    custos_app::documents::MAX_FILES * custos_app::documents::MAX_FILE_BYTES + 64 * 1024;
+
+/// The `csrf` field of a multipart form.
+async fn multipart_csrf(parts: &axum::http::request::Parts, bytes: &axum::body::Bytes) -> Option<String> {
+    use axum::extract::FromRequest;
+    let req = Request::from_parts(parts.clone(), Body::from(bytes.clone()));
+    let mut form = axum::extract::Multipart::from_request(req, &()).await.ok()?;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("csrf") {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
 /// Reads the form, compares its `csrf` field with the expected token in constant time, and
 /// puts the body back for the handler.
 async fn check_csrf(req: Request, expected: &str, limit: usize) -> Result<Request, ()> {
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, limit).await.map_err(|_| ())?;
-    let sent = form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned());
+    let multipart = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let sent = if multipart {
+        multipart_csrf(&parts, &bytes).await
+    } else {
+        form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned())
+    };
     let ok = sent.is_some_and(|s| {
         s.len() == expected.len() && s.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
     });
@@ -204,7 +232,8 @@ pub fn secure(mut response: Response) -> Response {
         ("cache-control", "no-store"),
         ("cross-origin-opener-policy", "same-origin"),
     ] {
-        h.insert(name, HeaderValue::from_static(value));
+        // A page that set its own (stricter) value keeps it.
+        h.entry(name).or_insert(HeaderValue::from_static(value));
     }
     response
 }

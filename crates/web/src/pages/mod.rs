@@ -92,6 +92,7 @@ pub const PAGES: &[Page] = &[
     page("POST", "/office/cases/{id}/decide", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/cases/{id}/request", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/cases/{id}/reveal", Access::Staff(Some(Permission::PersonalDataReveal))),
+    page("GET", "/office/documents/{id}", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/decisions/{id}/approve", Access::Staff(Some(Permission::DecisionsApprove))),
     page("POST", "/office/stepup", Access::Staff(None)),
     page("POST", "/office/logout", Access::StaffPending),
@@ -115,7 +116,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cabinet/settings/password", post(cabinet::change_password))
         .route("/cabinet/settings/language", post(cabinet::change_language))
         .route("/cabinet/mfa/disable", post(cabinet::disable_mfa))
-        .route("/cabinet/requests/{id}/answer", post(cabinet::answer))
+        .route(
+            "/cabinet/requests/{id}/answer",
+            post(cabinet::answer).layer(axum::extract::DefaultBodyLimit::max(guard::UPLOAD_BODY_BYTES)),
+        )
         .route("/office/login", get(login::office_login_form).post(login::office_login))
         .route("/office/login/code", get(login::office_code_form).post(login::office_code))
         .route("/office/mfa", get(login::office_mfa))
@@ -136,6 +140,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/cases/{id}/decide", post(office::decide))
         .route("/office/cases/{id}/request", post(office::request))
         .route("/office/cases/{id}/reveal", post(office::reveal))
+        .route("/office/documents/{id}", get(office::document))
         .route("/office/decisions/{id}/approve", post(office::approve))
         .route("/office/stepup", post(office::step_up))
         .route("/office/logout", post(login::office_logout))

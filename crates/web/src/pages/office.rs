@@ -119,6 +119,8 @@ pub struct RequestRow {
     pub message: String,
     pub due: String,
     pub answer: Option<String>,
+    /// (id, name, type, size) of the documents sent with the answer.
+    pub documents: Vec<(String, String, String, String)>,
 }
 
 pub struct DecisionRow {
@@ -206,7 +208,22 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         } else {
             None
         };
+        let documents = if can_decide {
+            s.app
+                .documents_of_request(r.id)
+                .await
+                .unwrap_or_default()
+                .iter()
+                .map(|d| {
+                    let size = format!("{} KB", (d.size_bytes + 1023) / 1024);
+                    (d.id.to_string(), s.app.document_name(d), d.content_type.clone(), size)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         rows.push(RequestRow {
+            documents,
             id: r.id.to_string(),
             kind_key: super::cabinet::kind_key(r.kind),
             status: r.status,
@@ -489,4 +506,36 @@ pub async fn reveal_customer(
     Path(id): Path<String>,
 ) -> Response {
     customer_page(&s, &v, &id, true).await
+}
+
+/// Downloads a document an officer opens; each opening is audited. Served as an attachment in a
+/// sandbox, so that a crafted file cannot run in the back-office's origin.
+pub async fn document(State(s): State<AppState>, Extension(v): Extension<Viewer>, Path(id): Path<String>) -> Response {
+    let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    match s.app.open_document(id, &auth.actor()).await {
+        Ok((record, bytes)) => {
+            let name: String = s
+                .app
+                .document_name(&record)
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+                .collect();
+            let mut r = (StatusCode::OK, bytes).into_response();
+            let h = r.headers_mut();
+            for (k, val) in [
+                ("content-type", record.content_type.clone()),
+                ("content-disposition", format!("attachment; filename=\"{name}\"")),
+                ("content-security-policy", "sandbox; default-src 'none'".to_owned()),
+            ] {
+                if let Ok(val) = val.parse() {
+                    h.insert(k, val);
+                }
+            }
+            r
+        }
+        Err(e) if e.code() == "document_not_found" => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+        Err(e) => unavailable(&v, e),
+    }
 }

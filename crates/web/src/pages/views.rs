@@ -82,6 +82,18 @@ pub fn notice(f: Frame, status: StatusCode, key: &'static str, link: Option<(&'s
     render(status, Message { f, key, link })
 }
 
+#[derive(Template)]
+#[template(path = "text.html")]
+struct Text {
+    f: Frame,
+    text: String,
+}
+
+/// A page with one sentence that is not from the texts (an error's own words).
+pub fn text_notice(f: Frame, status: StatusCode, text: String) -> Response {
+    render(status, Text { f, text })
+}
+
 pub async fn stylesheet() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../static/app.css")).into_response()
 }
