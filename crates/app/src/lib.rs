@@ -5,6 +5,7 @@
 //! (state, audit event and outbox row in one transaction).
 
 pub mod accounts;
+pub mod appeals;
 pub mod clock;
 pub mod documents;
 pub mod error;

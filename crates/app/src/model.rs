@@ -643,3 +643,19 @@ impl CustomerStatus {
         }
     }
 }
+
+/// A customer's appeal of a decision on their order, answered by an officer within the review
+/// deadline. Both texts are encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppealRecord {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    /// "open" or "answered".
+    pub status: String,
+    pub text_enc: String,
+    pub outcome_enc: Option<String>,
+    pub created_at_ms: i64,
+    pub due_at_ms: i64,
+    pub answered_by: Option<String>,
+    pub answered_at_ms: Option<i64>,
+}

@@ -184,6 +184,15 @@ pub trait Store: AccountStore + Send + Sync {
     /// The encrypted answer to a request, if answered.
     async fn request_answer(&self, id: Uuid) -> StoreResult<Option<String>>;
     async fn documents_of_request(&self, request_id: Uuid) -> StoreResult<Vec<DocumentRecord>>;
+    /// A [`StoreError::Conflict`] when the order already has an open appeal.
+    async fn insert_appeal(&self, appeal: &AppealRecord, actor: &str) -> StoreResult<()>;
+    async fn appeals_of_order(&self, order_id: Uuid) -> StoreResult<Vec<AppealRecord>>;
+    async fn open_appeals(&self, limit: i64) -> StoreResult<Vec<AppealRecord>>;
+    async fn get_appeal(&self, id: Uuid) -> StoreResult<Option<AppealRecord>>;
+    /// Records the outcome of an open appeal; false if it was answered already.
+    async fn answer_appeal(&self, id: Uuid, outcome_enc: &str, actor: &str, at_ms: i64) -> StoreResult<bool>;
+    /// Audit entries about any of these entities, oldest first.
+    async fn audit_of(&self, entity_ids: &[String], limit: i64) -> StoreResult<Vec<AuditEntry>>;
     /// A document with its encrypted content.
     async fn document(&self, id: Uuid) -> StoreResult<Option<(DocumentRecord, String)>>;
     /// Open KYC requests due before `now_ms` at escalation below `level`.

@@ -74,17 +74,17 @@ pub struct AppParts {
 }
 
 pub struct App {
-    store: Arc<dyn Store>,
-    screener: Screener,
-    policy: Policy,
-    policy_version: i64,
-    derivers: HashMap<Network, Arc<dyn AddressDeriver>>,
-    cipher: FieldCipher,
-    clock: Arc<dyn Clock>,
-    deadlines: Deadlines,
-    monitoring: MonitoringRules,
-    key_cache: Mutex<HashMap<String, (ApiKeyRecord, i64)>>,
-    accounts: Accounts,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) screener: Screener,
+    pub(crate) policy: Policy,
+    pub(crate) policy_version: i64,
+    pub(crate) derivers: HashMap<Network, Arc<dyn AddressDeriver>>,
+    pub(crate) cipher: FieldCipher,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) deadlines: Deadlines,
+    pub(crate) monitoring: MonitoringRules,
+    pub(crate) key_cache: Mutex<HashMap<String, (ApiKeyRecord, i64)>>,
+    pub(crate) accounts: Accounts,
 }
 
 /// How long a looked-up API key is trusted without asking the database again.

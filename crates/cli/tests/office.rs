@@ -362,3 +362,80 @@ both!(documents_are_checked_encrypted_and_opened_by_officers_only_with_an_audit,
     assert!(audit.iter().any(|e| e.action == "personal_data.viewed" && e.entity_id == link));
     assert!(audit.iter().all(|e| !e.data.contains("Bank Statement")), "names stay out of the audit log");
 });
+
+both!(a_customer_appeals_a_rejection_and_an_officer_answers_within_the_review_deadline, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = client();
+    let accounts = t.app.accounts();
+    accounts.register_customer("ivan@example.com", PASSWORD, "en").await.unwrap();
+    let link = t.mailer.last_to("ivan@example.com").unwrap().body;
+    accounts.confirm_email(link.split("token=").nth(1).unwrap().split_whitespace().next().unwrap()).await.unwrap();
+    let (token, _) = accounts.login(AccountKind::Customer, "ivan@example.com", PASSWORD, IP, None).await.unwrap();
+    let me = Person { cookie: "__Host-custos_customer".into(), token, secret: String::new() };
+    let new_order = || {
+        post(
+            &c,
+            format!("{base}/api/v1/orders"),
+            &key,
+            json!({"customer_email": "ivan@example.com",
+        "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000"},
+        "receive": {"network": "bitcoin", "asset": "BTC", "amount": "10", "address": CLEAN_BTC}}),
+        )
+    };
+    let (_, waiting) = new_order().await;
+    let (status, page) = me
+        .post(&c, format!("{base}/cabinet/orders/{}/appeal", waiting["id"].as_str().unwrap()), &[("appeal", "why?")])
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "nothing to appeal yet: {page}");
+    let (_, order) = new_order().await;
+    let order_id = order["id"].as_str().unwrap();
+    let (_, dep) = post(
+        &c,
+        format!("{base}/api/v1/deposits"),
+        &key,
+        json!({"network": "ethereum", "asset": "ETH",
+        "address": order["deposit"]["address"], "index": 0, "amount": "1000", "txid": format!("0x{}", "2e".repeat(32)),
+        "sources": [SANCTIONED_ETH]}),
+    )
+    .await;
+    assert_eq!(dep["order"]["status"], "rejected");
+    let case = dep["case"]["id"].as_str().unwrap().to_owned();
+    let (_, page) = me.get(&c, format!("{base}/cabinet/orders/{order_id}")).await;
+    assert!(page.contains("id=\"send-appeal\""), "the customer is offered an appeal");
+    let text = "I bought these coins on a licensed exchange; the sender was not me.";
+    let (status, _) = me.post(&c, format!("{base}/cabinet/orders/{order_id}/appeal"), &[("appeal", text)]).await;
+    assert!(status.is_redirection());
+    let (status, _) = me.post(&c, format!("{base}/cabinet/orders/{order_id}/appeal"), &[("appeal", "again")]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "one open appeal at a time");
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT text_enc FROM appeals").fetch_all(t.store.pool()).await.unwrap();
+    assert!(!stored[0].contains("licensed exchange"), "encrypted at rest");
+
+    let officer = staff(&t, "olga@example.com", Role::Officer).await;
+    let (_, dash) = officer.get(&c, format!("{base}/office")).await;
+    assert!(dash.contains("id=\"appeals\"") && dash.contains(&format!("/office/cases/{case}")));
+    let (_, page) = officer.get(&c, format!("{base}/office/cases/{case}")).await;
+    assert!(page.contains(text) && page.contains("2026-01-03"), "the text, due in 48 hours (SLA-2)");
+    assert!(page.contains("appeal.opened") && page.contains("deposit"), "the timeline comes from the audit log");
+    let support = staff(&t, "sam@example.com", Role::Support).await;
+    let (_, page) = support.get(&c, format!("{base}/office/cases/{case}")).await;
+    assert!(!page.contains(text), "support does not read appeals");
+    let appeal = t.app.appeals_of_order(uuid::Uuid::parse_str(order_id).unwrap()).await.unwrap().remove(0);
+    let (status, _) =
+        support.post(&c, format!("{base}/office/appeals/{}/answer", appeal.id), &[("outcome", "no")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, page) = officer
+        .post(
+            &c,
+            format!("{base}/office/appeals/{}/answer", appeal.id),
+            &[("outcome", "We checked again: the rejection stands; the refund follows.")],
+        )
+        .await;
+    assert!(page.contains("the appeal is answered"), "{page}");
+    assert!(t.mailer.last_to("ivan@example.com").unwrap().subject.contains("appeal has been answered"));
+    let (_, page) = me.get(&c, format!("{base}/cabinet/orders/{order_id}")).await;
+    assert!(page.contains("the rejection stands"), "the customer reads the answer");
+    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "appeal.answered"));
+    assert!(audit.iter().any(|e| e.action == "personal_data.viewed" && e.entity_type == "appeal"));
+});

@@ -35,7 +35,7 @@ pub fn migrations() -> &'static [Migration] {
         migration!(6, "deposit_sources", "0006_deposit_sources.sql"),
         migration!(7, "refund_alerts", "0007_refund_alerts.sql"),
         migration!(8, "accounts", "0008_accounts.sql"),
-        migration!(9, "documents", "0009_documents.sql"),
+        migration!(9, "documents_appeals", "0009_documents_appeals.sql"),
     ]
 }
 

@@ -331,3 +331,34 @@ pub(crate) fn document(row: &impl Columns) -> Result<DocumentRecord, StoreError>
         created_at_ms: get(row, "created_at_ms")?,
     })
 }
+
+pub(crate) const APPEAL_COLUMNS: &str =
+    "id, order_id, status, text_enc, outcome_enc, created_at_ms, due_at_ms, answered_by, answered_at_ms";
+
+pub(crate) fn appeal(row: &impl Columns) -> Result<AppealRecord, StoreError> {
+    Ok(AppealRecord {
+        id: uuid(row, "id")?,
+        order_id: uuid(row, "order_id")?,
+        status: get(row, "status")?,
+        text_enc: get(row, "text_enc")?,
+        outcome_enc: get(row, "outcome_enc")?,
+        created_at_ms: get(row, "created_at_ms")?,
+        due_at_ms: get(row, "due_at_ms")?,
+        answered_by: get(row, "answered_by")?,
+        answered_at_ms: get(row, "answered_at_ms")?,
+    })
+}
+
+pub(crate) fn audit_entry(r: &impl Columns) -> Result<custos_domain::audit::AuditEntry, StoreError> {
+    Ok(custos_domain::audit::AuditEntry {
+        seq: get(r, "seq")?,
+        at_ms: get(r, "at_ms")?,
+        actor: get(r, "actor")?,
+        action: get(r, "action")?,
+        entity_type: get(r, "entity_type")?,
+        entity_id: get(r, "entity_id")?,
+        data: get(r, "data")?,
+        prev_hash: get(r, "prev_hash")?,
+        hash: get(r, "hash")?,
+    })
+}

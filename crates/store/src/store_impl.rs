@@ -1,8 +1,8 @@
 //! The [`Store`] implementation shared by SQLite and PostgreSQL.
 
 use crate::rows::{
-    self, get, CASE_COLUMNS, DECISION_COLUMNS, DEPOSIT_COLUMNS, DOCUMENT_COLUMNS, ORDER_COLUMNS, OUTBOX_COLUMNS,
-    REFUND_COLUMNS, REQUEST_COLUMNS, SCREENING_COLUMNS,
+    self, get, APPEAL_COLUMNS, CASE_COLUMNS, DECISION_COLUMNS, DEPOSIT_COLUMNS, DOCUMENT_COLUMNS, ORDER_COLUMNS,
+    OUTBOX_COLUMNS, REFUND_COLUMNS, REQUEST_COLUMNS, SCREENING_COLUMNS,
 };
 use crate::script::{values, Outcome, Script, Session};
 use crate::{audit, map_err, SqlStore};
@@ -144,6 +144,28 @@ impl SqlStore {
         let mut script = statements;
         audit::push(&mut script, head, events, at_ms)?;
         session.commit(script).await
+    }
+
+    /// Runs `statements`; if the first changed exactly one row, writes the audit `events` and
+    /// commits (true), else rolls back (false). For changes that may find nothing to change.
+    pub(crate) async fn write_if_one(
+        &self,
+        statements: Script,
+        events: &[AuditEvent],
+        at_ms: i64,
+    ) -> StoreResult<bool> {
+        let mut session = self.session().await?;
+        if session.run(statements).await?[0].affected != 1 {
+            session.rollback().await?;
+            return Ok(false);
+        }
+        let mut head = Script::default();
+        audit::read_head(&mut head, self.for_update());
+        let head = audit::head_of(&session.run(head).await?[0])?;
+        let mut last = Script::default();
+        audit::push(&mut last, head, events, at_ms)?;
+        session.commit(last).await?;
+        Ok(true)
     }
 
     /// Whether the audit head is read with a transaction's first statements. On SQLite that
@@ -339,9 +361,7 @@ impl Store for SqlStore {
             "UPDATE api_keys SET revoked_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL",
             values![at_ms, id.to_string()],
         );
-        let ev = event(actor, "api_key.revoked", "api_key", id, json!({}));
-        let out = self.write_with(script, &[ev], at_ms).await?;
-        Ok(out[0].affected == 1)
+        self.write_if_one(script, &[event(actor, "api_key.revoked", "api_key", id, json!({}))], at_ms).await
     }
 
     async fn replace_label_source(
@@ -878,6 +898,72 @@ impl Store for SqlStore {
         self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::case).await
     }
 
+    async fn insert_appeal(&self, a: &AppealRecord, actor: &str) -> StoreResult<()> {
+        let mut script = Script::default();
+        // One open appeal per order: a second is a conflict, inside the same transaction.
+        script.push(
+            "INSERT INTO appeals (id, order_id, status, text_enc, outcome_enc, created_at_ms, due_at_ms) \
+             SELECT $1, $2, $3, $4, NULL, $5, $6 WHERE NOT EXISTS \
+             (SELECT 1 FROM appeals WHERE order_id = $2 AND status = 'open')",
+            values![
+                a.id.to_string(),
+                a.order_id.to_string(),
+                a.status.as_str(),
+                a.text_enc.as_str(),
+                a.created_at_ms,
+                a.due_at_ms
+            ],
+        );
+        let ev =
+            event(actor, "appeal.opened", "appeal", a.id, json!({"order_id": a.order_id, "due_at_ms": a.due_at_ms}));
+        if self.write_if_one(script, &[ev], a.created_at_ms).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict("this order already has an open appeal".into()))
+        }
+    }
+
+    async fn appeals_of_order(&self, order_id: Uuid) -> StoreResult<Vec<AppealRecord>> {
+        let sql = format!("SELECT {APPEAL_COLUMNS} FROM appeals WHERE order_id = $1 ORDER BY created_at_ms");
+        self.read_all(sqlx::query(&sql).bind(order_id.to_string()), rows::appeal).await
+    }
+
+    async fn open_appeals(&self, limit: i64) -> StoreResult<Vec<AppealRecord>> {
+        let sql = format!("SELECT {APPEAL_COLUMNS} FROM appeals WHERE status = 'open' ORDER BY due_at_ms LIMIT $1");
+        self.read_all(sqlx::query(&sql).bind(limit), rows::appeal).await
+    }
+
+    async fn get_appeal(&self, id: Uuid) -> StoreResult<Option<AppealRecord>> {
+        let sql = format!("SELECT {APPEAL_COLUMNS} FROM appeals WHERE id = $1");
+        self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::appeal).await
+    }
+
+    async fn answer_appeal(&self, id: Uuid, outcome_enc: &str, actor: &str, at_ms: i64) -> StoreResult<bool> {
+        let script = Script::one(
+            "UPDATE appeals SET status = 'answered', outcome_enc = $1, answered_by = $2, answered_at_ms = $3 \
+             WHERE id = $4 AND status = 'open'",
+            values![outcome_enc, actor, at_ms, id.to_string()],
+        );
+        self.write_if_one(script, &[event(actor, "appeal.answered", "appeal", id, json!({}))], at_ms).await
+    }
+
+    async fn audit_of(&self, entity_ids: &[String], limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        if entity_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (2..entity_ids.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT seq, at_ms, actor, action, entity_type, entity_id, data, prev_hash, hash FROM audit_log \
+             WHERE entity_id IN ({}) ORDER BY seq LIMIT $1",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(limit);
+        for id in entity_ids {
+            query = query.bind(id.as_str());
+        }
+        self.read_all(query, rows::audit_entry).await
+    }
+
     async fn documents_of_request(&self, request_id: Uuid) -> StoreResult<Vec<DocumentRecord>> {
         let sql = format!(
             "SELECT {DOCUMENT_COLUMNS} FROM request_documents WHERE request_id = $1 ORDER BY created_at_ms, id"
@@ -1212,20 +1298,7 @@ impl Store for SqlStore {
         )
         .bind(after)
         .bind(limit);
-        self.read_all(query, |r| {
-            Ok(AuditEntry {
-                seq: get(r, "seq")?,
-                at_ms: get(r, "at_ms")?,
-                actor: get(r, "actor")?,
-                action: get(r, "action")?,
-                entity_type: get(r, "entity_type")?,
-                entity_id: get(r, "entity_id")?,
-                data: get(r, "data")?,
-                prev_hash: get(r, "prev_hash")?,
-                hash: get(r, "hash")?,
-            })
-        })
-        .await
+        self.read_all(query, rows::audit_entry).await
     }
 
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>> {

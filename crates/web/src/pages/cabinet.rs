@@ -138,10 +138,19 @@ pub struct RequestRow {
     pub open: bool,
 }
 
+pub struct AppealRow {
+    pub text: String,
+    pub outcome: Option<String>,
+    pub due: String,
+}
+
 #[derive(Template)]
 #[template(path = "order.html")]
 struct OrderPage {
     f: Frame,
+    id: String,
+    appeals: Vec<AppealRow>,
+    can_appeal: bool,
     number: i64,
     status_key: &'static str,
     next_key: &'static str,
@@ -184,7 +193,22 @@ pub async fn order(
             return views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error");
         }
     };
+    let appeals = match s.app.appeals_of_order(o.id).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "appeals of an order failed");
+            return views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error");
+        }
+    };
     let now = s.app.now_ms();
+    let can_appeal = custos_app::appeals::appealable(o.status) && appeals.iter().all(|a| a.status != "open");
+    let appeals = appeals
+        .iter()
+        .map(|a| {
+            let (text, outcome) = s.app.appeal_texts(a);
+            AppealRow { text, outcome, due: views::when(a.due_at_ms) }
+        })
+        .collect();
     let next_key = match o.status {
         OnHoldAwaitingCustomer => "next_hold",
         InReview | UnderReview => "next_review",
@@ -193,6 +217,9 @@ pub async fn order(
     };
     let page = OrderPage {
         f: Frame::new(&v, false, &format!("/cabinet/orders/{}", o.id)),
+        id: o.id.to_string(),
+        appeals,
+        can_appeal,
         number: o.number,
         status_key: status_key(o.status),
         next_key,
@@ -259,6 +286,33 @@ pub async fn answer(
                 .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             let f = Frame::new(&v, false, &format!("/cabinet/orders/{}", request.order_id));
             super::views::text_notice(f, status, e.to_string())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AppealForm {
+    appeal: String,
+}
+
+/// The customer appeals the decision on one of their orders.
+pub async fn appeal(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<AppealForm>,
+) -> Response {
+    let Some(view) = own_order(&s, &v, &id).await else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let actor = v.auth.as_ref().map(|a| a.actor()).unwrap_or_default();
+    let back = format!("/cabinet/orders/{}", view.order.id);
+    match s.app.appeal(view.order.id, &form.appeal, &actor).await {
+        Ok(_) => axum::response::Redirect::to(&back).into_response(),
+        Err(e) => {
+            let status = StatusCode::from_u16(crate::problem::Problem::from(e.clone()).status)
+                .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            views::text_notice(Frame::new(&v, false, &back), status, e.to_string())
         }
     }
 }

@@ -62,6 +62,7 @@ pub const PAGES: &[Page] = &[
     page("POST", "/cabinet/precheck", Access::Customer),
     page("GET", "/cabinet/orders/{id}", Access::Customer),
     page("GET", "/cabinet/settings", Access::Customer),
+    page("POST", "/cabinet/orders/{id}/appeal", Access::Customer),
     page("POST", "/cabinet/settings/password", Access::Customer),
     page("POST", "/cabinet/settings/language", Access::Customer),
     page("POST", "/cabinet/mfa/disable", Access::Customer),
@@ -93,6 +94,7 @@ pub const PAGES: &[Page] = &[
     page("POST", "/office/cases/{id}/request", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/cases/{id}/reveal", Access::Staff(Some(Permission::PersonalDataReveal))),
     page("GET", "/office/documents/{id}", Access::Staff(Some(Permission::CasesDecide))),
+    page("POST", "/office/appeals/{id}/answer", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/decisions/{id}/approve", Access::Staff(Some(Permission::DecisionsApprove))),
     page("POST", "/office/stepup", Access::Staff(None)),
     page("POST", "/office/logout", Access::StaffPending),
@@ -113,6 +115,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cabinet/logout", post(login::cabinet_logout))
         .route("/cabinet/orders/{id}", get(cabinet::order))
         .route("/cabinet/settings", get(cabinet::settings))
+        .route("/cabinet/orders/{id}/appeal", post(cabinet::appeal))
         .route("/cabinet/settings/password", post(cabinet::change_password))
         .route("/cabinet/settings/language", post(cabinet::change_language))
         .route("/cabinet/mfa/disable", post(cabinet::disable_mfa))
@@ -141,6 +144,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/cases/{id}/request", post(office::request))
         .route("/office/cases/{id}/reveal", post(office::reveal))
         .route("/office/documents/{id}", get(office::document))
+        .route("/office/appeals/{id}/answer", post(office::answer_appeal))
         .route("/office/decisions/{id}/approve", post(office::approve))
         .route("/office/stepup", post(office::step_up))
         .route("/office/logout", post(login::office_logout))

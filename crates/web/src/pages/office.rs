@@ -32,6 +32,8 @@ struct Dashboard {
     queues: Vec<(&'static str, usize)>,
     /// (status, action, overdue only) as filtered.
     selected: (String, String, bool),
+    /// Open appeals: (case id, due, overdue).
+    appeals: Vec<(String, String, bool)>,
 }
 
 fn unavailable(v: &Viewer, e: impl std::fmt::Display) -> Response {
@@ -85,13 +87,20 @@ pub async fn dashboard(
             overdue: c.status == "open" && c.due_at_ms <= now,
         })
         .collect();
+    let mut appeals = Vec::new();
+    for a in s.app.open_appeals().await.unwrap_or_default() {
+        if let Some(case) = latest_case(&s, a.order_id).await {
+            let due = format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now));
+            appeals.push((case.to_string(), due, a.due_at_ms <= now));
+        }
+    }
     let f = Frame::new(&v, true, "/office");
     let selected = (
         filter.status.unwrap_or_else(|| "any".into()),
         action.map(|a| a.as_str()).unwrap_or_default().to_owned(),
         overdue,
     );
-    render(StatusCode::OK, Dashboard { f, cases, queues, selected })
+    render(StatusCode::OK, Dashboard { f, cases, queues, selected, appeals })
 }
 
 pub struct CaseHead {
@@ -131,10 +140,22 @@ pub struct DecisionRow {
     pub pending: bool,
 }
 
+pub struct OfficeAppealRow {
+    pub id: String,
+    pub text: String,
+    pub open: bool,
+    pub outcome: Option<String>,
+    pub due: String,
+}
+
 #[derive(Template)]
 #[template(path = "case.html")]
 struct CasePage {
     f: Frame,
+    appeals: Vec<OfficeAppealRow>,
+    /// (when, who, what) from the audit log.
+    timeline: Vec<(String, String, String)>,
+    customer_link: Option<String>,
     c: CaseHead,
     error: Option<String>,
     done: Option<String>,
@@ -172,10 +193,11 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         Err(e) if e.code().ends_with("not_found") => return views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
         Err(e) => return unavailable(v, e),
     };
-    let order = match s.app.get_order(case.order_id).await {
-        Ok(o) => o.order,
+    let view = match s.app.get_order(case.order_id).await {
+        Ok(o) => o,
         Err(e) => return unavailable(v, e),
     };
+    let order = view.order.clone();
     let now = s.app.now_ms();
     let accounts = s.app.accounts();
     let customer_account = match &order.customer_email_index {
@@ -232,8 +254,45 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
             answer,
         });
     }
+    let appeals = s.app.appeals_of_order(order.id).await.unwrap_or_default();
+    let mut appeal_rows = Vec::new();
+    for a in &appeals {
+        // Only those who decide read the customer's words, and each reading is audited.
+        let (text, outcome) = if can_decide {
+            s.app.read_appeal(a, &auth.actor()).await.unwrap_or_default()
+        } else {
+            ("***".into(), None)
+        };
+        appeal_rows.push(OfficeAppealRow {
+            id: a.id.to_string(),
+            text,
+            open: a.status == "open",
+            outcome,
+            due: format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now)),
+        });
+    }
+    let mut entities: Vec<String> = vec![case.id.to_string(), order.id.to_string()];
+    entities.extend(view.deposits.iter().map(|d| d.id.to_string()));
+    entities.extend(rows.iter().map(|r| r.id.clone()));
+    entities.extend(decisions.iter().map(|d| d.id.to_string()));
+    entities.extend(appeals.iter().map(|a| a.id.to_string()));
+    let timeline = s
+        .app
+        .store()
+        .audit_of(&entities, 500)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| (views::when(e.at_ms), e.actor, e.action))
+        .collect();
     let page = CasePage {
         f: Frame::new(v, true, &format!("/office/cases/{id}")),
+        appeals: appeal_rows,
+        timeline,
+        customer_link: customer_account
+            .as_ref()
+            .filter(|_| auth.can(Permission::CustomersRead))
+            .map(|a| format!("/office/customers/{}", a.id)),
         c: CaseHead {
             id: case.id.to_string(),
             number: case.number,
@@ -538,4 +597,37 @@ pub async fn document(State(s): State<AppState>, Extension(v): Extension<Viewer>
         Err(e) if e.code() == "document_not_found" => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
         Err(e) => unavailable(&v, e),
     }
+}
+
+#[derive(Deserialize)]
+pub struct AppealAnswer {
+    outcome: String,
+}
+
+/// An officer answers an appeal, from the case page of its order.
+pub async fn answer_appeal(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+    Form(form): Form<AppealAnswer>,
+) -> Response {
+    let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let Ok(Some(appeal)) = s.app.store().get_appeal(id).await else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let out = match s.app.answer_appeal(id, &form.outcome, &auth.actor()).await {
+        Ok(()) => Outcome { done: Some("the appeal is answered; the customer was told".into()), ..Default::default() },
+        Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
+    };
+    match latest_case(&s, appeal.order_id).await {
+        Some(case) => case_page(&s, &v, case, out).await,
+        None => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+    }
+}
+
+/// The most recent case of an order.
+async fn latest_case(s: &AppState, order_id: Uuid) -> Option<Uuid> {
+    s.app.get_order(order_id).await.ok()?.cases.iter().max_by_key(|c| c.opened_at_ms).map(|c| c.id)
 }

@@ -1,0 +1,116 @@
+//! Appeals: a customer contests a decision taken after a detected violation (a rejection, a
+//! refund, a freeze); an officer answers within the review deadline (SLA-2). Both texts are
+//! encrypted; an officer's reading is audited. SEC-17 (KYC passed before an appeal) is checked
+//! once the KYC levels exist.
+
+use crate::error::AppError;
+use crate::model::AppealRecord;
+use crate::ports::StoreError;
+use crate::App;
+use custos_crypto::Aad;
+use custos_domain::OrderStatus;
+use serde_json::json;
+use uuid::Uuid;
+
+/// Longest appeal or answer.
+pub const MAX_TEXT: usize = 5000;
+
+fn aad<'a>(column: &'a str, row: &'a str) -> Aad<'a> {
+    Aad { table: "appeals", column, row }
+}
+
+/// Whether an order's status is the result of a decision that can be appealed.
+pub fn appealable(status: OrderStatus) -> bool {
+    matches!(status, OrderStatus::Rejected | OrderStatus::RefundPending | OrderStatus::Refunded | OrderStatus::Frozen)
+}
+
+fn text(s: &str, what: &str) -> Result<String, AppError> {
+    let t = s.trim();
+    if t.is_empty() || t.chars().count() > MAX_TEXT {
+        return Err(AppError::invalid("invalid_field", format!("{what}: 1 to {MAX_TEXT} characters")));
+    }
+    Ok(t.to_owned())
+}
+
+impl App {
+    /// The customer appeals the decision on `order_id`.
+    pub async fn appeal(&self, order_id: Uuid, appeal: &str, actor: &str) -> Result<AppealRecord, AppError> {
+        let order = self.get_order(order_id).await?.order;
+        if !appealable(order.status) {
+            return Err(AppError::conflict(
+                "not_appealable",
+                format!(
+                    "order {} is {}: only a rejection, a refund or a freeze can be appealed",
+                    order.number,
+                    order.status.as_str()
+                ),
+            ));
+        }
+        let appeal = text(appeal, "appeal")?;
+        let now = self.clock.now_ms();
+        let id = Uuid::now_v7();
+        let record = AppealRecord {
+            id,
+            order_id,
+            status: "open".into(),
+            text_enc: self.cipher.encrypt(&appeal, aad("text", &id.to_string())),
+            outcome_enc: None,
+            created_at_ms: now,
+            due_at_ms: now + self.deadlines.review_ms,
+            answered_by: None,
+            answered_at_ms: None,
+        };
+        match self.store.insert_appeal(&record, actor).await {
+            Err(StoreError::Conflict(_)) => {
+                Err(AppError::conflict("appeal_open", "this order's appeal is still being reviewed"))
+            }
+            other => other.map(|_| record).map_err(AppError::from),
+        }
+    }
+
+    pub async fn appeals_of_order(&self, order_id: Uuid) -> Result<Vec<AppealRecord>, AppError> {
+        Ok(self.store.appeals_of_order(order_id).await?)
+    }
+
+    pub async fn open_appeals(&self) -> Result<Vec<AppealRecord>, AppError> {
+        Ok(self.store.open_appeals(500).await?)
+    }
+
+    /// The appeal's text and outcome, for the customer who wrote it.
+    pub fn appeal_texts(&self, a: &AppealRecord) -> (String, Option<String>) {
+        let row = a.id.to_string();
+        let open = |enc: &str, col: &str| self.cipher.decrypt(enc, aad(col, &row)).unwrap_or_default();
+        (open(&a.text_enc, "text"), a.outcome_enc.as_deref().map(|o| open(o, "outcome")))
+    }
+
+    /// The appeal's texts for an officer: the reading is an audit event.
+    pub async fn read_appeal(&self, a: &AppealRecord, actor: &str) -> Result<(String, Option<String>), AppError> {
+        self.audit(actor, "personal_data.viewed", "appeal", &a.id.to_string(), json!({"field": "text"})).await?;
+        Ok(self.appeal_texts(a))
+    }
+
+    /// An officer answers an appeal; the customer is told by e-mail.
+    pub async fn answer_appeal(&self, id: Uuid, outcome: &str, actor: &str) -> Result<(), AppError> {
+        let outcome = text(outcome, "answer")?;
+        let appeal = self
+            .store
+            .get_appeal(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("appeal_not_found", format!("no appeal {id}")))?;
+        let sealed = self.cipher.encrypt(&outcome, aad("outcome", &id.to_string()));
+        if !self.store.answer_appeal(id, &sealed, actor, self.clock.now_ms()).await? {
+            return Err(AppError::conflict("appeal_answered", "this appeal has been answered already"));
+        }
+        let order = self.get_order(appeal.order_id).await?.order;
+        if let Some(index) = &order.customer_email_index {
+            let body = format!(
+                "Your appeal about order {} has been answered. Log in to your personal cabinet to read the answer.",
+                order.number
+            );
+            if let Err(e) = self.accounts.notify_customer(index, "your appeal has been answered", &body).await {
+                tracing::warn!(error = %e, appeal = %id, "could not e-mail the customer about an appeal");
+            }
+        }
+        Ok(())
+    }
+}
