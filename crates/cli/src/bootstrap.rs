@@ -156,6 +156,8 @@ pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Resul
     let deadlines = cfg.deadlines();
     crate::analyzers::check_budget(&analyzers, Duration::from_millis(deadlines.primary_check_ms as u64))?;
     let screener = custos_app::screening::Screener::new(clock.clone(), analyzers)?.with_band_edges(policy.bands);
+    let (mailer, mail_route) = cfg.mail.build(&loc.data_dir)?;
+    tracing::info!("{mail_route}");
     let app = App::new(AppParts {
         store: store.clone(),
         screener,
@@ -166,7 +168,7 @@ pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Resul
         deadlines,
         monitoring: cfg.monitoring_rules(),
         auth: cfg.auth_settings(cfg.listen.as_deref().unwrap_or("127.0.0.1:8080"))?,
-        mailer: Arc::new(custos_app::mail::DirectoryMailer::new(loc.data_dir.join("mail"))),
+        mailer,
     })
     .await
     .map_err(|e| e.to_string())?;

@@ -24,6 +24,7 @@ pub struct Config {
     pub webhooks: Webhooks,
     pub monitoring: Monitoring,
     pub web: Web,
+    pub mail: crate::mail::MailConfig,
 }
 
 /// The cabinet and back-office: TLS, the public address and session lifetimes.

@@ -1,0 +1,8 @@
+//! Mailers: SMTP for production (STARTTLS or implicit TLS, AUTH PLAIN), a folder of `.eml`
+//! files for development. Mail content is personal data: nothing of it is logged.
+
+mod folder;
+mod smtp;
+
+pub use folder::FolderMailer;
+pub use smtp::{SmtpMailer, SmtpSettings, TlsMode};
