@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::{ApikeyCommand, Global, LabelsCommand, UserCommand};
 use custos_app::model::Scope;
 use custos_app::{Clock, Store, SystemClock};
+use custos_domain::access::Role;
 use custos_domain::{Address, Network};
 use custos_screening::import::{self, Format};
 use std::process::ExitCode;
@@ -120,6 +121,20 @@ pub async fn demo(mut cfg: Config, g: Global, addr: String) -> Result<ExitCode, 
     println!("listening: http://{addr}  (OpenAPI: http://{addr}/api/openapi.json)");
     println!("try:       curl -s -H \"Authorization: Bearer $KEY\" -H 'Content-Type: application/json' \\");
     println!("             -d '{{\"network\":\"ethereum\",\"address\":\"0x8589427373D6D84E98730D7795D8f6f8731FDA16\"}}' http://{addr}/api/v1/screenings");
+    println!(
+        "cabinet:   http://{addr}/cabinet  (customers register there; mails go to {})",
+        loc.data_dir.join("mail").display()
+    );
+    println!("office:    http://{addr}/office   (staff; TOTP is set up at the first login)");
+    for role in [Role::Admin, Role::SeniorOfficer, Role::Officer, Role::Support, Role::Auditor] {
+        let email = format!("{}@demo.example", role.as_str().replace('_', "-"));
+        let password =
+            format!("demo {} {}", role.as_str().replace('_', " "), custos_crypto::new_token()[..12].to_lowercase());
+        match rt.app.accounts().create_staff(&email, &password, role, None).await {
+            Ok(_) => println!("staff:     {email}  password: {password}"),
+            Err(_) => println!("staff:     {email}  (exists; its password was shown when it was made)"),
+        }
+    }
     println!("api key: {key}");
     serve_until_ctrl_c(listener, &rt, &cfg).await
 }

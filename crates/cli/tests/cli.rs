@@ -169,9 +169,13 @@ fn demo_prints_an_api_key_that_works() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let (mut base, mut key, mut banner) = (String::new(), String::new(), false);
+    let mut admin = None;
     for line in lines.by_ref() {
         let line = line.unwrap();
         banner |= line.contains("DEMO ONLY");
+        if let Some(rest) = line.strip_prefix("staff:     admin@demo.example  password: ") {
+            admin = Some(rest.to_owned());
+        }
         if let Some(rest) = line.strip_prefix("listening: ") {
             base = rest.split_whitespace().next().unwrap().to_owned();
         }
@@ -192,9 +196,25 @@ fn demo_prints_an_api_key_that_works() {
             .unwrap()
             .status()
     });
+    // The demo's admin logs in to the back-office and is sent to set up TOTP first.
+    let admin = admin.expect("the demo prints its staff accounts");
+    let pre = "p".repeat(43);
+    let login = rt.block_on(async {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(format!("{base}/office/login"))
+            .header("cookie", format!("__Host-custos_pre={pre}"))
+            .form(&[("csrf", pre.as_str()), ("email", "admin@demo.example"), ("password", admin.as_str())])
+            .send()
+            .await
+            .unwrap()
+    });
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(status, reqwest::StatusCode::CREATED);
+    assert_eq!(login.headers()["location"], "/office/mfa");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

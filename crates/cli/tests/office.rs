@@ -91,6 +91,14 @@ both!(sec3_admins_manage_staff_and_api_keys_only_after_a_step_up, |t: TestApp| a
     assert_eq!(status, StatusCode::OK);
     let changed = t.app.store().get_account(officer.id).await.unwrap().unwrap();
     assert_eq!((changed.role, changed.disabled), (Some(Role::Support), true));
+    // A lost device: the admin resets a colleague's MFA; enrolment is due at the next login.
+    let mlro = staff(&t, "mlro@example.com", Role::SeniorOfficer).await;
+    let mlro_id = t.app.accounts().session(&mlro.token).await.unwrap().unwrap().account.id;
+    let (status, page) = admin.post(&c, format!("{base}/office/staff/{mlro_id}/reset-mfa"), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(t.app.accounts().session(&mlro.token).await.unwrap().is_none(), "the colleague's sessions ended");
+    let (_, step) = t.app.accounts().login(AccountKind::Staff, "mlro@example.com", PASSWORD, IP, None).await.unwrap();
+    assert_eq!(step, custos_app::accounts::LoginStep::EnrolMfa);
 
     // An API key made here works at once, and stops working once revoked.
     let (status, page) = admin
@@ -114,7 +122,9 @@ both!(sec3_admins_manage_staff_and_api_keys_only_after_a_step_up, |t: TestApp| a
     assert_eq!(status, StatusCode::OK);
     assert_eq!(screen().send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "revoked at once");
     let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
-    for action in ["staff.created", "staff.changed", "api_key.created", "api_key.revoked", "auth.step_up"] {
+    for action in
+        ["staff.created", "staff.changed", "auth.mfa_reset", "api_key.created", "api_key.revoked", "auth.step_up"]
+    {
         assert!(audit.iter().any(|e| e.action == action), "{action} is audited");
     }
 });
@@ -438,4 +448,24 @@ both!(a_customer_appeals_a_rejection_and_an_officer_answers_within_the_review_de
     let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "appeal.answered"));
     assert!(audit.iter().any(|e| e.action == "personal_data.viewed" && e.entity_type == "appeal"));
+});
+
+both!(sec4_self_registration_is_limited_per_address, |t: TestApp| async move {
+    let base = t.serve_only().await;
+    let c = client();
+    let pre = "p".repeat(43);
+    let mut statuses = Vec::new();
+    for i in 0..11 {
+        let r = c
+            .post(format!("{base}/cabinet/register"))
+            .header("cookie", format!("__Host-custos_pre={pre}"))
+            .form(&[("csrf", pre.clone()), ("email", format!("flood{i}@example.com")), ("password", PASSWORD.into())])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status());
+    }
+    assert!(statuses[..10].iter().all(|s| *s == StatusCode::OK), "{statuses:?}");
+    assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(t.app.store().list_accounts(AccountKind::Customer).await.unwrap().len(), 10);
 });

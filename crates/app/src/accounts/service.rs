@@ -705,6 +705,40 @@ impl Accounts {
         Ok(account)
     }
 
+    /// An admin resets a staff member's MFA (a lost device): the secret and recovery codes go,
+    /// the sessions end, and enrolment is due at the next login.
+    pub async fn reset_staff_mfa(&self, admin: &Authenticated, target: Uuid) -> Result<(), AuthError> {
+        let mut account = self
+            .store
+            .get_account(target)
+            .await?
+            .filter(|a| a.kind == AccountKind::Staff)
+            .ok_or(AuthError::App(AppError::not_found("account_not_found", "no such staff account")))?;
+        let by = admin.account.role.filter(|_| admin.is_full());
+        if account.id == admin.account.id || !by.is_some_and(|r| r.may_manage(account.role.unwrap_or(Role::Support))) {
+            return Err(AuthError::Rejected("your role may not reset this account's MFA".into()));
+        }
+        account.mfa_enabled = false;
+        account.totp_secret_enc = None;
+        let now = self.clock.now_ms();
+        let ev = event(&admin.actor(), "auth.mfa_reset", account.id, json!({}));
+        self.store.update_account(&account, &[ev], now).await?;
+        self.store.replace_recovery_codes(account.id, &[], &[], now).await?;
+        self.store.revoke_sessions_of(account.id, None, now).await?;
+        Ok(())
+    }
+
+    /// Self-registrations from one address are limited (10 an hour), against sign-up floods.
+    pub async fn registration_allowed(&self, ip: &str) -> Result<(), AuthError> {
+        let key = format!("register:{}", &self.cipher.blind_index("login_ip", ip)[..32]);
+        let now = self.clock.now_ms();
+        let locked = self.store.throttle_failure(&key, now, HOUR, 11, HOUR).await?;
+        if locked > 0 {
+            return Err(AuthError::Locked { until_ms: locked });
+        }
+        Ok(())
+    }
+
     pub async fn staff(&self) -> Result<Vec<AccountRecord>, AppError> {
         Ok(self.store.list_accounts(AccountKind::Staff).await?)
     }

@@ -138,6 +138,18 @@ pub async fn change_staff(
     staff_page(&s, &v, Notice::of(result, |_| "changed; the account's sessions were ended".into())).await
 }
 
+/// Resets a staff member's MFA (a lost device).
+pub async fn reset_mfa(State(s): State<AppState>, Extension(v): Extension<Viewer>, Path(id): Path<String>) -> Response {
+    let result = async {
+        stepped_up(&v)?;
+        let id = Uuid::parse_str(&id).map_err(|_| "no such account".to_owned())?;
+        let admin = v.auth.as_ref().ok_or("log in again")?;
+        s.app.accounts().reset_staff_mfa(admin, id).await.map_err(|e| e.to_string())
+    }
+    .await;
+    staff_page(&s, &v, Notice::of(result, |_| "MFA reset: it is set up again at the next login".into())).await
+}
+
 pub struct KeyRow {
     pub id: String,
     pub name: String,

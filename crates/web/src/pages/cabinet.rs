@@ -88,6 +88,9 @@ pub async fn register(
     Extension(v): Extension<Viewer>,
     Form(form): Form<RegisterForm>,
 ) -> Response {
+    if s.app.accounts().registration_allowed(&v.ip).await.is_err() {
+        return notice(Frame::new(&v, false, "/cabinet/register"), StatusCode::TOO_MANY_REQUESTS, "locked", None);
+    }
     match s.app.accounts().register_customer(&form.email, &form.password, v.lang.code()).await {
         Ok(()) => notice(Frame::new(&v, false, "/cabinet/login"), StatusCode::OK, "check_mail", None),
         Err(AuthError::Rejected(reason)) => render(
@@ -133,8 +136,7 @@ pub struct RequestRow {
     pub id: String,
     pub kind_key: &'static str,
     pub message: String,
-    pub due: String,
-    pub overdue: bool,
+    pub due: views::Due,
     pub open: bool,
 }
 
@@ -232,8 +234,7 @@ pub async fn order(
                 id: r.id.to_string(),
                 kind_key: kind_key(r.kind),
                 message: r.message,
-                due: format!("{} ({})", views::when(r.due_at_ms), views::countdown(r.due_at_ms, now)),
-                overdue: r.due_at_ms <= now && r.status == "open",
+                due: views::Due::new(r.due_at_ms, now),
                 open: r.status == "open",
             })
             .collect(),

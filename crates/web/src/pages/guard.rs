@@ -29,6 +29,8 @@ pub struct Viewer {
     pub csrf: String,
     pub lang: Lang,
     pub ip: String,
+    /// The server's time when the request came in (deadlines count down from it).
+    pub now_ms: i64,
 }
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -154,7 +156,7 @@ pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Re
         req
     };
     let mut req = req;
-    req.extensions_mut().insert(Viewer { auth, token, csrf, lang, ip });
+    req.extensions_mut().insert(Viewer { auth, token, csrf, lang, ip, now_ms: state.app.now_ms() });
     let mut response = next.run(req).await;
     if let Some(p) = new_pre {
         if let Ok(v) = HeaderValue::from_str(&session_cookie(PRE_COOKIE, &p)) {

@@ -77,6 +77,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("decision", "Outcome", "Итог"),
     ("security", "Security", "Безопасность"),
     ("staff", "Staff", "Сотрудники"),
+    ("reset_mfa", "Reset MFA", "Сбросить MFA"),
     ("appeal", "Appeal", "Апелляция"),
     ("appeals", "Open appeals", "Открытые апелляции"),
     ("your_appeal", "Why the decision should be reviewed", "Почему решение нужно пересмотреть"),

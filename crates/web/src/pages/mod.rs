@@ -46,6 +46,7 @@ const fn page(method: &'static str, path: &'static str, access: Access) -> Page 
 /// from it.
 pub const PAGES: &[Page] = &[
     page("GET", "/static/app.css", Access::Public),
+    page("GET", "/static/app.js", Access::Public),
     page("GET", "/lang/{code}", Access::Public),
     page("GET", "/cabinet/login", Access::Public),
     page("POST", "/cabinet/login", Access::Public),
@@ -80,6 +81,7 @@ pub const PAGES: &[Page] = &[
     page("GET", "/office/staff", Access::Staff(Some(Permission::StaffManage))),
     page("POST", "/office/staff", Access::Staff(Some(Permission::StaffManage))),
     page("POST", "/office/staff/{id}", Access::Staff(Some(Permission::StaffManage))),
+    page("POST", "/office/staff/{id}/reset-mfa", Access::Staff(Some(Permission::StaffManage))),
     page("GET", "/office/apikeys", Access::Staff(Some(Permission::ApiKeysManage))),
     page("POST", "/office/apikeys", Access::Staff(Some(Permission::ApiKeysManage))),
     page("POST", "/office/apikeys/{id}/revoke", Access::Staff(Some(Permission::ApiKeysManage))),
@@ -103,6 +105,7 @@ pub const PAGES: &[Page] = &[
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/static/app.css", get(views::stylesheet))
+        .route("/static/app.js", get(views::script))
         .route("/lang/{code}", get(views::set_language))
         .route("/cabinet/login", get(login::cabinet_login_form).post(login::cabinet_login))
         .route("/cabinet/register", get(cabinet::register_form).post(cabinet::register))
@@ -131,6 +134,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/precheck", get(precheck::office_form).post(precheck::office_check))
         .route("/office/staff", get(admin::staff).post(admin::create_staff))
         .route("/office/staff/{id}", post(admin::change_staff))
+        .route("/office/staff/{id}/reset-mfa", post(admin::reset_mfa))
         .route("/office/apikeys", get(admin::api_keys).post(admin::create_api_key))
         .route("/office/apikeys/{id}/revoke", post(admin::revoke_api_key))
         .route("/office/audit", get(admin::audit))

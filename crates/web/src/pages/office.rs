@@ -19,8 +19,8 @@ pub struct CaseRow {
     pub number: i64,
     pub action: &'static str,
     pub reason: String,
-    pub due: String,
-    pub overdue: bool,
+    pub due: views::Due,
+    pub open: bool,
 }
 
 #[derive(Template)]
@@ -83,8 +83,8 @@ pub async fn dashboard(
             number: c.number,
             action: c.action.as_str(),
             reason: c.reasons.iter().map(|r| r.describe()).collect::<Vec<_>>().join("; "),
-            due: format!("{} ({})", views::when(c.due_at_ms), views::countdown(c.due_at_ms, now)),
-            overdue: c.status == "open" && c.due_at_ms <= now,
+            due: views::Due::new(c.due_at_ms, now),
+            open: c.status == "open",
         })
         .collect();
     let mut appeals = Vec::new();

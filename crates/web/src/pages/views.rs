@@ -19,6 +19,8 @@ pub struct Frame {
     /// This page, for the language switch to come back to.
     pub back: String,
     pub nav: Vec<(&'static str, &'static str, &'static str)>,
+    /// The server's time, for the pages' countdowns.
+    pub now_ms: i64,
 }
 
 /// The menu: (link, text key, element id), each shown only with its permission.
@@ -49,7 +51,7 @@ impl Frame {
             (Some(_), false) if logged_in => CABINET_MENU.to_vec(),
             _ => Vec::new(),
         };
-        Frame { lang: v.lang, csrf: v.csrf.clone(), office, logged_in, back: back.to_owned(), nav }
+        Frame { lang: v.lang, csrf: v.csrf.clone(), office, logged_in, back: back.to_owned(), nav, now_ms: v.now_ms }
     }
 }
 
@@ -73,7 +75,15 @@ struct Message {
 
 /// A page with one sentence (and a link), outside any session.
 pub fn message(lang: Lang, status: StatusCode, key: &'static str) -> Response {
-    let f = Frame { lang, csrf: String::new(), office: false, logged_in: false, back: "/cabinet".into(), nav: vec![] };
+    let f = Frame {
+        lang,
+        csrf: String::new(),
+        office: false,
+        logged_in: false,
+        back: "/cabinet".into(),
+        nav: vec![],
+        now_ms: 0,
+    };
     render(status, Message { f, key, link: None })
 }
 
@@ -96,6 +106,24 @@ pub fn text_notice(f: Frame, status: StatusCode, text: String) -> Response {
 
 pub async fn stylesheet() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../static/app.css")).into_response()
+}
+
+pub async fn script() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("../../static/app.js")).into_response()
+}
+
+/// A deadline: the moment, and a countdown the page's script keeps current.
+pub struct Due {
+    pub when: String,
+    pub left: String,
+    pub ms: i64,
+    pub overdue: bool,
+}
+
+impl Due {
+    pub fn new(due_ms: i64, now_ms: i64) -> Due {
+        Due { when: when(due_ms), left: countdown(due_ms, now_ms), ms: due_ms, overdue: due_ms <= now_ms }
+    }
 }
 
 #[derive(Deserialize)]
