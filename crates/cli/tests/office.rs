@@ -469,3 +469,88 @@ both!(sec4_self_registration_is_limited_per_address, |t: TestApp| async move {
     assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(t.app.store().list_accounts(AccountKind::Customer).await.unwrap().len(), 10);
 });
+
+both!(ref_1_an_officer_refunds_to_the_source_from_the_back_office_and_a_second_approves, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = client();
+    let (_, order) = post(
+        &c,
+        format!("{base}/api/v1/orders"),
+        &key,
+        json!({
+        "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000000"},
+        "receive": {"network": "bitcoin", "asset": "BTC", "amount": "10", "address": CLEAN_BTC}}),
+    )
+    .await;
+    let (_, dep) = post(&c, format!("{base}/api/v1/deposits"), &key, json!({"network": "ethereum", "asset": "ETH",
+        "address": order["deposit"]["address"], "index": 0, "amount": "1000000", "txid": format!("0x{}", "3c".repeat(32)),
+        "sources": [GAMBLING_ETH]})).await;
+    let case = dep["case"]["id"].as_str().unwrap().to_owned();
+    let officer = staff(&t, "olga@example.com", Role::Officer).await;
+    let url = format!("{base}/office/cases/{case}");
+    let (_, page) = officer.get(&c, url.clone()).await;
+    let source = custos_domain::Address::parse(custos_domain::Network::Ethereum, GAMBLING_ETH).unwrap();
+    assert!(page.contains(&format!("<option value=\"{}\">", source.as_str())), "the refund goes to a source");
+    // Case work: take it, note, extend with a reason, escalate.
+    for (op, text, hours) in [
+        ("take", "", ""),
+        ("note", "called the exchange", ""),
+        ("extend", "waiting for the bank", "24"),
+        ("escalate", "", ""),
+    ] {
+        let (status, page) =
+            officer.post(&c, format!("{url}/act"), &[("op", op), ("text", text), ("hours", hours)]).await;
+        assert_eq!(status, StatusCode::OK, "{op}: {page}");
+        assert!(page.contains(&format!("{op}: done")), "{op}: {page}");
+    }
+    let (_, page) = officer.get(&c, url.clone()).await;
+    assert!(page.contains("officer") || page.contains("staff:"), "assigned");
+    let (_, bad) = officer.post(&c, format!("{url}/act"), &[("op", "extend"), ("text", "x"), ("hours", "many")]).await;
+    assert!(bad.contains("hours: a whole number"));
+    // REF-2: a refund follows the customer's KYC.
+    for kind in ["kyc", "source_of_funds"] {
+        let (_, r) =
+            post(&c, format!("{base}/api/v1/cases/{case}/requests"), &key, json!({"kind": kind, "message": "please"}))
+                .await;
+        let (status, _) = post(
+            &c,
+            format!("{base}/api/v1/requests/{}/answer", r["id"].as_str().unwrap()),
+            &key,
+            json!({"answer": "sent"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    // Refund: the fee is checked, the decision waits for a second officer.
+    let (_, page) = officer
+        .post(
+            &c,
+            format!("{url}/decide"),
+            &[("kind", "refund"), ("to_address", source.as_str()), ("network_fee", "1.5")],
+        )
+        .await;
+    assert!(page.contains("network fee"), "{page}");
+    let (_, page) = officer
+        .post(
+            &c,
+            format!("{url}/decide"),
+            &[("kind", "refund"), ("to_address", source.as_str()), ("network_fee", "21000")],
+        )
+        .await;
+    assert!(page.contains("four eyes"), "{page}");
+    let mlro = staff(&t, "max@example.com", Role::SeniorOfficer).await;
+    let decision = t.app.store().decisions_of_case(uuid::Uuid::parse_str(&case).unwrap()).await.unwrap().remove(0);
+    let (_, page) = mlro.post(&c, format!("{base}/office/decisions/{}/approve", decision.id), &[]).await;
+    assert!(page.contains("Enter your code again"), "approving a refund needs a step-up");
+    step_up(&t, &c, &base, &mlro).await;
+    let (_, page) = mlro.post(&c, format!("{base}/office/decisions/{}/approve", decision.id), &[]).await;
+    assert!(page.contains("id=\"order-status\">refund_pending"), "{page}");
+    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    for action in ["case.assigned", "case.noted", "case.deadline_extended", "case.escalated"] {
+        assert!(
+            audit.iter().any(|e| e.action == action),
+            "{action}: {:?}",
+            audit.iter().map(|e| &e.action).collect::<Vec<_>>()
+        );
+    }
+});

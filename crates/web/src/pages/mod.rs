@@ -94,6 +94,7 @@ pub const PAGES: &[Page] = &[
     page("GET", "/office/cases/{id}", Access::Staff(Some(Permission::CasesRead))),
     page("POST", "/office/cases/{id}/decide", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/cases/{id}/request", Access::Staff(Some(Permission::CasesDecide))),
+    page("POST", "/office/cases/{id}/act", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/cases/{id}/reveal", Access::Staff(Some(Permission::PersonalDataReveal))),
     page("GET", "/office/documents/{id}", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/appeals/{id}/answer", Access::Staff(Some(Permission::CasesDecide))),
@@ -146,6 +147,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/cases/{id}", get(office::case))
         .route("/office/cases/{id}/decide", post(office::decide))
         .route("/office/cases/{id}/request", post(office::request))
+        .route("/office/cases/{id}/act", post(office::act))
         .route("/office/cases/{id}/reveal", post(office::reveal))
         .route("/office/documents/{id}", get(office::document))
         .route("/office/appeals/{id}/answer", post(office::answer_appeal))

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use custos_app::model::{CaseFilter, DecisionRequest, RequestKind};
+use custos_app::model::{CaseActionRequest, CaseFilter, DecisionRequest, RequestKind};
 use custos_domain::access::{mask_email, Permission};
 use custos_domain::Action;
 use serde::Deserialize;
@@ -153,6 +153,11 @@ pub struct OfficeAppealRow {
 struct CasePage {
     f: Frame,
     appeals: Vec<OfficeAppealRow>,
+    /// (txid:index, amount, sources, received)
+    deposits: Vec<(String, String, String, String)>,
+    /// Addresses a refund may go to: the deposits' sources.
+    sources: Vec<String>,
+    assignee: String,
     /// (when, who, what) from the audit log.
     timeline: Vec<(String, String, String)>,
     customer_link: Option<String>,
@@ -285,8 +290,26 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         .into_iter()
         .map(|e| (views::when(e.at_ms), e.actor, e.action))
         .collect();
+    let deposits = view
+        .deposits
+        .iter()
+        .filter(|d| case.deposit_id.is_none_or(|id| id == d.id))
+        .map(|d| {
+            (
+                format!("{}:{}", d.txid, d.index),
+                views::amount(d.amount, d.asset),
+                d.sources.join(", "),
+                views::when(d.received_at_ms),
+            )
+        })
+        .collect();
+    let mut sources: Vec<String> = view.deposits.iter().flat_map(|d| d.sources.clone()).collect();
+    sources.dedup();
     let page = CasePage {
         f: Frame::new(v, true, &format!("/office/cases/{id}")),
+        deposits,
+        sources,
+        assignee: case.assignee.clone().unwrap_or_else(|| "—".into()),
         appeals: appeal_rows,
         timeline,
         customer_link: customer_account
@@ -358,6 +381,11 @@ pub async fn case(State(s): State<AppState>, Extension(v): Extension<Viewer>, Pa
 #[derive(Deserialize)]
 pub struct DecideForm {
     kind: String,
+    /// Refunds: one of the deposit's sources, and the network fee in base units.
+    #[serde(default)]
+    to_address: String,
+    #[serde(default)]
+    network_fee: String,
 }
 
 pub async fn decide(
@@ -372,6 +400,13 @@ pub async fn decide(
     let request = match form.kind.as_str() {
         "release" => DecisionRequest::Release,
         "freeze" => DecisionRequest::Freeze,
+        "refund" => match custos_domain::Amount::parse(form.network_fee.trim()) {
+            Ok(network_fee) => DecisionRequest::Refund { to_address: form.to_address.trim().to_owned(), network_fee },
+            Err(e) => {
+                let error = Some(format!("network fee: {e}"));
+                return case_page(&s, &v, id, Outcome { error, ..Default::default() }).await;
+            }
+        },
         _ => {
             return case_page(&s, &v, id, Outcome { error: Some("unknown decision".into()), ..Default::default() })
                 .await
@@ -630,4 +665,47 @@ pub async fn answer_appeal(
 /// The most recent case of an order.
 async fn latest_case(s: &AppState, order_id: Uuid) -> Option<Uuid> {
     s.app.get_order(order_id).await.ok()?.cases.iter().max_by_key(|c| c.opened_at_ms).map(|c| c.id)
+}
+
+#[derive(Deserialize)]
+pub struct ActForm {
+    op: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    hours: String,
+}
+
+/// An officer's work on a case that does not move the order: take it, note, escalate to the
+/// MLRO, extend the deadline (with a reason), close.
+pub async fn act(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+    Form(form): Form<ActForm>,
+) -> Response {
+    let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let request = match form.op.as_str() {
+        "take" => Ok(CaseActionRequest::Assign(auth.actor())),
+        "note" => Ok(CaseActionRequest::Note(form.text.clone())),
+        "escalate" => Ok(CaseActionRequest::Escalate),
+        "close" => Ok(CaseActionRequest::Close),
+        "extend" => form
+            .hours
+            .trim()
+            .parse::<u32>()
+            .map(|hours| CaseActionRequest::Extend { hours, reason: form.text.clone() })
+            .map_err(|_| "hours: a whole number".to_owned()),
+        _ => Err("unknown action".to_owned()),
+    };
+    let out = match request {
+        Ok(r) => match s.app.case_action(id, r, &auth.actor()).await {
+            Ok(_) => Outcome { done: Some(format!("{}: done", form.op)), ..Default::default() },
+            Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
+        },
+        Err(e) => Outcome { error: Some(e), ..Default::default() },
+    };
+    case_page(&s, &v, id, out).await
 }
