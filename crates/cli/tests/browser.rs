@@ -142,6 +142,12 @@ async fn scenario(backend: Backend) {
     assert!(list.contains(&format!("№ {number}")) && list.contains("Waiting for your payment"), "{list}");
     assert!(list.contains("1.5 ETH"), "{list}");
     r.shot("cabinet-orders").await;
+    // The same page in Russian, and back.
+    b.click("#lang-ru").await;
+    assert!(b.text("h1").await.contains("Ваши заявки"));
+    assert!(b.text("#orders").await.contains("Ожидаем оплату"));
+    r.shot("cabinet-orders-ru").await;
+    b.click("#lang-en").await;
 
     // A deposit from a gambling service is held.
     let address = order["deposit"]["address"].as_str().unwrap();

@@ -156,3 +156,32 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/logout", post(login::office_logout))
         .route_layer(axum::middleware::from_fn_with_state(state, guard::gate))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custos_domain::access::Role;
+
+    /// docs/web.md shows the permission table; it must say what the code does.
+    #[test]
+    fn the_documented_role_table_is_the_one_in_force() {
+        let doc = include_str!("../../../../docs/web.md");
+        for p in Permission::ALL {
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with(&format!("| {} |", p.as_str())))
+                .unwrap_or_else(|| panic!("docs/web.md lacks the row of {}", p.as_str()));
+            let marks: Vec<bool> = row.split('|').skip(2).take(5).map(|c| c.contains('✓')).collect();
+            let actual: Vec<bool> = Role::ALL.iter().map(|r| r.can(p)).collect();
+            assert_eq!(marks, actual, "docs/web.md is wrong about {}", p.as_str());
+        }
+    }
+
+    #[test]
+    fn every_page_is_listed_once() {
+        let mut seen = std::collections::HashSet::new();
+        for p in PAGES {
+            assert!(seen.insert((p.method, p.path)), "{} {} is listed twice", p.method, p.path);
+        }
+    }
+}
