@@ -2,20 +2,14 @@
 
 mod common;
 
-use common::TestApp;
+use common::{totp_code, TestApp};
 use custos_app::accounts::records::{AccountKind, AccountRecord};
 use custos_app::accounts::{AuthError, Authenticated, LoginStep};
 use custos_app::Clock;
-use custos_crypto::totp;
 use custos_domain::access::Role;
 
 const PASSWORD: &str = "violet tractor 42 umbrella";
 const IP: &str = "203.0.113.7";
-
-fn code(secret_b32: &str, now_ms: i64) -> String {
-    let secret = totp::base32_decode(secret_b32).unwrap();
-    format!("{:06}", totp::code_at(&secret, totp::step_of(now_ms), totp::DIGITS))
-}
 
 async fn session(t: &TestApp, token: &str) -> Authenticated {
     t.app.accounts().session(token).await.unwrap().expect("a live session")
@@ -30,7 +24,7 @@ async fn customer_with_mfa(t: &TestApp, email: &str) -> (AccountRecord, String, 
     let auth = session(t, &token).await;
     let setup = accounts.begin_mfa(&auth).await.unwrap();
     let (token, codes) = accounts
-        .confirm_mfa(&session(t, &token).await, &token, &code(&setup.secret_base32, t.clock.now_ms()), IP)
+        .confirm_mfa(&session(t, &token).await, &token, &totp_code(&setup.secret_base32, t.clock.now_ms()), IP)
         .await
         .unwrap();
     assert_eq!(codes.len(), 10);
@@ -50,7 +44,7 @@ both!(sec4_a_totp_code_works_once, |t: TestApp| async move {
     assert_eq!(step, LoginStep::Code);
     let half = session(&t, &pending).await;
     assert!(!half.is_full(), "the password alone does not log in an account with MFA");
-    let c = code(&secret, t.clock.now_ms());
+    let c = totp_code(&secret, t.clock.now_ms());
     let full = accounts.complete_login(&half, &pending, &c, IP).await.unwrap();
     assert!(session(&t, &full).await.is_full());
 
@@ -59,10 +53,10 @@ both!(sec4_a_totp_code_works_once, |t: TestApp| async move {
     let half = session(&t, &again).await;
     assert_eq!(accounts.complete_login(&half, &again, &c, IP).await, Err(AuthError::BadCode));
     // An older code (the previous step) is refused too, the next one works.
-    let older = code(&secret, t.clock.now_ms() - 30_000);
+    let older = totp_code(&secret, t.clock.now_ms() - 30_000);
     assert_eq!(accounts.complete_login(&half, &again, &older, IP).await, Err(AuthError::BadCode));
     t.clock.advance_ms(30_000);
-    accounts.complete_login(&half, &again, &code(&secret, t.clock.now_ms()), IP).await.unwrap();
+    accounts.complete_login(&half, &again, &totp_code(&secret, t.clock.now_ms()), IP).await.unwrap();
 });
 
 both!(sec4_recovery_codes_work_once, |t: TestApp| async move {
@@ -71,7 +65,7 @@ both!(sec4_recovery_codes_work_once, |t: TestApp| async move {
     let (token, _) = accounts.login(AccountKind::Customer, "lost@example.com", PASSWORD, IP, None).await.unwrap();
     let setup = accounts.begin_mfa(&session(&t, &token).await).await.unwrap();
     let (token, codes) = accounts
-        .confirm_mfa(&session(&t, &token).await, &token, &code(&setup.secret_base32, t.clock.now_ms()), IP)
+        .confirm_mfa(&session(&t, &token).await, &token, &totp_code(&setup.secret_base32, t.clock.now_ms()), IP)
         .await
         .unwrap();
     assert_eq!(accounts.unused_recovery_codes(&session(&t, &token).await).await.unwrap(), 10);
@@ -149,7 +143,7 @@ both!(sec4_session_fixation_impossible_and_sessions_expire, |t: TestApp| async m
     assert!(!auth.is_full() && !auth.can(custos_domain::access::Permission::CasesRead));
     let setup = accounts.begin_mfa(&auth).await.unwrap();
     let (staff2, _) =
-        accounts.confirm_mfa(&auth, &staff, &code(&setup.secret_base32, t.clock.now_ms()), IP).await.unwrap();
+        accounts.confirm_mfa(&auth, &staff, &totp_code(&setup.secret_base32, t.clock.now_ms()), IP).await.unwrap();
     assert!(accounts.session(&staff).await.unwrap().is_none(), "MFA enrolment rotates the session");
     let auth = session(&t, &staff2).await;
     assert!(auth.can(custos_domain::access::Permission::CasesRead));
@@ -190,7 +184,7 @@ both!(sec3_revealing_personal_data_needs_the_permission_a_step_up_and_is_audited
         let (token, _) = accounts.login(AccountKind::Staff, email, PASSWORD, IP, None).await.unwrap();
         let setup = accounts.begin_mfa(&session(&t, &token).await).await.unwrap();
         let (token, _) = accounts
-            .confirm_mfa(&session(&t, &token).await, &token, &code(&setup.secret_base32, t.clock.now_ms()), IP)
+            .confirm_mfa(&session(&t, &token).await, &token, &totp_code(&setup.secret_base32, t.clock.now_ms()), IP)
             .await
             .unwrap();
         staff.push((token, setup.secret_base32));
@@ -203,7 +197,7 @@ both!(sec3_revealing_personal_data_needs_the_permission_a_step_up_and_is_audited
         "no step-up yet"
     );
     t.clock.advance_ms(30_000);
-    accounts.step_up(&session(&t, mlro).await, mlro, &code(mlro_secret, t.clock.now_ms()), IP).await.unwrap();
+    accounts.step_up(&session(&t, mlro).await, mlro, &totp_code(mlro_secret, t.clock.now_ms()), IP).await.unwrap();
     assert_eq!(accounts.reveal_email(&session(&t, mlro).await, &customer).await.unwrap(), "private@example.com");
     let audit = t.app.store().audit_entries(0, 1000).await.unwrap();
     let reveal = audit.iter().find(|e| e.action == "personal_data.revealed").expect("audited");
@@ -222,7 +216,7 @@ both!(sec3_a_lower_role_cannot_change_a_higher_ones_account, |t: TestApp| async 
     let (token, _) = accounts.login(AccountKind::Staff, "admin@example.com", PASSWORD, IP, None).await.unwrap();
     let setup = accounts.begin_mfa(&session(&t, &token).await).await.unwrap();
     let (token, _) = accounts
-        .confirm_mfa(&session(&t, &token).await, &token, &code(&setup.secret_base32, t.clock.now_ms()), IP)
+        .confirm_mfa(&session(&t, &token).await, &token, &totp_code(&setup.secret_base32, t.clock.now_ms()), IP)
         .await
         .unwrap();
     let admin_auth = session(&t, &token).await;

@@ -13,17 +13,12 @@ mod webdriver;
 
 use common::*;
 use custos_app::Clock;
-use custos_crypto::{derive_token, totp};
+use custos_crypto::derive_token;
 use custos_domain::access::Role;
 use serde_json::json;
 use webdriver::Browser;
 
 const PASSWORD: &str = "violet tractor 42 umbrella";
-
-fn code(secret_b32: &str, now_ms: i64) -> String {
-    let secret = totp::base32_decode(secret_b32).unwrap();
-    format!("{:06}", totp::code_at(&secret, totp::step_of(now_ms), totp::DIGITS))
-}
 
 struct Run {
     t: TestApp,
@@ -42,7 +37,7 @@ impl Run {
     /// A new step for the next code of the same account.
     fn next_code(&self, secret: &str) -> String {
         self.t.clock.advance_ms(30_000);
-        code(secret, self.t.clock.now_ms())
+        totp_code(secret, self.t.clock.now_ms())
     }
 
     async fn login(&self, side: &str, email: &str) {

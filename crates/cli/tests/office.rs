@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use custos_app::accounts::records::AccountKind;
 use custos_app::Clock;
-use custos_crypto::{derive_token, totp};
+use custos_crypto::derive_token;
 use custos_domain::access::Role;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -47,24 +47,14 @@ impl Person {
 }
 
 async fn staff(t: &TestApp, email: &str, role: Role) -> Person {
-    let accounts = t.app.accounts();
-    accounts.create_staff(email, PASSWORD, role, None).await.unwrap();
-    let (token, _) = accounts.login(AccountKind::Staff, email, PASSWORD, IP, None).await.unwrap();
-    let auth = accounts.session(&token).await.unwrap().unwrap();
-    let setup = accounts.begin_mfa(&auth).await.unwrap();
-    let code = code(&setup.secret_base32, t.clock.now_ms());
-    let (token, _) = accounts.confirm_mfa(&auth, &token, &code, IP).await.unwrap();
-    Person { cookie: "__Host-custos_staff".into(), token, secret: setup.secret_base32 }
-}
-
-fn code(secret: &str, now_ms: i64) -> String {
-    let s = totp::base32_decode(secret).unwrap();
-    format!("{:06}", totp::code_at(&s, totp::step_of(now_ms), totp::DIGITS))
+    t.app.accounts().create_staff(email, PASSWORD, role, None).await.unwrap();
+    let (token, secret) = enrol(t, AccountKind::Staff, email, PASSWORD, IP).await;
+    Person { cookie: "__Host-custos_staff".into(), token, secret }
 }
 
 async fn step_up(t: &TestApp, c: &reqwest::Client, base: &str, p: &Person) {
     t.clock.advance_ms(30_000);
-    let code = code(&p.secret, t.clock.now_ms());
+    let code = totp_code(&p.secret, t.clock.now_ms());
     let (status, _) = p.post(c, format!("{base}/office/stepup"), &[("code", &code), ("back", "/office")]).await;
     assert!(status.is_redirection(), "step-up: {status}");
 }
@@ -220,24 +210,7 @@ both!(
         assert_eq!(audit.iter().filter(|e| e.action == "personal_data.revealed").count(), 1);
 
         // A request on the customer's order reaches them by e-mail.
-        let (_, order) = post(
-            &c,
-            format!("{base}/api/v1/orders"),
-            &key,
-            json!({"customer_email": "frank@example.com",
-        "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000"},
-        "receive": {"network": "bitcoin", "asset": "BTC", "amount": "10", "address": CLEAN_BTC}}),
-        )
-        .await;
-        let (_, dep) = post(
-            &c,
-            format!("{base}/api/v1/deposits"),
-            &key,
-            json!({"network": "ethereum", "asset": "ETH",
-        "address": order["deposit"]["address"], "index": 0, "amount": "1000", "txid": format!("0x{}", "ef".repeat(32)),
-        "sources": [GAMBLING_ETH]}),
-        )
-        .await;
+        let (order, dep) = order_with_deposit(&c, &base, &key, Some("frank@example.com"), GAMBLING_ETH, 0xef).await;
         let case = dep["case"]["id"].as_str().unwrap();
         let (status, _) = officer
             .post(
@@ -285,24 +258,7 @@ both!(documents_are_checked_encrypted_and_opened_by_officers_only_with_an_audit,
     let accounts = t.app.accounts();
     accounts.register_customer("hana@example.com", PASSWORD, "en").await.unwrap();
     let (token, _) = accounts.login(AccountKind::Customer, "hana@example.com", PASSWORD, IP, None).await.unwrap();
-    let (_, order) = post(
-        &c,
-        format!("{base}/api/v1/orders"),
-        &key,
-        json!({"customer_email": "hana@example.com",
-        "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000"},
-        "receive": {"network": "bitcoin", "asset": "BTC", "amount": "10", "address": CLEAN_BTC}}),
-    )
-    .await;
-    let (_, dep) = post(
-        &c,
-        format!("{base}/api/v1/deposits"),
-        &key,
-        json!({"network": "ethereum", "asset": "ETH",
-        "address": order["deposit"]["address"], "index": 0, "amount": "1000", "txid": format!("0x{}", "1f".repeat(32)),
-        "sources": [GAMBLING_ETH]}),
-    )
-    .await;
+    let (_, dep) = order_with_deposit(&c, &base, &key, Some("hana@example.com"), GAMBLING_ETH, 0x1f).await;
     let case = dep["case"]["id"].as_str().unwrap().to_owned();
     let (_, request) = post(
         &c,
@@ -473,18 +429,7 @@ both!(sec4_self_registration_is_limited_per_address, |t: TestApp| async move {
 both!(ref_1_an_officer_refunds_to_the_source_from_the_back_office_and_a_second_approves, |t: TestApp| async move {
     let (base, key) = t.serve().await;
     let c = client();
-    let (_, order) = post(
-        &c,
-        format!("{base}/api/v1/orders"),
-        &key,
-        json!({
-        "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000000"},
-        "receive": {"network": "bitcoin", "asset": "BTC", "amount": "10", "address": CLEAN_BTC}}),
-    )
-    .await;
-    let (_, dep) = post(&c, format!("{base}/api/v1/deposits"), &key, json!({"network": "ethereum", "asset": "ETH",
-        "address": order["deposit"]["address"], "index": 0, "amount": "1000000", "txid": format!("0x{}", "3c".repeat(32)),
-        "sources": [GAMBLING_ETH]})).await;
+    let (_, dep) = order_with_deposit(&c, &base, &key, None, GAMBLING_ETH, 0x3c).await;
     let case = dep["case"]["id"].as_str().unwrap().to_owned();
     let officer = staff(&t, "olga@example.com", Role::Officer).await;
     let url = format!("{base}/office/cases/{case}");

@@ -5,8 +5,7 @@ mod common;
 
 use common::TestApp;
 use custos_app::accounts::records::AccountKind;
-use custos_app::Clock;
-use custos_crypto::{derive_token, totp};
+use custos_crypto::derive_token;
 use custos_domain::access::Role;
 use custos_web::pages::guard::{allowed, CUSTOMER_COOKIE, DENIED_HEADER, PRE_COOKIE, STAFF_COOKIE};
 use custos_web::pages::PAGES;
@@ -18,11 +17,6 @@ const IP: &str = "127.0.0.1";
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
-}
-
-fn code(secret_b32: &str, now_ms: i64) -> String {
-    let secret = totp::base32_decode(secret_b32).unwrap();
-    format!("{:06}", totp::code_at(&secret, totp::step_of(now_ms), totp::DIGITS))
 }
 
 /// Someone the walk tries every page as.
@@ -54,13 +48,7 @@ impl Principal {
 
 /// Logs in with MFA set up; returns the full session's token.
 async fn enrolled(t: &TestApp, kind: AccountKind, email: &str) -> String {
-    let accounts = t.app.accounts();
-    let (token, _) = accounts.login(kind, email, PASSWORD, IP, None).await.unwrap();
-    let auth = accounts.session(&token).await.unwrap().unwrap();
-    let setup = accounts.begin_mfa(&auth).await.unwrap();
-    let (token, _) =
-        accounts.confirm_mfa(&auth, &token, &code(&setup.secret_base32, t.clock.now_ms()), IP).await.unwrap();
-    token
+    common::enrol(t, kind, email, PASSWORD, IP).await.0
 }
 
 async fn principals(t: &TestApp) -> Vec<(Principal, Option<custos_app::accounts::Authenticated>)> {

@@ -678,12 +678,7 @@ impl Accounts {
         disabled: bool,
     ) -> Result<AccountRecord, AuthError> {
         let by = admin.account.role.filter(|_| admin.is_full());
-        let mut account = self
-            .store
-            .get_account(target)
-            .await?
-            .filter(|a| a.kind == AccountKind::Staff)
-            .ok_or(AuthError::App(AppError::not_found("account_not_found", "no such staff account")))?;
+        let mut account = self.staff_account(target).await?;
         let current = account.role.unwrap_or(Role::Support);
         if !by.is_some_and(|r| r.may_manage(current) && r.may_manage(role)) {
             return Err(AuthError::Rejected("your role may not change this account".into()));
@@ -708,12 +703,7 @@ impl Accounts {
     /// An admin resets a staff member's MFA (a lost device): the secret and recovery codes go,
     /// the sessions end, and enrolment is due at the next login.
     pub async fn reset_staff_mfa(&self, admin: &Authenticated, target: Uuid) -> Result<(), AuthError> {
-        let mut account = self
-            .store
-            .get_account(target)
-            .await?
-            .filter(|a| a.kind == AccountKind::Staff)
-            .ok_or(AuthError::App(AppError::not_found("account_not_found", "no such staff account")))?;
+        let mut account = self.staff_account(target).await?;
         let by = admin.account.role.filter(|_| admin.is_full());
         if account.id == admin.account.id || !by.is_some_and(|r| r.may_manage(account.role.unwrap_or(Role::Support))) {
             return Err(AuthError::Rejected("your role may not reset this account's MFA".into()));
@@ -737,6 +727,14 @@ impl Accounts {
             return Err(AuthError::Locked { until_ms: locked });
         }
         Ok(())
+    }
+
+    async fn staff_account(&self, id: Uuid) -> Result<AccountRecord, AuthError> {
+        self.store
+            .get_account(id)
+            .await?
+            .filter(|a| a.kind == AccountKind::Staff)
+            .ok_or(AuthError::App(AppError::not_found("account_not_found", "no such staff account")))
     }
 
     pub async fn staff(&self) -> Result<Vec<AccountRecord>, AppError> {

@@ -318,3 +318,57 @@ impl Drop for KillOnDrop {
 pub async fn get(c: &reqwest::Client, url: impl reqwest::IntoUrl, key: &str) -> serde_json::Value {
     c.get(url).bearer_auth(key).send().await.unwrap().json().await.unwrap()
 }
+
+/// The TOTP code of a base32 secret at a moment.
+pub fn totp_code(secret_b32: &str, now_ms: i64) -> String {
+    use custos_crypto::totp;
+    let secret = totp::base32_decode(secret_b32).unwrap();
+    format!("{:06}", totp::code_at(&secret, totp::step_of(now_ms), totp::DIGITS))
+}
+
+/// Logs in with a password and sets up TOTP; returns the full session's token and the secret.
+pub async fn enrol(
+    t: &TestApp,
+    kind: custos_app::accounts::records::AccountKind,
+    email: &str,
+    password: &str,
+    ip: &str,
+) -> (String, String) {
+    use custos_app::Clock;
+    let accounts = t.app.accounts();
+    let (token, _) = accounts.login(kind, email, password, ip, None).await.unwrap();
+    let auth = accounts.session(&token).await.unwrap().unwrap();
+    let setup = accounts.begin_mfa(&auth).await.unwrap();
+    let code = totp_code(&setup.secret_base32, t.clock.now_ms());
+    let (token, _) = accounts.confirm_mfa(&auth, &token, &code, ip).await.unwrap();
+    (token, setup.secret_base32)
+}
+
+/// An ETH order (of `email`, if given) and its deposit of `amount` wei from `source`; `seed`
+/// makes the transaction id. Returns the order and the deposit's answer.
+pub async fn order_with_deposit(
+    c: &reqwest::Client,
+    base: &str,
+    key: &str,
+    email: Option<&str>,
+    source: &str,
+    seed: u8,
+) -> (serde_json::Value, serde_json::Value) {
+    let mut body = serde_json::json!({
+        "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000000"},
+        "receive": {"network": "bitcoin", "asset": "BTC", "amount": "10", "address": CLEAN_BTC}});
+    if let Some(e) = email {
+        body["customer_email"] = e.into();
+    }
+    let (status, order) = post(c, format!("{base}/api/v1/orders"), key, body).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{order}");
+    let (_, deposit) = post(
+        c,
+        format!("{base}/api/v1/deposits"),
+        key,
+        serde_json::json!({"network": "ethereum", "asset": "ETH", "address": order["deposit"]["address"], "index": 0,
+               "amount": "1000000", "txid": format!("0x{}", format!("{seed:02x}").repeat(32)), "sources": [source]}),
+    )
+    .await;
+    (order, deposit)
+}

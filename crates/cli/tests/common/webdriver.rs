@@ -106,21 +106,26 @@ impl Browser {
         self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap().to_owned()
     }
 
+    /// The element `css` finds now, if any.
+    async fn find(&self, css: &str) -> Option<String> {
+        let v: Value = self
+            .http
+            .post(format!("{}/element", self.session))
+            .json(&json!({"using": "css selector", "value": css}))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        v["value"][ELEMENT].as_str().map(str::to_owned)
+    }
+
     async fn element(&self, css: &str) -> String {
         // Pages load synchronously after a click; still, wait a little for the next one.
         for _ in 0..50 {
-            let v: Value = self
-                .http
-                .post(format!("{}/element", self.session))
-                .json(&json!({"using": "css selector", "value": css}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if let Some(id) = v["value"][ELEMENT].as_str() {
-                return id.to_owned();
+            if let Some(id) = self.find(css).await {
+                return id;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -148,27 +153,13 @@ impl Browser {
         self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
     }
 
-    async fn document(&self) -> Option<String> {
-        let v: Value = self
-            .http
-            .post(format!("{}/element", self.session))
-            .json(&json!({"using": "css selector", "value": "html"}))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        v["value"][ELEMENT].as_str().map(str::to_owned)
-    }
-
     /// Clicks a link or a form's button and waits for the next page.
     pub async fn click(&self, css: &str) {
         let id = self.element(css).await;
-        let before = self.document().await;
+        let before = self.find("html").await;
         self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
         for _ in 0..100 {
-            let now = self.document().await;
+            let now = self.find("html").await;
             if now.is_some() && now != before {
                 let ready = self
                     .call(
@@ -187,17 +178,7 @@ impl Browser {
     }
 
     pub async fn text(&self, css: &str) -> String {
-        let v = self
-            .http
-            .post(format!("{}/element", self.session))
-            .json(&json!({"using": "css selector", "value": css}))
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap();
-        let Some(id) = v["value"][ELEMENT].as_str() else { return String::new() };
+        let Some(id) = self.find(css).await else { return String::new() };
         self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None).await.as_str().unwrap_or("").to_owned()
     }
 

@@ -104,12 +104,12 @@ fn failure(e: &AuthError) -> (StatusCode, &'static str) {
     }
 }
 
-pub fn login_form(v: &Viewer, kind: AccountKind) -> Response {
+fn show_login(v: &Viewer, kind: AccountKind) -> Response {
     let (login, _, _) = paths(kind);
     render(StatusCode::OK, LoginPage { f: Frame::new(v, office(kind), login), error: None })
 }
 
-pub async fn login(state: &AppState, v: &Viewer, kind: AccountKind, form: Credentials) -> Response {
+async fn do_login(state: &AppState, v: &Viewer, kind: AccountKind, form: Credentials) -> Response {
     let accounts = state.app.accounts();
     let (login, code, _) = paths(kind);
     match accounts.login(kind, &form.email, &form.password, &v.ip, v.token.as_deref()).await {
@@ -131,12 +131,12 @@ pub async fn login(state: &AppState, v: &Viewer, kind: AccountKind, form: Creden
     }
 }
 
-pub fn code_form(v: &Viewer, kind: AccountKind) -> Response {
+fn show_code(v: &Viewer, kind: AccountKind) -> Response {
     let (_, code, _) = paths(kind);
     render(StatusCode::OK, CodePage { f: Frame::new(v, office(kind), code), action: code, error: None })
 }
 
-pub async fn code(state: &AppState, v: &Viewer, kind: AccountKind, form: CodeForm) -> Response {
+async fn do_code(state: &AppState, v: &Viewer, kind: AccountKind, form: CodeForm) -> Response {
     let (Some(auth), Some(token)) = (&v.auth, &v.token) else {
         return Redirect::to(paths(kind).0).into_response();
     };
@@ -152,7 +152,7 @@ pub async fn code(state: &AppState, v: &Viewer, kind: AccountKind, form: CodeFor
 
 /// The MFA page: its state, the secret being set up, or a new one (`begin`, or always for
 /// staff who have none yet).
-pub async fn mfa(
+async fn show_mfa(
     state: &AppState,
     v: &Viewer,
     kind: AccountKind,
@@ -195,7 +195,7 @@ fn failure_page(v: &Viewer, kind: AccountKind, e: &AuthError) -> Response {
     super::views::notice(Frame::new(v, office(kind), home(kind)), status, key, None)
 }
 
-pub async fn mfa_confirm(state: &AppState, v: &Viewer, kind: AccountKind, form: CodeForm) -> Response {
+async fn do_confirm(state: &AppState, v: &Viewer, kind: AccountKind, form: CodeForm) -> Response {
     let (Some(auth), Some(token)) = (&v.auth, &v.token) else {
         return Redirect::to(paths(kind).0).into_response();
     };
@@ -205,11 +205,11 @@ pub async fn mfa_confirm(state: &AppState, v: &Viewer, kind: AccountKind, form: 
             with_cookie(render(StatusCode::OK, page), Some(&new), kind)
         }
         // The secret being set up stays: show it again with the error.
-        Err(e) => mfa(state, v, kind, false, Some(failure(&e).1)).await,
+        Err(e) => show_mfa(state, v, kind, false, Some(failure(&e).1)).await,
     }
 }
 
-pub async fn logout(state: &AppState, v: &Viewer, kind: AccountKind) -> Response {
+async fn do_logout(state: &AppState, v: &Viewer, kind: AccountKind) -> Response {
     if let (Some(auth), Some(token)) = (&v.auth, &v.token) {
         if let Err(e) = state.app.accounts().logout(auth, token).await {
             tracing::error!(error = %e, "logout failed");
@@ -218,75 +218,58 @@ pub async fn logout(state: &AppState, v: &Viewer, kind: AccountKind) -> Response
     with_cookie(Redirect::to(paths(kind).0).into_response(), None, kind)
 }
 
-// Handlers, one per route.
+// Handlers: `STAFF` picks the back-office (true) or the cabinet (false).
 
-pub async fn cabinet_login_form(Extension(v): Extension<Viewer>) -> Response {
-    login_form(&v, AccountKind::Customer)
+const fn side(staff: bool) -> AccountKind {
+    if staff {
+        AccountKind::Staff
+    } else {
+        AccountKind::Customer
+    }
 }
-pub async fn cabinet_login(
+
+pub async fn login_form<const STAFF: bool>(Extension(v): Extension<Viewer>) -> Response {
+    show_login(&v, side(STAFF))
+}
+
+pub async fn login<const STAFF: bool>(
     State(s): State<AppState>,
     Extension(v): Extension<Viewer>,
     Form(f): Form<Credentials>,
 ) -> Response {
-    login(&s, &v, AccountKind::Customer, f).await
+    do_login(&s, &v, side(STAFF), f).await
 }
-pub async fn cabinet_code_form(Extension(v): Extension<Viewer>) -> Response {
-    code_form(&v, AccountKind::Customer)
+
+pub async fn code_form<const STAFF: bool>(Extension(v): Extension<Viewer>) -> Response {
+    show_code(&v, side(STAFF))
 }
-pub async fn cabinet_code(
+
+pub async fn code<const STAFF: bool>(
     State(s): State<AppState>,
     Extension(v): Extension<Viewer>,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    code(&s, &v, AccountKind::Customer, f).await
+    do_code(&s, &v, side(STAFF), f).await
 }
-pub async fn cabinet_mfa(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
-    mfa(&s, &v, AccountKind::Customer, false, None).await
+
+/// The MFA page. Staff without MFA see a secret straight away: MFA is mandatory for them.
+pub async fn mfa<const STAFF: bool>(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
+    show_mfa(&s, &v, side(STAFF), false, None).await
 }
-pub async fn cabinet_mfa_begin(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
-    mfa(&s, &v, AccountKind::Customer, true, None).await
+
+/// A customer starts setting up MFA.
+pub async fn mfa_begin(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
+    show_mfa(&s, &v, AccountKind::Customer, true, None).await
 }
-pub async fn cabinet_mfa_confirm(
+
+pub async fn mfa_confirm<const STAFF: bool>(
     State(s): State<AppState>,
     Extension(v): Extension<Viewer>,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    mfa_confirm(&s, &v, AccountKind::Customer, f).await
+    do_confirm(&s, &v, side(STAFF), f).await
 }
-pub async fn cabinet_logout(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
-    logout(&s, &v, AccountKind::Customer).await
-}
-pub async fn office_login_form(Extension(v): Extension<Viewer>) -> Response {
-    login_form(&v, AccountKind::Staff)
-}
-pub async fn office_login(
-    State(s): State<AppState>,
-    Extension(v): Extension<Viewer>,
-    Form(f): Form<Credentials>,
-) -> Response {
-    login(&s, &v, AccountKind::Staff, f).await
-}
-pub async fn office_code_form(Extension(v): Extension<Viewer>) -> Response {
-    code_form(&v, AccountKind::Staff)
-}
-pub async fn office_code(
-    State(s): State<AppState>,
-    Extension(v): Extension<Viewer>,
-    Form(f): Form<CodeForm>,
-) -> Response {
-    code(&s, &v, AccountKind::Staff, f).await
-}
-/// Staff see a secret straight away: MFA is mandatory for them.
-pub async fn office_mfa(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
-    mfa(&s, &v, AccountKind::Staff, false, None).await
-}
-pub async fn office_mfa_confirm(
-    State(s): State<AppState>,
-    Extension(v): Extension<Viewer>,
-    Form(f): Form<CodeForm>,
-) -> Response {
-    mfa_confirm(&s, &v, AccountKind::Staff, f).await
-}
-pub async fn office_logout(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
-    logout(&s, &v, AccountKind::Staff).await
+
+pub async fn logout<const STAFF: bool>(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
+    do_logout(&s, &v, side(STAFF)).await
 }
