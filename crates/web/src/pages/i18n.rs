@@ -84,6 +84,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("assignee", "Assigned to", "Ответственный"),
     ("refund", "Refund", "Возврат"),
     ("refund_to", "To the source address", "На адрес отправителя"),
+    ("refund_txid", "Transaction that sent the refund", "Транзакция возврата"),
     ("network_fee", "Network fee (base units)", "Комиссия сети (в минимальных единицах)"),
     ("case_work", "Work on the case", "Работа с кейсом"),
     ("action", "Action", "Действие"),

@@ -98,6 +98,7 @@ pub const PAGES: &[Page] = &[
     page("POST", "/office/cases/{id}/reveal", Access::Staff(Some(Permission::PersonalDataReveal))),
     page("GET", "/office/documents/{id}", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/appeals/{id}/answer", Access::Staff(Some(Permission::CasesDecide))),
+    page("POST", "/office/refunds/{id}/sent", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/decisions/{id}/approve", Access::Staff(Some(Permission::DecisionsApprove))),
     page("POST", "/office/stepup", Access::Staff(None)),
     page("POST", "/office/logout", Access::StaffPending),
@@ -151,6 +152,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/cases/{id}/reveal", post(office::reveal))
         .route("/office/documents/{id}", get(office::document))
         .route("/office/appeals/{id}/answer", post(office::answer_appeal))
+        .route("/office/refunds/{id}/sent", post(office::refund_sent))
         .route("/office/decisions/{id}/approve", post(office::approve))
         .route("/office/stepup", post(office::step_up))
         .route("/office/logout", post(login::logout::<true>))

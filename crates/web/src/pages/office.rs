@@ -138,6 +138,8 @@ pub struct DecisionRow {
     pub status: String,
     pub by: String,
     pub pending: bool,
+    /// A refund this decision made: (id, amount less fee → address, due, still to send).
+    pub refund: Option<(String, String, views::Due, bool)>,
 }
 
 pub struct OfficeAppealRow {
@@ -305,6 +307,27 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         .collect();
     let mut sources: Vec<String> = view.deposits.iter().flat_map(|d| d.sources.clone()).collect();
     sources.dedup();
+    let mut decision_rows = Vec::new();
+    for d in &decisions {
+        // An executed refund decision carries its refund; it is sent within REF-4's deadline.
+        let refund_id = d.params.get("id").and_then(|i| i.as_str()).and_then(|i| Uuid::parse_str(i).ok());
+        let refund = match refund_id {
+            Some(rid) if d.status != "pending" => s.app.get_refund(rid).await.ok().map(|r| {
+                let net = r.amount.checked_sub(r.network_fee).unwrap_or(r.amount);
+                let what = format!("{} → {}", views::amount(net, r.asset), r.to_address);
+                (r.id.to_string(), what, views::Due::new(r.due_at_ms, now), r.status == "pending")
+            }),
+            _ => None,
+        };
+        decision_rows.push(DecisionRow {
+            id: d.id.to_string(),
+            kind: format!("{:?}", d.kind).to_lowercase(),
+            status: d.status.clone(),
+            by: d.requested_by.clone(),
+            pending: d.status == "pending",
+            refund,
+        });
+    }
     let page = CasePage {
         f: Frame::new(v, true, &format!("/office/cases/{id}")),
         deposits,
@@ -356,16 +379,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
             })
             .collect(),
         requests: rows,
-        decisions: decisions
-            .iter()
-            .map(|d| DecisionRow {
-                id: d.id.to_string(),
-                kind: format!("{:?}", d.kind).to_lowercase(),
-                status: d.status.clone(),
-                by: d.requested_by.clone(),
-                pending: d.status == "pending",
-            })
-            .collect(),
+        decisions: decision_rows,
     };
     let status = if page.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     render(status, page)
@@ -708,4 +722,32 @@ pub async fn act(
         Err(e) => Outcome { error: Some(e), ..Default::default() },
     };
     case_page(&s, &v, id, out).await
+}
+
+#[derive(Deserialize)]
+pub struct SentForm {
+    txid: String,
+}
+
+/// Records the transaction that sent a refund back (REF-4).
+pub async fn refund_sent(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+    Form(form): Form<SentForm>,
+) -> Response {
+    let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let Ok(refund) = s.app.get_refund(id).await else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let out = match s.app.refund_sent(id, form.txid.trim(), &auth.actor()).await {
+        Ok(_) => Outcome { done: Some("the refund is recorded as sent".into()), ..Default::default() },
+        Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
+    };
+    match latest_case(&s, refund.order_id).await {
+        Some(case) => case_page(&s, &v, case, out).await,
+        None => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+    }
 }
