@@ -59,15 +59,33 @@ pub trait AccountStore: Send + Sync {
     /// Revokes every session of the account but `except`; returns how many.
     async fn revoke_sessions_of(&self, id: Uuid, except: Option<&str>, at_ms: i64) -> StoreResult<u64>;
 
+    /// A single-use token; `data_enc` is what it carries (a new e-mail), encrypted.
     async fn insert_email_token(
         &self,
         token_hash: &str,
         id: Uuid,
         purpose: EmailPurpose,
         expires_at_ms: i64,
+        data_enc: Option<&str>,
     ) -> StoreResult<()>;
-    /// Uses a live token once; returns its account.
-    async fn take_email_token(&self, token_hash: &str, purpose: EmailPurpose, at_ms: i64) -> StoreResult<Option<Uuid>>;
+    /// Uses a live token once; returns its account and what it carries.
+    async fn take_email_token(
+        &self,
+        token_hash: &str,
+        purpose: EmailPurpose,
+        at_ms: i64,
+    ) -> StoreResult<Option<(Uuid, Option<String>)>>;
+    /// A customer's new e-mail: the account, and the orders and standing found by the old
+    /// address's index, move to the new one in one transaction. A conflict if it is taken.
+    async fn change_customer_email(
+        &self,
+        id: Uuid,
+        old_index: &str,
+        new_index: &str,
+        new_enc: &str,
+        events: &[AuditEvent],
+        at_ms: i64,
+    ) -> StoreResult<()>;
 
     /// Counts a failure against `key` (e.g. an IP) in a window of `window_ms`; at `limit`
     /// failures the key is locked for `lock_ms`. Returns the lock's end (0 if not locked).

@@ -229,3 +229,50 @@ both!(sec3_a_lower_role_cannot_change_a_higher_ones_account, |t: TestApp| async 
     let audit = t.app.store().audit_entries(0, 1000).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "staff.changed" && e.entity_id == officer.id.to_string()));
 });
+
+both!(sec4_changing_the_email_needs_the_password_and_a_code_and_keeps_the_orders, |t: TestApp| async move {
+    let accounts = t.app.accounts();
+    let (account, secret, token) = customer_with_mfa(&t, "old@example.com").await;
+    let order = t
+        .app
+        .create_order(
+            custos_app::model::NewOrder {
+                external_id: None,
+                customer_email: Some("old@example.com".into()),
+                pay_network: custos_domain::Network::Ethereum,
+                pay_asset: custos_domain::Asset::Eth,
+                pay_amount: custos_domain::Amount(1000),
+                receive_network: custos_domain::Network::Bitcoin,
+                receive_asset: custos_domain::Asset::Btc,
+                receive_amount: custos_domain::Amount(10),
+                receive_address: custos_domain::Address::parse(custos_domain::Network::Bitcoin, common::CLEAN_BTC)
+                    .unwrap(),
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    let auth = session(&t, &token).await;
+    t.clock.advance_ms(30_000);
+    let good = totp_code(&secret, t.clock.now_ms());
+    let r = accounts.request_email_change(&auth, "not the password", &good, "new@example.com", IP).await;
+    assert_eq!(r, Err(AuthError::BadCredentials));
+    let r = accounts.request_email_change(&auth, PASSWORD, "000000", "new@example.com", IP).await;
+    assert_eq!(r, Err(AuthError::BadCode), "a step-up code is required with MFA on");
+    accounts.request_email_change(&auth, PASSWORD, &good, "New@Example.com", IP).await.unwrap();
+    assert!(t.mailer.last_to("old@example.com").unwrap().body.contains("If it was not you"));
+    let link = t.mailer.last_to("new@example.com").expect("the link goes to the new address").body;
+    let token = link.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    assert!(matches!(accounts.confirm_email(&token).await, Err(AuthError::Rejected(_))), "not a confirmation link");
+    let changed = accounts.confirm_email_change(&token).await.unwrap();
+    assert_eq!(accounts.email_of(&changed).unwrap(), "new@example.com");
+    assert!(matches!(accounts.confirm_email_change(&token).await, Err(AuthError::Rejected(_))), "works once");
+    let orders = t.app.store().orders_of_customer(&changed.email_index, 10).await.unwrap();
+    assert_eq!(orders.iter().map(|o| o.id).collect::<Vec<_>>(), vec![order.id], "the orders follow the account");
+    assert!(accounts.login(AccountKind::Customer, "new@example.com", PASSWORD, IP, None).await.is_ok());
+    let r = accounts.login(AccountKind::Customer, "old@example.com", PASSWORD, "192.0.2.8", None).await;
+    assert_eq!(r.unwrap_err(), AuthError::BadCredentials);
+    let audit = t.app.store().audit_entries(0, 1000).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "account.email_changed" && e.entity_id == account.id.to_string()));
+    assert!(audit.iter().all(|e| !e.data.contains("example.com")));
+});

@@ -493,7 +493,9 @@ both!(ref_1_an_officer_refunds_to_the_source_from_the_back_office_and_a_second_a
     // REF-4: the officer records the refund's transaction before its deadline.
     assert!(page.contains("class=\"refund\"") && page.contains(source.as_str()), "{page}");
     let refund = between(&page, "action=\"/office/refunds/", "/sent\"").to_owned();
-    let (_, page) = officer.post(&c, format!("{base}/office/refunds/{refund}/sent"), &[("txid", &format!("0x{}", "4d".repeat(32)))]).await;
+    let (_, page) = officer
+        .post(&c, format!("{base}/office/refunds/{refund}/sent"), &[("txid", &format!("0x{}", "4d".repeat(32)))])
+        .await;
     assert!(page.contains("recorded as sent") && page.contains("id=\"order-status\">refunded"), "{page}");
     let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
     for action in ["case.assigned", "case.noted", "case.deadline_extended", "case.escalated"] {

@@ -254,24 +254,53 @@ impl AccountStore for SqlStore {
         id: Uuid,
         purpose: EmailPurpose,
         expires_at_ms: i64,
+        data_enc: Option<&str>,
     ) -> StoreResult<()> {
-        let sql = "INSERT INTO email_tokens (token_hash, account_id, purpose, expires_at_ms) VALUES ($1, $2, $3, $4)";
-        self.change(sql, values![token_hash, id.to_string(), purpose.as_str(), expires_at_ms]).await.map(drop)
+        let sql = "INSERT INTO email_tokens (token_hash, account_id, purpose, expires_at_ms, data_enc) \
+                   VALUES ($1, $2, $3, $4, $5)";
+        let data = data_enc.map(str::to_owned);
+        self.change(sql, values![token_hash, id.to_string(), purpose.as_str(), expires_at_ms, data]).await.map(drop)
     }
 
-    async fn take_email_token(&self, token_hash: &str, purpose: EmailPurpose, at_ms: i64) -> StoreResult<Option<Uuid>> {
+    async fn take_email_token(
+        &self,
+        token_hash: &str,
+        purpose: EmailPurpose,
+        at_ms: i64,
+    ) -> StoreResult<Option<(Uuid, Option<String>)>> {
         let out = self
             .write_with(
                 Script::one(
                     "UPDATE email_tokens SET used_at_ms = $3 WHERE token_hash = $1 AND purpose = $2 \
-                     AND used_at_ms IS NULL AND expires_at_ms > $3 RETURNING account_id",
+                     AND used_at_ms IS NULL AND expires_at_ms > $3 RETURNING account_id, data_enc",
                     values![token_hash, purpose.as_str(), at_ms],
                 ),
                 &[],
                 at_ms,
             )
             .await?;
-        out.first().and_then(|o| o.rows.first()).map(|r| uuid(r, "account_id")).transpose()
+        out.first().and_then(|o| o.rows.first()).map(|r| Ok((uuid(r, "account_id")?, get(r, "data_enc")?))).transpose()
+    }
+
+    async fn change_customer_email(
+        &self,
+        id: Uuid,
+        old_index: &str,
+        new_index: &str,
+        new_enc: &str,
+        events: &[AuditEvent],
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        let mut script = Script::one(
+            "UPDATE accounts SET email_index = $1, email_enc = $2, email_confirmed = 1, updated_at_ms = $3 WHERE id = $4",
+            values![new_index, new_enc, at_ms, id.to_string()],
+        );
+        script.push(
+            "UPDATE orders SET customer_email_index = $1 WHERE customer_email_index = $2",
+            values![new_index, old_index],
+        );
+        script.push("UPDATE customers SET email_index = $1 WHERE email_index = $2", values![new_index, old_index]);
+        self.write(script, events, at_ms).await
     }
 
     async fn throttle_failure(

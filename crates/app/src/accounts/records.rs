@@ -99,12 +99,15 @@ pub struct SessionRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmailPurpose {
     Confirm,
+    /// Confirms a new e-mail address (kept encrypted with the token).
+    ChangeEmail,
 }
 
 impl EmailPurpose {
     pub fn as_str(self) -> &'static str {
         match self {
             EmailPurpose::Confirm => "confirm",
+            EmailPurpose::ChangeEmail => "change_email",
         }
     }
 }

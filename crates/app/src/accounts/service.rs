@@ -315,7 +315,7 @@ impl Accounts {
     async fn send_confirmation(&self, account: &AccountRecord, email: &str) -> Result<(), AuthError> {
         let token = new_token();
         let expires = self.clock.now_ms() + self.settings.email_token_ms;
-        self.store.insert_email_token(&api_key_hash(&token), account.id, EmailPurpose::Confirm, expires).await?;
+        self.store.insert_email_token(&api_key_hash(&token), account.id, EmailPurpose::Confirm, expires, None).await?;
         let link = format!("{}/cabinet/confirm?token={token}", self.settings.public_url.trim_end_matches('/'));
         self.send(
             email,
@@ -328,7 +328,7 @@ impl Accounts {
     /// Confirms an e-mail with the token from the link.
     pub async fn confirm_email(&self, token: &str) -> Result<AccountRecord, AuthError> {
         let now = self.clock.now_ms();
-        let id = self
+        let (id, _) = self
             .store
             .take_email_token(&api_key_hash(token), EmailPurpose::Confirm, now)
             .await?
@@ -644,6 +644,66 @@ impl Accounts {
         self.store.replace_recovery_codes(account.id, &[], &[], now).await?;
         self.store.revoke_sessions_of(account.id, Some(&api_key_hash(token)), now).await?;
         Ok(())
+    }
+
+    /// A customer asks to change their e-mail: the password, and the TOTP code when MFA is on
+    /// (step-up), are checked; a link goes to the new address and a warning to the old one.
+    pub async fn request_email_change(
+        &self,
+        auth: &Authenticated,
+        password: &str,
+        code: &str,
+        new_email: &str,
+        ip: &str,
+    ) -> Result<(), AuthError> {
+        if auth.account.kind != AccountKind::Customer {
+            return Err(AuthError::Rejected("staff e-mails are changed by an admin".into()));
+        }
+        if !Self::verify_password(password, Some(&auth.account.password_hash)).await {
+            self.login_failed(Some(&auth.account), &self.ip_key(ip), "password").await?;
+            return Err(AuthError::BadCredentials);
+        }
+        if auth.account.mfa_enabled {
+            self.check_code(&auth.account, code, ip).await?;
+        }
+        let new_email = normalise_email(new_email)?;
+        let old_email = self.email_of(&auth.account)?;
+        if new_email == old_email {
+            return Err(AuthError::Rejected("this is already your e-mail".into()));
+        }
+        let token = new_token();
+        let hash = api_key_hash(&token);
+        let sealed = self.cipher.encrypt(&new_email, Aad { table: "email_tokens", column: "data", row: &hash });
+        let expires = self.clock.now_ms() + self.settings.email_token_ms;
+        self.store
+            .insert_email_token(&hash, auth.account.id, EmailPurpose::ChangeEmail, expires, Some(&sealed))
+            .await?;
+        let ev = event(&auth.actor(), "account.email_change_requested", auth.account.id, json!({}));
+        self.store.append_audit(&ev, self.clock.now_ms()).await?;
+        let link = format!("{}/cabinet/confirm-email?token={token}", self.settings.public_url.trim_end_matches('/'));
+        self.send(&new_email, "confirm your new e-mail", &format!("Open this link to make this your e-mail address for your account:\n\n{link}\n\nThe link works once, for 24 hours.")).await?;
+        self.send(&old_email, "e-mail change requested", "Someone asked to move your account to another e-mail address. If it was not you, change your password and tell our support at once.").await
+    }
+
+    /// Confirms a new e-mail with the link's token; the orders follow the account.
+    pub async fn confirm_email_change(&self, token: &str) -> Result<AccountRecord, AuthError> {
+        let now = self.clock.now_ms();
+        let hash = api_key_hash(token);
+        let invalid = || AuthError::Rejected("this link is invalid, used or expired".into());
+        let (id, sealed) =
+            self.store.take_email_token(&hash, EmailPurpose::ChangeEmail, now).await?.ok_or_else(invalid)?;
+        let new_email = sealed
+            .and_then(|s| self.cipher.decrypt(&s, Aad { table: "email_tokens", column: "data", row: &hash }).ok())
+            .ok_or_else(invalid)?;
+        let account = self.store.get_account(id).await?.ok_or_else(invalid)?;
+        let new_index = self.email_index(AccountKind::Customer, &new_email);
+        let new_enc = self.cipher.encrypt(&new_email, Self::aad("email", &id.to_string()));
+        let ev = event(&actor_of(&account), "account.email_changed", id, json!({}));
+        match self.store.change_customer_email(id, &account.email_index, &new_index, &new_enc, &[ev], now).await {
+            Err(StoreError::Conflict(_)) => return Err(AuthError::Rejected("another account uses this e-mail".into())),
+            other => other?,
+        }
+        Ok(self.store.get_account(id).await?.ok_or_else(invalid)?)
     }
 
     /// Sends a customer an e-mail (a new request, a decision), if they have an account.

@@ -1,4 +1,4 @@
--- Documents customers upload with answers, appeals of decisions, and an index for the case timeline (PostgreSQL).
+-- Documents customers upload with answers, appeals of decisions, an index for the case timeline, and e-mail changes (PostgreSQL).
 -- Keep in lockstep with sqlite/0009.
 CREATE TABLE request_documents (
     id TEXT PRIMARY KEY,
@@ -31,3 +31,6 @@ CREATE UNIQUE INDEX appeals_one_open ON appeals (order_id) WHERE status = 'open'
 
 -- The case page's timeline reads the audit log by entity.
 CREATE INDEX audit_log_entity ON audit_log (entity_id);
+
+-- A changed e-mail waits, encrypted, with the link sent to it.
+ALTER TABLE email_tokens ADD COLUMN data_enc TEXT;

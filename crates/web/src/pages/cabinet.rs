@@ -324,12 +324,14 @@ struct SettingsPage {
     f: Frame,
     n: super::admin::Notice,
     locale: String,
+    mfa: bool,
 }
 
 fn settings_page(v: &Viewer, n: super::admin::Notice) -> Response {
     let locale = v.auth.as_ref().map_or_else(|| "en".into(), |a| a.account.locale.clone());
+    let mfa = v.auth.as_ref().is_some_and(|a| a.account.mfa_enabled);
     let status = if n.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    render(status, SettingsPage { f: Frame::new(v, false, "/cabinet/settings"), n, locale })
+    render(status, SettingsPage { f: Frame::new(v, false, "/cabinet/settings"), n, locale, mfa })
 }
 
 pub async fn settings(Extension(v): Extension<Viewer>) -> Response {
@@ -396,5 +398,48 @@ pub async fn disable_mfa(
     match s.app.accounts().disable_mfa(auth, token, &form.code, &v.ip).await {
         Ok(()) => axum::response::Redirect::to("/cabinet/mfa").into_response(),
         Err(_) => views::message(v.lang, StatusCode::UNAUTHORIZED, "bad_code"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// A new e-mail: the password and, with MFA, a code (step-up); confirmed from the new address.
+pub async fn change_email(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Form(form): Form<EmailForm>,
+) -> Response {
+    let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
+    let n = match s.app.accounts().request_email_change(auth, &form.password, &form.code, &form.email, &v.ip).await {
+        Ok(()) => super::admin::Notice { done: Some(v.lang.t("email_link_sent").into()), error: None },
+        Err(AuthError::BadCredentials) => {
+            super::admin::Notice { error: Some(v.lang.t("bad_login").into()), done: None }
+        }
+        Err(AuthError::BadCode) => super::admin::Notice { error: Some(v.lang.t("bad_code").into()), done: None },
+        Err(e) => super::admin::Notice { error: Some(e.to_string()), done: None },
+    };
+    settings_page(&v, n)
+}
+
+/// The link from the new address.
+pub async fn confirm_email_change(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    let f = Frame::new(&v, false, "/cabinet/login");
+    match s.app.accounts().confirm_email_change(&q.token).await {
+        Ok(_) => notice(f, StatusCode::OK, "email_changed", Some(("/cabinet", "orders"))),
+        Err(AuthError::Rejected(reason)) => views::text_notice(f, StatusCode::UNPROCESSABLE_ENTITY, reason),
+        Err(e) => {
+            tracing::error!(error = %e, "e-mail change failed");
+            notice(f, StatusCode::SERVICE_UNAVAILABLE, "error", None)
+        }
     }
 }

@@ -66,6 +66,8 @@ pub const PAGES: &[Page] = &[
     page("POST", "/cabinet/orders/{id}/appeal", Access::Customer),
     page("POST", "/cabinet/settings/password", Access::Customer),
     page("POST", "/cabinet/settings/language", Access::Customer),
+    page("POST", "/cabinet/settings/email", Access::Customer),
+    page("GET", "/cabinet/confirm-email", Access::Public),
     page("POST", "/cabinet/mfa/disable", Access::Customer),
     page("POST", "/cabinet/requests/{id}/answer", Access::Customer),
     page("POST", "/cabinet/logout", Access::CustomerPending),
@@ -123,6 +125,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cabinet/orders/{id}/appeal", post(cabinet::appeal))
         .route("/cabinet/settings/password", post(cabinet::change_password))
         .route("/cabinet/settings/language", post(cabinet::change_language))
+        .route("/cabinet/settings/email", post(cabinet::change_email))
+        .route("/cabinet/confirm-email", get(cabinet::confirm_email_change))
         .route("/cabinet/mfa/disable", post(cabinet::disable_mfa))
         .route(
             "/cabinet/requests/{id}/answer",
