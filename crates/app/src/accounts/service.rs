@@ -703,7 +703,7 @@ impl Accounts {
             Err(StoreError::Conflict(_)) => return Err(AuthError::Rejected("another account uses this e-mail".into())),
             other => other?,
         }
-        Ok(self.store.get_account(id).await?.ok_or_else(invalid)?)
+        self.store.get_account(id).await?.ok_or_else(invalid)
     }
 
     /// Sends a customer an e-mail (a new request, a decision), if they have an account.
