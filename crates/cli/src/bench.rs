@@ -36,6 +36,25 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The cabinet and the back-office: logins (Argon2id and a new session) and page views
+    /// with a session (the case queue, a customer's orders)
+    Pages {
+        /// Logins to time
+        #[arg(long, default_value_t = 40)]
+        logins: usize,
+        /// Page views per page
+        #[arg(long, default_value_t = 2_000)]
+        views: usize,
+        /// Open cases in the queue (one order and a rejected deposit each)
+        #[arg(long, default_value_t = 200)]
+        cases: usize,
+        /// Concurrent clients for page views
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
     /// Orders and deposits through the HTTP API (screening, decision, durable commit)
     Pipeline {
         /// Concurrent clients
@@ -54,6 +73,9 @@ pub async fn run(cfg: &Config, g: Global, cmd: BenchCommand) -> Result<ExitCode,
     match cmd {
         BenchCommand::Screen { tagpacks, iterations, rounds, json } => {
             screen(tagpacks, iterations.max(1), rounds.max(1), json).await
+        }
+        BenchCommand::Pages { logins, views, cases, concurrency, json } => {
+            pages(cfg, g, logins.max(1), views.max(1), cases, concurrency.max(1), json).await
         }
         BenchCommand::Pipeline { concurrency, deposits, json } => {
             pipeline(cfg, g, concurrency.max(1), deposits.max(1), json).await
@@ -169,18 +191,8 @@ async fn pipeline(
     deposits: usize,
     json_out: bool,
 ) -> Result<ExitCode, String> {
-    let scratch = std::env::temp_dir().join(format!("custos-bench-{}", std::process::id()));
-    let loc =
-        Location::resolve(cfg, Some(g.data_dir.clone().unwrap_or_else(|| scratch.clone())), g.database_url.clone(), "");
-    let mut cfg = Config::default();
-    cfg.secrets.master_key = Some(custos_crypto::MasterKey::generate().to_base64());
-    cfg.deposit_keys.ethereum = Some(custos_chain::demo::ETHEREUM_XPUB.into());
-    let rt = bootstrap::runtime(&cfg, &loc, bootstrap::cipher(&cfg, true)?).await?;
+    let (rt, base, scratch) = scratch_server(cfg, &g).await?;
     let database = rt.store.backend_kind().as_str();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = custos_web::AppState::new(rt.app.clone());
-    tokio::spawn(custos_web::serve(listener, state, std::future::pending()));
     let (key, _) = rt.app.create_api_key("bench", Scope::ALL.to_vec(), "cli").await.map_err(|e| e.to_string())?;
 
     // Sources: nine clean addresses in ten, one sanctioned.
@@ -204,7 +216,6 @@ async fn pipeline(
             .collect(),
     );
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().map_err(|e| e.to_string())?;
-    let base = format!("http://{addr}");
     let next = Arc::new(AtomicUsize::new(0));
     let bar = crate::progress::bar(deposits as u64, "deposits", !json_out);
     let started = Instant::now();
@@ -255,10 +266,8 @@ async fn pipeline(
     }
     let elapsed = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1];
     let per_sec = deposits as f64 / elapsed;
-    let (p50, p99) = (pct(0.50), pct(0.99));
+    let (p50, p99) = percentiles(latencies);
     if json_out {
         println!(
             "{}",
@@ -272,6 +281,187 @@ async fn pipeline(
         println!("  deposits / second    {per_sec:>10.0}   (orders are created at the same rate)");
         println!("  decision latency p50 {p50:>10.2} ms");
         println!("  decision latency p99 {p99:>10.2} ms");
+    }
+    rt.store.close().await;
+    if g.data_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The median and the 99th percentile of latencies in milliseconds.
+fn percentiles(mut latencies: Vec<f64>) -> (f64, f64) {
+    if latencies.is_empty() {
+        return (0.0, 0.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1];
+    (pct(0.50), pct(0.99))
+}
+
+/// A scratch Custos with the Ethereum demo key, served on a random port.
+async fn scratch_server(cfg: &Config, g: &Global) -> Result<(bootstrap::Runtime, String, PathBuf), String> {
+    let scratch = std::env::temp_dir().join(format!("custos-bench-{}", std::process::id()));
+    let loc =
+        Location::resolve(cfg, Some(g.data_dir.clone().unwrap_or_else(|| scratch.clone())), g.database_url.clone(), "");
+    let mut cfg = Config::default();
+    cfg.secrets.master_key = Some(custos_crypto::MasterKey::generate().to_base64());
+    cfg.deposit_keys.ethereum = Some(custos_chain::demo::ETHEREUM_XPUB.into());
+    let rt = bootstrap::runtime(&cfg, &loc, bootstrap::cipher(&cfg, true)?).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tokio::spawn(custos_web::serve(listener, custos_web::AppState::new(rt.app.clone()), std::future::pending()));
+    Ok((rt, format!("http://{addr}"), scratch))
+}
+
+/// GETs `path` `views` times from `concurrency` clients with `cookie`; returns the latencies.
+async fn views_of(
+    client: &reqwest::Client,
+    url: String,
+    cookie: String,
+    views: usize,
+    concurrency: usize,
+) -> Result<(Vec<f64>, f64), String> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, cookie, next) = (client.clone(), url.clone(), cookie.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while next.fetch_add(1, Ordering::Relaxed) < views {
+                let t = Instant::now();
+                let r = client.get(&url).header("cookie", &cookie).send().await.map_err(|e| e.to_string())?;
+                if r.status() != reqwest::StatusCode::OK {
+                    return Err(format!("{url} answered {}", r.status()));
+                }
+                r.bytes().await.map_err(|e| e.to_string())?;
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            Ok::<_, String>(latencies)
+        }));
+    }
+    let mut all = Vec::with_capacity(views);
+    for w in workers {
+        all.extend(w.await.map_err(|e| e.to_string())??);
+    }
+    Ok((all, started.elapsed().as_secs_f64()))
+}
+
+async fn pages(
+    cfg: &Config,
+    g: Global,
+    logins: usize,
+    views: usize,
+    cases: usize,
+    concurrency: usize,
+    json_out: bool,
+) -> Result<ExitCode, String> {
+    use custos_app::accounts::records::AccountKind;
+    let (rt, base, scratch) = scratch_server(cfg, &g).await?;
+    let database = rt.store.backend_kind().as_str();
+    let accounts = rt.app.accounts();
+    let password = "bench passphrase for custos 42";
+    let fail = |e: custos_app::accounts::AuthError| e.to_string();
+    accounts.register_customer("bench.customer@example.com", password, "en").await.map_err(fail)?;
+    accounts
+        .create_staff("bench.officer@example.com", password, custos_domain::access::Role::Officer, None)
+        .await
+        .map_err(fail)?;
+    // The queue: orders of the customer with rejected deposits (a sanctioned source).
+    let sanctioned = ofac::bundled().sources[0]
+        .labels
+        .iter()
+        .find(|l| l.network == Network::Ethereum)
+        .map(|l| l.address.clone())
+        .ok_or("no sanctioned Ethereum address")?;
+    let bar = crate::progress::bar(cases as u64, "cases", !json_out);
+    for i in 0..cases {
+        let order = rt
+            .app
+            .create_order(
+                custos_app::model::NewOrder {
+                    external_id: None,
+                    customer_email: Some("bench.customer@example.com".into()),
+                    pay_network: Network::Ethereum,
+                    pay_asset: custos_domain::Asset::Eth,
+                    pay_amount: custos_domain::Amount(1_000_000),
+                    receive_network: Network::Ethereum,
+                    receive_asset: custos_domain::Asset::Eth,
+                    receive_amount: custos_domain::Amount(900_000),
+                    receive_address: custos_domain::Address::parse(Network::Ethereum, &sanctioned)
+                        .map_err(|e| e.to_string())?,
+                },
+                "bench",
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let deposit = custos_app::model::NewDeposit {
+            network: Network::Ethereum,
+            asset: custos_domain::Asset::Eth,
+            address: custos_domain::Address::parse(Network::Ethereum, &order.deposit_address)
+                .map_err(|e| e.to_string())?,
+            txid: format!("0x{}", custos_crypto::sha256_hex(format!("pages-{i}").as_bytes())),
+            index: 0,
+            amount: custos_domain::Amount(1_000_000),
+            sources: vec![custos_domain::Address::parse(Network::Ethereum, &sanctioned).map_err(|e| e.to_string())?],
+            confirmations: None,
+        };
+        rt.app.report_deposit(deposit, "bench").await.map_err(|e| e.to_string())?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    // Logins: one after another, as a person logs in (Argon2id dominates).
+    let mut login_ms = Vec::with_capacity(logins);
+    let mut token = String::new();
+    for _ in 0..logins {
+        let t = Instant::now();
+        let (tk, _) = accounts
+            .login(AccountKind::Customer, "bench.customer@example.com", password, "127.0.0.1", None)
+            .await
+            .map_err(fail)?;
+        login_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        token = tk;
+    }
+    // The officer's session (MFA enrolled) for the queue.
+    let (staff_token, _) = accounts
+        .login(AccountKind::Staff, "bench.officer@example.com", password, "127.0.0.1", None)
+        .await
+        .map_err(fail)?;
+    let auth = accounts.session(&staff_token).await.map_err(|e| e.to_string())?.ok_or("no staff session")?;
+    let setup = accounts.begin_mfa(&auth).await.map_err(fail)?;
+    let secret = custos_crypto::totp::base32_decode(&setup.secret_base32).ok_or("bad TOTP secret")?;
+    let now = rt.app.now_ms();
+    let code = format!("{:06}", custos_crypto::totp::code_at(&secret, custos_crypto::totp::step_of(now), 6));
+    let (staff_token, _) = accounts.confirm_mfa(&auth, &staff_token, &code, "127.0.0.1").await.map_err(fail)?;
+
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().map_err(|e| e.to_string())?;
+    let (queue, queue_s) =
+        views_of(&client, format!("{base}/office"), format!("__Host-custos_staff={staff_token}"), views, concurrency)
+            .await?;
+    let (orders, orders_s) =
+        views_of(&client, format!("{base}/cabinet"), format!("__Host-custos_customer={token}"), views, concurrency)
+            .await?;
+    let (login_p50, login_p99) = percentiles(login_ms);
+    let (queue_p50, queue_p99) = percentiles(queue);
+    let (orders_p50, orders_p99) = percentiles(orders);
+    let (queue_rate, orders_rate) = (views as f64 / queue_s, views as f64 / orders_s);
+    if json_out {
+        println!(
+            "{}",
+            json!({"bench": "pages", "database": database, "cases": cases, "concurrency": concurrency,
+                   "login_p50_ms": login_p50, "login_p99_ms": login_p99,
+                   "queue_per_sec": queue_rate.round(), "queue_p50_ms": queue_p50, "queue_p99_ms": queue_p99,
+                   "orders_per_sec": orders_rate.round(), "orders_p50_ms": orders_p50, "orders_p99_ms": orders_p99})
+        );
+    } else {
+        println!("custos bench pages ({database}; {cases} open cases, {cases} orders of one customer, concurrency {concurrency})");
+        println!("  login (Argon2id + session)  p50 {login_p50:>8.1} ms   p99 {login_p99:>8.1} ms");
+        println!("  /office queue     {queue_rate:>8.0} pages/s   p50 {queue_p50:>8.1} ms   p99 {queue_p99:>8.1} ms");
+        println!(
+            "  /cabinet orders   {orders_rate:>8.0} pages/s   p50 {orders_p50:>8.1} ms   p99 {orders_p99:>8.1} ms"
+        );
     }
     rt.store.close().await;
     if g.data_dir.is_none() {
