@@ -1,0 +1,400 @@
+//! Verifying customers (KYC-1..KYC-4, SEC-13..SEC-16): the levels an officer can request, the
+//! rules a submission must meet, the verification states and how a provider's verdict maps onto
+//! them, and bank cards kept as no more than the law allows.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// KYC-1: the identity documents accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityDocument {
+    NationalPassport,
+    InternationalPassport,
+    IdCard,
+}
+
+/// KYC-3: the proofs of address accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressDocument {
+    BankStatement,
+    UtilityBill,
+    TaxDocument,
+    GovernmentDocument,
+}
+
+/// One thing a customer provides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// KYC-1: one of [`IdentityDocument`].
+    Identity,
+    /// KYC-2: a selfie holding the document and an A4 sheet with the date, the order number and
+    /// the site name.
+    Selfie,
+    /// KYC-3: one of [`AddressDocument`], issued at most three months before submission.
+    ProofOfAddress,
+    /// KYC-4: the bank card paying for the exchange.
+    BankCard,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Identity => "identity",
+            Step::Selfie => "selfie",
+            Step::ProofOfAddress => "proof_of_address",
+            Step::BankCard => "bank_card",
+        }
+    }
+}
+
+/// A verification level: a named set of steps an officer can request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Level {
+    pub name: String,
+    pub steps: Vec<Step>,
+}
+
+impl Level {
+    /// The levels every installation has; operators may define more.
+    pub fn defaults() -> Vec<Level> {
+        let level = |name: &str, steps: &[Step]| Level { name: name.into(), steps: steps.to_vec() };
+        vec![
+            level("identity", &[Step::Identity, Step::Selfie]),
+            level("full", &[Step::Identity, Step::Selfie, Step::ProofOfAddress]),
+            level("card", &[Step::BankCard]),
+        ]
+    }
+}
+
+/// A calendar date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    pub year: i32,
+    pub month: u8,
+    pub day: u8,
+}
+
+fn days_in_month(year: i32, month: u8) -> u8 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+impl Date {
+    /// `YYYY-MM-DD`; `None` for anything else or a day that does not exist.
+    pub fn parse(s: &str) -> Option<Date> {
+        let mut parts = s.trim().splitn(3, '-');
+        let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+            return None;
+        }
+        let date = Date { year: y.parse().ok()?, month: m.parse().ok()?, day: d.parse().ok()? };
+        ((1..=12).contains(&date.month) && (1..=days_in_month(date.year, date.month)).contains(&date.day))
+            .then_some(date)
+    }
+
+    /// The date of a moment (UTC).
+    pub fn of_unix_ms(ms: i64) -> Date {
+        let (y, m, d) = crate::time::civil_from_days(ms.div_euclid(86_400_000));
+        Date { year: y as i32, month: m as u8, day: d as u8 }
+    }
+
+    /// The same day `n` calendar months earlier, or the month's last day when it is shorter
+    /// (31 May − 3 months = 28 or 29 February).
+    pub fn months_before(self, n: u32) -> Date {
+        let total = self.year * 12 + i32::from(self.month) - 1 - n as i32;
+        let (year, month) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u8);
+        Date { year, month, day: self.day.min(days_in_month(year, month)) }
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// Why a submission or a step is refused; a reviewer picks one, the customer reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    DocumentExpired,
+    Unreadable,
+    DataMismatch,
+    A4SheetWrong,
+    AddressDocumentTooOld,
+    DocumentNotAccepted,
+    CardHolderMismatch,
+    Other,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 8] = [
+        RejectReason::DocumentExpired,
+        RejectReason::Unreadable,
+        RejectReason::DataMismatch,
+        RejectReason::A4SheetWrong,
+        RejectReason::AddressDocumentTooOld,
+        RejectReason::DocumentNotAccepted,
+        RejectReason::CardHolderMismatch,
+        RejectReason::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::DocumentExpired => "document_expired",
+            RejectReason::Unreadable => "unreadable",
+            RejectReason::DataMismatch => "data_mismatch",
+            RejectReason::A4SheetWrong => "a4_sheet_wrong",
+            RejectReason::AddressDocumentTooOld => "address_document_too_old",
+            RejectReason::DocumentNotAccepted => "document_not_accepted",
+            RejectReason::CardHolderMismatch => "card_holder_mismatch",
+            RejectReason::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RejectReason> {
+        RejectReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// KYC-3's rule, checked when the customer submits: the proof of address was issued at most
+/// three calendar months before `submitted`, and not after it.
+pub fn check_address_document_date(issued: Date, submitted: Date) -> Result<(), String> {
+    let oldest = submitted.months_before(3);
+    if issued > submitted {
+        return Err(format!("the document's issue date {issued} is after today ({submitted})"));
+    }
+    if issued < oldest {
+        return Err(format!(
+            "the proof of address was issued on {issued}; it must be issued on {oldest} or later (at most three months old)"
+        ));
+    }
+    Ok(())
+}
+
+/// KYC-2: what the A4 sheet in the selfie must show, for the reviewer's checklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SheetChecklist {
+    pub date: String,
+    pub order_number: i64,
+    pub site_name: String,
+}
+
+/// Where a requested verification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationState {
+    /// Requested; nothing submitted yet.
+    Requested,
+    /// Submitted; being checked by the provider.
+    InProgress,
+    /// A person looks at it (the provider's manual review, or ours).
+    OnHold,
+    /// Refused, and the customer may submit again (SEC-15's clock runs).
+    Resubmission,
+    /// KYC passed.
+    Verified,
+    /// Refused for good: SEC-16 suspends the account.
+    Failed,
+}
+
+impl VerificationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationState::Requested => "requested",
+            VerificationState::InProgress => "in_progress",
+            VerificationState::OnHold => "on_hold",
+            VerificationState::Resubmission => "resubmission",
+            VerificationState::Verified => "verified",
+            VerificationState::Failed => "failed",
+        }
+    }
+
+    /// Whether nothing can change it any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, VerificationState::Verified | VerificationState::Failed)
+    }
+
+    /// SumSub's `reviewStatus` and `reviewResult` onto our state. The state comes from the
+    /// status, never from the event type (an `applicantPrechecked` event may say `queued`).
+    /// `None` for a completed review without a usable answer (the caller re-reads the status).
+    pub fn from_sumsub(review_status: &str, answer: Option<&str>, reject_type: Option<&str>) -> Option<Self> {
+        Some(match review_status {
+            "completed" => match (answer?, reject_type) {
+                ("GREEN", _) => VerificationState::Verified,
+                ("RED", Some("RETRY")) => VerificationState::Resubmission,
+                ("RED", Some("FINAL")) => VerificationState::Failed,
+                // A rejection without its type: resubmission is the cautious reading (not final).
+                ("RED", _) => VerificationState::Resubmission,
+                _ => return None,
+            },
+            "onHold" => VerificationState::OnHold,
+            "init" => VerificationState::Requested,
+            _ => VerificationState::InProgress,
+        })
+    }
+}
+
+/// Card brands recognised by their first digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardBrand {
+    Visa,
+    Mastercard,
+    Mir,
+    Amex,
+    UnionPay,
+    Maestro,
+    Other,
+}
+
+/// A bank card number as the customer typed it, validated. It is never stored, printed or
+/// logged: keep [`CardNumber::first6`], [`CardNumber::last4`], the brand and a keyed hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CardNumber(String);
+
+impl fmt::Debug for CardNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CardNumber({})", self.masked())
+    }
+}
+
+impl CardNumber {
+    /// Digits with optional spaces or dashes; 12 to 19 digits with a valid Luhn check digit.
+    pub fn parse(s: &str) -> Result<CardNumber, &'static str> {
+        let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("a card number has only digits");
+        }
+        if !(12..=19).contains(&digits.len()) {
+            return Err("a card number has 12 to 19 digits");
+        }
+        let sum: u32 = digits
+            .bytes()
+            .rev()
+            .enumerate()
+            .map(|(i, b)| {
+                let d = u32::from(b - b'0');
+                if i % 2 == 1 {
+                    let x = d * 2;
+                    if x > 9 {
+                        x - 9
+                    } else {
+                        x
+                    }
+                } else {
+                    d
+                }
+            })
+            .sum();
+        if sum % 10 != 0 {
+            return Err("the card number is mistyped (its check digit is wrong)");
+        }
+        Ok(CardNumber(digits))
+    }
+
+    pub fn first6(&self) -> &str {
+        &self.0[..6]
+    }
+
+    pub fn last4(&self) -> &str {
+        &self.0[self.0.len() - 4..]
+    }
+
+    /// The full digits, for the keyed hash only.
+    pub fn digits(&self) -> &str {
+        &self.0
+    }
+
+    /// `427638******1234`.
+    pub fn masked(&self) -> String {
+        format!("{}{}{}", self.first6(), "*".repeat(self.0.len() - 10), self.last4())
+    }
+
+    pub fn brand(&self) -> CardBrand {
+        let p2: u32 = self.0[..2].parse().unwrap_or(0);
+        let p4: u32 = self.0[..4].parse().unwrap_or(0);
+        match () {
+            _ if self.0.starts_with('4') => CardBrand::Visa,
+            _ if (2200..=2204).contains(&p4) => CardBrand::Mir,
+            _ if (51..=55).contains(&p2) || (2221..=2720).contains(&p4) => CardBrand::Mastercard,
+            _ if p2 == 34 || p2 == 37 => CardBrand::Amex,
+            _ if p2 == 62 => CardBrand::UnionPay,
+            _ if p2 == 50 || (56..=69).contains(&p2) => CardBrand::Maestro,
+            _ => CardBrand::Other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    #[test]
+    fn kyc_3_an_address_proof_three_months_old_passes_and_a_day_older_is_refused() {
+        assert_eq!(check_address_document_date(d("2026-02-21"), d("2026-05-21")), Ok(()));
+        let err = check_address_document_date(d("2026-02-20"), d("2026-05-21")).unwrap_err();
+        assert!(err.contains("issued on 2026-02-20") && err.contains("2026-02-21 or later"), "{err}");
+        assert!(check_address_document_date(d("2026-05-22"), d("2026-05-21")).is_err(), "not from the future");
+        // Month ends: 31 May − 3 months is the end of February.
+        assert_eq!(d("2026-05-31").months_before(3), d("2026-02-28"));
+        assert_eq!(d("2028-05-31").months_before(3), d("2028-02-29"));
+        assert_eq!(d("2026-01-15").months_before(3), d("2025-10-15"));
+        assert!(check_address_document_date(d("2026-02-27"), d("2026-05-31")).is_err());
+    }
+
+    #[test]
+    fn dates_parse_strictly_and_come_from_moments() {
+        assert_eq!(Date::parse("2026-02-29"), None);
+        assert_eq!(Date::parse("2026-13-01"), None);
+        assert_eq!(Date::parse("26-01-01"), None);
+        assert_eq!(Date::of_unix_ms(1_767_225_600_000), d("2026-01-01"));
+        assert_eq!(d("2026-01-01").to_string(), "2026-01-01");
+    }
+
+    #[test]
+    fn kyc_1_and_kyc_2_are_in_every_identity_level() {
+        for level in Level::defaults().iter().filter(|l| l.steps.contains(&Step::Identity)) {
+            assert!(level.steps.contains(&Step::Selfie), "{}", level.name);
+        }
+        assert_eq!(RejectReason::parse("a4_sheet_wrong"), Some(RejectReason::A4SheetWrong));
+    }
+
+    #[test]
+    fn sumsub_verdicts_map_onto_states() {
+        use VerificationState::*;
+        assert_eq!(VerificationState::from_sumsub("completed", Some("GREEN"), None), Some(Verified));
+        assert_eq!(VerificationState::from_sumsub("completed", Some("RED"), Some("RETRY")), Some(Resubmission));
+        assert_eq!(VerificationState::from_sumsub("completed", Some("RED"), Some("FINAL")), Some(Failed));
+        assert_eq!(VerificationState::from_sumsub("onHold", None, None), Some(OnHold));
+        assert_eq!(VerificationState::from_sumsub("queued", None, None), Some(InProgress));
+        assert_eq!(VerificationState::from_sumsub("init", None, None), Some(Requested));
+        assert_eq!(VerificationState::from_sumsub("completed", Some("YELLOW"), None), None);
+        assert_eq!(VerificationState::from_sumsub("completed", None, None), None);
+    }
+
+    #[test]
+    fn kyc_4_cards_are_checked_and_only_their_ends_shown() {
+        let c = CardNumber::parse("4276 3800 1234 5679").unwrap();
+        assert_eq!((c.first6(), c.last4(), c.brand()), ("427638", "5679", CardBrand::Visa));
+        assert_eq!(c.masked(), "427638******5679");
+        assert!(!format!("{c:?}").contains("00123456"), "never printed whole");
+        assert!(CardNumber::parse("4276 3800 1234 5676").is_err(), "Luhn");
+        assert!(CardNumber::parse("4276-3800-1234").is_err());
+        assert_eq!(CardNumber::parse("2200 0000 0000 0004").unwrap().brand(), CardBrand::Mir);
+        assert_eq!(CardNumber::parse("5555 5555 5555 4444").unwrap().brand(), CardBrand::Mastercard);
+        assert_eq!(CardNumber::parse("3782 822463 10005").unwrap().brand(), CardBrand::Amex);
+        assert!(CardNumber::parse("4111 1111 1111 111x").is_err());
+    }
+}
