@@ -294,7 +294,8 @@ impl CardNumber {
                 }
             })
             .sum();
-        if sum % 10 != 0 {
+        let remainder = sum % 10;
+        if remainder != 0 {
             return Err("the card number is mistyped (its check digit is wrong)");
         }
         Ok(CardNumber(digits))
