@@ -1,7 +1,6 @@
 //! Appeals: a customer contests a decision taken after a detected violation (a rejection, a
 //! refund, a freeze); an officer answers within the review deadline (SLA-2). Both texts are
-//! encrypted; an officer's reading is audited. SEC-17 (KYC passed before an appeal) is checked
-//! once the KYC levels exist.
+//! encrypted; an officer's reading is audited. SEC-17: only a customer who passed KYC appeals.
 
 use crate::error::AppError;
 use crate::model::AppealRecord;
@@ -44,6 +43,17 @@ impl App {
                     order.number,
                     order.status.as_str()
                 ),
+            ));
+        }
+        // SEC-17: passing KYC comes first.
+        let passed = match &order.customer_email_index {
+            Some(index) => self.kyc_passed(index).await?,
+            None => false,
+        };
+        if !passed {
+            return Err(AppError::conflict(
+                "kyc_required",
+                "an appeal needs a passed identity verification (SEC-17): complete the verification first",
             ));
         }
         let appeal = text(appeal, "appeal")?;

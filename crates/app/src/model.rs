@@ -659,3 +659,27 @@ pub struct AppealRecord {
     pub answered_by: Option<String>,
     pub answered_at_ms: Option<i64>,
 }
+
+/// A verification requested of a customer (KYC), done by a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationRecord {
+    pub id: Uuid,
+    /// The customer (blind index of the e-mail).
+    pub email_index: String,
+    /// What the provider knows the customer by: opaque, never personal data.
+    pub customer_ref: String,
+    pub order_id: Option<Uuid>,
+    pub level: String,
+    pub provider: String,
+    pub state: custos_domain::kyc::VerificationState,
+    pub applicant_id: Option<String>,
+    /// The provider's reasons for a rejection (codes, no personal data).
+    pub reject_labels: Vec<String>,
+    /// What the customer is told to fix, encrypted.
+    pub comment_enc: Option<String>,
+    /// The provider's time of the event that set the state; an older event never overrides it.
+    pub last_event_at: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub due_at_ms: i64,
+}

@@ -209,6 +209,36 @@ pub trait Store: AccountStore + Send + Sync {
     async fn get_appeal(&self, id: Uuid) -> StoreResult<Option<AppealRecord>>;
     /// Records the outcome of an open appeal; false if it was answered already.
     async fn answer_appeal(&self, id: Uuid, outcome_enc: &str, actor: &str, at_ms: i64) -> StoreResult<bool>;
+    async fn insert_verification(&self, v: &VerificationRecord, actor: &str) -> StoreResult<()>;
+    /// The verification of this customer reference (as the provider echoes it), or else of
+    /// this applicant id; the newest first.
+    async fn find_verification(
+        &self,
+        applicant_id: &str,
+        customer_ref: &str,
+    ) -> StoreResult<Option<VerificationRecord>>;
+    /// A customer's verifications, newest first.
+    async fn verifications_of(&self, email_index: &str) -> StoreResult<Vec<VerificationRecord>>;
+    /// Writes a verification's new state with its audit events; `suspend` also suspends the
+    /// customer (SEC-16) and `alert` queues an alert to the officers, in the same transaction.
+    async fn update_verification(
+        &self,
+        v: &VerificationRecord,
+        events: &[AuditEvent],
+        suspend: bool,
+        alert: Option<serde_json::Value>,
+        at_ms: i64,
+    ) -> StoreResult<()>;
+    /// Stores a provider's webhook once; false when this delivery was seen before.
+    async fn kyc_inbox_insert(
+        &self,
+        dedup_key: &str,
+        provider: &str,
+        event_type: &str,
+        body_enc: &str,
+        outcome: &str,
+        at_ms: i64,
+    ) -> StoreResult<bool>;
     /// Audit entries about any of these entities, oldest first.
     async fn audit_of(&self, entity_ids: &[String], limit: i64) -> StoreResult<Vec<AuditEntry>>;
     /// A document with its encrypted content.
@@ -333,4 +363,34 @@ pub struct Mail {
 #[async_trait]
 pub trait Mailer: Send + Sync {
     async fn send(&self, mail: &Mail) -> Result<(), String>;
+}
+
+/// A provider's webhook event, verified and read by the adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KycEvent {
+    /// Deliveries with the same key are one event.
+    pub dedup_key: String,
+    pub kind: String,
+    pub applicant_id: String,
+    /// Our opaque customer reference, as the provider echoes it.
+    pub customer_ref: Option<String>,
+    /// The state it reports, when it is one Custos acts on.
+    pub state: Option<custos_domain::kyc::VerificationState>,
+    pub reject_labels: Vec<String>,
+    /// What the customer may be told (never the provider's internal comment).
+    pub customer_comment: Option<String>,
+    /// The provider's time of the event (sortable text).
+    pub at: String,
+}
+
+/// A KYC provider (SumSub), which verifies identities in its own systems (PD-1, SEC-13).
+#[async_trait]
+pub trait KycProvider: Send + Sync {
+    fn name(&self) -> &str;
+    /// Registers the customer (by the opaque reference) for a level; returns the applicant id.
+    async fn create_applicant(&self, customer_ref: &str, level: &str) -> Result<String, String>;
+    /// A short-lived token for the provider's widget in the cabinet.
+    async fn sdk_token(&self, customer_ref: &str, level: &str) -> Result<String, String>;
+    /// Verifies a webhook's signature before reading it; a refusal says why.
+    fn read_webhook(&self, body: &[u8], digest: Option<&str>, alg: Option<&str>) -> Result<KycEvent, String>;
 }

@@ -71,6 +71,8 @@ pub struct AppParts {
     pub monitoring: MonitoringRules,
     pub auth: AuthSettings,
     pub mailer: Arc<dyn Mailer>,
+    /// The KYC provider; without one, officers review verifications themselves.
+    pub kyc: Option<Arc<dyn crate::ports::KycProvider>>,
 }
 
 pub struct App {
@@ -85,6 +87,7 @@ pub struct App {
     pub(crate) monitoring: MonitoringRules,
     pub(crate) key_cache: Mutex<HashMap<String, (ApiKeyRecord, i64)>>,
     pub(crate) accounts: Accounts,
+    pub(crate) kyc: Option<Arc<dyn crate::ports::KycProvider>>,
 }
 
 /// How long a looked-up API key is trusted without asking the database again.
@@ -101,6 +104,7 @@ impl App {
             Accounts::new(parts.store.clone(), parts.cipher.clone(), parts.clock.clone(), parts.mailer, parts.auth);
         Ok(App {
             accounts,
+            kyc: parts.kyc,
             store: parts.store,
             screener: parts.screener,
             policy: parts.policy,

@@ -315,6 +315,7 @@ both!(invariant_2_an_analyzer_that_times_out_sends_the_deposit_to_review, |t: Te
         monitoring: Default::default(),
         auth: Default::default(),
         mailer: t.mailer.clone(),
+        kyc: None,
     })
     .await
     .unwrap();

@@ -329,7 +329,7 @@ both!(documents_are_checked_encrypted_and_opened_by_officers_only_with_an_audit,
     assert!(audit.iter().all(|e| !e.data.contains("Bank Statement")), "names stay out of the audit log");
 });
 
-both!(a_customer_appeals_a_rejection_and_an_officer_answers_within_the_review_deadline, |t: TestApp| async move {
+both!(sec17_an_appeal_needs_kyc_first_and_an_officer_answers_within_the_review_deadline, |t: TestApp| async move {
     let (base, key) = t.serve().await;
     let c = client();
     let accounts = t.app.accounts();
@@ -369,6 +369,13 @@ both!(a_customer_appeals_a_rejection_and_an_officer_answers_within_the_review_de
     let (_, page) = me.get(&c, format!("{base}/cabinet/orders/{order_id}")).await;
     assert!(page.contains("id=\"send-appeal\""), "the customer is offered an appeal");
     let text = "I bought these coins on a licensed exchange; the sender was not me.";
+    let (status, page) = me.post(&c, format!("{base}/cabinet/orders/{order_id}/appeal"), &[("appeal", text)]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "SEC-17: no appeal before KYC");
+    assert!(page.contains("identity verification"), "{page}");
+    // KYC passes (an officer's review, without a provider); then the appeal is taken.
+    let index = t.app.store().list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap().email_index;
+    let v = t.app.request_verification(&index, None, "identity", "staff:test").await.unwrap();
+    t.app.review_verification(v.id, &index, custos_app::kyc::ReviewDecision::Approve, "staff:test").await.unwrap();
     let (status, _) = me.post(&c, format!("{base}/cabinet/orders/{order_id}/appeal"), &[("appeal", text)]).await;
     assert!(status.is_redirection());
     let (status, _) = me.post(&c, format!("{base}/cabinet/orders/{order_id}/appeal"), &[("appeal", "again")]).await;

@@ -320,6 +320,61 @@ impl Client {
     }
 }
 
+/// SumSub as Custos's KYC provider: the API client and the webhook check together.
+pub struct SumsubProvider {
+    client: Client,
+    webhook: WebhookSettings,
+    /// How long a WebSDK token lives.
+    pub token_ttl_secs: u32,
+}
+
+impl SumsubProvider {
+    pub fn new(client: ClientSettings, webhook: WebhookSettings) -> Result<SumsubProvider, String> {
+        Ok(SumsubProvider { client: Client::new(client)?, webhook, token_ttl_secs: 600 })
+    }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+#[async_trait::async_trait]
+impl custos_app::ports::KycProvider for SumsubProvider {
+    fn name(&self) -> &str {
+        "sumsub"
+    }
+
+    async fn create_applicant(&self, customer_ref: &str, level: &str) -> Result<String, String> {
+        self.client.create_applicant(customer_ref, level, now_secs()).await.map(|a| a.id).map_err(|e| e.to_string())
+    }
+
+    async fn sdk_token(&self, customer_ref: &str, level: &str) -> Result<String, String> {
+        self.client.sdk_token(customer_ref, level, self.token_ttl_secs, now_secs()).await.map_err(|e| e.to_string())
+    }
+
+    fn read_webhook(
+        &self,
+        body: &[u8],
+        digest: Option<&str>,
+        alg: Option<&str>,
+    ) -> Result<custos_app::ports::KycEvent, String> {
+        verify_webhook(&self.webhook, body, digest, alg).map_err(|e| e.to_string())?;
+        let ev = Event::parse(body).map_err(|e| e.to_string())?;
+        let result = ev.review_result.clone().unwrap_or_default();
+        Ok(custos_app::ports::KycEvent {
+            dedup_key: ev.dedup_key(),
+            state: if ev.is_handled() { ev.state() } else { None },
+            kind: ev.kind,
+            applicant_id: ev.applicant_id,
+            customer_ref: ev.external_user_id,
+            reject_labels: result.reject_labels,
+            // The moderation comment may be shown to the customer; the client comment never.
+            customer_comment: result.moderation_comment,
+            at: ev.created_at_ms.unwrap_or_default(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

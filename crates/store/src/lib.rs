@@ -9,6 +9,7 @@
 
 mod accounts;
 mod audit;
+mod kyc;
 mod migrate;
 mod rows;
 mod script;

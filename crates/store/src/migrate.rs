@@ -36,6 +36,7 @@ pub fn migrations() -> &'static [Migration] {
         migration!(7, "refund_alerts", "0007_refund_alerts.sql"),
         migration!(8, "accounts", "0008_accounts.sql"),
         migration!(9, "documents_appeals", "0009_documents_appeals.sql"),
+        migration!(10, "kyc", "0010_kyc.sql"),
     ]
 }
 

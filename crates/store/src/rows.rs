@@ -118,7 +118,7 @@ fn amount(row: &impl Columns, col: &str) -> Result<Amount, StoreError> {
     Amount::parse(&get::<String>(row, col)?).map_err(|e| bad(col, e))
 }
 
-fn json<T: serde::de::DeserializeOwned>(row: &impl Columns, col: &str) -> Result<T, StoreError> {
+pub(crate) fn json<T: serde::de::DeserializeOwned>(row: &impl Columns, col: &str) -> Result<T, StoreError> {
     serde_json::from_str(&get::<String>(row, col)?).map_err(|e| bad(col, e))
 }
 
@@ -360,5 +360,34 @@ pub(crate) fn audit_entry(r: &impl Columns) -> Result<custos_domain::audit::Audi
         data: get(r, "data")?,
         prev_hash: get(r, "prev_hash")?,
         hash: get(r, "hash")?,
+    })
+}
+
+pub(crate) const VERIFICATION_COLUMNS: &str = "id, email_index, customer_ref, order_id, level, provider, state, \
+    applicant_id, reject_labels, comment_enc, last_event_at, created_at_ms, updated_at_ms, due_at_ms";
+
+pub(crate) fn verification(row: &impl Columns) -> Result<VerificationRecord, StoreError> {
+    use custos_domain::kyc::VerificationState as S;
+    let state: String = get(row, "state")?;
+    let state = [S::Requested, S::InProgress, S::OnHold, S::Resubmission, S::Verified, S::Failed]
+        .into_iter()
+        .find(|s| s.as_str() == state)
+        .ok_or_else(|| bad("verification state", &state))?;
+    let order: Option<String> = get(row, "order_id")?;
+    Ok(VerificationRecord {
+        id: uuid(row, "id")?,
+        email_index: get(row, "email_index")?,
+        customer_ref: get(row, "customer_ref")?,
+        order_id: order.map(|o| o.parse().map_err(|e| bad("order_id", e))).transpose()?,
+        level: get(row, "level")?,
+        provider: get(row, "provider")?,
+        state,
+        applicant_id: get(row, "applicant_id")?,
+        reject_labels: json(row, "reject_labels")?,
+        comment_enc: get(row, "comment_enc")?,
+        last_event_at: get(row, "last_event_at")?,
+        created_at_ms: get(row, "created_at_ms")?,
+        updated_at_ms: get(row, "updated_at_ms")?,
+        due_at_ms: get(row, "due_at_ms")?,
     })
 }

@@ -186,7 +186,12 @@ impl SqlStore {
         audit::head_of(&session.run(script).await?[0])
     }
 
-    fn outbox(script: &mut Script, event_type: &str, payload: serde_json::Value, at_ms: i64) -> StoreResult<()> {
+    pub(crate) fn outbox(
+        script: &mut Script,
+        event_type: &str,
+        payload: serde_json::Value,
+        at_ms: i64,
+    ) -> StoreResult<()> {
         script.push(
             "INSERT INTO outbox (id, event_type, payload, created_at_ms, attempts) VALUES ($1, $2, $3, $4, 0)",
             values![Uuid::now_v7().to_string(), event_type, to_json(&payload)?, at_ms],
@@ -945,6 +950,46 @@ impl Store for SqlStore {
             values![outcome_enc, actor, at_ms, id.to_string()],
         );
         self.write_if_one(script, &[event(actor, "appeal.answered", "appeal", id, json!({}))], at_ms).await
+    }
+
+    async fn insert_verification(&self, v: &VerificationRecord, actor: &str) -> StoreResult<()> {
+        let ev = event(actor, "kyc.requested", "verification", v.id, json!({"level": v.level, "provider": v.provider}));
+        self.kyc_insert_verification(v, &[ev]).await
+    }
+
+    async fn find_verification(
+        &self,
+        applicant_id: &str,
+        customer_ref: &str,
+    ) -> StoreResult<Option<VerificationRecord>> {
+        self.kyc_find(applicant_id, customer_ref).await
+    }
+
+    async fn verifications_of(&self, email_index: &str) -> StoreResult<Vec<VerificationRecord>> {
+        self.kyc_of(email_index).await
+    }
+
+    async fn update_verification(
+        &self,
+        v: &VerificationRecord,
+        events: &[AuditEvent],
+        suspend: bool,
+        alert: Option<serde_json::Value>,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        self.kyc_update(v, events, suspend, alert, at_ms).await
+    }
+
+    async fn kyc_inbox_insert(
+        &self,
+        dedup_key: &str,
+        provider: &str,
+        event_type: &str,
+        body_enc: &str,
+        outcome: &str,
+        at_ms: i64,
+    ) -> StoreResult<bool> {
+        self.kyc_inbox(dedup_key, provider, event_type, body_enc, outcome, at_ms).await
     }
 
     async fn audit_of(&self, entity_ids: &[String], limit: i64) -> StoreResult<Vec<AuditEntry>> {

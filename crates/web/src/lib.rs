@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router(state.clone()))
         .route("/api/openapi.json", get(move || async move { Json(document.clone()) }))
         .route("/healthz", get(routes::health))
+        .route("/api/v1/kyc/sumsub/webhook", post(routes::sumsub_webhook))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response() })
         .method_not_allowed_fallback(|| async {
             Problem::new(

@@ -353,3 +353,24 @@ pub async fn replay_webhook_event(
 pub async fn health() -> Json<Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
+
+/// SumSub's webhook: authenticated by its signature (not an API key), verified before it is
+/// read; answered at once.
+pub async fn sumsub_webhook(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
+    match state.app.kyc_webhook(&body, h("x-payload-digest"), h("x-payload-digest-alg")).await {
+        Ok(outcome) => axum::Json(serde_json::json!({"status": outcome.as_str()})).into_response(),
+        Err(e) if e.code() == "bad_signature" => Problem::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "bad_signature",
+            "the webhook's signature does not verify",
+        )
+        .into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}

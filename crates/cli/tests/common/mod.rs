@@ -119,6 +119,8 @@ pub struct Options {
     pub networks: Vec<Network>,
     pub analyzer_timeout: Duration,
     pub monitoring: custos_app::monitoring::MonitoringRules,
+    /// The KYC provider (SumSub pointed at a local fake), if any.
+    pub kyc: Option<Arc<dyn custos_app::ports::KycProvider>>,
     /// Analyzers after the built-in one (vendors pointed at a local fake).
     pub vendors:
         Vec<(Arc<dyn custos_app::Analyzer>, custos_app::screening::CallSettings, custos_app::screening::RunRule)>,
@@ -132,6 +134,7 @@ impl Default for Options {
             analyzer_timeout: Duration::from_secs(5),
             monitoring: Default::default(),
             vendors: Vec::new(),
+            kyc: None,
         }
     }
 }
@@ -211,6 +214,7 @@ impl TestApp {
             monitoring: opts.monitoring,
             auth: Default::default(),
             mailer: mailer.clone(),
+            kyc: opts.kyc,
         })
         .await
         .unwrap();

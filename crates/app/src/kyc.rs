@@ -1,0 +1,243 @@
+//! Verifying customers (KYC): requests by level, the provider's webhooks (verified, stored once,
+//! applied in order), the states and their consequences (SEC-14..SEC-16), and the officer's
+//! decision when no provider decides.
+
+use crate::error::AppError;
+use crate::model::VerificationRecord;
+use crate::ports::KycEvent;
+use crate::App;
+use custos_crypto::Aad;
+use custos_domain::audit::AuditEvent;
+use custos_domain::kyc::{Level, RejectReason, VerificationState};
+use serde_json::json;
+use uuid::Uuid;
+
+/// What became of a webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// The verification moved to this state.
+    Applied(VerificationState),
+    /// The same delivery was seen before: nothing changed.
+    Duplicate,
+    /// A type Custos does not act on: stored, acknowledged.
+    Ignored,
+    /// Older than what is known: the later state stands.
+    Stale,
+    /// No verification of ours has this applicant.
+    Unmatched,
+}
+
+impl WebhookOutcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            WebhookOutcome::Applied(_) => "applied",
+            WebhookOutcome::Duplicate => "duplicate",
+            WebhookOutcome::Ignored => "ignored",
+            WebhookOutcome::Stale => "stale",
+            WebhookOutcome::Unmatched => "unmatched",
+        }
+    }
+}
+
+/// An officer's decision on a verification without a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewDecision {
+    Approve,
+    /// The customer may submit again.
+    Retry(RejectReason),
+    /// Refused for good (SEC-16: the account is suspended).
+    Reject(RejectReason),
+}
+
+fn event(actor: &str, action: &str, id: Uuid, data: serde_json::Value) -> AuditEvent {
+    AuditEvent {
+        actor: actor.into(),
+        action: action.into(),
+        entity_type: "verification".into(),
+        entity_id: id.to_string(),
+        data,
+    }
+}
+
+impl App {
+    /// What the provider knows a customer by: stable, opaque, not personal data.
+    pub fn kyc_customer_ref(&self, email_index: &str) -> String {
+        format!("c-{}", &self.cipher.blind_index("kyc_customer_ref", email_index)[..32])
+    }
+
+    /// An officer requests a verification level of a customer (due in the KYC deadline).
+    pub async fn request_verification(
+        &self,
+        email_index: &str,
+        order_id: Option<Uuid>,
+        level: &str,
+        actor: &str,
+    ) -> Result<VerificationRecord, AppError> {
+        if !Level::defaults().iter().any(|l| l.name == level) {
+            return Err(AppError::invalid("unknown_level", format!("no verification level {level:?}")));
+        }
+        let customer_ref = self.kyc_customer_ref(email_index);
+        let (provider, applicant_id) = match &self.kyc {
+            Some(p) => {
+                let id = p.create_applicant(&customer_ref, level).await.map_err(AppError::Unavailable)?;
+                (p.name().to_owned(), Some(id))
+            }
+            None => ("manual".to_owned(), None),
+        };
+        let now = self.clock.now_ms();
+        let v = VerificationRecord {
+            id: Uuid::now_v7(),
+            email_index: email_index.to_owned(),
+            customer_ref,
+            order_id,
+            level: level.to_owned(),
+            provider,
+            state: VerificationState::Requested,
+            applicant_id,
+            reject_labels: Vec::new(),
+            comment_enc: None,
+            last_event_at: String::new(),
+            created_at_ms: now,
+            updated_at_ms: now,
+            due_at_ms: now + self.deadlines.kyc_ms,
+        };
+        self.store.insert_verification(&v, actor).await?;
+        Ok(v)
+    }
+
+    pub async fn verifications_of(&self, email_index: &str) -> Result<Vec<VerificationRecord>, AppError> {
+        Ok(self.store.verifications_of(email_index).await?)
+    }
+
+    /// Whether the customer has passed a verification (SEC-17's precondition).
+    pub async fn kyc_passed(&self, email_index: &str) -> Result<bool, AppError> {
+        Ok(self.verifications_of(email_index).await?.iter().any(|v| v.state == VerificationState::Verified))
+    }
+
+    /// The reason the customer is shown for a resubmission, decrypted.
+    pub fn verification_comment(&self, v: &VerificationRecord) -> Option<String> {
+        let row = v.id.to_string();
+        v.comment_enc
+            .as_deref()
+            .and_then(|c| self.cipher.decrypt(c, Aad { table: "verifications", column: "comment", row: &row }).ok())
+    }
+
+    /// A webhook from the provider: refused unless its signature holds (nothing is stored or
+    /// changed then); otherwise stored once, encrypted, and applied if it is news.
+    pub async fn kyc_webhook(
+        &self,
+        body: &[u8],
+        digest: Option<&str>,
+        alg: Option<&str>,
+    ) -> Result<WebhookOutcome, AppError> {
+        let provider =
+            self.kyc.as_ref().ok_or_else(|| AppError::not_found("no_kyc_provider", "no KYC provider is configured"))?;
+        let ev = match provider.read_webhook(body, digest, alg) {
+            Ok(ev) => ev,
+            Err(why) => {
+                tracing::warn!(provider = provider.name(), reason = %why, "a KYC webhook was refused");
+                let audit = AuditEvent {
+                    actor: format!("provider:{}", provider.name()),
+                    action: "kyc.webhook_refused".into(),
+                    entity_type: "kyc_webhook".into(),
+                    entity_id: "-".into(),
+                    data: json!({"reason": why}),
+                };
+                self.store.append_audit(&audit, self.clock.now_ms()).await?;
+                return Err(AppError::invalid("bad_signature", why));
+            }
+        };
+        let now = self.clock.now_ms();
+        let handled = ev.state.is_some();
+        let sealed = self
+            .cipher
+            .encrypt(&String::from_utf8_lossy(body), Aad { table: "kyc_inbox", column: "body", row: &ev.dedup_key });
+        let outcome = if handled { "received" } else { "ignored" };
+        if !self.store.kyc_inbox_insert(&ev.dedup_key, provider.name(), &ev.kind, &sealed, outcome, now).await? {
+            return Ok(WebhookOutcome::Duplicate);
+        }
+        if !handled {
+            tracing::info!(provider = provider.name(), kind = %ev.kind, "a KYC webhook of a type Custos does not act on");
+            return Ok(WebhookOutcome::Ignored);
+        }
+        self.apply_kyc_event(&format!("provider:{}", provider.name()), ev).await
+    }
+
+    async fn apply_kyc_event(&self, actor: &str, ev: KycEvent) -> Result<WebhookOutcome, AppError> {
+        let customer_ref = ev.customer_ref.clone().unwrap_or_default();
+        let Some(mut v) = self.store.find_verification(&ev.applicant_id, &customer_ref).await? else {
+            tracing::warn!(kind = %ev.kind, "a KYC webhook for an applicant Custos does not know");
+            return Ok(WebhookOutcome::Unmatched);
+        };
+        if !v.last_event_at.is_empty() && ev.at < v.last_event_at {
+            return Ok(WebhookOutcome::Stale);
+        }
+        let state = ev.state.expect("handled events carry a state");
+        let row = v.id.to_string();
+        v.applicant_id = Some(ev.applicant_id.clone());
+        v.last_event_at = ev.at.clone();
+        v.reject_labels = ev.reject_labels.clone();
+        v.comment_enc = ev
+            .customer_comment
+            .as_deref()
+            .map(|c| self.cipher.encrypt(c, Aad { table: "verifications", column: "comment", row: &row }));
+        self.set_state(v, state, actor).await?;
+        Ok(WebhookOutcome::Applied(state))
+    }
+
+    /// Moves a verification to `state` with its consequences: a final rejection suspends the
+    /// customer and alerts the officers (SEC-16).
+    async fn set_state(
+        &self,
+        mut v: VerificationRecord,
+        state: VerificationState,
+        actor: &str,
+    ) -> Result<(), AppError> {
+        let from = v.state;
+        v.state = state;
+        let failed = state == VerificationState::Failed && from != VerificationState::Failed;
+        let events = vec![event(
+            actor,
+            "kyc.state_changed",
+            v.id,
+            json!({"from": from.as_str(), "to": state.as_str(), "labels": v.reject_labels}),
+        )];
+        let alert = failed.then(|| json!({"verification_id": v.id, "labels": v.reject_labels}));
+        self.store.update_verification(&v, &events, failed, alert, self.clock.now_ms()).await?;
+        Ok(())
+    }
+
+    /// An officer decides a verification that no provider decides (manual review).
+    pub async fn review_verification(
+        &self,
+        id: Uuid,
+        email_index: &str,
+        decision: ReviewDecision,
+        actor: &str,
+    ) -> Result<VerificationState, AppError> {
+        let v = self
+            .verifications_of(email_index)
+            .await?
+            .into_iter()
+            .find(|v| v.id == id)
+            .ok_or_else(|| AppError::not_found("verification_not_found", format!("no verification {id}")))?;
+        if v.provider != "manual" {
+            return Err(AppError::conflict("provider_decides", format!("{} decides this verification", v.provider)));
+        }
+        if v.state.is_final() {
+            return Err(AppError::conflict(
+                "verification_final",
+                format!("the verification is already {}", v.state.as_str()),
+            ));
+        }
+        let (state, labels) = match decision {
+            ReviewDecision::Approve => (VerificationState::Verified, vec![]),
+            ReviewDecision::Retry(r) => (VerificationState::Resubmission, vec![r.as_str().to_owned()]),
+            ReviewDecision::Reject(r) => (VerificationState::Failed, vec![r.as_str().to_owned()]),
+        };
+        let mut v = v;
+        v.reject_labels = labels;
+        self.set_state(v, state, actor).await?;
+        Ok(state)
+    }
+}

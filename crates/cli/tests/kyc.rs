@@ -1,0 +1,168 @@
+//! KYC with SumSub (issue 6) on SQLite and PostgreSQL: webhooks through HTTP, verified by their
+//! digest before anything else, stored once, applied in order; the states' consequences.
+
+mod common;
+
+use common::*;
+use custos_app::kyc::WebhookOutcome;
+use custos_domain::kyc::VerificationState;
+use custos_kyc::sumsub::{ClientSettings, DigestAlg, SumsubProvider, WebhookSettings};
+use hmac::{Hmac, Mac};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+const SECRET: &str = "test-webhook-secret";
+const APPLICANT: &str = "67c70000f61f6b0000000042";
+
+/// A local SumSub answering applicant creation (the real one cannot be reached from here).
+async fn fake_sumsub() -> String {
+    let app = axum::Router::new().fallback(|| async {
+        axum::Json(json!({"id": APPLICANT, "externalUserId": "x", "review": {"reviewStatus": "init"}}))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+async fn with_sumsub(backend: Backend) -> Option<TestApp> {
+    let mut webhook = WebhookSettings::new(SECRET);
+    webhook.allowed = vec![DigestAlg::Sha256, DigestAlg::Sha512];
+    let provider = SumsubProvider::new(
+        ClientSettings {
+            base_url: fake_sumsub().await,
+            app_token: "sbx:test-token".into(),
+            secret_key: "test-secret".into(),
+            sandbox: true,
+            timeout: Duration::from_secs(5),
+        },
+        webhook,
+    )
+    .unwrap();
+    TestApp::with(backend, Options { kyc: Some(Arc::new(provider)), ..Options::default() }).await
+}
+
+fn digest(body: &str) -> String {
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+async fn deliver(c: &reqwest::Client, base: &str, body: &str, sig: Option<String>, alg: &str) -> (StatusCode, Value) {
+    let mut r =
+        c.post(format!("{base}/api/v1/kyc/sumsub/webhook")).header("x-payload-digest-alg", alg).body(body.to_owned());
+    if let Some(s) = sig {
+        r = r.header("x-payload-digest", s);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn reviewed(customer_ref: &str, at: &str, answer: &str, reject: Option<&str>) -> String {
+    let mut result = json!({"reviewAnswer": answer});
+    if let Some(r) = reject {
+        result["reviewRejectType"] = r.into();
+        result["rejectLabels"] = json!(["BAD_PHOTO"]);
+        result["moderationComment"] = "Please take a sharper photo of your passport".into();
+        result["clientComment"] = "internal: looks edited".into();
+    }
+    json!({"type": "applicantReviewed", "applicantId": APPLICANT, "externalUserId": customer_ref,
+           "reviewStatus": "completed", "reviewResult": result, "createdAtMs": at, "sandboxMode": "true"})
+    .to_string()
+}
+
+async fn run(backend: Backend) {
+    let Some(t) = with_sumsub(backend).await else { return };
+    let (base, _) = t.serve().await;
+    let c = reqwest::Client::new();
+    t.app.accounts().register_customer("kate@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
+    let index = t.app.store().list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap()[0]
+        .email_index
+        .clone();
+    let v = t.app.request_verification(&index, None, "full", "staff:test").await.unwrap();
+    assert_eq!((v.provider.as_str(), v.applicant_id.as_deref()), ("sumsub", Some(APPLICANT)));
+    assert!(v.customer_ref.starts_with("c-") && !v.customer_ref.contains("kate"), "no personal data to SumSub");
+    let state = |t: &TestApp| {
+        let index = index.clone();
+        let app = t.app.clone();
+        async move { app.verifications_of(&index).await.unwrap()[0].state }
+    };
+
+    // A bad signature: refused, audited, nothing stored or changed.
+    let retry = reviewed(&v.customer_ref, "2026-01-01 00:10:00.000", "RED", Some("RETRY"));
+    let (status, problem) = deliver(&c, &base, &retry, Some(digest("something else")), "HMAC_SHA256_HEX").await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("bad_signature")));
+    let (status, _) = deliver(&c, &base, &retry, None, "HMAC_SHA256_HEX").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "no digest");
+    let (status, _) = deliver(&c, &base, &retry, Some(digest(&retry)), "HMAC_SHA1_HEX").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "no downgrade to SHA-1");
+    assert_eq!(state(&t).await, VerificationState::Requested);
+    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    assert_eq!(audit.iter().filter(|e| e.action == "kyc.webhook_refused").count(), 3);
+
+    // RED + RETRY: the customer may resubmit and sees the moderation comment, never the internal one.
+    let (status, body) = deliver(&c, &base, &retry, Some(digest(&retry)), "HMAC_SHA256_HEX").await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("applied")));
+    let now = t.app.verifications_of(&index).await.unwrap().remove(0);
+    assert_eq!(now.state, VerificationState::Resubmission);
+    assert_eq!(t.app.verification_comment(&now).as_deref(), Some("Please take a sharper photo of your passport"));
+    // The same delivery again changes nothing.
+    let (_, body) = deliver(&c, &base, &retry, Some(digest(&retry)), "HMAC_SHA256_HEX").await;
+    assert_eq!(body["status"], "duplicate");
+    // An unknown type is acknowledged and ignored.
+    let unknown =
+        json!({"type": "kytCaseReviewed", "applicantId": APPLICANT, "createdAtMs": "2026-01-01 00:11:00.000"})
+            .to_string();
+    let (status, body) = deliver(&c, &base, &unknown, Some(digest(&unknown)), "HMAC_SHA256_HEX").await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ignored")));
+
+    // GREEN: verified (SHA-512 works too); an older event arriving late does not undo it.
+    let green = reviewed(&v.customer_ref, "2026-01-01 00:20:00.000", "GREEN", None);
+    let mut mac = <Hmac<sha2::Sha512> as Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(green.as_bytes());
+    let (_, body) = deliver(&c, &base, &green, Some(hex::encode(mac.finalize().into_bytes())), "HMAC_SHA512_HEX").await;
+    assert_eq!(body["status"], "applied");
+    assert_eq!(state(&t).await, VerificationState::Verified);
+    assert!(t.app.kyc_passed(&index).await.unwrap());
+    let late = reviewed(&v.customer_ref, "2026-01-01 00:15:00.000", "RED", Some("RETRY"));
+    let (_, body) = deliver(&c, &base, &late, Some(digest(&late)), "HMAC_SHA256_HEX").await;
+    assert_eq!(body["status"], "stale");
+    assert_eq!(state(&t).await, VerificationState::Verified);
+
+    // Stored encrypted: no verdict, comment or reference in the clear.
+    let inbox: Vec<String> =
+        sqlx::query_scalar("SELECT body_enc FROM kyc_inbox").fetch_all(t.store.pool()).await.unwrap();
+    assert_eq!(inbox.len(), 4, "retry, unknown, green, late");
+    assert!(inbox.iter().all(|b| !b.contains("GREEN") && !b.contains("sharper") && !b.contains(&v.customer_ref)));
+
+    // RED + FINAL for another customer: suspended (SEC-16) and the officers alerted.
+    t.app.accounts().register_customer("leo@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
+    let leo = t.app.store().list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
+    let leo_index = leo.iter().find(|a| a.email_index != index).unwrap().email_index.clone();
+    let w = t.app.request_verification(&leo_index, None, "identity", "staff:test").await.unwrap();
+    let final_red = reviewed(&w.customer_ref, "2026-01-01 00:30:00.000", "RED", Some("FINAL"))
+        .replace(APPLICANT, "67c70000f61f6b0000000043");
+    // Routed by the customer reference when the applicant id is new to us.
+    let (_, body) = deliver(&c, &base, &final_red, Some(digest(&final_red)), "HMAC_SHA256_HEX").await;
+    assert_eq!(body["status"], "applied", "{body}");
+    let failed = t.app.verifications_of(&leo_index).await.unwrap().remove(0);
+    assert_eq!(failed.state, VerificationState::Failed);
+    let standing = t.app.store().customer_status(&leo_index).await.unwrap().unwrap().1;
+    assert_eq!(standing, custos_app::model::CustomerStatus::Suspended);
+    let alerts = t.app.store().outbox_due(i64::MAX, 10_000).await.unwrap();
+    assert!(alerts.iter().any(|e| e.event_type == "alert.kyc_failed"));
+    let _ = WebhookOutcome::Ignored;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sumsub_webhooks_are_verified_stored_once_and_applied_in_order_sqlite() {
+    run(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sumsub_webhooks_are_verified_stored_once_and_applied_in_order_postgres() {
+    run(Backend::Postgres).await;
+}

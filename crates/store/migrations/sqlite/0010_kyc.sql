@@ -1,0 +1,31 @@
+-- Verifications of customers (KYC) and the provider's webhook inbox (SQLite).
+-- Keep in lockstep with postgres/0010.
+CREATE TABLE verifications (
+    id TEXT PRIMARY KEY,
+    email_index TEXT NOT NULL,
+    customer_ref TEXT NOT NULL,
+    order_id TEXT REFERENCES orders (id),
+    level TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    state TEXT NOT NULL,
+    applicant_id TEXT,
+    reject_labels TEXT NOT NULL,
+    comment_enc TEXT,
+    last_event_at TEXT NOT NULL,
+    created_at_ms BIGINT NOT NULL,
+    updated_at_ms BIGINT NOT NULL,
+    due_at_ms BIGINT NOT NULL
+);
+CREATE INDEX verifications_customer ON verifications (email_index);
+CREATE INDEX verifications_applicant ON verifications (applicant_id);
+CREATE INDEX verifications_ref ON verifications (customer_ref);
+
+-- Webhooks as received (encrypted), once per delivery key: a replay changes nothing.
+CREATE TABLE kyc_inbox (
+    dedup_key TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    body_enc TEXT NOT NULL,
+    received_at_ms BIGINT NOT NULL,
+    outcome TEXT NOT NULL
+);

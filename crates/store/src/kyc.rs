@@ -1,0 +1,117 @@
+//! Verifications and the KYC provider's webhook inbox.
+
+use crate::rows::{self, VERIFICATION_COLUMNS};
+use crate::script::{values, Script};
+use crate::SqlStore;
+use custos_app::model::VerificationRecord;
+use custos_app::ports::StoreResult;
+use custos_app::StoreError;
+use custos_domain::audit::AuditEvent;
+use uuid::Uuid;
+
+fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Other(e.to_string()))
+}
+
+impl SqlStore {
+    pub(crate) async fn kyc_insert_verification(
+        &self,
+        v: &VerificationRecord,
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
+        let script = Script::one(
+            format!(
+                "INSERT INTO verifications ({VERIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+                 $12, $13, $14)"
+            ),
+            values![
+                v.id.to_string(),
+                v.email_index.as_str(),
+                v.customer_ref.as_str(),
+                v.order_id.map(|o| o.to_string()),
+                v.level.as_str(),
+                v.provider.as_str(),
+                v.state.as_str(),
+                v.applicant_id.clone(),
+                to_json(&v.reject_labels)?,
+                v.comment_enc.clone(),
+                v.last_event_at.as_str(),
+                v.created_at_ms,
+                v.updated_at_ms,
+                v.due_at_ms
+            ],
+        );
+        self.write(script, events, v.created_at_ms).await
+    }
+
+    pub(crate) async fn kyc_find(
+        &self,
+        applicant_id: &str,
+        customer_ref: &str,
+    ) -> StoreResult<Option<VerificationRecord>> {
+        let sql = format!(
+            "SELECT {VERIFICATION_COLUMNS} FROM verifications WHERE applicant_id = $1 OR customer_ref = $2 \
+             ORDER BY CASE WHEN customer_ref = $2 THEN 0 ELSE 1 END, CASE WHEN applicant_id = $1 THEN 0 ELSE 1 END, \
+             created_at_ms DESC LIMIT 1"
+        );
+        self.read_one(sqlx::query(&sql).bind(applicant_id).bind(customer_ref), rows::verification).await
+    }
+
+    pub(crate) async fn kyc_of(&self, email_index: &str) -> StoreResult<Vec<VerificationRecord>> {
+        let sql = format!(
+            "SELECT {VERIFICATION_COLUMNS} FROM verifications WHERE email_index = $1 ORDER BY created_at_ms DESC"
+        );
+        self.read_all(sqlx::query(&sql).bind(email_index), rows::verification).await
+    }
+
+    pub(crate) async fn kyc_update(
+        &self,
+        v: &VerificationRecord,
+        events: &[AuditEvent],
+        suspend: bool,
+        alert: Option<serde_json::Value>,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        let mut script = Script::one(
+            "UPDATE verifications SET state = $1, applicant_id = $2, reject_labels = $3, comment_enc = $4, \
+             last_event_at = $5, updated_at_ms = $6 WHERE id = $7",
+            values![
+                v.state.as_str(),
+                v.applicant_id.clone(),
+                to_json(&v.reject_labels)?,
+                v.comment_enc.clone(),
+                v.last_event_at.as_str(),
+                at_ms,
+                v.id.to_string()
+            ],
+        );
+        if suspend {
+            script.push(
+                "INSERT INTO customers (id, email_index, status, created_at_ms, updated_at_ms) VALUES ($1, $2, 'suspended', $3, $3) \
+                 ON CONFLICT (email_index) DO UPDATE SET status = 'suspended', updated_at_ms = $3",
+                values![Uuid::now_v7().to_string(), v.email_index.as_str(), at_ms],
+            );
+        }
+        if let Some(payload) = alert {
+            Self::outbox(&mut script, "alert.kyc_failed", payload, at_ms)?;
+        }
+        self.write(script, events, at_ms).await
+    }
+
+    pub(crate) async fn kyc_inbox(
+        &self,
+        dedup_key: &str,
+        provider: &str,
+        event_type: &str,
+        body_enc: &str,
+        outcome: &str,
+        at_ms: i64,
+    ) -> StoreResult<bool> {
+        let script = Script::one(
+            "INSERT INTO kyc_inbox (dedup_key, provider, event_type, body_enc, received_at_ms, outcome) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedup_key) DO NOTHING",
+            values![dedup_key, provider, event_type, body_enc, at_ms, outcome],
+        );
+        Ok(self.write_with(script, &[], at_ms).await?[0].affected == 1)
+    }
+}
