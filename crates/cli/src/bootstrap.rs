@@ -169,7 +169,7 @@ pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Resul
         monitoring: cfg.monitoring_rules(),
         auth: cfg.auth_settings(cfg.listen.as_deref().unwrap_or("127.0.0.1:8080"))?,
         mailer,
-        kyc: None,
+        kyc: cfg.kyc.build()?,
     })
     .await
     .map_err(|e| e.to_string())?;

@@ -25,6 +25,7 @@ pub struct Config {
     pub monitoring: Monitoring,
     pub web: Web,
     pub mail: crate::mail::MailConfig,
+    pub kyc: crate::kyc::KycConfig,
 }
 
 /// The cabinet and back-office: TLS, the public address and session lifetimes.

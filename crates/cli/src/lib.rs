@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bootstrap;
 pub mod commands;
 pub mod config;
+pub mod kyc;
 pub mod mail;
 pub mod progress;
 
