@@ -207,6 +207,15 @@ impl App {
         Ok(())
     }
 
+    /// A token for the provider's widget, bound to this customer and level.
+    pub async fn kyc_sdk_token(&self, v: &VerificationRecord) -> Result<String, AppError> {
+        let provider = self
+            .kyc
+            .as_ref()
+            .ok_or_else(|| AppError::conflict("no_kyc_provider", "officers review this verification"))?;
+        provider.sdk_token(&v.customer_ref, &v.level).await.map_err(AppError::Unavailable)
+    }
+
     /// An officer decides a verification that no provider decides (manual review).
     pub async fn review_verification(
         &self,

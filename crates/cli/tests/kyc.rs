@@ -18,8 +18,12 @@ const APPLICANT: &str = "67c70000f61f6b0000000042";
 
 /// A local SumSub answering applicant creation (the real one cannot be reached from here).
 async fn fake_sumsub() -> String {
-    let app = axum::Router::new().fallback(|| async {
-        axum::Json(json!({"id": APPLICANT, "externalUserId": "x", "review": {"reviewStatus": "init"}}))
+    let app = axum::Router::new().fallback(|uri: axum::http::Uri| async move {
+        if uri.path().starts_with("/resources/accessTokens") {
+            axum::Json(json!({"token": "_act-sbx-jwt-test-token", "userId": "x"}))
+        } else {
+            axum::Json(json!({"id": APPLICANT, "externalUserId": "x", "review": {"reviewStatus": "init"}}))
+        }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -90,6 +94,34 @@ async fn run(backend: Backend) {
         let app = t.app.clone();
         async move { app.verifications_of(&index).await.unwrap()[0].state }
     };
+
+    // The cabinet embeds SumSub's widget with a token for this customer and level; only that
+    // page lets SumSub's script and frame in.
+    let (session, _) = t
+        .app
+        .accounts()
+        .login(
+            custos_app::accounts::records::AccountKind::Customer,
+            "kate@example.com",
+            "violet tractor 42 umbrella",
+            "127.0.0.1",
+            None,
+        )
+        .await
+        .unwrap();
+    let cookie = format!("__Host-custos_customer={session}");
+    let cabinet =
+        c.get(format!("{base}/cabinet")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(cabinet.contains(&format!("/cabinet/kyc/{}", v.id)), "the customer is offered the check");
+    let r = c.get(format!("{base}/cabinet/kyc/{}", v.id)).header("cookie", &cookie).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("https://static.sumsub.com") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(r.text().await.unwrap().contains("data-token=\"_act-sbx-jwt-test-token\""));
+    let other = c.get(format!("{base}/cabinet")).header("cookie", &cookie).send().await.unwrap();
+    assert!(
+        !other.headers()["content-security-policy"].to_str().unwrap().contains("sumsub"),
+        "other pages stay strict"
+    );
 
     // A bad signature: refused, audited, nothing stored or changed.
     let retry = reviewed(&v.customer_ref, "2026-01-01 00:10:00.000", "RED", Some("RETRY"));

@@ -513,3 +513,45 @@ both!(ref_1_an_officer_refunds_to_the_source_from_the_back_office_and_a_second_a
         );
     }
 });
+
+both!(sec14_an_officer_requests_a_verification_the_customer_sees_it_and_the_officer_decides, |t: TestApp| async move {
+    let base = t.serve_only().await;
+    let c = client();
+    let accounts = t.app.accounts();
+    accounts.register_customer("mia@example.com", PASSWORD, "en").await.unwrap();
+    let (token, _) = accounts.login(AccountKind::Customer, "mia@example.com", PASSWORD, IP, None).await.unwrap();
+    let me = Person { cookie: "__Host-custos_customer".into(), token, secret: String::new() };
+    let customer = t.app.store().list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap();
+    let officer = staff(&t, "olga@example.com", Role::Officer).await;
+    let support = staff(&t, "sam@example.com", Role::Support).await;
+    let url = format!("{base}/office/customers/{}", customer.id);
+    let (status, _) = support.post(&c, format!("{url}/verifications"), &[("level", "full")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "support cannot request");
+    let (status, _) = officer.post(&c, format!("{url}/verifications"), &[("level", "full")]).await;
+    assert!(status.is_redirection());
+    let (_, page) = me.get(&c, format!("{base}/cabinet")).await;
+    assert!(page.contains("id=\"verifications\"") && page.contains("please complete it before the deadline"));
+    assert!(page.contains("2026-01-02"), "due in 24 hours (SEC-15)");
+    let v = t.app.verifications_of(&customer.email_index).await.unwrap().remove(0);
+    let review = format!("{base}/office/verifications/{}/review", v.id);
+    let cid = customer.id.to_string();
+    let (status, _) =
+        officer.post(&c, review.clone(), &[("customer", &cid), ("decision", "retry"), ("reason", "")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a refusal needs its reason");
+    let (status, _) = officer
+        .post(&c, review.clone(), &[("customer", &cid), ("decision", "retry"), ("reason", "a4_sheet_wrong")])
+        .await;
+    assert!(status.is_redirection());
+    let (_, page) = me.get(&c, format!("{base}/cabinet")).await;
+    assert!(page.contains("Please submit again"));
+    let (_, page) = officer.get(&c, url.clone()).await;
+    assert!(page.contains("a4_sheet_wrong"), "the officer sees the reason");
+    let (status, _) = officer.post(&c, review.clone(), &[("customer", &cid), ("decision", "approve")]).await;
+    assert!(status.is_redirection());
+    let (_, page) = me.get(&c, format!("{base}/cabinet")).await;
+    assert!(page.contains("Passed"));
+    let (status, _) =
+        officer.post(&c, review, &[("customer", &cid), ("decision", "reject"), ("reason", "other")]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a passed verification is final");
+    assert!(t.app.kyc_passed(&customer.email_index).await.unwrap());
+});

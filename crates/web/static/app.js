@@ -19,7 +19,23 @@
   function tick() {
     document.querySelectorAll("[data-due]").forEach(show);
   }
+  // The KYC provider's widget (loaded only on its page, which allows it in its CSP).
+  function startVerification() {
+    var box = document.getElementById("sumsub-websdk-container");
+    if (!box || !window.snsWebSdk) {
+      return;
+    }
+    var token = box.dataset.token;
+    window.snsWebSdk
+      .init(token, function () {
+        return Promise.resolve(token);
+      })
+      .withConf({ lang: box.dataset.lang })
+      .build()
+      .launch("#sumsub-websdk-container");
+  }
   document.addEventListener("DOMContentLoaded", function () {
     window.setInterval(tick, 30000);
+    startVerification();
   });
 })();

@@ -33,6 +33,11 @@ struct OrdersPage {
     f: Frame,
     mfa_enabled: bool,
     orders: Vec<OrderRow>,
+    verifications: Vec<super::kyc::VerificationRow>,
+    // The verification list's office-only parts.
+    id: String,
+    can_decide: bool,
+    reasons: Vec<&'static str>,
 }
 
 #[derive(Deserialize)]
@@ -126,10 +131,18 @@ pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
         }
     };
     let orders = orders.iter().map(order_row).collect();
-    render(
-        StatusCode::OK,
-        OrdersPage { f: Frame::new(&v, false, "/cabinet"), mfa_enabled: auth.account.mfa_enabled, orders },
-    )
+    let list = s.app.verifications_of(&auth.account.email_index).await.unwrap_or_default();
+    let verifications = super::kyc::rows(&s, &list, s.app.now_ms());
+    let page = OrdersPage {
+        f: Frame::new(&v, false, "/cabinet"),
+        mfa_enabled: auth.account.mfa_enabled,
+        orders,
+        verifications,
+        id: String::new(),
+        can_decide: false,
+        reasons: Vec::new(),
+    };
+    render(StatusCode::OK, page)
 }
 
 pub struct RequestRow {

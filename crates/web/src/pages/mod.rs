@@ -5,6 +5,7 @@ mod admin;
 mod cabinet;
 pub mod guard;
 pub mod i18n;
+mod kyc;
 mod login;
 mod office;
 mod precheck;
@@ -63,6 +64,7 @@ pub const PAGES: &[Page] = &[
     page("POST", "/cabinet/precheck", Access::Customer),
     page("GET", "/cabinet/orders/{id}", Access::Customer),
     page("GET", "/cabinet/settings", Access::Customer),
+    page("GET", "/cabinet/kyc/{id}", Access::Customer),
     page("POST", "/cabinet/orders/{id}/appeal", Access::Customer),
     page("POST", "/cabinet/settings/password", Access::Customer),
     page("POST", "/cabinet/settings/language", Access::Customer),
@@ -101,6 +103,8 @@ pub const PAGES: &[Page] = &[
     page("GET", "/office/documents/{id}", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/appeals/{id}/answer", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/refunds/{id}/sent", Access::Staff(Some(Permission::CasesDecide))),
+    page("POST", "/office/customers/{id}/verifications", Access::Staff(Some(Permission::CasesDecide))),
+    page("POST", "/office/verifications/{id}/review", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/decisions/{id}/approve", Access::Staff(Some(Permission::DecisionsApprove))),
     page("POST", "/office/stepup", Access::Staff(None)),
     page("POST", "/office/logout", Access::StaffPending),
@@ -122,6 +126,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cabinet/logout", post(login::logout::<false>))
         .route("/cabinet/orders/{id}", get(cabinet::order))
         .route("/cabinet/settings", get(cabinet::settings))
+        .route("/cabinet/kyc/{id}", get(kyc::start))
         .route("/cabinet/orders/{id}/appeal", post(cabinet::appeal))
         .route("/cabinet/settings/password", post(cabinet::change_password))
         .route("/cabinet/settings/language", post(cabinet::change_language))
@@ -157,6 +162,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/documents/{id}", get(office::document))
         .route("/office/appeals/{id}/answer", post(office::answer_appeal))
         .route("/office/refunds/{id}/sent", post(office::refund_sent))
+        .route("/office/customers/{id}/verifications", post(kyc::request))
+        .route("/office/verifications/{id}/review", post(kyc::review))
         .route("/office/decisions/{id}/approve", post(office::approve))
         .route("/office/stepup", post(office::step_up))
         .route("/office/logout", post(login::logout::<true>))

@@ -560,6 +560,10 @@ struct CustomerPage {
     standing: String,
     mfa: bool,
     orders: Vec<super::cabinet::OrderRow>,
+    verifications: Vec<super::kyc::VerificationRow>,
+    can_decide: bool,
+    levels: Vec<String>,
+    reasons: Vec<&'static str>,
 }
 
 async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Response {
@@ -589,7 +593,12 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
         Ok(o) => o.into_iter().map(|o| super::cabinet::order_row(&o)).collect(),
         Err(e) => return unavailable(v, e),
     };
+    let list = s.app.verifications_of(&account.email_index).await.unwrap_or_default();
     let page = CustomerPage {
+        verifications: super::kyc::rows(s, &list, s.app.now_ms()),
+        can_decide: auth.can(Permission::CasesDecide),
+        levels: super::kyc::levels(),
+        reasons: super::kyc::reasons(),
         f: Frame::new(v, true, &format!("/office/customers/{}", account.id)),
         id: account.id.to_string(),
         email,

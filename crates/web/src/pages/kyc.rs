@@ -1,0 +1,177 @@
+//! Verifications in the pages: the customer sees what is asked, its deadline and what to fix,
+//! and starts the provider's check; officers request a level and, without a provider, decide.
+
+use super::guard::Viewer;
+use super::views::{self, render, Due, Frame};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use custos_app::kyc::ReviewDecision;
+use custos_app::model::VerificationRecord;
+use custos_domain::kyc::{Level, RejectReason, VerificationState};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// A verification as a page shows it.
+pub struct VerificationRow {
+    pub id: String,
+    pub level: String,
+    pub provider: String,
+    pub state_key: &'static str,
+    pub open: bool,
+    pub due: Due,
+    pub labels: String,
+    /// What the customer is told to fix.
+    pub comment: Option<String>,
+    /// The customer can start (or restart) the provider's check.
+    pub startable: bool,
+    /// An officer can decide it (no provider, not final).
+    pub reviewable: bool,
+}
+
+pub fn state_key(s: VerificationState) -> &'static str {
+    match s {
+        VerificationState::Requested => "kyc_requested",
+        VerificationState::InProgress => "kyc_in_progress",
+        VerificationState::OnHold => "kyc_on_hold",
+        VerificationState::Resubmission => "kyc_resubmission",
+        VerificationState::Verified => "kyc_verified",
+        VerificationState::Failed => "kyc_failed",
+    }
+}
+
+pub fn rows(s: &AppState, list: &[VerificationRecord], now_ms: i64) -> Vec<VerificationRow> {
+    list.iter()
+        .map(|v| {
+            let open = !v.state.is_final();
+            VerificationRow {
+                id: v.id.to_string(),
+                level: v.level.clone(),
+                provider: v.provider.clone(),
+                state_key: state_key(v.state),
+                open,
+                due: Due::new(v.due_at_ms, now_ms),
+                labels: v.reject_labels.join(", "),
+                comment: s.app.verification_comment(v),
+                startable: v.provider != "manual"
+                    && matches!(v.state, VerificationState::Requested | VerificationState::Resubmission),
+                reviewable: v.provider == "manual" && open,
+            }
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "kyc_start.html")]
+struct StartPage {
+    f: Frame,
+    token: String,
+    level: String,
+}
+
+/// The provider's check, embedded: the page loads SumSub's WebSDK, which our script starts
+/// with a short-lived token bound to this customer and level.
+pub async fn start(State(s): State<AppState>, Extension(v): Extension<Viewer>, Path(id): Path<String>) -> Response {
+    let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
+    let list = s.app.verifications_of(&auth.account.email_index).await.unwrap_or_default();
+    let Some(ver) = Uuid::parse_str(&id).ok().and_then(|id| list.into_iter().find(|x| x.id == id)) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    match s.app.kyc_sdk_token(&ver).await {
+        Ok(token) => {
+            let page = StartPage { f: Frame::new(&v, false, "/cabinet"), token, level: ver.level.clone() };
+            let mut r = render(StatusCode::OK, page);
+            // This page alone may load SumSub's widget and frame.
+            let csp =
+                "default-src 'none'; script-src 'self' https://static.sumsub.com; style-src 'self' 'unsafe-inline'; \
+                       img-src 'self' data: https:; connect-src https://*.sumsub.com; frame-src https://*.sumsub.com; \
+                       form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+            r.headers_mut().insert("content-security-policy", HeaderValue::from_static(csp));
+            r
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "a verification could not be started");
+            views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error")
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RequestForm {
+    level: String,
+}
+
+/// An officer asks a customer for a verification level.
+pub async fn request(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+    Form(form): Form<RequestForm>,
+) -> Response {
+    let (Some(auth), Some(id)) = (&v.auth, Uuid::parse_str(&id).ok()) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let Ok(Some(customer)) = s.app.store().get_account(id).await else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    match s.app.request_verification(&customer.email_index, None, &form.level, &auth.actor()).await {
+        Ok(_) => Redirect::to(&format!("/office/customers/{id}")).into_response(),
+        Err(e) => views::text_notice(
+            Frame::new(&v, true, &format!("/office/customers/{id}")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            e.to_string(),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    customer: String,
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// An officer decides a verification without a provider: approve, ask again, or refuse.
+pub async fn review(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+    Form(form): Form<ReviewForm>,
+) -> Response {
+    let (Some(auth), Some(id), Some(customer)) =
+        (&v.auth, Uuid::parse_str(&id).ok(), Uuid::parse_str(&form.customer).ok())
+    else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let back = format!("/office/customers/{customer}");
+    let Ok(Some(account)) = s.app.store().get_account(customer).await else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let reason = RejectReason::parse(&form.reason);
+    let decision = match (form.decision.as_str(), reason) {
+        ("approve", _) => ReviewDecision::Approve,
+        ("retry", Some(r)) => ReviewDecision::Retry(r),
+        ("reject", Some(r)) => ReviewDecision::Reject(r),
+        _ => {
+            let f = Frame::new(&v, true, &back);
+            return views::text_notice(f, StatusCode::UNPROCESSABLE_ENTITY, "choose a reason for a refusal".into());
+        }
+    };
+    match s.app.review_verification(id, &account.email_index, decision, &auth.actor()).await {
+        Ok(_) => Redirect::to(&back).into_response(),
+        Err(e) => views::text_notice(Frame::new(&v, true, &back), StatusCode::CONFLICT, e.to_string()),
+    }
+}
+
+/// The levels and reasons a form offers.
+pub fn levels() -> Vec<String> {
+    Level::defaults().into_iter().map(|l| l.name).collect()
+}
+
+pub fn reasons() -> Vec<&'static str> {
+    RejectReason::ALL.iter().map(|r| r.as_str()).collect()
+}
