@@ -12,6 +12,19 @@ use custos_domain::kyc::{Level, RejectReason, VerificationState};
 use serde_json::json;
 use uuid::Uuid;
 
+/// SEC-14: what a customer may not do while a requested verification is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KycRules {
+    pub block_orders: bool,
+    pub block_payouts: bool,
+}
+
+impl Default for KycRules {
+    fn default() -> Self {
+        KycRules { block_orders: true, block_payouts: true }
+    }
+}
+
 /// What became of a webhook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookOutcome {
@@ -107,6 +120,39 @@ impl App {
 
     pub async fn verifications_of(&self, email_index: &str) -> Result<Vec<VerificationRecord>, AppError> {
         Ok(self.store.verifications_of(email_index).await?)
+    }
+
+    /// SEC-14: refuses a new order or a payout while the customer has a requested verification
+    /// open, as the rules say.
+    pub(crate) async fn check_kyc_restriction(&self, email_index: Option<&str>, payout: bool) -> Result<(), AppError> {
+        let Some(index) = email_index else { return Ok(()) };
+        let blocked = if payout { self.kyc_rules.block_payouts } else { self.kyc_rules.block_orders };
+        if !blocked {
+            return Ok(());
+        }
+        let open = self.verifications_of(index).await?.into_iter().any(|v| !v.state.is_final());
+        if open {
+            let what = if payout { "paid out" } else { "started" };
+            return Err(AppError::conflict(
+                "kyc_pending",
+                format!(
+                    "no exchange can be {what} for this customer until the requested verification is complete (SEC-14)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// SEC-15: customers whose verification is past its deadline are suspended, once each.
+    pub async fn enforce_kyc_deadlines(&self) -> Result<usize, AppError> {
+        let now = self.clock.now_ms();
+        let mut n = 0;
+        for v in self.store.overdue_verifications(now).await? {
+            if self.store.suspend_for_overdue_verification(&v, now).await? {
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// Whether the customer has passed a verification (SEC-17's precondition).

@@ -229,6 +229,10 @@ pub trait Store: AccountStore + Send + Sync {
         alert: Option<serde_json::Value>,
         at_ms: i64,
     ) -> StoreResult<()>;
+    /// Open verifications past their deadline whose customer was not yet suspended for it.
+    async fn overdue_verifications(&self, now_ms: i64) -> StoreResult<Vec<VerificationRecord>>;
+    /// SEC-15: suspends the customer of an overdue verification and alerts the officers, once.
+    async fn suspend_for_overdue_verification(&self, v: &VerificationRecord, at_ms: i64) -> StoreResult<bool>;
     /// Stores a provider's webhook once; false when this delivery was seen before.
     async fn kyc_inbox_insert(
         &self,

@@ -73,6 +73,7 @@ pub struct AppParts {
     pub mailer: Arc<dyn Mailer>,
     /// The KYC provider; without one, officers review verifications themselves.
     pub kyc: Option<Arc<dyn crate::ports::KycProvider>>,
+    pub kyc_rules: crate::kyc::KycRules,
 }
 
 pub struct App {
@@ -88,6 +89,7 @@ pub struct App {
     pub(crate) key_cache: Mutex<HashMap<String, (ApiKeyRecord, i64)>>,
     pub(crate) accounts: Accounts,
     pub(crate) kyc: Option<Arc<dyn crate::ports::KycProvider>>,
+    pub(crate) kyc_rules: crate::kyc::KycRules,
 }
 
 /// How long a looked-up API key is trusted without asking the database again.
@@ -105,6 +107,7 @@ impl App {
         Ok(App {
             accounts,
             kyc: parts.kyc,
+            kyc_rules: parts.kyc_rules,
             store: parts.store,
             screener: parts.screener,
             policy: parts.policy,
@@ -233,6 +236,7 @@ impl App {
             }
             None => (None, None),
         };
+        self.check_kyc_restriction(customer_email_index.as_deref(), false).await?;
         if let Some(index) = &customer_email_index {
             // SEC-14: a customer with an overdue KYC request may not start new exchanges.
             if let Some((_, status)) = self.store.customer_status(index).await? {
@@ -433,6 +437,7 @@ impl App {
                 format!("order {} is {}; only accepted or released orders are paid out", order.number, order.status),
             ));
         }
+        self.check_kyc_restriction(order.customer_email_index.as_deref(), true).await?;
         let destination = Address::parse(order.receive_network, &order.receive_address)
             .map_err(|e| AppError::Internal(format!("stored receive address: {e}")))?;
         let mut screening = self.evaluate(Occasion::Payout, &destination, std::slice::from_ref(&destination)).await;
@@ -923,6 +928,7 @@ impl App {
                 escalated += 1;
             }
         }
+        escalated += self.enforce_kyc_deadlines().await?;
         // SLA-2, invariant 7: a case past its deadline alerts the officers, once.
         let cases_alerted = self.store.alert_overdue_cases(now).await?.len();
         let refunds_alerted = self.store.alert_overdue_refunds(now).await?.len();

@@ -170,6 +170,7 @@ pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Resul
         auth: cfg.auth_settings(cfg.listen.as_deref().unwrap_or("127.0.0.1:8080"))?,
         mailer,
         kyc: cfg.kyc.build()?,
+        kyc_rules: cfg.kyc.rules(),
     })
     .await
     .map_err(|e| e.to_string())?;

@@ -9,6 +9,10 @@ use std::time::Duration;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KycConfig {
+    /// SEC-14: while a requested verification is open, no new orders [default true] and no
+    /// payouts [default true] for the customer.
+    pub block_orders_while_open: Option<bool>,
+    pub block_payouts_while_open: Option<bool>,
     pub sumsub: Option<SumsubConfig>,
 }
 
@@ -43,6 +47,14 @@ fn secret(what: &str, env: &Option<String>, file: &Option<PathBuf>) -> Result<St
 }
 
 impl KycConfig {
+    pub fn rules(&self) -> custos_app::kyc::KycRules {
+        let d = custos_app::kyc::KycRules::default();
+        custos_app::kyc::KycRules {
+            block_orders: self.block_orders_while_open.unwrap_or(d.block_orders),
+            block_payouts: self.block_payouts_while_open.unwrap_or(d.block_payouts),
+        }
+    }
+
     pub fn build(&self) -> Result<Option<Arc<dyn custos_app::ports::KycProvider>>, String> {
         let Some(s) = &self.sumsub else { return Ok(None) };
         let client = ClientSettings {

@@ -316,6 +316,7 @@ both!(invariant_2_an_analyzer_that_times_out_sends_the_deposit_to_review, |t: Te
         auth: Default::default(),
         mailer: t.mailer.clone(),
         kyc: None,
+        kyc_rules: Default::default(),
     })
     .await
     .unwrap();

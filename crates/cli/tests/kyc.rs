@@ -198,3 +198,59 @@ async fn sumsub_webhooks_are_verified_stored_once_and_applied_in_order_sqlite() 
 async fn sumsub_webhooks_are_verified_stored_once_and_applied_in_order_postgres() {
     run(Backend::Postgres).await;
 }
+
+fn new_order(email: &str) -> custos_app::model::NewOrder {
+    custos_app::model::NewOrder {
+        external_id: None,
+        customer_email: Some(email.into()),
+        pay_network: custos_domain::Network::Ethereum,
+        pay_asset: custos_domain::Asset::Eth,
+        pay_amount: custos_domain::Amount(1000),
+        receive_network: custos_domain::Network::Bitcoin,
+        receive_asset: custos_domain::Asset::Btc,
+        receive_amount: custos_domain::Amount(10),
+        receive_address: custos_domain::Address::parse(custos_domain::Network::Bitcoin, CLEAN_BTC).unwrap(),
+    }
+}
+
+both!(sec14_sec15_an_open_verification_restricts_and_a_missed_deadline_suspends, |t: TestApp| async move {
+    use custos_app::Clock;
+    let accounts = t.app.accounts();
+    let kinds = custos_app::accounts::records::AccountKind::Customer;
+    accounts.register_customer("nina@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
+    accounts.register_customer("omar@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
+    let all = t.app.store().list_accounts(kinds).await.unwrap();
+    let index_of = |email: &str| {
+        let i = t.app.accounts().email_of(&all[0]).unwrap() == email;
+        if i {
+            all[0].email_index.clone()
+        } else {
+            all[1].email_index.clone()
+        }
+    };
+    let (nina, omar) = (index_of("nina@example.com"), index_of("omar@example.com"));
+    t.app.create_order(new_order("nina@example.com"), "test").await.unwrap();
+    let v = t.app.request_verification(&nina, None, "identity", "staff:test").await.unwrap();
+    let refused = t.app.create_order(new_order("nina@example.com"), "test").await.unwrap_err();
+    assert_eq!(refused.code(), "kyc_pending", "SEC-14: no new exchange while the verification is open");
+    t.app.review_verification(v.id, &nina, custos_app::kyc::ReviewDecision::Approve, "staff:test").await.unwrap();
+    t.app.create_order(new_order("nina@example.com"), "test").await.unwrap();
+
+    // Omar does not complete his verification in 24 hours: suspended once, officers alerted.
+    t.app.request_verification(&omar, None, "full", "staff:test").await.unwrap();
+    t.clock.advance_ms(23 * 3_600_000);
+    t.app.enforce_deadlines().await.unwrap();
+    assert_eq!(t.app.store().customer_status(&omar).await.unwrap(), None, "not yet");
+    t.clock.advance_ms(2 * 3_600_000);
+    t.app.enforce_deadlines().await.unwrap();
+    t.app.enforce_deadlines().await.unwrap();
+    let standing = t.app.store().customer_status(&omar).await.unwrap().unwrap().1;
+    assert_eq!(standing, custos_app::model::CustomerStatus::Suspended);
+    let alerts = t.app.store().outbox_due(i64::MAX, 10_000).await.unwrap();
+    assert_eq!(alerts.iter().filter(|e| e.event_type == "alert.kyc_overdue").count(), 1, "alerted once");
+    assert_eq!(
+        t.app.store().customer_status(&nina).await.unwrap().unwrap().1,
+        custos_app::model::CustomerStatus::Active
+    );
+    let _ = t.clock.now_ms();
+});

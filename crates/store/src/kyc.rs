@@ -98,6 +98,35 @@ impl SqlStore {
         self.write(script, events, at_ms).await
     }
 
+    pub(crate) async fn kyc_overdue(&self, now_ms: i64) -> StoreResult<Vec<VerificationRecord>> {
+        let sql = format!(
+            "SELECT {VERIFICATION_COLUMNS} FROM verifications WHERE state IN ('requested', 'resubmission') \
+             AND due_at_ms <= $1 AND overdue_handled = 0 ORDER BY due_at_ms"
+        );
+        self.read_all(sqlx::query(&sql).bind(now_ms), rows::verification).await
+    }
+
+    pub(crate) async fn kyc_suspend_overdue(&self, v: &VerificationRecord, at_ms: i64) -> StoreResult<bool> {
+        let mut script = Script::one(
+            "UPDATE verifications SET overdue_handled = 1 WHERE id = $1 AND overdue_handled = 0",
+            values![v.id.to_string()],
+        );
+        script.push(
+            "INSERT INTO customers (id, email_index, status, created_at_ms, updated_at_ms) VALUES ($1, $2, 'suspended', $3, $3) \
+             ON CONFLICT (email_index) DO UPDATE SET status = 'suspended', updated_at_ms = $3",
+            values![Uuid::now_v7().to_string(), v.email_index.as_str(), at_ms],
+        );
+        Self::outbox(&mut script, "alert.kyc_overdue", serde_json::json!({"verification_id": v.id}), at_ms)?;
+        let ev = AuditEvent {
+            actor: "system".into(),
+            action: "kyc.overdue_suspended".into(),
+            entity_type: "verification".into(),
+            entity_id: v.id.to_string(),
+            data: serde_json::json!({"due_at_ms": v.due_at_ms}),
+        };
+        self.write_if_one(script, &[ev], at_ms).await
+    }
+
     pub(crate) async fn kyc_inbox(
         &self,
         dedup_key: &str,

@@ -980,6 +980,14 @@ impl Store for SqlStore {
         self.kyc_update(v, events, suspend, alert, at_ms).await
     }
 
+    async fn overdue_verifications(&self, now_ms: i64) -> StoreResult<Vec<VerificationRecord>> {
+        self.kyc_overdue(now_ms).await
+    }
+
+    async fn suspend_for_overdue_verification(&self, v: &VerificationRecord, at_ms: i64) -> StoreResult<bool> {
+        self.kyc_suspend_overdue(v, at_ms).await
+    }
+
     async fn kyc_inbox_insert(
         &self,
         dedup_key: &str,

@@ -215,6 +215,7 @@ impl TestApp {
             auth: Default::default(),
             mailer: mailer.clone(),
             kyc: opts.kyc,
+            kyc_rules: Default::default(),
         })
         .await
         .unwrap();

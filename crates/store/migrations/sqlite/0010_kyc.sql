@@ -14,7 +14,8 @@ CREATE TABLE verifications (
     last_event_at TEXT NOT NULL,
     created_at_ms BIGINT NOT NULL,
     updated_at_ms BIGINT NOT NULL,
-    due_at_ms BIGINT NOT NULL
+    due_at_ms BIGINT NOT NULL,
+    overdue_handled BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX verifications_customer ON verifications (email_index);
 CREATE INDEX verifications_applicant ON verifications (applicant_id);
