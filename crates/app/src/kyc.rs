@@ -3,12 +3,13 @@
 //! decision when no provider decides.
 
 use crate::error::AppError;
-use crate::model::VerificationRecord;
+use crate::model::{CardRecord, CaseRecord, DeadlineKind, OrderEventWrite, VerificationRecord};
 use crate::ports::KycEvent;
 use crate::App;
 use custos_crypto::Aad;
 use custos_domain::audit::AuditEvent;
-use custos_domain::kyc::{Level, RejectReason, VerificationState};
+use custos_domain::kyc::{CardNumber, Level, RejectReason, VerificationState};
+use custos_domain::policy::{Action, Reason};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -260,6 +261,65 @@ impl App {
             .as_ref()
             .ok_or_else(|| AppError::conflict("no_kyc_provider", "officers review this verification"))?;
         provider.sdk_token(&v.customer_ref, &v.level).await.map_err(AppError::Unavailable)
+    }
+
+    /// KYC-4: the card paying for `order_id`. Custos keeps its first 6 and last 4 digits, its
+    /// brand and a keyed hash, never the number; a card another customer registered opens a
+    /// review case on this order. Returns the card and whether a case was opened.
+    pub async fn register_card(
+        &self,
+        order_id: Uuid,
+        number: &str,
+        holder: Option<&str>,
+        actor: &str,
+    ) -> Result<(CardRecord, bool), AppError> {
+        let order = self.get_order(order_id).await?.order;
+        let index = order.customer_email_index.clone().ok_or_else(|| {
+            AppError::invalid("customer_required", "a card can be verified only for an order with a customer e-mail")
+        })?;
+        let card = CardNumber::parse(number).map_err(|e| AppError::invalid("invalid_card", e))?;
+        let hash = self.cipher.blind_index("card_number", card.digits());
+        let now = self.clock.now_ms();
+        let id = Uuid::now_v7();
+        let holder_enc = holder
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(|h| self.cipher.encrypt(h, Aad { table: "cards", column: "holder", row: &id.to_string() }));
+        let record = CardRecord {
+            id,
+            email_index: index.clone(),
+            first6: card.first6().to_owned(),
+            last4: card.last4().to_owned(),
+            brand: card.brand(),
+            order_id: Some(order_id),
+            state: "pending".into(),
+            created_at_ms: now,
+        };
+        let record = self.store.insert_card(&record, &hash, holder_enc.as_deref(), actor).await?;
+        let shared = !self.store.card_owners(&hash, &index).await?.is_empty();
+        if shared {
+            let reason = Reason::Rule {
+                action: Action::Review,
+                rule: "card_of_another_customer".into(),
+                detail: format!("card {} is registered by another customer", card.masked()),
+            };
+            let case = CaseRecord::open(
+                order_id,
+                None,
+                Action::Review,
+                vec![reason],
+                DeadlineKind::Review,
+                now,
+                now + self.deadlines.review_ms,
+            );
+            let write = OrderEventWrite {
+                data: json!({"card_id": record.id, "rule": "card_of_another_customer"}),
+                case: Some(case),
+                ..OrderEventWrite::new(order_id, vec![], actor, now)
+            };
+            self.store.apply_order_events(&write).await?;
+        }
+        Ok((record, shared))
     }
 
     /// An officer decides a verification that no provider decides (manual review).

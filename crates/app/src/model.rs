@@ -683,3 +683,19 @@ pub struct VerificationRecord {
     pub updated_at_ms: i64,
     pub due_at_ms: i64,
 }
+
+/// A bank card a customer pays with (KYC-4): only its ends and brand are kept, and a keyed hash
+/// to recognise it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardRecord {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub email_index: String,
+    pub first6: String,
+    pub last4: String,
+    pub brand: custos_domain::kyc::CardBrand,
+    pub order_id: Option<Uuid>,
+    /// "pending" or "verified".
+    pub state: String,
+    pub created_at_ms: i64,
+}

@@ -233,6 +233,17 @@ pub trait Store: AccountStore + Send + Sync {
     async fn overdue_verifications(&self, now_ms: i64) -> StoreResult<Vec<VerificationRecord>>;
     /// SEC-15: suspends the customer of an overdue verification and alerts the officers, once.
     async fn suspend_for_overdue_verification(&self, v: &VerificationRecord, at_ms: i64) -> StoreResult<bool>;
+    /// Records a customer's card (once per customer and card); returns the existing record
+    /// when the customer registered it before.
+    async fn insert_card(
+        &self,
+        card: &CardRecord,
+        number_hash: &str,
+        holder_enc: Option<&str>,
+        actor: &str,
+    ) -> StoreResult<CardRecord>;
+    /// The customers (blind indexes) other than `email_index` who registered this card.
+    async fn card_owners(&self, number_hash: &str, email_index: &str) -> StoreResult<Vec<String>>;
     /// Stores a provider's webhook once; false when this delivery was seen before.
     async fn kyc_inbox_insert(
         &self,

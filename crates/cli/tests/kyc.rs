@@ -254,3 +254,87 @@ both!(sec14_sec15_an_open_verification_restricts_and_a_missed_deadline_suspends,
     );
     let _ = t.clock.now_ms();
 });
+
+const CARD: &str = "4276 3800 1234 5679";
+
+both!(kyc_4_a_card_is_kept_by_its_ends_and_a_card_of_another_customer_opens_a_case, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = reqwest::Client::new();
+    let order_of = |email: &'static str| {
+        let (c, base, key) = (c.clone(), base.clone(), key.clone());
+        async move {
+            let (_, o) = post(
+                &c,
+                format!("{base}/api/v1/orders"),
+                &key,
+                json!({"customer_email": email,
+                "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000"},
+                "receive": {"network": "bitcoin", "asset": "BTC", "amount": "10", "address": CLEAN_BTC}}),
+            )
+            .await;
+            o["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let first = order_of("pia@example.com").await;
+    let (status, problem) =
+        post(&c, format!("{base}/api/v1/orders/{first}/card"), &key, json!({"number": "4276 3800 1234 5670"})).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_card")));
+    let (status, body) = post(
+        &c,
+        format!("{base}/api/v1/orders/{first}/card"),
+        &key,
+        json!({"number": CARD, "holder_name": "PIA PETROVA"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!((body["card"]["first6"].as_str(), body["card"]["last4"].as_str()), (Some("427638"), Some("5679")));
+    assert_eq!(body["card"]["brand"], "visa");
+    assert_eq!(body["case_opened"], false);
+    // The same card again for the same customer is the same card.
+    let (_, again) = post(&c, format!("{base}/api/v1/orders/{first}/card"), &key, json!({"number": CARD})).await;
+    assert_eq!(again["card"]["id"], body["card"]["id"]);
+    // Another customer presents it: a review case on that order.
+    let second = order_of("quinn@example.com").await;
+    let (_, shared) = post(&c, format!("{base}/api/v1/orders/{second}/card"), &key, json!({"number": CARD})).await;
+    assert_eq!(shared["case_opened"], true, "{shared}");
+    let view = t.app.get_order(uuid::Uuid::parse_str(&second).unwrap()).await.unwrap();
+    let reasons = serde_json::to_string(&view.cases[0].reasons).unwrap();
+    assert!(reasons.contains("card_of_another_customer") && reasons.contains("427638******5679"), "{reasons}");
+    // Never the full number, anywhere: cards, audit log, webhooks.
+    let full = CARD.replace(' ', "");
+    let cards: Vec<String> =
+        sqlx::query_scalar("SELECT first6 || last4 || number_hash || COALESCE(holder_enc, '') FROM cards")
+            .fetch_all(t.store.pool())
+            .await
+            .unwrap();
+    assert!(cards.iter().all(|r| !r.contains(&full) && !r.contains("PIA PETROVA")));
+    let audit = serde_json::to_string(
+        &t.app.store().audit_entries(0, 10_000).await.unwrap().iter().map(|e| &e.data).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let outbox = serde_json::to_string(
+        &t.app
+            .store()
+            .outbox_due(i64::MAX, 10_000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.payload.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(!audit.contains(&full) && !outbox.contains(&full));
+    if t.backend == Backend::Sqlite {
+        // The database files themselves, WAL included.
+        for entry in std::fs::read_dir(
+            std::path::Path::new(&t.db.url.trim_start_matches("sqlite://").split('?').next().unwrap())
+                .parent()
+                .unwrap(),
+        )
+        .unwrap()
+        {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            assert!(!bytes.windows(full.len()).any(|w| w == full.as_bytes()), "the card number is in a database file");
+        }
+    }
+});

@@ -18,6 +18,7 @@ const EMAIL: &str = "canary.person@example.org";
 const PASSWORD: &str = "canary horse battery 77 staple";
 const ANSWER: &str = "CANARY-ANSWER-salary-ACME-4711";
 const DOCUMENT: &str = "canary-payslip-of-ivanov.pdf";
+const CARD: &str = "4276380012345679";
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -100,6 +101,14 @@ async fn invariant_4_no_personal_data_in_logs_audit_or_webhooks() {
         )
         .await;
         let case = dep["case"]["id"].as_str().unwrap().to_owned();
+        let (status, _) = post(
+            &c,
+            format!("{base}/api/v1/orders/{}/card", order["id"].as_str().unwrap()),
+            &key,
+            json!({"number": CARD, "holder_name": "CANARY HOLDER"}),
+        )
+        .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED);
         let (_, request) = post(
             &c,
             format!("{base}/api/v1/cases/{case}/requests"),
@@ -157,6 +166,8 @@ async fn invariant_4_no_personal_data_in_logs_audit_or_webhooks() {
             PASSWORD,
             ANSWER,
             DOCUMENT,
+            CARD,
+            "CANARY HOLDER",
             setup.secret_base32.as_str(),
             codes[0].as_str(),
             "10.1.2.3",

@@ -3,7 +3,7 @@
 use crate::rows::{self, VERIFICATION_COLUMNS};
 use crate::script::{values, Script};
 use crate::SqlStore;
-use custos_app::model::VerificationRecord;
+use custos_app::model::{CardRecord, VerificationRecord};
 use custos_app::ports::StoreResult;
 use custos_app::StoreError;
 use custos_domain::audit::AuditEvent;
@@ -125,6 +125,59 @@ impl SqlStore {
             data: serde_json::json!({"due_at_ms": v.due_at_ms}),
         };
         self.write_if_one(script, &[ev], at_ms).await
+    }
+
+    pub(crate) async fn kyc_insert_card(
+        &self,
+        c: &CardRecord,
+        number_hash: &str,
+        holder_enc: Option<&str>,
+        actor: &str,
+    ) -> StoreResult<CardRecord> {
+        let brand = serde_json::to_value(c.brand).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let script = Script::one(
+            "INSERT INTO cards (id, email_index, number_hash, first6, last4, brand, holder_enc, order_id, state, \
+             created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (email_index, number_hash) DO NOTHING",
+            values![
+                c.id.to_string(),
+                c.email_index.as_str(),
+                number_hash,
+                c.first6.as_str(),
+                c.last4.as_str(),
+                brand,
+                holder_enc.map(str::to_owned),
+                c.order_id.map(|o| o.to_string()),
+                c.state.as_str(),
+                c.created_at_ms
+            ],
+        );
+        let ev = AuditEvent {
+            actor: actor.into(),
+            action: "card.registered".into(),
+            entity_type: "card".into(),
+            entity_id: c.id.to_string(),
+            data: serde_json::json!({"first6": c.first6, "last4": c.last4}),
+        };
+        if !self.write_if_one(script, &[ev], c.created_at_ms).await? {
+            let q = sqlx::query(
+                "SELECT id, email_index, first6, last4, brand, order_id, state, created_at_ms FROM cards \
+                 WHERE email_index = $1 AND number_hash = $2",
+            )
+            .bind(c.email_index.as_str())
+            .bind(number_hash);
+            return self
+                .read_one(q, rows::card)
+                .await?
+                .ok_or_else(|| StoreError::Other("a registered card vanished".into()));
+        }
+        Ok(c.clone())
+    }
+
+    pub(crate) async fn kyc_card_owners(&self, number_hash: &str, email_index: &str) -> StoreResult<Vec<String>> {
+        let q = sqlx::query("SELECT DISTINCT email_index FROM cards WHERE number_hash = $1 AND email_index <> $2")
+            .bind(number_hash)
+            .bind(email_index);
+        self.read_all(q, |r| rows::get::<String>(r, "email_index")).await
     }
 
     pub(crate) async fn kyc_inbox(

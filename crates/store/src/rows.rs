@@ -391,3 +391,19 @@ pub(crate) fn verification(row: &impl Columns) -> Result<VerificationRecord, Sto
         due_at_ms: get(row, "due_at_ms")?,
     })
 }
+
+pub(crate) fn card(row: &impl Columns) -> Result<CardRecord, StoreError> {
+    let brand: String = get(row, "brand")?;
+    let order: Option<String> = get(row, "order_id")?;
+    Ok(CardRecord {
+        id: uuid(row, "id")?,
+        email_index: get(row, "email_index")?,
+        first6: get(row, "first6")?,
+        last4: get(row, "last4")?,
+        brand: serde_json::from_value(serde_json::Value::String(brand.clone()))
+            .map_err(|_| bad("card brand", &brand))?,
+        order_id: order.map(|o| o.parse().map_err(|e| bad("order_id", e))).transpose()?,
+        state: get(row, "state")?,
+        created_at_ms: get(row, "created_at_ms")?,
+    })
+}

@@ -988,6 +988,20 @@ impl Store for SqlStore {
         self.kyc_suspend_overdue(v, at_ms).await
     }
 
+    async fn insert_card(
+        &self,
+        card: &CardRecord,
+        number_hash: &str,
+        holder_enc: Option<&str>,
+        actor: &str,
+    ) -> StoreResult<CardRecord> {
+        self.kyc_insert_card(card, number_hash, holder_enc, actor).await
+    }
+
+    async fn card_owners(&self, number_hash: &str, email_index: &str) -> StoreResult<Vec<String>> {
+        self.kyc_card_owners(number_hash, email_index).await
+    }
+
     async fn kyc_inbox_insert(
         &self,
         dedup_key: &str,

@@ -437,6 +437,21 @@ pub struct AnswerBody {
     pub answer: String,
 }
 
+/// KYC-4: the card paying for an order. The number is never stored or returned.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardBody {
+    pub number: String,
+    #[serde(default)]
+    pub holder_name: Option<String>,
+}
+
+impl std::fmt::Debug for CardBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CardBody { .. }")
+    }
+}
+
 /// A request as the customer and the integrator see it (the answer itself is not returned).
 pub fn customer_request(r: &CustomerRequest) -> Value {
     json!({

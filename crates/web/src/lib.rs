@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/orders", post(routes::create_order))
         .route("/api/v1/orders/{id}", get(routes::get_order))
         .route("/api/v1/deposits", post(routes::report_deposit))
+        .route("/api/v1/orders/{id}/card", post(routes::register_card))
         .route("/api/v1/orders/{id}/payout", post(routes::request_payout))
         .route("/api/v1/orders/{id}/payout/complete", post(routes::complete_payout))
         .route("/api/v1/cases/{id}", get(routes::get_case))

@@ -83,6 +83,11 @@ fn operation(operation_id: &str) -> (Option<&'static str>, Value) {
             None,
             json!({"202": json_response("The event, pending again", "WebhookEvent"), "404": problem_response("No such event")}),
         ),
+        "registerCard" => (
+            Some("CardBody"),
+            json!({"201": {"description": "The card by its ends, and whether a review case opened because another customer registered it", "content": {"application/json": {}}},
+            "422": problem_response("Not a card number")}),
+        ),
         "getOpenApi" => (None, json!({"200": {"description": "This document", "content": {"application/json": {}}}})),
         _ => (None, json!({"200": {"description": "OK", "content": {"application/json": {}}}})),
     }
@@ -264,6 +269,11 @@ fn schemas() -> Value {
         "AnswerBody": {
             "type": "object", "additionalProperties": false, "required": ["answer"],
             "properties": {"answer": {"type": "string", "maxLength": 20000, "description": "Stored encrypted; never returned"}}
+        },
+        "CardBody": {
+            "type": "object", "additionalProperties": false, "required": ["number"],
+            "properties": {"number": {"type": "string", "description": "12 to 19 digits; checked, never stored (only the first 6 and last 4 digits and a keyed hash)"},
+                           "holder_name": {"type": "string", "description": "As on the card; stored encrypted"}}
         },
         "PayoutCompletion": {
             "type": "object", "additionalProperties": false, "required": ["txid"],

@@ -47,6 +47,13 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "POST",
+        path: "/api/v1/orders/{id}/card",
+        scope: Some(Scope::OrdersCreate),
+        operation_id: "registerCard",
+        summary: "The bank card paying for an order (KYC-4): kept by its ends and a keyed hash only",
+    },
+    RouteSpec {
+        method: "POST",
         path: "/api/v1/deposits",
         scope: Some(Scope::DepositsCreate),
         operation_id: "reportDeposit",
@@ -313,6 +320,18 @@ pub async fn answer_request(
     let request =
         state.app.answer_request(dto::uuid_in_path(&id, "request_not_found")?, &req.answer, &caller.actor()).await?;
     Ok((StatusCode::OK, Json(dto::customer_request(&request))))
+}
+
+pub async fn register_card(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<dto::CardBody>,
+) -> ApiResult {
+    let order = dto::uuid_in_path(&id, "order_not_found")?;
+    let (card, case_opened) =
+        state.app.register_card(order, &req.number, req.holder_name.as_deref(), &caller.actor()).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"card": card, "case_opened": case_opened}))))
 }
 
 pub async fn approve_decision(

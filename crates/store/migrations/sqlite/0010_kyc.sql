@@ -30,3 +30,19 @@ CREATE TABLE kyc_inbox (
     received_at_ms BIGINT NOT NULL,
     outcome TEXT NOT NULL
 );
+
+-- KYC-4: bank cards by their ends and a keyed hash; never the full number, never a CVV.
+CREATE TABLE cards (
+    id TEXT PRIMARY KEY,
+    email_index TEXT NOT NULL,
+    number_hash TEXT NOT NULL,
+    first6 TEXT NOT NULL,
+    last4 TEXT NOT NULL,
+    brand TEXT NOT NULL,
+    holder_enc TEXT,
+    order_id TEXT REFERENCES orders (id),
+    state TEXT NOT NULL,
+    created_at_ms BIGINT NOT NULL,
+    UNIQUE (email_index, number_hash)
+);
+CREATE INDEX cards_number ON cards (number_hash);
