@@ -100,10 +100,60 @@ pub trait AccountStore: Send + Sync {
     async fn throttle_locked_until(&self, key: &str) -> StoreResult<i64>;
 }
 
+/// Verifications, cards and the KYC provider's inbox.
+#[async_trait]
+pub trait KycStore: Send + Sync {
+    async fn insert_verification(&self, v: &VerificationRecord, actor: &str) -> StoreResult<()>;
+    /// The verification of this customer reference (as the provider echoes it), or else of
+    /// this applicant id; the newest first.
+    async fn find_verification(
+        &self,
+        applicant_id: &str,
+        customer_ref: &str,
+    ) -> StoreResult<Option<VerificationRecord>>;
+    /// A customer's verifications, newest first.
+    async fn verifications_of(&self, email_index: &str) -> StoreResult<Vec<VerificationRecord>>;
+    /// Writes a verification's new state with its audit events; `suspend` also suspends the
+    /// customer (SEC-16) and `alert` queues an alert to the officers, in the same transaction.
+    async fn update_verification(
+        &self,
+        v: &VerificationRecord,
+        events: &[AuditEvent],
+        suspend: bool,
+        alert: Option<serde_json::Value>,
+        at_ms: i64,
+    ) -> StoreResult<()>;
+    /// Open verifications past their deadline whose customer was not yet suspended for it.
+    async fn overdue_verifications(&self, now_ms: i64) -> StoreResult<Vec<VerificationRecord>>;
+    /// SEC-15: suspends the customer of an overdue verification and alerts the officers, once.
+    async fn suspend_for_overdue_verification(&self, v: &VerificationRecord, at_ms: i64) -> StoreResult<bool>;
+    /// Records a customer's card (once per customer and card); returns the existing record
+    /// when the customer registered it before.
+    async fn insert_card(
+        &self,
+        card: &CardRecord,
+        number_hash: &str,
+        holder_enc: Option<&str>,
+        actor: &str,
+    ) -> StoreResult<CardRecord>;
+    /// The customers (blind indexes) other than `email_index` who registered this card.
+    async fn card_owners(&self, number_hash: &str, email_index: &str) -> StoreResult<Vec<String>>;
+    /// Stores a provider's webhook once; false when this delivery was seen before.
+    async fn kyc_inbox_insert(
+        &self,
+        dedup_key: &str,
+        provider: &str,
+        event_type: &str,
+        body_enc: &str,
+        outcome: &str,
+        at_ms: i64,
+    ) -> StoreResult<bool>;
+}
+
 /// Persistence. Every method that changes state writes its audit event(s) in the same
 /// transaction; none leaves a partial write behind.
 #[async_trait]
-pub trait Store: AccountStore + Send + Sync {
+pub trait Store: AccountStore + KycStore + Send + Sync {
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
 
@@ -209,51 +259,6 @@ pub trait Store: AccountStore + Send + Sync {
     async fn get_appeal(&self, id: Uuid) -> StoreResult<Option<AppealRecord>>;
     /// Records the outcome of an open appeal; false if it was answered already.
     async fn answer_appeal(&self, id: Uuid, outcome_enc: &str, actor: &str, at_ms: i64) -> StoreResult<bool>;
-    async fn insert_verification(&self, v: &VerificationRecord, actor: &str) -> StoreResult<()>;
-    /// The verification of this customer reference (as the provider echoes it), or else of
-    /// this applicant id; the newest first.
-    async fn find_verification(
-        &self,
-        applicant_id: &str,
-        customer_ref: &str,
-    ) -> StoreResult<Option<VerificationRecord>>;
-    /// A customer's verifications, newest first.
-    async fn verifications_of(&self, email_index: &str) -> StoreResult<Vec<VerificationRecord>>;
-    /// Writes a verification's new state with its audit events; `suspend` also suspends the
-    /// customer (SEC-16) and `alert` queues an alert to the officers, in the same transaction.
-    async fn update_verification(
-        &self,
-        v: &VerificationRecord,
-        events: &[AuditEvent],
-        suspend: bool,
-        alert: Option<serde_json::Value>,
-        at_ms: i64,
-    ) -> StoreResult<()>;
-    /// Open verifications past their deadline whose customer was not yet suspended for it.
-    async fn overdue_verifications(&self, now_ms: i64) -> StoreResult<Vec<VerificationRecord>>;
-    /// SEC-15: suspends the customer of an overdue verification and alerts the officers, once.
-    async fn suspend_for_overdue_verification(&self, v: &VerificationRecord, at_ms: i64) -> StoreResult<bool>;
-    /// Records a customer's card (once per customer and card); returns the existing record
-    /// when the customer registered it before.
-    async fn insert_card(
-        &self,
-        card: &CardRecord,
-        number_hash: &str,
-        holder_enc: Option<&str>,
-        actor: &str,
-    ) -> StoreResult<CardRecord>;
-    /// The customers (blind indexes) other than `email_index` who registered this card.
-    async fn card_owners(&self, number_hash: &str, email_index: &str) -> StoreResult<Vec<String>>;
-    /// Stores a provider's webhook once; false when this delivery was seen before.
-    async fn kyc_inbox_insert(
-        &self,
-        dedup_key: &str,
-        provider: &str,
-        event_type: &str,
-        body_enc: &str,
-        outcome: &str,
-        at_ms: i64,
-    ) -> StoreResult<bool>;
     /// Audit entries about any of these entities, oldest first.
     async fn audit_of(&self, entity_ids: &[String], limit: i64) -> StoreResult<Vec<AuditEntry>>;
     /// A document with its encrypted content.

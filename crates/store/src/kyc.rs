@@ -3,7 +3,9 @@
 use crate::rows::{self, VERIFICATION_COLUMNS};
 use crate::script::{values, Script};
 use crate::SqlStore;
+use async_trait::async_trait;
 use custos_app::model::{CardRecord, VerificationRecord};
+use custos_app::ports::KycStore;
 use custos_app::ports::StoreResult;
 use custos_app::StoreError;
 use custos_domain::audit::AuditEvent;
@@ -13,12 +15,16 @@ fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Other(e.to_string()))
 }
 
-impl SqlStore {
-    pub(crate) async fn kyc_insert_verification(
-        &self,
-        v: &VerificationRecord,
-        events: &[AuditEvent],
-    ) -> StoreResult<()> {
+#[async_trait]
+impl KycStore for SqlStore {
+    async fn insert_verification(&self, v: &VerificationRecord, actor: &str) -> StoreResult<()> {
+        let events = [AuditEvent {
+            actor: actor.into(),
+            action: "kyc.requested".into(),
+            entity_type: "verification".into(),
+            entity_id: v.id.to_string(),
+            data: serde_json::json!({"level": v.level, "provider": v.provider}),
+        }];
         let script = Script::one(
             format!(
                 "INSERT INTO verifications ({VERIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
@@ -41,10 +47,10 @@ impl SqlStore {
                 v.due_at_ms
             ],
         );
-        self.write(script, events, v.created_at_ms).await
+        self.write(script, &events, v.created_at_ms).await
     }
 
-    pub(crate) async fn kyc_find(
+    async fn find_verification(
         &self,
         applicant_id: &str,
         customer_ref: &str,
@@ -57,14 +63,14 @@ impl SqlStore {
         self.read_one(sqlx::query(&sql).bind(applicant_id).bind(customer_ref), rows::verification).await
     }
 
-    pub(crate) async fn kyc_of(&self, email_index: &str) -> StoreResult<Vec<VerificationRecord>> {
+    async fn verifications_of(&self, email_index: &str) -> StoreResult<Vec<VerificationRecord>> {
         let sql = format!(
             "SELECT {VERIFICATION_COLUMNS} FROM verifications WHERE email_index = $1 ORDER BY created_at_ms DESC"
         );
         self.read_all(sqlx::query(&sql).bind(email_index), rows::verification).await
     }
 
-    pub(crate) async fn kyc_update(
+    async fn update_verification(
         &self,
         v: &VerificationRecord,
         events: &[AuditEvent],
@@ -98,7 +104,7 @@ impl SqlStore {
         self.write(script, events, at_ms).await
     }
 
-    pub(crate) async fn kyc_overdue(&self, now_ms: i64) -> StoreResult<Vec<VerificationRecord>> {
+    async fn overdue_verifications(&self, now_ms: i64) -> StoreResult<Vec<VerificationRecord>> {
         let sql = format!(
             "SELECT {VERIFICATION_COLUMNS} FROM verifications WHERE state IN ('requested', 'resubmission') \
              AND due_at_ms <= $1 AND overdue_handled = 0 ORDER BY due_at_ms"
@@ -106,7 +112,7 @@ impl SqlStore {
         self.read_all(sqlx::query(&sql).bind(now_ms), rows::verification).await
     }
 
-    pub(crate) async fn kyc_suspend_overdue(&self, v: &VerificationRecord, at_ms: i64) -> StoreResult<bool> {
+    async fn suspend_for_overdue_verification(&self, v: &VerificationRecord, at_ms: i64) -> StoreResult<bool> {
         let mut script = Script::one(
             "UPDATE verifications SET overdue_handled = 1 WHERE id = $1 AND overdue_handled = 0",
             values![v.id.to_string()],
@@ -127,7 +133,7 @@ impl SqlStore {
         self.write_if_one(script, &[ev], at_ms).await
     }
 
-    pub(crate) async fn kyc_insert_card(
+    async fn insert_card(
         &self,
         c: &CardRecord,
         number_hash: &str,
@@ -173,14 +179,14 @@ impl SqlStore {
         Ok(c.clone())
     }
 
-    pub(crate) async fn kyc_card_owners(&self, number_hash: &str, email_index: &str) -> StoreResult<Vec<String>> {
+    async fn card_owners(&self, number_hash: &str, email_index: &str) -> StoreResult<Vec<String>> {
         let q = sqlx::query("SELECT DISTINCT email_index FROM cards WHERE number_hash = $1 AND email_index <> $2")
             .bind(number_hash)
             .bind(email_index);
         self.read_all(q, |r| rows::get::<String>(r, "email_index")).await
     }
 
-    pub(crate) async fn kyc_inbox(
+    async fn kyc_inbox_insert(
         &self,
         dedup_key: &str,
         provider: &str,

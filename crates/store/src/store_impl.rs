@@ -952,68 +952,6 @@ impl Store for SqlStore {
         self.write_if_one(script, &[event(actor, "appeal.answered", "appeal", id, json!({}))], at_ms).await
     }
 
-    async fn insert_verification(&self, v: &VerificationRecord, actor: &str) -> StoreResult<()> {
-        let ev = event(actor, "kyc.requested", "verification", v.id, json!({"level": v.level, "provider": v.provider}));
-        self.kyc_insert_verification(v, &[ev]).await
-    }
-
-    async fn find_verification(
-        &self,
-        applicant_id: &str,
-        customer_ref: &str,
-    ) -> StoreResult<Option<VerificationRecord>> {
-        self.kyc_find(applicant_id, customer_ref).await
-    }
-
-    async fn verifications_of(&self, email_index: &str) -> StoreResult<Vec<VerificationRecord>> {
-        self.kyc_of(email_index).await
-    }
-
-    async fn update_verification(
-        &self,
-        v: &VerificationRecord,
-        events: &[AuditEvent],
-        suspend: bool,
-        alert: Option<serde_json::Value>,
-        at_ms: i64,
-    ) -> StoreResult<()> {
-        self.kyc_update(v, events, suspend, alert, at_ms).await
-    }
-
-    async fn overdue_verifications(&self, now_ms: i64) -> StoreResult<Vec<VerificationRecord>> {
-        self.kyc_overdue(now_ms).await
-    }
-
-    async fn suspend_for_overdue_verification(&self, v: &VerificationRecord, at_ms: i64) -> StoreResult<bool> {
-        self.kyc_suspend_overdue(v, at_ms).await
-    }
-
-    async fn insert_card(
-        &self,
-        card: &CardRecord,
-        number_hash: &str,
-        holder_enc: Option<&str>,
-        actor: &str,
-    ) -> StoreResult<CardRecord> {
-        self.kyc_insert_card(card, number_hash, holder_enc, actor).await
-    }
-
-    async fn card_owners(&self, number_hash: &str, email_index: &str) -> StoreResult<Vec<String>> {
-        self.kyc_card_owners(number_hash, email_index).await
-    }
-
-    async fn kyc_inbox_insert(
-        &self,
-        dedup_key: &str,
-        provider: &str,
-        event_type: &str,
-        body_enc: &str,
-        outcome: &str,
-        at_ms: i64,
-    ) -> StoreResult<bool> {
-        self.kyc_inbox(dedup_key, provider, event_type, body_enc, outcome, at_ms).await
-    }
-
     async fn audit_of(&self, entity_ids: &[String], limit: i64) -> StoreResult<Vec<AuditEntry>> {
         if entity_ids.is_empty() {
             return Ok(Vec::new());
