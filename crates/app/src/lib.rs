@@ -9,6 +9,7 @@ pub mod appeals;
 pub mod clock;
 pub mod documents;
 pub mod error;
+pub mod images;
 pub mod kyc;
 pub mod mail;
 pub mod model;
