@@ -187,6 +187,26 @@ async fn run(backend: Backend) {
     let alerts = t.app.store().outbox_due(i64::MAX, 10_000).await.unwrap();
     assert!(alerts.iter().any(|e| e.event_type == "alert.kyc_failed"));
     let _ = WebhookOutcome::Ignored;
+
+    // SEC-13: after the whole SumSub flow, no image is anywhere Custos writes: the database
+    // files, the data folder and the temporary folder of this test.
+    if backend == Backend::Sqlite {
+        let dir = std::path::Path::new(t.db.url.trim_start_matches("sqlite://").split('?').next().unwrap())
+            .parent()
+            .unwrap()
+            .to_owned();
+        let mut files = vec![dir];
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            for magic in [&b"\x89PNG\r\n\x1a\n"[..], &[0xFF, 0xD8, 0xFF][..], &b"%PDF-"[..]] {
+                assert!(!bytes.windows(magic.len()).any(|w| w == magic), "an image or document in {}", path.display());
+            }
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -327,6 +327,49 @@ both!(documents_are_checked_encrypted_and_opened_by_officers_only_with_an_audit,
     assert!(audit.iter().any(|e| e.action == "document.uploaded"));
     assert!(audit.iter().any(|e| e.action == "personal_data.viewed" && e.entity_id == link));
     assert!(audit.iter().all(|e| !e.data.contains("Bank Statement")), "names stay out of the audit log");
+
+    // A second document, then the two ciphertexts swapped between their rows: neither opens,
+    // because each is bound to its own row.
+    let (_, second) = post(
+        &c,
+        format!("{base}/api/v1/cases/{case}/requests"),
+        &key,
+        json!({"kind": "information", "message": "One more"}),
+    )
+    .await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", derive_token(&token, "csrf"))
+        .text("answer", "Here")
+        .part("documents", reqwest::multipart::Part::bytes(b"%PDF-1.4 payslip".to_vec()).file_name("payslip.pdf"));
+    let r = c
+        .post(format!("{base}/cabinet/requests/{}/answer", second["id"].as_str().unwrap()))
+        .header("cookie", format!("__Host-custos_customer={token}"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection());
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, content_enc FROM request_documents ORDER BY created_at_ms, id")
+            .fetch_all(t.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 2);
+    let writer = common::open(&t.db.url).await;
+    for (i, (id, _)) in rows.iter().enumerate() {
+        let other = &rows[1 - i].1;
+        sqlx::query("UPDATE request_documents SET content_enc = $1 WHERE id = $2")
+            .bind(other.as_str())
+            .bind(id.as_str())
+            .execute(writer.pool())
+            .await
+            .unwrap();
+    }
+    for (id, _) in &rows {
+        let opened = t.app.open_document(uuid::Uuid::parse_str(id).unwrap(), "staff:test").await;
+        let err = opened.expect_err("a ciphertext moved to another row does not decrypt").to_string();
+        assert!(err.contains("moved from another row"), "{err}");
+    }
 });
 
 both!(sec17_an_appeal_needs_kyc_first_and_an_officer_answers_within_the_review_deadline, |t: TestApp| async move {
