@@ -3,12 +3,14 @@
 //! decision when no provider decides.
 
 use crate::error::AppError;
-use crate::model::{CardRecord, CaseRecord, DeadlineKind, OrderEventWrite, VerificationRecord};
+use crate::model::{CardRecord, CaseRecord, DeadlineKind, OrderEventWrite, VerificationFile, VerificationRecord};
 use crate::ports::KycEvent;
 use crate::App;
 use custos_crypto::Aad;
 use custos_domain::audit::AuditEvent;
-use custos_domain::kyc::{CardNumber, Level, RejectReason, VerificationState};
+use custos_domain::kyc::{
+    check_address_document_date, CardNumber, Date, Level, RejectReason, SheetChecklist, Step, VerificationState,
+};
 use custos_domain::policy::{Action, Reason};
 use serde_json::json;
 use uuid::Uuid;
@@ -263,6 +265,103 @@ impl App {
         provider.sdk_token(&v.customer_ref, &v.level).await.map_err(AppError::Unavailable)
     }
 
+    /// A customer submits a document for a verification an officer reviews. It is accepted by
+    /// its content (PNG or JPEG within the pixel limit, metadata stripped; or PDF), at most
+    /// 5 MB; a proof of address needs its issue date and at most three months' age (KYC-3).
+    /// Encrypted and bound to its row; deleted when the review ends.
+    pub async fn submit_verification_file(
+        &self,
+        email_index: &str,
+        verification_id: Uuid,
+        step: Step,
+        bytes: &[u8],
+        issued_on: Option<&str>,
+        actor: &str,
+    ) -> Result<VerificationFile, AppError> {
+        let v = self.verifications_of(email_index).await?.into_iter().find(|v| v.id == verification_id).ok_or_else(
+            || AppError::not_found("verification_not_found", format!("no verification {verification_id}")),
+        )?;
+        if v.provider != "manual" || v.state.is_final() {
+            return Err(AppError::conflict("verification_closed", "this verification takes no documents"));
+        }
+        if bytes.len() > crate::documents::MAX_FILE_BYTES {
+            return Err(AppError::invalid("file_too_large", "a document may have at most 5 MB"));
+        }
+        let (content, content_type) = if bytes.starts_with(b"%PDF-") {
+            (bytes.to_vec(), "application/pdf")
+        } else {
+            let info = crate::images::inspect(bytes).map_err(|e| AppError::invalid("unsupported_file", e))?;
+            (
+                crate::images::strip_metadata(bytes).map_err(|e| AppError::invalid("unsupported_file", e))?,
+                info.content_type,
+            )
+        };
+        let now = self.clock.now_ms();
+        let issued_on = match step {
+            Step::ProofOfAddress => {
+                let issued = issued_on.and_then(Date::parse).ok_or_else(|| {
+                    AppError::invalid("issue_date_required", "give the proof of address's issue date (YYYY-MM-DD)")
+                })?;
+                check_address_document_date(issued, Date::of_unix_ms(now))
+                    .map_err(|e| AppError::invalid("address_document_too_old", e))?;
+                Some(issued.to_string())
+            }
+            _ => None,
+        };
+        let id = Uuid::now_v7();
+        let record = VerificationFile {
+            id,
+            verification_id,
+            step,
+            content_type: content_type.into(),
+            size_bytes: content.len() as i64,
+            sha256: custos_crypto::sha256_hex(&content),
+            issued_on,
+            created_at_ms: now,
+        };
+        let sealed = self
+            .cipher
+            .encrypt_bytes(&content, Aad { table: "verification_files", column: "content", row: &id.to_string() });
+        self.store.insert_verification_file(&record, &sealed, actor).await?;
+        if v.state != VerificationState::OnHold {
+            self.set_state(v, VerificationState::OnHold, actor).await?;
+        }
+        Ok(record)
+    }
+
+    pub async fn verification_files(&self, verification_id: Uuid) -> Result<Vec<VerificationFile>, AppError> {
+        Ok(self.store.verification_files(verification_id).await?)
+    }
+
+    /// A submitted document for the reviewing officer; each opening is audited.
+    pub async fn open_verification_file(&self, id: Uuid, actor: &str) -> Result<(VerificationFile, Vec<u8>), AppError> {
+        let (record, sealed) = self
+            .store
+            .verification_file(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("document_not_found", format!("no document {id}")))?;
+        let row = id.to_string();
+        let bytes = self
+            .cipher
+            .decrypt_bytes(&sealed, Aad { table: "verification_files", column: "content", row: &row })
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        self.audit(actor, "personal_data.viewed", "verification_file", &row, json!({"sha256": record.sha256})).await?;
+        Ok((record, bytes))
+    }
+
+    /// KYC-2: what the A4 sheet in the selfie must show for this verification.
+    pub async fn sheet_checklist(&self, v: &VerificationRecord) -> Result<SheetChecklist, AppError> {
+        let order_number = match v.order_id {
+            Some(o) => self.get_order(o).await?.order.number,
+            None => 0,
+        };
+        Ok(SheetChecklist {
+            date: Date::of_unix_ms(v.created_at_ms).to_string(),
+            order_number,
+            site_name: self.accounts.settings().issuer.clone(),
+        })
+    }
+
     /// KYC-4: the card paying for `order_id`. Custos keeps its first 6 and last 4 digits, its
     /// brand and a keyed hash, never the number; a card another customer registered opens a
     /// review case on this order. Returns the card and whether a case was opened.
@@ -352,7 +451,10 @@ impl App {
         };
         let mut v = v;
         v.reject_labels = labels;
+        let id = v.id;
         self.set_state(v, state, actor).await?;
+        // The review of these documents has ended: they go (PD-3, SEC-13).
+        self.store.delete_verification_files(id, actor, self.clock.now_ms()).await?;
         Ok(state)
     }
 }

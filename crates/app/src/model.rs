@@ -699,3 +699,17 @@ pub struct CardRecord {
     pub state: String,
     pub created_at_ms: i64,
 }
+
+/// A document submitted for a verification an officer reviews; deleted when the review ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationFile {
+    pub id: Uuid,
+    pub verification_id: Uuid,
+    pub step: custos_domain::kyc::Step,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    /// KYC-3: the proof of address's issue date.
+    pub issued_on: Option<String>,
+    pub created_at_ms: i64,
+}

@@ -138,6 +138,11 @@ pub trait KycStore: Send + Sync {
     ) -> StoreResult<CardRecord>;
     /// The customers (blind indexes) other than `email_index` who registered this card.
     async fn card_owners(&self, number_hash: &str, email_index: &str) -> StoreResult<Vec<String>>;
+    async fn insert_verification_file(&self, f: &VerificationFile, content_enc: &str, actor: &str) -> StoreResult<()>;
+    async fn verification_files(&self, verification_id: Uuid) -> StoreResult<Vec<VerificationFile>>;
+    async fn verification_file(&self, id: Uuid) -> StoreResult<Option<(VerificationFile, String)>>;
+    /// Deletes a verification's documents (the review has ended); returns how many.
+    async fn delete_verification_files(&self, verification_id: Uuid, actor: &str, at_ms: i64) -> StoreResult<u64>;
     /// Stores a provider's webhook once; false when this delivery was seen before.
     async fn kyc_inbox_insert(
         &self,

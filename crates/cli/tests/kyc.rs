@@ -358,3 +358,76 @@ both!(kyc_4_a_card_is_kept_by_its_ends_and_a_card_of_another_customer_opens_a_ca
         }
     }
 });
+
+/// A small PNG with a text chunk carrying personal data.
+fn png_with_text() -> Vec<u8> {
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut c = (data.len() as u32).to_be_bytes().to_vec();
+        c.extend_from_slice(kind);
+        c.extend_from_slice(data);
+        c.extend_from_slice(&[0, 0, 0, 0]);
+        c
+    };
+    let mut ihdr = 800u32.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&600u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+    b.extend(chunk(b"IHDR", &ihdr));
+    b.extend(chunk(b"tEXt", b"GPS\0home of Rita Ivanova"));
+    b.extend(chunk(b"IDAT", b"passport pixels"));
+    b.extend(chunk(b"IEND", b""));
+    b
+}
+
+both!(
+    kyc_manual_review_documents_are_checked_stripped_encrypted_and_deleted_after_the_decision,
+    |t: TestApp| async move {
+        use custos_domain::kyc::Step;
+        t.app.accounts().register_customer("rita@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
+        let order = t.app.create_order(new_order("rita@example.com"), "test").await.unwrap();
+        let index = order.customer_email_index.clone().unwrap();
+        let v = t.app.request_verification(&index, Some(order.id), "full", "staff:test").await.unwrap();
+        let submit = |step, bytes: Vec<u8>, issued: Option<&'static str>| {
+            let (app, index) = (t.app.clone(), index.clone());
+            async move { app.submit_verification_file(&index, v.id, step, &bytes, issued, "customer:test").await }
+        };
+        // KYC-3: today is 2026-01-01; a proof issued 2025-09-30 is three months and a day old.
+        let pdf = b"%PDF-1.4 utility bill".to_vec();
+        let err = submit(Step::ProofOfAddress, pdf.clone(), Some("2025-09-30")).await.unwrap_err();
+        assert_eq!(err.code(), "address_document_too_old");
+        assert!(err.to_string().contains("2025-10-01 or later"), "{err}");
+        assert_eq!(submit(Step::ProofOfAddress, pdf.clone(), None).await.unwrap_err().code(), "issue_date_required");
+        submit(Step::ProofOfAddress, pdf, Some("2025-10-01")).await.unwrap();
+        assert_eq!(submit(Step::Identity, b"GIF89a".to_vec(), None).await.unwrap_err().code(), "unsupported_file");
+        let photo = png_with_text();
+        let file = submit(Step::Identity, photo.clone(), None).await.unwrap();
+        assert_eq!(file.content_type, "image/png");
+        assert_eq!(
+            t.app.verifications_of(&index).await.unwrap()[0].state,
+            VerificationState::OnHold,
+            "an officer looks at it"
+        );
+        // Stored encrypted and without its metadata.
+        let stored: Vec<String> =
+            sqlx::query_scalar("SELECT content_enc FROM verification_files").fetch_all(t.store.pool()).await.unwrap();
+        assert!(stored.iter().all(|c| !c.contains("IHDR") && !c.contains("Ivanova")));
+        let (_, opened) = t.app.open_verification_file(file.id, "staff:test").await.unwrap();
+        assert!(
+            !String::from_utf8_lossy(&opened).contains("Ivanova")
+                && String::from_utf8_lossy(&opened).contains("passport pixels")
+        );
+        // KYC-2: the reviewer's checklist.
+        let checklist = t.app.sheet_checklist(&v).await.unwrap();
+        assert_eq!((checklist.date.as_str(), checklist.order_number), ("2026-01-01", order.number));
+        // The decision ends the review: the documents are gone, and nothing is left to open.
+        t.app.review_verification(v.id, &index, custos_app::kyc::ReviewDecision::Approve, "staff:test").await.unwrap();
+        assert!(t.app.verification_files(v.id).await.unwrap().is_empty());
+        let left: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM verification_files").fetch_one(t.store.pool()).await.unwrap();
+        assert_eq!(left, 0, "retention: nothing kept after the review");
+        assert_eq!(t.app.open_verification_file(file.id, "staff:test").await.unwrap_err().code(), "document_not_found");
+        let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+        assert!(audit.iter().any(|e| e.action == "kyc.documents_deleted" && e.entity_id == v.id.to_string()));
+        assert_eq!(submit(Step::Selfie, photo, None).await.unwrap_err().code(), "verification_closed");
+    }
+);

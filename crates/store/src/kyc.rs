@@ -4,7 +4,7 @@ use crate::rows::{self, VERIFICATION_COLUMNS};
 use crate::script::{values, Script};
 use crate::SqlStore;
 use async_trait::async_trait;
-use custos_app::model::{CardRecord, VerificationRecord};
+use custos_app::model::{CardRecord, VerificationFile, VerificationRecord};
 use custos_app::ports::KycStore;
 use custos_app::ports::StoreResult;
 use custos_app::StoreError;
@@ -184,6 +184,65 @@ impl KycStore for SqlStore {
             .bind(number_hash)
             .bind(email_index);
         self.read_all(q, |r| rows::get::<String>(r, "email_index")).await
+    }
+
+    async fn insert_verification_file(&self, f: &VerificationFile, content_enc: &str, actor: &str) -> StoreResult<()> {
+        let script = Script::one(
+            "INSERT INTO verification_files (id, verification_id, step, content_type, size_bytes, sha256, issued_on, \
+             content_enc, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            values![
+                f.id.to_string(),
+                f.verification_id.to_string(),
+                f.step.as_str(),
+                f.content_type.as_str(),
+                f.size_bytes,
+                f.sha256.as_str(),
+                f.issued_on.clone(),
+                content_enc,
+                f.created_at_ms
+            ],
+        );
+        let ev = AuditEvent {
+            actor: actor.into(),
+            action: "kyc.document_submitted".into(),
+            entity_type: "verification".into(),
+            entity_id: f.verification_id.to_string(),
+            data: serde_json::json!({"file": f.id, "step": f.step.as_str(), "sha256": f.sha256}),
+        };
+        self.write(script, &[ev], f.created_at_ms).await
+    }
+
+    async fn verification_files(&self, verification_id: Uuid) -> StoreResult<Vec<VerificationFile>> {
+        let q = sqlx::query(
+            "SELECT id, verification_id, step, content_type, size_bytes, sha256, issued_on, created_at_ms \
+             FROM verification_files WHERE verification_id = $1 ORDER BY created_at_ms, id",
+        )
+        .bind(verification_id.to_string());
+        self.read_all(q, rows::verification_file).await
+    }
+
+    async fn verification_file(&self, id: Uuid) -> StoreResult<Option<(VerificationFile, String)>> {
+        let q = sqlx::query(
+            "SELECT id, verification_id, step, content_type, size_bytes, sha256, issued_on, created_at_ms, content_enc \
+             FROM verification_files WHERE id = $1",
+        )
+        .bind(id.to_string());
+        self.read_one(q, |r| Ok((rows::verification_file(r)?, rows::get(r, "content_enc")?))).await
+    }
+
+    async fn delete_verification_files(&self, verification_id: Uuid, actor: &str, at_ms: i64) -> StoreResult<u64> {
+        let script = Script::one(
+            "DELETE FROM verification_files WHERE verification_id = $1",
+            values![verification_id.to_string()],
+        );
+        let ev = AuditEvent {
+            actor: actor.into(),
+            action: "kyc.documents_deleted".into(),
+            entity_type: "verification".into(),
+            entity_id: verification_id.to_string(),
+            data: serde_json::json!({}),
+        };
+        Ok(self.write_with(script, &[ev], at_ms).await?[0].affected)
     }
 
     async fn kyc_inbox_insert(

@@ -37,6 +37,7 @@ pub fn migrations() -> &'static [Migration] {
         migration!(8, "accounts", "0008_accounts.sql"),
         migration!(9, "documents_appeals", "0009_documents_appeals.sql"),
         migration!(10, "kyc", "0010_kyc.sql"),
+        migration!(11, "verification_files", "0011_verification_files.sql"),
     ]
 }
 

@@ -407,3 +407,22 @@ pub(crate) fn card(row: &impl Columns) -> Result<CardRecord, StoreError> {
         created_at_ms: get(row, "created_at_ms")?,
     })
 }
+
+pub(crate) fn verification_file(row: &impl Columns) -> Result<VerificationFile, StoreError> {
+    use custos_domain::kyc::Step;
+    let step: String = get(row, "step")?;
+    let step = [Step::Identity, Step::Selfie, Step::ProofOfAddress, Step::BankCard]
+        .into_iter()
+        .find(|s| s.as_str() == step)
+        .ok_or_else(|| bad("step", &step))?;
+    Ok(VerificationFile {
+        id: uuid(row, "id")?,
+        verification_id: uuid(row, "verification_id")?,
+        step,
+        content_type: get(row, "content_type")?,
+        size_bytes: get(row, "size_bytes")?,
+        sha256: get(row, "sha256")?,
+        issued_on: get(row, "issued_on")?,
+        created_at_ms: get(row, "created_at_ms")?,
+    })
+}
