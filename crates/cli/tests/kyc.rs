@@ -431,3 +431,80 @@ both!(
         assert_eq!(submit(Step::Selfie, photo, None).await.unwrap_err().code(), "verification_closed");
     }
 );
+
+both!(kyc_manual_review_through_the_pages, |t: TestApp| async move {
+    use custos_app::accounts::records::AccountKind;
+    let base = t.serve_only().await;
+    let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let accounts = t.app.accounts();
+    accounts.register_customer("sara@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
+    let order = t.app.create_order(new_order("sara@example.com"), "test").await.unwrap();
+    let index = order.customer_email_index.clone().unwrap();
+    let v = t.app.request_verification(&index, Some(order.id), "full", "staff:test").await.unwrap();
+    let (token, _) = accounts
+        .login(AccountKind::Customer, "sara@example.com", "violet tractor 42 umbrella", "127.0.0.1", None)
+        .await
+        .unwrap();
+    let cookie = format!("__Host-custos_customer={token}");
+    let page = c
+        .get(format!("{base}/cabinet/kyc/{}", v.id))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("2026-01-01") && page.contains(&format!("№ {}", order.number)), "the A4 sheet's values");
+    let send = |step: &'static str, bytes: Vec<u8>, issued: &'static str| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", custos_crypto::derive_token(&token, "csrf"))
+            .text("step", step)
+            .text("issued_on", issued)
+            .part("document", reqwest::multipart::Part::bytes(bytes).file_name("x"));
+        c.post(format!("{base}/cabinet/kyc/{}/documents", v.id)).header("cookie", &cookie).multipart(form).send()
+    };
+    let r = send("proof_of_address", b"%PDF-1.4 bill".to_vec(), "2025-09-30").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("2025-10-01 or later"), "KYC-3's reason");
+    assert!(send("proof_of_address", b"%PDF-1.4 bill".to_vec(), "2025-12-15").await.unwrap().status().is_redirection());
+    assert!(send("selfie", png_with_text(), "").await.unwrap().status().is_redirection());
+
+    let (officer, _) = {
+        accounts
+            .create_staff("olga@example.com", "violet tractor 42 umbrella", custos_domain::access::Role::Officer, None)
+            .await
+            .unwrap();
+        enrol(&t, AccountKind::Staff, "olga@example.com", "violet tractor 42 umbrella", "127.0.0.1").await
+    };
+    let (support, _) = {
+        accounts
+            .create_staff("sam@example.com", "violet tractor 42 umbrella", custos_domain::access::Role::Support, None)
+            .await
+            .unwrap();
+        enrol(&t, AccountKind::Staff, "sam@example.com", "violet tractor 42 umbrella", "127.0.0.1").await
+    };
+    let customer = t.app.store().list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap();
+    let page = c
+        .get(format!("{base}/office/customers/{}", customer.id))
+        .header("cookie", format!("__Host-custos_staff={officer}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("a4-checklist") && page.contains(&format!("№ {}", order.number)));
+    let link = page.split("href=\"/office/verification-files/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let get = |who: &str| {
+        c.get(format!("{base}/office/verification-files/{link}"))
+            .header("cookie", format!("__Host-custos_staff={who}"))
+            .send()
+    };
+    assert_eq!(get(&support).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let r = get(&officer).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-security-policy"].to_str().unwrap().starts_with("sandbox"));
+    t.app.review_verification(v.id, &index, custos_app::kyc::ReviewDecision::Approve, "staff:test").await.unwrap();
+    assert_eq!(get(&officer).await.unwrap().status(), StatusCode::NOT_FOUND, "deleted with the decision");
+});

@@ -132,7 +132,7 @@ pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
     };
     let orders = orders.iter().map(order_row).collect();
     let list = s.app.verifications_of(&auth.account.email_index).await.unwrap_or_default();
-    let verifications = super::kyc::rows(&s, &list, s.app.now_ms());
+    let verifications = super::kyc::rows(&s, &list, s.app.now_ms(), false).await;
     let page = OrdersPage {
         f: Frame::new(&v, false, "/cabinet"),
         mfa_enabled: auth.account.mfa_enabled,

@@ -176,7 +176,7 @@ fn denied(response: Response) -> Response {
 }
 
 /// Pages whose forms carry files (multipart), and how large such a form may be.
-pub const UPLOAD_PAGES: &[&str] = &["/cabinet/requests/{id}/answer"];
+pub const UPLOAD_PAGES: &[&str] = &["/cabinet/requests/{id}/answer", "/cabinet/kyc/{id}/documents"];
 pub const UPLOAD_BODY_BYTES: usize =
     custos_app::documents::MAX_FILES * custos_app::documents::MAX_FILE_BYTES + 64 * 1024;
 

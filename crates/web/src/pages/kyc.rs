@@ -30,6 +30,10 @@ pub struct VerificationRow {
     pub startable: bool,
     /// An officer can decide it (no provider, not final).
     pub reviewable: bool,
+    /// For the reviewing officer: (id, step, type, size) of the documents sent.
+    pub files: Vec<(String, &'static str, String, String)>,
+    /// For the reviewing officer: what the A4 sheet must show.
+    pub sheet: String,
 }
 
 pub fn state_key(s: VerificationState) -> &'static str {
@@ -43,25 +47,55 @@ pub fn state_key(s: VerificationState) -> &'static str {
     }
 }
 
-pub fn rows(s: &AppState, list: &[VerificationRecord], now_ms: i64) -> Vec<VerificationRow> {
-    list.iter()
-        .map(|v| {
-            let open = !v.state.is_final();
-            VerificationRow {
-                id: v.id.to_string(),
-                level: v.level.clone(),
-                provider: v.provider.clone(),
-                state_key: state_key(v.state),
-                open,
-                due: Due::new(v.due_at_ms, now_ms),
-                labels: v.reject_labels.join(", "),
-                comment: s.app.verification_comment(v),
-                startable: v.provider != "manual"
-                    && matches!(v.state, VerificationState::Requested | VerificationState::Resubmission),
-                reviewable: v.provider == "manual" && open,
-            }
-        })
-        .collect()
+/// The verifications as rows; `office` adds the documents and the A4 checklist for reviewers.
+pub async fn rows(s: &AppState, list: &[VerificationRecord], now_ms: i64, office: bool) -> Vec<VerificationRow> {
+    let mut out = Vec::with_capacity(list.len());
+    for v in list {
+        let open = !v.state.is_final();
+        let (files, sheet) = if office && v.provider == "manual" {
+            let files = s
+                .app
+                .verification_files(v.id)
+                .await
+                .unwrap_or_default()
+                .iter()
+                .map(|f| {
+                    (
+                        f.id.to_string(),
+                        f.step.as_str(),
+                        f.content_type.clone(),
+                        format!("{} KB", (f.size_bytes + 1023) / 1024),
+                    )
+                })
+                .collect();
+            let sheet = match s.app.sheet_checklist(v).await {
+                Ok(c) => format!("{} · № {} · {}", c.date, c.order_number, c.site_name),
+                Err(_) => String::new(),
+            };
+            (files, sheet)
+        } else {
+            (Vec::new(), String::new())
+        };
+        out.push(VerificationRow {
+            id: v.id.to_string(),
+            level: v.level.clone(),
+            provider: v.provider.clone(),
+            state_key: state_key(v.state),
+            open,
+            due: Due::new(v.due_at_ms, now_ms),
+            labels: v.reject_labels.join(", "),
+            comment: s.app.verification_comment(v),
+            // SumSub's widget, or our upload form when officers review.
+            startable: matches!(
+                v.state,
+                VerificationState::Requested | VerificationState::Resubmission | VerificationState::OnHold
+            ) && (v.provider == "manual" || v.state != VerificationState::OnHold),
+            reviewable: v.provider == "manual" && open,
+            files,
+            sheet,
+        });
+    }
+    out
 }
 
 #[derive(Template)]
@@ -80,6 +114,9 @@ pub async fn start(State(s): State<AppState>, Extension(v): Extension<Viewer>, P
     let Some(ver) = Uuid::parse_str(&id).ok().and_then(|id| list.into_iter().find(|x| x.id == id)) else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
+    if ver.provider == "manual" {
+        return upload_page(&s, &v, &ver, None).await;
+    }
     match s.app.kyc_sdk_token(&ver).await {
         Ok(token) => {
             let page = StartPage { f: Frame::new(&v, false, "/cabinet"), token, level: ver.level.clone() };
@@ -174,4 +211,138 @@ pub fn levels() -> Vec<String> {
 
 pub fn reasons() -> Vec<&'static str> {
     RejectReason::ALL.iter().map(|r| r.as_str()).collect()
+}
+
+#[derive(Template)]
+#[template(path = "kyc_upload.html")]
+struct UploadPage {
+    f: Frame,
+    id: String,
+    level: String,
+    steps: Vec<&'static str>,
+    checklist: custos_domain::kyc::SheetChecklist,
+    /// (step, type, size) of what was sent.
+    sent: Vec<(&'static str, String, String)>,
+    error: Option<String>,
+    comment: Option<String>,
+}
+
+/// The customer's form to send each step's document when officers review.
+async fn upload_page(s: &AppState, v: &Viewer, ver: &VerificationRecord, error: Option<String>) -> Response {
+    let steps = Level::defaults()
+        .into_iter()
+        .find(|l| l.name == ver.level)
+        .map(|l| l.steps.into_iter().filter(|s| *s != custos_domain::kyc::Step::BankCard).map(|s| s.as_str()).collect())
+        .unwrap_or_default();
+    let checklist = match s.app.sheet_checklist(ver).await {
+        Ok(c) => c,
+        Err(e) => {
+            return views::text_notice(Frame::new(v, false, "/cabinet"), StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
+    };
+    let sent = s
+        .app
+        .verification_files(ver.id)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|f| (f.step.as_str(), f.content_type.clone(), format!("{} KB", (f.size_bytes + 1023) / 1024)))
+        .collect();
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = UploadPage {
+        f: Frame::new(v, false, &format!("/cabinet/kyc/{}", ver.id)),
+        id: ver.id.to_string(),
+        level: ver.level.clone(),
+        steps,
+        checklist,
+        sent,
+        error,
+        comment: s.app.verification_comment(ver),
+    };
+    render(status, page)
+}
+
+/// A customer sends one step's document.
+pub async fn upload(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
+    let list = s.app.verifications_of(&auth.account.email_index).await.unwrap_or_default();
+    let Some(ver) = Uuid::parse_str(&id).ok().and_then(|id| list.into_iter().find(|x| x.id == id)) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let (mut step, mut issued, mut bytes) = (String::new(), String::new(), Vec::new());
+    while let Ok(Some(field)) = form.next_field().await {
+        let name = field.name().unwrap_or_default().to_owned();
+        let Ok(data) = field.bytes().await else {
+            return views::message(v.lang, StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+        };
+        match name.as_str() {
+            "step" => step = String::from_utf8_lossy(&data).into_owned(),
+            "issued_on" => issued = String::from_utf8_lossy(&data).into_owned(),
+            "document" => bytes = data.to_vec(),
+            _ => {}
+        }
+    }
+    let step = [
+        custos_domain::kyc::Step::Identity,
+        custos_domain::kyc::Step::Selfie,
+        custos_domain::kyc::Step::ProofOfAddress,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == step);
+    let result = match step {
+        Some(step) => s
+            .app
+            .submit_verification_file(
+                &auth.account.email_index,
+                ver.id,
+                step,
+                &bytes,
+                Some(issued.trim()).filter(|i| !i.is_empty()),
+                &auth.actor(),
+            )
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        None => Err("choose what the document is".to_owned()),
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!("/cabinet/kyc/{}", ver.id)).into_response(),
+        Err(e) => upload_page(&s, &v, &ver, Some(e)).await,
+    }
+}
+
+/// A submitted document for the reviewing officer, as a sandboxed attachment; audited.
+pub async fn file(State(s): State<AppState>, Extension(v): Extension<Viewer>, Path(id): Path<String>) -> Response {
+    let (Some(auth), Some(id)) = (&v.auth, Uuid::parse_str(&id).ok()) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    match s.app.open_verification_file(id, &auth.actor()).await {
+        Ok((f, bytes)) => {
+            let ext = if f.content_type == "application/pdf" {
+                "pdf"
+            } else if f.content_type == "image/png" {
+                "png"
+            } else {
+                "jpg"
+            };
+            let mut r = (StatusCode::OK, bytes).into_response();
+            let h = r.headers_mut();
+            for (k, val) in [
+                ("content-type", f.content_type.clone()),
+                ("content-disposition", format!("attachment; filename=\"{}.{ext}\"", f.step.as_str())),
+                ("content-security-policy", "sandbox; default-src 'none'".to_owned()),
+            ] {
+                if let Ok(val) = HeaderValue::from_str(&val) {
+                    h.insert(k, val);
+                }
+            }
+            r
+        }
+        Err(_) => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+    }
 }

@@ -65,6 +65,7 @@ pub const PAGES: &[Page] = &[
     page("GET", "/cabinet/orders/{id}", Access::Customer),
     page("GET", "/cabinet/settings", Access::Customer),
     page("GET", "/cabinet/kyc/{id}", Access::Customer),
+    page("POST", "/cabinet/kyc/{id}/documents", Access::Customer),
     page("POST", "/cabinet/orders/{id}/appeal", Access::Customer),
     page("POST", "/cabinet/settings/password", Access::Customer),
     page("POST", "/cabinet/settings/language", Access::Customer),
@@ -105,6 +106,7 @@ pub const PAGES: &[Page] = &[
     page("POST", "/office/refunds/{id}/sent", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/customers/{id}/verifications", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/verifications/{id}/review", Access::Staff(Some(Permission::CasesDecide))),
+    page("GET", "/office/verification-files/{id}", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/decisions/{id}/approve", Access::Staff(Some(Permission::DecisionsApprove))),
     page("POST", "/office/stepup", Access::Staff(None)),
     page("POST", "/office/logout", Access::StaffPending),
@@ -127,6 +129,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cabinet/orders/{id}", get(cabinet::order))
         .route("/cabinet/settings", get(cabinet::settings))
         .route("/cabinet/kyc/{id}", get(kyc::start))
+        .route(
+            "/cabinet/kyc/{id}/documents",
+            post(kyc::upload).layer(axum::extract::DefaultBodyLimit::max(guard::UPLOAD_BODY_BYTES)),
+        )
         .route("/cabinet/orders/{id}/appeal", post(cabinet::appeal))
         .route("/cabinet/settings/password", post(cabinet::change_password))
         .route("/cabinet/settings/language", post(cabinet::change_language))
@@ -164,6 +170,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/refunds/{id}/sent", post(office::refund_sent))
         .route("/office/customers/{id}/verifications", post(kyc::request))
         .route("/office/verifications/{id}/review", post(kyc::review))
+        .route("/office/verification-files/{id}", get(kyc::file))
         .route("/office/decisions/{id}/approve", post(office::approve))
         .route("/office/stepup", post(office::step_up))
         .route("/office/logout", post(login::logout::<true>))

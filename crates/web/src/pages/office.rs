@@ -595,7 +595,7 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
     };
     let list = s.app.verifications_of(&account.email_index).await.unwrap_or_default();
     let page = CustomerPage {
-        verifications: super::kyc::rows(s, &list, s.app.now_ms()),
+        verifications: super::kyc::rows(s, &list, s.app.now_ms(), auth.can(Permission::CasesDecide)).await,
         can_decide: auth.can(Permission::CasesDecide),
         levels: super::kyc::levels(),
         reasons: super::kyc::reasons(),
