@@ -40,6 +40,12 @@ pub enum Step {
 }
 
 impl Step {
+    pub const ALL: [Step; 4] = [Step::Identity, Step::Selfie, Step::ProofOfAddress, Step::BankCard];
+
+    pub fn parse(s: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Step::Identity => "identity",
@@ -206,6 +212,19 @@ pub enum VerificationState {
 }
 
 impl VerificationState {
+    pub const ALL: [VerificationState; 6] = [
+        VerificationState::Requested,
+        VerificationState::InProgress,
+        VerificationState::OnHold,
+        VerificationState::Resubmission,
+        VerificationState::Verified,
+        VerificationState::Failed,
+    ];
+
+    pub fn parse(s: &str) -> Option<VerificationState> {
+        VerificationState::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             VerificationState::Requested => "requested",

@@ -2,6 +2,7 @@
 
 use crate::rows::{self, VERIFICATION_COLUMNS};
 use crate::script::{values, Script};
+use crate::store_impl::to_json;
 use crate::SqlStore;
 use async_trait::async_trait;
 use custos_app::model::{CardRecord, VerificationFile, VerificationRecord};
@@ -10,10 +11,6 @@ use custos_app::ports::StoreResult;
 use custos_app::StoreError;
 use custos_domain::audit::AuditEvent;
 use uuid::Uuid;
-
-fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| StoreError::Other(e.to_string()))
-}
 
 #[async_trait]
 impl KycStore for SqlStore {

@@ -367,12 +367,9 @@ pub(crate) const VERIFICATION_COLUMNS: &str = "id, email_index, customer_ref, or
     applicant_id, reject_labels, comment_enc, last_event_at, created_at_ms, updated_at_ms, due_at_ms";
 
 pub(crate) fn verification(row: &impl Columns) -> Result<VerificationRecord, StoreError> {
-    use custos_domain::kyc::VerificationState as S;
     let state: String = get(row, "state")?;
-    let state = [S::Requested, S::InProgress, S::OnHold, S::Resubmission, S::Verified, S::Failed]
-        .into_iter()
-        .find(|s| s.as_str() == state)
-        .ok_or_else(|| bad("verification state", &state))?;
+    let state =
+        custos_domain::kyc::VerificationState::parse(&state).ok_or_else(|| bad("verification state", &state))?;
     let order: Option<String> = get(row, "order_id")?;
     Ok(VerificationRecord {
         id: uuid(row, "id")?,
@@ -409,12 +406,8 @@ pub(crate) fn card(row: &impl Columns) -> Result<CardRecord, StoreError> {
 }
 
 pub(crate) fn verification_file(row: &impl Columns) -> Result<VerificationFile, StoreError> {
-    use custos_domain::kyc::Step;
     let step: String = get(row, "step")?;
-    let step = [Step::Identity, Step::Selfie, Step::ProofOfAddress, Step::BankCard]
-        .into_iter()
-        .find(|s| s.as_str() == step)
-        .ok_or_else(|| bad("step", &step))?;
+    let step = custos_domain::kyc::Step::parse(&step).ok_or_else(|| bad("step", &step))?;
     Ok(VerificationFile {
         id: uuid(row, "id")?,
         verification_id: uuid(row, "verification_id")?,

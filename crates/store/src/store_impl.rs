@@ -24,7 +24,7 @@ use uuid::Uuid;
 /// limit of 32766 parameters per statement).
 const LABEL_BATCH: usize = 500;
 
-fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Other(e.to_string()))
 }
 

@@ -287,13 +287,8 @@ pub async fn upload(
             _ => {}
         }
     }
-    let step = [
-        custos_domain::kyc::Step::Identity,
-        custos_domain::kyc::Step::Selfie,
-        custos_domain::kyc::Step::ProofOfAddress,
-    ]
-    .into_iter()
-    .find(|s| s.as_str() == step);
+    // A card is not uploaded here (KYC-4 has its own route).
+    let step = custos_domain::kyc::Step::parse(&step).filter(|s| *s != custos_domain::kyc::Step::BankCard);
     let result = match step {
         Some(step) => s
             .app
@@ -323,25 +318,12 @@ pub async fn file(State(s): State<AppState>, Extension(v): Extension<Viewer>, Pa
     };
     match s.app.open_verification_file(id, &auth.actor()).await {
         Ok((f, bytes)) => {
-            let ext = if f.content_type == "application/pdf" {
-                "pdf"
-            } else if f.content_type == "image/png" {
-                "png"
-            } else {
-                "jpg"
+            let ext = match f.content_type.as_str() {
+                "application/pdf" => "pdf",
+                "image/png" => "png",
+                _ => "jpg",
             };
-            let mut r = (StatusCode::OK, bytes).into_response();
-            let h = r.headers_mut();
-            for (k, val) in [
-                ("content-type", f.content_type.clone()),
-                ("content-disposition", format!("attachment; filename=\"{}.{ext}\"", f.step.as_str())),
-                ("content-security-policy", "sandbox; default-src 'none'".to_owned()),
-            ] {
-                if let Ok(val) = HeaderValue::from_str(&val) {
-                    h.insert(k, val);
-                }
-            }
-            r
+            views::attachment(bytes, &f.content_type, &format!("{}.{ext}", f.step.as_str()))
         }
         Err(_) => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
     }

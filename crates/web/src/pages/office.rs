@@ -625,33 +625,13 @@ pub async fn reveal_customer(
     customer_page(&s, &v, &id, true).await
 }
 
-/// Downloads a document an officer opens; each opening is audited. Served as an attachment in a
-/// sandbox, so that a crafted file cannot run in the back-office's origin.
+/// Downloads a document an officer opens; each opening is audited.
 pub async fn document(State(s): State<AppState>, Extension(v): Extension<Viewer>, Path(id): Path<String>) -> Response {
     let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
     match s.app.open_document(id, &auth.actor()).await {
-        Ok((record, bytes)) => {
-            let name: String = s
-                .app
-                .document_name(&record)
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
-                .collect();
-            let mut r = (StatusCode::OK, bytes).into_response();
-            let h = r.headers_mut();
-            for (k, val) in [
-                ("content-type", record.content_type.clone()),
-                ("content-disposition", format!("attachment; filename=\"{name}\"")),
-                ("content-security-policy", "sandbox; default-src 'none'".to_owned()),
-            ] {
-                if let Ok(val) = val.parse() {
-                    h.insert(k, val);
-                }
-            }
-            r
-        }
+        Ok((record, bytes)) => views::attachment(bytes, &record.content_type, &s.app.document_name(&record)),
         Err(e) if e.code() == "document_not_found" => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
         Err(e) => unavailable(&v, e),
     }

@@ -104,6 +104,27 @@ pub fn text_notice(f: Frame, status: StatusCode, text: String) -> Response {
     render(status, Text { f, text })
 }
 
+/// A document served to an officer: an attachment with an ASCII file name, in a sandbox, so
+/// that a crafted file cannot run in the back-office's origin.
+pub fn attachment(bytes: Vec<u8>, content_type: &str, file_name: &str) -> Response {
+    let name: String = file_name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .collect();
+    let mut r = (StatusCode::OK, bytes).into_response();
+    let h = r.headers_mut();
+    for (k, val) in [
+        (header::CONTENT_TYPE, content_type.to_owned()),
+        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        (header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'".to_owned()),
+    ] {
+        if let Ok(val) = val.parse() {
+            h.insert(k, val);
+        }
+    }
+    r
+}
+
 pub async fn stylesheet() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../static/app.css")).into_response()
 }
