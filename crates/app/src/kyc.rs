@@ -9,7 +9,8 @@ use crate::App;
 use custos_crypto::Aad;
 use custos_domain::audit::AuditEvent;
 use custos_domain::kyc::{
-    check_address_document_date, CardNumber, Date, Level, RejectReason, SheetChecklist, Step, VerificationState,
+    check_address_document_date, person_name_key, CardNumber, Date, Level, RejectReason, SheetChecklist, Step,
+    VerificationState,
 };
 use custos_domain::policy::{Action, Reason};
 use serde_json::json;
@@ -56,13 +57,25 @@ impl WebhookOutcome {
 }
 
 /// An officer's decision on a verification without a provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReviewDecision {
-    Approve,
+    /// Approved; a level with an identity document needs the name as the document shows it
+    /// (in the letters a bank card would use), kept only as a keyed hash for KYC-4.
+    Approve { identity_name: Option<String> },
     /// The customer may submit again.
     Retry(RejectReason),
     /// Refused for good (SEC-16: the account is suspended).
     Reject(RejectReason),
+}
+
+/// The steps of a level by its name (none for an unknown one).
+pub fn level_steps(level: &str) -> Vec<Step> {
+    Level::defaults().into_iter().find(|l| l.name == level).map(|l| l.steps).unwrap_or_default()
+}
+
+/// The keyed hash a name is compared by (KYC-4); `None` when it has no letters.
+fn name_hash(cipher: &custos_crypto::FieldCipher, name: &str) -> Option<String> {
+    person_name_key(name).map(|k| cipher.blind_index("person_name", &k))
 }
 
 fn event(actor: &str, action: &str, id: Uuid, data: serde_json::Value) -> AuditEvent {
@@ -73,6 +86,17 @@ fn event(actor: &str, action: &str, id: Uuid, data: serde_json::Value) -> AuditE
         entity_id: id.to_string(),
         data,
     }
+}
+
+/// One document a customer sends for a step of a verification.
+#[derive(Debug, Clone, Copy)]
+pub struct VerificationUpload<'a> {
+    pub step: Step,
+    /// Which accepted document it is, for steps with a choice ([`Step::document_kinds`]).
+    pub kind: Option<&'a str>,
+    pub bytes: &'a [u8],
+    /// The proof of address's issue date (YYYY-MM-DD).
+    pub issued_on: Option<&'a str>,
 }
 
 impl App {
@@ -116,6 +140,7 @@ impl App {
             created_at_ms: now,
             updated_at_ms: now,
             due_at_ms: now + self.deadlines.kyc_ms,
+            identity_name_hash: None,
         };
         self.store.insert_verification(&v, actor).await?;
         Ok(v)
@@ -230,8 +255,24 @@ impl App {
             .customer_comment
             .as_deref()
             .map(|c| self.cipher.encrypt(c, Aad { table: "verifications", column: "comment", row: &row }));
+        if state == VerificationState::Verified && level_steps(&v.level).contains(&Step::Identity) {
+            v.identity_name_hash = self.provider_identity_name_hash(&v.customer_ref).await;
+        }
         self.set_state(v, state, actor).await?;
         Ok(WebhookOutcome::Applied(state))
+    }
+
+    /// The provider's verified name as the keyed hash KYC-4 compares with; without it a card's
+    /// holder stays "unverified" and the officer compares by eye.
+    async fn provider_identity_name_hash(&self, customer_ref: &str) -> Option<String> {
+        let provider = self.kyc.as_ref()?;
+        match provider.identity_name(customer_ref).await {
+            Ok(name) => name.and_then(|n| name_hash(&self.cipher, &n)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the provider's verified name could not be read; card holders stay unverified");
+                None
+            }
+        }
     }
 
     /// Moves a verification to `state` with its consequences: a final rejection suspends the
@@ -252,7 +293,8 @@ impl App {
             json!({"from": from.as_str(), "to": state.as_str(), "labels": v.reject_labels}),
         )];
         let alert = failed.then(|| json!({"verification_id": v.id, "labels": v.reject_labels}));
-        self.store.update_verification(&v, &events, failed, alert, self.clock.now_ms()).await?;
+        let verify_cards = state == VerificationState::Verified && level_steps(&v.level).contains(&Step::BankCard);
+        self.store.update_verification(&v, &events, failed, alert, verify_cards, self.clock.now_ms()).await?;
         Ok(())
     }
 
@@ -265,25 +307,33 @@ impl App {
         provider.sdk_token(&v.customer_ref, &v.level).await.map_err(AppError::Unavailable)
     }
 
-    /// A customer submits a document for a verification an officer reviews. It is accepted by
-    /// its content (PNG or JPEG within the pixel limit, metadata stripped; or PDF), at most
-    /// 5 MB; a proof of address needs its issue date and at most three months' age (KYC-3).
-    /// Encrypted and bound to its row; deleted when the review ends.
+    /// A customer submits a document for a verification an officer reviews: which step it
+    /// is for and which accepted document it is (KYC-1, KYC-3). It is accepted by its content
+    /// (PNG or JPEG within the pixel limit, metadata stripped; or PDF), at most 5 MB; a proof of
+    /// address needs its issue date and at most three months' age (KYC-3); a card is a photo
+    /// with its middle digits covered (KYC-4). Encrypted and bound to its row; deleted when the
+    /// review ends.
     pub async fn submit_verification_file(
         &self,
         email_index: &str,
         verification_id: Uuid,
-        step: Step,
-        bytes: &[u8],
-        issued_on: Option<&str>,
+        upload: VerificationUpload<'_>,
         actor: &str,
     ) -> Result<VerificationFile, AppError> {
+        let VerificationUpload { step, kind, bytes, issued_on } = upload;
         let v = self.verifications_of(email_index).await?.into_iter().find(|v| v.id == verification_id).ok_or_else(
             || AppError::not_found("verification_not_found", format!("no verification {verification_id}")),
         )?;
         if v.provider != "manual" || v.state.is_final() {
             return Err(AppError::conflict("verification_closed", "this verification takes no documents"));
         }
+        if !level_steps(&v.level).contains(&step) {
+            return Err(AppError::invalid(
+                "step_not_requested",
+                format!("the {} level does not ask for a {}", v.level, step.as_str()),
+            ));
+        }
+        let document_kind = step.check_document_kind(kind).map_err(|e| AppError::invalid("document_kind", e))?;
         if bytes.len() > crate::documents::MAX_FILE_BYTES {
             return Err(AppError::invalid("file_too_large", "a document may have at most 5 MB"));
         }
@@ -317,6 +367,7 @@ impl App {
             size_bytes: content.len() as i64,
             sha256: custos_crypto::sha256_hex(&content),
             issued_on,
+            document_kind: document_kind.map(str::to_owned),
             created_at_ms: now,
         };
         let sealed = self
@@ -363,8 +414,10 @@ impl App {
     }
 
     /// KYC-4: the card paying for `order_id`. Custos keeps its first 6 and last 4 digits, its
-    /// brand and a keyed hash, never the number; a card another customer registered opens a
-    /// review case on this order. Returns the card and whether a case was opened.
+    /// brand and a keyed hash, never the number. The holder's name is compared with the
+    /// customer's verified identity. A card another customer registered, or a holder who is not
+    /// the verified customer, opens a review case on this order. Returns the card and whether a
+    /// case was opened.
     pub async fn register_card(
         &self,
         order_id: Uuid,
@@ -380,10 +433,17 @@ impl App {
         let hash = self.cipher.blind_index("card_number", card.digits());
         let now = self.clock.now_ms();
         let id = Uuid::now_v7();
-        let holder_enc = holder
-            .map(str::trim)
-            .filter(|h| !h.is_empty())
-            .map(|h| self.cipher.encrypt(h, Aad { table: "cards", column: "holder", row: &id.to_string() }));
+        let holder = holder.map(str::trim).filter(|h| !h.is_empty());
+        let holder_check = match holder.and_then(|h| name_hash(&self.cipher, h)) {
+            None => "not_given",
+            Some(h) => match self.store.verified_identity_name_hash(&index).await? {
+                None => "unverified",
+                Some(verified) if verified == h => "match",
+                Some(_) => "mismatch",
+            },
+        };
+        let holder_enc =
+            holder.map(|h| self.cipher.encrypt(h, Aad { table: "cards", column: "holder", row: &id.to_string() }));
         let record = CardRecord {
             id,
             email_index: index.clone(),
@@ -392,33 +452,47 @@ impl App {
             brand: card.brand(),
             order_id: Some(order_id),
             state: "pending".into(),
+            holder_check: holder_check.into(),
             created_at_ms: now,
         };
         let record = self.store.insert_card(&record, &hash, holder_enc.as_deref(), actor).await?;
-        let shared = !self.store.card_owners(&hash, &index).await?.is_empty();
-        if shared {
-            let reason = Reason::Rule {
-                action: Action::Review,
-                rule: "card_of_another_customer".into(),
-                detail: format!("card {} is registered by another customer", card.masked()),
-            };
-            let case = CaseRecord::open(
-                order_id,
-                None,
-                Action::Review,
-                vec![reason],
-                DeadlineKind::Review,
-                now,
-                now + self.deadlines.review_ms,
-            );
-            let write = OrderEventWrite {
-                data: json!({"card_id": record.id, "rule": "card_of_another_customer"}),
-                case: Some(case),
-                ..OrderEventWrite::new(order_id, vec![], actor, now)
-            };
-            self.store.apply_order_events(&write).await?;
+        let mut reasons = Vec::new();
+        if !self.store.card_owners(&hash, &index).await?.is_empty() {
+            reasons.push((
+                "card_of_another_customer",
+                format!("card {} is registered by another customer", card.masked()),
+            ));
         }
-        Ok((record, shared))
+        if holder_check == "mismatch" {
+            reasons.push((
+                "card_holder_name_mismatch",
+                format!("the holder of card {} is not the customer whose identity was verified", card.masked()),
+            ));
+        }
+        if reasons.is_empty() {
+            return Ok((record, false));
+        }
+        let rules: Vec<&str> = reasons.iter().map(|r| r.0).collect();
+        let reasons = reasons
+            .into_iter()
+            .map(|(rule, detail)| Reason::Rule { action: Action::Review, rule: rule.into(), detail })
+            .collect();
+        let case = CaseRecord::open(
+            order_id,
+            None,
+            Action::Review,
+            reasons,
+            DeadlineKind::Review,
+            now,
+            now + self.deadlines.review_ms,
+        );
+        let write = OrderEventWrite {
+            data: json!({"card_id": record.id, "rules": rules}),
+            case: Some(case),
+            ..OrderEventWrite::new(order_id, vec![], actor, now)
+        };
+        self.store.apply_order_events(&write).await?;
+        Ok((record, true))
     }
 
     /// An officer decides a verification that no provider decides (manual review).
@@ -444,12 +518,36 @@ impl App {
                 format!("the verification is already {}", v.state.as_str()),
             ));
         }
+        let mut v = v;
+        let steps = level_steps(&v.level);
         let (state, labels) = match decision {
-            ReviewDecision::Approve => (VerificationState::Verified, vec![]),
+            ReviewDecision::Approve { identity_name } => {
+                if steps.contains(&Step::Identity) {
+                    let hash = identity_name.as_deref().and_then(|n| name_hash(&self.cipher, n)).ok_or_else(|| {
+                        AppError::invalid(
+                            "identity_name_required",
+                            "give the name as the identity document shows it; cards are compared with it (KYC-4)",
+                        )
+                    })?;
+                    v.identity_name_hash = Some(hash);
+                }
+                if steps.contains(&Step::BankCard) {
+                    let cards = self.store.cards_of(email_index).await?;
+                    if cards.is_empty() {
+                        return Err(AppError::conflict("no_card", "the customer has not entered the card yet"));
+                    }
+                    if cards.iter().any(|c| c.state == "pending" && c.holder_check == "mismatch") {
+                        return Err(AppError::conflict(
+                            "card_holder_mismatch",
+                            "the card's holder is not the verified customer; ask again or refuse (KYC-4)",
+                        ));
+                    }
+                }
+                (VerificationState::Verified, vec![])
+            }
             ReviewDecision::Retry(r) => (VerificationState::Resubmission, vec![r.as_str().to_owned()]),
             ReviewDecision::Reject(r) => (VerificationState::Failed, vec![r.as_str().to_owned()]),
         };
-        let mut v = v;
         v.reject_labels = labels;
         let id = v.id;
         self.set_state(v, state, actor).await?;

@@ -682,6 +682,9 @@ pub struct VerificationRecord {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub due_at_ms: i64,
+    /// KYC-4: the name on the verified identity document, as a keyed hash of
+    /// [`custos_domain::kyc::person_name_key`] (the name itself is not kept).
+    pub identity_name_hash: Option<String>,
 }
 
 /// A bank card a customer pays with (KYC-4): only its ends and brand are kept, and a keyed hash
@@ -697,6 +700,9 @@ pub struct CardRecord {
     pub order_id: Option<Uuid>,
     /// "pending" or "verified".
     pub state: String,
+    /// How the holder's name compared with the verified identity: "match", "mismatch",
+    /// "unverified" (no verified name yet) or "not_given".
+    pub holder_check: String,
     pub created_at_ms: i64,
 }
 
@@ -711,5 +717,7 @@ pub struct VerificationFile {
     pub sha256: String,
     /// KYC-3: the proof of address's issue date.
     pub issued_on: Option<String>,
+    /// KYC-1/KYC-3: which accepted document the customer says it is.
+    pub document_kind: Option<String>,
     pub created_at_ms: i64,
 }

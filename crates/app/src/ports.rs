@@ -114,13 +114,15 @@ pub trait KycStore: Send + Sync {
     /// A customer's verifications, newest first.
     async fn verifications_of(&self, email_index: &str) -> StoreResult<Vec<VerificationRecord>>;
     /// Writes a verification's new state with its audit events; `suspend` also suspends the
-    /// customer (SEC-16) and `alert` queues an alert to the officers, in the same transaction.
+    /// customer (SEC-16), `alert` queues an alert to the officers and `verify_cards` marks the
+    /// customer's pending cards verified (KYC-4), in the same transaction.
     async fn update_verification(
         &self,
         v: &VerificationRecord,
         events: &[AuditEvent],
         suspend: bool,
         alert: Option<serde_json::Value>,
+        verify_cards: bool,
         at_ms: i64,
     ) -> StoreResult<()>;
     /// Open verifications past their deadline whose customer was not yet suspended for it.
@@ -138,6 +140,10 @@ pub trait KycStore: Send + Sync {
     ) -> StoreResult<CardRecord>;
     /// The customers (blind indexes) other than `email_index` who registered this card.
     async fn card_owners(&self, number_hash: &str, email_index: &str) -> StoreResult<Vec<String>>;
+    /// A customer's cards, newest first.
+    async fn cards_of(&self, email_index: &str) -> StoreResult<Vec<CardRecord>>;
+    /// The name hash of the customer's latest verified identity (KYC-4's comparison).
+    async fn verified_identity_name_hash(&self, email_index: &str) -> StoreResult<Option<String>>;
     async fn insert_verification_file(&self, f: &VerificationFile, content_enc: &str, actor: &str) -> StoreResult<()>;
     async fn verification_files(&self, verification_id: Uuid) -> StoreResult<Vec<VerificationFile>>;
     async fn verification_file(&self, id: Uuid) -> StoreResult<Option<(VerificationFile, String)>>;
@@ -416,6 +422,9 @@ pub trait KycProvider: Send + Sync {
     async fn create_applicant(&self, customer_ref: &str, level: &str) -> Result<String, String>;
     /// A short-lived token for the provider's widget in the cabinet.
     async fn sdk_token(&self, customer_ref: &str, level: &str) -> Result<String, String>;
+    /// The name on the customer's verified identity document, if the provider extracted one
+    /// (KYC-4 compares card holders with it; only its keyed hash is kept).
+    async fn identity_name(&self, customer_ref: &str) -> Result<Option<String>, String>;
     /// Verifies a webhook's signature before reading it; a refusal says why.
     fn read_webhook(&self, body: &[u8], digest: Option<&str>, alg: Option<&str>) -> Result<KycEvent, String>;
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use custos_app::kyc::WebhookOutcome;
+use custos_app::kyc::{VerificationUpload, WebhookOutcome};
 use custos_domain::kyc::VerificationState;
 use custos_kyc::sumsub::{ClientSettings, DigestAlg, SumsubProvider, WebhookSettings};
 use hmac::{Hmac, Mac};
@@ -21,6 +21,10 @@ async fn fake_sumsub() -> String {
     let app = axum::Router::new().fallback(|uri: axum::http::Uri| async move {
         if uri.path().starts_with("/resources/accessTokens") {
             axum::Json(json!({"token": "_act-sbx-jwt-test-token", "userId": "x"}))
+        } else if uri.path().ends_with("/one") {
+            // The reviewed applicant with what SumSub read from the document.
+            axum::Json(json!({"id": APPLICANT, "externalUserId": "x", "review": {"reviewStatus": "completed"},
+                              "info": {"firstName": "Катя", "lastName": "Пример", "firstNameEn": "Kate", "lastNameEn": "Example"}}))
         } else {
             axum::Json(json!({"id": APPLICANT, "externalUserId": "x", "review": {"reviewStatus": "init"}}))
         }
@@ -164,6 +168,18 @@ async fn run(backend: Backend) {
     assert_eq!(body["status"], "stale");
     assert_eq!(state(&t).await, VerificationState::Verified);
 
+    // KYC-4: the verified name comes from SumSub, is kept only as a keyed hash, and a card's
+    // holder is compared with it; a stranger's name on the card opens a case.
+    let verified = t.app.verifications_of(&index).await.unwrap().remove(0);
+    assert!(verified.identity_name_hash.as_deref().is_some_and(|h| !h.to_uppercase().contains("KATE")));
+    let order = t.app.create_order(new_order("kate@example.com"), "test").await.unwrap();
+    let (card, opened) = t.app.register_card(order.id, CARD, Some("EXAMPLE KATE"), "test").await.unwrap();
+    assert_eq!((card.holder_check.as_str(), opened), ("match", false));
+    let (card, opened) = t.app.register_card(order.id, "5555 5555 5555 4444", Some("Bob Other"), "test").await.unwrap();
+    assert_eq!((card.holder_check.as_str(), opened), ("mismatch", true));
+    let reasons = serde_json::to_string(&t.app.get_order(order.id).await.unwrap().cases[0].reasons).unwrap();
+    assert!(reasons.contains("card_holder_name_mismatch"), "{reasons}");
+
     // Stored encrypted: no verdict, comment or reference in the clear.
     let inbox: Vec<String> =
         sqlx::query_scalar("SELECT body_enc FROM kyc_inbox").fetch_all(t.store.pool()).await.unwrap();
@@ -219,6 +235,11 @@ async fn sumsub_webhooks_are_verified_stored_once_and_applied_in_order_postgres(
     run(Backend::Postgres).await;
 }
 
+/// An officer's approval naming the person on the identity document.
+fn approve(name: &str) -> custos_app::kyc::ReviewDecision {
+    custos_app::kyc::ReviewDecision::Approve { identity_name: Some(name.into()) }
+}
+
 fn new_order(email: &str) -> custos_app::model::NewOrder {
     custos_app::model::NewOrder {
         external_id: None,
@@ -253,7 +274,7 @@ both!(sec14_sec15_an_open_verification_restricts_and_a_missed_deadline_suspends,
     let v = t.app.request_verification(&nina, None, "identity", "staff:test").await.unwrap();
     let refused = t.app.create_order(new_order("nina@example.com"), "test").await.unwrap_err();
     assert_eq!(refused.code(), "kyc_pending", "SEC-14: no new exchange while the verification is open");
-    t.app.review_verification(v.id, &nina, custos_app::kyc::ReviewDecision::Approve, "staff:test").await.unwrap();
+    t.app.review_verification(v.id, &nina, approve("Nina Example"), "staff:test").await.unwrap();
     t.app.create_order(new_order("nina@example.com"), "test").await.unwrap();
 
     // Omar does not complete his verification in 24 hours: suspended once, officers alerted.
@@ -359,6 +380,56 @@ both!(kyc_4_a_card_is_kept_by_its_ends_and_a_card_of_another_customer_opens_a_ca
     }
 });
 
+both!(
+    kyc_4_the_card_holder_is_compared_with_the_verified_identity_and_a_card_photo_reviewed,
+    |t: TestApp| async move {
+        use custos_domain::kyc::Step;
+        t.app.accounts().register_customer("tom@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
+        let order = t.app.create_order(new_order("tom@example.com"), "test").await.unwrap();
+        let index = order.customer_email_index.clone().unwrap();
+        // Before any verified identity the holder cannot be compared yet.
+        let (early, _) =
+            t.app.register_card(order.id, "2200 0000 0000 0004", Some("Tom Example"), "test").await.unwrap();
+        assert_eq!(early.holder_check, "unverified");
+        let id = t.app.request_verification(&index, Some(order.id), "identity", "staff:test").await.unwrap();
+        t.app.review_verification(id.id, &index, approve("Tom  EXAMPLE"), "staff:test").await.unwrap();
+        let (card, opened) = t.app.register_card(order.id, CARD, Some("EXAMPLE TOM"), "test").await.unwrap();
+        assert_eq!((card.holder_check.as_str(), opened), ("match", false));
+
+        // The card level: a photo of the card with the middle digits covered, reviewed by hand.
+        let level = t.app.request_verification(&index, Some(order.id), "card", "staff:test").await.unwrap();
+        let photo = png_with_text();
+        let upload = VerificationUpload { step: Step::BankCard, kind: None, bytes: &photo, issued_on: None };
+        t.app.submit_verification_file(&index, level.id, upload, "customer:test").await.unwrap();
+        t.app.review_verification(level.id, &index, approve_card(), "staff:test").await.unwrap();
+        let cards = t.app.store().cards_of(&index).await.unwrap();
+        assert!(cards.iter().all(|c| c.state == "verified"), "the card level verifies the customer's cards");
+
+        // A card in a stranger's name: a case, and the card level cannot be approved.
+        let (stranger, opened) =
+            t.app.register_card(order.id, "5555 5555 5555 4444", Some("Jane Doe"), "test").await.unwrap();
+        assert_eq!((stranger.holder_check.as_str(), opened), ("mismatch", true));
+        let again = t.app.request_verification(&index, Some(order.id), "card", "staff:test").await.unwrap();
+        let err = t.app.review_verification(again.id, &index, approve_card(), "staff:test").await.unwrap_err();
+        assert_eq!(err.code(), "card_holder_mismatch");
+        let reject = custos_app::kyc::ReviewDecision::Reject(custos_domain::kyc::RejectReason::CardHolderMismatch);
+        assert_eq!(
+            t.app.review_verification(again.id, &index, reject, "staff:test").await.unwrap(),
+            VerificationState::Failed
+        );
+        let holders: Vec<Option<String>> =
+            sqlx::query_scalar("SELECT holder_enc FROM cards").fetch_all(t.store.pool()).await.unwrap();
+        assert!(holders.iter().flatten().all(|h| !h.contains("Jane") && !h.contains("Tom")), "holders encrypted");
+        let hashes: Vec<Option<String>> =
+            sqlx::query_scalar("SELECT identity_name_hash FROM verifications").fetch_all(t.store.pool()).await.unwrap();
+        assert!(hashes.iter().flatten().all(|h| !h.to_uppercase().contains("TOM")), "only a keyed hash of the name");
+    }
+);
+
+fn approve_card() -> custos_app::kyc::ReviewDecision {
+    custos_app::kyc::ReviewDecision::Approve { identity_name: None }
+}
+
 /// A small PNG with a text chunk carrying personal data.
 fn png_with_text() -> Vec<u8> {
     let chunk = |kind: &[u8], data: &[u8]| {
@@ -387,9 +458,18 @@ both!(
         let order = t.app.create_order(new_order("rita@example.com"), "test").await.unwrap();
         let index = order.customer_email_index.clone().unwrap();
         let v = t.app.request_verification(&index, Some(order.id), "full", "staff:test").await.unwrap();
-        let submit = |step, bytes: Vec<u8>, issued: Option<&'static str>| {
+        let submit = |step: Step, bytes: Vec<u8>, issued: Option<&'static str>| {
             let (app, index) = (t.app.clone(), index.clone());
-            async move { app.submit_verification_file(&index, v.id, step, &bytes, issued, "customer:test").await }
+            // KYC-1/KYC-3: the customer names the document.
+            let kind = match step {
+                Step::Identity => Some("international_passport"),
+                Step::ProofOfAddress => Some("utility_bill"),
+                _ => None,
+            };
+            async move {
+                let upload = VerificationUpload { step, kind, bytes: &bytes, issued_on: issued };
+                app.submit_verification_file(&index, v.id, upload, "customer:test").await
+            }
         };
         // KYC-3: today is 2026-01-01; a proof issued 2025-09-30 is three months and a day old.
         let pdf = b"%PDF-1.4 utility bill".to_vec();
@@ -400,8 +480,21 @@ both!(
         submit(Step::ProofOfAddress, pdf, Some("2025-10-01")).await.unwrap();
         assert_eq!(submit(Step::Identity, b"GIF89a".to_vec(), None).await.unwrap_err().code(), "unsupported_file");
         let photo = png_with_text();
+        // KYC-1: an identity document must be one of the three accepted, and named.
+        for kind in [None, Some("driving_licence")] {
+            let upload = VerificationUpload { step: Step::Identity, kind, bytes: &photo, issued_on: None };
+            let err = t.app.submit_verification_file(&index, v.id, upload, "customer:test").await.unwrap_err();
+            assert_eq!(err.code(), "document_kind");
+            assert!(err.to_string().contains("national_passport, international_passport, id_card"), "{err}");
+        }
+        let card_photo = VerificationUpload { step: Step::BankCard, kind: None, bytes: &photo, issued_on: None };
+        let err = t.app.submit_verification_file(&index, v.id, card_photo, "customer:test").await.unwrap_err();
+        assert_eq!(err.code(), "step_not_requested", "the full level asks for no card");
         let file = submit(Step::Identity, photo.clone(), None).await.unwrap();
-        assert_eq!(file.content_type, "image/png");
+        assert_eq!(
+            (file.content_type.as_str(), file.document_kind.as_deref()),
+            ("image/png", Some("international_passport"))
+        );
         assert_eq!(
             t.app.verifications_of(&index).await.unwrap()[0].state,
             VerificationState::OnHold,
@@ -419,8 +512,13 @@ both!(
         // KYC-2: the reviewer's checklist.
         let checklist = t.app.sheet_checklist(&v).await.unwrap();
         assert_eq!((checklist.date.as_str(), checklist.order_number), ("2026-01-01", order.number));
+        // An identity is approved with the name the document shows (KYC-4 compares with it).
+        let unnamed = custos_app::kyc::ReviewDecision::Approve { identity_name: None };
+        let err = t.app.review_verification(v.id, &index, unnamed, "staff:test").await.unwrap_err();
+        assert_eq!(err.code(), "identity_name_required");
+        assert_eq!(t.app.verification_files(v.id).await.unwrap().len(), 2, "nothing deleted by a refused decision");
         // The decision ends the review: the documents are gone, and nothing is left to open.
-        t.app.review_verification(v.id, &index, custos_app::kyc::ReviewDecision::Approve, "staff:test").await.unwrap();
+        t.app.review_verification(v.id, &index, approve("Rita Example"), "staff:test").await.unwrap();
         assert!(t.app.verification_files(v.id).await.unwrap().is_empty());
         let left: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM verification_files").fetch_one(t.store.pool()).await.unwrap();
@@ -456,10 +554,13 @@ both!(kyc_manual_review_through_the_pages, |t: TestApp| async move {
         .await
         .unwrap();
     assert!(page.contains("2026-01-01") && page.contains(&format!("№ {}", order.number)), "the A4 sheet's values");
+    assert!(page.contains("value=\"national_passport\"") && page.contains("value=\"utility_bill\""), "KYC-1, KYC-3");
     let send = |step: &'static str, bytes: Vec<u8>, issued: &'static str| {
+        let kind = if step == "proof_of_address" { "bank_statement" } else { "" };
         let form = reqwest::multipart::Form::new()
             .text("csrf", custos_crypto::derive_token(&token, "csrf"))
             .text("step", step)
+            .text("kind", kind)
             .text("issued_on", issued)
             .part("document", reqwest::multipart::Part::bytes(bytes).file_name("x"));
         c.post(format!("{base}/cabinet/kyc/{}/documents", v.id)).header("cookie", &cookie).multipart(form).send()
@@ -505,6 +606,6 @@ both!(kyc_manual_review_through_the_pages, |t: TestApp| async move {
     let r = get(&officer).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers()["content-security-policy"].to_str().unwrap().starts_with("sandbox"));
-    t.app.review_verification(v.id, &index, custos_app::kyc::ReviewDecision::Approve, "staff:test").await.unwrap();
+    t.app.review_verification(v.id, &index, approve("Rita Example"), "staff:test").await.unwrap();
     assert_eq!(get(&officer).await.unwrap().status(), StatusCode::NOT_FOUND, "deleted with the decision");
 });

@@ -418,7 +418,15 @@ both!(sec17_an_appeal_needs_kyc_first_and_an_officer_answers_within_the_review_d
     // KYC passes (an officer's review, without a provider); then the appeal is taken.
     let index = t.app.store().list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap().email_index;
     let v = t.app.request_verification(&index, None, "identity", "staff:test").await.unwrap();
-    t.app.review_verification(v.id, &index, custos_app::kyc::ReviewDecision::Approve, "staff:test").await.unwrap();
+    t.app
+        .review_verification(
+            v.id,
+            &index,
+            custos_app::kyc::ReviewDecision::Approve { identity_name: Some("Una Example".into()) },
+            "staff:test",
+        )
+        .await
+        .unwrap();
     let (status, _) = me.post(&c, format!("{base}/cabinet/orders/{order_id}/appeal"), &[("appeal", text)]).await;
     assert!(status.is_redirection());
     let (status, _) = me.post(&c, format!("{base}/cabinet/orders/{order_id}/appeal"), &[("appeal", "again")]).await;
@@ -589,7 +597,12 @@ both!(sec14_an_officer_requests_a_verification_the_customer_sees_it_and_the_offi
     assert!(page.contains("Please submit again"));
     let (_, page) = officer.get(&c, url.clone()).await;
     assert!(page.contains("a4_sheet_wrong"), "the officer sees the reason");
-    let (status, _) = officer.post(&c, review.clone(), &[("customer", &cid), ("decision", "approve")]).await;
+    let (status, page) = officer.post(&c, review.clone(), &[("customer", &cid), ("decision", "approve")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an identity is approved with its name (KYC-4)");
+    assert!(page.contains("name as the identity document shows it"), "{page}");
+    let (status, _) = officer
+        .post(&c, review.clone(), &[("customer", &cid), ("decision", "approve"), ("identity_name", "Una Example")])
+        .await;
     assert!(status.is_redirection());
     let (_, page) = me.get(&c, format!("{base}/cabinet")).await;
     assert!(page.contains("Passed"));

@@ -24,6 +24,37 @@ pub enum AddressDocument {
     GovernmentDocument,
 }
 
+impl IdentityDocument {
+    pub const ALL: [IdentityDocument; 3] =
+        [IdentityDocument::NationalPassport, IdentityDocument::InternationalPassport, IdentityDocument::IdCard];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityDocument::NationalPassport => "national_passport",
+            IdentityDocument::InternationalPassport => "international_passport",
+            IdentityDocument::IdCard => "id_card",
+        }
+    }
+}
+
+impl AddressDocument {
+    pub const ALL: [AddressDocument; 4] = [
+        AddressDocument::BankStatement,
+        AddressDocument::UtilityBill,
+        AddressDocument::TaxDocument,
+        AddressDocument::GovernmentDocument,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AddressDocument::BankStatement => "bank_statement",
+            AddressDocument::UtilityBill => "utility_bill",
+            AddressDocument::TaxDocument => "tax_document",
+            AddressDocument::GovernmentDocument => "government_document",
+        }
+    }
+}
+
 /// One thing a customer provides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -54,6 +85,43 @@ impl Step {
             Step::BankCard => "bank_card",
         }
     }
+
+    /// The kinds of document this step accepts, one of which the customer names (KYC-1,
+    /// KYC-3); empty when there is only one kind.
+    pub fn document_kinds(self) -> Vec<&'static str> {
+        match self {
+            Step::Identity => IdentityDocument::ALL.iter().map(|d| d.as_str()).collect(),
+            Step::ProofOfAddress => AddressDocument::ALL.iter().map(|d| d.as_str()).collect(),
+            Step::Selfie | Step::BankCard => Vec::new(),
+        }
+    }
+
+    /// Checks the kind a customer named for a document of this step.
+    pub fn check_document_kind(self, kind: Option<&str>) -> Result<Option<&'static str>, String> {
+        let kinds = self.document_kinds();
+        match kind.map(str::trim).filter(|k| !k.is_empty()) {
+            None if kinds.is_empty() => Ok(None),
+            None => Err(format!("say which document this is: one of {}", kinds.join(", "))),
+            Some(k) => match kinds.iter().find(|x| **x == k) {
+                Some(x) => Ok(Some(*x)),
+                None if kinds.is_empty() => Err(format!("a {} takes no document kind", self.as_str())),
+                None => Err(format!("{k:?} is not accepted here; one of {}", kinds.join(", "))),
+            },
+        }
+    }
+}
+
+/// A person's name reduced for comparison (KYC-4: the card holder against the verified
+/// identity): letters only, upper case, words in order, so that "Ivanov  Ivan" and "IVAN IVANOV"
+/// agree. `None` when no letters are left.
+pub fn person_name_key(name: &str) -> Option<String> {
+    let mut words: Vec<String> = name
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().flat_map(char::to_uppercase).map(|c| if c == 'Ё' { 'Е' } else { c }).collect())
+        .collect();
+    words.sort();
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 /// A verification level: a named set of steps an officer can request.
@@ -274,6 +342,34 @@ pub enum CardBrand {
     Other,
 }
 
+impl CardBrand {
+    pub const ALL: [CardBrand; 7] = [
+        CardBrand::Visa,
+        CardBrand::Mastercard,
+        CardBrand::Mir,
+        CardBrand::Amex,
+        CardBrand::UnionPay,
+        CardBrand::Maestro,
+        CardBrand::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardBrand::Visa => "visa",
+            CardBrand::Mastercard => "mastercard",
+            CardBrand::Mir => "mir",
+            CardBrand::Amex => "amex",
+            CardBrand::UnionPay => "union_pay",
+            CardBrand::Maestro => "maestro",
+            CardBrand::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CardBrand> {
+        CardBrand::ALL.into_iter().find(|b| b.as_str() == s)
+    }
+}
+
 /// A bank card number as the customer typed it, validated. It is never stored, printed or
 /// logged: keep [`CardNumber::first6`], [`CardNumber::last4`], the brand and a keyed hash.
 #[derive(Clone, PartialEq, Eq)]
@@ -392,6 +488,30 @@ mod tests {
     }
 
     #[test]
+    fn kyc_1_the_customer_names_one_of_the_accepted_documents() {
+        assert_eq!(
+            Step::Identity.document_kinds(),
+            ["national_passport", "international_passport", "id_card"],
+            "KYC-1's three documents"
+        );
+        assert_eq!(Step::Identity.check_document_kind(Some("id_card")), Ok(Some("id_card")));
+        assert!(Step::Identity.check_document_kind(None).unwrap_err().contains("national_passport"));
+        assert!(Step::Identity.check_document_kind(Some("driving_licence")).is_err());
+        assert_eq!(Step::ProofOfAddress.check_document_kind(Some("utility_bill")), Ok(Some("utility_bill")));
+        assert_eq!(Step::ProofOfAddress.document_kinds().len(), 4, "KYC-3's four documents");
+        assert_eq!(Step::Selfie.check_document_kind(None), Ok(None));
+        assert!(Step::Selfie.check_document_kind(Some("id_card")).is_err());
+    }
+
+    #[test]
+    fn kyc_4_names_compare_by_their_words() {
+        assert_eq!(person_name_key("Ivanov  Ivan"), person_name_key("IVAN IVANOV"));
+        assert_eq!(person_name_key("Алёна Петрова").as_deref(), Some("АЛЕНА ПЕТРОВА"));
+        assert_ne!(person_name_key("IVAN IVANOV"), person_name_key("IVAN PETROV"));
+        assert_eq!(person_name_key(" 12 - "), None);
+    }
+
+    #[test]
     fn sumsub_verdicts_map_onto_states() {
         use VerificationState::*;
         assert_eq!(VerificationState::from_sumsub("completed", Some("GREEN"), None), Some(Verified));
@@ -416,5 +536,9 @@ mod tests {
         assert_eq!(CardNumber::parse("5555 5555 5555 4444").unwrap().brand(), CardBrand::Mastercard);
         assert_eq!(CardNumber::parse("3782 822463 10005").unwrap().brand(), CardBrand::Amex);
         assert!(CardNumber::parse("4111 1111 1111 111x").is_err());
+        for b in CardBrand::ALL {
+            assert_eq!(CardBrand::parse(b.as_str()), Some(b));
+            assert_eq!(serde_json::to_value(b).unwrap(), b.as_str(), "the API shows the same names");
+        }
     }
 }

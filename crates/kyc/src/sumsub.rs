@@ -308,6 +308,26 @@ impl Client {
         v["token"].as_str().map(str::to_owned).ok_or_else(|| ApiError::Unexpected("no token in the answer".into()))
     }
 
+    /// The name on the applicant's verified document, looked up by our customer reference
+    /// (`GET /resources/applicants/-;externalUserId=…/one`): the Latin transliteration when
+    /// SumSub gives one, else the name as extracted. Not stored: the caller keeps a keyed hash.
+    pub async fn identity_name(&self, external_user_id: &str, now_secs: i64) -> Result<Option<String>, ApiError> {
+        let path = format!("/resources/applicants/-;externalUserId={}/one", percent(external_user_id));
+        let v = self.call(reqwest::Method::GET, &path, None, now_secs).await?;
+        let info = &v["info"];
+        let part = |en: &str, plain: &str| {
+            info[en]
+                .as_str()
+                .or_else(|| info[plain].as_str())
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let name: Vec<String> =
+            [part("firstNameEn", "firstName"), part("lastNameEn", "lastName")].into_iter().flatten().collect();
+        Ok((!name.is_empty()).then(|| name.join(" ")))
+    }
+
     /// The review status of an applicant (after a missed webhook).
     pub async fn status(
         &self,
@@ -350,6 +370,10 @@ impl custos_app::ports::KycProvider for SumsubProvider {
 
     async fn sdk_token(&self, customer_ref: &str, level: &str) -> Result<String, String> {
         self.client.sdk_token(customer_ref, level, self.token_ttl_secs, now_secs()).await.map_err(|e| e.to_string())
+    }
+
+    async fn identity_name(&self, customer_ref: &str) -> Result<Option<String>, String> {
+        self.client.identity_name(customer_ref, now_secs()).await.map_err(|e| e.to_string())
     }
 
     fn read_webhook(

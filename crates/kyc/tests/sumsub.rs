@@ -137,6 +137,11 @@ async fn handle(
         fixture("create_applicant_response_synthetic")
     } else if path == "/resources/accessTokens/sdk" {
         fixture("access_token_sdk_response_synthetic")
+    } else if path.starts_with("/resources/applicants/-;externalUserId=") && path.ends_with("/one") {
+        // The applicant as created, after review, with the data SumSub extracted (§4.2).
+        let mut a: Value = serde_json::from_str(&fixture("create_applicant_response_synthetic")).unwrap();
+        a["info"] = serde_json::json!({"firstName": "Иван", "lastName": "Иванов", "firstNameEn": "Ivan", "lastNameEn": "Ivanov"});
+        a.to_string()
     } else if path.ends_with("/status") {
         fixture("applicant_status_completed_green_synthetic")
     } else {
@@ -182,6 +187,17 @@ async fn applicants_and_sdk_tokens_through_signed_calls() {
     assert_eq!(seen[0].1, "/resources/applicants?levelName=kyc%20level%2B1%40example", "encoded as signed");
     assert_eq!(seen[0].2, json!({"externalUserId": "cust-7f3a", "type": "individual"}), "no personal data sent");
     assert_eq!(seen[1].2["ttlInSecs"], 600);
+}
+
+#[tokio::test]
+async fn kyc_4_the_verified_name_is_read_by_our_reference_in_latin_letters() {
+    let (base, fake) = fake("example-secret-key-not-real").await;
+    let c = client(&base, "example-secret-key-not-real");
+    let name = c.identity_name("c-0a1b2c", 1_741_149_600).await.unwrap();
+    assert_eq!(name.as_deref(), Some("Ivan Ivanov"), "the transliteration, as a card shows it");
+    let seen = fake.seen.lock().unwrap().clone();
+    assert_eq!(seen[0].0, "GET");
+    assert_eq!(seen[0].1, "/resources/applicants/-;externalUserId=c-0a1b2c/one", "the documented form (S5)");
 }
 
 #[tokio::test]

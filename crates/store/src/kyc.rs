@@ -25,7 +25,7 @@ impl KycStore for SqlStore {
         let script = Script::one(
             format!(
                 "INSERT INTO verifications ({VERIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                 $12, $13, $14)"
+                 $12, $13, $14, $15)"
             ),
             values![
                 v.id.to_string(),
@@ -41,7 +41,8 @@ impl KycStore for SqlStore {
                 v.last_event_at.as_str(),
                 v.created_at_ms,
                 v.updated_at_ms,
-                v.due_at_ms
+                v.due_at_ms,
+                v.identity_name_hash.clone()
             ],
         );
         self.write(script, &events, v.created_at_ms).await
@@ -73,11 +74,12 @@ impl KycStore for SqlStore {
         events: &[AuditEvent],
         suspend: bool,
         alert: Option<serde_json::Value>,
+        verify_cards: bool,
         at_ms: i64,
     ) -> StoreResult<()> {
         let mut script = Script::one(
             "UPDATE verifications SET state = $1, applicant_id = $2, reject_labels = $3, comment_enc = $4, \
-             last_event_at = $5, updated_at_ms = $6 WHERE id = $7",
+             last_event_at = $5, updated_at_ms = $6, identity_name_hash = $7 WHERE id = $8",
             values![
                 v.state.as_str(),
                 v.applicant_id.clone(),
@@ -85,9 +87,16 @@ impl KycStore for SqlStore {
                 v.comment_enc.clone(),
                 v.last_event_at.as_str(),
                 at_ms,
+                v.identity_name_hash.clone(),
                 v.id.to_string()
             ],
         );
+        if verify_cards {
+            script.push(
+                "UPDATE cards SET state = 'verified' WHERE email_index = $1 AND state = 'pending'",
+                values![v.email_index.as_str()],
+            );
+        }
         if suspend {
             script.push(
                 "INSERT INTO customers (id, email_index, status, created_at_ms, updated_at_ms) VALUES ($1, $2, 'suspended', $3, $3) \
@@ -137,20 +146,21 @@ impl KycStore for SqlStore {
         holder_enc: Option<&str>,
         actor: &str,
     ) -> StoreResult<CardRecord> {
-        let brand = serde_json::to_value(c.brand).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         let script = Script::one(
             "INSERT INTO cards (id, email_index, number_hash, first6, last4, brand, holder_enc, order_id, state, \
-             created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (email_index, number_hash) DO NOTHING",
+             holder_check, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (email_index, number_hash) DO NOTHING",
             values![
                 c.id.to_string(),
                 c.email_index.as_str(),
                 number_hash,
                 c.first6.as_str(),
                 c.last4.as_str(),
-                brand,
+                c.brand.as_str(),
                 holder_enc.map(str::to_owned),
                 c.order_id.map(|o| o.to_string()),
                 c.state.as_str(),
+                c.holder_check.as_str(),
                 c.created_at_ms
             ],
         );
@@ -159,11 +169,11 @@ impl KycStore for SqlStore {
             action: "card.registered".into(),
             entity_type: "card".into(),
             entity_id: c.id.to_string(),
-            data: serde_json::json!({"first6": c.first6, "last4": c.last4}),
+            data: serde_json::json!({"first6": c.first6, "last4": c.last4, "holder_check": c.holder_check}),
         };
         if !self.write_if_one(script, &[ev], c.created_at_ms).await? {
             let q = sqlx::query(
-                "SELECT id, email_index, first6, last4, brand, order_id, state, created_at_ms FROM cards \
+                "SELECT id, email_index, first6, last4, brand, order_id, state, holder_check, created_at_ms FROM cards \
                  WHERE email_index = $1 AND number_hash = $2",
             )
             .bind(c.email_index.as_str())
@@ -183,10 +193,28 @@ impl KycStore for SqlStore {
         self.read_all(q, |r| rows::get::<String>(r, "email_index")).await
     }
 
+    async fn cards_of(&self, email_index: &str) -> StoreResult<Vec<CardRecord>> {
+        let q = sqlx::query(
+            "SELECT id, email_index, first6, last4, brand, order_id, state, holder_check, created_at_ms FROM cards \
+             WHERE email_index = $1 ORDER BY created_at_ms DESC",
+        )
+        .bind(email_index);
+        self.read_all(q, rows::card).await
+    }
+
+    async fn verified_identity_name_hash(&self, email_index: &str) -> StoreResult<Option<String>> {
+        let q = sqlx::query(
+            "SELECT identity_name_hash FROM verifications WHERE email_index = $1 AND state = 'verified' \
+             AND identity_name_hash IS NOT NULL ORDER BY updated_at_ms DESC LIMIT 1",
+        )
+        .bind(email_index);
+        self.read_one(q, |r| rows::get::<String>(r, "identity_name_hash")).await
+    }
+
     async fn insert_verification_file(&self, f: &VerificationFile, content_enc: &str, actor: &str) -> StoreResult<()> {
         let script = Script::one(
             "INSERT INTO verification_files (id, verification_id, step, content_type, size_bytes, sha256, issued_on, \
-             content_enc, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             content_enc, created_at_ms, document_kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             values![
                 f.id.to_string(),
                 f.verification_id.to_string(),
@@ -196,7 +224,8 @@ impl KycStore for SqlStore {
                 f.sha256.as_str(),
                 f.issued_on.clone(),
                 content_enc,
-                f.created_at_ms
+                f.created_at_ms,
+                f.document_kind.clone()
             ],
         );
         let ev = AuditEvent {
@@ -204,14 +233,14 @@ impl KycStore for SqlStore {
             action: "kyc.document_submitted".into(),
             entity_type: "verification".into(),
             entity_id: f.verification_id.to_string(),
-            data: serde_json::json!({"file": f.id, "step": f.step.as_str(), "sha256": f.sha256}),
+            data: serde_json::json!({"file": f.id, "step": f.step.as_str(), "kind": f.document_kind, "sha256": f.sha256}),
         };
         self.write(script, &[ev], f.created_at_ms).await
     }
 
     async fn verification_files(&self, verification_id: Uuid) -> StoreResult<Vec<VerificationFile>> {
         let q = sqlx::query(
-            "SELECT id, verification_id, step, content_type, size_bytes, sha256, issued_on, created_at_ms \
+            "SELECT id, verification_id, step, content_type, size_bytes, sha256, issued_on, document_kind, created_at_ms \
              FROM verification_files WHERE verification_id = $1 ORDER BY created_at_ms, id",
         )
         .bind(verification_id.to_string());
@@ -220,7 +249,7 @@ impl KycStore for SqlStore {
 
     async fn verification_file(&self, id: Uuid) -> StoreResult<Option<(VerificationFile, String)>> {
         let q = sqlx::query(
-            "SELECT id, verification_id, step, content_type, size_bytes, sha256, issued_on, created_at_ms, content_enc \
+            "SELECT id, verification_id, step, content_type, size_bytes, sha256, issued_on, document_kind, created_at_ms, content_enc \
              FROM verification_files WHERE id = $1",
         )
         .bind(id.to_string());

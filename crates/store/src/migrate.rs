@@ -38,6 +38,7 @@ pub fn migrations() -> &'static [Migration] {
         migration!(9, "documents_appeals", "0009_documents_appeals.sql"),
         migration!(10, "kyc", "0010_kyc.sql"),
         migration!(11, "verification_files", "0011_verification_files.sql"),
+        migration!(12, "document_kinds_names", "0012_document_kinds_names.sql"),
     ]
 }
 

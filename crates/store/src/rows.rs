@@ -364,7 +364,7 @@ pub(crate) fn audit_entry(r: &impl Columns) -> Result<custos_domain::audit::Audi
 }
 
 pub(crate) const VERIFICATION_COLUMNS: &str = "id, email_index, customer_ref, order_id, level, provider, state, \
-    applicant_id, reject_labels, comment_enc, last_event_at, created_at_ms, updated_at_ms, due_at_ms";
+    applicant_id, reject_labels, comment_enc, last_event_at, created_at_ms, updated_at_ms, due_at_ms, identity_name_hash";
 
 pub(crate) fn verification(row: &impl Columns) -> Result<VerificationRecord, StoreError> {
     let state: String = get(row, "state")?;
@@ -386,6 +386,7 @@ pub(crate) fn verification(row: &impl Columns) -> Result<VerificationRecord, Sto
         created_at_ms: get(row, "created_at_ms")?,
         updated_at_ms: get(row, "updated_at_ms")?,
         due_at_ms: get(row, "due_at_ms")?,
+        identity_name_hash: get(row, "identity_name_hash")?,
     })
 }
 
@@ -397,10 +398,10 @@ pub(crate) fn card(row: &impl Columns) -> Result<CardRecord, StoreError> {
         email_index: get(row, "email_index")?,
         first6: get(row, "first6")?,
         last4: get(row, "last4")?,
-        brand: serde_json::from_value(serde_json::Value::String(brand.clone()))
-            .map_err(|_| bad("card brand", &brand))?,
+        brand: custos_domain::kyc::CardBrand::parse(&brand).ok_or_else(|| bad("card brand", &brand))?,
         order_id: order.map(|o| o.parse().map_err(|e| bad("order_id", e))).transpose()?,
         state: get(row, "state")?,
+        holder_check: get(row, "holder_check")?,
         created_at_ms: get(row, "created_at_ms")?,
     })
 }
@@ -416,6 +417,7 @@ pub(crate) fn verification_file(row: &impl Columns) -> Result<VerificationFile, 
         size_bytes: get(row, "size_bytes")?,
         sha256: get(row, "sha256")?,
         issued_on: get(row, "issued_on")?,
+        document_kind: get(row, "document_kind")?,
         created_at_ms: get(row, "created_at_ms")?,
     })
 }

@@ -44,15 +44,20 @@ impl IntoResponse for Problem {
     }
 }
 
+/// The HTTP status an application error answers with, in the API and the pages alike.
+pub fn status_of(e: &AppError) -> StatusCode {
+    match e {
+        AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+        AppError::Conflict { .. } => StatusCode::CONFLICT,
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl From<AppError> for Problem {
     fn from(e: AppError) -> Problem {
-        let status = match &e {
-            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let status = status_of(&e);
         let detail = match &e {
             AppError::Internal(m) => {
                 // The details stay in the log; the client gets a reference-free generic message.

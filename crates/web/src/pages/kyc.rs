@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use custos_app::kyc::ReviewDecision;
+use custos_app::kyc::{level_steps, ReviewDecision, VerificationUpload};
 use custos_app::model::VerificationRecord;
 use custos_domain::kyc::{Level, RejectReason, VerificationState};
 use serde::Deserialize;
@@ -30,10 +30,41 @@ pub struct VerificationRow {
     pub startable: bool,
     /// An officer can decide it (no provider, not final).
     pub reviewable: bool,
-    /// For the reviewing officer: (id, step, type, size) of the documents sent.
-    pub files: Vec<(String, &'static str, String, String)>,
+    /// For the reviewing officer: the documents sent.
+    pub files: Vec<FileRow>,
     /// For the reviewing officer: what the A4 sheet must show.
     pub sheet: String,
+    /// The level asks for an identity document: approving it records the name (KYC-4).
+    pub needs_name: bool,
+}
+
+/// A document sent for a verification, without its content.
+pub struct FileRow {
+    pub id: String,
+    pub step: &'static str,
+    /// The i18n key of the document kind the customer named, or "".
+    pub kind: String,
+    pub content_type: String,
+    pub size: String,
+    pub issued_on: String,
+}
+
+impl FileRow {
+    fn of(f: &custos_app::model::VerificationFile) -> FileRow {
+        FileRow {
+            id: f.id.to_string(),
+            step: f.step.as_str(),
+            kind: f.document_kind.clone().unwrap_or_default(),
+            content_type: f.content_type.clone(),
+            size: format!("{} KB", (f.size_bytes + 1023) / 1024),
+            issued_on: f.issued_on.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// Lists a verification's documents (their descriptions only).
+async fn file_rows(s: &AppState, id: Uuid) -> Vec<FileRow> {
+    s.app.verification_files(id).await.unwrap_or_default().iter().map(FileRow::of).collect()
 }
 
 pub fn state_key(s: VerificationState) -> &'static str {
@@ -53,21 +84,7 @@ pub async fn rows(s: &AppState, list: &[VerificationRecord], now_ms: i64, office
     for v in list {
         let open = !v.state.is_final();
         let (files, sheet) = if office && v.provider == "manual" {
-            let files = s
-                .app
-                .verification_files(v.id)
-                .await
-                .unwrap_or_default()
-                .iter()
-                .map(|f| {
-                    (
-                        f.id.to_string(),
-                        f.step.as_str(),
-                        f.content_type.clone(),
-                        format!("{} KB", (f.size_bytes + 1023) / 1024),
-                    )
-                })
-                .collect();
+            let files = file_rows(s, v.id).await;
             let sheet = match s.app.sheet_checklist(v).await {
                 Ok(c) => format!("{} · № {} · {}", c.date, c.order_number, c.site_name),
                 Err(_) => String::new(),
@@ -93,6 +110,7 @@ pub async fn rows(s: &AppState, list: &[VerificationRecord], now_ms: i64, office
             reviewable: v.provider == "manual" && open,
             files,
             sheet,
+            needs_name: level_steps(&v.level).contains(&custos_domain::kyc::Step::Identity),
         });
     }
     out
@@ -170,6 +188,8 @@ pub struct ReviewForm {
     decision: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    identity_name: String,
 }
 
 /// An officer decides a verification without a provider: approve, ask again, or refuse.
@@ -190,7 +210,9 @@ pub async fn review(
     };
     let reason = RejectReason::parse(&form.reason);
     let decision = match (form.decision.as_str(), reason) {
-        ("approve", _) => ReviewDecision::Approve,
+        ("approve", _) => ReviewDecision::Approve {
+            identity_name: Some(form.identity_name.trim().to_owned()).filter(|n| !n.is_empty()),
+        },
         ("retry", Some(r)) => ReviewDecision::Retry(r),
         ("reject", Some(r)) => ReviewDecision::Reject(r),
         _ => {
@@ -200,7 +222,7 @@ pub async fn review(
     };
     match s.app.review_verification(id, &account.email_index, decision, &auth.actor()).await {
         Ok(_) => Redirect::to(&back).into_response(),
-        Err(e) => views::text_notice(Frame::new(&v, true, &back), StatusCode::CONFLICT, e.to_string()),
+        Err(e) => views::text_notice(Frame::new(&v, true, &back), crate::problem::status_of(&e), e.to_string()),
     }
 }
 
@@ -219,41 +241,41 @@ struct UploadPage {
     f: Frame,
     id: String,
     level: String,
-    steps: Vec<&'static str>,
+    /// Each step the level asks for with the documents it accepts (KYC-1, KYC-3).
+    steps: Vec<(&'static str, Vec<&'static str>)>,
+    /// KYC-4: the card whose photo is asked for, masked.
+    card: Option<String>,
     checklist: custos_domain::kyc::SheetChecklist,
-    /// (step, type, size) of what was sent.
-    sent: Vec<(&'static str, String, String)>,
+    sent: Vec<FileRow>,
     error: Option<String>,
     comment: Option<String>,
 }
 
 /// The customer's form to send each step's document when officers review.
 async fn upload_page(s: &AppState, v: &Viewer, ver: &VerificationRecord, error: Option<String>) -> Response {
-    let steps = Level::defaults()
-        .into_iter()
-        .find(|l| l.name == ver.level)
-        .map(|l| l.steps.into_iter().filter(|s| *s != custos_domain::kyc::Step::BankCard).map(|s| s.as_str()).collect())
-        .unwrap_or_default();
+    let steps = level_steps(&ver.level).into_iter().map(|s| (s.as_str(), s.document_kinds())).collect();
+    let card = s
+        .app
+        .store()
+        .cards_of(&ver.email_index)
+        .await
+        .unwrap_or_default()
+        .first()
+        .map(|c| format!("{} {}······{}", c.brand.as_str(), c.first6, c.last4));
     let checklist = match s.app.sheet_checklist(ver).await {
         Ok(c) => c,
         Err(e) => {
             return views::text_notice(Frame::new(v, false, "/cabinet"), StatusCode::SERVICE_UNAVAILABLE, e.to_string())
         }
     };
-    let sent = s
-        .app
-        .verification_files(ver.id)
-        .await
-        .unwrap_or_default()
-        .iter()
-        .map(|f| (f.step.as_str(), f.content_type.clone(), format!("{} KB", (f.size_bytes + 1023) / 1024)))
-        .collect();
+    let sent = file_rows(s, ver.id).await;
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = UploadPage {
         f: Frame::new(v, false, &format!("/cabinet/kyc/{}", ver.id)),
         id: ver.id.to_string(),
         level: ver.level.clone(),
         steps,
+        card,
         checklist,
         sent,
         error,
@@ -274,7 +296,7 @@ pub async fn upload(
     let Some(ver) = Uuid::parse_str(&id).ok().and_then(|id| list.into_iter().find(|x| x.id == id)) else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    let (mut step, mut issued, mut bytes) = (String::new(), String::new(), Vec::new());
+    let (mut step, mut kind, mut issued, mut bytes) = (String::new(), String::new(), String::new(), Vec::new());
     while let Ok(Some(field)) = form.next_field().await {
         let name = field.name().unwrap_or_default().to_owned();
         let Ok(data) = field.bytes().await else {
@@ -283,21 +305,23 @@ pub async fn upload(
         match name.as_str() {
             "step" => step = String::from_utf8_lossy(&data).into_owned(),
             "issued_on" => issued = String::from_utf8_lossy(&data).into_owned(),
+            "kind" => kind = String::from_utf8_lossy(&data).into_owned(),
             "document" => bytes = data.to_vec(),
             _ => {}
         }
     }
-    // A card is not uploaded here (KYC-4 has its own route).
-    let step = custos_domain::kyc::Step::parse(&step).filter(|s| *s != custos_domain::kyc::Step::BankCard);
-    let result = match step {
+    let result = match custos_domain::kyc::Step::parse(&step) {
         Some(step) => s
             .app
             .submit_verification_file(
                 &auth.account.email_index,
                 ver.id,
-                step,
-                &bytes,
-                Some(issued.trim()).filter(|i| !i.is_empty()),
+                VerificationUpload {
+                    step,
+                    kind: Some(kind.as_str()),
+                    bytes: &bytes,
+                    issued_on: Some(issued.trim()).filter(|i| !i.is_empty()),
+                },
                 &auth.actor(),
             )
             .await

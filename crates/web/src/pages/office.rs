@@ -561,6 +561,8 @@ struct CustomerPage {
     mfa: bool,
     orders: Vec<super::cabinet::OrderRow>,
     verifications: Vec<super::kyc::VerificationRow>,
+    /// KYC-4: (brand, first6, last4, state, holder check's i18n key).
+    cards: Vec<(&'static str, String, String, String, String)>,
     can_decide: bool,
     levels: Vec<String>,
     reasons: Vec<&'static str>,
@@ -594,7 +596,15 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
         Err(e) => return unavailable(v, e),
     };
     let list = s.app.verifications_of(&account.email_index).await.unwrap_or_default();
+    let cards = match s.app.store().cards_of(&account.email_index).await {
+        Ok(c) => c
+            .into_iter()
+            .map(|c| (c.brand.as_str(), c.first6, c.last4, c.state, format!("holder_{}", c.holder_check)))
+            .collect(),
+        Err(e) => return unavailable(v, e),
+    };
     let page = CustomerPage {
+        cards,
         verifications: super::kyc::rows(s, &list, s.app.now_ms(), auth.can(Permission::CasesDecide)).await,
         can_decide: auth.can(Permission::CasesDecide),
         levels: super::kyc::levels(),
