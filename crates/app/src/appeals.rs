@@ -20,7 +20,15 @@ fn aad<'a>(column: &'a str, row: &'a str) -> Aad<'a> {
 
 /// Whether an order's status is the result of a decision that can be appealed.
 pub fn appealable(status: OrderStatus) -> bool {
-    matches!(status, OrderStatus::Rejected | OrderStatus::RefundPending | OrderStatus::Refunded | OrderStatus::Frozen)
+    matches!(
+        status,
+        OrderStatus::OnHoldAwaitingCustomer
+            | OrderStatus::UnderReview
+            | OrderStatus::Rejected
+            | OrderStatus::RefundPending
+            | OrderStatus::Refunded
+            | OrderStatus::Frozen
+    )
 }
 
 fn text(s: &str, what: &str) -> Result<String, AppError> {
@@ -39,7 +47,7 @@ impl App {
             return Err(AppError::conflict(
                 "not_appealable",
                 format!(
-                    "order {} is {}: only a rejection, a refund or a freeze can be appealed",
+                    "order {} is {}: only a hold, a rejection, a refund or a freeze can be appealed",
                     order.number,
                     order.status.as_str()
                 ),

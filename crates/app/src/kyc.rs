@@ -152,6 +152,11 @@ impl App {
 
     /// SEC-14: refuses a new order or a payout while the customer has a requested verification
     /// open, as the rules say.
+    /// What an open verification restricts (SEC-14).
+    pub fn kyc_rules(&self) -> KycRules {
+        self.kyc_rules
+    }
+
     pub(crate) async fn check_kyc_restriction(&self, email_index: Option<&str>, payout: bool) -> Result<(), AppError> {
         let Some(index) = email_index else { return Ok(()) };
         let blocked = if payout { self.kyc_rules.block_payouts } else { self.kyc_rules.block_orders };

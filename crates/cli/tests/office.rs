@@ -583,6 +583,7 @@ both!(sec14_an_officer_requests_a_verification_the_customer_sees_it_and_the_offi
     let (_, page) = me.get(&c, format!("{base}/cabinet")).await;
     assert!(page.contains("id=\"verifications\"") && page.contains("please complete it before the deadline"));
     assert!(page.contains("2026-01-02"), "due in 24 hours (SEC-15)");
+    assert!(page.contains("id=\"kyc-blocks\"") && !page.contains("id=\"standing\""), "SEC-14 said, not yet suspended");
     let v = t.app.verifications_of(&customer.email_index).await.unwrap().remove(0);
     let review = format!("{base}/office/verifications/{}/review", v.id);
     let cid = customer.id.to_string();
@@ -610,4 +611,19 @@ both!(sec14_an_officer_requests_a_verification_the_customer_sees_it_and_the_offi
         officer.post(&c, review, &[("customer", &cid), ("decision", "reject"), ("reason", "other")]).await;
     assert_eq!(status, StatusCode::CONFLICT, "a passed verification is final");
     assert!(t.app.kyc_passed(&customer.email_index).await.unwrap());
+    let (_, page) = me.get(&c, format!("{base}/cabinet")).await;
+    assert!(!page.contains("id=\"kyc-blocks\""), "nothing waits any more");
+
+    // SEC-15: a second request left past its deadline suspends the account, and the cabinet says so.
+    let (status, _) = officer.post(&c, format!("{url}/verifications"), &[("level", "identity")]).await;
+    assert!(status.is_redirection());
+    t.clock.advance_ms(25 * 3_600_000);
+    t.app.enforce_deadlines().await.unwrap();
+    let (token, _) = accounts.login(AccountKind::Customer, "mia@example.com", PASSWORD, IP, None).await.unwrap();
+    let me = Person { token, ..me };
+    let (_, page) = me.get(&c, format!("{base}/cabinet")).await;
+    assert!(page.contains("id=\"standing\"") && page.contains("Your account is suspended"), "{page}");
+    let officer = staff(&t, "oleg@example.com", Role::Officer).await;
+    let (_, page) = officer.get(&c, url.clone()).await;
+    assert!(page.contains("<strong id=\"standing\">suspended</strong>"), "{page}");
 });

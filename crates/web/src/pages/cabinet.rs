@@ -32,6 +32,10 @@ pub struct OrderRow {
 struct OrdersPage {
     f: Frame,
     mfa_enabled: bool,
+    /// The account's standing when it is not active, and why (SEC-14..SEC-16).
+    standing: Option<&'static str>,
+    /// New exchanges wait for an open verification (SEC-14).
+    kyc_blocks: bool,
     orders: Vec<OrderRow>,
     verifications: Vec<super::kyc::VerificationRow>,
     // The verification list's office-only parts.
@@ -133,9 +137,16 @@ pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
     let orders = orders.iter().map(order_row).collect();
     let list = s.app.verifications_of(&auth.account.email_index).await.unwrap_or_default();
     let verifications = super::kyc::rows(&s, &list, s.app.now_ms(), false).await;
+    let standing = match s.app.store().customer_status(&auth.account.email_index).await {
+        Ok(Some((_, custos_app::model::CustomerStatus::Suspended))) => Some("standing_suspended"),
+        Ok(Some((_, custos_app::model::CustomerStatus::Restricted))) => Some("standing_restricted"),
+        _ => None,
+    };
     let page = OrdersPage {
         f: Frame::new(&v, false, "/cabinet"),
         mfa_enabled: auth.account.mfa_enabled,
+        standing,
+        kyc_blocks: s.app.kyc_rules().block_orders && list.iter().any(|v| !v.state.is_final()),
         orders,
         verifications,
         id: String::new(),
