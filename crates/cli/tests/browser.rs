@@ -5,6 +5,10 @@
 //! releases and a senior officer approves (four eyes, step-up); the customer sees the new
 //! status; support sees masked data and cannot decide.
 //!
+//! A second scenario is manual KYC (issue 6): an officer requests a verification, the customer
+//! sees it with its countdown and uploads each document, the officer reviews with the A4
+//! checklist and asks for a resubmission, the customer reads why and resubmits, and is approved.
+//!
 //! `CUSTOS_SCREENSHOTS=DIR` saves screenshots of the main pages into DIR.
 
 mod common;
@@ -236,4 +240,162 @@ async fn browser_customer_officer_and_support_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_customer_officer_and_support_postgres() {
     scenario(Backend::Postgres).await;
+}
+
+/// A file for the browser to upload; removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(name: &str, bytes: &[u8]) -> TempFile {
+        let path = std::env::temp_dir().join(format!("{}-{name}", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&path, bytes).unwrap();
+        TempFile(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+async fn manual_kyc(backend: Backend) {
+    let Some(t) = TestApp::new(backend).await else { return };
+    let Some(b) = Browser::start().await else { return };
+    let base = t.serve_only().await;
+    let shots =
+        std::env::var_os("CUSTOS_SCREENSHOTS").filter(|_| backend == Backend::Sqlite).map(std::path::PathBuf::from);
+    let r = Run { t, b, base: base.clone(), shots };
+    let (t, b) = (&r.t, &r.b);
+    t.app.accounts().register_customer("eva@example.com", PASSWORD, "en").await.unwrap();
+    let order = t
+        .app
+        .create_order(
+            custos_app::model::NewOrder {
+                external_id: None,
+                customer_email: Some("eva@example.com".into()),
+                pay_network: custos_domain::Network::Ethereum,
+                pay_asset: custos_domain::Asset::Eth,
+                pay_amount: custos_domain::Amount(1000),
+                receive_network: custos_domain::Network::Bitcoin,
+                receive_asset: custos_domain::Asset::Btc,
+                receive_amount: custos_domain::Amount(10),
+                receive_address: custos_domain::Address::parse(custos_domain::Network::Bitcoin, CLEAN_BTC).unwrap(),
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    let customer = t.app.store().list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
+    let customer_page = format!("{base}/office/customers/{}", customer[0].id);
+    let index = customer[0].email_index.clone();
+
+    // An officer requests the full level (identity, selfie with the A4 sheet, proof of address).
+    let officer_secret = r.staff_first_login("olga@example.com", Role::Officer).await;
+    b.goto(&customer_page).await;
+    b.select("#kyc-level", "full").await;
+    b.select("#kyc-order", &order.id.to_string()).await;
+    b.click("#kyc-request").await;
+    let v = t.app.verifications_of(&index).await.unwrap().remove(0);
+    assert_eq!(v.order_id, Some(order.id), "its order's number goes on the A4 sheet");
+    let number = format!("№ {}", order.number);
+
+    // The customer sees it with its countdown and sends each document.
+    let upload = |kind: Option<(&'static str, &'static str)>, step: &'static str, file: TempFile| async move {
+        if let Some((css, value)) = kind {
+            b.select(css, value).await;
+        }
+        b.fill(&format!("#file-{step}"), file.path()).await;
+        b.click(&format!("#send-{step}")).await;
+        assert!(!b.has("#error").await, "{}", b.text("#error").await);
+    };
+    let send_all = || async {
+        upload(
+            Some(("#kind-identity", "national_passport")),
+            "identity",
+            TempFile::new("passport.png", &png_with_text()),
+        )
+        .await;
+        upload(None, "selfie", TempFile::new("selfie.png", &png_with_text())).await;
+        b.fill("#issued-on", "2025-12-10").await;
+        upload(
+            Some(("#kind-proof_of_address", "utility_bill")),
+            "proof_of_address",
+            TempFile::new("bill.pdf", b"%PDF-1.4 bill"),
+        )
+        .await;
+    };
+    r.login("cabinet", "eva@example.com").await;
+    assert!(b.has("#kyc-blocks").await, "SEC-14: the customer is told what waits");
+    let row = b.text(".verification").await;
+    assert!(row.contains("please complete it before the deadline") && row.contains("2026-01-02"), "{row}");
+    assert!(b.text(".verification [data-due]").await.contains(" h "), "a live countdown");
+    r.shot("cabinet-kyc-requested").await;
+    b.click(".kyc-start").await;
+    assert_eq!(b.text(".sheet-date").await, "2026-01-01");
+    assert_eq!(b.text(".sheet-order").await, number);
+    assert_eq!(b.text(".sheet-site").await, "Custos");
+    // A proof of address too old is refused with its reason (KYC-3).
+    b.select("#kind-proof_of_address", "bank_statement").await;
+    b.fill("#issued-on", "2025-09-30").await;
+    let old = TempFile::new("old.pdf", b"%PDF-1.4 old");
+    b.fill("#file-proof_of_address", old.path()).await;
+    b.click("#send-proof_of_address").await;
+    assert!(b.text("#error").await.contains("2025-10-01 or later"), "{}", b.text("#error").await);
+    send_all().await;
+    assert_eq!(b.text("#sent").await.lines().count(), 3, "{}", b.text("#sent").await);
+    assert!(b.text("#sent").await.contains("National passport"));
+    r.shot("cabinet-kyc-upload").await;
+
+    // The officer reviews: the three documents, the A4 checklist; the sheet is wrong: resubmit.
+    r.login_with_code("office", "olga@example.com", &officer_secret).await;
+    b.goto(&customer_page).await;
+    let checklist = b.text(".a4-checklist").await;
+    assert!(
+        checklist.contains("2026-01-01") && checklist.contains(&number) && checklist.contains("Custos"),
+        "KYC-2's three values: {checklist}"
+    );
+    assert!(b.text("#verifications").await.contains("Utility bill · 2025-12-10"));
+    r.shot("office-kyc-review").await;
+    b.select(".kyc-decision", "retry").await;
+    b.select(".kyc-reason", "a4_sheet_wrong").await;
+    b.click(".kyc-review").await;
+    assert!(b.text(".kyc-state").await.contains("Please submit again"));
+
+    // The customer reads why, and sends again.
+    r.login("cabinet", "eva@example.com").await;
+    assert_eq!(b.text(".kyc-reason-text").await, "The A4 sheet is missing or wrong");
+    assert!(b.text(".kyc-state").await.contains("Please submit again"));
+    r.shot("cabinet-kyc-retry").await;
+    b.click(".kyc-start").await;
+    assert!(!b.has(".sent-file").await, "the first documents were deleted with the decision");
+    send_all().await;
+
+    // Approved with the name on the passport; the customer sees it passed.
+    r.login_with_code("office", "olga@example.com", &officer_secret).await;
+    b.goto(&customer_page).await;
+    assert_eq!(b.text(".kyc-file-link").await.is_empty(), false);
+    b.select(".kyc-decision", "approve").await;
+    b.fill(".kyc-identity-name", "Eva Example").await;
+    b.click(".kyc-review").await;
+    assert!(b.text(".kyc-state").await.contains("Passed"), "{}", b.text("#verifications").await);
+    assert!(!b.has(".kyc-file-link").await, "documents gone after the decision (PD-3)");
+    r.login("cabinet", "eva@example.com").await;
+    assert!(b.text(".kyc-state").await.contains("Passed"));
+    assert!(!b.has("#kyc-blocks").await);
+    assert!(t.app.kyc_passed(&index).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_kyc_manual_review_with_a_resubmission_sqlite() {
+    manual_kyc(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_kyc_manual_review_with_a_resubmission_postgres() {
+    manual_kyc(Backend::Postgres).await;
 }

@@ -430,26 +430,6 @@ fn approve_card() -> custos_app::kyc::ReviewDecision {
     custos_app::kyc::ReviewDecision::Approve { identity_name: None }
 }
 
-/// A small PNG with a text chunk carrying personal data.
-fn png_with_text() -> Vec<u8> {
-    let chunk = |kind: &[u8], data: &[u8]| {
-        let mut c = (data.len() as u32).to_be_bytes().to_vec();
-        c.extend_from_slice(kind);
-        c.extend_from_slice(data);
-        c.extend_from_slice(&[0, 0, 0, 0]);
-        c
-    };
-    let mut ihdr = 800u32.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&600u32.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
-    b.extend(chunk(b"IHDR", &ihdr));
-    b.extend(chunk(b"tEXt", b"GPS\0home of Rita Ivanova"));
-    b.extend(chunk(b"IDAT", b"passport pixels"));
-    b.extend(chunk(b"IEND", b""));
-    b
-}
-
 both!(
     kyc_manual_review_documents_are_checked_stripped_encrypted_and_deleted_after_the_decision,
     |t: TestApp| async move {

@@ -24,6 +24,8 @@ pub struct VerificationRow {
     pub open: bool,
     pub due: Due,
     pub labels: String,
+    /// Our reasons among the labels (an officer's), as text keys the customer can read.
+    pub reasons: Vec<&'static str>,
     /// What the customer is told to fix.
     pub comment: Option<String>,
     /// The customer can start (or restart) the provider's check.
@@ -101,6 +103,7 @@ pub async fn rows(s: &AppState, list: &[VerificationRecord], now_ms: i64, office
             open,
             due: Due::new(v.due_at_ms, now_ms),
             labels: v.reject_labels.join(", "),
+            reasons: v.reject_labels.iter().filter_map(|l| RejectReason::parse(l)).map(RejectReason::as_str).collect(),
             comment: s.app.verification_comment(v),
             // SumSub's widget, or our upload form when officers review.
             startable: matches!(
@@ -157,6 +160,9 @@ pub async fn start(State(s): State<AppState>, Extension(v): Extension<Viewer>, P
 #[derive(Deserialize)]
 pub struct RequestForm {
     level: String,
+    /// The order the verification is for (its number goes on the A4 sheet), if any.
+    #[serde(default)]
+    order: String,
 }
 
 /// An officer asks a customer for a verification level.
@@ -172,7 +178,14 @@ pub async fn request(
     let Ok(Some(customer)) = s.app.store().get_account(id).await else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    match s.app.request_verification(&customer.email_index, None, &form.level, &auth.actor()).await {
+    let order = match Uuid::parse_str(form.order.trim()) {
+        Ok(o) => match s.app.get_order(o).await {
+            Ok(view) if view.order.customer_email_index.as_deref() == Some(customer.email_index.as_str()) => Some(o),
+            _ => return views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+        },
+        Err(_) => None,
+    };
+    match s.app.request_verification(&customer.email_index, order, &form.level, &auth.actor()).await {
         Ok(_) => Redirect::to(&format!("/office/customers/{id}")).into_response(),
         Err(e) => views::text_notice(
             Frame::new(&v, true, &format!("/office/customers/{id}")),
