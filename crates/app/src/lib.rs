@@ -10,6 +10,7 @@ pub mod clock;
 pub mod documents;
 pub mod error;
 pub mod images;
+pub mod keys;
 pub mod kyc;
 pub mod mail;
 pub mod model;

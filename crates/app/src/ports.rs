@@ -100,6 +100,33 @@ pub trait AccountStore: Send + Sync {
     async fn throttle_locked_until(&self, key: &str) -> StoreResult<i64>;
 }
 
+/// Keys kept in the database (wrapped by the master key) and the sealed values a rotation
+/// re-seals.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// The wrapped key of `owner`, unless there is none (or it was erased).
+    async fn data_key(&self, owner: &str) -> StoreResult<Option<String>>;
+    /// Stores a wrapped key unless `owner` has one; returns whether it was stored.
+    async fn insert_data_key(&self, owner: &str, wrapped: &str, at_ms: i64) -> StoreResult<bool>;
+    /// Up to `limit` (row key, value) pairs of a sealed column with keys after `after`, in key
+    /// order, skipping values that start like `skip_like` (a LIKE pattern; "" skips nothing).
+    async fn sealed_values(
+        &self,
+        column: &crate::keys::SealedColumn,
+        skip_like: &str,
+        after: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<(String, String)>>;
+    /// Replaces a sealed value if it is still `old`; returns whether it was replaced.
+    async fn replace_sealed(
+        &self,
+        column: &crate::keys::SealedColumn,
+        key: &str,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool>;
+}
+
 /// Verifications, cards and the KYC provider's inbox.
 #[async_trait]
 pub trait KycStore: Send + Sync {
@@ -164,7 +191,7 @@ pub trait KycStore: Send + Sync {
 /// Persistence. Every method that changes state writes its audit event(s) in the same
 /// transaction; none leaves a partial write behind.
 #[async_trait]
-pub trait Store: AccountStore + KycStore + Send + Sync {
+pub trait Store: AccountStore + KycStore + KeyStore + Send + Sync {
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
 

@@ -102,8 +102,9 @@ impl App {
         let document = serde_json::to_string(&parts.policy).map_err(|e| AppError::Internal(e.to_string()))?;
         let policy_version =
             parts.store.ensure_policy_version(&parts.policy.fingerprint(), &document, parts.clock.now_ms()).await?;
+        let cipher = crate::keys::with_index_key(parts.store.as_ref(), parts.cipher, parts.clock.now_ms()).await?;
         let accounts =
-            Accounts::new(parts.store.clone(), parts.cipher.clone(), parts.clock.clone(), parts.mailer, parts.auth);
+            Accounts::new(parts.store.clone(), cipher.clone(), parts.clock.clone(), parts.mailer, parts.auth);
         Ok(App {
             accounts,
             kyc: parts.kyc,
@@ -113,7 +114,7 @@ impl App {
             policy: parts.policy,
             policy_version,
             derivers: parts.derivers.into_iter().map(|d| (d.network(), d)).collect(),
-            cipher: parts.cipher,
+            cipher,
             clock: parts.clock,
             deadlines: parts.deadlines,
             monitoring: parts.monitoring,

@@ -105,7 +105,7 @@ pub fn cipher(cfg: &Config, required: bool) -> Result<FieldCipher, String> {
         None if required => Err("no master key: set secrets.master_key in the config or CUSTOS_MASTER_KEY \
              (32 random bytes in base64, e.g. `openssl rand -base64 32`); the server refuses to start without one"
             .into()),
-        None => Ok(FieldCipher::new(MasterKey::generate(), vec![])),
+        None => Ok(FieldCipher::ephemeral()),
     }
 }
 
@@ -233,6 +233,26 @@ pub fn spawn_webhook_delivery(cfg: &Config, store: Arc<SqlStore>) -> Result<bool
         }
     });
     Ok(true)
+}
+
+/// After a master-key rotation (previous keys configured), re-seals in the background what is
+/// still under an older key.
+pub fn spawn_reseal(app: Arc<App>, has_previous_keys: bool) {
+    if !has_previous_keys {
+        return;
+    }
+    tokio::spawn(async move {
+        match app.reseal_all(200, &|_| {}).await {
+            Ok(r) if r.unreadable.is_empty() => {
+                tracing::info!(examined = r.examined, resealed = r.resealed, "values re-sealed under the current key")
+            }
+            Ok(r) => tracing::error!(
+                unreadable = r.unreadable.len(),
+                "some sealed values open with no configured key; see `custos keys status`"
+            ),
+            Err(e) => tracing::warn!(error = %e, "re-sealing stopped; run `custos keys rotate`"),
+        }
+    });
 }
 
 /// Enforces customer deadlines (SEC-14, SEC-15) every 30 s.

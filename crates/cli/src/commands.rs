@@ -2,7 +2,7 @@
 
 use crate::bootstrap::{self, Location};
 use crate::config::Config;
-use crate::{ApikeyCommand, Global, LabelsCommand, UserCommand};
+use crate::{ApikeyCommand, Global, KeysCommand, LabelsCommand, UserCommand};
 use custos_app::model::Scope;
 use custos_app::{Clock, Store, SystemClock};
 use custos_domain::access::Role;
@@ -43,6 +43,7 @@ async fn serve_until_ctrl_c(
         tracing::info!("delivering webhooks");
     }
     bootstrap::spawn_deadline_job(rt.app.clone());
+    bootstrap::spawn_reseal(rt.app.clone(), !cfg.secrets.previous_keys.is_empty());
     let mut state = custos_web::AppState::new(rt.app.clone());
     state.max_body_bytes = cfg.api.max_body_bytes.unwrap_or(custos_web::DEFAULT_MAX_BODY_BYTES);
     state.trust_forwarded_for = cfg.web.behind_proxy;
@@ -287,12 +288,61 @@ pub async fn user(cfg: &Config, g: Global, cmd: UserCommand) -> Result<ExitCode,
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, false)?).await?;
+    let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, true)?).await?;
     let created = rt.app.accounts().create_staff(&email, &password, role, None).await;
     rt.store.close().await;
     let account = created.map_err(|e| e.to_string())?;
     println!("created {} account {}; MFA is set up at the first login at /office/login", role.as_str(), account.id);
     Ok(ExitCode::SUCCESS)
+}
+
+pub async fn keys(cfg: &Config, g: Global, cmd: KeysCommand) -> Result<ExitCode, String> {
+    if let KeysCommand::New = cmd {
+        println!("{}", custos_crypto::MasterKey::generate().to_base64());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let cipher = bootstrap::cipher(cfg, true)?;
+    let ids: Vec<String> = cipher.key_ids().into_iter().map(str::to_owned).collect();
+    let rt = bootstrap::runtime(cfg, &location(cfg, &g), cipher).await?;
+    let result = match cmd {
+        KeysCommand::Rotate { batch } => {
+            let bar = crate::progress::spinner("re-sealing");
+            let report = rt.app.reseal_all(batch, &|n| bar.set_position(n)).await;
+            bar.finish_and_clear();
+            report.map(|r| {
+                println!(
+                    "{} values examined, {} re-sealed under key {}, {} changed meanwhile, {} unreadable",
+                    r.examined,
+                    r.resealed,
+                    ids[0],
+                    r.raced,
+                    r.unreadable.len()
+                );
+                for (column, row) in &r.unreadable {
+                    println!("unreadable: {column} row {row}");
+                }
+                if r.unreadable.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(2)
+                }
+            })
+        }
+        KeysCommand::Status | KeysCommand::New => rt.app.sealed_key_ids().await.map(|rows| {
+            println!("{:<40} {:<10} {:>10}  key", "column", "key id", "values");
+            for (column, id, n) in &rows {
+                let role = match ids.iter().position(|k| k == id) {
+                    Some(0) => "current",
+                    Some(_) => "previous: run `custos keys rotate`",
+                    None => "UNKNOWN: not configured, cannot be read",
+                };
+                println!("{column:<40} {id:<10} {n:>10}  {role}");
+            }
+            ExitCode::SUCCESS
+        }),
+    };
+    rt.store.close().await;
+    result.map_err(|e| e.to_string())
 }
 
 pub async fn audit_verify(cfg: &Config, g: Global) -> Result<ExitCode, String> {

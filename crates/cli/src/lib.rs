@@ -82,6 +82,9 @@ pub enum Command {
     /// Check the audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Master keys (SEC-6): make one, re-seal the data after a rotation, see what each key seals
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Measure performance
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -135,6 +138,23 @@ pub enum UserCommand {
 }
 
 #[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Print a new random master key (32 bytes, base64). To rotate: make it secrets.master_key,
+    /// move the old one to secrets.previous_keys, restart, run `custos keys rotate`, check
+    /// `custos keys status`, then drop the old key
+    New,
+    /// Seal every value still under a previous key again under the current master key. Safe
+    /// while the server runs (which also does it in the background after a restart); repeatable
+    Rotate {
+        /// Rows read per query
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        batch: i64,
+    },
+    /// Count the sealed values per column and key id
+    Status,
+}
+
+#[derive(Subcommand)]
 pub enum AuditCommand {
     /// Verify the hash chain; exits non-zero naming the first bad entry
     Verify,
@@ -173,6 +193,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Labels(c) => commands::labels(&cfg, g, c).await,
         Command::Apikey(c) => commands::apikey(&cfg, g, c).await,
         Command::User(c) => commands::user(&cfg, g, c).await,
+        Command::Keys(c) => commands::keys(&cfg, g, c).await,
         Command::Audit(AuditCommand::Verify) => commands::audit_verify(&cfg, g).await,
         Command::Bench(c) => bench::run(&cfg, g, c).await,
     }

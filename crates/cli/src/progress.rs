@@ -15,3 +15,18 @@ pub fn bar(len: u64, message: &'static str, show: bool) -> ProgressBar {
     bar.set_message(message);
     bar
 }
+
+/// A counter for work of unknown length.
+pub fn spinner(message: &'static str) -> ProgressBar {
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {pos} ({per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}

@@ -105,21 +105,89 @@ pub enum CryptoError {
     Authentication,
 }
 
+/// 32 secret bytes that never print.
+#[derive(Clone, PartialEq, Eq)]
+struct Secret([u8; 32]);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
 /// Encrypts and decrypts personal-data fields. Envelope: `v1.<key id>.<base64(nonce ‖ ciphertext)>`
-/// with XChaCha20-Poly1305. Older keys stay readable after rotation.
+/// with XChaCha20-Poly1305. Older keys stay readable after rotation, and [`Self::reseal`] moves a
+/// value to the current key. Blind indexes use a separate index key that survives rotations
+/// (kept in the database wrapped by the master key; see [`Self::with_index_key`]).
 #[derive(Clone, Debug)]
 pub struct FieldCipher {
     current: MasterKey,
     previous: Vec<MasterKey>,
+    index_key: Secret,
+    ephemeral: bool,
 }
 
 impl FieldCipher {
     pub fn new(current: MasterKey, previous: Vec<MasterKey>) -> Self {
-        FieldCipher { current, previous }
+        let index_key = Secret(current.subkey("blind-index-v1"));
+        FieldCipher { current, previous, index_key, ephemeral: false }
+    }
+
+    /// A throw-away cipher for commands that touch no personal data: nothing it seals can be
+    /// opened later, so it must not seal keys into the database.
+    pub fn ephemeral() -> Self {
+        FieldCipher { ephemeral: true, ..Self::new(MasterKey::generate(), vec![]) }
+    }
+
+    pub fn is_ephemeral(&self) -> bool {
+        self.ephemeral
     }
 
     pub fn key_id(&self) -> &str {
         self.current.id()
+    }
+
+    /// The ids of every configured key, the current one first.
+    pub fn key_ids(&self) -> Vec<&str> {
+        std::iter::once(&self.current).chain(&self.previous).map(MasterKey::id).collect()
+    }
+
+    /// The index key a new installation starts with: derived from the current master key, which
+    /// is what blind indexes used before the index key was kept apart.
+    pub fn index_key_seed(&self) -> [u8; 32] {
+        self.current.subkey("blind-index-v1")
+    }
+
+    /// Uses `key` for blind indexes from now on.
+    pub fn with_index_key(mut self, key: [u8; 32]) -> Self {
+        self.index_key = Secret(key);
+        self
+    }
+
+    /// Encrypts a 32-byte data key under the master key.
+    pub fn wrap_key(&self, key: &[u8; 32], aad: Aad<'_>) -> String {
+        self.encrypt_bytes(key, aad)
+    }
+
+    pub fn unwrap_key(&self, envelope: &str, aad: Aad<'_>) -> Result<[u8; 32], CryptoError> {
+        self.decrypt_bytes(envelope, aad)?.try_into().map_err(|_| CryptoError::Malformed)
+    }
+
+    /// The id of the key an envelope was sealed with.
+    pub fn envelope_key_id(envelope: &str) -> Option<&str> {
+        let mut parts = envelope.splitn(3, '.');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("v1"), Some(kid), Some(_)) => Some(kid),
+            _ => None,
+        }
+    }
+
+    /// The value sealed again under the current key, or `None` when it already is.
+    pub fn reseal(&self, envelope: &str, aad: Aad<'_>) -> Result<Option<String>, CryptoError> {
+        if Self::envelope_key_id(envelope) == Some(self.current.id()) {
+            return Ok(None);
+        }
+        Ok(Some(self.encrypt_bytes(&self.decrypt_bytes(envelope, aad)?, aad)))
     }
 
     fn cipher(key: &MasterKey) -> XChaCha20Poly1305 {
@@ -168,8 +236,7 @@ impl FieldCipher {
 
     /// A keyed hash to find equal values without decrypting (e.g. the same customer e-mail).
     pub fn blind_index(&self, purpose: &str, value: &str) -> String {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.current.subkey("blind-index-v1")).expect("any length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key.0).expect("any length");
         mac.update(purpose.as_bytes());
         mac.update(b"\0");
         mac.update(value.as_bytes());
@@ -237,6 +304,29 @@ mod tests {
         assert_eq!(rotated.decrypt(&env, AAD).unwrap(), "x");
         let forgot = FieldCipher::new(MasterKey::generate(), vec![]);
         assert!(matches!(forgot.decrypt(&env, AAD), Err(CryptoError::UnknownKey(_))));
+    }
+
+    #[test]
+    fn sec6_resealing_moves_values_to_the_current_key_and_blind_indexes_survive() {
+        let old = FieldCipher::new(MasterKey::generate(), vec![]);
+        let env = old.encrypt("alice@example.com", AAD);
+        let index = old.blind_index("customer_email", "alice@example.com");
+        let seed = old.index_key_seed();
+        let wrapped = old.wrap_key(&seed, Aad { table: "data_keys", column: "key", row: "index" });
+        let old_key = MasterKey::from_bytes(old.current.bytes);
+        let new = FieldCipher::new(MasterKey::generate(), vec![old_key]);
+        let new = new
+            .clone()
+            .with_index_key(new.unwrap_key(&wrapped, Aad { table: "data_keys", column: "key", row: "index" }).unwrap());
+        assert_eq!(new.blind_index("customer_email", "alice@example.com"), index, "lookups keep working");
+        let moved = new.reseal(&env, AAD).unwrap().expect("sealed under the old key");
+        assert_eq!(FieldCipher::envelope_key_id(&moved), Some(new.key_id()));
+        assert_eq!(new.reseal(&moved, AAD).unwrap(), None, "nothing to do twice");
+        let only_new = FieldCipher::new(new.current.clone(), vec![]);
+        assert_eq!(only_new.decrypt(&moved, AAD).unwrap(), "alice@example.com");
+        assert!(matches!(only_new.decrypt(&env, AAD), Err(CryptoError::UnknownKey(_))));
+        assert!(!format!("{new:?}").contains(&format!("{:?}", seed)), "the index key never prints");
+        assert_eq!(new.key_ids(), vec![new.key_id(), old.key_id()]);
     }
 
     #[test]

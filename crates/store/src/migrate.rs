@@ -39,6 +39,7 @@ pub fn migrations() -> &'static [Migration] {
         migration!(10, "kyc", "0010_kyc.sql"),
         migration!(11, "verification_files", "0011_verification_files.sql"),
         migration!(12, "document_kinds_names", "0012_document_kinds_names.sql"),
+        migration!(13, "data_keys", "0013_data_keys.sql"),
     ]
 }
 

@@ -177,7 +177,7 @@ impl TestApp {
         )
         .await;
         let master_key = MasterKey::generate();
-        let t = Self::assemble(backend, Arc::new(db), store, clock, master_key, opts).await;
+        let t = Self::assemble(backend, Arc::new(db), store, clock, (master_key, vec![]), opts).await;
         Some(t)
     }
 
@@ -186,9 +186,20 @@ impl TestApp {
         db: Arc<TestDb>,
         store: Arc<SqlStore>,
         clock: Arc<ManualClock>,
-        master_key: MasterKey,
+        keys: (MasterKey, Vec<MasterKey>),
         opts: Options,
     ) -> TestApp {
+        Self::try_assemble(backend, db, store, clock, keys, opts).await.unwrap()
+    }
+
+    async fn try_assemble(
+        backend: Backend,
+        db: Arc<TestDb>,
+        store: Arc<SqlStore>,
+        clock: Arc<ManualClock>,
+        (master_key, previous_keys): (MasterKey, Vec<MasterKey>),
+        opts: Options,
+    ) -> Result<TestApp, String> {
         let builtin = Arc::new(BuiltinAnalyzer::new(bootstrap::load_index(store.as_ref()).await.unwrap()));
         let mailer = Arc::new(custos_app::mail::MemoryMailer::default());
         let app = App::new(AppParts {
@@ -208,7 +219,7 @@ impl TestApp {
                 .iter()
                 .map(|&n| Arc::new(demo_key(n)) as Arc<dyn custos_app::AddressDeriver>)
                 .collect(),
-            cipher: FieldCipher::new(master_key.clone(), vec![]),
+            cipher: FieldCipher::new(master_key.clone(), previous_keys),
             clock: clock.clone(),
             deadlines: Default::default(),
             monitoring: opts.monitoring,
@@ -218,8 +229,8 @@ impl TestApp {
             kyc_rules: Default::default(),
         })
         .await
-        .unwrap();
-        TestApp { backend, app: Arc::new(app), store, builtin, clock, master_key, db, mailer }
+        .map_err(|e| e.to_string())?;
+        Ok(TestApp { backend, app: Arc::new(app), store, builtin, clock, master_key, db, mailer })
     }
 
     /// The same database opened again, as after a restart.
@@ -227,7 +238,21 @@ impl TestApp {
         let TestApp { backend, store, clock, master_key, db, .. } = self;
         store.close().await;
         let store = open(&db.url).await;
-        Self::assemble(backend, db, store, clock, master_key, opts).await
+        Self::assemble(backend, db, store, clock, (master_key, vec![]), opts).await
+    }
+
+    /// The same database opened again with other master keys (a rotation: `current` seals,
+    /// `previous` still open).
+    pub async fn restart_with_keys(self, current: MasterKey, previous: Vec<MasterKey>) -> TestApp {
+        self.try_restart_with_keys(current, previous).await.unwrap()
+    }
+
+    /// [`Self::restart_with_keys`], telling why the application does not start.
+    pub async fn try_restart_with_keys(self, current: MasterKey, previous: Vec<MasterKey>) -> Result<TestApp, String> {
+        let TestApp { backend, store, clock, db, .. } = self;
+        store.close().await;
+        let store = open(&db.url).await;
+        Self::try_assemble(backend, db, store, clock, (current, previous), Options::default()).await
     }
 
     /// Starts the HTTP API on a random port; returns its base URL and a key with every scope.
