@@ -71,7 +71,10 @@ impl App {
             id,
             order_id,
             status: "open".into(),
-            text_enc: self.cipher.encrypt(&appeal, aad("text", &id.to_string())),
+            text_enc: self
+                .sealer_for(order.customer_email_index.as_deref())
+                .await?
+                .seal_str(&appeal, aad("text", &id.to_string())),
             outcome_enc: None,
             created_at_ms: now,
             due_at_ms: now + self.deadlines.review_ms,
@@ -115,11 +118,14 @@ impl App {
             .get_appeal(id)
             .await?
             .ok_or_else(|| AppError::not_found("appeal_not_found", format!("no appeal {id}")))?;
-        let sealed = self.cipher.encrypt(&outcome, aad("outcome", &id.to_string()));
+        let order = self.get_order(appeal.order_id).await?.order;
+        let sealed = self
+            .sealer_for(order.customer_email_index.as_deref())
+            .await?
+            .seal_str(&outcome, aad("outcome", &id.to_string()));
         if !self.store.answer_appeal(id, &sealed, actor, self.clock.now_ms()).await? {
             return Err(AppError::conflict("appeal_answered", "this appeal has been answered already"));
         }
-        let order = self.get_order(appeal.order_id).await?.order;
         if let Some(index) = &order.customer_email_index {
             let body = format!(
                 "Your appeal about order {} has been answered. Log in to your personal cabinet to read the answer.",

@@ -4,7 +4,7 @@
 
 use crate::error::AppError;
 use crate::model::DocumentRecord;
-use custos_crypto::{sha256_hex, Aad, FieldCipher};
+use custos_crypto::{sha256_hex, Aad};
 use uuid::Uuid;
 
 /// Files per answer at most.
@@ -53,7 +53,7 @@ pub(crate) fn aad<'a>(column: &'a str, row: &'a str) -> Aad<'a> {
 
 /// Checks and seals the files of one answer.
 pub(crate) fn seal(
-    cipher: &FieldCipher,
+    sealer: &crate::keys::Sealer<'_>,
     request_id: Uuid,
     files: Vec<Upload>,
     at_ms: i64,
@@ -79,13 +79,13 @@ pub(crate) fn seal(
             let record = DocumentRecord {
                 id,
                 request_id,
-                file_name_enc: cipher.encrypt(&name, aad("file_name", &row)),
+                file_name_enc: sealer.seal_str(&name, aad("file_name", &row)),
                 content_type: content_type.into(),
                 size_bytes: f.bytes.len() as i64,
                 sha256: sha256_hex(&f.bytes),
                 created_at_ms: at_ms,
             };
-            Ok((record, cipher.encrypt_bytes(&f.bytes, aad("content", &row))))
+            Ok((record, sealer.seal(&f.bytes, aad("content", &row))))
         })
         .collect()
 }
@@ -113,7 +113,8 @@ mod tests {
 
     #[test]
     fn sealing_refuses_what_is_not_allowed_and_encrypts_the_rest() {
-        let cipher = FieldCipher::new(custos_crypto::MasterKey::generate(), vec![]);
+        let cipher = custos_crypto::FieldCipher::new(custos_crypto::MasterKey::generate(), vec![]);
+        let cipher = crate::keys::Sealer::master(&cipher);
         let r = Uuid::now_v7();
         let pdf = Upload { file_name: "bank statement.pdf".into(), bytes: b"%PDF-1.4 secret".to_vec() };
         let sealed = seal(&cipher, r, vec![pdf.clone()], 1).unwrap();

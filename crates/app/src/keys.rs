@@ -5,7 +5,8 @@
 use crate::error::AppError;
 use crate::ports::Store;
 use crate::App;
-use custos_crypto::{Aad, FieldCipher};
+use custos_crypto::{Aad, DataKey, FieldCipher};
+use custos_domain::audit::AuditEvent;
 
 /// An encrypted column: where it is, and the names its values are bound to (their AAD).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +28,7 @@ const fn sealed(table: &'static str, key: &'static str, column: &'static str, aa
 
 /// Every encrypted column of the schema. A test checks that each `*_enc` column is here.
 pub const SEALED_COLUMNS: &[SealedColumn] = &[
-    sealed("data_keys", "owner", "wrapped", "key"),
+    sealed("data_keys", "id", "wrapped", "key"),
     sealed("orders", "id", "customer_email_enc", "customer_email"),
     sealed("accounts", "id", "email_enc", "email"),
     sealed("accounts", "id", "totp_secret_enc", "totp_secret"),
@@ -45,40 +46,156 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn { table: "screenings", key: "id", column: "reports", aad_column: "evidence", json_reports: true },
 ];
 
-/// The owner of the blind-index key in `data_keys`.
-pub const INDEX_KEY_OWNER: &str = "index";
+/// The id and owner of the blind-index key in `data_keys`.
+pub const INDEX_KEY: &str = "index";
 
-fn key_aad(owner: &str) -> Aad<'_> {
-    Aad { table: "data_keys", column: "key", row: owner }
+/// A key as `data_keys` keeps it: wrapped by the master key, bound to its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub id: String,
+    /// "index", or "customer:<e-mail blind index>".
+    pub owner: String,
+    /// `None` once erased.
+    pub wrapped: Option<String>,
+    pub created_at_ms: i64,
+    pub erased_at_ms: Option<i64>,
 }
 
-/// The cipher with the installation's blind-index key: read from the database (unwrapped with
-/// the master key), or made on the first start from the current master key.
-pub(crate) async fn with_index_key(
-    store: &dyn Store,
-    cipher: FieldCipher,
-    now_ms: i64,
-) -> Result<FieldCipher, AppError> {
+fn key_aad(id: &str) -> Aad<'_> {
+    Aad { table: "data_keys", column: "key", row: id }
+}
+
+/// The owner name of a customer's data keys.
+pub fn customer_owner(email_index: &str) -> String {
+    format!("customer:{email_index}")
+}
+
+fn unwrap(cipher: &FieldCipher, k: &StoredKey, wrapped: &str) -> Result<[u8; 32], AppError> {
+    cipher.unwrap_key(wrapped, key_aad(&k.id)).map_err(|e| {
+        AppError::Internal(format!(
+            "key {} cannot be opened ({e}); configure the master key it was sealed with \
+             (secrets.master_key or secrets.previous_keys)",
+            k.id
+        ))
+    })
+}
+
+/// The cipher with the installation's blind-index key (read from the database, or made on the
+/// first start from the current master key) and every customer data key held.
+pub(crate) async fn prepare(store: &dyn Store, cipher: FieldCipher, now_ms: i64) -> Result<FieldCipher, AppError> {
     if cipher.is_ephemeral() {
         // A command without the master key (it reads no personal data): store nothing.
         return Ok(cipher);
     }
-    let wrapped = match store.data_key(INDEX_KEY_OWNER).await? {
-        Some(w) => w,
+    let stored = match store.data_keys_of(INDEX_KEY).await?.into_iter().next() {
+        Some(k) => k,
         None => {
-            let fresh = cipher.wrap_key(&cipher.index_key_seed(), key_aad(INDEX_KEY_OWNER));
-            store.insert_data_key(INDEX_KEY_OWNER, &fresh, now_ms).await?;
-            // Another process may have won the race: read what is stored.
-            store.data_key(INDEX_KEY_OWNER).await?.ok_or_else(|| AppError::Internal("the index key vanished".into()))?
+            let fresh = StoredKey {
+                id: INDEX_KEY.into(),
+                owner: INDEX_KEY.into(),
+                wrapped: Some(cipher.wrap_key(&cipher.index_key_seed(), key_aad(INDEX_KEY))),
+                created_at_ms: now_ms,
+                erased_at_ms: None,
+            };
+            store.insert_data_key(&fresh).await?;
+            // Another process may have won the race: use what is stored.
+            store.data_keys_of(INDEX_KEY).await?.into_iter().next().unwrap_or(fresh)
         }
     };
-    let key = cipher.unwrap_key(&wrapped, key_aad(INDEX_KEY_OWNER)).map_err(|e| {
-        AppError::Internal(format!(
-            "the blind-index key cannot be opened ({e}); configure the master key it was sealed with \
-             (secrets.master_key or secrets.previous_keys)"
-        ))
-    })?;
-    Ok(cipher.with_index_key(key))
+    let wrapped = stored.wrapped.as_deref().ok_or_else(|| AppError::Internal("the index key was erased".into()))?;
+    let index_key = unwrap(&cipher, &stored, wrapped)?;
+    let cipher = cipher.with_index_key(index_key);
+    hold_keys(&cipher, &store.data_keys_changed_since(0).await?)?;
+    Ok(cipher)
+}
+
+/// Makes the cipher hold these customer keys (and forget the erased ones).
+fn hold_keys(cipher: &FieldCipher, keys: &[StoredKey]) -> Result<(), AppError> {
+    for k in keys.iter().filter(|k| k.owner != INDEX_KEY) {
+        match &k.wrapped {
+            Some(w) => cipher.hold(&DataKey::from_parts(&k.id, unwrap(cipher, k, w)?)),
+            None => cipher.forget(&k.id),
+        }
+    }
+    Ok(())
+}
+
+/// The customer's data key: their newest one, or a new one.
+pub(crate) async fn customer_key(
+    store: &dyn Store,
+    cipher: &FieldCipher,
+    email_index: &str,
+    now_ms: i64,
+) -> Result<DataKey, AppError> {
+    let owner = customer_owner(email_index);
+    if let Some(k) = store.data_keys_of(&owner).await?.into_iter().find(|k| k.wrapped.is_some()) {
+        let key = DataKey::from_parts(&k.id, unwrap(cipher, &k, k.wrapped.as_deref().unwrap_or_default())?);
+        cipher.hold(&key);
+        return Ok(key);
+    }
+    let key = DataKey::generate();
+    let stored = StoredKey {
+        id: key.id().to_owned(),
+        owner,
+        wrapped: Some(cipher.wrap_key(key.bytes(), key_aad(key.id()))),
+        created_at_ms: now_ms,
+        erased_at_ms: None,
+    };
+    store.insert_data_key(&stored).await?;
+    cipher.hold(&key);
+    Ok(key)
+}
+
+/// Seals one customer's personal data: with their data key, or with the master key for data
+/// of no known customer.
+pub struct Sealer<'a> {
+    cipher: &'a FieldCipher,
+    key: Option<DataKey>,
+}
+
+impl<'a> Sealer<'a> {
+    /// Seals with the master key (data of no particular customer).
+    pub fn master(cipher: &'a FieldCipher) -> Sealer<'a> {
+        Sealer { cipher, key: None }
+    }
+
+    pub fn seal(&self, plaintext: &[u8], aad: Aad<'_>) -> String {
+        match &self.key {
+            Some(k) => self.cipher.encrypt_for(k, plaintext, aad),
+            None => self.cipher.encrypt_bytes(plaintext, aad),
+        }
+    }
+
+    pub fn seal_str(&self, plaintext: &str, aad: Aad<'_>) -> String {
+        self.seal(plaintext.as_bytes(), aad)
+    }
+}
+
+/// The sealer for the customer of `email_index` (their data key, made on first use).
+pub(crate) async fn sealer<'a>(
+    store: &dyn Store,
+    cipher: &'a FieldCipher,
+    email_index: Option<&str>,
+    now_ms: i64,
+) -> Result<Sealer<'a>, AppError> {
+    let key = match email_index {
+        Some(i) => Some(customer_key(store, cipher, i, now_ms).await?),
+        None => None,
+    };
+    Ok(Sealer { cipher, key })
+}
+
+/// Why a customer's data cannot be erased yet, if it cannot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasureRules {
+    /// Records are kept this long after the customer's last order changed (AML record keeping).
+    pub retention_ms: i64,
+}
+
+impl Default for ErasureRules {
+    fn default() -> Self {
+        ErasureRules { retention_ms: 5 * 365 * 86_400_000 }
+    }
 }
 
 /// How far a re-sealing pass got.
@@ -167,6 +284,72 @@ impl App {
         Ok(report)
     }
 
+    /// Picks up the data keys other processes made or erased since the last look.
+    pub async fn refresh_data_keys(&self) -> Result<(), AppError> {
+        let since = *self.keys_seen_ms.lock().unwrap_or_else(|e| e.into_inner());
+        let now = self.clock.now_ms();
+        hold_keys(&self.cipher, &self.store.data_keys_changed_since(since).await?)?;
+        *self.keys_seen_ms.lock().unwrap_or_else(|e| e.into_inner()) = now - 60_000;
+        Ok(())
+    }
+
+    /// The sealer of a customer's personal data (their data key), or of no customer's.
+    pub(crate) async fn sealer_for(&self, email_index: Option<&str>) -> Result<Sealer<'_>, AppError> {
+        sealer(self.store.as_ref(), &self.cipher, email_index, self.clock.now_ms()).await
+    }
+
+    /// Erases a customer where the law allows (SEC-6, PD-3): once nothing of theirs is open and
+    /// the record-keeping period after their last order has passed, their data keys are deleted
+    /// (everything sealed with them becomes unreadable, here and in every backup made from now
+    /// on), their account can no longer sign in, and their records lose the link to the e-mail.
+    /// Orders, screenings and the audit log stay, without personal data. Returns the keys erased.
+    pub async fn erase_customer(&self, email: &str, rules: &ErasureRules, actor: &str) -> Result<u64, AppError> {
+        let normalized = email.trim().to_lowercase();
+        let index = self.cipher.blind_index("customer_email", &normalized);
+        let now = self.clock.now_ms();
+        let orders = self.store.orders_of_customer(&index, 100_000).await?;
+        let account = self.store.find_account(crate::accounts::records::AccountKind::Customer, &index).await?;
+        let keys = self.store.data_keys_of(&customer_owner(&index)).await?;
+        if orders.is_empty() && account.is_none() && keys.is_empty() {
+            return Err(AppError::not_found("customer_not_found", "no customer with this e-mail"));
+        }
+        let frozen = custos_domain::OrderStatus::Frozen;
+        if let Some(o) = orders.iter().find(|o| !o.status.is_terminal() || o.status == frozen) {
+            return Err(AppError::conflict(
+                "erasure_not_allowed",
+                format!("order {} is still {}: its records are needed until it ends", o.number, o.status.as_str()),
+            ));
+        }
+        if self.verifications_of(&index).await?.iter().any(|v| !v.state.is_final()) {
+            return Err(AppError::conflict("erasure_not_allowed", "a verification of this customer is still open"));
+        }
+        if let Some(last) = orders.iter().map(|o| o.updated_at_ms).max() {
+            let allowed_from = last + rules.retention_ms;
+            if now < allowed_from {
+                return Err(AppError::conflict(
+                    "erasure_not_allowed",
+                    format!(
+                        "AML records are kept until {} (the retention period after the last order)",
+                        custos_domain::time::rfc3339(allowed_from)
+                    ),
+                ));
+            }
+        }
+        let tombstone = format!("erased:{}", uuid::Uuid::now_v7().simple());
+        let event = AuditEvent {
+            actor: actor.into(),
+            action: "customer.erased".into(),
+            entity_type: "customer".into(),
+            entity_id: tombstone.clone(),
+            data: serde_json::json!({"orders": orders.len(), "keys": keys.iter().filter(|k| k.wrapped.is_some()).count()}),
+        };
+        let erased = self.store.erase_customer(&index, &customer_owner(&index), &tombstone, &[event], now).await?;
+        for k in &keys {
+            self.cipher.forget(&k.id);
+        }
+        Ok(erased)
+    }
+
     /// How many values each key id seals, per column; for `custos keys status`.
     pub async fn sealed_key_ids(&self) -> Result<Vec<(String, String, u64)>, AppError> {
         let mut out = std::collections::BTreeMap::<(String, String), u64>::new();
@@ -186,6 +369,8 @@ impl App {
                             .filter_map(FieldCipher::envelope_key_id)
                             .map(str::to_owned)
                             .collect()
+                    } else if FieldCipher::data_key_id(value).is_some() {
+                        vec!["customer data keys".to_owned()]
                     } else {
                         FieldCipher::envelope_key_id(value).map(str::to_owned).into_iter().collect()
                     };

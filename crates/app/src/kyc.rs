@@ -256,10 +256,11 @@ impl App {
         v.applicant_id = Some(ev.applicant_id.clone());
         v.last_event_at = ev.at.clone();
         v.reject_labels = ev.reject_labels.clone();
+        let sealer = self.sealer_for(Some(&v.email_index)).await?;
         v.comment_enc = ev
             .customer_comment
             .as_deref()
-            .map(|c| self.cipher.encrypt(c, Aad { table: "verifications", column: "comment", row: &row }));
+            .map(|c| sealer.seal_str(c, Aad { table: "verifications", column: "comment", row: &row }));
         if state == VerificationState::Verified && level_steps(&v.level).contains(&Step::Identity) {
             v.identity_name_hash = self.provider_identity_name_hash(&v.customer_ref).await;
         }
@@ -376,8 +377,9 @@ impl App {
             created_at_ms: now,
         };
         let sealed = self
-            .cipher
-            .encrypt_bytes(&content, Aad { table: "verification_files", column: "content", row: &id.to_string() });
+            .sealer_for(Some(email_index))
+            .await?
+            .seal(&content, Aad { table: "verification_files", column: "content", row: &id.to_string() });
         self.store.insert_verification_file(&record, &sealed, actor).await?;
         if v.state != VerificationState::OnHold {
             self.set_state(v, VerificationState::OnHold, actor).await?;
@@ -447,8 +449,9 @@ impl App {
                 Some(_) => "mismatch",
             },
         };
+        let sealer = self.sealer_for(Some(&index)).await?;
         let holder_enc =
-            holder.map(|h| self.cipher.encrypt(h, Aad { table: "cards", column: "holder", row: &id.to_string() }));
+            holder.map(|h| sealer.seal_str(h, Aad { table: "cards", column: "holder", row: &id.to_string() }));
         let record = CardRecord {
             id,
             email_index: index.clone(),

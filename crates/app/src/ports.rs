@@ -104,10 +104,23 @@ pub trait AccountStore: Send + Sync {
 /// re-seals.
 #[async_trait]
 pub trait KeyStore: Send + Sync {
-    /// The wrapped key of `owner`, unless there is none (or it was erased).
-    async fn data_key(&self, owner: &str) -> StoreResult<Option<String>>;
-    /// Stores a wrapped key unless `owner` has one; returns whether it was stored.
-    async fn insert_data_key(&self, owner: &str, wrapped: &str, at_ms: i64) -> StoreResult<bool>;
+    /// The keys of `owner`, newest first, erased ones included.
+    async fn data_keys_of(&self, owner: &str) -> StoreResult<Vec<crate::keys::StoredKey>>;
+    /// Stores a key unless its id exists; returns whether it was stored.
+    async fn insert_data_key(&self, key: &crate::keys::StoredKey) -> StoreResult<bool>;
+    /// Keys made or erased at or after `since_ms` (another process's, for its key ring).
+    async fn data_keys_changed_since(&self, since_ms: i64) -> StoreResult<Vec<crate::keys::StoredKey>>;
+    /// Erases a customer: their data keys (so their sealed data can no longer be read), their
+    /// account's sign-in and sessions, and every link from their records to the e-mail's blind
+    /// index (replaced by `tombstone`), in one transaction with `events`. Returns the keys erased.
+    async fn erase_customer(
+        &self,
+        email_index: &str,
+        owner: &str,
+        tombstone: &str,
+        events: &[AuditEvent],
+        at_ms: i64,
+    ) -> StoreResult<u64>;
     /// Up to `limit` (row key, value) pairs of a sealed column with keys after `after`, in key
     /// order, skipping values that start like `skip_like` (a LIKE pattern; "" skips nothing).
     async fn sealed_values(

@@ -87,6 +87,8 @@ pub struct App {
     pub(crate) deadlines: Deadlines,
     pub(crate) monitoring: MonitoringRules,
     pub(crate) key_cache: Mutex<HashMap<String, (ApiKeyRecord, i64)>>,
+    /// Data keys made or erased before this were picked up ([`App::refresh_data_keys`]).
+    pub(crate) keys_seen_ms: Mutex<i64>,
     pub(crate) accounts: Accounts,
     pub(crate) kyc: Option<Arc<dyn crate::ports::KycProvider>>,
     pub(crate) kyc_rules: crate::kyc::KycRules,
@@ -102,7 +104,8 @@ impl App {
         let document = serde_json::to_string(&parts.policy).map_err(|e| AppError::Internal(e.to_string()))?;
         let policy_version =
             parts.store.ensure_policy_version(&parts.policy.fingerprint(), &document, parts.clock.now_ms()).await?;
-        let cipher = crate::keys::with_index_key(parts.store.as_ref(), parts.cipher, parts.clock.now_ms()).await?;
+        let now = parts.clock.now_ms();
+        let cipher = crate::keys::prepare(parts.store.as_ref(), parts.cipher, now).await?;
         let accounts =
             Accounts::new(parts.store.clone(), cipher.clone(), parts.clock.clone(), parts.mailer, parts.auth);
         Ok(App {
@@ -119,6 +122,7 @@ impl App {
             deadlines: parts.deadlines,
             monitoring: parts.monitoring,
             key_cache: Mutex::new(HashMap::new()),
+            keys_seen_ms: Mutex::new(now - 60_000),
         })
     }
 
@@ -230,10 +234,8 @@ impl App {
             Some(email) => {
                 let normalized = email.trim().to_lowercase();
                 let aad = Aad { table: "orders", column: "customer_email", row: &row };
-                (
-                    Some(self.cipher.encrypt(&normalized, aad)),
-                    Some(self.cipher.blind_index("customer_email", &normalized)),
-                )
+                let index = self.cipher.blind_index("customer_email", &normalized);
+                (Some(self.sealer_for(Some(&index)).await?.seal_str(&normalized, aad)), Some(index))
             }
             None => (None, None),
         };
@@ -801,12 +803,13 @@ impl App {
         let now = self.clock.now_ms();
         let review_due = now + self.deadlines.review_ms;
         let row = id.to_string();
-        let sealed = self.cipher.encrypt(answer, Aad { table: "customer_requests", column: "answer", row: &row });
+        let sealer = self.sealer_for(order.customer_email_index.as_deref()).await?;
+        let sealed = sealer.seal_str(answer, Aad { table: "customer_requests", column: "answer", row: &row });
         let events = match order.status {
             OrderStatus::OnHoldAwaitingCustomer | OrderStatus::Rejected => vec![OrderEvent::CustomerAnswered],
             _ => vec![],
         };
-        let documents = crate::documents::seal(&self.cipher, id, files, now)?;
+        let documents = crate::documents::seal(&sealer, id, files, now)?;
         let write = OrderEventWrite {
             data: json!({"request_id": id, "review_due_at_ms": review_due, "documents": documents.len()}),
             answers_request: Some((id, sealed, review_due)),

@@ -259,6 +259,10 @@ pub fn spawn_reseal(app: Arc<App>, has_previous_keys: bool) {
 pub fn spawn_deadline_job(app: Arc<App>) {
     tokio::spawn(async move {
         loop {
+            // Data keys another process made or erased.
+            if let Err(e) = app.refresh_data_keys().await {
+                tracing::warn!(error = %e, "data keys could not be refreshed");
+            }
             match app.enforce_deadlines().await {
                 Ok(run) if run == Default::default() => {}
                 Ok(run) => tracing::warn!(

@@ -2,7 +2,7 @@
 
 use crate::bootstrap::{self, Location};
 use crate::config::Config;
-use crate::{ApikeyCommand, Global, KeysCommand, LabelsCommand, UserCommand};
+use crate::{ApikeyCommand, CustomerCommand, Global, KeysCommand, LabelsCommand, UserCommand};
 use custos_app::model::Scope;
 use custos_app::{Clock, Store, SystemClock};
 use custos_domain::access::Role;
@@ -343,6 +343,19 @@ pub async fn keys(cfg: &Config, g: Global, cmd: KeysCommand) -> Result<ExitCode,
     };
     rt.store.close().await;
     result.map_err(|e| e.to_string())
+}
+
+pub async fn customer(cfg: &Config, g: Global, cmd: CustomerCommand) -> Result<ExitCode, String> {
+    let CustomerCommand::Erase { email, yes } = cmd;
+    if !yes {
+        return Err("erasing is irreversible: add --yes to erase this customer's personal data".into());
+    }
+    let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, true)?).await?;
+    let result = rt.app.erase_customer(&email, &cfg.privacy.rules(), "cli").await;
+    rt.store.close().await;
+    let keys = result.map_err(|e| e.to_string())?;
+    println!("erased: {keys} data key(s) deleted; the customer's personal data can no longer be read");
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn audit_verify(cfg: &Config, g: Global) -> Result<ExitCode, String> {

@@ -26,6 +26,23 @@ pub struct Config {
     pub web: Web,
     pub mail: crate::mail::MailConfig,
     pub kyc: crate::kyc::KycConfig,
+    pub privacy: Privacy,
+}
+
+/// Erasing customers (SEC-6, PD-3).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Privacy {
+    /// AML records are kept this many years after a customer's last order before their
+    /// personal data may be erased [default: 5].
+    pub retention_years: Option<u32>,
+}
+
+impl Privacy {
+    pub fn rules(&self) -> custos_app::keys::ErasureRules {
+        let years = i64::from(self.retention_years.unwrap_or(5));
+        custos_app::keys::ErasureRules { retention_ms: years * 365 * 86_400_000 }
+    }
 }
 
 /// The cabinet and back-office: TLS, the public address and session lifetimes.

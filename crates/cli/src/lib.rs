@@ -85,6 +85,9 @@ pub enum Command {
     /// Master keys (SEC-6): make one, re-seal the data after a rotation, see what each key seals
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Customers' personal data
+    #[command(subcommand)]
+    Customer(CustomerCommand),
     /// Measure performance
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -155,6 +158,21 @@ pub enum KeysCommand {
 }
 
 #[derive(Subcommand)]
+pub enum CustomerCommand {
+    /// Erase a customer's personal data by deleting their data key, where the law allows: nothing
+    /// of theirs open and `privacy.retention_years` past their last order. Orders, screenings and
+    /// the audit log stay, without personal data. Irreversible
+    Erase {
+        /// The customer's e-mail
+        #[arg(long)]
+        email: String,
+        /// Confirm: without it nothing is erased
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum AuditCommand {
     /// Verify the hash chain; exits non-zero naming the first bad entry
     Verify,
@@ -194,6 +212,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Apikey(c) => commands::apikey(&cfg, g, c).await,
         Command::User(c) => commands::user(&cfg, g, c).await,
         Command::Keys(c) => commands::keys(&cfg, g, c).await,
+        Command::Customer(c) => commands::customer(&cfg, g, c).await,
         Command::Audit(AuditCommand::Verify) => commands::audit_verify(&cfg, g).await,
         Command::Bench(c) => bench::run(&cfg, g, c).await,
     }

@@ -240,7 +240,18 @@ both!(invariant_4_customer_email_is_encrypted_at_rest, |t: TestApp| async move {
             .await
             .unwrap();
     assert!(!row.0.to_lowercase().contains("alice"));
+    // Sealed with the customer's data key, which the master key wraps.
     let cipher = custos_crypto::FieldCipher::new(t.master_key.clone(), vec![]);
+    let key_id = custos_crypto::FieldCipher::data_key_id(&row.0).expect("sealed with a data key").to_owned();
+    let wrapped: String = sqlx::query_scalar("SELECT wrapped FROM data_keys WHERE id = $1 AND owner = $2")
+        .bind(&key_id)
+        .bind(format!("customer:{}", row.1))
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap();
+    let key =
+        cipher.unwrap_key(&wrapped, custos_crypto::Aad { table: "data_keys", column: "key", row: &key_id }).unwrap();
+    cipher.hold(&custos_crypto::DataKey::from_parts(&key_id, key));
     let aad = custos_crypto::Aad { table: "orders", column: "customer_email", row: &o.id.to_string() };
     assert_eq!(cipher.decrypt(&row.0, aad).unwrap(), "alice@example.com");
     assert_eq!(row.1, cipher.blind_index("customer_email", "alice@example.com"));

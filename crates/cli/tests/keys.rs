@@ -50,25 +50,23 @@ both!(sec6_a_rotation_reseals_every_value_and_the_old_key_can_go, |t: TestApp| a
     let new = MasterKey::generate();
     let t = t.restart_with_keys(new.clone(), vec![old.clone()]).await;
     let before = t.app.sealed_key_ids().await.unwrap();
-    assert!(before.iter().all(|(_, id, _)| id == old.id()), "all under the old key: {before:?}");
-    let columns: Vec<&str> = before.iter().map(|(c, _, _)| c.as_str()).collect();
-    for c in [
-        "data_keys.wrapped",
-        "accounts.email_enc",
-        "accounts.totp_secret_enc",
-        "orders.customer_email_enc",
-        "cards.holder_enc",
-        "verification_files.content_enc",
-    ] {
-        assert!(columns.contains(&c), "{c} is sealed and counted: {columns:?}");
-    }
-    let sealed: u64 = before.iter().map(|(_, _, n)| n).sum();
+    let customers = "customer data keys";
+    assert!(before.iter().all(|(_, id, _)| id == old.id() || id == customers), "{before:?}");
+    let under =
+        |id: &str| -> Vec<String> { before.iter().filter(|(_, k, _)| k == id).map(|(c, _, _)| c.clone()).collect() };
+    assert_eq!(under(old.id()), ["accounts.totp_secret_enc", "data_keys.wrapped"], "under the master key");
+    assert_eq!(
+        under(customers),
+        ["accounts.email_enc", "cards.holder_enc", "orders.customer_email_enc", "verification_files.content_enc"],
+        "the customer's personal data, under their data key"
+    );
+    let sealed: u64 = before.iter().filter(|(_, k, _)| k == old.id()).map(|(_, _, n)| n).sum();
     let seen = std::sync::Mutex::new(0u64);
     let report = t.app.reseal_all(3, &|n| *seen.lock().unwrap() = n).await.unwrap();
     assert_eq!((report.resealed, report.raced, report.unreadable.len()), (sealed, 0, 0), "{report:?}");
     assert!(*seen.lock().unwrap() >= sealed, "progress is reported");
     let after = t.app.sealed_key_ids().await.unwrap();
-    assert!(after.iter().all(|(_, id, _)| id == new.id()), "nothing left under the old key: {after:?}");
+    assert!(after.iter().all(|(_, id, _)| id == new.id() || id == customers), "none under the old key: {after:?}");
     assert_eq!(t.app.reseal_all(3, &|_| {}).await.unwrap().resealed, 0, "a second pass has nothing to do");
     let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "keys.resealed"), "the rotation is in the audit log");
@@ -91,4 +89,104 @@ both!(sec6_a_master_key_that_cannot_open_the_index_key_stops_the_start, |t: Test
     t.app.accounts().register_customer("bea@example.com", PASSWORD, "en").await.unwrap();
     let err = t.try_restart_with_keys(MasterKey::generate(), vec![]).await.err().expect("a wrong key must not start");
     assert!(err.contains("master key it was sealed with"), "the cure is named: {err}");
+});
+
+both!(sec6_erasing_a_customer_deletes_their_data_key_once_the_law_allows, |t: TestApp| async move {
+    use custos_app::keys::ErasureRules;
+    use custos_app::Clock;
+    use serde_json::json;
+    let (base, key) = t.serve().await;
+    let c = reqwest::Client::new();
+    let accounts = t.app.accounts();
+    for email in ["cleo@example.com", "dan@example.com"] {
+        accounts.register_customer(email, PASSWORD, "en").await.unwrap();
+    }
+    let order_of = |email: &'static str| {
+        let (c, base, key) = (c.clone(), base.clone(), key.clone());
+        async move {
+            let (_, o) = post(
+                &c,
+                format!("{base}/api/v1/orders"),
+                &key,
+                json!({"customer_email": email, "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000"},
+                       "receive": {"network": "bitcoin", "asset": "BTC", "amount": "10", "address": CLEAN_BTC}}),
+            )
+            .await;
+            o
+        }
+    };
+    let (cleo, _dan) = (order_of("cleo@example.com").await, order_of("dan@example.com").await);
+    let id = uuid::Uuid::parse_str(cleo["id"].as_str().unwrap()).unwrap();
+    let index = t.app.get_order(id).await.unwrap().order.customer_email_index.unwrap();
+    t.app.register_card(id, CARD, Some("Cleo Example"), "test").await.unwrap();
+    let rules = ErasureRules::default();
+    let err = t.app.erase_customer("cleo@example.com", &rules, "staff:dpo").await.unwrap_err();
+    assert!(err.code() == "erasure_not_allowed" && err.to_string().contains("awaiting_deposit"), "{err}");
+
+    // KYC, a clean deposit, the payout: the business is done.
+    let v = t.app.request_verification(&index, Some(id), "identity", "staff:test").await.unwrap();
+    let photo = png_with_text();
+    let upload = custos_app::kyc::VerificationUpload {
+        step: Step::Identity,
+        kind: Some("id_card"),
+        bytes: &photo,
+        issued_on: None,
+    };
+    t.app.submit_verification_file(&index, v.id, upload, "customer:test").await.unwrap();
+    let approve = custos_app::kyc::ReviewDecision::Approve { identity_name: Some("Cleo Example".into()) };
+    t.app.review_verification(v.id, &index, approve, "staff:test").await.unwrap();
+    let (_, dep) = post(
+        &c,
+        format!("{base}/api/v1/deposits"),
+        &key,
+        json!({"network": "ethereum", "asset": "ETH", "address": cleo["deposit"]["address"], "index": 0,
+               "amount": "1000", "txid": format!("0x{}", "c1".repeat(32)), "sources": [CLEAN_ETH]}),
+    )
+    .await;
+    assert_eq!(dep["order"]["status"], "accepted", "{dep}");
+    post(&c, format!("{base}/api/v1/orders/{id}/payout"), &key, json!({})).await;
+    let (_, done) =
+        post(&c, format!("{base}/api/v1/orders/{id}/payout/complete"), &key, json!({"txid": "b".repeat(64)})).await;
+    assert_eq!(done["status"], "completed");
+    let err = t.app.erase_customer("cleo@example.com", &rules, "staff:dpo").await.unwrap_err();
+    assert!(err.to_string().contains("AML records are kept until 2030-12-31"), "{err}");
+
+    // Five years and a day later the data may go.
+    t.clock.advance_ms(rules.retention_ms + 86_400_000);
+    let erased = t.app.erase_customer("Cleo@Example.com ", &rules, "staff:dpo").await.unwrap();
+    assert_eq!(erased, 1, "her data key");
+    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    let entry = audit.iter().find(|e| e.action == "customer.erased").expect("audited");
+    assert!(!entry.data.to_string().contains(&index) && !entry.data.to_string().contains("cleo"));
+
+    // Nothing of hers can be read any more, even after a restart with the same master key;
+    // the order stays, unlinked; Dan is untouched.
+    let login = accounts.login(
+        custos_app::accounts::records::AccountKind::Customer,
+        "cleo@example.com",
+        PASSWORD,
+        "127.0.0.1",
+        None,
+    );
+    assert!(login.await.is_err(), "she can no longer sign in");
+    assert!(t.app.store().orders_of_customer(&index, 10).await.unwrap().is_empty());
+    let order = t.app.get_order(id).await.unwrap().order;
+    assert!(order.customer_email_index.as_deref().is_some_and(|i| i.starts_with("erased:")));
+    let master = t.master_key.clone();
+    let t = t.restart_with_keys(master, vec![]).await;
+    let all = t.app.store().list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
+    let opened: Vec<bool> = all.iter().map(|a| t.app.accounts().email_of(a).is_ok()).collect();
+    assert_eq!(opened.iter().filter(|ok| **ok).count(), 1, "only Dan's e-mail still opens");
+    let cipher = custos_crypto::FieldCipher::new(t.master_key.clone(), vec![]);
+    let holder: String = sqlx::query_scalar("SELECT holder_enc FROM cards").fetch_one(t.store.pool()).await.unwrap();
+    let wrapped: Option<String> = sqlx::query_scalar("SELECT wrapped FROM data_keys WHERE id = $1")
+        .bind(custos_crypto::FieldCipher::data_key_id(&holder).unwrap())
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(wrapped, None, "the key itself is gone, not just hidden");
+    assert!(cipher.decrypt(&holder, custos_crypto::Aad { table: "cards", column: "holder", row: "x" }).is_err());
+    let err = t.app.erase_customer("cleo@example.com", &rules, "staff:dpo").await.unwrap_err();
+    assert_eq!(err.code(), "customer_not_found", "nothing is left to find her by");
+    let _ = t.clock.now_ms();
 });

@@ -127,3 +127,45 @@ fn user_create_makes_a_staff_account_from_a_password_on_stdin() {
     let out = run("admin", "violet tractor 42 umbrella");
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists"), "one account per e-mail");
 }
+
+#[test]
+fn sec6_keys_new_rotate_and_status_through_the_binary() {
+    let d = scratch("keys");
+    let out = |c: &mut Command| {
+        let o = c.output().unwrap();
+        (o.status.success(), String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr))
+    };
+    let mut create = custos(&d);
+    create
+        .args(["user", "create", "--email", "ops@example.com", "--role", "admin"])
+        .env("CUSTOS_USER_PASSWORD", "violet tractor 42 umbrella");
+    assert!(out(&mut create).0);
+    let old = std::fs::read_to_string(d.join("test-master.key")).unwrap();
+    let old_id = custos_crypto::MasterKey::from_base64(&old).unwrap().id().to_owned();
+    let (ok, status) = out(custos(&d).args(["keys", "status"]));
+    assert!(ok && status.contains(&old_id) && status.contains("current"), "{status}");
+
+    let (ok, new) = out(custos(&d).args(["keys", "new"]));
+    let new = new.trim().to_owned();
+    assert!(ok && custos_crypto::MasterKey::from_base64(&new).is_ok(), "a usable key: {new}");
+    let rotated = |c: &mut Command| {
+        c.env("CUSTOS_MASTER_KEY", &new).env("CUSTOS_PREVIOUS_KEYS", &old);
+    };
+    let mut status = custos(&d);
+    rotated(status.args(["keys", "status"]));
+    let (_, before) = out(&mut status);
+    assert!(before.contains("previous: run `custos keys rotate`"), "{before}");
+    let mut rotate = custos(&d);
+    rotated(rotate.args(["keys", "rotate"]));
+    let (ok, report) = out(&mut rotate);
+    assert!(ok && report.contains("re-sealed") && report.contains("0 unreadable"), "{report}");
+    let mut status = custos(&d);
+    status.args(["keys", "status"]).env("CUSTOS_MASTER_KEY", &new);
+    let (ok, after) = out(&mut status);
+    assert!(ok && !after.contains(&old_id) && !after.contains("UNKNOWN"), "only the new key seals: {after}");
+
+    let mut erase = custos(&d);
+    erase.args(["customer", "erase", "--email", "nobody@example.com"]).env("CUSTOS_MASTER_KEY", &new);
+    let (ok, said) = out(&mut erase);
+    assert!(!ok && said.contains("--yes"), "irreversible needs a confirmation: {said}");
+}

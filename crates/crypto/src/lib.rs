@@ -101,6 +101,8 @@ pub enum CryptoError {
     Malformed,
     #[error("encrypted with key {0}, which is not configured")]
     UnknownKey(String),
+    #[error("the owner's data key was erased: the value can no longer be read")]
+    Erased,
     #[error("encrypted value failed authentication (wrong key, tampered, or moved from another row)")]
     Authentication,
 }
@@ -115,22 +117,86 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// A customer's own data key (32 random bytes): their personal data is sealed with it, and
+/// deleting it erases that data everywhere at once, backups included once they age out.
+#[derive(Clone, Debug)]
+pub struct DataKey {
+    id: String,
+    key: Secret,
+}
+
+impl DataKey {
+    pub fn generate() -> DataKey {
+        DataKey { id: format!("d{}", hex::encode(random_bytes::<8>())), key: Secret(random_bytes()) }
+    }
+
+    pub fn from_parts(id: &str, key: [u8; 32]) -> DataKey {
+        DataKey { id: id.to_owned(), key: Secret(key) }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.key.0
+    }
+}
+
+/// The data keys a process holds, by id; `None` for an erased one.
+type DataKeyRing = std::sync::Arc<std::sync::RwLock<std::collections::HashMap<String, Option<Secret>>>>;
+
 /// Encrypts and decrypts personal-data fields. Envelope: `v1.<key id>.<base64(nonce ‖ ciphertext)>`
 /// with XChaCha20-Poly1305. Older keys stay readable after rotation, and [`Self::reseal`] moves a
 /// value to the current key. Blind indexes use a separate index key that survives rotations
 /// (kept in the database wrapped by the master key; see [`Self::with_index_key`]).
+///
+/// A customer's personal data is sealed with their own [`DataKey`] instead
+/// (`v2.<data key id>.<base64(nonce ‖ ciphertext)>`); clones share the data keys held.
 #[derive(Clone, Debug)]
 pub struct FieldCipher {
     current: MasterKey,
     previous: Vec<MasterKey>,
     index_key: Secret,
     ephemeral: bool,
+    data_keys: DataKeyRing,
 }
 
 impl FieldCipher {
     pub fn new(current: MasterKey, previous: Vec<MasterKey>) -> Self {
         let index_key = Secret(current.subkey("blind-index-v1"));
-        FieldCipher { current, previous, index_key, ephemeral: false }
+        FieldCipher { current, previous, index_key, ephemeral: false, data_keys: DataKeyRing::default() }
+    }
+
+    /// Holds a data key for sealing and opening.
+    pub fn hold(&self, key: &DataKey) {
+        self.data_keys.write().unwrap_or_else(|e| e.into_inner()).insert(key.id.clone(), Some(key.key.clone()));
+    }
+
+    /// Forgets an erased data key: what it sealed reads as [`CryptoError::Erased`].
+    pub fn forget(&self, id: &str) {
+        self.data_keys.write().unwrap_or_else(|e| e.into_inner()).insert(id.to_owned(), None);
+    }
+
+    /// Seals with a customer's data key.
+    pub fn encrypt_for(&self, key: &DataKey, plaintext: &[u8], aad: Aad<'_>) -> String {
+        self.hold(key);
+        let nonce_bytes: [u8; 24] = random_bytes();
+        let ct = XChaCha20Poly1305::new(key.bytes().into())
+            .encrypt(&XNonce::from(nonce_bytes), Payload { msg: plaintext, aad: &aad.bytes() })
+            .expect("encryption cannot fail for in-memory sizes");
+        let mut blob = nonce_bytes.to_vec();
+        blob.extend(ct);
+        format!("v2.{}.{}", key.id, URL_SAFE_NO_PAD.encode(blob))
+    }
+
+    /// The data key an envelope was sealed with, for one sealed by [`Self::encrypt_for`].
+    pub fn data_key_id(envelope: &str) -> Option<&str> {
+        let mut parts = envelope.splitn(3, '.');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("v2"), Some(kid), Some(_)) => Some(kid),
+            _ => None,
+        }
     }
 
     /// A throw-away cipher for commands that touch no personal data: nothing it seals can be
@@ -182,9 +248,10 @@ impl FieldCipher {
         }
     }
 
-    /// The value sealed again under the current key, or `None` when it already is.
+    /// The value sealed again under the current key, or `None` when it already is (or is
+    /// sealed with a data key, which a master-key rotation leaves alone).
     pub fn reseal(&self, envelope: &str, aad: Aad<'_>) -> Result<Option<String>, CryptoError> {
-        if Self::envelope_key_id(envelope) == Some(self.current.id()) {
+        if Self::envelope_key_id(envelope) == Some(self.current.id()) || Self::data_key_id(envelope).is_some() {
             return Ok(None);
         }
         Ok(Some(self.encrypt_bytes(&self.decrypt_bytes(envelope, aad)?, aad)))
@@ -217,19 +284,32 @@ impl FieldCipher {
     /// [`Self::decrypt`] for binary content.
     pub fn decrypt_bytes(&self, envelope: &str, aad: Aad<'_>) -> Result<Vec<u8>, CryptoError> {
         let mut parts = envelope.splitn(3, '.');
-        let (Some("v1"), Some(kid), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(version), Some(kid), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(CryptoError::Malformed);
         };
-        let key = std::iter::once(&self.current)
-            .chain(&self.previous)
-            .find(|k| k.id() == kid)
-            .ok_or_else(|| CryptoError::UnknownKey(kid.to_owned()))?;
+        let cipher = match version {
+            "v1" => Self::cipher(
+                std::iter::once(&self.current)
+                    .chain(&self.previous)
+                    .find(|k| k.id() == kid)
+                    .ok_or_else(|| CryptoError::UnknownKey(kid.to_owned()))?,
+            ),
+            "v2" => {
+                let ring = self.data_keys.read().unwrap_or_else(|e| e.into_inner());
+                match ring.get(kid) {
+                    Some(Some(key)) => XChaCha20Poly1305::new((&key.0).into()),
+                    Some(None) => return Err(CryptoError::Erased),
+                    None => return Err(CryptoError::UnknownKey(kid.to_owned())),
+                }
+            }
+            _ => return Err(CryptoError::Malformed),
+        };
         let blob = URL_SAFE_NO_PAD.decode(body).map_err(|_| CryptoError::Malformed)?;
         if blob.len() < 24 + 16 {
             return Err(CryptoError::Malformed);
         }
         let (nonce, ct) = blob.split_at(24);
-        Self::cipher(key)
+        cipher
             .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: &aad.bytes() })
             .map_err(|_| CryptoError::Authentication)
     }
@@ -327,6 +407,26 @@ mod tests {
         assert!(matches!(only_new.decrypt(&env, AAD), Err(CryptoError::UnknownKey(_))));
         assert!(!format!("{new:?}").contains(&format!("{:?}", seed)), "the index key never prints");
         assert_eq!(new.key_ids(), vec![new.key_id(), old.key_id()]);
+    }
+
+    #[test]
+    fn sec6_a_customers_data_key_seals_their_data_and_forgetting_it_erases_it() {
+        let c = FieldCipher::new(MasterKey::generate(), vec![]);
+        let (ada, bob) = (DataKey::generate(), DataKey::generate());
+        let a = c.encrypt_for(&ada, b"ada@example.com", AAD);
+        let b = c.encrypt_for(&bob, b"bob@example.com", AAD);
+        assert!(a.starts_with(&format!("v2.{}.", ada.id())) && !a.contains("ada"));
+        assert_eq!(FieldCipher::data_key_id(&a), Some(ada.id()));
+        let restarted = c.clone();
+        assert_eq!(restarted.decrypt(&a, AAD).unwrap(), "ada@example.com", "clones share the keys held");
+        assert_eq!(c.decrypt(&a, Aad { row: "o2", ..AAD }), Err(CryptoError::Authentication), "bound to its row");
+        assert_eq!(c.reseal(&a, AAD).unwrap(), None, "a rotation leaves data keys alone");
+        c.forget(ada.id());
+        assert_eq!(restarted.decrypt(&a, AAD), Err(CryptoError::Erased));
+        assert_eq!(c.decrypt(&b, AAD).unwrap(), "bob@example.com", "only that customer's data");
+        let fresh = FieldCipher::new(MasterKey::generate(), vec![]);
+        assert!(matches!(fresh.decrypt(&b, AAD), Err(CryptoError::UnknownKey(_))));
+        assert!(!format!("{ada:?}").contains(&format!("{:?}", ada.bytes())), "a data key never prints");
     }
 
     #[test]

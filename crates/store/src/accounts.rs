@@ -299,7 +299,17 @@ impl AccountStore for SqlStore {
             "UPDATE orders SET customer_email_index = $1 WHERE customer_email_index = $2",
             values![new_index, old_index],
         );
-        script.push("UPDATE customers SET email_index = $1 WHERE email_index = $2", values![new_index, old_index]);
+        // Everything of the customer follows them: standing, verifications, cards, data keys.
+        for table in ["customers", "verifications", "cards"] {
+            script.push(
+                format!("UPDATE {table} SET email_index = $1 WHERE email_index = $2"),
+                values![new_index, old_index],
+            );
+        }
+        script.push(
+            "UPDATE data_keys SET owner = $1 WHERE owner = $2",
+            values![custos_app::keys::customer_owner(new_index), custos_app::keys::customer_owner(old_index)],
+        );
         self.write(script, events, at_ms).await
     }
 

@@ -4,9 +4,22 @@ use crate::rows;
 use crate::script::{values, Script};
 use crate::SqlStore;
 use async_trait::async_trait;
-use custos_app::keys::SealedColumn;
+use custos_app::keys::{SealedColumn, StoredKey};
 use custos_app::ports::{KeyStore, StoreResult};
 use custos_app::StoreError;
+use custos_domain::audit::AuditEvent;
+
+const KEY_COLUMNS: &str = "id, owner, wrapped, created_at_ms, erased_at_ms";
+
+fn stored_key(r: &sqlx::any::AnyRow) -> StoreResult<StoredKey> {
+    Ok(StoredKey {
+        id: rows::get(r, "id")?,
+        owner: rows::get(r, "owner")?,
+        wrapped: rows::get(r, "wrapped")?,
+        created_at_ms: rows::get(r, "created_at_ms")?,
+        erased_at_ms: rows::get(r, "erased_at_ms")?,
+    })
+}
 
 /// Table and column names come from the code's own list, never from input; still, only plain
 /// names are put into SQL.
@@ -21,17 +34,60 @@ fn names(c: &SealedColumn) -> StoreResult<(&'static str, &'static str, &'static 
 
 #[async_trait]
 impl KeyStore for SqlStore {
-    async fn data_key(&self, owner: &str) -> StoreResult<Option<String>> {
-        let q = sqlx::query("SELECT wrapped FROM data_keys WHERE owner = $1 AND wrapped IS NOT NULL").bind(owner);
-        self.read_one(q, |r| rows::get::<String>(r, "wrapped")).await
+    async fn data_keys_of(&self, owner: &str) -> StoreResult<Vec<StoredKey>> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM data_keys WHERE owner = $1 ORDER BY created_at_ms DESC, id");
+        let q = sqlx::query(&sql).bind(owner);
+        self.read_all(q, stored_key).await
     }
 
-    async fn insert_data_key(&self, owner: &str, wrapped: &str, at_ms: i64) -> StoreResult<bool> {
+    async fn insert_data_key(&self, k: &StoredKey) -> StoreResult<bool> {
         let script = Script::one(
-            "INSERT INTO data_keys (owner, wrapped, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT (owner) DO NOTHING",
-            values![owner, wrapped, at_ms],
+            "INSERT INTO data_keys (id, owner, wrapped, created_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+            values![k.id.as_str(), k.owner.as_str(), k.wrapped.clone(), k.created_at_ms],
         );
-        Ok(self.write_with(script, &[], at_ms).await?[0].affected == 1)
+        Ok(self.write_with(script, &[], k.created_at_ms).await?[0].affected == 1)
+    }
+
+    async fn data_keys_changed_since(&self, since_ms: i64) -> StoreResult<Vec<StoredKey>> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM data_keys WHERE created_at_ms >= $1 OR erased_at_ms >= $1 ORDER BY created_at_ms, id"
+        );
+        let q = sqlx::query(&sql).bind(since_ms);
+        self.read_all(q, stored_key).await
+    }
+
+    async fn erase_customer(
+        &self,
+        email_index: &str,
+        owner: &str,
+        tombstone: &str,
+        events: &[AuditEvent],
+        at_ms: i64,
+    ) -> StoreResult<u64> {
+        let mut script = Script::one(
+            "UPDATE data_keys SET wrapped = NULL, erased_at_ms = $1, owner = $3 WHERE owner = $2",
+            values![at_ms, owner, tombstone],
+        );
+        script.push(
+            "DELETE FROM sessions WHERE account_id IN (SELECT id FROM accounts WHERE kind = 'customer' AND email_index = $1)",
+            values![email_index],
+        );
+        script.push(
+            "UPDATE accounts SET email_index = $1, disabled = 1, password_hash = '', totp_secret_enc = NULL, \
+             updated_at_ms = $2 WHERE kind = 'customer' AND email_index = $3",
+            values![tombstone, at_ms, email_index],
+        );
+        script.push(
+            "UPDATE orders SET customer_email_index = $1 WHERE customer_email_index = $2",
+            values![tombstone, email_index],
+        );
+        for table in ["customers", "verifications", "cards"] {
+            script.push(
+                format!("UPDATE {table} SET email_index = $1 WHERE email_index = $2"),
+                values![tombstone, email_index],
+            );
+        }
+        Ok(self.write_with(script, events, at_ms).await?[0].affected)
     }
 
     async fn sealed_values(
@@ -44,7 +100,7 @@ impl KeyStore for SqlStore {
         let (table, key, column) = names(c)?;
         let sql = format!(
             "SELECT {key} AS k, {column} AS v FROM {table} WHERE {column} IS NOT NULL AND {key} > $1 \
-             AND ($2 = '' OR {column} NOT LIKE $2) ORDER BY {key} LIMIT $3"
+             AND ($2 = '' OR ({column} NOT LIKE $2 AND {column} NOT LIKE 'v2.%')) ORDER BY {key} LIMIT $3"
         );
         let q = sqlx::query(&sql).bind(after).bind(skip_like).bind(limit);
         self.read_all(q, |r| Ok((rows::get::<String>(r, "k")?, rows::get::<String>(r, "v")?))).await

@@ -248,11 +248,15 @@ impl Accounts {
         let password_hash = Self::new_password_hash(password, &email).await?;
         let id = Uuid::now_v7();
         let now = self.clock.now_ms();
+        let email_index = self.email_index(kind, &email);
+        // A customer's e-mail is sealed with their own data key (erasable); staff's with the master key.
+        let owner = (kind == AccountKind::Customer).then_some(email_index.as_str());
+        let sealer = crate::keys::sealer(self.store.as_ref(), &self.cipher, owner, now).await?;
         Ok(AccountRecord {
             id,
             kind,
-            email_index: self.email_index(kind, &email),
-            email_enc: self.cipher.encrypt(&email, Self::aad("email", &id.to_string())),
+            email_enc: sealer.seal_str(&email, Self::aad("email", &id.to_string())),
+            email_index,
             role,
             password_hash,
             totp_secret_enc: None,
@@ -697,7 +701,9 @@ impl Accounts {
             .ok_or_else(invalid)?;
         let account = self.store.get_account(id).await?.ok_or_else(invalid)?;
         let new_index = self.email_index(AccountKind::Customer, &new_email);
-        let new_enc = self.cipher.encrypt(&new_email, Self::aad("email", &id.to_string()));
+        // Sealed with the customer's data key, which moves with them to the new address.
+        let sealer = crate::keys::sealer(self.store.as_ref(), &self.cipher, Some(&account.email_index), now).await?;
+        let new_enc = sealer.seal_str(&new_email, Self::aad("email", &id.to_string()));
         let ev = event(&actor_of(&account), "account.email_changed", id, json!({}));
         match self.store.change_customer_email(id, &account.email_index, &new_index, &new_enc, &[ev], now).await {
             Err(StoreError::Conflict(_)) => return Err(AuthError::Rejected("another account uses this e-mail".into())),
