@@ -206,21 +206,28 @@ async fn run(backend: Backend) {
 
     // SEC-13: after the whole SumSub flow, no image is anywhere Custos writes: the database
     // files, the data folder and the temporary folder of this test.
-    if backend == Backend::Sqlite {
-        let dir = std::path::Path::new(t.db.url.trim_start_matches("sqlite://").split('?').next().unwrap())
-            .parent()
-            .unwrap()
-            .to_owned();
-        let mut files = vec![dir];
-        while let Some(path) = files.pop() {
-            if path.is_dir() {
-                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-                continue;
-            }
-            let bytes = std::fs::read(&path).unwrap();
-            for magic in [&b"\x89PNG\r\n\x1a\n"[..], &[0xFF, 0xD8, 0xFF][..], &b"%PDF-"[..]] {
-                assert!(!bytes.windows(magic.len()).any(|w| w == magic), "an image or document in {}", path.display());
-            }
+    assert_no_document_on_disk(&t, &[]);
+}
+
+/// SEC-13, PD-3: no image or document in clear in the SQLite files (WAL included) and their
+/// folder, nor any of `markers`.
+fn assert_no_document_on_disk(t: &TestApp, markers: &[&[u8]]) {
+    if t.backend != Backend::Sqlite {
+        return;
+    }
+    let dir = std::path::Path::new(t.db.url.trim_start_matches("sqlite://").split('?').next().unwrap())
+        .parent()
+        .unwrap()
+        .to_owned();
+    let mut files = vec![dir];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        for magic in [&b"\x89PNG\r\n\x1a\n"[..], &[0xFF, 0xD8, 0xFF][..], &b"%PDF-"[..]].iter().chain(markers) {
+            assert!(!bytes.windows(magic.len()).any(|w| w == *magic), "an image or document in {}", path.display());
         }
     }
 }
@@ -504,6 +511,7 @@ both!(
             sqlx::query_scalar("SELECT COUNT(*) FROM verification_files").fetch_one(t.store.pool()).await.unwrap();
         assert_eq!(left, 0, "retention: nothing kept after the review");
         assert_eq!(t.app.open_verification_file(file.id, "staff:test").await.unwrap_err().code(), "document_not_found");
+        assert_no_document_on_disk(&t, &[b"passport pixels", b"utility bill"]);
         let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
         assert!(audit.iter().any(|e| e.action == "kyc.documents_deleted" && e.entity_id == v.id.to_string()));
         assert_eq!(submit(Step::Selfie, photo, None).await.unwrap_err().code(), "verification_closed");
