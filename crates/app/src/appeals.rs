@@ -1,9 +1,10 @@
-//! Appeals: a customer contests a decision taken after a detected violation (a rejection, a
-//! refund, a freeze); an officer answers within the review deadline (SLA-2). Both texts are
+//! Appeals: a customer contests a decision taken after a detected violation (a hold, a
+//! rejection, a refund, a freeze, or their account's suspension); an officer answers within the
+//! review deadline (SLA-2), and for a suspension may reinstate the account. Both texts are
 //! encrypted; an officer's reading is audited. SEC-17: only a customer who passed KYC appeals.
 
 use crate::error::AppError;
-use crate::model::AppealRecord;
+use crate::model::{AppealRecord, CustomerStatus, StandingAppealRecord};
 use crate::ports::StoreError;
 use crate::App;
 use custos_crypto::Aad;
@@ -137,4 +138,107 @@ impl App {
         }
         Ok(())
     }
+
+    /// The customer appeals their account's suspension or restriction (SEC-17: after KYC).
+    pub async fn appeal_standing(
+        &self,
+        email_index: &str,
+        appeal: &str,
+        actor: &str,
+    ) -> Result<StandingAppealRecord, AppError> {
+        match self.store.customer_status(email_index).await? {
+            Some((_, CustomerStatus::Suspended | CustomerStatus::Restricted)) => {}
+            _ => return Err(AppError::conflict("not_appealable", "the account is not suspended or restricted")),
+        }
+        if !self.kyc_passed(email_index).await? {
+            return Err(AppError::conflict(
+                "kyc_required",
+                "an appeal needs a passed identity verification (SEC-17): complete the verification first",
+            ));
+        }
+        let appeal = text(appeal, "appeal")?;
+        let now = self.clock.now_ms();
+        let id = Uuid::now_v7();
+        let row = id.to_string();
+        let record = StandingAppealRecord {
+            id,
+            email_index: email_index.to_owned(),
+            status: "open".into(),
+            text_enc: self.sealer_for(Some(email_index)).await?.seal_str(&appeal, standing_aad("text", &row)),
+            outcome_enc: None,
+            reinstated: false,
+            created_at_ms: now,
+            due_at_ms: now + self.deadlines.review_ms,
+            answered_by: None,
+            answered_at_ms: None,
+        };
+        match self.store.insert_standing_appeal(&record, actor).await {
+            Err(StoreError::Conflict(m)) => Err(AppError::conflict("appeal_open", m)),
+            other => other.map(|_| record).map_err(AppError::from),
+        }
+    }
+
+    pub async fn standing_appeals_of(&self, email_index: &str) -> Result<Vec<StandingAppealRecord>, AppError> {
+        Ok(self.store.standing_appeals_of(email_index).await?)
+    }
+
+    pub async fn open_standing_appeals(&self) -> Result<Vec<StandingAppealRecord>, AppError> {
+        Ok(self.store.open_standing_appeals(500).await?)
+    }
+
+    /// A standing appeal's text and answer, for the customer who wrote it.
+    pub fn standing_appeal_texts(&self, a: &StandingAppealRecord) -> (String, Option<String>) {
+        let row = a.id.to_string();
+        let open = |enc: &str, col: &str| self.cipher.decrypt(enc, standing_aad(col, &row)).unwrap_or_default();
+        (open(&a.text_enc, "text"), a.outcome_enc.as_deref().map(|o| open(o, "outcome")))
+    }
+
+    /// A standing appeal's texts for an officer: the reading is an audit event.
+    pub async fn read_standing_appeal(
+        &self,
+        a: &StandingAppealRecord,
+        actor: &str,
+    ) -> Result<(String, Option<String>), AppError> {
+        self.audit(actor, "personal_data.viewed", "standing_appeal", &a.id.to_string(), json!({"field": "text"}))
+            .await?;
+        Ok(self.standing_appeal_texts(a))
+    }
+
+    /// An officer answers a standing appeal, reinstating the account or not; the customer is
+    /// told by e-mail.
+    pub async fn answer_standing_appeal(
+        &self,
+        id: Uuid,
+        outcome: &str,
+        reinstate: bool,
+        actor: &str,
+    ) -> Result<(), AppError> {
+        let outcome = text(outcome, "answer")?;
+        let appeal = self
+            .store
+            .get_standing_appeal(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("appeal_not_found", format!("no appeal {id}")))?;
+        let sealed = self
+            .sealer_for(Some(&appeal.email_index))
+            .await?
+            .seal_str(&outcome, standing_aad("outcome", &id.to_string()));
+        if !self.store.answer_standing_appeal(&appeal, &sealed, reinstate, actor, self.clock.now_ms()).await? {
+            return Err(AppError::conflict("appeal_answered", "this appeal has been answered already"));
+        }
+        let body = if reinstate {
+            "Your appeal has been answered and your account is active again. Log in to your personal cabinet to read the answer."
+        } else {
+            "Your appeal has been answered. Log in to your personal cabinet to read the answer."
+        };
+        if let Err(e) = self.accounts.notify_customer(&appeal.email_index, "your appeal has been answered", body).await
+        {
+            tracing::warn!(error = %e, appeal = %id, "could not e-mail the customer about an appeal");
+        }
+        Ok(())
+    }
+}
+
+fn standing_aad<'a>(column: &'a str, row: &'a str) -> Aad<'a> {
+    Aad { table: "standing_appeals", column, row }
 }

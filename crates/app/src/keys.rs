@@ -38,6 +38,8 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     sealed("request_documents", "id", "content_enc", "content"),
     sealed("appeals", "id", "text_enc", "text"),
     sealed("appeals", "id", "outcome_enc", "outcome"),
+    sealed("standing_appeals", "id", "text_enc", "text"),
+    sealed("standing_appeals", "id", "outcome_enc", "outcome"),
     sealed("case_notes", "id", "body_enc", "body"),
     sealed("verifications", "id", "comment_enc", "comment"),
     sealed("kyc_inbox", "dedup_key", "body_enc", "body"),

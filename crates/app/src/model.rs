@@ -644,6 +644,23 @@ impl CustomerStatus {
     }
 }
 
+/// A customer's appeal of their account's suspension or restriction (SEC-17); an officer
+/// answers and may reinstate them. Both texts are encrypted with the customer's data key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandingAppealRecord {
+    pub id: Uuid,
+    pub email_index: String,
+    /// "open" or "answered".
+    pub status: String,
+    pub text_enc: String,
+    pub outcome_enc: Option<String>,
+    pub reinstated: bool,
+    pub created_at_ms: i64,
+    pub due_at_ms: i64,
+    pub answered_by: Option<String>,
+    pub answered_at_ms: Option<i64>,
+}
+
 /// A customer's appeal of a decision on their order, answered by an officer within the review
 /// deadline. Both texts are encrypted.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -180,6 +180,21 @@ pub trait KycStore: Send + Sync {
     ) -> StoreResult<CardRecord>;
     /// The customers (blind indexes) other than `email_index` who registered this card.
     async fn card_owners(&self, number_hash: &str, email_index: &str) -> StoreResult<Vec<String>>;
+    /// Records a customer's appeal of their standing; a conflict while one is open.
+    async fn insert_standing_appeal(&self, a: &StandingAppealRecord, actor: &str) -> StoreResult<()>;
+    async fn standing_appeals_of(&self, email_index: &str) -> StoreResult<Vec<StandingAppealRecord>>;
+    async fn open_standing_appeals(&self, limit: i64) -> StoreResult<Vec<StandingAppealRecord>>;
+    async fn get_standing_appeal(&self, id: Uuid) -> StoreResult<Option<StandingAppealRecord>>;
+    /// Answers an open appeal; `reinstate` makes the customer active again, in the same
+    /// transaction. False when it was answered already.
+    async fn answer_standing_appeal(
+        &self,
+        a: &StandingAppealRecord,
+        outcome_enc: &str,
+        reinstate: bool,
+        actor: &str,
+        at_ms: i64,
+    ) -> StoreResult<bool>;
     /// A customer's cards, newest first.
     async fn cards_of(&self, email_index: &str) -> StoreResult<Vec<CardRecord>>;
     /// The name hash of the customer's latest verified identity (KYC-4's comparison).

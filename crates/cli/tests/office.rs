@@ -626,4 +626,37 @@ both!(sec14_an_officer_requests_a_verification_the_customer_sees_it_and_the_offi
     let officer = staff(&t, "oleg@example.com", Role::Officer).await;
     let (_, page) = officer.get(&c, url.clone()).await;
     assert!(page.contains("<strong id=\"standing\">suspended</strong>"), "{page}");
+
+    // SEC-17: she passed KYC before, so she may appeal the suspension; an officer reinstates her.
+    let (_, page) = me.get(&c, format!("{base}/cabinet")).await;
+    assert!(page.contains("id=\"send-standing-appeal\""), "the cabinet offers the appeal");
+    let text = "I was travelling without my passport; I can verify now.";
+    let (status, _) = me.post(&c, format!("{base}/cabinet/standing/appeal"), &[("appeal", text)]).await;
+    assert!(status.is_redirection());
+    let (status, _) = me.post(&c, format!("{base}/cabinet/standing/appeal"), &[("appeal", "again")]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "one open appeal at a time");
+    let stored: String =
+        sqlx::query_scalar("SELECT text_enc FROM standing_appeals").fetch_one(t.store.pool()).await.unwrap();
+    assert!(!stored.contains("travelling"), "encrypted at rest");
+    let (_, queue) = officer.get(&c, format!("{base}/office")).await;
+    assert!(queue.contains(&format!("/office/customers/{}", customer.id)) && queue.contains("standing-appeal"));
+    let (_, page) = officer.get(&c, url.clone()).await;
+    assert!(page.contains(text), "the officer reads it");
+    let support = staff(&t, "sue@example.com", Role::Support).await;
+    let (status, page) = support.get(&c, url.clone()).await;
+    assert!(status.is_success() && page.contains("standing-appeal") && !page.contains(text), "support does not");
+    let appeal = t.app.standing_appeals_of(&customer.email_index).await.unwrap().remove(0);
+    let answer = format!("{base}/office/standing-appeals/{}/answer", appeal.id);
+    let fields = [("outcome", "Reinstated: please complete the verification today."), ("reinstate", "on")];
+    let (status, _) = support.post(&c, answer.clone(), &fields).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "support cannot decide");
+    let (status, _) = officer.post(&c, answer, &fields).await;
+    assert!(status.is_redirection());
+    let standing = t.app.store().customer_status(&customer.email_index).await.unwrap().unwrap().1;
+    assert_eq!(standing, custos_app::model::CustomerStatus::Active);
+    let (_, page) = me.get(&c, format!("{base}/cabinet")).await;
+    assert!(!page.contains("id=\"standing\"") && page.contains("please complete the verification today"));
+    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    let answered = audit.iter().find(|e| e.action == "standing_appeal.answered").expect("audited");
+    assert!(answered.data.contains("\"reinstated\":true"), "{}", answered.data);
 });

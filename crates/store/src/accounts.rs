@@ -300,7 +300,7 @@ impl AccountStore for SqlStore {
             values![new_index, old_index],
         );
         // Everything of the customer follows them: standing, verifications, cards, data keys.
-        for table in ["customers", "verifications", "cards"] {
+        for table in ["customers", "verifications", "cards", "standing_appeals"] {
             script.push(
                 format!("UPDATE {table} SET email_index = $1 WHERE email_index = $2"),
                 values![new_index, old_index],

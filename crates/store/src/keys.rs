@@ -81,7 +81,7 @@ impl KeyStore for SqlStore {
             "UPDATE orders SET customer_email_index = $1 WHERE customer_email_index = $2",
             values![tombstone, email_index],
         );
-        for table in ["customers", "verifications", "cards"] {
+        for table in ["customers", "verifications", "cards", "standing_appeals"] {
             script.push(
                 format!("UPDATE {table} SET email_index = $1 WHERE email_index = $2"),
                 values![tombstone, email_index],

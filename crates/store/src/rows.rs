@@ -390,6 +390,24 @@ pub(crate) fn verification(row: &impl Columns) -> Result<VerificationRecord, Sto
     })
 }
 
+pub(crate) const STANDING_APPEAL_COLUMNS: &str = "id, email_index, status, text_enc, outcome_enc, reinstated, \
+    created_at_ms, due_at_ms, answered_by, answered_at_ms";
+
+pub(crate) fn standing_appeal(row: &impl Columns) -> Result<custos_app::model::StandingAppealRecord, StoreError> {
+    Ok(custos_app::model::StandingAppealRecord {
+        id: uuid(row, "id")?,
+        email_index: get(row, "email_index")?,
+        status: get(row, "status")?,
+        text_enc: get(row, "text_enc")?,
+        outcome_enc: get(row, "outcome_enc")?,
+        reinstated: get::<i64>(row, "reinstated")? != 0,
+        created_at_ms: get(row, "created_at_ms")?,
+        due_at_ms: get(row, "due_at_ms")?,
+        answered_by: get(row, "answered_by")?,
+        answered_at_ms: get(row, "answered_at_ms")?,
+    })
+}
+
 pub(crate) fn card(row: &impl Columns) -> Result<CardRecord, StoreError> {
     let brand: String = get(row, "brand")?;
     let order: Option<String> = get(row, "order_id")?;

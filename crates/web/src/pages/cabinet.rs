@@ -36,6 +36,10 @@ struct OrdersPage {
     standing: Option<&'static str>,
     /// New exchanges wait for an open verification (SEC-14).
     kyc_blocks: bool,
+    /// Appeals of the account's standing, newest first.
+    standing_appeals: Vec<AppealRow>,
+    /// The customer may appeal the standing now (suspended, passed KYC, none open).
+    can_appeal_standing: bool,
     orders: Vec<OrderRow>,
     verifications: Vec<super::kyc::VerificationRow>,
     // The verification list's office-only parts.
@@ -142,9 +146,19 @@ pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
         Ok(Some((_, custos_app::model::CustomerStatus::Restricted))) => Some("standing_restricted"),
         _ => None,
     };
+    let appeals = s.app.standing_appeals_of(&auth.account.email_index).await.unwrap_or_default();
+    let kyc_passed = list.iter().any(|v| v.state == custos_domain::kyc::VerificationState::Verified);
     let page = OrdersPage {
         f: Frame::new(&v, false, "/cabinet"),
         mfa_enabled: auth.account.mfa_enabled,
+        can_appeal_standing: standing.is_some() && kyc_passed && appeals.iter().all(|a| a.status != "open"),
+        standing_appeals: appeals
+            .iter()
+            .map(|a| {
+                let (text, outcome) = s.app.standing_appeal_texts(a);
+                AppealRow { text, outcome, due: views::when(a.due_at_ms) }
+            })
+            .collect(),
         standing,
         kyc_blocks: s.app.kyc_rules().block_orders && list.iter().any(|v| !v.state.is_final()),
         orders,
@@ -334,11 +348,20 @@ pub async fn appeal(
     let back = format!("/cabinet/orders/{}", view.order.id);
     match s.app.appeal(view.order.id, &form.appeal, &actor).await {
         Ok(_) => axum::response::Redirect::to(&back).into_response(),
-        Err(e) => {
-            let status = StatusCode::from_u16(crate::problem::Problem::from(e.clone()).status)
-                .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            views::text_notice(Frame::new(&v, false, &back), status, e.to_string())
-        }
+        Err(e) => views::text_notice(Frame::new(&v, false, &back), crate::problem::status_of(&e), e.to_string()),
+    }
+}
+
+/// The customer appeals their account's suspension or restriction.
+pub async fn appeal_standing(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Form(form): Form<AppealForm>,
+) -> Response {
+    let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
+    match s.app.appeal_standing(&auth.account.email_index, &form.appeal, &auth.actor()).await {
+        Ok(_) => axum::response::Redirect::to("/cabinet").into_response(),
+        Err(e) => views::text_notice(Frame::new(&v, false, "/cabinet"), crate::problem::status_of(&e), e.to_string()),
     }
 }
 

@@ -67,6 +67,7 @@ pub const PAGES: &[Page] = &[
     page("GET", "/cabinet/kyc/{id}", Access::Customer),
     page("POST", "/cabinet/kyc/{id}/documents", Access::Customer),
     page("POST", "/cabinet/orders/{id}/appeal", Access::Customer),
+    page("POST", "/cabinet/standing/appeal", Access::Customer),
     page("POST", "/cabinet/settings/password", Access::Customer),
     page("POST", "/cabinet/settings/language", Access::Customer),
     page("POST", "/cabinet/settings/email", Access::Customer),
@@ -103,6 +104,7 @@ pub const PAGES: &[Page] = &[
     page("POST", "/office/cases/{id}/reveal", Access::Staff(Some(Permission::PersonalDataReveal))),
     page("GET", "/office/documents/{id}", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/appeals/{id}/answer", Access::Staff(Some(Permission::CasesDecide))),
+    page("POST", "/office/standing-appeals/{id}/answer", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/refunds/{id}/sent", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/customers/{id}/verifications", Access::Staff(Some(Permission::CasesDecide))),
     page("POST", "/office/verifications/{id}/review", Access::Staff(Some(Permission::CasesDecide))),
@@ -134,6 +136,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(kyc::upload).layer(axum::extract::DefaultBodyLimit::max(guard::UPLOAD_BODY_BYTES)),
         )
         .route("/cabinet/orders/{id}/appeal", post(cabinet::appeal))
+        .route("/cabinet/standing/appeal", post(cabinet::appeal_standing))
         .route("/cabinet/settings/password", post(cabinet::change_password))
         .route("/cabinet/settings/language", post(cabinet::change_language))
         .route("/cabinet/settings/email", post(cabinet::change_email))
@@ -167,6 +170,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/cases/{id}/reveal", post(office::reveal))
         .route("/office/documents/{id}", get(office::document))
         .route("/office/appeals/{id}/answer", post(office::answer_appeal))
+        .route("/office/standing-appeals/{id}/answer", post(office::answer_standing_appeal))
         .route("/office/refunds/{id}/sent", post(office::refund_sent))
         .route("/office/customers/{id}/verifications", post(kyc::request))
         .route("/office/verifications/{id}/review", post(kyc::review))

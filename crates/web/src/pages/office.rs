@@ -34,6 +34,8 @@ struct Dashboard {
     selected: (String, String, bool),
     /// Open appeals: (case id, due, overdue).
     appeals: Vec<(String, String, bool)>,
+    /// Open appeals of a suspension: (customer id, due, overdue).
+    standing_appeals: Vec<(String, String, bool)>,
 }
 
 fn unavailable(v: &Viewer, e: impl std::fmt::Display) -> Response {
@@ -94,13 +96,27 @@ pub async fn dashboard(
             appeals.push((case.to_string(), due, a.due_at_ms <= now));
         }
     }
+    let mut standing_appeals = Vec::new();
+    for a in s.app.open_standing_appeals().await.unwrap_or_default() {
+        let customer = s
+            .app
+            .store()
+            .find_account(custos_app::accounts::records::AccountKind::Customer, &a.email_index)
+            .await
+            .ok()
+            .flatten();
+        if let Some(c) = customer {
+            let due = format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now));
+            standing_appeals.push((c.id.to_string(), due, a.due_at_ms <= now));
+        }
+    }
     let f = Frame::new(&v, true, "/office");
     let selected = (
         filter.status.unwrap_or_else(|| "any".into()),
         action.map(|a| a.as_str()).unwrap_or_default().to_owned(),
         overdue,
     );
-    render(StatusCode::OK, Dashboard { f, cases, queues, selected, appeals })
+    render(StatusCode::OK, Dashboard { f, cases, queues, selected, appeals, standing_appeals })
 }
 
 pub struct CaseHead {
@@ -547,6 +563,15 @@ pub async fn customers(State(s): State<AppState>, Extension(v): Extension<Viewer
     render(StatusCode::OK, CustomersPage { f: Frame::new(&v, true, "/office/customers"), customers })
 }
 
+pub struct StandingAppealRow {
+    pub id: String,
+    pub text: String,
+    pub outcome: Option<String>,
+    pub due: String,
+    pub open: bool,
+    pub reinstated: bool,
+}
+
 #[derive(Template)]
 #[template(path = "customer.html")]
 struct CustomerPage {
@@ -561,6 +586,8 @@ struct CustomerPage {
     mfa: bool,
     orders: Vec<super::cabinet::OrderRow>,
     verifications: Vec<super::kyc::VerificationRow>,
+    /// Appeals of the customer's standing (texts only for who decides).
+    standing_appeals: Vec<StandingAppealRow>,
     /// KYC-4: (brand, first6, last4, state, holder check's i18n key).
     cards: Vec<(&'static str, String, String, String, String)>,
     can_decide: bool,
@@ -603,7 +630,27 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
             .collect(),
         Err(e) => return unavailable(v, e),
     };
+    let mut standing_appeals = Vec::new();
+    for a in s.app.standing_appeals_of(&account.email_index).await.unwrap_or_default() {
+        let (text, outcome) = if auth.can(Permission::CasesDecide) {
+            match s.app.read_standing_appeal(&a, &auth.actor()).await {
+                Ok(t) => t,
+                Err(e) => return unavailable(v, e),
+            }
+        } else {
+            (String::new(), None)
+        };
+        standing_appeals.push(StandingAppealRow {
+            id: a.id.to_string(),
+            text,
+            outcome,
+            due: format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, s.app.now_ms())),
+            open: a.status == "open",
+            reinstated: a.reinstated,
+        });
+    }
     let page = CustomerPage {
+        standing_appeals,
         cards,
         verifications: super::kyc::rows(s, &list, s.app.now_ms(), auth.can(Permission::CasesDecide)).await,
         can_decide: auth.can(Permission::CasesDecide),
@@ -672,6 +719,38 @@ pub async fn answer_appeal(
     match latest_case(&s, appeal.order_id).await {
         Some(case) => case_page(&s, &v, case, out).await,
         None => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StandingAnswer {
+    outcome: String,
+    #[serde(default)]
+    reinstate: Option<String>,
+}
+
+/// An officer answers a customer's appeal of their standing, from the customer page.
+pub async fn answer_standing_appeal(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+    Form(form): Form<StandingAnswer>,
+) -> Response {
+    let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let Ok(Some(appeal)) = s.app.store().get_standing_appeal(id).await else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let Ok(Some(customer)) =
+        s.app.store().find_account(custos_app::accounts::records::AccountKind::Customer, &appeal.email_index).await
+    else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let back = format!("/office/customers/{}", customer.id);
+    match s.app.answer_standing_appeal(id, &form.outcome, form.reinstate.is_some(), &auth.actor()).await {
+        Ok(()) => Redirect::to(&back).into_response(),
+        Err(e) => views::text_notice(Frame::new(&v, true, &back), crate::problem::status_of(&e), e.to_string()),
     }
 }
 
