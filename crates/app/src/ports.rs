@@ -202,6 +202,9 @@ pub trait KycStore: Send + Sync {
     async fn insert_verification_file(&self, f: &VerificationFile, content_enc: &str, actor: &str) -> StoreResult<()>;
     async fn verification_files(&self, verification_id: Uuid) -> StoreResult<Vec<VerificationFile>>;
     async fn verification_file(&self, id: Uuid) -> StoreResult<Option<(VerificationFile, String)>>;
+    /// The retention job (PD-3): deletes every document whose verification is decided (verified
+    /// or failed), e.g. left by a crash between the decision and the deletion; returns how many.
+    async fn purge_decided_verification_files(&self, at_ms: i64) -> StoreResult<u64>;
     /// Deletes a verification's documents (the review has ended); returns how many.
     async fn delete_verification_files(&self, verification_id: Uuid, actor: &str, at_ms: i64) -> StoreResult<u64>;
     /// Stores a provider's webhook once; false when this delivery was seen before.

@@ -57,6 +57,9 @@ pub struct DeadlineRun {
     pub cases_alerted: usize,
     /// Refunds not sent by their due time (REF-4), alerted once.
     pub refunds_alerted: usize,
+    /// Verification documents of reviews already decided, deleted by the retention job (PD-3):
+    /// normally none, as the decision deletes them.
+    pub documents_purged: u64,
 }
 
 /// What an [`App`] is built from.
@@ -936,7 +939,8 @@ impl App {
         // SLA-2, invariant 7: a case past its deadline alerts the officers, once.
         let cases_alerted = self.store.alert_overdue_cases(now).await?.len();
         let refunds_alerted = self.store.alert_overdue_refunds(now).await?.len();
-        Ok(DeadlineRun { requests_escalated: escalated, cases_alerted, refunds_alerted })
+        let documents_purged = self.store.purge_decided_verification_files(now).await?;
+        Ok(DeadlineRun { requests_escalated: escalated, cases_alerted, refunds_alerted, documents_purged })
     }
 
     /// MON-1: screens again the deposits of the last `window_ms` (after the labels changed).

@@ -269,7 +269,8 @@ pub fn spawn_deadline_job(app: Arc<App>) {
                     requests = run.requests_escalated,
                     cases = run.cases_alerted,
                     refunds = run.refunds_alerted,
-                    "deadlines missed: customers restricted or suspended, overdue cases alerted"
+                    documents_purged = run.documents_purged,
+                    "deadline job: customers restricted or suspended, overdue cases alerted, decided reviews' documents deleted"
                 ),
                 Err(e) => tracing::warn!(error = %e, "deadline job"),
             }

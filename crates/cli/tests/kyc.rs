@@ -516,6 +516,26 @@ both!(
         assert_eq!(left, 0, "retention: nothing kept after the review");
         assert_eq!(t.app.open_verification_file(file.id, "staff:test").await.unwrap_err().code(), "document_not_found");
         assert_no_document_on_disk(&t, &[b"passport pixels", b"utility bill"]);
+
+        // The retention job: a decision written but its documents not deleted (a crash between
+        // the two) is caught; documents under review stay.
+        let decided = t.app.request_verification(&index, Some(order.id), "identity", "staff:test").await.unwrap();
+        let open = t.app.request_verification(&index, Some(order.id), "identity", "staff:test").await.unwrap();
+        for v in [&decided, &open] {
+            let upload = VerificationUpload { step: Step::Selfie, kind: None, bytes: &photo, issued_on: None };
+            t.app.submit_verification_file(&index, v.id, upload, "customer:test").await.unwrap();
+        }
+        sqlx::query("UPDATE verifications SET state = 'verified' WHERE id = $1")
+            .bind(decided.id.to_string())
+            .execute(t.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(t.app.enforce_deadlines().await.unwrap().documents_purged, 1);
+        assert!(t.app.verification_files(decided.id).await.unwrap().is_empty(), "nothing kept after a decision");
+        assert_eq!(t.app.verification_files(open.id).await.unwrap().len(), 1, "under review: kept");
+        assert_eq!(t.app.enforce_deadlines().await.unwrap().documents_purged, 0);
+        let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+        assert!(audit.iter().any(|e| e.action == "kyc.documents_purged"));
         let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
         assert!(audit.iter().any(|e| e.action == "kyc.documents_deleted" && e.entity_id == v.id.to_string()));
         assert_eq!(submit(Step::Selfie, photo, None).await.unwrap_err().code(), "verification_closed");

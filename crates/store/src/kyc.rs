@@ -340,6 +340,30 @@ impl KycStore for SqlStore {
         Ok(self.write_with(script, &[ev], at_ms).await?[0].affected)
     }
 
+    async fn purge_decided_verification_files(&self, at_ms: i64) -> StoreResult<u64> {
+        let q = sqlx::query(
+            "SELECT f.id FROM verification_files f JOIN verifications v ON v.id = f.verification_id \
+             WHERE v.state IN ('verified', 'failed') ORDER BY f.id LIMIT 500",
+        );
+        let ids: Vec<String> = self.read_all(q, |r| rows::get::<String>(r, "id")).await?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let script = Script::one(
+            format!("DELETE FROM verification_files WHERE id IN ({})", marks.join(", ")),
+            ids.iter().map(|i| crate::script::Value::from(i.as_str())).collect(),
+        );
+        let ev = AuditEvent {
+            actor: "system".into(),
+            action: "kyc.documents_purged".into(),
+            entity_type: "verification_file".into(),
+            entity_id: "retention".into(),
+            data: serde_json::json!({"files": ids}),
+        };
+        Ok(self.write_with(script, &[ev], at_ms).await?[0].affected)
+    }
+
     async fn kyc_inbox_insert(
         &self,
         dedup_key: &str,
