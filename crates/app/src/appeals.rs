@@ -100,9 +100,15 @@ impl App {
 
     /// The appeal's text and outcome, for the customer who wrote it.
     pub fn appeal_texts(&self, a: &AppealRecord) -> (String, Option<String>) {
-        let row = a.id.to_string();
-        let open = |enc: &str, col: &str| self.cipher.decrypt(enc, aad(col, &row)).unwrap_or_default();
-        (open(&a.text_enc, "text"), a.outcome_enc.as_deref().map(|o| open(o, "outcome")))
+        self.open_texts("appeals", a.id, &a.text_enc, a.outcome_enc.as_deref())
+    }
+
+    /// An appeal's text and answer, decrypted (empty when they can no longer be read).
+    fn open_texts(&self, table: &str, id: Uuid, text: &str, outcome: Option<&str>) -> (String, Option<String>) {
+        let row = id.to_string();
+        let open =
+            |enc: &str, column: &str| self.cipher.decrypt(enc, Aad { table, column, row: &row }).unwrap_or_default();
+        (open(text, "text"), outcome.map(|o| open(o, "outcome")))
     }
 
     /// The appeal's texts for an officer: the reading is an audit event.
@@ -188,9 +194,7 @@ impl App {
 
     /// A standing appeal's text and answer, for the customer who wrote it.
     pub fn standing_appeal_texts(&self, a: &StandingAppealRecord) -> (String, Option<String>) {
-        let row = a.id.to_string();
-        let open = |enc: &str, col: &str| self.cipher.decrypt(enc, standing_aad(col, &row)).unwrap_or_default();
-        (open(&a.text_enc, "text"), a.outcome_enc.as_deref().map(|o| open(o, "outcome")))
+        self.open_texts("standing_appeals", a.id, &a.text_enc, a.outcome_enc.as_deref())
     }
 
     /// A standing appeal's texts for an officer: the reading is an audit event.

@@ -233,25 +233,7 @@ both!(sec3_a_lower_role_cannot_change_a_higher_ones_account, |t: TestApp| async 
 both!(sec4_changing_the_email_needs_the_password_and_a_code_and_keeps_the_orders, |t: TestApp| async move {
     let accounts = t.app.accounts();
     let (account, secret, token) = customer_with_mfa(&t, "old@example.com").await;
-    let order = t
-        .app
-        .create_order(
-            custos_app::model::NewOrder {
-                external_id: None,
-                customer_email: Some("old@example.com".into()),
-                pay_network: custos_domain::Network::Ethereum,
-                pay_asset: custos_domain::Asset::Eth,
-                pay_amount: custos_domain::Amount(1000),
-                receive_network: custos_domain::Network::Bitcoin,
-                receive_asset: custos_domain::Asset::Btc,
-                receive_amount: custos_domain::Amount(10),
-                receive_address: custos_domain::Address::parse(custos_domain::Network::Bitcoin, common::CLEAN_BTC)
-                    .unwrap(),
-            },
-            "test",
-        )
-        .await
-        .unwrap();
+    let order = t.app.create_order(common::new_order("old@example.com"), "test").await.unwrap();
     let auth = session(&t, &token).await;
     t.clock.advance_ms(30_000);
     let good = totp_code(&secret, t.clock.now_ms());

@@ -272,24 +272,7 @@ async fn manual_kyc(backend: Backend) {
     let r = Run { t, b, base: base.clone(), shots };
     let (t, b) = (&r.t, &r.b);
     t.app.accounts().register_customer("eva@example.com", PASSWORD, "en").await.unwrap();
-    let order = t
-        .app
-        .create_order(
-            custos_app::model::NewOrder {
-                external_id: None,
-                customer_email: Some("eva@example.com".into()),
-                pay_network: custos_domain::Network::Ethereum,
-                pay_asset: custos_domain::Asset::Eth,
-                pay_amount: custos_domain::Amount(1000),
-                receive_network: custos_domain::Network::Bitcoin,
-                receive_asset: custos_domain::Asset::Btc,
-                receive_amount: custos_domain::Amount(10),
-                receive_address: custos_domain::Address::parse(custos_domain::Network::Bitcoin, CLEAN_BTC).unwrap(),
-            },
-            "test",
-        )
-        .await
-        .unwrap();
+    let order = t.app.create_order(new_order("eva@example.com"), "test").await.unwrap();
     let customer = t.app.store().list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
     let customer_page = format!("{base}/office/customers/{}", customer[0].id);
     let index = customer[0].email_index.clone();

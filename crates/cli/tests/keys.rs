@@ -15,24 +15,7 @@ both!(sec6_a_rotation_reseals_every_value_and_the_old_key_can_go, |t: TestApp| a
     // Personal data in several tables, sealed under the first key.
     t.app.accounts().register_customer("ada@example.com", PASSWORD, "en").await.unwrap();
     enrol(&t, AccountKind::Customer, "ada@example.com", PASSWORD, "127.0.0.1").await;
-    let order = t
-        .app
-        .create_order(
-            custos_app::model::NewOrder {
-                external_id: None,
-                customer_email: Some("ada@example.com".into()),
-                pay_network: custos_domain::Network::Ethereum,
-                pay_asset: custos_domain::Asset::Eth,
-                pay_amount: custos_domain::Amount(1000),
-                receive_network: custos_domain::Network::Bitcoin,
-                receive_asset: custos_domain::Asset::Btc,
-                receive_amount: custos_domain::Amount(10),
-                receive_address: custos_domain::Address::parse(custos_domain::Network::Bitcoin, CLEAN_BTC).unwrap(),
-            },
-            "test",
-        )
-        .await
-        .unwrap();
+    let order = t.app.create_order(new_order("ada@example.com"), "test").await.unwrap();
     let index = order.customer_email_index.clone().unwrap();
     let (card, _) = t.app.register_card(order.id, CARD, Some("Ada Example"), "test").await.unwrap();
     let v = t.app.request_verification(&index, Some(order.id), "full", "staff:test").await.unwrap();

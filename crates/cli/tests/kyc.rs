@@ -247,20 +247,6 @@ fn approve(name: &str) -> custos_app::kyc::ReviewDecision {
     custos_app::kyc::ReviewDecision::Approve { identity_name: Some(name.into()) }
 }
 
-fn new_order(email: &str) -> custos_app::model::NewOrder {
-    custos_app::model::NewOrder {
-        external_id: None,
-        customer_email: Some(email.into()),
-        pay_network: custos_domain::Network::Ethereum,
-        pay_asset: custos_domain::Asset::Eth,
-        pay_amount: custos_domain::Amount(1000),
-        receive_network: custos_domain::Network::Bitcoin,
-        receive_asset: custos_domain::Asset::Btc,
-        receive_amount: custos_domain::Amount(10),
-        receive_address: custos_domain::Address::parse(custos_domain::Network::Bitcoin, CLEAN_BTC).unwrap(),
-    }
-}
-
 both!(sec14_sec15_an_open_verification_restricts_and_a_missed_deadline_suspends, |t: TestApp| async move {
     use custos_app::Clock;
     let accounts = t.app.accounts();

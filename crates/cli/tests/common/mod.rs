@@ -422,3 +422,18 @@ pub fn png_with_text() -> Vec<u8> {
     b.extend(chunk(b"IEND", b""));
     b
 }
+
+/// An ETH → BTC order of `email` (the customer), as the exchange would create it.
+pub fn new_order(email: &str) -> custos_app::model::NewOrder {
+    custos_app::model::NewOrder {
+        external_id: None,
+        customer_email: Some(email.into()),
+        pay_network: Network::Ethereum,
+        pay_asset: custos_domain::Asset::Eth,
+        pay_amount: custos_domain::Amount(1000),
+        receive_network: Network::Bitcoin,
+        receive_asset: custos_domain::Asset::Btc,
+        receive_amount: custos_domain::Amount(10),
+        receive_address: custos_domain::Address::parse(Network::Bitcoin, CLEAN_BTC).unwrap(),
+    }
+}
