@@ -9,7 +9,7 @@ use crate::App;
 use custos_crypto::Aad;
 use custos_domain::audit::AuditEvent;
 use custos_domain::kyc::{
-    check_address_document_date, person_name_key, CardNumber, Date, Level, RejectReason, SheetChecklist, Step,
+    check_address_document_date, person_name_key, CardNumber, Date, Level, SheetChecklist, Step, StepFinding,
     VerificationState,
 };
 use custos_domain::policy::{Action, Reason};
@@ -62,10 +62,11 @@ pub enum ReviewDecision {
     /// Approved; a level with an identity document needs the name as the document shows it
     /// (in the letters a bank card would use), kept only as a keyed hash for KYC-4.
     Approve { identity_name: Option<String> },
-    /// The customer may submit again.
-    Retry(RejectReason),
+    /// The customer sends again what the findings name (per step, or everything); the other
+    /// steps' documents stay for the review.
+    Retry(Vec<StepFinding>),
     /// Refused for good (SEC-16: the account is suspended).
-    Reject(RejectReason),
+    Reject(Vec<StepFinding>),
 }
 
 /// The steps of a level by its name (none for an unknown one).
@@ -528,7 +529,7 @@ impl App {
         }
         let mut v = v;
         let steps = level_steps(&v.level);
-        let (state, labels) = match decision {
+        let (state, findings) = match decision {
             ReviewDecision::Approve { identity_name } => {
                 if steps.contains(&Step::Identity) {
                     let hash = identity_name.as_deref().and_then(|n| name_hash(&self.cipher, n)).ok_or_else(|| {
@@ -553,14 +554,27 @@ impl App {
                 }
                 (VerificationState::Verified, vec![])
             }
-            ReviewDecision::Retry(r) => (VerificationState::Resubmission, vec![r.as_str().to_owned()]),
-            ReviewDecision::Reject(r) => (VerificationState::Failed, vec![r.as_str().to_owned()]),
+            ReviewDecision::Retry(f) | ReviewDecision::Reject(f) if f.is_empty() => {
+                return Err(AppError::invalid(
+                    "reason_required",
+                    "name what is wrong: a reason, for a step or for all",
+                ));
+            }
+            ReviewDecision::Retry(f) => (VerificationState::Resubmission, f),
+            ReviewDecision::Reject(f) => (VerificationState::Failed, f),
         };
-        v.reject_labels = labels;
+        if let Some(f) = findings.iter().find(|f| f.step.is_some_and(|s| !steps.contains(&s))) {
+            return Err(AppError::invalid("step_not_requested", format!("the {} level has no {}", v.level, f.label())));
+        }
+        v.reject_labels = findings.iter().map(|f| f.label()).collect();
         let id = v.id;
         self.set_state(v, state, actor).await?;
-        // The review of these documents has ended: they go (PD-3, SEC-13).
-        self.store.delete_verification_files(id, actor, self.clock.now_ms()).await?;
+        // The documents go when the review ends (PD-3, SEC-13); a resubmission removes those
+        // of the steps to send again (all, if no step is named).
+        let redo: Vec<Step> = findings.iter().filter_map(|f| f.step).collect();
+        let only = (state == VerificationState::Resubmission && findings.iter().all(|f| f.step.is_some()))
+            .then_some(redo.as_slice());
+        self.store.delete_verification_files(id, only, actor, self.clock.now_ms()).await?;
         Ok(state)
     }
 }

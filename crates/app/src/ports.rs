@@ -206,7 +206,14 @@ pub trait KycStore: Send + Sync {
     /// or failed), e.g. left by a crash between the decision and the deletion; returns how many.
     async fn purge_decided_verification_files(&self, at_ms: i64) -> StoreResult<u64>;
     /// Deletes a verification's documents (the review has ended); returns how many.
-    async fn delete_verification_files(&self, verification_id: Uuid, actor: &str, at_ms: i64) -> StoreResult<u64>;
+    /// `steps`: only the documents of these steps.
+    async fn delete_verification_files(
+        &self,
+        verification_id: Uuid,
+        steps: Option<&[custos_domain::kyc::Step]>,
+        actor: &str,
+        at_ms: i64,
+    ) -> StoreResult<u64>;
     /// Stores a provider's webhook once; false when this delivery was seen before.
     async fn kyc_inbox_insert(
         &self,

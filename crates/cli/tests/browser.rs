@@ -344,19 +344,25 @@ async fn manual_kyc(backend: Backend) {
     );
     assert!(b.text("#verifications").await.contains("Utility bill · 2025-12-10"));
     r.shot("office-kyc-review").await;
+    // Per step: the passport and the bill are fine, the selfie's sheet is not.
     b.select(".kyc-decision", "retry").await;
-    b.select(".kyc-reason", "a4_sheet_wrong").await;
+    b.select("#reason-selfie", "a4_sheet_wrong").await;
     b.click(".kyc-review").await;
     assert!(b.text(".kyc-state").await.contains("Please submit again"));
 
-    // The customer reads why, and sends again.
+    // The customer reads what to fix, and sends the selfie again.
     r.login("cabinet", "eva@example.com").await;
-    assert_eq!(b.text(".kyc-reason-text").await, "The A4 sheet is missing or wrong");
+    assert_eq!(b.text(".kyc-reason-text").await, "Selfie with the A4 sheet: The A4 sheet is missing or wrong");
     assert!(b.text(".kyc-state").await.contains("Please submit again"));
     r.shot("cabinet-kyc-retry").await;
     b.click(".kyc-start").await;
-    assert!(!b.has(".sent-file").await, "the first documents were deleted with the decision");
-    send_all().await;
+    let kept = b.text("#sent").await;
+    assert!(
+        kept.lines().count() == 2 && kept.contains("National passport") && !kept.contains("Selfie"),
+        "only the selfie was deleted: {kept}"
+    );
+    upload(None, "selfie", TempFile::new("selfie-2.png", &png_with_text())).await;
+    assert_eq!(b.text("#sent").await.lines().count(), 3);
 
     // Approved with the name on the passport; the customer sees it passed.
     r.login_with_code("office", "olga@example.com", &officer_secret).await;

@@ -409,7 +409,10 @@ both!(
         let again = t.app.request_verification(&index, Some(order.id), "card", "staff:test").await.unwrap();
         let err = t.app.review_verification(again.id, &index, approve_card(), "staff:test").await.unwrap_err();
         assert_eq!(err.code(), "card_holder_mismatch");
-        let reject = custos_app::kyc::ReviewDecision::Reject(custos_domain::kyc::RejectReason::CardHolderMismatch);
+        let reject = custos_app::kyc::ReviewDecision::Reject(vec![custos_domain::kyc::StepFinding {
+            step: Some(Step::BankCard),
+            reason: custos_domain::kyc::RejectReason::CardHolderMismatch,
+        }]);
         assert_eq!(
             t.app.review_verification(again.id, &index, reject, "staff:test").await.unwrap(),
             VerificationState::Failed
@@ -489,6 +492,23 @@ both!(
         // KYC-2: the reviewer's checklist.
         let checklist = t.app.sheet_checklist(&v).await.unwrap();
         assert_eq!((checklist.date.as_str(), checklist.order_number), ("2026-01-01", order.number));
+        // Per step: the address proof is unreadable; only it goes and is asked again.
+        let finding = custos_domain::kyc::StepFinding {
+            step: Some(Step::ProofOfAddress),
+            reason: custos_domain::kyc::RejectReason::Unreadable,
+        };
+        let retry = custos_app::kyc::ReviewDecision::Retry(vec![finding]);
+        t.app.review_verification(v.id, &index, retry, "staff:test").await.unwrap();
+        let now = t.app.verifications_of(&index).await.unwrap().remove(0);
+        assert_eq!((now.state, now.reject_labels.clone()), (VerificationState::Resubmission, vec![finding.label()]));
+        let left: Vec<Step> = t.app.verification_files(v.id).await.unwrap().iter().map(|f| f.step).collect();
+        assert_eq!(left, [Step::Identity], "the passport stays for the review");
+        let empty = custos_app::kyc::ReviewDecision::Retry(vec![]);
+        assert_eq!(
+            t.app.review_verification(v.id, &index, empty, "staff:test").await.unwrap_err().code(),
+            "reason_required"
+        );
+        submit(Step::ProofOfAddress, b"%PDF-1.4 utility bill".to_vec(), Some("2025-12-01")).await.unwrap();
         // An identity is approved with the name the document shows (KYC-4 compares with it).
         let unnamed = custos_app::kyc::ReviewDecision::Approve { identity_name: None };
         let err = t.app.review_verification(v.id, &index, unnamed, "staff:test").await.unwrap_err();

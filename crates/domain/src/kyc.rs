@@ -238,6 +238,33 @@ impl RejectReason {
     }
 }
 
+/// An officer's finding on one step of a verification (or, without a step, on all of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepFinding {
+    pub step: Option<Step>,
+    pub reason: RejectReason,
+}
+
+impl StepFinding {
+    /// As kept among a verification's reject labels: `step:reason`, or `reason`.
+    pub fn label(self) -> String {
+        match self.step {
+            Some(s) => format!("{}:{}", s.as_str(), self.reason.as_str()),
+            None => self.reason.as_str().to_owned(),
+        }
+    }
+
+    /// A label written by [`Self::label`]; `None` for a provider's own labels.
+    pub fn parse(label: &str) -> Option<StepFinding> {
+        match label.split_once(':') {
+            Some((step, reason)) => {
+                Some(StepFinding { step: Some(Step::parse(step)?), reason: RejectReason::parse(reason)? })
+            }
+            None => Some(StepFinding { step: None, reason: RejectReason::parse(label)? }),
+        }
+    }
+}
+
 /// KYC-3's rule, checked when the customer submits: the proof of address was issued at most
 /// three calendar months before `submitted`, and not after it.
 pub fn check_address_document_date(issued: Date, submitted: Date) -> Result<(), String> {
@@ -501,6 +528,19 @@ mod tests {
         assert_eq!(Step::ProofOfAddress.document_kinds().len(), 4, "KYC-3's four documents");
         assert_eq!(Step::Selfie.check_document_kind(None), Ok(None));
         assert!(Step::Selfie.check_document_kind(Some("id_card")).is_err());
+    }
+
+    #[test]
+    fn findings_per_step_survive_as_labels() {
+        let f = StepFinding { step: Some(Step::Selfie), reason: RejectReason::A4SheetWrong };
+        assert_eq!(f.label(), "selfie:a4_sheet_wrong");
+        assert_eq!(StepFinding::parse(&f.label()), Some(f));
+        assert_eq!(
+            StepFinding::parse("unreadable"),
+            Some(StepFinding { step: None, reason: RejectReason::Unreadable })
+        );
+        assert_eq!(StepFinding::parse("BAD_PHOTO"), None, "a provider's label is not ours");
+        assert_eq!(StepFinding::parse("face:unreadable"), None);
     }
 
     #[test]

@@ -325,17 +325,38 @@ impl KycStore for SqlStore {
         self.read_one(q, |r| Ok((rows::verification_file(r)?, rows::get(r, "content_enc")?))).await
     }
 
-    async fn delete_verification_files(&self, verification_id: Uuid, actor: &str, at_ms: i64) -> StoreResult<u64> {
-        let script = Script::one(
-            "DELETE FROM verification_files WHERE verification_id = $1",
-            values![verification_id.to_string()],
-        );
+    async fn delete_verification_files(
+        &self,
+        verification_id: Uuid,
+        steps: Option<&[custos_domain::kyc::Step]>,
+        actor: &str,
+        at_ms: i64,
+    ) -> StoreResult<u64> {
+        let script = match steps {
+            None => Script::one(
+                "DELETE FROM verification_files WHERE verification_id = $1",
+                values![verification_id.to_string()],
+            ),
+            Some(steps) => {
+                let marks: Vec<String> = (2..steps.len() + 2).map(|i| format!("${i}")).collect();
+                let mut params = values![verification_id.to_string()];
+                params.extend(steps.iter().map(|s| crate::script::Value::from(s.as_str())));
+                Script::one(
+                    format!(
+                        "DELETE FROM verification_files WHERE verification_id = $1 AND step IN ({})",
+                        marks.join(", ")
+                    ),
+                    params,
+                )
+            }
+        };
+        let steps: Option<Vec<&str>> = steps.map(|s| s.iter().map(|s| s.as_str()).collect());
         let ev = AuditEvent {
             actor: actor.into(),
             action: "kyc.documents_deleted".into(),
             entity_type: "verification".into(),
             entity_id: verification_id.to_string(),
-            data: serde_json::json!({}),
+            data: serde_json::json!({"steps": steps}),
         };
         Ok(self.write_with(script, &[ev], at_ms).await?[0].affected)
     }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use custos_app::kyc::{level_steps, ReviewDecision, VerificationUpload};
 use custos_app::model::VerificationRecord;
-use custos_domain::kyc::{Level, RejectReason, VerificationState};
+use custos_domain::kyc::{Level, RejectReason, Step, StepFinding, VerificationState};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -24,8 +24,11 @@ pub struct VerificationRow {
     pub open: bool,
     pub due: Due,
     pub labels: String,
-    /// Our reasons among the labels (an officer's), as text keys the customer can read.
-    pub reasons: Vec<&'static str>,
+    /// Our findings among the labels (an officer's), as text keys the customer can read:
+    /// (the step's short name, if any; the reason).
+    pub reasons: Vec<(Option<String>, &'static str)>,
+    /// The steps of the level, for a reviewer's per-step findings.
+    pub steps: Vec<&'static str>,
     /// What the customer is told to fix.
     pub comment: Option<String>,
     /// The customer can start (or restart) the provider's check.
@@ -103,7 +106,13 @@ pub async fn rows(s: &AppState, list: &[VerificationRecord], now_ms: i64, office
             open,
             due: Due::new(v.due_at_ms, now_ms),
             labels: v.reject_labels.join(", "),
-            reasons: v.reject_labels.iter().filter_map(|l| RejectReason::parse(l)).map(RejectReason::as_str).collect(),
+            reasons: v
+                .reject_labels
+                .iter()
+                .filter_map(|l| StepFinding::parse(l))
+                .map(|f| (f.step.map(|s| format!("step_{}", s.as_str())), f.reason.as_str()))
+                .collect(),
+            steps: level_steps(&v.level).into_iter().map(|s| s.as_str()).collect(),
             comment: s.app.verification_comment(v),
             // SumSub's widget, or our upload form when officers review.
             startable: matches!(
@@ -195,25 +204,18 @@ pub async fn request(
     }
 }
 
-#[derive(Deserialize)]
-pub struct ReviewForm {
-    customer: String,
-    decision: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    identity_name: String,
-}
-
-/// An officer decides a verification without a provider: approve, ask again, or refuse.
+/// An officer decides a verification without a provider: approve, ask again, or refuse. The
+/// form carries `decision`, `identity_name`, and the findings: `reason_<step>` per step, or
+/// `reason` for all of it.
 pub async fn review(
     State(s): State<AppState>,
     Extension(v): Extension<Viewer>,
     Path(id): Path<String>,
-    Form(form): Form<ReviewForm>,
+    Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
+    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or_default();
     let (Some(auth), Some(id), Some(customer)) =
-        (&v.auth, Uuid::parse_str(&id).ok(), Uuid::parse_str(&form.customer).ok())
+        (&v.auth, Uuid::parse_str(&id).ok(), Uuid::parse_str(field("customer")).ok())
     else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
@@ -221,17 +223,28 @@ pub async fn review(
     let Ok(Some(account)) = s.app.store().get_account(customer).await else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    let reason = RejectReason::parse(&form.reason);
-    let decision = match (form.decision.as_str(), reason) {
-        ("approve", _) => ReviewDecision::Approve {
-            identity_name: Some(form.identity_name.trim().to_owned()).filter(|n| !n.is_empty()),
-        },
-        ("retry", Some(r)) => ReviewDecision::Retry(r),
-        ("reject", Some(r)) => ReviewDecision::Reject(r),
-        _ => {
-            let f = Frame::new(&v, true, &back);
-            return views::text_notice(f, StatusCode::UNPROCESSABLE_ENTITY, "choose a reason for a refusal".into());
+    let findings: Vec<StepFinding> = fields
+        .iter()
+        .filter_map(|(k, r)| {
+            let step = match k.strip_prefix("reason_") {
+                Some(st) => Some(Step::parse(st)?),
+                None if k == "reason" => None,
+                None => return None,
+            };
+            Some(StepFinding { step, reason: RejectReason::parse(r.trim())? })
+        })
+        .collect();
+    let refuse =
+        |text: &str| views::text_notice(Frame::new(&v, true, &back), StatusCode::UNPROCESSABLE_ENTITY, text.to_owned());
+    let decision = match field("decision") {
+        "approve" if findings.is_empty() => {
+            ReviewDecision::Approve { identity_name: Some(field("identity_name").to_owned()).filter(|n| !n.is_empty()) }
         }
+        "approve" => return refuse("a step has a reason: ask again or refuse"),
+        _ if findings.is_empty() => return refuse("choose a reason for a refusal"),
+        "retry" => ReviewDecision::Retry(findings),
+        "reject" => ReviewDecision::Reject(findings),
+        _ => return refuse("choose a decision"),
     };
     match s.app.review_verification(id, &account.email_index, decision, &auth.actor()).await {
         Ok(_) => Redirect::to(&back).into_response(),
