@@ -18,6 +18,7 @@ pub mod monitoring;
 pub mod ports;
 pub mod screening;
 pub mod service;
+pub mod watch;
 pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -140,6 +140,50 @@ pub trait KeyStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// What chain watchers keep: block hashes and transfers to deposit addresses.
+#[async_trait]
+pub trait ChainStore: Send + Sync {
+    /// The newest block kept, (number, hash).
+    async fn chain_head(&self, network: Network) -> StoreResult<Option<(u64, String)>>;
+    async fn chain_block_hash(&self, network: Network, number: u64) -> StoreResult<Option<String>>;
+    /// Keeps a block and its transfers (a transfer seen again after a reorg is pending again).
+    async fn chain_add_block(
+        &self,
+        network: Network,
+        number: u64,
+        hash: &str,
+        parent_hash: &str,
+        transfers: &[crate::watch::WatchedTransfer],
+        at_ms: i64,
+    ) -> StoreResult<()>;
+    /// Forgets the blocks after `ancestor`: their pending transfers become dropped, their
+    /// credited ones reverted (the deposit stops counting). Returns those transfers.
+    async fn chain_rewind(
+        &self,
+        network: Network,
+        ancestor: u64,
+        at_ms: i64,
+    ) -> StoreResult<Vec<crate::watch::WatchedTransfer>>;
+    /// Transfers seen but not credited yet.
+    async fn chain_open_transfers(&self, network: Network) -> StoreResult<Vec<crate::watch::WatchedTransfer>>;
+    /// A transfer handed to the deposit intake (a reverted deposit counts again).
+    async fn chain_credit(
+        &self,
+        network: Network,
+        txid: &str,
+        index: u32,
+        deposit_id: Uuid,
+        at_ms: i64,
+    ) -> StoreResult<()>;
+    async fn chain_refuse(&self, network: Network, txid: &str, index: u32, at_ms: i64) -> StoreResult<()>;
+    /// Forgets block hashes below `number` (reorganisations that deep are not followed).
+    async fn chain_prune(&self, network: Network, number: u64) -> StoreResult<()>;
+    /// The deposit addresses to watch: of open orders, and of orders created since `since_ms`.
+    async fn watched_addresses(&self, network: Network, since_ms: i64) -> StoreResult<Vec<String>>;
+    /// The watcher's transfers, newest first (for the office and tests).
+    async fn chain_transfers(&self, network: Network, limit: i64) -> StoreResult<Vec<crate::watch::WatchedTransfer>>;
+}
+
 /// Verifications, cards and the KYC provider's inbox.
 #[async_trait]
 pub trait KycStore: Send + Sync {
@@ -229,7 +273,7 @@ pub trait KycStore: Send + Sync {
 /// Persistence. Every method that changes state writes its audit event(s) in the same
 /// transaction; none leaves a partial write behind.
 #[async_trait]
-pub trait Store: AccountStore + KycStore + KeyStore + Send + Sync {
+pub trait Store: AccountStore + KycStore + KeyStore + ChainStore + Send + Sync {
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
 

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod audit;
+mod chain;
 mod keys;
 mod kyc;
 mod migrate;

@@ -41,6 +41,7 @@ pub fn migrations() -> &'static [Migration] {
         migration!(12, "document_kinds_names", "0012_document_kinds_names.sql"),
         migration!(13, "data_keys", "0013_data_keys.sql"),
         migration!(14, "standing_appeals", "0014_standing_appeals.sql"),
+        migration!(15, "chain_watch", "0015_chain_watch.sql"),
     ]
 }
 

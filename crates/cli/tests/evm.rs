@@ -1,0 +1,259 @@
+//! The Ethereum watcher against a real local node (anvil, from the npm package
+//! @foundry-rs/anvil; scripts/install-test-tools), on SQLite and PostgreSQL: ETH and ERC-20
+//! deposits to derived addresses are seen, counted until their depth, credited and screened; a
+//! reorganisation drops what was not credited yet and reverts what was (with a case), and what
+//! the new chain adds is credited; after a restart the watcher catches up without duplicates.
+
+mod common;
+
+use common::*;
+use custos_app::watch::{WatchReport, WatchSettings};
+use custos_chain::evm::{EvmRpc, Token};
+use custos_domain::{Address, Amount, Asset, Network, OrderStatus, RiskCategory};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// anvil's first two accounts (its default mnemonic): unlocked, funded.
+const ALICE: &str = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+const CASINO: &str = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
+/// Three more of its accounts: one sender funding many customers is a monitoring rule of its own.
+const DORA: &str = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
+const EVAN: &str = "0x90f79bf6eb2c4f870365e785982e1f101e93b906";
+const FRED: &str = "0x15d34aaf54267db7d7c367839aaf71a00a2c6a65";
+const ETHER: u128 = 1_000_000_000_000_000_000;
+
+/// A local Ethereum node for one test; stopped when dropped.
+pub struct Anvil {
+    child: Child,
+    pub url: String,
+    pub rpc: EvmRpc,
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Anvil {
+    /// `None` (the test skipped) without anvil, unless CUSTOS_REQUIRE_ANVIL=1.
+    pub async fn start() -> Option<Anvil> {
+        let Some(bin) = std::env::var("CUSTOS_ANVIL").ok().filter(|b| std::path::Path::new(b).is_file()) else {
+            assert!(
+                std::env::var("CUSTOS_REQUIRE_ANVIL").map_or(true, |v| v != "1"),
+                "CUSTOS_REQUIRE_ANVIL=1 but CUSTOS_ANVIL names no anvil (scripts/install-test-tools)"
+            );
+            eprintln!("SKIPPED: anvil is not installed (scripts/install-test-tools)");
+            return None;
+        };
+        // A chain id of its own tells this node from another test's on a reused port.
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let chain_id = 1_000 + u64::from(rand_u16());
+            let child = Command::new(&bin)
+                .args(["--port", &port.to_string(), "--host", "127.0.0.1", "--silent"])
+                .args(["--chain-id", &chain_id.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("anvil starts");
+            let url = format!("http://127.0.0.1:{port}");
+            let rpc = EvmRpc::new(&url, vec![], Duration::from_secs(10)).unwrap();
+            let mut anvil = Anvil { child, url, rpc };
+            for _ in 0..100 {
+                if anvil.child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                if let Ok(id) = anvil.rpc.call("eth_chainId", json!([])).await {
+                    if custos_chain::evm::quantity(&id).ok() == Some(u128::from(chain_id)) {
+                        return Some(anvil);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        panic!("anvil did not start");
+    }
+
+    pub async fn call(&self, method: &str, params: Value) -> Value {
+        self.rpc.call(method, params).await.unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+
+    /// Sends a transaction from an unlocked account and waits until it is mined; returns its hash.
+    pub async fn send(&self, from: &str, to: Option<&str>, value: u128, data: Option<String>) -> String {
+        let mut tx = json!({"from": from, "value": format!("0x{value:x}")});
+        if let Some(to) = to {
+            tx["to"] = to.into();
+        }
+        if let Some(d) = data {
+            tx["data"] = d.into();
+        }
+        let hash = self.call("eth_sendTransaction", json!([tx])).await.as_str().unwrap().to_owned();
+        self.receipt(&hash).await;
+        hash
+    }
+
+    /// The transaction's receipt, once it is mined.
+    pub async fn receipt(&self, hash: &str) -> Value {
+        for _ in 0..100 {
+            let r = self.call("eth_getTransactionReceipt", json!([hash])).await;
+            if !r.is_null() {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("transaction {hash} was not mined");
+    }
+
+    pub async fn mine(&self, blocks: u64) {
+        self.call("anvil_mine", json!([format!("0x{blocks:x}")])).await;
+    }
+
+    pub async fn snapshot(&self) -> Value {
+        self.call("evm_snapshot", json!([])).await
+    }
+
+    pub async fn revert(&self, id: Value) {
+        assert_eq!(self.call("evm_revert", json!([id])).await, json!(true));
+    }
+
+    /// Deploys TestToken (crates/chain/tests/evm) with `supply` for `from`; returns its address.
+    pub async fn deploy_token(&self, from: &str, supply: u128) -> Address {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../chain/tests/evm/TestToken.json");
+        let artifact: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let code = format!("{}{supply:064x}", artifact["bytecode"].as_str().unwrap());
+        let hash = self.send(from, None, 0, Some(code)).await;
+        let receipt = self.receipt(&hash).await;
+        let contract = receipt["contractAddress"].as_str().unwrap_or_else(|| panic!("no contract: {receipt}"));
+        Address::parse(Network::Ethereum, contract).unwrap()
+    }
+
+    /// `transfer(to, amount)` on a token.
+    pub async fn token_transfer(&self, token: &Address, from: &str, to: &str, amount: u128) -> String {
+        let data = format!("0xa9059cbb{:0>64}{amount:064x}", &to[2..]);
+        self.send(from, Some(token.as_str()), 0, Some(data)).await
+    }
+}
+
+fn rand_u16() -> u16 {
+    u16::from_le_bytes(custos_crypto::random_bytes::<2>())
+}
+
+async fn order_paid_in(t: &TestApp, email: &str, asset: Asset) -> custos_app::model::OrderRecord {
+    let mut o = new_order(email);
+    o.pay_asset = asset;
+    t.app.create_order(o, "test").await.unwrap()
+}
+
+fn settings(start: u64) -> WatchSettings {
+    WatchSettings { default_depth: 5, start_block: Some(start), ..WatchSettings::default() }
+}
+
+async fn step(t: &TestApp, rpc: &EvmRpc, s: &WatchSettings) -> WatchReport {
+    t.app.watch_step(rpc, s).await.unwrap()
+}
+
+async fn status(t: &TestApp, id: uuid::Uuid) -> OrderStatus {
+    t.app.get_order(id).await.unwrap().order.status
+}
+
+both!(addr_3_eth_and_token_deposits_are_seen_confirmed_screened_and_follow_reorgs, |t: TestApp| async move {
+    let Some(node) = Anvil::start().await else { return };
+    // The sender of one deposit is a known casino.
+    add_labels(t.store.as_ref(), "test-desk", &[(Network::Ethereum, CASINO, RiskCategory::Gambling)], 0).await;
+    t.builtin.replace(custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap());
+    let token = node.deploy_token(ALICE, 1_000_000_000_000).await;
+    let rpc =
+        EvmRpc::new(&node.url, vec![Token { contract: token.clone(), asset: Asset::Usdt }], Duration::from_secs(10))
+            .unwrap();
+    let s = settings(
+        node.rpc.call("eth_blockNumber", json!([])).await.map(|v| custos_chain::evm::quantity(&v).unwrap()).unwrap()
+            as u64,
+    );
+
+    let eth = order_paid_in(&t, "ann@example.com", Asset::Eth).await;
+    let usdt = order_paid_in(&t, "ben@example.com", Asset::Usdt).await;
+    let held = order_paid_in(&t, "cat@example.com", Asset::Eth).await;
+    node.send(ALICE, Some(&eth.deposit_address), ETHER, None).await;
+    let token_tx = node.token_transfer(&token, ALICE, &usdt.deposit_address, 5_000_000).await;
+    node.send(CASINO, Some(&held.deposit_address), ETHER / 2, None).await;
+
+    // Seen, not deep enough yet: nothing credited, the orders still wait.
+    let r = step(&t, &rpc, &s).await;
+    assert_eq!((r.seen, r.credited), (3, 0), "{r:?}");
+    assert_eq!(status(&t, eth.id).await, OrderStatus::AwaitingDeposit);
+    node.mine(5).await;
+    let r = step(&t, &rpc, &s).await;
+    assert_eq!((r.seen, r.credited), (0, 3), "{r:?}");
+    let view = t.app.get_order(eth.id).await.unwrap();
+    assert_eq!(view.order.status, OrderStatus::Accepted);
+    assert_eq!(view.deposits[0].amount, Amount(ETHER));
+    assert_eq!(view.deposits[0].sources, [ALICE], "the sender is the source");
+    let view = t.app.get_order(usdt.id).await.unwrap();
+    assert_eq!((view.order.status, view.deposits[0].amount), (OrderStatus::Accepted, Amount(5_000_000)));
+    assert_eq!(view.deposits[0].sources, [ALICE], "the token's sender, not the contract");
+    assert_eq!(view.deposits[0].txid, token_tx);
+    let view = t.app.get_order(held.id).await.unwrap();
+    assert_eq!(view.order.status, OrderStatus::OnHoldAwaitingCustomer, "the casino's ether is held");
+    assert!(view.deposits[0].confirmations.is_some_and(|c| c >= 5));
+    assert_eq!(step(&t, &rpc, &s).await.credited, 0, "credited once");
+
+    // A shallow reorganisation: the transfer had not reached its depth; it is dropped.
+    let late = order_paid_in(&t, "dan@example.com", Asset::Eth).await;
+    let snap = node.snapshot().await;
+    node.send(DORA, Some(&late.deposit_address), ETHER / 5, None).await;
+    assert_eq!(step(&t, &rpc, &s).await.seen, 1);
+    node.revert(snap).await;
+    node.mine(2).await;
+    let r = step(&t, &rpc, &s).await;
+    assert_eq!((r.dropped, r.credited), (1, 0), "{r:?}");
+    // What the new chain adds is credited as usual.
+    node.send(DORA, Some(&late.deposit_address), ETHER / 10 * 3, None).await;
+    node.mine(5).await;
+    let r = step(&t, &rpc, &s).await;
+    assert_eq!(r.credited, 1, "{r:?}");
+    let view = t.app.get_order(late.id).await.unwrap();
+    assert_eq!(view.deposits.len(), 1);
+    assert_eq!(view.deposits[0].amount, Amount(ETHER / 10 * 3), "only the transfer on the chain counts");
+
+    // A deep one: the deposit was credited; it is reverted and officers get a case.
+    let deep = order_paid_in(&t, "eve@example.com", Asset::Eth).await;
+    let snap = node.snapshot().await;
+    node.send(EVAN, Some(&deep.deposit_address), ETHER / 10, None).await;
+    node.mine(5).await;
+    assert_eq!(step(&t, &rpc, &s).await.credited, 1);
+    let view = t.app.get_order(deep.id).await.unwrap();
+    assert_eq!(view.order.status, OrderStatus::Accepted, "{:?}", view.cases);
+    node.revert(snap).await;
+    node.mine(8).await;
+    let r = step(&t, &rpc, &s).await;
+    assert_eq!(r.reverted, 1, "{r:?}");
+    let view = t.app.get_order(deep.id).await.unwrap();
+    let reasons = serde_json::to_string(&view.cases.iter().map(|c| &c.reasons).collect::<Vec<_>>()).unwrap();
+    assert!(reasons.contains("deposit_reorged"), "{reasons}");
+    let reverted: Option<i64> = sqlx::query_scalar("SELECT reverted_at_ms FROM deposits WHERE order_id = $1")
+        .bind(deep.id.to_string())
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap();
+    assert!(reverted.is_some(), "the deposit no longer counts");
+
+    // Downtime: blocks pass while no watcher runs; after a restart it catches up, once.
+    let after = order_paid_in(&t, "fay@example.com", Asset::Eth).await;
+    node.send(FRED, Some(&after.deposit_address), ETHER / 4, None).await;
+    node.mine(6).await;
+    let deposits = |t: &TestApp| {
+        let pool = t.store.pool().clone();
+        async move { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM deposits").fetch_one(&pool).await.unwrap() }
+    };
+    let before = deposits(&t).await;
+    let t = t.restart(Options::default()).await;
+    let r = step(&t, &rpc, &s).await;
+    assert_eq!((r.credited, r.scanned > 0), (1, true), "{r:?}");
+    assert_eq!(deposits(&t).await, before + 1, "no duplicates after the restart");
+    assert_eq!(step(&t, &rpc, &s).await.credited, 0);
+    let view = t.app.get_order(after.id).await.unwrap();
+    assert_eq!(view.order.status, OrderStatus::Accepted, "{:?}", view.cases);
+});

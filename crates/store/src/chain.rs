@@ -1,0 +1,199 @@
+//! What chain watchers keep: block hashes and transfers to deposit addresses.
+
+use crate::rows;
+use crate::script::{values, Script};
+use crate::SqlStore;
+use async_trait::async_trait;
+use custos_app::ports::{ChainStore, StoreResult};
+use custos_app::watch::WatchedTransfer;
+use custos_app::StoreError;
+use custos_domain::{Amount, Network};
+use uuid::Uuid;
+
+const TRANSFER_COLUMNS: &str = "network, txid, output_index, asset, address, sources, amount, block_number, \
+    block_hash, status, deposit_id";
+
+fn transfer(r: &sqlx::any::AnyRow) -> StoreResult<WatchedTransfer> {
+    let bad = |what: &str, v: &str| StoreError::Other(format!("chain_transfers: bad {what} {v:?}"));
+    let network: String = rows::get(r, "network")?;
+    let asset: String = rows::get(r, "asset")?;
+    let amount: String = rows::get(r, "amount")?;
+    let deposit: Option<String> = rows::get(r, "deposit_id")?;
+    Ok(WatchedTransfer {
+        network: network.parse().map_err(|_| bad("network", &network))?,
+        txid: rows::get(r, "txid")?,
+        index: u32::try_from(rows::get::<i64>(r, "output_index")?).map_err(|_| bad("index", ""))?,
+        asset: asset.parse().map_err(|_| bad("asset", &asset))?,
+        address: rows::get(r, "address")?,
+        sources: serde_json::from_str(&rows::get::<String>(r, "sources")?)
+            .map_err(|e| bad("sources", &e.to_string()))?,
+        amount: Amount(amount.parse().map_err(|_| bad("amount", &amount))?),
+        block_number: u64::try_from(rows::get::<i64>(r, "block_number")?).map_err(|_| bad("block", ""))?,
+        block_hash: rows::get(r, "block_hash")?,
+        status: rows::get(r, "status")?,
+        deposit_id: deposit.map(|d| d.parse().map_err(|_| bad("deposit_id", &d))).transpose()?,
+    })
+}
+
+fn number(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl ChainStore for SqlStore {
+    async fn chain_head(&self, network: Network) -> StoreResult<Option<(u64, String)>> {
+        let q = sqlx::query("SELECT number, hash FROM chain_blocks WHERE network = $1 ORDER BY number DESC LIMIT 1")
+            .bind(network.as_str());
+        self.read_one(q, |r| Ok((rows::get::<i64>(r, "number")?.max(0) as u64, rows::get(r, "hash")?))).await
+    }
+
+    async fn chain_block_hash(&self, network: Network, n: u64) -> StoreResult<Option<String>> {
+        let q = sqlx::query("SELECT hash FROM chain_blocks WHERE network = $1 AND number = $2")
+            .bind(network.as_str())
+            .bind(number(n));
+        self.read_one(q, |r| rows::get(r, "hash")).await
+    }
+
+    async fn chain_add_block(
+        &self,
+        network: Network,
+        n: u64,
+        hash: &str,
+        parent_hash: &str,
+        transfers: &[WatchedTransfer],
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        let mut script = Script::one(
+            "INSERT INTO chain_blocks (network, number, hash, parent_hash) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (network, number) DO UPDATE SET hash = excluded.hash, parent_hash = excluded.parent_hash",
+            values![network.as_str(), number(n), hash, parent_hash],
+        );
+        for t in transfers {
+            let sources = serde_json::to_string(&t.sources).map_err(|e| StoreError::Other(e.to_string()))?;
+            script.push(
+                "INSERT INTO chain_transfers (network, txid, output_index, asset, address, sources, amount, \
+                 block_number, block_hash, status, seen_at_ms, updated_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10) \
+                 ON CONFLICT (network, txid, output_index) DO UPDATE SET block_number = excluded.block_number, \
+                 block_hash = excluded.block_hash, updated_at_ms = excluded.updated_at_ms, \
+                 status = CASE WHEN chain_transfers.status IN ('dropped', 'reverted') THEN 'pending' \
+                 ELSE chain_transfers.status END",
+                values![
+                    network.as_str(),
+                    t.txid.as_str(),
+                    i64::from(t.index),
+                    t.asset.as_str(),
+                    t.address.as_str(),
+                    sources,
+                    t.amount.0.to_string(),
+                    number(t.block_number),
+                    t.block_hash.as_str(),
+                    at_ms
+                ],
+            );
+        }
+        self.write(script, &[], at_ms).await
+    }
+
+    async fn chain_rewind(&self, network: Network, ancestor: u64, at_ms: i64) -> StoreResult<Vec<WatchedTransfer>> {
+        let sql = format!(
+            "SELECT {TRANSFER_COLUMNS} FROM chain_transfers WHERE network = $1 AND block_number > $2 \
+             AND status IN ('pending', 'credited') ORDER BY block_number, txid, output_index"
+        );
+        let q = sqlx::query(&sql).bind(network.as_str()).bind(number(ancestor));
+        let mut affected = self.read_all(q, transfer).await?;
+        let mut script = Script::one(
+            "DELETE FROM chain_blocks WHERE network = $1 AND number > $2",
+            values![network.as_str(), number(ancestor)],
+        );
+        script.push(
+            "UPDATE deposits SET reverted_at_ms = $1 WHERE id IN (SELECT deposit_id FROM chain_transfers \
+             WHERE network = $2 AND block_number > $3 AND status = 'credited')",
+            values![at_ms, network.as_str(), number(ancestor)],
+        );
+        script.push(
+            "UPDATE chain_transfers SET status = CASE WHEN status = 'credited' THEN 'reverted' ELSE 'dropped' END, \
+             updated_at_ms = $1 WHERE network = $2 AND block_number > $3 AND status IN ('pending', 'credited')",
+            values![at_ms, network.as_str(), number(ancestor)],
+        );
+        let events: Vec<custos_domain::audit::AuditEvent> = affected
+            .iter()
+            .filter(|t| t.status == "credited")
+            .map(|t| custos_domain::audit::AuditEvent {
+                actor: "system:watcher".into(),
+                action: "deposit.reverted".into(),
+                entity_type: "deposit".into(),
+                entity_id: t.deposit_id.map(|d| d.to_string()).unwrap_or_default(),
+                data: serde_json::json!({"network": network.as_str(), "txid": t.txid, "block": t.block_number}),
+            })
+            .collect();
+        self.write(script, &events, at_ms).await?;
+        for t in &mut affected {
+            t.status = if t.status == "credited" { "reverted".into() } else { "dropped".into() };
+        }
+        Ok(affected)
+    }
+
+    async fn chain_open_transfers(&self, network: Network) -> StoreResult<Vec<WatchedTransfer>> {
+        let sql = format!(
+            "SELECT {TRANSFER_COLUMNS} FROM chain_transfers WHERE network = $1 AND status = 'pending' \
+             ORDER BY block_number, txid, output_index"
+        );
+        self.read_all(sqlx::query(&sql).bind(network.as_str()), transfer).await
+    }
+
+    async fn chain_credit(
+        &self,
+        network: Network,
+        txid: &str,
+        index: u32,
+        deposit_id: Uuid,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        let mut script = Script::one(
+            "UPDATE chain_transfers SET status = 'credited', deposit_id = $1, updated_at_ms = $2 \
+             WHERE network = $3 AND txid = $4 AND output_index = $5",
+            values![deposit_id.to_string(), at_ms, network.as_str(), txid, i64::from(index)],
+        );
+        script.push(
+            "UPDATE deposits SET reverted_at_ms = NULL WHERE id = $1 AND reverted_at_ms IS NOT NULL",
+            values![deposit_id.to_string()],
+        );
+        self.write(script, &[], at_ms).await
+    }
+
+    async fn chain_refuse(&self, network: Network, txid: &str, index: u32, at_ms: i64) -> StoreResult<()> {
+        let script = Script::one(
+            "UPDATE chain_transfers SET status = 'refused', updated_at_ms = $1 \
+             WHERE network = $2 AND txid = $3 AND output_index = $4",
+            values![at_ms, network.as_str(), txid, i64::from(index)],
+        );
+        self.write(script, &[], at_ms).await
+    }
+
+    async fn chain_prune(&self, network: Network, n: u64) -> StoreResult<()> {
+        let script = Script::one(
+            "DELETE FROM chain_blocks WHERE network = $1 AND number < $2",
+            values![network.as_str(), number(n)],
+        );
+        self.write(script, &[], 0).await
+    }
+
+    async fn watched_addresses(&self, network: Network, since_ms: i64) -> StoreResult<Vec<String>> {
+        let q = sqlx::query(
+            "SELECT da.address FROM deposit_addresses da JOIN orders o ON o.id = da.order_id \
+             WHERE da.network = $1 AND (da.created_at_ms >= $2 OR o.status NOT IN ('completed', 'refunded', 'frozen', 'expired'))",
+        )
+        .bind(network.as_str())
+        .bind(since_ms);
+        self.read_all(q, |r| rows::get(r, "address")).await
+    }
+
+    async fn chain_transfers(&self, network: Network, limit: i64) -> StoreResult<Vec<WatchedTransfer>> {
+        let sql = format!(
+            "SELECT {TRANSFER_COLUMNS} FROM chain_transfers WHERE network = $1 \
+             ORDER BY block_number DESC, txid, output_index LIMIT $2"
+        );
+        self.read_all(sqlx::query(&sql).bind(network.as_str()).bind(limit), transfer).await
+    }
+}
