@@ -67,6 +67,25 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The Ethereum watcher on a local anvil node: deposits per second, and the delay from a
+    /// block to its deposits screened and credited, with many watched addresses
+    Watch {
+        /// Watched addresses (one order each)
+        #[arg(long, default_value_t = 10_000)]
+        addresses: usize,
+        /// Deposits in each block
+        #[arg(long, default_value_t = 50)]
+        per_block: usize,
+        /// Blocks
+        #[arg(long, default_value_t = 10)]
+        blocks: usize,
+        /// The anvil binary [default: CUSTOS_ANVIL, or .tools/node_modules/.bin/anvil]
+        #[arg(long, value_name = "PATH")]
+        anvil: Option<PathBuf>,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(cfg: &Config, g: Global, cmd: BenchCommand) -> Result<ExitCode, String> {
@@ -79,6 +98,9 @@ pub async fn run(cfg: &Config, g: Global, cmd: BenchCommand) -> Result<ExitCode,
         }
         BenchCommand::Pipeline { concurrency, deposits, json } => {
             pipeline(cfg, g, concurrency.max(1), deposits.max(1), json).await
+        }
+        BenchCommand::Watch { addresses, per_block, blocks, anvil, json } => {
+            crate::bench_watch::watch(cfg, g, addresses.max(1), per_block.max(1), blocks.max(1), anvil, json).await
         }
     }
 }

@@ -44,6 +44,10 @@ async fn serve_until_ctrl_c(
     }
     bootstrap::spawn_deadline_job(rt.app.clone());
     bootstrap::spawn_reseal(rt.app.clone(), !cfg.secrets.previous_keys.is_empty());
+    let watchers = cfg.chains.spawn(&rt.app)?;
+    if watchers > 0 {
+        tracing::info!(watchers, "watching the chains for deposits");
+    }
     let mut state = custos_web::AppState::new(rt.app.clone());
     state.max_body_bytes = cfg.api.max_body_bytes.unwrap_or(custos_web::DEFAULT_MAX_BODY_BYTES);
     state.trust_forwarded_for = cfg.web.behind_proxy;

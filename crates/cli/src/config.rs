@@ -27,6 +27,7 @@ pub struct Config {
     pub mail: crate::mail::MailConfig,
     pub kyc: crate::kyc::KycConfig,
     pub privacy: Privacy,
+    pub chains: crate::chains::ChainsConfig,
 }
 
 /// Erasing customers (SEC-6, PD-3).

@@ -4,7 +4,9 @@
 
 pub mod analyzers;
 pub mod bench;
+mod bench_watch;
 pub mod bootstrap;
+pub mod chains;
 pub mod commands;
 pub mod config;
 pub mod kyc;

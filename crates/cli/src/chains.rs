@@ -1,0 +1,134 @@
+//! `[chains.ethereum]`: the watchers that see deposits on the chains themselves, beside the REST
+//! intake (see docs/operations.md).
+
+use custos_app::watch::{ChainSource, WatchSettings};
+use custos_app::App;
+use custos_chain::evm::{EvmRpc, Token};
+use custos_domain::{Address, Asset, Network};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainsConfig {
+    pub ethereum: Option<EvmConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvmConfig {
+    /// The node's JSON-RPC URL (your own node, or a provider's).
+    pub rpc_url: String,
+    /// Confirmations before a deposit is credited [default: 12]; per asset below.
+    pub confirmations: Option<u32>,
+    pub confirmations_per_asset: BTreeMap<Asset, u32>,
+    /// ERC-20 contracts to read, with the asset each carries.
+    pub tokens: Vec<TokenConfig>,
+    /// The first block a watcher with no history reads [default: the newest].
+    pub start_block: Option<u64>,
+    /// Seconds between passes [default: 4].
+    pub poll_seconds: Option<u64>,
+    /// Days an order's address is watched after its creation, when the order is no longer open
+    /// [default: 30]; late deposits within them are screened and get a case.
+    pub watch_days: Option<u32>,
+    pub timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub asset: Asset,
+    pub contract: String,
+}
+
+impl EvmConfig {
+    pub fn settings(&self) -> WatchSettings {
+        WatchSettings {
+            depth: self.confirmations_per_asset.clone(),
+            default_depth: self.confirmations.unwrap_or(12),
+            start_block: self.start_block,
+            max_blocks_per_step: 500,
+            watch_window_ms: i64::from(self.watch_days.unwrap_or(30)) * 86_400_000,
+        }
+    }
+
+    pub fn source(&self) -> Result<EvmRpc, String> {
+        let tokens = self
+            .tokens
+            .iter()
+            .map(|t| {
+                let contract = Address::parse(Network::Ethereum, &t.contract)
+                    .map_err(|e| format!("chains.ethereum.tokens: {}: {e}", t.contract))?;
+                Ok(Token { contract, asset: t.asset })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let timeout = Duration::from_secs(self.timeout_seconds.unwrap_or(10));
+        EvmRpc::new(&self.rpc_url, tokens, timeout).map_err(|e| format!("chains.ethereum.rpc_url: {e}"))
+    }
+}
+
+/// Runs a watcher in the background: a pass every `poll` (at once again while catching up).
+pub fn spawn_watcher(app: Arc<App>, source: Arc<dyn ChainSource>, settings: WatchSettings, poll: Duration) {
+    tokio::spawn(async move {
+        let network = source.network();
+        loop {
+            let busy = match app.watch_step(source.as_ref(), &settings).await {
+                Ok(r) => {
+                    if r.seen + r.credited + r.dropped + r.reverted + r.refused > 0 {
+                        tracing::info!(%network, tip = r.tip, scanned = r.scanned, seen = r.seen, credited = r.credited,
+                            dropped = r.dropped, reverted = r.reverted, refused = r.refused, "chain watcher");
+                    }
+                    r.scanned >= settings.max_blocks_per_step
+                }
+                Err(e) => {
+                    tracing::warn!(%network, error = %e, "chain watcher");
+                    false
+                }
+            };
+            if !busy {
+                tokio::time::sleep(poll).await;
+            }
+        }
+    });
+}
+
+impl ChainsConfig {
+    /// Starts the configured watchers; returns how many.
+    pub fn spawn(&self, app: &Arc<App>) -> Result<usize, String> {
+        let Some(eth) = &self.ethereum else { return Ok(0) };
+        let source: Arc<dyn ChainSource> = Arc::new(eth.source()?);
+        let poll = Duration::from_secs(eth.poll_seconds.unwrap_or(4).max(1));
+        spawn_watcher(app.clone(), source, eth.settings(), poll);
+        Ok(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watcher_section_reads_depths_and_tokens() {
+        let cfg: ChainsConfig = toml::from_str(
+            r#"
+            [ethereum]
+            rpc_url = "http://127.0.0.1:8545"
+            confirmations = 12
+            confirmations_per_asset = { USDT = 20 }
+            tokens = [{ asset = "USDT", contract = "0xdAC17F958D2ee523a2206206994597C13D831ec7" }]
+            "#,
+        )
+        .unwrap();
+        let eth = cfg.ethereum.unwrap();
+        let s = eth.settings();
+        assert_eq!((s.depth_of(Asset::Usdt), s.depth_of(Asset::Eth)), (20, 12));
+        assert!(eth.source().is_ok());
+        let bad: EvmConfig = toml::from_str("rpc_url = \"ftp://x\"").unwrap();
+        assert!(bad.source().err().unwrap().contains("http(s)"));
+        let token: Result<ChainsConfig, _> =
+            toml::from_str("[ethereum]\nrpc_url = \"http://n\"\ntokens = [{ asset = \"USDT\", contract = \"0x12\" }]");
+        assert!(token.unwrap().ethereum.unwrap().source().is_err(), "a malformed contract is refused");
+    }
+}
