@@ -1,4 +1,4 @@
-//! `[chains.ethereum]`: the watchers that see deposits on the chains themselves, beside the REST
+//! `[chains.ethereum]`, `[chains.bitcoin]`: the watchers that see deposits on the chains themselves, beside the REST
 //! intake (see docs/operations.md).
 
 use custos_app::watch::{ChainSource, WatchSettings};
@@ -14,6 +14,31 @@ use std::time::Duration;
 #[serde(default, deny_unknown_fields)]
 pub struct ChainsConfig {
     pub ethereum: Option<EvmConfig>,
+    pub bitcoin: Option<BitcoinConfig>,
+}
+
+/// Bitcoin through an Esplora-compatible API (a self-hosted electrs/esplora, or a provider).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BitcoinConfig {
+    pub esplora_url: String,
+    /// Confirmations before a deposit is credited [default: 3].
+    pub confirmations: Option<u32>,
+    pub start_block: Option<u64>,
+    /// Seconds between passes [default: 30].
+    pub poll_seconds: Option<u64>,
+    pub watch_days: Option<u32>,
+    pub timeout_seconds: Option<u64>,
+}
+
+fn settings(depth: BTreeMap<Asset, u32>, default_depth: u32, start: Option<u64>, days: Option<u32>) -> WatchSettings {
+    WatchSettings {
+        depth,
+        default_depth,
+        start_block: start,
+        max_blocks_per_step: 500,
+        watch_window_ms: i64::from(days.unwrap_or(30)) * 86_400_000,
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -45,13 +70,8 @@ pub struct TokenConfig {
 
 impl EvmConfig {
     pub fn settings(&self) -> WatchSettings {
-        WatchSettings {
-            depth: self.confirmations_per_asset.clone(),
-            default_depth: self.confirmations.unwrap_or(12),
-            start_block: self.start_block,
-            max_blocks_per_step: 500,
-            watch_window_ms: i64::from(self.watch_days.unwrap_or(30)) * 86_400_000,
-        }
+        let depth = self.confirmations.unwrap_or(12);
+        settings(self.confirmations_per_asset.clone(), depth, self.start_block, self.watch_days)
     }
 
     pub fn source(&self) -> Result<EvmRpc, String> {
@@ -97,11 +117,21 @@ pub fn spawn_watcher(app: Arc<App>, source: Arc<dyn ChainSource>, settings: Watc
 impl ChainsConfig {
     /// Starts the configured watchers; returns how many.
     pub fn spawn(&self, app: &Arc<App>) -> Result<usize, String> {
-        let Some(eth) = &self.ethereum else { return Ok(0) };
-        let source: Arc<dyn ChainSource> = Arc::new(eth.source()?);
-        let poll = Duration::from_secs(eth.poll_seconds.unwrap_or(4).max(1));
-        spawn_watcher(app.clone(), source, eth.settings(), poll);
-        Ok(1)
+        let mut n = 0;
+        if let Some(eth) = &self.ethereum {
+            let poll = Duration::from_secs(eth.poll_seconds.unwrap_or(4).max(1));
+            spawn_watcher(app.clone(), Arc::new(eth.source()?), eth.settings(), poll);
+            n += 1;
+        }
+        if let Some(btc) = &self.bitcoin {
+            let timeout = Duration::from_secs(btc.timeout_seconds.unwrap_or(20));
+            let source = custos_chain::esplora::Esplora::new(&btc.esplora_url, timeout)
+                .map_err(|e| format!("chains.bitcoin.esplora_url: {e}"))?;
+            let s = settings(BTreeMap::new(), btc.confirmations.unwrap_or(3), btc.start_block, btc.watch_days);
+            spawn_watcher(app.clone(), Arc::new(source), s, Duration::from_secs(btc.poll_seconds.unwrap_or(30).max(1)));
+            n += 1;
+        }
+        Ok(n)
     }
 }
 

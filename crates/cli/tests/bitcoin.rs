@@ -1,0 +1,206 @@
+//! The Bitcoin watcher through an Esplora-compatible API, on SQLite and PostgreSQL. No Bitcoin
+//! node can run here, so a local server answers the documented endpoints (`/blocks/tip/height`,
+//! `/block-height/:h`, `/block/:hash`, `/block/:hash/txs/:start`) in the documented formats from
+//! a chain the test shapes: a payment with several inputs (several sources, all screened), a
+//! block of more than one page, a replaced (RBF) transaction, and a reorganisation.
+
+mod common;
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use common::*;
+use custos_app::watch::WatchSettings;
+use custos_chain::esplora::Esplora;
+use custos_domain::{Amount, Asset, OrderStatus};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const OTHER_BTC: &str = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq";
+
+#[derive(Clone)]
+struct Block {
+    hash: String,
+    prev: String,
+    txs: Vec<Value>,
+}
+
+type Chain = Arc<Mutex<Vec<Block>>>;
+
+fn hash_of(seed: &str) -> String {
+    custos_crypto::sha256_hex(seed.as_bytes())
+}
+
+fn output(address: &str, value: u64) -> Value {
+    json!({"scriptpubkey": "0014", "scriptpubkey_asm": "OP_0", "scriptpubkey_type": "v0_p2wpkh",
+           "scriptpubkey_address": address, "value": value})
+}
+
+/// A transaction in Esplora's format: inputs spending from `from`, outputs `to`.
+fn tx(seed: &str, from: &[&str], to: &[(&str, u64)]) -> Value {
+    let vin: Vec<Value> = from
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            json!({"txid": hash_of(&format!("{seed}-prev-{i}")), "vout": 0, "prevout": output(a, 1_000_000),
+                   "scriptsig": "", "scriptsig_asm": "", "is_coinbase": false, "sequence": 4294967293u64})
+        })
+        .collect();
+    let vout: Vec<Value> = to.iter().map(|(a, v)| output(a, *v)).collect();
+    json!({"txid": hash_of(seed), "version": 2, "locktime": 0, "vin": vin, "vout": vout, "size": 222, "weight": 561,
+           "fee": 1000, "status": {"confirmed": true}})
+}
+
+fn coinbase(seed: &str) -> Value {
+    json!({"txid": hash_of(seed), "version": 2, "locktime": 0,
+           "vin": [{"txid": "0".repeat(64), "vout": 4294967295u64, "prevout": null, "scriptsig": "03", "scriptsig_asm": "",
+                    "is_coinbase": true, "sequence": 4294967295u64}],
+           "vout": [output(OTHER_BTC, 312_500_000)], "status": {"confirmed": true}})
+}
+
+async fn tip(State(c): State<Chain>) -> String {
+    (c.lock().unwrap().len() - 1).to_string()
+}
+
+async fn height(State(c): State<Chain>, Path(h): Path<usize>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match c.lock().unwrap().get(h) {
+        Some(b) => b.hash.clone().into_response(),
+        None => (axum::http::StatusCode::NOT_FOUND, "Block not found").into_response(),
+    }
+}
+
+fn find(c: &Chain, hash: &str) -> Option<(usize, Block)> {
+    c.lock().unwrap().iter().enumerate().find(|(_, b)| b.hash == hash).map(|(i, b)| (i, b.clone()))
+}
+
+async fn block(State(c): State<Chain>, Path(hash): Path<String>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match find(&c, &hash) {
+        Some((h, b)) => axum::Json(json!({"id": b.hash, "height": h, "version": 536870912, "timestamp": 1767225600 + h,
+            "tx_count": b.txs.len(), "size": 1000, "weight": 4000, "merkle_root": hash_of("m"), "previousblockhash": b.prev,
+            "mediantime": 1767225600, "nonce": 1, "bits": 386089497, "difficulty": 1}))
+        .into_response(),
+        None => (axum::http::StatusCode::NOT_FOUND, "Block not found").into_response(),
+    }
+}
+
+async fn txs(State(c): State<Chain>, Path((hash, start)): Path<(String, usize)>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match find(&c, &hash) {
+        Some((h, b)) => {
+            let page: Vec<Value> = b
+                .txs
+                .iter()
+                .skip(start)
+                .take(25)
+                .map(|t| {
+                    let mut t = t.clone();
+                    t["status"] = json!({"confirmed": true, "block_height": h, "block_hash": b.hash});
+                    t
+                })
+                .collect();
+            axum::Json(page).into_response()
+        }
+        None => (axum::http::StatusCode::NOT_FOUND, "Block not found").into_response(),
+    }
+}
+
+async fn esplora(chain: Chain) -> String {
+    let app = axum::Router::new()
+        .route("/blocks/tip/height", get(tip))
+        .route("/block-height/{h}", get(height))
+        .route("/block/{hash}", get(block))
+        .route("/block/{hash}/txs/{start}", get(txs))
+        .with_state(chain);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+fn push(chain: &Chain, seed: &str, txs: Vec<Value>) {
+    let mut c = chain.lock().unwrap();
+    let prev = c.last().map(|b| b.hash.clone()).unwrap_or_default();
+    c.push(Block { hash: hash_of(seed), prev, txs });
+}
+
+both!(addr_3_bitcoin_deposits_by_esplora_with_several_sources_rbf_and_a_reorg, |t: TestApp| async move {
+    let chain: Chain = Arc::default();
+    for i in 0..100 {
+        push(&chain, &format!("genesis-{i}"), vec![coinbase(&format!("cb-{i}"))]);
+    }
+    let source = Esplora::new(&esplora(chain.clone()).await, Duration::from_secs(5)).unwrap();
+    let s = WatchSettings { default_depth: 2, start_block: Some(100), ..WatchSettings::default() };
+    let order = |email: &'static str| {
+        let app = t.app.clone();
+        async move {
+            let mut o = new_order(email);
+            o.pay_network = custos_domain::Network::Bitcoin;
+            o.pay_asset = Asset::Btc;
+            o.receive_network = custos_domain::Network::Ethereum;
+            o.receive_asset = Asset::Eth;
+            o.receive_address = custos_domain::Address::parse(custos_domain::Network::Ethereum, CLEAN_ETH).unwrap();
+            app.create_order(o, "test").await.unwrap()
+        }
+    };
+    let (one, two, three) = (order("a@example.com").await, order("b@example.com").await, order("c@example.com").await);
+
+    // Block 100: a payment with two inputs, one of them from a mixer, after 28 others (the
+    // block takes two pages).
+    let mut txs = vec![coinbase("cb-100")];
+    txs.extend((0..28).map(|i| tx(&format!("filler-{i}"), &[OTHER_BTC], &[(OTHER_BTC, 5_000)])));
+    txs.push(tx("pay-one", &[OTHER_BTC, MIXER_BTC], &[(OTHER_BTC, 40_000), (&one.deposit_address, 250_000)]));
+    push(&chain, "block-100", txs);
+    // The payment to order two was first broadcast from the mixer, then replaced (RBF) by one
+    // from a clean address; only the replacement is mined (block 101).
+    let _replaced = tx("pay-two-original", &[MIXER_BTC], &[(&two.deposit_address, 100_000)]);
+    push(
+        &chain,
+        "block-101",
+        vec![coinbase("cb-101"), tx("pay-two-replacement", &[CLEAN_BTC], &[(&two.deposit_address, 99_000)])],
+    );
+
+    let r = t.app.watch_step(&source, &s).await.unwrap();
+    assert_eq!((r.seen, r.credited), (2, 1), "{r:?}");
+    let view = t.app.get_order(one.id).await.unwrap();
+    let d = &view.deposits[0];
+    assert_eq!((d.txid.as_str(), d.index, d.amount), (hash_of("pay-one").as_str(), 1, Amount(250_000)));
+    let mut sources = d.sources.clone();
+    sources.sort();
+    let mut expected = vec![OTHER_BTC.to_owned(), MIXER_BTC.to_owned()];
+    expected.sort();
+    assert_eq!(sources, expected, "every input's address is a source");
+    assert_ne!(view.order.status, OrderStatus::Accepted, "the mixer input is screened too");
+    assert!(!view.cases.is_empty());
+
+    push(&chain, "block-102", vec![coinbase("cb-102")]);
+    let r = t.app.watch_step(&source, &s).await.unwrap();
+    assert_eq!(r.credited, 1, "{r:?}");
+    let view = t.app.get_order(two.id).await.unwrap();
+    assert_eq!(view.deposits.len(), 1, "the replaced transaction never counts");
+    assert_eq!(
+        (view.deposits[0].txid.clone(), view.deposits[0].amount),
+        (hash_of("pay-two-replacement"), Amount(99_000))
+    );
+    assert_eq!(view.order.status, OrderStatus::Accepted, "the mined replacement is clean");
+
+    // A reorganisation: block 103 with the payment to order three is replaced before its depth.
+    push(
+        &chain,
+        "block-103",
+        vec![coinbase("cb-103"), tx("pay-three", &[CLEAN_BTC], &[(&three.deposit_address, 70_000)])],
+    );
+    assert_eq!(t.app.watch_step(&source, &s).await.unwrap().seen, 1);
+    {
+        let mut c = chain.lock().unwrap();
+        c.pop();
+    }
+    push(&chain, "block-103-b", vec![coinbase("cb-103-b")]);
+    push(&chain, "block-104-b", vec![coinbase("cb-104-b")]);
+    let r = t.app.watch_step(&source, &s).await.unwrap();
+    assert_eq!((r.dropped, r.credited), (1, 0), "{r:?}");
+    assert!(t.app.get_order(three.id).await.unwrap().deposits.is_empty());
+    let kept = t.app.store().chain_transfers(custos_domain::Network::Bitcoin, 10).await.unwrap();
+    assert!(kept.iter().any(|k| k.txid == hash_of("pay-three") && k.status == "dropped"));
+});
