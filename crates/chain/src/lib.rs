@@ -7,6 +7,7 @@
 
 pub mod esplora;
 pub mod evm;
+pub mod tron;
 pub mod xpub;
 
 pub use xpub::{DeriveError, ExtendedPublicKey, KeyError};

@@ -15,6 +15,47 @@ use std::time::Duration;
 pub struct ChainsConfig {
     pub ethereum: Option<EvmConfig>,
     pub bitcoin: Option<BitcoinConfig>,
+    pub tron: Option<TronConfig>,
+}
+
+/// TRON through a full node's HTTP API with TronGrid's event API.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TronConfig {
+    /// e.g. https://api.trongrid.io, or your node with the event service.
+    pub api_url: String,
+    /// The environment variable holding a TronGrid API key, if any.
+    pub api_key_env: Option<String>,
+    /// Confirmations before a deposit is credited [default: 20].
+    pub confirmations: Option<u32>,
+    /// TRC-20 contracts to read (base58), with the asset each carries.
+    pub tokens: Vec<TokenConfig>,
+    pub start_block: Option<u64>,
+    /// Seconds between passes [default: 3].
+    pub poll_seconds: Option<u64>,
+    pub watch_days: Option<u32>,
+    pub timeout_seconds: Option<u64>,
+}
+
+impl TronConfig {
+    pub fn source(&self) -> Result<custos_chain::tron::TronGrid, String> {
+        let tokens = self
+            .tokens
+            .iter()
+            .map(|t| {
+                let contract = Address::parse(Network::Tron, &t.contract)
+                    .map_err(|e| format!("chains.tron.tokens: {}: {e}", t.contract))?;
+                Ok(custos_chain::tron::Trc20 { contract, asset: t.asset })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let key = match &self.api_key_env {
+            Some(v) => Some(std::env::var(v).map_err(|_| format!("chains.tron.api_key_env: {v} is not set"))?),
+            None => None,
+        };
+        let timeout = Duration::from_secs(self.timeout_seconds.unwrap_or(10));
+        custos_chain::tron::TronGrid::new(&self.api_url, key, tokens, timeout)
+            .map_err(|e| format!("chains.tron.api_url: {e}"))
+    }
 }
 
 /// Bitcoin through an Esplora-compatible API (a self-hosted electrs/esplora, or a provider).
@@ -129,6 +170,12 @@ impl ChainsConfig {
                 .map_err(|e| format!("chains.bitcoin.esplora_url: {e}"))?;
             let s = settings(BTreeMap::new(), btc.confirmations.unwrap_or(3), btc.start_block, btc.watch_days);
             spawn_watcher(app.clone(), Arc::new(source), s, Duration::from_secs(btc.poll_seconds.unwrap_or(30).max(1)));
+            n += 1;
+        }
+        if let Some(tron) = &self.tron {
+            let s = settings(BTreeMap::new(), tron.confirmations.unwrap_or(20), tron.start_block, tron.watch_days);
+            let poll = Duration::from_secs(tron.poll_seconds.unwrap_or(3).max(1));
+            spawn_watcher(app.clone(), Arc::new(tron.source()?), s, poll);
             n += 1;
         }
         Ok(n)
