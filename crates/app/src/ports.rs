@@ -338,6 +338,8 @@ pub trait Store: AccountStore + KycStore + KeyStore + ChainStore + Send + Sync {
     async fn list_cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseRecord>>;
     /// A customer's orders (by the blind index of the e-mail), newest first.
     async fn orders_of_customer(&self, email_index: &str, limit: i64) -> StoreResult<Vec<OrderRecord>>;
+    /// Orders still awaiting their deposit that were created before `before_ms`.
+    async fn orders_awaiting_deposit_before(&self, before_ms: i64) -> StoreResult<Vec<Uuid>>;
     /// Applies an officer's action to a case, with its audit entry and webhook.
     async fn case_action(&self, case_id: Uuid, action: &CaseAction, actor: &str, at_ms: i64) -> StoreResult<()>;
     /// Open cases past their deadline that have not been alerted yet; marks them alerted and

@@ -33,6 +33,9 @@ pub struct Deadlines {
     pub refund_ms: i64,
     /// SEC-15: after a missed KYC deadline the customer is restricted; this much later, suspended.
     pub suspend_after_ms: i64,
+    /// An order still awaiting its deposit this long after creation expires (none: never).
+    /// Its address stays watched; a late deposit is screened and gets a case.
+    pub order_expiry_ms: Option<i64>,
 }
 
 impl Default for Deadlines {
@@ -44,6 +47,7 @@ impl Default for Deadlines {
             review_ms: 48 * H,
             refund_ms: 24 * H,
             suspend_after_ms: 24 * H,
+            order_expiry_ms: None,
         }
     }
 }
@@ -60,6 +64,8 @@ pub struct DeadlineRun {
     /// Verification documents of reviews already decided, deleted by the retention job (PD-3):
     /// normally none, as the decision deletes them.
     pub documents_purged: u64,
+    /// Orders that expired without a deposit.
+    pub orders_expired: usize,
 }
 
 /// What an [`App`] is built from.
@@ -294,12 +300,8 @@ impl App {
                 format!("order {} is paid in {}, but the deposit is {}", order.number, order.pay_asset, deposit.asset),
             ));
         }
-        if !order.status.accepts_deposits() {
-            return Err(AppError::conflict(
-                "order_closed",
-                format!("order {} is {} and accepts no deposits", order.number, order.status),
-            ));
-        }
+        // A deposit to an expired order is still screened, and officers get a case for it.
+        let late = !order.status.accepts_deposits();
         let mut addresses: Vec<Address> = Vec::with_capacity(deposit.sources.len() + 1);
         for a in deposit.sources.iter().chain(std::iter::once(&deposit.address)) {
             if !addresses.contains(a) {
@@ -326,6 +328,11 @@ impl App {
         // MON-1: the monitoring rules beside the analyzers.
         for hit in self.monitoring.check(self.store.as_ref(), &order, &deposit, &screening.reports, now).await? {
             screening.decision.add_rule_hit(hit.rule, hit.detail, Action::Review);
+        }
+        if late {
+            let detail =
+                format!("order {} had expired: the funds wait for an officer (refund to the source)", order.number);
+            screening.decision.add_rule_hit("late_deposit", detail, Action::Review);
         }
         let case = (screening.decision.action > Action::Proceed).then(|| {
             let (deadline_kind, window) = match screening.decision.action {
@@ -940,7 +947,25 @@ impl App {
         let cases_alerted = self.store.alert_overdue_cases(now).await?.len();
         let refunds_alerted = self.store.alert_overdue_refunds(now).await?.len();
         let documents_purged = self.store.purge_decided_verification_files(now).await?;
-        Ok(DeadlineRun { requests_escalated: escalated, cases_alerted, refunds_alerted, documents_purged })
+        let mut orders_expired = 0;
+        if let Some(expiry) = self.deadlines.order_expiry_ms {
+            for id in self.store.orders_awaiting_deposit_before(now - expiry).await? {
+                let write = OrderEventWrite::new(id, vec![OrderEvent::Expired], "system", now);
+                match self.store.apply_order_events(&write).await {
+                    Ok(_) => orders_expired += 1,
+                    // A deposit arrived meanwhile: the order no longer expires.
+                    Err(crate::StoreError::Conflict(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(DeadlineRun {
+            requests_escalated: escalated,
+            cases_alerted,
+            refunds_alerted,
+            documents_purged,
+            orders_expired,
+        })
     }
 
     /// MON-1: screens again the deposits of the last `window_ms` (after the labels changed).

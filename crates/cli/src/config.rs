@@ -129,6 +129,8 @@ pub struct DeadlineHours {
     pub review_hours: Option<u32>,
     pub refund_hours: Option<u32>,
     pub suspend_after_hours: Option<u32>,
+    /// An order without a deposit expires this long after creation [default: never].
+    pub order_expiry_hours: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -290,6 +292,7 @@ impl Config {
             review_ms: h.review_hours.map_or(d.review_ms, |x| i64::from(x) * H),
             refund_ms: h.refund_hours.map_or(d.refund_ms, |x| i64::from(x) * H),
             suspend_after_ms: h.suspend_after_hours.map_or(d.suspend_after_ms, |x| i64::from(x) * H),
+            order_expiry_ms: h.order_expiry_hours.map(|x| i64::from(x) * H),
         }
     }
 }

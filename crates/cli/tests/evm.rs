@@ -257,3 +257,35 @@ both!(addr_3_eth_and_token_deposits_are_seen_confirmed_screened_and_follow_reorg
     let view = t.app.get_order(after.id).await.unwrap();
     assert_eq!(view.order.status, OrderStatus::Accepted, "{:?}", view.cases);
 });
+
+/// Orders expire without a deposit, their addresses stay watched, and a late deposit is
+/// credited, screened and given a case instead of being lost.
+async fn late_deposits_to_expired_orders(backend: Backend) {
+    let deadlines = custos_app::service::Deadlines { order_expiry_ms: Some(2 * 3_600_000), ..Default::default() };
+    let Some(t) = TestApp::with(backend, Options { deadlines, ..Options::default() }).await else { return };
+    let Some(node) = Anvil::start().await else { return };
+    let order = order_paid_in(&t, "gus@example.com", Asset::Eth).await;
+    t.clock.advance_ms(3 * 3_600_000);
+    assert_eq!(t.app.enforce_deadlines().await.unwrap().orders_expired, 1);
+    assert_eq!(status(&t, order.id).await, OrderStatus::Expired);
+    let start = custos_chain::evm::quantity(&node.call("eth_blockNumber", json!([])).await).unwrap() as u64;
+    node.send(ALICE, Some(&order.deposit_address), ETHER, None).await;
+    node.mine(5).await;
+    let r = step(&t, &node.rpc, &settings(start)).await;
+    assert_eq!(r.credited, 1, "the expired order's address is still watched: {r:?}");
+    let view = t.app.get_order(order.id).await.unwrap();
+    assert_eq!((view.order.status, view.deposits.len()), (OrderStatus::Expired, 1));
+    let reasons = serde_json::to_string(&view.cases.iter().map(|c| &c.reasons).collect::<Vec<_>>()).unwrap();
+    assert!(reasons.contains("late_deposit"), "officers get a case: {reasons}");
+    assert_eq!(t.app.enforce_deadlines().await.unwrap().orders_expired, 0, "once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn addr_3_late_deposits_to_expired_orders_are_screened_with_a_case_sqlite() {
+    late_deposits_to_expired_orders(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn addr_3_late_deposits_to_expired_orders_are_screened_with_a_case_postgres() {
+    late_deposits_to_expired_orders(Backend::Postgres).await;
+}

@@ -1002,6 +1002,14 @@ impl Store for SqlStore {
         self.read_all(query, rows::case).await
     }
 
+    async fn orders_awaiting_deposit_before(&self, before_ms: i64) -> StoreResult<Vec<Uuid>> {
+        let q = sqlx::query(
+            "SELECT id FROM orders WHERE status = 'awaiting_deposit' AND created_at_ms < $1 ORDER BY created_at_ms LIMIT 1000",
+        )
+        .bind(before_ms);
+        self.read_all(q, |r| rows::uuid(r, "id")).await
+    }
+
     async fn orders_of_customer(&self, email_index: &str, limit: i64) -> StoreResult<Vec<OrderRecord>> {
         let sql = format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE customer_email_index = $1 ORDER BY created_at_ms DESC, number DESC \

@@ -96,7 +96,6 @@ pub fn catalogue() -> Vec<&'static str> {
         "network_mismatch",
         "unknown_deposit_address",
         "order_not_found",
-        "order_closed",
         "event_not_found",
         "order_not_payable",
         "illegal_transition",

@@ -121,6 +121,7 @@ pub struct Options {
     pub monitoring: custos_app::monitoring::MonitoringRules,
     /// The KYC provider (SumSub pointed at a local fake), if any.
     pub kyc: Option<Arc<dyn custos_app::ports::KycProvider>>,
+    pub deadlines: custos_app::service::Deadlines,
     /// Analyzers after the built-in one (vendors pointed at a local fake).
     pub vendors:
         Vec<(Arc<dyn custos_app::Analyzer>, custos_app::screening::CallSettings, custos_app::screening::RunRule)>,
@@ -135,6 +136,7 @@ impl Default for Options {
             monitoring: Default::default(),
             vendors: Vec::new(),
             kyc: None,
+            deadlines: Default::default(),
         }
     }
 }
@@ -221,7 +223,7 @@ impl TestApp {
                 .collect(),
             cipher: FieldCipher::new(master_key.clone(), previous_keys),
             clock: clock.clone(),
-            deadlines: Default::default(),
+            deadlines: opts.deadlines,
             monitoring: opts.monitoring,
             auth: Default::default(),
             mailer: mailer.clone(),
