@@ -125,7 +125,7 @@ fn push(chain: &Chain, seed: &str, txs: Vec<Value>) {
     c.push(Block { hash: hash_of(seed), prev, txs });
 }
 
-both!(addr_3_bitcoin_deposits_by_esplora_with_several_sources_rbf_and_a_reorg, |t: TestApp| async move {
+both!(risk_1_bitcoin_deposits_by_esplora_with_several_sources_rbf_and_a_reorg, |t: TestApp| async move {
     let chain: Chain = Arc::default();
     for i in 0..100 {
         push(&chain, &format!("genesis-{i}"), vec![coinbase(&format!("cb-{i}"))]);

@@ -159,7 +159,7 @@ async fn status(t: &TestApp, id: uuid::Uuid) -> OrderStatus {
     t.app.get_order(id).await.unwrap().order.status
 }
 
-both!(addr_3_eth_and_token_deposits_are_seen_confirmed_screened_and_follow_reorgs, |t: TestApp| async move {
+both!(risk_1_eth_and_token_deposits_are_seen_confirmed_screened_and_follow_reorgs, |t: TestApp| async move {
     let Some(node) = Anvil::start().await else { return };
     // The sender of one deposit is a known casino.
     add_labels(t.store.as_ref(), "test-desk", &[(Network::Ethereum, CASINO, RiskCategory::Gambling)], 0).await;
@@ -281,11 +281,11 @@ async fn late_deposits_to_expired_orders(backend: Backend) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn addr_3_late_deposits_to_expired_orders_are_screened_with_a_case_sqlite() {
+async fn risk_1_late_deposits_to_expired_orders_are_screened_with_a_case_sqlite() {
     late_deposits_to_expired_orders(Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn addr_3_late_deposits_to_expired_orders_are_screened_with_a_case_postgres() {
+async fn risk_1_late_deposits_to_expired_orders_are_screened_with_a_case_postgres() {
     late_deposits_to_expired_orders(Backend::Postgres).await;
 }

@@ -132,7 +132,7 @@ fn push(chain: &Chain, seed: &str, txs: Vec<Value>, events: Vec<Value>) {
     c.push(Block { id: id_of(seed), parent, txs, events });
 }
 
-both!(addr_3_tron_trx_and_trc20_deposits_with_a_reorg, |t: TestApp| async move {
+both!(risk_1_tron_trx_and_trc20_deposits_with_a_reorg, |t: TestApp| async move {
     let chain: Chain = Arc::default();
     for i in 0..50 {
         push(&chain, &format!("b-{i}"), vec![], vec![]);
