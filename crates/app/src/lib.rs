@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod appeals;
 pub mod clock;
+pub mod consolidation;
 pub mod documents;
 pub mod error;
 pub mod images;

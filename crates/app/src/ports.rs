@@ -180,6 +180,10 @@ pub trait ChainStore: Send + Sync {
     async fn chain_prune(&self, network: Network, number: u64) -> StoreResult<()>;
     /// The deposit addresses to watch: of open orders, and of orders created since `since_ms`.
     async fn watched_addresses(&self, network: Network, since_ms: i64) -> StoreResult<Vec<String>>;
+    /// Deposits of `network` not swept yet, with what decides whether they may be.
+    async fn sweep_candidates(&self, network: Network) -> StoreResult<Vec<crate::consolidation::Candidate>>;
+    /// Records that a deposit was swept by `txid`; false if it was already.
+    async fn record_sweep(&self, deposit_id: Uuid, txid: &str, actor: &str, at_ms: i64) -> StoreResult<bool>;
     /// The watcher's transfers, newest first (for the office and tests).
     async fn chain_transfers(&self, network: Network, limit: i64) -> StoreResult<Vec<crate::watch::WatchedTransfer>>;
 }

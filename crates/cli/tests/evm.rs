@@ -289,3 +289,97 @@ async fn risk_1_late_deposits_to_expired_orders_are_screened_with_a_case_sqlite(
 async fn risk_1_late_deposits_to_expired_orders_are_screened_with_a_case_postgres() {
     late_deposits_to_expired_orders(Backend::Postgres).await;
 }
+
+/// ADDR-2, ADDR-5: the plan sweeps only cleared deposits into the verified wallet; held and
+/// refused funds stay at their addresses. anvil's impersonation stands in for the operator's
+/// signer, so the sweep runs for real.
+async fn consolidation(backend: Backend) {
+    use custos_app::consolidation::EvmFees;
+    let Some(t) = TestApp::new(backend).await else { return };
+    let Some(node) = Anvil::start().await else { return };
+    add_labels(t.store.as_ref(), "test-desk", &[(Network::Ethereum, CASINO, RiskCategory::Gambling)], 0).await;
+    t.builtin.replace(custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap());
+    let token = node.deploy_token(ALICE, 1_000_000_000_000).await;
+    let rpc =
+        EvmRpc::new(&node.url, vec![Token { contract: token.clone(), asset: Asset::Usdt }], Duration::from_secs(10))
+            .unwrap();
+    let start = custos_chain::evm::quantity(&node.call("eth_blockNumber", json!([])).await).unwrap() as u64;
+    let s = WatchSettings { default_depth: 1, start_block: Some(start), ..WatchSettings::default() };
+    let clean = order_paid_in(&t, "hal@example.com", Asset::Eth).await;
+    let tokens = order_paid_in(&t, "ida@example.com", Asset::Usdt).await;
+    let held = order_paid_in(&t, "jon@example.com", Asset::Eth).await;
+    let refused = order_paid_in(&t, "kim@example.com", Asset::Eth).await;
+    node.send(ALICE, Some(&clean.deposit_address), ETHER, None).await;
+    node.token_transfer(&token, ALICE, &tokens.deposit_address, 5_000_000).await;
+    node.send(CASINO, Some(&held.deposit_address), ETHER, None).await;
+    let sanctioned = SANCTIONED_ETH.to_lowercase();
+    node.call("anvil_setBalance", json!([sanctioned, "0x56bc75e2d63100000"])).await;
+    node.call("anvil_impersonateAccount", json!([sanctioned])).await;
+    node.send(&sanctioned, Some(&refused.deposit_address), ETHER, None).await;
+    assert_eq!(step(&t, &rpc, &s).await.credited, 4);
+    assert_ne!(status(&t, held.id).await, OrderStatus::Accepted);
+    assert_ne!(status(&t, refused.id).await, OrderStatus::Accepted);
+
+    let wallet = Address::parse(Network::Ethereum, "0x23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f").unwrap();
+    let gas_wallet = Address::parse(Network::Ethereum, ALICE).unwrap();
+    let fees = EvmFees::default();
+    let contracts = [(Asset::Usdt, token.clone())].into_iter().collect();
+    let plan = t.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &contracts).await.unwrap();
+    let mut swept_from: Vec<&str> =
+        plan.requests.iter().filter(|r| r.purpose == "sweep").map(|r| r.from.as_str()).collect();
+    swept_from.sort();
+    let mut cleared = vec![clean.deposit_address.as_str(), tokens.deposit_address.as_str()];
+    cleared.sort();
+    assert_eq!(swept_from, cleared, "only the cleared deposits are swept");
+    let left: Vec<&str> = plan.excluded.iter().map(|e| e.address.as_str()).collect();
+    assert!(
+        left.contains(&held.deposit_address.as_str()) && left.contains(&refused.deposit_address.as_str()),
+        "{left:?}"
+    );
+    assert_eq!(plan.requests.iter().filter(|r| r.purpose == "gas_top_up").count(), 1, "the token sweep needs gas");
+
+    // The signer (here: anvil impersonating the addresses) sends them; Custos records them.
+    let balance = |a: String| {
+        let node = &node;
+        async move { custos_chain::evm::quantity(&node.call("eth_getBalance", json!([a, "latest"])).await).unwrap() }
+    };
+    let wallet_before = balance(wallet.as_str().to_owned()).await;
+    for r in &plan.requests {
+        node.call("anvil_impersonateAccount", json!([r.from])).await;
+        let mut tx = json!({"from": r.from, "to": r.to, "value": format!("0x{:x}", r.value.parse::<u128>().unwrap()),
+                            "gas": format!("0x{:x}", r.gas), "gasPrice": format!("0x{:x}", r.gas_price.parse::<u128>().unwrap())});
+        if let Some(d) = &r.data {
+            tx["data"] = d.clone().into();
+        }
+        let hash = node.call("eth_sendTransaction", json!([tx])).await.as_str().unwrap().to_owned();
+        assert_eq!(node.receipt(&hash).await["status"], "0x1", "{r:?}");
+        for d in &r.deposits {
+            assert!(t.app.record_sweep(*d, &hash, "signer").await.unwrap());
+        }
+    }
+    let fee = 21_000 * fees.gas_price_wei;
+    assert_eq!(balance(wallet.as_str().to_owned()).await - wallet_before, ETHER - fee, "the ether, less the fee");
+    assert_eq!(balance(clean.deposit_address.clone()).await, 0);
+    let call = json!({"to": token.as_str(), "data": format!("0x70a08231{:0>64}", &wallet.as_str()[2..])});
+    let held_tokens = custos_chain::evm::quantity(&node.call("eth_call", json!([call, "latest"])).await).unwrap();
+    assert_eq!(held_tokens, 5_000_000, "the tokens reached the wallet");
+    assert_eq!(balance(held.deposit_address.clone()).await, ETHER, "held funds stay put");
+    assert_eq!(balance(refused.deposit_address.clone()).await, ETHER, "refused funds stay put, for their refund");
+
+    // Swept once: the next plan has nothing left but the excluded.
+    let again = t.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &contracts).await.unwrap();
+    assert!(again.requests.is_empty(), "{:?}", again.requests);
+    assert_eq!(again.excluded.len(), 2);
+    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    assert_eq!(audit.iter().filter(|e| e.action == "deposit.swept").count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn addr_2_addr_5_consolidation_sweeps_only_cleared_deposits_sqlite() {
+    consolidation(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn addr_2_addr_5_consolidation_sweeps_only_cleared_deposits_postgres() {
+    consolidation(Backend::Postgres).await;
+}

@@ -189,6 +189,49 @@ impl ChainStore for SqlStore {
         self.read_all(q, |r| rows::get(r, "address")).await
     }
 
+    async fn sweep_candidates(&self, network: Network) -> StoreResult<Vec<custos_app::consolidation::Candidate>> {
+        let q = sqlx::query(
+            "SELECT d.id, d.asset, d.address, d.amount, o.status, d.reverted_at_ms, \
+             (SELECT COUNT(*) FROM cases c WHERE c.deposit_id = d.id AND c.status = 'open') AS open_cases \
+             FROM deposits d JOIN orders o ON o.id = d.order_id \
+             WHERE d.network = $1 AND d.swept_at_ms IS NULL ORDER BY d.received_at_ms, d.id",
+        )
+        .bind(network.as_str());
+        self.read_all(q, |r| {
+            let status: String = rows::get(r, "status")?;
+            let asset: String = rows::get(r, "asset")?;
+            let amount: String = rows::get(r, "amount")?;
+            let bad = |what: &str, v: &str| StoreError::Other(format!("deposits: bad {what} {v:?}"));
+            Ok(custos_app::consolidation::Candidate {
+                deposit_id: rows::uuid(r, "id")?,
+                asset: asset.parse().map_err(|_| bad("asset", &asset))?,
+                address: rows::get(r, "address")?,
+                amount: Amount(amount.parse().map_err(|_| bad("amount", &amount))?),
+                state: custos_domain::consolidation::SweepCandidate {
+                    order_status: status.parse().map_err(|_| bad("status", &status))?,
+                    reverted: rows::get::<Option<i64>>(r, "reverted_at_ms")?.is_some(),
+                    open_cases: u32::try_from(rows::get::<i64>(r, "open_cases")?).unwrap_or(u32::MAX),
+                },
+            })
+        })
+        .await
+    }
+
+    async fn record_sweep(&self, deposit_id: Uuid, txid: &str, actor: &str, at_ms: i64) -> StoreResult<bool> {
+        let script = Script::one(
+            "UPDATE deposits SET swept_txid = $1, swept_at_ms = $2 WHERE id = $3 AND swept_at_ms IS NULL",
+            values![txid, at_ms, deposit_id.to_string()],
+        );
+        let ev = custos_domain::audit::AuditEvent {
+            actor: actor.into(),
+            action: "deposit.swept".into(),
+            entity_type: "deposit".into(),
+            entity_id: deposit_id.to_string(),
+            data: serde_json::json!({"txid": txid}),
+        };
+        self.write_if_one(script, &[ev], at_ms).await
+    }
+
     async fn chain_transfers(&self, network: Network, limit: i64) -> StoreResult<Vec<WatchedTransfer>> {
         let sql = format!(
             "SELECT {TRANSFER_COLUMNS} FROM chain_transfers WHERE network = $1 \

@@ -42,6 +42,7 @@ pub fn migrations() -> &'static [Migration] {
         migration!(13, "data_keys", "0013_data_keys.sql"),
         migration!(14, "standing_appeals", "0014_standing_appeals.sql"),
         migration!(15, "chain_watch", "0015_chain_watch.sql"),
+        migration!(16, "sweeps", "0016_sweeps.sql"),
     ]
 }
 

@@ -1,0 +1,183 @@
+//! Consolidation (ADDR-2, ADDR-5): a plan that gathers cleared deposits into one of the
+//! service's verified wallets, as unsigned transactions for the operator's signer. Custos holds
+//! no private key: the signer signs and broadcasts, then reports each sweep's transaction.
+
+use crate::error::AppError;
+use crate::App;
+use custos_domain::consolidation::{sweep_blocker, SweepCandidate};
+use custos_domain::{Address, Amount, Asset, Network};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// A deposit not swept yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub deposit_id: Uuid,
+    pub asset: Asset,
+    pub address: String,
+    pub amount: Amount,
+    pub state: SweepCandidate,
+}
+
+/// What an EVM sweep costs, as the operator's fee policy says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvmFees {
+    pub gas_price_wei: u128,
+    /// Gas of a plain ether transfer [21,000].
+    pub native_gas: u64,
+    /// Gas allowed for a token transfer [65,000].
+    pub token_gas: u64,
+}
+
+impl Default for EvmFees {
+    fn default() -> Self {
+        EvmFees { gas_price_wei: 20_000_000_000, native_gas: 21_000, token_gas: 65_000 }
+    }
+}
+
+/// One unsigned transaction for the signer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EvmRequest {
+    /// `gas_top_up` (ether for a token sweep's fee, from the gas wallet) or `sweep`.
+    pub purpose: &'static str,
+    pub from: String,
+    pub to: String,
+    /// Wei, as a decimal string.
+    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    pub gas: u64,
+    pub gas_price: String,
+    /// The deposits this request sweeps (report the transaction for each).
+    pub deposits: Vec<Uuid>,
+}
+
+/// A deposit left where it is, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Excluded {
+    pub deposit_id: Uuid,
+    pub address: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsolidationPlan {
+    pub network: Network,
+    pub wallet: String,
+    pub requests: Vec<EvmRequest>,
+    pub excluded: Vec<Excluded>,
+}
+
+/// `transfer(to, amount)` call data.
+fn transfer_call(to: &Address, amount: Amount) -> String {
+    format!("0xa9059cbb{:0>64}{:064x}", &to.as_str()[2..], amount.0)
+}
+
+impl App {
+    /// The plan for Ethereum: per deposit address and asset, one sweep of its cleared deposits
+    /// to `wallet` (ether less the fee; tokens with a gas top-up from `gas_wallet` first). An
+    /// address that also holds funds that are not cleared is left whole (ADDR-5).
+    pub async fn plan_evm_consolidation(
+        &self,
+        wallet: &Address,
+        gas_wallet: &Address,
+        fees: &EvmFees,
+        tokens: &BTreeMap<Asset, Address>,
+    ) -> Result<ConsolidationPlan, AppError> {
+        if wallet.network() != Network::Ethereum || gas_wallet.network() != Network::Ethereum {
+            return Err(AppError::invalid("network_mismatch", "the wallets must be Ethereum addresses"));
+        }
+        let candidates = self.store.sweep_candidates(Network::Ethereum).await?;
+        let mut excluded = Vec::new();
+        let mut tainted: Vec<&str> = Vec::new();
+        for c in &candidates {
+            if let Some(why) = sweep_blocker(&c.state) {
+                excluded.push(Excluded { deposit_id: c.deposit_id, address: c.address.clone(), reason: why.into() });
+                tainted.push(&c.address);
+            }
+        }
+        let mut groups: BTreeMap<(String, Asset), (u128, Vec<Uuid>)> = BTreeMap::new();
+        for c in candidates.iter().filter(|c| sweep_blocker(&c.state).is_none()) {
+            if tainted.contains(&c.address.as_str()) {
+                excluded.push(Excluded {
+                    deposit_id: c.deposit_id,
+                    address: c.address.clone(),
+                    reason: "its address also holds funds that are not cleared".into(),
+                });
+                continue;
+            }
+            let g = groups.entry((c.address.clone(), c.asset)).or_default();
+            g.0 = g.0.saturating_add(c.amount.0);
+            g.1.push(c.deposit_id);
+        }
+        let price = fees.gas_price_wei;
+        let mut requests = Vec::new();
+        for ((address, asset), (total, deposits)) in groups {
+            if asset == Asset::Eth {
+                let fee = price.saturating_mul(u128::from(fees.native_gas));
+                if total <= fee {
+                    for d in deposits {
+                        excluded.push(Excluded {
+                            deposit_id: d,
+                            address: address.clone(),
+                            reason: "less than the fee".into(),
+                        });
+                    }
+                    continue;
+                }
+                requests.push(EvmRequest {
+                    purpose: "sweep",
+                    from: address,
+                    to: wallet.as_str().to_owned(),
+                    value: (total - fee).to_string(),
+                    data: None,
+                    gas: fees.native_gas,
+                    gas_price: price.to_string(),
+                    deposits,
+                });
+                continue;
+            }
+            let Some(contract) = tokens.get(&asset) else {
+                for d in deposits {
+                    excluded.push(Excluded {
+                        deposit_id: d,
+                        address: address.clone(),
+                        reason: format!("no contract configured for {asset}"),
+                    });
+                }
+                continue;
+            };
+            requests.push(EvmRequest {
+                purpose: "gas_top_up",
+                from: gas_wallet.as_str().to_owned(),
+                to: address.clone(),
+                value: price.saturating_mul(u128::from(fees.token_gas)).to_string(),
+                data: None,
+                gas: fees.native_gas,
+                gas_price: price.to_string(),
+                deposits: vec![],
+            });
+            requests.push(EvmRequest {
+                purpose: "sweep",
+                from: address,
+                to: contract.as_str().to_owned(),
+                value: "0".into(),
+                data: Some(transfer_call(wallet, Amount(total))),
+                gas: fees.token_gas,
+                gas_price: price.to_string(),
+                deposits,
+            });
+        }
+        Ok(ConsolidationPlan { network: Network::Ethereum, wallet: wallet.as_str().to_owned(), requests, excluded })
+    }
+
+    /// The signer reports a sweep's transaction; each deposit is swept once.
+    pub async fn record_sweep(&self, deposit_id: Uuid, txid: &str, actor: &str) -> Result<bool, AppError> {
+        let txid = txid.trim().to_lowercase();
+        if txid.is_empty() || txid.len() > 100 || !txid.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(AppError::invalid("invalid_txid", "a transaction id in hex"));
+        }
+        Ok(self.store.record_sweep(deposit_id, &txid, actor, self.clock.now_ms()).await?)
+    }
+}
