@@ -10,6 +10,24 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// `[consolidation.ethereum]`: where cleared funds go (ADDR-2).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsolidationConfig {
+    pub ethereum: Option<EvmWallets>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvmWallets {
+    /// The service's verified wallets; the first is the default destination.
+    pub wallets: Vec<String>,
+    /// Pays the gas of token sweeps (a top-up to each deposit address first).
+    pub gas_wallet: Option<String>,
+    /// Gas price in gwei for the plan [default: 20].
+    pub gas_price_gwei: Option<u64>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChainsConfig {

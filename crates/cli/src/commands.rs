@@ -2,7 +2,7 @@
 
 use crate::bootstrap::{self, Location};
 use crate::config::Config;
-use crate::{ApikeyCommand, CustomerCommand, Global, KeysCommand, LabelsCommand, UserCommand};
+use crate::{ApikeyCommand, ConsolidateCommand, CustomerCommand, Global, KeysCommand, LabelsCommand, UserCommand};
 use custos_app::model::Scope;
 use custos_app::{Clock, Store, SystemClock};
 use custos_domain::access::Role;
@@ -360,6 +360,67 @@ pub async fn customer(cfg: &Config, g: Global, cmd: CustomerCommand) -> Result<E
     let keys = result.map_err(|e| e.to_string())?;
     println!("erased: {keys} data key(s) deleted; the customer's personal data can no longer be read");
     Ok(ExitCode::SUCCESS)
+}
+
+pub async fn consolidate(cfg: &Config, g: Global, cmd: ConsolidateCommand) -> Result<ExitCode, String> {
+    let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, true)?).await?;
+    let result = match cmd {
+        ConsolidateCommand::Record { deposit, txid } => {
+            rt.app.record_sweep(deposit, &txid, "cli").await.map_err(|e| e.to_string()).map(|new| {
+                println!(
+                    "{}",
+                    if new { "recorded" } else { "nothing recorded: no such deposit, or it was swept already" }
+                );
+            })
+        }
+        ConsolidateCommand::Plan { wallet, gas_price_gwei } => {
+            consolidation_plan(cfg, &rt, wallet, gas_price_gwei).await
+        }
+    };
+    rt.store.close().await;
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+async fn consolidation_plan(
+    cfg: &Config,
+    rt: &bootstrap::Runtime,
+    wallet: Option<String>,
+    gas_price_gwei: Option<u64>,
+) -> Result<(), String> {
+    let c =
+        cfg.consolidation.ethereum.as_ref().ok_or("no [consolidation.ethereum]: name the verified wallets first")?;
+    let parse = |a: &str, what: &str| Address::parse(Network::Ethereum, a).map_err(|e| format!("{what} {a}: {e}"));
+    let verified: Vec<Address> =
+        c.wallets.iter().map(|w| parse(w, "consolidation.ethereum.wallets:")).collect::<Result<_, _>>()?;
+    let wallet = match wallet {
+        Some(w) => {
+            let w = parse(&w, "--wallet")?;
+            if !verified.contains(&w) {
+                return Err(format!(
+                    "{} is not one of the verified wallets (consolidation.ethereum.wallets)",
+                    w.as_str()
+                ));
+            }
+            w
+        }
+        None => verified.first().cloned().ok_or("consolidation.ethereum.wallets is empty")?,
+    };
+    let gas_wallet =
+        parse(c.gas_wallet.as_deref().ok_or("consolidation.ethereum.gas_wallet is not set")?, "gas_wallet")?;
+    let gwei = gas_price_gwei.or(c.gas_price_gwei).unwrap_or(20);
+    let fees =
+        custos_app::consolidation::EvmFees { gas_price_wei: u128::from(gwei) * 1_000_000_000, ..Default::default() };
+    let tokens = cfg
+        .chains
+        .ethereum
+        .iter()
+        .flat_map(|e| &e.tokens)
+        .map(|t| Ok((t.asset, parse(&t.contract, "chains.ethereum.tokens:")?)))
+        .collect::<Result<_, String>>()?;
+    let plan = rt.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &tokens).await.map_err(|e| e.to_string())?;
+    eprintln!("{} transaction(s) to sign; {} deposit(s) left where they are", plan.requests.len(), plan.excluded.len());
+    println!("{}", serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?);
+    Ok(())
 }
 
 pub async fn audit_verify(cfg: &Config, g: Global) -> Result<ExitCode, String> {

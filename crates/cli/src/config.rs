@@ -28,6 +28,7 @@ pub struct Config {
     pub kyc: crate::kyc::KycConfig,
     pub privacy: Privacy,
     pub chains: crate::chains::ChainsConfig,
+    pub consolidation: crate::chains::ConsolidationConfig,
 }
 
 /// Erasing customers (SEC-6, PD-3).

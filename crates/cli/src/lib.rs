@@ -90,6 +90,9 @@ pub enum Command {
     /// Customers' personal data
     #[command(subcommand)]
     Customer(CustomerCommand),
+    /// Move cleared deposits to the service's verified wallets (ADDR-2, ADDR-5)
+    #[command(subcommand)]
+    Consolidate(ConsolidateCommand),
     /// Measure performance
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -160,6 +163,30 @@ pub enum KeysCommand {
 }
 
 #[derive(Subcommand)]
+pub enum ConsolidateCommand {
+    /// Print, as JSON for the operator's signer, the unsigned transactions that sweep every
+    /// cleared Ethereum deposit into a verified wallet (`[consolidation.ethereum]`), and the
+    /// deposits left where they are with the reason
+    Plan {
+        /// The destination: one of `consolidation.ethereum.wallets` [default: the first]
+        #[arg(long)]
+        wallet: Option<String>,
+        /// Gas price in gwei [default: consolidation.ethereum.gas_price_gwei, or 20]
+        #[arg(long)]
+        gas_price_gwei: Option<u64>,
+    },
+    /// Record the transaction that swept a deposit (as the signer reports it)
+    Record {
+        /// The deposit's id (from the plan)
+        #[arg(long)]
+        deposit: uuid::Uuid,
+        /// The sweep's transaction hash
+        #[arg(long)]
+        txid: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum CustomerCommand {
     /// Erase a customer's personal data by deleting their data key, where the law allows: nothing
     /// of theirs open and `privacy.retention_years` past their last order. Orders, screenings and
@@ -215,6 +242,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::User(c) => commands::user(&cfg, g, c).await,
         Command::Keys(c) => commands::keys(&cfg, g, c).await,
         Command::Customer(c) => commands::customer(&cfg, g, c).await,
+        Command::Consolidate(c) => commands::consolidate(&cfg, g, c).await,
         Command::Audit(AuditCommand::Verify) => commands::audit_verify(&cfg, g).await,
         Command::Bench(c) => bench::run(&cfg, g, c).await,
     }

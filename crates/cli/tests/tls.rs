@@ -169,3 +169,37 @@ fn sec6_keys_new_rotate_and_status_through_the_binary() {
     let (ok, said) = out(&mut erase);
     assert!(!ok && said.contains("--yes"), "irreversible needs a confirmation: {said}");
 }
+
+#[test]
+fn addr_2_consolidation_goes_only_to_a_verified_wallet() {
+    let d = scratch("consolidate");
+    let (ok, said) = {
+        let o = custos(&d).args(["consolidate", "plan"]).output().unwrap();
+        (o.status.success(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    assert!(!ok && said.contains("[consolidation.ethereum]"), "{said}");
+    let config = d.join("custos.toml");
+    std::fs::write(
+        &config,
+        "[consolidation.ethereum]\nwallets = [\"0x23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f\"]\n\
+         gas_wallet = \"0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let o = custos(&d).env("CUSTOS_CONFIG", &config).args(args).output().unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (ok, _, err) = run(&["consolidate", "plan", "--wallet", "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"]);
+    assert!(!ok && err.contains("not one of the verified wallets"), "{err}");
+    let (ok, out, err) = run(&["consolidate", "plan"]);
+    assert!(ok, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["wallet"], "0x23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f");
+    assert_eq!(plan["requests"], serde_json::json!([]));
+    let (_, out, _) = run(&["consolidate", "record", "--deposit", &uuid::Uuid::nil().to_string(), "--txid", "0xab"]);
+    assert!(out.contains("nothing recorded"), "an unknown deposit: {out}");
+}
