@@ -17,7 +17,34 @@ pub struct Candidate {
     pub asset: Asset,
     pub address: String,
     pub amount: Amount,
+    pub txid: String,
+    /// The output index (Bitcoin) or the transfer's index.
+    pub index: u32,
+    /// The deposit address's receive index below the configured key.
+    pub derivation_index: Option<u32>,
     pub state: SweepCandidate,
+}
+
+/// A deposit output a Bitcoin consolidation spends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BitcoinInput {
+    pub deposit_id: Uuid,
+    pub txid: String,
+    pub vout: u32,
+    pub value: u64,
+    pub address: String,
+    pub derivation_index: u32,
+}
+
+/// A Bitcoin consolidation: cleared deposit outputs to one output at the wallet; the signer
+/// gets it as a PSBT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BitcoinPlan {
+    pub wallet: String,
+    pub inputs: Vec<BitcoinInput>,
+    pub fee: u64,
+    pub output_value: u64,
+    pub excluded: Vec<Excluded>,
 }
 
 /// What an EVM sweep costs, as the operator's fee policy says.
@@ -170,6 +197,52 @@ impl App {
             });
         }
         Ok(ConsolidationPlan { network: Network::Ethereum, wallet: wallet.as_str().to_owned(), requests, excluded })
+    }
+
+    /// The plan for Bitcoin: every cleared deposit output, and no other, to one output at
+    /// `wallet`, less the fee at `sat_per_vbyte`. Held, frozen or refused outputs stay where they
+    /// are, even at the same address: each output is spent or not on its own (ADDR-5).
+    pub async fn plan_bitcoin_consolidation(
+        &self,
+        wallet: &Address,
+        sat_per_vbyte: u64,
+    ) -> Result<BitcoinPlan, AppError> {
+        if wallet.network() != Network::Bitcoin {
+            return Err(AppError::invalid("network_mismatch", "the wallet must be a Bitcoin address"));
+        }
+        let mut excluded = Vec::new();
+        let mut inputs = Vec::new();
+        for c in self.store.sweep_candidates(Network::Bitcoin).await? {
+            let blocker = sweep_blocker(&c.state)
+                .map(str::to_owned)
+                .or_else(|| c.derivation_index.is_none().then(|| "its address was not derived by Custos".to_owned()));
+            match (blocker, u64::try_from(c.amount.0)) {
+                (Some(reason), _) => excluded.push(Excluded { deposit_id: c.deposit_id, address: c.address, reason }),
+                (None, Err(_)) => excluded.push(Excluded {
+                    deposit_id: c.deposit_id,
+                    address: c.address,
+                    reason: "amount out of range".into(),
+                }),
+                (None, Ok(value)) => inputs.push(BitcoinInput {
+                    deposit_id: c.deposit_id,
+                    txid: c.txid,
+                    vout: c.index,
+                    value,
+                    address: c.address,
+                    derivation_index: c.derivation_index.unwrap_or_default(),
+                }),
+            }
+        }
+        let total: u64 = inputs.iter().map(|i| i.value).sum();
+        let fee = custos_domain::consolidation::p2wpkh_vsize(inputs.len()).saturating_mul(sat_per_vbyte);
+        if !inputs.is_empty() && total <= fee + 546 {
+            return Err(AppError::conflict(
+                "below_fee",
+                format!("{total} sat of cleared deposits do not cover the fee of {fee} sat"),
+            ));
+        }
+        let output_value = total.saturating_sub(fee);
+        Ok(BitcoinPlan { wallet: wallet.as_str().to_owned(), inputs, fee, output_value, excluded })
     }
 
     /// The signer reports a sweep's transaction; each deposit is swept once.

@@ -7,6 +7,7 @@
 
 pub mod esplora;
 pub mod evm;
+pub mod psbt;
 pub mod tron;
 pub mod xpub;
 
@@ -54,6 +55,20 @@ impl DepositKey {
 
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// The compressed public key at receive index `index` (for a signer's PSBT).
+    pub fn public_key(&self, index: u32) -> Result<[u8; 33], DeriveError> {
+        Ok(self.chain.derive_child(index)?.compressed())
+    }
+
+    /// The 4 bytes of [`Self::fingerprint`].
+    pub fn fingerprint_bytes(&self) -> [u8; 4] {
+        let mut out = [0u8; 4];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = u8::from_str_radix(self.fingerprint.get(i * 2..i * 2 + 2).unwrap_or("00"), 16).unwrap_or(0);
+        }
+        out
     }
 
     /// The address at receive index `index`.

@@ -15,6 +15,16 @@ use std::time::Duration;
 #[serde(default, deny_unknown_fields)]
 pub struct ConsolidationConfig {
     pub ethereum: Option<EvmWallets>,
+    pub bitcoin: Option<BitcoinWallets>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BitcoinWallets {
+    /// The service's verified wallets; the first is the default destination.
+    pub wallets: Vec<String>,
+    /// sat/vB [default: 10].
+    pub fee_rate: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -373,9 +373,11 @@ pub async fn consolidate(cfg: &Config, g: Global, cmd: ConsolidateCommand) -> Re
                 );
             })
         }
-        ConsolidateCommand::Plan { wallet, gas_price_gwei } => {
-            consolidation_plan(cfg, &rt, wallet, gas_price_gwei).await
-        }
+        ConsolidateCommand::Plan { network, wallet, gas_price_gwei, fee_rate } => match network.as_str() {
+            "ethereum" => consolidation_plan(cfg, &rt, wallet, gas_price_gwei).await,
+            "bitcoin" => bitcoin_consolidation_plan(cfg, &rt, wallet, fee_rate).await,
+            other => Err(format!("consolidation of {other:?} is not supported: ethereum or bitcoin")),
+        },
     };
     rt.store.close().await;
     result.map(|()| ExitCode::SUCCESS)
@@ -420,6 +422,58 @@ async fn consolidation_plan(
     let plan = rt.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &tokens).await.map_err(|e| e.to_string())?;
     eprintln!("{} transaction(s) to sign; {} deposit(s) left where they are", plan.requests.len(), plan.excluded.len());
     println!("{}", serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+async fn bitcoin_consolidation_plan(
+    cfg: &Config,
+    rt: &bootstrap::Runtime,
+    wallet: Option<String>,
+    fee_rate: Option<u64>,
+) -> Result<(), String> {
+    let c = cfg.consolidation.bitcoin.as_ref().ok_or("no [consolidation.bitcoin]: name the verified wallets first")?;
+    let parse = |a: &str| Address::parse(Network::Bitcoin, a).map_err(|e| format!("{a}: {e}"));
+    let verified: Vec<Address> = c.wallets.iter().map(|w| parse(w)).collect::<Result<_, _>>()?;
+    let wallet = match wallet {
+        Some(w) => Some(parse(&w)?)
+            .filter(|w| verified.contains(w))
+            .ok_or_else(|| format!("{w} is not one of the verified wallets (consolidation.bitcoin.wallets)"))?,
+        None => verified.first().cloned().ok_or("consolidation.bitcoin.wallets is empty")?,
+    };
+    let key = cfg.deposit_keys.bitcoin.as_deref().ok_or("no deposit_keys.bitcoin: the PSBT needs the deposit key")?;
+    let key =
+        custos_chain::DepositKey::parse(Network::Bitcoin, key).map_err(|e| format!("deposit_keys.bitcoin: {e}"))?;
+    let plan = rt
+        .app
+        .plan_bitcoin_consolidation(&wallet, fee_rate.or(c.fee_rate).unwrap_or(10))
+        .await
+        .map_err(|e| e.to_string())?;
+    let inputs = plan
+        .inputs
+        .iter()
+        .map(|i| {
+            let address = parse(&i.address)?;
+            Ok(custos_chain::psbt::Input {
+                txid: i.txid.clone(),
+                vout: i.vout,
+                value: i.value,
+                script_pubkey: address.script_pubkey().ok_or("an address without a script")?,
+                public_key: key.public_key(i.derivation_index).map_err(|e| e.to_string())?,
+                fingerprint: key.fingerprint_bytes(),
+                index: i.derivation_index,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let psbt = if inputs.is_empty() {
+        None
+    } else {
+        let script = wallet.script_pubkey().ok_or("the wallet has no output script")?;
+        Some(custos_chain::psbt::to_base64(&custos_chain::psbt::build(&inputs, &script, plan.output_value)?))
+    };
+    eprintln!("{} deposit output(s) to spend; {} left where they are", plan.inputs.len(), plan.excluded.len());
+    let mut out = serde_json::to_value(&plan).map_err(|e| e.to_string())?;
+    out["psbt"] = psbt.into();
+    println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
     Ok(())
 }
 

@@ -165,15 +165,21 @@ pub enum KeysCommand {
 #[derive(Subcommand)]
 pub enum ConsolidateCommand {
     /// Print, as JSON for the operator's signer, the unsigned transactions that sweep every
-    /// cleared Ethereum deposit into a verified wallet (`[consolidation.ethereum]`), and the
-    /// deposits left where they are with the reason
+    /// cleared deposit into a verified wallet (`[consolidation.ethereum]`: transaction requests;
+    /// `[consolidation.bitcoin]`: a PSBT), and the deposits left where they are with the reason
     Plan {
-        /// The destination: one of `consolidation.ethereum.wallets` [default: the first]
+        /// ethereum, or bitcoin (a PSBT for the signer)
+        #[arg(long, default_value = "ethereum")]
+        network: String,
+        /// The destination: one of the network's verified wallets [default: the first]
         #[arg(long)]
         wallet: Option<String>,
-        /// Gas price in gwei [default: consolidation.ethereum.gas_price_gwei, or 20]
+        /// Ethereum: gas price in gwei [default: consolidation.ethereum.gas_price_gwei, or 20]
         #[arg(long)]
         gas_price_gwei: Option<u64>,
+        /// Bitcoin: fee rate in sat/vB [default: consolidation.bitcoin.fee_rate, or 10]
+        #[arg(long)]
+        fee_rate: Option<u64>,
     },
     /// Record the transaction that swept a deposit (as the signer reports it)
     Record {

@@ -203,4 +203,15 @@ both!(risk_1_bitcoin_deposits_by_esplora_with_several_sources_rbf_and_a_reorg, |
     assert!(t.app.get_order(three.id).await.unwrap().deposits.is_empty());
     let kept = t.app.store().chain_transfers(custos_domain::Network::Bitcoin, 10).await.unwrap();
     assert!(kept.iter().any(|k| k.txid == hash_of("pay-three") && k.status == "dropped"));
+
+    // ADDR-2, ADDR-5: consolidation spends the cleared output only; the mixer's stays.
+    let wallet = custos_domain::Address::parse(custos_domain::Network::Bitcoin, OTHER_BTC).unwrap();
+    let plan = t.app.plan_bitcoin_consolidation(&wallet, 10).await.unwrap();
+    let spent: Vec<(String, u32, u64)> = plan.inputs.iter().map(|i| (i.txid.clone(), i.vout, i.value)).collect();
+    assert_eq!(spent, [(hash_of("pay-two-replacement"), 0, 99_000)]);
+    assert_eq!(plan.fee, custos_domain::consolidation::p2wpkh_vsize(1) * 10);
+    assert_eq!(plan.output_value, 99_000 - plan.fee);
+    assert!(plan.excluded.iter().any(|e| e.address == one.deposit_address), "{:?}", plan.excluded);
+    assert!(t.app.record_sweep(plan.inputs[0].deposit_id, &hash_of("sweep"), "signer").await.unwrap());
+    assert!(t.app.plan_bitcoin_consolidation(&wallet, 10).await.unwrap().inputs.is_empty(), "swept once");
 });

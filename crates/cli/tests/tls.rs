@@ -200,6 +200,8 @@ fn addr_2_consolidation_goes_only_to_a_verified_wallet() {
     let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(plan["wallet"], "0x23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f");
     assert_eq!(plan["requests"], serde_json::json!([]));
+    let (ok, _, err) = run(&["consolidate", "plan", "--network", "bitcoin"]);
+    assert!(!ok && err.contains("[consolidation.bitcoin]"), "{err}");
     let (_, out, _) = run(&["consolidate", "record", "--deposit", &uuid::Uuid::nil().to_string(), "--txid", "0xab"]);
     assert!(out.contains("nothing recorded"), "an unknown deposit: {out}");
 }

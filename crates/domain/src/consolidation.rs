@@ -38,6 +38,12 @@ pub fn sweep_blocker(c: &SweepCandidate) -> Option<&'static str> {
     }
 }
 
+/// The virtual size of a transaction spending `inputs` P2WPKH outputs to one P2WPKH output:
+/// 10.5 vB of header, 68 vB per input, 31 vB for the output (rounded up).
+pub fn p2wpkh_vsize(inputs: usize) -> u64 {
+    (42 + 272 * inputs as u64 + 124).div_ceil(4)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

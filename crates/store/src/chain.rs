@@ -191,9 +191,11 @@ impl ChainStore for SqlStore {
 
     async fn sweep_candidates(&self, network: Network) -> StoreResult<Vec<custos_app::consolidation::Candidate>> {
         let q = sqlx::query(
-            "SELECT d.id, d.asset, d.address, d.amount, o.status, d.reverted_at_ms, \
+            "SELECT d.id, d.asset, d.address, d.amount, d.txid, d.output_index, da.derivation_index, o.status, \
+             d.reverted_at_ms, \
              (SELECT COUNT(*) FROM cases c WHERE c.deposit_id = d.id AND c.status = 'open') AS open_cases \
              FROM deposits d JOIN orders o ON o.id = d.order_id \
+             LEFT JOIN deposit_addresses da ON da.network = d.network AND da.address = d.address \
              WHERE d.network = $1 AND d.swept_at_ms IS NULL ORDER BY d.received_at_ms, d.id",
         )
         .bind(network.as_str());
@@ -207,6 +209,9 @@ impl ChainStore for SqlStore {
                 asset: asset.parse().map_err(|_| bad("asset", &asset))?,
                 address: rows::get(r, "address")?,
                 amount: Amount(amount.parse().map_err(|_| bad("amount", &amount))?),
+                txid: rows::get(r, "txid")?,
+                index: u32::try_from(rows::get::<i64>(r, "output_index")?).map_err(|_| bad("index", ""))?,
+                derivation_index: rows::get::<Option<i64>>(r, "derivation_index")?.and_then(|i| u32::try_from(i).ok()),
                 state: custos_domain::consolidation::SweepCandidate {
                     order_status: status.parse().map_err(|_| bad("status", &status))?,
                     reverted: rows::get::<Option<i64>>(r, "reverted_at_ms")?.is_some(),

@@ -177,6 +177,29 @@ impl Address {
         }
     }
 
+    /// The output script that pays a Bitcoin address (for building transactions); `None` for
+    /// other networks.
+    pub fn script_pubkey(&self) -> Option<Vec<u8>> {
+        match self.kind {
+            AddressKind::P2pkh | AddressKind::P2sh => {
+                let payload = base58::decode_check(&self.normalized).ok()?;
+                let hash = payload.get(1..21)?;
+                Some(match self.kind {
+                    AddressKind::P2pkh => [&[0x76, 0xa9, 0x14][..], hash, &[0x88, 0xac]].concat(),
+                    _ => [&[0xa9, 0x14][..], hash, &[0x87]].concat(),
+                })
+            }
+            AddressKind::P2wpkh | AddressKind::P2wsh | AddressKind::P2tr | AddressKind::FutureSegwit(_) => {
+                let d = bech32::decode(&self.normalized).ok()?;
+                let (&version, program5) = d.data.split_first()?;
+                let program = bech32::convert_bits(program5, 5, 8, false)?;
+                let op = if version == 0 { 0 } else { 0x50 + version };
+                Some([&[op, program.len() as u8][..], &program].concat())
+            }
+            AddressKind::Evm | AddressKind::Tron => None,
+        }
+    }
+
     /// Builds an Ethereum address from its 20 bytes.
     pub fn ethereum_from_bytes(bytes: &[u8; 20]) -> Address {
         let mut normalized = String::with_capacity(42);

@@ -210,3 +210,21 @@ fn every_error_code_is_listed_in_the_catalogue() {
 fn hex_bytes(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
+
+#[test]
+fn bitcoin_addresses_give_their_output_scripts() {
+    let hex = |b: Vec<u8>| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    // BIP-173's example P2WPKH, and the P2PKH/P2SH forms of well-known addresses.
+    let wpkh = btc("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4").unwrap();
+    assert_eq!(hex(wpkh.script_pubkey().unwrap()), "0014751e76e8199196d454941c45d1b3a323f1433bd6");
+    let pkh = btc("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2").unwrap();
+    assert_eq!(hex(pkh.script_pubkey().unwrap()), "76a91477bff20c60e522dfaa3350c39b030a5d004e839a88ac");
+    let sh = btc("3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy").unwrap();
+    assert_eq!(hex(sh.script_pubkey().unwrap()), "a914b472a266d0bd89c13706a4132ccfb16f7c3b9fcb87");
+    let tr = btc("bc1p5d7rjq7g6rdk2yhzks9smlaqtedr4dekq08ge8ztwac72sfr9rusxg3297").unwrap();
+    assert!(hex(tr.script_pubkey().unwrap()).starts_with("5120"));
+    assert_eq!(
+        Address::parse(Network::Ethereum, "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB").unwrap().script_pubkey(),
+        None
+    );
+}
