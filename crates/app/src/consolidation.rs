@@ -78,6 +78,10 @@ pub struct EvmRequest {
     pub gas_price: String,
     /// The deposits this request sweeps (report the transaction for each).
     pub deposits: Vec<Uuid>,
+    /// For a sweep: the deposit address's receive index below the configured key (the signer's
+    /// path `0/index`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derivation_index: Option<u32>,
 }
 
 /// A deposit left where it is, and why.
@@ -94,6 +98,21 @@ pub struct ConsolidationPlan {
     pub wallet: String,
     pub requests: Vec<EvmRequest>,
     pub excluded: Vec<Excluded>,
+}
+
+/// The cleared deposits of one address and asset, swept together.
+#[derive(Default)]
+struct Group {
+    total: u128,
+    deposits: Vec<Uuid>,
+    derivation_index: Option<u32>,
+}
+
+/// Signs and sends a plan's transaction (the operator's signer, or Custos's optional one);
+/// returns the transaction hash.
+#[async_trait::async_trait]
+pub trait EvmSend: Send + Sync {
+    async fn send(&self, request: &EvmRequest) -> Result<String, String>;
 }
 
 /// `transfer(to, amount)` call data.
@@ -124,7 +143,7 @@ impl App {
                 tainted.push(&c.address);
             }
         }
-        let mut groups: BTreeMap<(String, Asset), (u128, Vec<Uuid>)> = BTreeMap::new();
+        let mut groups: BTreeMap<(String, Asset), Group> = BTreeMap::new();
         for c in candidates.iter().filter(|c| sweep_blocker(&c.state).is_none()) {
             if tainted.contains(&c.address.as_str()) {
                 excluded.push(Excluded {
@@ -135,12 +154,13 @@ impl App {
                 continue;
             }
             let g = groups.entry((c.address.clone(), c.asset)).or_default();
-            g.0 = g.0.saturating_add(c.amount.0);
-            g.1.push(c.deposit_id);
+            g.total = g.total.saturating_add(c.amount.0);
+            g.deposits.push(c.deposit_id);
+            g.derivation_index = c.derivation_index;
         }
         let price = fees.gas_price_wei;
         let mut requests = Vec::new();
-        for ((address, asset), (total, deposits)) in groups {
+        for ((address, asset), Group { total, deposits, derivation_index }) in groups {
             if asset == Asset::Eth {
                 let fee = price.saturating_mul(u128::from(fees.native_gas));
                 if total <= fee {
@@ -162,6 +182,7 @@ impl App {
                     gas: fees.native_gas,
                     gas_price: price.to_string(),
                     deposits,
+                    derivation_index,
                 });
                 continue;
             }
@@ -184,6 +205,7 @@ impl App {
                 gas: fees.native_gas,
                 gas_price: price.to_string(),
                 deposits: vec![],
+                derivation_index: None,
             });
             requests.push(EvmRequest {
                 purpose: "sweep",
@@ -194,6 +216,7 @@ impl App {
                 gas: fees.token_gas,
                 gas_price: price.to_string(),
                 deposits,
+                derivation_index,
             });
         }
         Ok(ConsolidationPlan { network: Network::Ethereum, wallet: wallet.as_str().to_owned(), requests, excluded })
@@ -243,6 +266,25 @@ impl App {
         }
         let output_value = total.saturating_sub(fee);
         Ok(BitcoinPlan { wallet: wallet.as_str().to_owned(), inputs, fee, output_value, excluded })
+    }
+
+    /// Runs a plan through a signer, in order (a token's gas top-up before its sweep), and
+    /// records each sweep. Stops at the first refusal; what was sent stays recorded.
+    pub async fn execute_evm_plan(
+        &self,
+        plan: &ConsolidationPlan,
+        signer: &dyn EvmSend,
+        actor: &str,
+    ) -> Result<Vec<String>, AppError> {
+        let mut sent = Vec::new();
+        for r in &plan.requests {
+            let txid = signer.send(r).await.map_err(|e| AppError::Unavailable(format!("the signer: {e}")))?;
+            for d in &r.deposits {
+                self.record_sweep(*d, &txid, actor).await?;
+            }
+            sent.push(txid);
+        }
+        Ok(sent)
     }
 
     /// The signer reports a sweep's transaction; each deposit is swept once.

@@ -8,6 +8,7 @@
 pub mod esplora;
 pub mod evm;
 pub mod psbt;
+pub mod signer;
 pub mod tron;
 pub mod xpub;
 

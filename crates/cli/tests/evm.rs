@@ -383,3 +383,87 @@ async fn addr_2_addr_5_consolidation_sweeps_only_cleared_deposits_sqlite() {
 async fn addr_2_addr_5_consolidation_sweeps_only_cleared_deposits_postgres() {
     consolidation(Backend::Postgres).await;
 }
+
+/// BIP-39's seed of a mnemonic (PBKDF2-HMAC-SHA512, 2048 rounds, empty passphrase).
+fn bip39_seed(mnemonic: &str) -> [u8; 64] {
+    use hmac::{Hmac, Mac};
+    let prf = || <Hmac<sha2::Sha512> as Mac>::new_from_slice(mnemonic.as_bytes()).unwrap();
+    let mut mac = prf();
+    mac.update(b"mnemonic\x00\x00\x00\x01");
+    let mut u: [u8; 64] = mac.finalize().into_bytes().into();
+    let mut out = u;
+    for _ in 1..2048 {
+        let mut mac = prf();
+        mac.update(&u);
+        u = mac.finalize().into_bytes().into();
+        out.iter_mut().zip(u.iter()).for_each(|(o, x)| *o ^= x);
+    }
+    out
+}
+
+/// ADDR-2 with Custos's optional signer: the account key (here of the public test mnemonic the
+/// demo deposit key comes from) signs the plan's transactions, which the node mines.
+async fn signer_sweeps(backend: Backend) {
+    use custos_chain::signer::{EvmSigner, ExtendedPrivateKey};
+    let Some(t) = TestApp::new(backend).await else { return };
+    let Some(node) = Anvil::start().await else { return };
+    let seed =
+        bip39_seed("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about");
+    let h = 0x8000_0000;
+    let account = ExtendedPrivateKey::from_seed(&seed)
+        .and_then(|m| m.derive_child(h + 44))
+        .and_then(|k| k.derive_child(h + 60))
+        .and_then(|k| k.derive_child(h))
+        .unwrap();
+    let signer = EvmSigner::new(account, 1_000, EvmRpc::new(&node.url, vec![], Duration::from_secs(10)).unwrap());
+    let token = node.deploy_token(ALICE, 1_000_000_000_000).await;
+    let rpc =
+        EvmRpc::new(&node.url, vec![Token { contract: token.clone(), asset: Asset::Usdt }], Duration::from_secs(10))
+            .unwrap();
+    add_labels(t.store.as_ref(), "test-desk", &[(Network::Ethereum, CASINO, RiskCategory::Gambling)], 0).await;
+    t.builtin.replace(custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap());
+    let start = custos_chain::evm::quantity(&node.call("eth_blockNumber", json!([])).await).unwrap() as u64;
+    let s = WatchSettings { default_depth: 1, start_block: Some(start), ..WatchSettings::default() };
+    let clean = order_paid_in(&t, "lea@example.com", Asset::Eth).await;
+    let tokens = order_paid_in(&t, "max@example.com", Asset::Usdt).await;
+    let held = order_paid_in(&t, "ned@example.com", Asset::Eth).await;
+    node.send(ALICE, Some(&clean.deposit_address), ETHER, None).await;
+    node.token_transfer(&token, ALICE, &tokens.deposit_address, 7_000_000).await;
+    node.send(CASINO, Some(&held.deposit_address), ETHER, None).await;
+    let gas_wallet = signer.gas_wallet().unwrap();
+    node.send(ALICE, Some(gas_wallet.as_str()), ETHER, None).await;
+    assert_eq!(step(&t, &rpc, &s).await.credited, 3);
+
+    let wallet = Address::parse(Network::Ethereum, "0x23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f").unwrap();
+    let fees = custos_app::consolidation::EvmFees::default();
+    let contracts = [(Asset::Usdt, token.clone())].into_iter().collect();
+    let plan = t.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &contracts).await.unwrap();
+    let balance = |a: String| {
+        let node = &node;
+        async move { custos_chain::evm::quantity(&node.call("eth_getBalance", json!([a, "latest"])).await).unwrap() }
+    };
+    let before = balance(wallet.as_str().to_owned()).await;
+    let sent = t.app.execute_evm_plan(&plan, &signer, "signer").await.unwrap();
+    assert_eq!(sent.len(), 3, "an ether sweep, a gas top-up and a token sweep");
+    for hash in &sent {
+        assert_eq!(node.receipt(hash).await["status"], "0x1", "signed, sent and mined: {hash}");
+    }
+    assert_eq!(balance(wallet.as_str().to_owned()).await - before, ETHER - 21_000 * fees.gas_price_wei);
+    let call = json!({"to": token.as_str(), "data": format!("0x70a08231{:0>64}", &wallet.as_str()[2..])});
+    assert_eq!(custos_chain::evm::quantity(&node.call("eth_call", json!([call, "latest"])).await).unwrap(), 7_000_000);
+    assert_eq!(balance(held.deposit_address.clone()).await, ETHER, "held funds stay put");
+    // A request naming an address the key does not own is refused, before anything is signed.
+    let mut forged = plan.requests.iter().find(|r| r.purpose == "sweep").unwrap().clone();
+    forged.from = held.deposit_address.clone();
+    assert!(signer.send(&forged).await.unwrap_err().contains("is not the key of"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn addr_2_the_optional_signer_sweeps_cleared_deposits_sqlite() {
+    signer_sweeps(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn addr_2_the_optional_signer_sweeps_cleared_deposits_postgres() {
+    signer_sweeps(Backend::Postgres).await;
+}

@@ -1,0 +1,301 @@
+//! An optional signer for Ethereum (off unless configured): the operator's account-level
+//! extended private key, kept sealed by the master key at rest and opened only in memory, signs
+//! the plan's transactions (EIP-155) and sends them through the node. Custos's watcher and
+//! planner never need it; an operator with an external signer leaves it off.
+
+use crate::evm::{quantity, EvmRpc};
+use custos_app::consolidation::EvmRequest;
+use custos_domain::address::base58;
+use custos_domain::{Address, Network};
+use hmac::{Hmac, Mac};
+use k256::ecdsa::SigningKey;
+use k256::elliptic_curve::sec1::ToEncodedPoint;
+use k256::elliptic_curve::PrimeField;
+use k256::{Scalar, SecretKey};
+use serde_json::json;
+use sha2::Sha512;
+use sha3::{Digest, Keccak256};
+
+const XPRV: u32 = 0x0488_ade4;
+
+/// A BIP32 extended private key.
+#[derive(Clone)]
+pub struct ExtendedPrivateKey {
+    depth: u8,
+    parent_fingerprint: [u8; 4],
+    child_number: u32,
+    chain_code: [u8; 32],
+    key: SecretKey,
+}
+
+impl std::fmt::Debug for ExtendedPrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ExtendedPrivateKey(depth {})", self.depth)
+    }
+}
+
+impl ExtendedPrivateKey {
+    /// The master key of a BIP32 seed.
+    pub fn from_seed(seed: &[u8]) -> Result<Self, String> {
+        let mut mac = Hmac::<Sha512>::new_from_slice(b"Bitcoin seed").expect("any key length");
+        mac.update(seed);
+        let i = mac.finalize().into_bytes();
+        let key = SecretKey::from_slice(&i[..32]).map_err(|_| "an unusable seed")?;
+        Ok(ExtendedPrivateKey {
+            depth: 0,
+            parent_fingerprint: [0; 4],
+            child_number: 0,
+            chain_code: i[32..].try_into().expect("32 bytes"),
+            key,
+        })
+    }
+
+    pub fn parse(encoded: &str) -> Result<Self, String> {
+        let raw = base58::decode_check(encoded.trim()).map_err(|_| "not an extended private key (xprv)")?;
+        if raw.len() != 78 || u32::from_be_bytes(raw[0..4].try_into().expect("4")) != XPRV || raw[45] != 0 {
+            return Err("not a mainnet extended private key (xprv…)".into());
+        }
+        Ok(ExtendedPrivateKey {
+            depth: raw[4],
+            parent_fingerprint: raw[5..9].try_into().expect("4"),
+            child_number: u32::from_be_bytes(raw[9..13].try_into().expect("4")),
+            chain_code: raw[13..45].try_into().expect("32"),
+            key: SecretKey::from_slice(&raw[46..78]).map_err(|_| "an invalid private key")?,
+        })
+    }
+
+    /// The `xprv…` form.
+    pub fn encode(&self) -> String {
+        let mut raw = XPRV.to_be_bytes().to_vec();
+        raw.push(self.depth);
+        raw.extend_from_slice(&self.parent_fingerprint);
+        raw.extend_from_slice(&self.child_number.to_be_bytes());
+        raw.extend_from_slice(&self.chain_code);
+        raw.push(0);
+        raw.extend_from_slice(&self.key.to_bytes());
+        base58::encode_check(&raw)
+    }
+
+    fn compressed(&self) -> Vec<u8> {
+        self.key.public_key().to_encoded_point(true).as_bytes().to_vec()
+    }
+
+    /// The child at `index` (hardened from 2^31).
+    pub fn derive_child(&self, index: u32) -> Result<Self, String> {
+        let mut mac = Hmac::<Sha512>::new_from_slice(&self.chain_code).expect("any key length");
+        if index >= 0x8000_0000 {
+            mac.update(&[0]);
+            mac.update(&self.key.to_bytes());
+        } else {
+            mac.update(&self.compressed());
+        }
+        mac.update(&index.to_be_bytes());
+        let i = mac.finalize().into_bytes();
+        let il: [u8; 32] = i[..32].try_into().expect("32 bytes");
+        let tweak =
+            Option::<Scalar>::from(Scalar::from_repr(il.into())).ok_or("an invalid child; use the next index")?;
+        let child = tweak + *self.key.to_nonzero_scalar();
+        let key = SecretKey::from_bytes(&child.to_repr()).map_err(|_| "an invalid child; use the next index")?;
+        let id = ripemd::Ripemd160::digest(sha2::Sha256::digest(self.compressed()));
+        Ok(ExtendedPrivateKey {
+            depth: self.depth.saturating_add(1),
+            parent_fingerprint: id[..4].try_into().expect("4"),
+            child_number: index,
+            chain_code: i[32..].try_into().expect("32 bytes"),
+            key,
+        })
+    }
+
+    /// The Ethereum address of this key.
+    pub fn ethereum_address(&self) -> Address {
+        let point = self.key.public_key().to_encoded_point(false);
+        let hash = Keccak256::digest(&point.as_bytes()[1..]);
+        Address::ethereum_from_bytes(hash[12..].try_into().expect("20 bytes"))
+    }
+}
+
+/// RLP: a byte string.
+fn rlp_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    match b {
+        [x] if *x < 0x80 => out.push(*x),
+        _ if b.len() < 56 => {
+            out.push(0x80 + b.len() as u8);
+            out.extend_from_slice(b);
+        }
+        _ => {
+            let len = (b.len() as u64).to_be_bytes();
+            let len = &len[len.iter().position(|&x| x != 0).unwrap_or(7)..];
+            out.push(0xb7 + len.len() as u8);
+            out.extend_from_slice(len);
+            out.extend_from_slice(b);
+        }
+    }
+}
+
+/// RLP: an unsigned integer (big-endian, no leading zeros).
+fn rlp_uint(out: &mut Vec<u8>, n: u128) {
+    let b = n.to_be_bytes();
+    let start = b.iter().position(|&x| x != 0).unwrap_or(16);
+    rlp_bytes(out, &b[start..]);
+}
+
+fn rlp_list(items: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    if items.len() < 56 {
+        out.push(0xc0 + items.len() as u8);
+    } else {
+        let len = (items.len() as u64).to_be_bytes();
+        let len = &len[len.iter().position(|&x| x != 0).unwrap_or(7)..];
+        out.push(0xf7 + len.len() as u8);
+        out.extend_from_slice(len);
+    }
+    out.extend_from_slice(items);
+    out
+}
+
+fn hex_bytes(s: &str) -> Result<Vec<u8>, String> {
+    let s = s.strip_prefix("0x").unwrap_or(s);
+    if s.len() % 2 == 1 {
+        return Err("odd-length hex".into());
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| "not hex".to_owned())).collect()
+}
+
+/// A legacy transaction, signed for `chain_id` (EIP-155); returns the raw bytes.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_legacy(
+    key: &SigningKey,
+    chain_id: u64,
+    nonce: u64,
+    gas_price: u128,
+    gas: u64,
+    to: &Address,
+    value: u128,
+    data: &[u8],
+) -> Result<Vec<u8>, String> {
+    let to = hex_bytes(to.as_str())?;
+    let fields = |v: u128, r: &[u8], s: &[u8]| {
+        let mut f = Vec::new();
+        rlp_uint(&mut f, u128::from(nonce));
+        rlp_uint(&mut f, gas_price);
+        rlp_uint(&mut f, u128::from(gas));
+        rlp_bytes(&mut f, &to);
+        rlp_uint(&mut f, value);
+        rlp_bytes(&mut f, data);
+        rlp_uint(&mut f, v);
+        let trim = |x: &[u8]| x[x.iter().position(|&b| b != 0).unwrap_or(x.len())..].to_vec();
+        rlp_bytes(&mut f, &trim(r));
+        rlp_bytes(&mut f, &trim(s));
+        rlp_list(&f)
+    };
+    let unsigned = fields(u128::from(chain_id), &[], &[]);
+    let digest = Keccak256::digest(&unsigned);
+    let (sig, recid) = key.sign_prehash_recoverable(&digest).map_err(|e| e.to_string())?;
+    let (r, s) = (sig.r().to_bytes(), sig.s().to_bytes());
+    let v = u128::from(recid.to_byte()) + 35 + 2 * u128::from(chain_id);
+    Ok(fields(v, &r, &s))
+}
+
+/// The signer: deposit addresses are `0/index` below the account key; the gas wallet is
+/// `0/gas_index`.
+pub struct EvmSigner {
+    account: ExtendedPrivateKey,
+    gas_index: u32,
+    rpc: EvmRpc,
+}
+
+#[async_trait::async_trait]
+impl custos_app::consolidation::EvmSend for EvmSigner {
+    async fn send(&self, request: &EvmRequest) -> Result<String, String> {
+        let hash = EvmSigner::send(self, request).await?;
+        if request.purpose == "gas_top_up" {
+            // The sweep that follows spends this gas: wait until it is mined.
+            for _ in 0..600 {
+                if !self.rpc.call("eth_getTransactionReceipt", json!([hash])).await?.is_null() {
+                    return Ok(hash);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            return Err(format!("the gas top-up {hash} was not mined within 2 minutes"));
+        }
+        Ok(hash)
+    }
+}
+
+impl EvmSigner {
+    pub fn new(account: ExtendedPrivateKey, gas_index: u32, rpc: EvmRpc) -> EvmSigner {
+        EvmSigner { account, gas_index, rpc }
+    }
+
+    fn key_at(&self, index: u32) -> Result<ExtendedPrivateKey, String> {
+        self.account.derive_child(0)?.derive_child(index)
+    }
+
+    /// The gas wallet's address.
+    pub fn gas_wallet(&self) -> Result<Address, String> {
+        Ok(self.key_at(self.gas_index)?.ethereum_address())
+    }
+
+    /// Signs and sends one of the plan's requests; returns the transaction hash. The key is
+    /// the one whose address the request names, or the request is refused.
+    pub async fn send(&self, r: &EvmRequest) -> Result<String, String> {
+        let index = match r.purpose {
+            "gas_top_up" => self.gas_index,
+            _ => r.derivation_index.ok_or("a sweep without its derivation index")?,
+        };
+        let key = self.key_at(index)?;
+        if key.ethereum_address().as_str() != r.from.to_lowercase() {
+            return Err(format!("the key at 0/{index} is not the key of {}", r.from));
+        }
+        let chain_id = quantity(&self.rpc.call("eth_chainId", json!([])).await?)? as u64;
+        let nonce = quantity(&self.rpc.call("eth_getTransactionCount", json!([r.from, "pending"])).await?)? as u64;
+        let to = Address::parse(Network::Ethereum, &r.to).map_err(|e| e.to_string())?;
+        let data = match &r.data {
+            Some(d) => hex_bytes(d)?,
+            None => Vec::new(),
+        };
+        let value: u128 = r.value.parse().map_err(|_| "a bad value")?;
+        let price: u128 = r.gas_price.parse().map_err(|_| "a bad gas price")?;
+        let signing = SigningKey::from(&key.key);
+        let raw = sign_legacy(&signing, chain_id, nonce, price, r.gas, &to, value, &data)?;
+        let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        let hash = self.rpc.call("eth_sendRawTransaction", json!([format!("0x{hex}")])).await?;
+        hash.as_str().map(str::to_lowercase).ok_or_else(|| "the node returned no transaction hash".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bip32_test_vector_1_private_derivation() {
+        // BIP-32 test vector 1: seed 000102…0f, chain m/0'/1.
+        let seed: Vec<u8> = (0u8..16).collect();
+        let m = ExtendedPrivateKey::from_seed(&seed).unwrap();
+        assert_eq!(
+            m.encode(),
+            "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi"
+        );
+        let child = m.derive_child(0x8000_0000).unwrap().derive_child(1).unwrap();
+        assert_eq!(
+            child.encode(),
+            "xprv9wTYmMFdV23N2TdNG573QoEsfRrWKQgWeibmLntzniatZvR9BmLnvSxqu53Kw1UmYPxLgboyZQaXwTCg8MSY3H2EU4pWcQDnRnrVA1xe8fs"
+        );
+        assert_eq!(ExtendedPrivateKey::parse(&child.encode()).unwrap().encode(), child.encode());
+        assert!(!format!("{child:?}").contains("xprv"), "a private key never prints");
+    }
+
+    #[test]
+    fn eip155_example_transaction_signs_as_specified() {
+        // EIP-155's example: nonce 9, 20 gwei, 21000 gas, 1 ether to 0x3535…35, chain 1, key 0x4646…46.
+        let key = SigningKey::from_slice(&[0x46; 32]).unwrap();
+        let to = Address::parse(Network::Ethereum, "0x3535353535353535353535353535353535353535").unwrap();
+        let raw = sign_legacy(&key, 1, 9, 20_000_000_000, 21_000, &to, 1_000_000_000_000_000_000, &[]).unwrap();
+        let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83"
+        );
+    }
+}
