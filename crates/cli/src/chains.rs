@@ -10,6 +10,27 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// `[signer.ethereum]`: Custos's optional signer (off unless configured).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignerConfig {
+    pub ethereum: Option<EvmSignerConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvmSignerConfig {
+    /// The account key (m/44'/60'/0'), sealed by the master key: written by `custos signer import`.
+    pub key_file: std::path::PathBuf,
+    /// The gas wallet is `0/gas_index` below the account key [default: 1000000].
+    pub gas_index: Option<u32>,
+}
+
+/// Where a sealed signer key is bound (its associated data).
+pub fn signer_aad(network: &str) -> custos_crypto::Aad<'_> {
+    custos_crypto::Aad { table: "signer", column: network, row: "account" }
+}
+
 /// `[consolidation.ethereum]`: where cleared funds go (ADDR-2).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]

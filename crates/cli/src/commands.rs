@@ -2,7 +2,9 @@
 
 use crate::bootstrap::{self, Location};
 use crate::config::Config;
-use crate::{ApikeyCommand, ConsolidateCommand, CustomerCommand, Global, KeysCommand, LabelsCommand, UserCommand};
+use crate::{
+    ApikeyCommand, ConsolidateCommand, CustomerCommand, Global, KeysCommand, LabelsCommand, SignerCommand, UserCommand,
+};
 use custos_app::model::Scope;
 use custos_app::{Clock, Store, SystemClock};
 use custos_domain::access::Role;
@@ -373,6 +375,9 @@ pub async fn consolidate(cfg: &Config, g: Global, cmd: ConsolidateCommand) -> Re
                 );
             })
         }
+        ConsolidateCommand::Execute { wallet, gas_price_gwei } => {
+            consolidation_execute(cfg, &rt, wallet, gas_price_gwei).await
+        }
         ConsolidateCommand::Plan { network, wallet, gas_price_gwei, fee_rate } => match network.as_str() {
             "ethereum" => consolidation_plan(cfg, &rt, wallet, gas_price_gwei).await,
             "bitcoin" => bitcoin_consolidation_plan(cfg, &rt, wallet, fee_rate).await,
@@ -383,12 +388,63 @@ pub async fn consolidate(cfg: &Config, g: Global, cmd: ConsolidateCommand) -> Re
     result.map(|()| ExitCode::SUCCESS)
 }
 
-async fn consolidation_plan(
+/// Seals an account key read from standard input.
+pub fn signer(cfg: &Config, cmd: SignerCommand) -> Result<ExitCode, String> {
+    let SignerCommand::Import { out } = cmd;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the key: {e}"))?;
+    let key = custos_chain::signer::ExtendedPrivateKey::parse(line.trim())?;
+    let cipher = bootstrap::cipher(cfg, true)?;
+    let sealed = cipher.encrypt(&key.encode(), crate::chains::signer_aad("ethereum"));
+    write_private(&out, &sealed)?;
+    let first = key.derive_child(0).and_then(|k| k.derive_child(0))?.ethereum_address();
+    println!("sealed into {}; its first deposit address (0/0) is {}", out.display(), first.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    f.write_all(text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+async fn consolidation_execute(
     cfg: &Config,
     rt: &bootstrap::Runtime,
     wallet: Option<String>,
     gas_price_gwei: Option<u64>,
 ) -> Result<(), String> {
+    let s = cfg.signer.ethereum.as_ref().ok_or("no [signer.ethereum]: Custos's signer is off")?;
+    let node = cfg.chains.ethereum.as_ref().ok_or("no [chains.ethereum]: the signer sends through its node")?;
+    let sealed = std::fs::read_to_string(&s.key_file).map_err(|e| format!("signer.ethereum.key_file: {e}"))?;
+    let xprv = bootstrap::cipher(cfg, true)?
+        .decrypt(sealed.trim(), crate::chains::signer_aad("ethereum"))
+        .map_err(|e| format!("signer.ethereum.key_file: {e}"))?;
+    let account = custos_chain::signer::ExtendedPrivateKey::parse(&xprv)?;
+    let signer = custos_chain::signer::EvmSigner::new(account, s.gas_index.unwrap_or(1_000_000), node.source()?);
+    let gas_wallet = signer.gas_wallet()?;
+    let (wallet, fees, tokens) = evm_plan_inputs(cfg, wallet, gas_price_gwei)?;
+    let plan = rt.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &tokens).await.map_err(|e| e.to_string())?;
+    let sent = rt.app.execute_evm_plan(&plan, &signer, "signer").await.map_err(|e| e.to_string())?;
+    for txid in &sent {
+        println!("{txid}");
+    }
+    eprintln!("{} transaction(s) sent; {} deposit(s) left where they are", sent.len(), plan.excluded.len());
+    Ok(())
+}
+
+type EvmPlanInputs =
+    (Address, custos_app::consolidation::EvmFees, std::collections::BTreeMap<custos_domain::Asset, Address>);
+
+/// The verified destination, the fees and the token contracts of an Ethereum plan.
+fn evm_plan_inputs(cfg: &Config, wallet: Option<String>, gas_price_gwei: Option<u64>) -> Result<EvmPlanInputs, String> {
     let c =
         cfg.consolidation.ethereum.as_ref().ok_or("no [consolidation.ethereum]: name the verified wallets first")?;
     let parse = |a: &str, what: &str| Address::parse(Network::Ethereum, a).map_err(|e| format!("{what} {a}: {e}"));
@@ -407,8 +463,6 @@ async fn consolidation_plan(
         }
         None => verified.first().cloned().ok_or("consolidation.ethereum.wallets is empty")?,
     };
-    let gas_wallet =
-        parse(c.gas_wallet.as_deref().ok_or("consolidation.ethereum.gas_wallet is not set")?, "gas_wallet")?;
     let gwei = gas_price_gwei.or(c.gas_price_gwei).unwrap_or(20);
     let fees =
         custos_app::consolidation::EvmFees { gas_price_wei: u128::from(gwei) * 1_000_000_000, ..Default::default() };
@@ -419,6 +473,20 @@ async fn consolidation_plan(
         .flat_map(|e| &e.tokens)
         .map(|t| Ok((t.asset, parse(&t.contract, "chains.ethereum.tokens:")?)))
         .collect::<Result<_, String>>()?;
+    Ok((wallet, fees, tokens))
+}
+
+async fn consolidation_plan(
+    cfg: &Config,
+    rt: &bootstrap::Runtime,
+    wallet: Option<String>,
+    gas_price_gwei: Option<u64>,
+) -> Result<(), String> {
+    let (wallet, fees, tokens) = evm_plan_inputs(cfg, wallet, gas_price_gwei)?;
+    let c = cfg.consolidation.ethereum.as_ref().ok_or("no [consolidation.ethereum]")?;
+    let gas_wallet = c.gas_wallet.as_deref().ok_or("consolidation.ethereum.gas_wallet is not set")?;
+    let gas_wallet =
+        Address::parse(Network::Ethereum, gas_wallet).map_err(|e| format!("gas_wallet {gas_wallet}: {e}"))?;
     let plan = rt.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &tokens).await.map_err(|e| e.to_string())?;
     eprintln!("{} transaction(s) to sign; {} deposit(s) left where they are", plan.requests.len(), plan.excluded.len());
     println!("{}", serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?);

@@ -29,6 +29,7 @@ pub struct Config {
     pub privacy: Privacy,
     pub chains: crate::chains::ChainsConfig,
     pub consolidation: crate::chains::ConsolidationConfig,
+    pub signer: crate::chains::SignerConfig,
 }
 
 /// Erasing customers (SEC-6, PD-3).

@@ -93,6 +93,9 @@ pub enum Command {
     /// Move cleared deposits to the service's verified wallets (ADDR-2, ADDR-5)
     #[command(subcommand)]
     Consolidate(ConsolidateCommand),
+    /// Custos's optional signer (off unless `[signer.ethereum]` is configured)
+    #[command(subcommand)]
+    Signer(SignerCommand),
     /// Measure performance
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -181,6 +184,15 @@ pub enum ConsolidateCommand {
         #[arg(long)]
         fee_rate: Option<u64>,
     },
+    /// Plan and send the Ethereum sweeps with Custos's own signer (`[signer.ethereum]`)
+    Execute {
+        /// The destination: one of `consolidation.ethereum.wallets` [default: the first]
+        #[arg(long)]
+        wallet: Option<String>,
+        /// Gas price in gwei [default: consolidation.ethereum.gas_price_gwei, or 20]
+        #[arg(long)]
+        gas_price_gwei: Option<u64>,
+    },
     /// Record the transaction that swept a deposit (as the signer reports it)
     Record {
         /// The deposit's id (from the plan)
@@ -189,6 +201,17 @@ pub enum ConsolidateCommand {
         /// The sweep's transaction hash
         #[arg(long)]
         txid: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SignerCommand {
+    /// Seal the Ethereum account key (xprv of m/44'/60'/0', read from standard input, never from
+    /// the command line) with the master key into FILE, for `[signer.ethereum] key_file`
+    Import {
+        /// Where to write the sealed key (mode 0600)
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
     },
 }
 
@@ -249,6 +272,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Keys(c) => commands::keys(&cfg, g, c).await,
         Command::Customer(c) => commands::customer(&cfg, g, c).await,
         Command::Consolidate(c) => commands::consolidate(&cfg, g, c).await,
+        Command::Signer(c) => commands::signer(&cfg, c),
         Command::Audit(AuditCommand::Verify) => commands::audit_verify(&cfg, g).await,
         Command::Bench(c) => bench::run(&cfg, g, c).await,
     }

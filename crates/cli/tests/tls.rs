@@ -205,3 +205,37 @@ fn addr_2_consolidation_goes_only_to_a_verified_wallet() {
     let (_, out, _) = run(&["consolidate", "record", "--deposit", &uuid::Uuid::nil().to_string(), "--txid", "0xab"]);
     assert!(out.contains("nothing recorded"), "an unknown deposit: {out}");
 }
+
+#[test]
+fn addr_2_the_signer_key_is_read_from_stdin_and_sealed_at_rest() {
+    let d = scratch("signer");
+    let out = d.join("ethereum-signer.key");
+    let import = |key: &str| {
+        let mut child = custos(&d)
+            .args(["signer", "import", "--out", out.to_str().unwrap()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{key}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let refused = import("not a key");
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("extended private key"));
+    // BIP-32's test vector 1 master key (public test data).
+    let xprv = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi";
+    let done = import(xprv);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(String::from_utf8_lossy(&done.stdout).contains("first deposit address (0/0) is 0x"));
+    let sealed = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        sealed.starts_with("v1.") && !sealed.contains("xprv") && !sealed.contains(&xprv[4..40]),
+        "sealed: {sealed}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}
