@@ -5,6 +5,7 @@
 //! `m/44'/195'/0'` for TRON). Custos derives the receive chain `0/i` from it with public (non-
 //! hardened) BIP32 derivation. It never sees a private key, and refuses one if given.
 
+pub mod bitcoind;
 pub mod esplora;
 pub mod evm;
 pub mod psbt;

@@ -107,11 +107,18 @@ impl TronConfig {
     }
 }
 
-/// Bitcoin through an Esplora-compatible API (a self-hosted electrs/esplora, or a provider).
+/// Bitcoin through an Esplora-compatible API (a self-hosted electrs/esplora, or a provider), or
+/// through Bitcoin Core's JSON-RPC.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BitcoinConfig {
-    pub esplora_url: String,
+    pub esplora_url: Option<String>,
+    /// Bitcoin Core instead: its RPC URL, and `rpcauth` credentials (the password from an
+    /// environment variable) or its cookie file.
+    pub core_url: Option<String>,
+    pub core_user: Option<String>,
+    pub core_password_env: Option<String>,
+    pub core_cookie_file: Option<std::path::PathBuf>,
     /// Confirmations before a deposit is credited [default: 3].
     pub confirmations: Option<u32>,
     pub start_block: Option<u64>,
@@ -119,6 +126,40 @@ pub struct BitcoinConfig {
     pub poll_seconds: Option<u64>,
     pub watch_days: Option<u32>,
     pub timeout_seconds: Option<u64>,
+}
+
+impl BitcoinConfig {
+    pub fn source(&self) -> Result<Arc<dyn ChainSource>, String> {
+        let timeout = Duration::from_secs(self.timeout_seconds.unwrap_or(20));
+        match (&self.esplora_url, &self.core_url) {
+            (Some(url), None) => Ok(Arc::new(
+                custos_chain::esplora::Esplora::new(url, timeout)
+                    .map_err(|e| format!("chains.bitcoin.esplora_url: {e}"))?,
+            )),
+            (None, Some(url)) => {
+                let (user, password) = match (&self.core_cookie_file, &self.core_user, &self.core_password_env) {
+                    (Some(f), None, None) => {
+                        let cookie = std::fs::read_to_string(f)
+                            .map_err(|e| format!("chains.bitcoin.core_cookie_file {}: {e}", f.display()))?;
+                        let (u, p) =
+                            cookie.trim().split_once(':').ok_or("chains.bitcoin.core_cookie_file: not a cookie")?;
+                        (u.to_owned(), p.to_owned())
+                    }
+                    (None, Some(u), Some(env)) => (
+                        u.clone(),
+                        std::env::var(env)
+                            .map_err(|_| format!("chains.bitcoin.core_password_env: {env} is not set"))?,
+                    ),
+                    _ => return Err("chains.bitcoin: give core_cookie_file, or core_user and core_password_env".into()),
+                };
+                Ok(Arc::new(
+                    custos_chain::bitcoind::BitcoinCore::new(url, &user, &password, timeout)
+                        .map_err(|e| format!("chains.bitcoin.core_url: {e}"))?,
+                ))
+            }
+            _ => Err("chains.bitcoin: set esplora_url or core_url (one of them)".into()),
+        }
+    }
 }
 
 fn settings(depth: BTreeMap<Asset, u32>, default_depth: u32, start: Option<u64>, days: Option<u32>) -> WatchSettings {
@@ -214,11 +255,8 @@ impl ChainsConfig {
             n += 1;
         }
         if let Some(btc) = &self.bitcoin {
-            let timeout = Duration::from_secs(btc.timeout_seconds.unwrap_or(20));
-            let source = custos_chain::esplora::Esplora::new(&btc.esplora_url, timeout)
-                .map_err(|e| format!("chains.bitcoin.esplora_url: {e}"))?;
             let s = settings(BTreeMap::new(), btc.confirmations.unwrap_or(3), btc.start_block, btc.watch_days);
-            spawn_watcher(app.clone(), Arc::new(source), s, Duration::from_secs(btc.poll_seconds.unwrap_or(30).max(1)));
+            spawn_watcher(app.clone(), btc.source()?, s, Duration::from_secs(btc.poll_seconds.unwrap_or(30).max(1)));
             n += 1;
         }
         if let Some(tron) = &self.tron {

@@ -215,3 +215,103 @@ both!(risk_1_bitcoin_deposits_by_esplora_with_several_sources_rbf_and_a_reorg, |
     assert!(t.app.record_sweep(plan.inputs[0].deposit_id, &hash_of("sweep"), "signer").await.unwrap());
     assert!(t.app.plan_bitcoin_consolidation(&wallet, 10).await.unwrap().inputs.is_empty(), "swept once");
 });
+
+/// A transaction as `getblock <hash> 3` shows it: amounts in BTC, inputs with their prevouts.
+fn core_tx(t: &Value) -> Value {
+    let out = |o: &Value, n: Option<usize>| {
+        let mut v = json!({"value": o["value"].as_u64().unwrap() as f64 / 1e8,
+                           "scriptPubKey": {"hex": o["scriptpubkey"], "type": "witness_v0_keyhash", "address": o["scriptpubkey_address"]}});
+        if let Some(n) = n {
+            v["n"] = n.into();
+        }
+        v
+    };
+    let vin: Vec<Value> = t["vin"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            if i["is_coinbase"] == true {
+                json!({"coinbase": "03", "sequence": 4294967295u64})
+            } else {
+                json!({"txid": i["txid"], "vout": i["vout"], "prevout": out(&i["prevout"], None), "sequence": i["sequence"]})
+            }
+        })
+        .collect();
+    let vout: Vec<Value> = t["vout"].as_array().unwrap().iter().enumerate().map(|(n, o)| out(o, Some(n))).collect();
+    json!({"txid": t["txid"], "hash": t["txid"], "version": 2, "vin": vin, "vout": vout})
+}
+
+async fn core_rpc(
+    State(c): State<Chain>,
+    headers: axum::http::HeaderMap,
+    axum::Json(req): axum::Json<Value>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    // rpcuser custos, rpcpassword hunter2
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Basic Y3VzdG9zOmh1bnRlcjI=") {
+        return axum::http::StatusCode::UNAUTHORIZED.into_response();
+    }
+    let chain = c.lock().unwrap().clone();
+    let ok = |v: Value| axum::Json(json!({"result": v, "error": null, "id": req["id"]})).into_response();
+    let out_of_range = || {
+        axum::Json(
+            json!({"result": null, "error": {"code": -8, "message": "Block height out of range"}, "id": req["id"]}),
+        )
+        .into_response()
+    };
+    match req["method"].as_str().unwrap() {
+        "getblockcount" => ok(json!(chain.len() - 1)),
+        "getblockhash" => match chain.get(req["params"][0].as_u64().unwrap() as usize) {
+            Some(b) => ok(json!(b.hash)),
+            None => out_of_range(),
+        },
+        "getblock" => {
+            let hash = req["params"][0].as_str().unwrap();
+            match chain.iter().enumerate().find(|(_, b)| b.hash == hash) {
+                Some((h, b)) => ok(json!({"hash": b.hash, "height": h, "previousblockhash": b.prev,
+                                          "tx": b.txs.iter().map(core_tx).collect::<Vec<_>>()})),
+                None => out_of_range(),
+            }
+        }
+        m => {
+            axum::Json(json!({"result": null, "error": {"code": -32601, "message": format!("Method not found: {m}")}}))
+                .into_response()
+        }
+    }
+}
+
+both!(risk_1_bitcoin_core_json_rpc_gives_the_same_deposits, |t: TestApp| async move {
+    use custos_chain::bitcoind::BitcoinCore;
+    let chain: Chain = Arc::default();
+    for i in 0..10 {
+        push(&chain, &format!("core-genesis-{i}"), vec![coinbase(&format!("core-cb-{i}"))]);
+    }
+    let app = axum::Router::new().route("/", axum::routing::post(core_rpc)).with_state(chain.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let wrong = BitcoinCore::new(&url, "custos", "wrong", Duration::from_secs(5)).unwrap();
+    assert!(custos_app::watch::ChainSource::tip(&wrong).await.unwrap_err().contains("credentials"));
+    let source = BitcoinCore::new(&url, "custos", "hunter2", Duration::from_secs(5)).unwrap();
+    let s = WatchSettings { default_depth: 2, start_block: Some(10), ..WatchSettings::default() };
+    let mut o = new_order("core@example.com");
+    o.pay_network = custos_domain::Network::Bitcoin;
+    o.pay_asset = Asset::Btc;
+    o.receive_network = custos_domain::Network::Ethereum;
+    o.receive_asset = Asset::Eth;
+    o.receive_address = custos_domain::Address::parse(custos_domain::Network::Ethereum, CLEAN_ETH).unwrap();
+    let order = t.app.create_order(o, "test").await.unwrap();
+    push(
+        &chain,
+        "core-10",
+        vec![coinbase("core-cb-10"), tx("core-pay", &[CLEAN_BTC, OTHER_BTC], &[(&order.deposit_address, 123_456)])],
+    );
+    assert_eq!(t.app.watch_step(&source, &s).await.unwrap().seen, 1);
+    push(&chain, "core-11", vec![coinbase("core-cb-11")]);
+    assert_eq!(t.app.watch_step(&source, &s).await.unwrap().credited, 1);
+    let view = t.app.get_order(order.id).await.unwrap();
+    let d = &view.deposits[0];
+    assert_eq!((d.amount, d.index, d.sources.len()), (Amount(123_456), 0, 2), "satoshis, the output, both inputs");
+    assert_eq!(view.order.status, OrderStatus::Accepted);
+});
