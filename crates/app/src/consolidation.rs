@@ -287,6 +287,49 @@ impl App {
         Ok(sent)
     }
 
+    /// Sends an approved ether refund through a signer (REF-2, REF-3): from the deposit's own
+    /// address to the source the officers chose, the amount less only the network fee (paid as
+    /// the gas of one transfer), then records it as sent.
+    pub async fn send_refund(
+        &self,
+        refund_id: Uuid,
+        signer: &dyn EvmSend,
+        actor: &str,
+    ) -> Result<crate::model::RefundRecord, AppError> {
+        let refund = self.get_refund(refund_id).await?;
+        if refund.status != "pending" {
+            return Err(AppError::conflict("refund_sent", format!("refund {refund_id} is {}", refund.status)));
+        }
+        if refund.network != Network::Ethereum || refund.asset != Asset::Eth {
+            return Err(AppError::invalid(
+                "signer_unsupported",
+                "the signer sends ether refunds; record others by their transaction",
+            ));
+        }
+        let view = self.get_order(refund.order_id).await?;
+        let from = view
+            .deposits
+            .iter()
+            .find(|d| d.id == refund.deposit_id)
+            .map(|d| d.address.clone())
+            .unwrap_or(view.order.deposit_address);
+        let index = self.store.derivation_index(refund.network, &from).await?;
+        let native_gas = EvmFees::default().native_gas;
+        let request = EvmRequest {
+            purpose: "refund",
+            from,
+            to: refund.to_address.clone(),
+            value: refund.amount.0.to_string(),
+            data: None,
+            gas: native_gas,
+            gas_price: (refund.network_fee.0 / u128::from(native_gas)).to_string(),
+            deposits: vec![],
+            derivation_index: index,
+        };
+        let txid = signer.send(&request).await.map_err(|e| AppError::Unavailable(format!("the signer: {e}")))?;
+        self.refund_sent(refund_id, &txid, actor).await
+    }
+
     /// The signer reports a sweep's transaction; each deposit is swept once.
     pub async fn record_sweep(&self, deposit_id: Uuid, txid: &str, actor: &str) -> Result<bool, AppError> {
         let txid = txid.trim().to_lowercase();

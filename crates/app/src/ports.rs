@@ -182,6 +182,8 @@ pub trait ChainStore: Send + Sync {
     async fn watched_addresses(&self, network: Network, since_ms: i64) -> StoreResult<Vec<String>>;
     /// Deposits of `network` not swept yet, with what decides whether they may be.
     async fn sweep_candidates(&self, network: Network) -> StoreResult<Vec<crate::consolidation::Candidate>>;
+    /// The receive index of one of our deposit addresses.
+    async fn derivation_index(&self, network: Network, address: &str) -> StoreResult<Option<u32>>;
     /// Records that a deposit was swept by `txid`; false if it was already.
     async fn record_sweep(&self, deposit_id: Uuid, txid: &str, actor: &str, at_ms: i64) -> StoreResult<bool>;
     /// The watcher's transfers, newest first (for the office and tests).

@@ -241,7 +241,7 @@ impl EvmSigner {
     pub async fn send(&self, r: &EvmRequest) -> Result<String, String> {
         let index = match r.purpose {
             "gas_top_up" => self.gas_index,
-            _ => r.derivation_index.ok_or("a sweep without its derivation index")?,
+            _ => r.derivation_index.ok_or("a request from a deposit address without its derivation index")?,
         };
         let key = self.key_at(index)?;
         if key.ethereum_address().as_str() != r.from.to_lowercase() {

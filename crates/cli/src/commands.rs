@@ -388,15 +388,43 @@ pub async fn consolidate(cfg: &Config, g: Global, cmd: ConsolidateCommand) -> Re
     result.map(|()| ExitCode::SUCCESS)
 }
 
+pub async fn signer(cfg: &Config, g: Global, cmd: SignerCommand) -> Result<ExitCode, String> {
+    match cmd {
+        SignerCommand::Import { out } => signer_import(cfg, &out),
+        SignerCommand::Refund { refund } => {
+            let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, true)?).await?;
+            let result = match evm_signer(cfg) {
+                Ok(signer) => rt.app.send_refund(refund, &signer, "signer").await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            rt.store.close().await;
+            let sent = result?;
+            println!("{}", sent.txid.unwrap_or_default());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Custos's signer from `[signer.ethereum]`, its key opened with the master key.
+fn evm_signer(cfg: &Config) -> Result<custos_chain::signer::EvmSigner, String> {
+    let s = cfg.signer.ethereum.as_ref().ok_or("no [signer.ethereum]: Custos's signer is off")?;
+    let node = cfg.chains.ethereum.as_ref().ok_or("no [chains.ethereum]: the signer sends through its node")?;
+    let sealed = std::fs::read_to_string(&s.key_file).map_err(|e| format!("signer.ethereum.key_file: {e}"))?;
+    let xprv = bootstrap::cipher(cfg, true)?
+        .decrypt(sealed.trim(), crate::chains::signer_aad("ethereum"))
+        .map_err(|e| format!("signer.ethereum.key_file: {e}"))?;
+    let account = custos_chain::signer::ExtendedPrivateKey::parse(&xprv)?;
+    Ok(custos_chain::signer::EvmSigner::new(account, s.gas_index.unwrap_or(1_000_000), node.source()?))
+}
+
 /// Seals an account key read from standard input.
-pub fn signer(cfg: &Config, cmd: SignerCommand) -> Result<ExitCode, String> {
-    let SignerCommand::Import { out } = cmd;
+fn signer_import(cfg: &Config, out: &std::path::Path) -> Result<ExitCode, String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the key: {e}"))?;
     let key = custos_chain::signer::ExtendedPrivateKey::parse(line.trim())?;
     let cipher = bootstrap::cipher(cfg, true)?;
     let sealed = cipher.encrypt(&key.encode(), crate::chains::signer_aad("ethereum"));
-    write_private(&out, &sealed)?;
+    write_private(out, &sealed)?;
     let first = key.derive_child(0).and_then(|k| k.derive_child(0))?.ethereum_address();
     println!("sealed into {}; its first deposit address (0/0) is {}", out.display(), first.display());
     Ok(ExitCode::SUCCESS)
@@ -421,14 +449,7 @@ async fn consolidation_execute(
     wallet: Option<String>,
     gas_price_gwei: Option<u64>,
 ) -> Result<(), String> {
-    let s = cfg.signer.ethereum.as_ref().ok_or("no [signer.ethereum]: Custos's signer is off")?;
-    let node = cfg.chains.ethereum.as_ref().ok_or("no [chains.ethereum]: the signer sends through its node")?;
-    let sealed = std::fs::read_to_string(&s.key_file).map_err(|e| format!("signer.ethereum.key_file: {e}"))?;
-    let xprv = bootstrap::cipher(cfg, true)?
-        .decrypt(sealed.trim(), crate::chains::signer_aad("ethereum"))
-        .map_err(|e| format!("signer.ethereum.key_file: {e}"))?;
-    let account = custos_chain::signer::ExtendedPrivateKey::parse(&xprv)?;
-    let signer = custos_chain::signer::EvmSigner::new(account, s.gas_index.unwrap_or(1_000_000), node.source()?);
+    let signer = evm_signer(cfg)?;
     let gas_wallet = signer.gas_wallet()?;
     let (wallet, fees, tokens) = evm_plan_inputs(cfg, wallet, gas_price_gwei)?;
     let plan = rt.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &tokens).await.map_err(|e| e.to_string())?;

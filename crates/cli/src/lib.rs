@@ -213,6 +213,13 @@ pub enum SignerCommand {
         #[arg(long, value_name = "FILE")]
         out: std::path::PathBuf,
     },
+    /// Send an approved ether refund from its deposit address to the chosen source, less only
+    /// the network fee, and record it as sent
+    Refund {
+        /// The refund's id
+        #[arg(long)]
+        refund: uuid::Uuid,
+    },
 }
 
 #[derive(Subcommand)]
@@ -272,7 +279,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Keys(c) => commands::keys(&cfg, g, c).await,
         Command::Customer(c) => commands::customer(&cfg, g, c).await,
         Command::Consolidate(c) => commands::consolidate(&cfg, g, c).await,
-        Command::Signer(c) => commands::signer(&cfg, c),
+        Command::Signer(c) => commands::signer(&cfg, g, c).await,
         Command::Audit(AuditCommand::Verify) => commands::audit_verify(&cfg, g).await,
         Command::Bench(c) => bench::run(&cfg, g, c).await,
     }

@@ -401,12 +401,10 @@ fn bip39_seed(mnemonic: &str) -> [u8; 64] {
     out
 }
 
-/// ADDR-2 with Custos's optional signer: the account key (here of the public test mnemonic the
-/// demo deposit key comes from) signs the plan's transactions, which the node mines.
-async fn signer_sweeps(backend: Backend) {
+/// The signer of the demo deposit key's wallet: the account m/44'/60'/0' of the public test
+/// mnemonic, its gas wallet at 0/1000.
+fn demo_signer(node: &Anvil) -> custos_chain::signer::EvmSigner {
     use custos_chain::signer::{EvmSigner, ExtendedPrivateKey};
-    let Some(t) = TestApp::new(backend).await else { return };
-    let Some(node) = Anvil::start().await else { return };
     let seed =
         bip39_seed("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about");
     let h = 0x8000_0000;
@@ -415,7 +413,15 @@ async fn signer_sweeps(backend: Backend) {
         .and_then(|k| k.derive_child(h + 60))
         .and_then(|k| k.derive_child(h))
         .unwrap();
-    let signer = EvmSigner::new(account, 1_000, EvmRpc::new(&node.url, vec![], Duration::from_secs(10)).unwrap());
+    EvmSigner::new(account, 1_000, EvmRpc::new(&node.url, vec![], Duration::from_secs(10)).unwrap())
+}
+
+/// ADDR-2 with Custos's optional signer: the account key (here of the public test mnemonic the
+/// demo deposit key comes from) signs the plan's transactions, which the node mines.
+async fn signer_sweeps(backend: Backend) {
+    let Some(t) = TestApp::new(backend).await else { return };
+    let Some(node) = Anvil::start().await else { return };
+    let signer = demo_signer(&node);
     let token = node.deploy_token(ALICE, 1_000_000_000_000).await;
     let rpc =
         EvmRpc::new(&node.url, vec![Token { contract: token.clone(), asset: Asset::Usdt }], Duration::from_secs(10))
@@ -466,4 +472,54 @@ async fn addr_2_the_optional_signer_sweeps_cleared_deposits_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn addr_2_the_optional_signer_sweeps_cleared_deposits_postgres() {
     signer_sweeps(Backend::Postgres).await;
+}
+
+/// REF-2, REF-3 through the same signer: an approved refund leaves the deposit's own address for
+/// the chosen source, less only the network fee, and is recorded as sent.
+async fn refund_through_signer(backend: Backend) {
+    use custos_app::model::{DecisionRequest, RequestKind};
+    let Some(t) = TestApp::new(backend).await else { return };
+    let Some(node) = Anvil::start().await else { return };
+    let signer = demo_signer(&node);
+    add_labels(t.store.as_ref(), "test-desk", &[(Network::Ethereum, CASINO, RiskCategory::Gambling)], 0).await;
+    t.builtin.replace(custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap());
+    let start = custos_chain::evm::quantity(&node.call("eth_blockNumber", json!([])).await).unwrap() as u64;
+    let s = WatchSettings { default_depth: 1, start_block: Some(start), ..WatchSettings::default() };
+    let order = order_paid_in(&t, "ola@example.com", Asset::Eth).await;
+    node.send(CASINO, Some(&order.deposit_address), ETHER, None).await;
+    assert_eq!(step(&t, &node.rpc, &s).await.credited, 1);
+    let view = t.app.get_order(order.id).await.unwrap();
+    let case = view.cases[0].id;
+    for kind in [RequestKind::Kyc, RequestKind::SourceOfFunds] {
+        let r = t.app.request_from_customer(case, kind, "please", "staff:a").await.unwrap();
+        t.app.answer_request(r.id, "done", "customer").await.unwrap();
+    }
+    let fee = 21_000 * 1_000_000_000u128;
+    let refund = DecisionRequest::Refund { to_address: CASINO.into(), network_fee: Amount(fee) };
+    let d = t.app.decide(case, refund, "staff:a").await.unwrap();
+    t.app.approve_decision(d.id, "staff:b").await.unwrap();
+    let refund_id: String = sqlx::query_scalar("SELECT id FROM refunds").fetch_one(t.store.pool()).await.unwrap();
+    let refund_id = uuid::Uuid::parse_str(&refund_id).unwrap();
+    let balance = |a: &str| {
+        let (node, a) = (&node, a.to_owned());
+        async move { custos_chain::evm::quantity(&node.call("eth_getBalance", json!([a, "latest"])).await).unwrap() }
+    };
+    let before = balance(CASINO).await;
+    let sent = t.app.send_refund(refund_id, &signer, "signer").await.unwrap();
+    assert_eq!(sent.status, "sent");
+    assert_eq!(node.receipt(sent.txid.as_deref().unwrap()).await["status"], "0x1");
+    assert_eq!(balance(CASINO).await - before, ETHER - fee, "the amount less only the network fee");
+    assert_eq!(balance(&order.deposit_address).await, 0, "nothing left behind");
+    assert_eq!(status(&t, order.id).await, OrderStatus::Refunded);
+    assert_eq!(t.app.send_refund(refund_id, &signer, "signer").await.unwrap_err().code(), "refund_sent", "once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ref_2_a_refund_goes_through_the_signer_sqlite() {
+    refund_through_signer(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ref_2_a_refund_goes_through_the_signer_postgres() {
+    refund_through_signer(Backend::Postgres).await;
 }

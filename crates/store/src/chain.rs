@@ -222,6 +222,13 @@ impl ChainStore for SqlStore {
         .await
     }
 
+    async fn derivation_index(&self, network: Network, address: &str) -> StoreResult<Option<u32>> {
+        let q = sqlx::query("SELECT derivation_index FROM deposit_addresses WHERE network = $1 AND address = $2")
+            .bind(network.as_str())
+            .bind(address);
+        Ok(self.read_one(q, |r| rows::get::<i64>(r, "derivation_index")).await?.and_then(|i| u32::try_from(i).ok()))
+    }
+
     async fn record_sweep(&self, deposit_id: Uuid, txid: &str, actor: &str, at_ms: i64) -> StoreResult<bool> {
         let script = Script::one(
             "UPDATE deposits SET swept_txid = $1, swept_at_ms = $2 WHERE id = $3 AND swept_at_ms IS NULL",
