@@ -290,12 +290,11 @@ async fn risk_1_late_deposits_to_expired_orders_are_screened_with_a_case_postgre
     late_deposits_to_expired_orders(Backend::Postgres).await;
 }
 
-/// ADDR-2, ADDR-5: the plan sweeps only cleared deposits into the verified wallet; held and
-/// refused funds stay at their addresses. anvil's impersonation stands in for the operator's
-/// signer, so the sweep runs for real.
-async fn consolidation(backend: Backend) {
+// ADDR-2, ADDR-5: the plan sweeps only cleared deposits into the verified wallet; held and
+// refused funds stay at their addresses. anvil's impersonation stands in for the operator's
+// signer, so the sweep runs for real.
+both!(addr_2_addr_5_consolidation_sweeps_only_cleared_deposits, |t: TestApp| async move {
     use custos_app::consolidation::EvmFees;
-    let Some(t) = TestApp::new(backend).await else { return };
     let Some(node) = Anvil::start().await else { return };
     add_labels(t.store.as_ref(), "test-desk", &[(Network::Ethereum, CASINO, RiskCategory::Gambling)], 0).await;
     t.builtin.replace(custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap());
@@ -372,17 +371,7 @@ async fn consolidation(backend: Backend) {
     assert_eq!(again.excluded.len(), 2);
     let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
     assert_eq!(audit.iter().filter(|e| e.action == "deposit.swept").count(), 2);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn addr_2_addr_5_consolidation_sweeps_only_cleared_deposits_sqlite() {
-    consolidation(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn addr_2_addr_5_consolidation_sweeps_only_cleared_deposits_postgres() {
-    consolidation(Backend::Postgres).await;
-}
+});
 
 /// BIP-39's seed of a mnemonic (PBKDF2-HMAC-SHA512, 2048 rounds, empty passphrase).
 fn bip39_seed(mnemonic: &str) -> [u8; 64] {
@@ -416,10 +405,9 @@ fn demo_signer(node: &Anvil) -> custos_chain::signer::EvmSigner {
     EvmSigner::new(account, 1_000, EvmRpc::new(&node.url, vec![], Duration::from_secs(10)).unwrap())
 }
 
-/// ADDR-2 with Custos's optional signer: the account key (here of the public test mnemonic the
-/// demo deposit key comes from) signs the plan's transactions, which the node mines.
-async fn signer_sweeps(backend: Backend) {
-    let Some(t) = TestApp::new(backend).await else { return };
+// ADDR-2 with Custos's optional signer: the account key (here of the public test mnemonic the
+// demo deposit key comes from) signs the plan's transactions, which the node mines.
+both!(addr_2_the_optional_signer_sweeps_cleared_deposits, |t: TestApp| async move {
     let Some(node) = Anvil::start().await else { return };
     let signer = demo_signer(&node);
     let token = node.deploy_token(ALICE, 1_000_000_000_000).await;
@@ -462,23 +450,12 @@ async fn signer_sweeps(backend: Backend) {
     let mut forged = plan.requests.iter().find(|r| r.purpose == "sweep").unwrap().clone();
     forged.from = held.deposit_address.clone();
     assert!(signer.send(&forged).await.unwrap_err().contains("is not the key of"));
-}
+});
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn addr_2_the_optional_signer_sweeps_cleared_deposits_sqlite() {
-    signer_sweeps(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn addr_2_the_optional_signer_sweeps_cleared_deposits_postgres() {
-    signer_sweeps(Backend::Postgres).await;
-}
-
-/// REF-2, REF-3 through the same signer: an approved refund leaves the deposit's own address for
-/// the chosen source, less only the network fee, and is recorded as sent.
-async fn refund_through_signer(backend: Backend) {
+// REF-2, REF-3 through the same signer: an approved refund leaves the deposit's own address for
+// the chosen source, less only the network fee, and is recorded as sent.
+both!(ref_2_a_refund_goes_through_the_signer, |t: TestApp| async move {
     use custos_app::model::{DecisionRequest, RequestKind};
-    let Some(t) = TestApp::new(backend).await else { return };
     let Some(node) = Anvil::start().await else { return };
     let signer = demo_signer(&node);
     add_labels(t.store.as_ref(), "test-desk", &[(Network::Ethereum, CASINO, RiskCategory::Gambling)], 0).await;
@@ -512,14 +489,4 @@ async fn refund_through_signer(backend: Backend) {
     assert_eq!(balance(&order.deposit_address).await, 0, "nothing left behind");
     assert_eq!(status(&t, order.id).await, OrderStatus::Refunded);
     assert_eq!(t.app.send_refund(refund_id, &signer, "signer").await.unwrap_err().code(), "refund_sent", "once");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ref_2_a_refund_goes_through_the_signer_sqlite() {
-    refund_through_signer(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ref_2_a_refund_goes_through_the_signer_postgres() {
-    refund_through_signer(Backend::Postgres).await;
-}
+});
