@@ -330,6 +330,46 @@ impl App {
         self.refund_sent(refund_id, &txid, actor).await
     }
 
+    /// Sends a payout whose destination was screened clean (`payout_pending`) through a signer,
+    /// in ether from the service's hot wallet (ADDR-3), then records it as completed.
+    pub async fn send_payout(
+        &self,
+        order_id: Uuid,
+        signer: &dyn EvmSend,
+        fees: &EvmFees,
+        actor: &str,
+    ) -> Result<crate::model::OrderRecord, AppError> {
+        let order = self.get_order(order_id).await?.order;
+        if order.status != custos_domain::OrderStatus::PayoutPending {
+            return Err(AppError::conflict(
+                "order_not_payable",
+                format!(
+                    "order {} is {}: request the payout first (its destination is screened)",
+                    order.number, order.status
+                ),
+            ));
+        }
+        if order.receive_network != Network::Ethereum || order.receive_asset != Asset::Eth {
+            return Err(AppError::invalid(
+                "signer_unsupported",
+                "the signer pays out ether; record others by their transaction",
+            ));
+        }
+        let request = EvmRequest {
+            purpose: "payout",
+            from: String::new(),
+            to: order.receive_address.clone(),
+            value: order.receive_amount.0.to_string(),
+            data: None,
+            gas: fees.native_gas,
+            gas_price: fees.gas_price_wei.to_string(),
+            deposits: vec![],
+            derivation_index: None,
+        };
+        let txid = signer.send(&request).await.map_err(|e| AppError::Unavailable(format!("the signer: {e}")))?;
+        self.complete_payout(order_id, &txid, actor).await
+    }
+
     /// The signer reports a sweep's transaction; each deposit is swept once.
     pub async fn record_sweep(&self, deposit_id: Uuid, txid: &str, actor: &str) -> Result<bool, AppError> {
         let txid = txid.trim().to_lowercase();

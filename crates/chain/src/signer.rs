@@ -239,16 +239,22 @@ impl EvmSigner {
     /// Signs and sends one of the plan's requests; returns the transaction hash. The key is
     /// the one whose address the request names, or the request is refused.
     pub async fn send(&self, r: &EvmRequest) -> Result<String, String> {
-        let index = match r.purpose {
-            "gas_top_up" => self.gas_index,
-            _ => r.derivation_index.ok_or("a request from a deposit address without its derivation index")?,
+        // Gas top-ups and payouts leave from the service's hot wallet (0/gas_index); sweeps and
+        // refunds from the deposit address the request names.
+        let hot = matches!(r.purpose, "gas_top_up" | "payout");
+        let index = if hot {
+            self.gas_index
+        } else {
+            r.derivation_index.ok_or("a request from a deposit address without its derivation index")?
         };
         let key = self.key_at(index)?;
-        if key.ethereum_address().as_str() != r.from.to_lowercase() {
+        let from = key.ethereum_address();
+        if !(r.purpose == "payout" && r.from.is_empty()) && from.as_str() != r.from.to_lowercase() {
             return Err(format!("the key at 0/{index} is not the key of {}", r.from));
         }
         let chain_id = quantity(&self.rpc.call("eth_chainId", json!([])).await?)? as u64;
-        let nonce = quantity(&self.rpc.call("eth_getTransactionCount", json!([r.from, "pending"])).await?)? as u64;
+        let nonce =
+            quantity(&self.rpc.call("eth_getTransactionCount", json!([from.as_str(), "pending"])).await?)? as u64;
         let to = Address::parse(Network::Ethereum, &r.to).map_err(|e| e.to_string())?;
         let data = match &r.data {
             Some(d) => hex_bytes(d)?,

@@ -402,6 +402,23 @@ pub async fn signer(cfg: &Config, g: Global, cmd: SignerCommand) -> Result<ExitC
             println!("{}", sent.txid.unwrap_or_default());
             Ok(ExitCode::SUCCESS)
         }
+        SignerCommand::Payout { order, gas_price_gwei } => {
+            let gwei =
+                gas_price_gwei.or(cfg.consolidation.ethereum.as_ref().and_then(|c| c.gas_price_gwei)).unwrap_or(20);
+            let fees = custos_app::consolidation::EvmFees {
+                gas_price_wei: u128::from(gwei) * 1_000_000_000,
+                ..Default::default()
+            };
+            let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, true)?).await?;
+            let result = match evm_signer(cfg) {
+                Ok(signer) => rt.app.send_payout(order, &signer, &fees, "signer").await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            rt.store.close().await;
+            let done = result?;
+            println!("order {} is {}", done.number, done.status);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -220,6 +220,16 @@ pub enum SignerCommand {
         #[arg(long)]
         refund: uuid::Uuid,
     },
+    /// Pay out an order in ether from the hot wallet (0/gas_index), once its destination was
+    /// screened clean (`payout_pending`), and complete it
+    Payout {
+        /// The order's id
+        #[arg(long)]
+        order: uuid::Uuid,
+        /// Gas price in gwei [default: consolidation.ethereum.gas_price_gwei, or 20]
+        #[arg(long)]
+        gas_price_gwei: Option<u64>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -490,3 +490,35 @@ both!(ref_2_a_refund_goes_through_the_signer, |t: TestApp| async move {
     assert_eq!(status(&t, order.id).await, OrderStatus::Refunded);
     assert_eq!(t.app.send_refund(refund_id, &signer, "signer").await.unwrap_err().code(), "refund_sent", "once");
 });
+
+// ADDR-3: a payout through the same signer leaves from the service's hot wallet to the screened
+// destination, and completes the order.
+both!(addr_3_a_payout_goes_through_the_signer_from_the_hot_wallet, |t: TestApp| async move {
+    let Some(node) = Anvil::start().await else { return };
+    let signer = demo_signer(&node);
+    let start = custos_chain::evm::quantity(&node.call("eth_blockNumber", json!([])).await).unwrap() as u64;
+    let s = WatchSettings { default_depth: 1, start_block: Some(start), ..WatchSettings::default() };
+    let mut o = new_order("pat@example.com");
+    o.receive_network = Network::Ethereum;
+    o.receive_asset = Asset::Eth;
+    o.receive_amount = Amount(ETHER / 2);
+    o.receive_address = Address::parse(Network::Ethereum, DORA).unwrap();
+    let order = t.app.create_order(o, "test").await.unwrap();
+    node.send(ALICE, Some(&order.deposit_address), ETHER, None).await;
+    assert_eq!(step(&t, &node.rpc, &s).await.credited, 1);
+    let fees = custos_app::consolidation::EvmFees::default();
+    let refused = t.app.send_payout(order.id, &signer, &fees, "signer").await.unwrap_err();
+    assert_eq!(refused.code(), "order_not_payable", "not before the destination is screened");
+    t.app.request_payout(order.id, "test").await.unwrap();
+    let hot = signer.gas_wallet().unwrap();
+    node.send(ALICE, Some(hot.as_str()), ETHER, None).await;
+    let balance = |a: &str| {
+        let (node, a) = (&node, a.to_owned());
+        async move { custos_chain::evm::quantity(&node.call("eth_getBalance", json!([a, "latest"])).await).unwrap() }
+    };
+    let before = balance(DORA).await;
+    let done = t.app.send_payout(order.id, &signer, &fees, "signer").await.unwrap();
+    assert_eq!(done.status, OrderStatus::Completed);
+    assert_eq!(balance(DORA).await - before, ETHER / 2, "the receive amount, from the hot wallet");
+    assert_eq!(balance(hot.as_str()).await, ETHER - ETHER / 2 - 21_000 * fees.gas_price_wei);
+});
