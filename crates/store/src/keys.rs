@@ -72,9 +72,27 @@ impl KeyStore for SqlStore {
             "DELETE FROM sessions WHERE account_id IN (SELECT id FROM accounts WHERE kind = 'customer' AND email_index = $1)",
             values![email_index],
         );
+        // The sealed values go too, so that nothing sealed by the master key before data keys
+        // existed outlives the erasure.
+        let orders = "SELECT id FROM orders WHERE customer_email_index = $1";
+        for sql in [
+            format!(
+                "DELETE FROM request_documents WHERE request_id IN (SELECT id FROM customer_requests WHERE order_id IN ({orders}))"
+            ),
+            format!("UPDATE customer_requests SET answer_enc = NULL WHERE order_id IN ({orders})"),
+            format!("UPDATE appeals SET text_enc = '', outcome_enc = NULL WHERE order_id IN ({orders})"),
+            "UPDATE standing_appeals SET text_enc = '', outcome_enc = NULL WHERE email_index = $1".to_owned(),
+            "UPDATE cards SET holder_enc = NULL WHERE email_index = $1".to_owned(),
+            "DELETE FROM verification_files WHERE verification_id IN (SELECT id FROM verifications WHERE email_index = $1)"
+                .to_owned(),
+            "UPDATE verifications SET comment_enc = NULL, identity_name_hash = NULL WHERE email_index = $1".to_owned(),
+            "UPDATE orders SET customer_email_enc = NULL WHERE customer_email_index = $1".to_owned(),
+        ] {
+            script.push(sql, values![email_index]);
+        }
         script.push(
-            "UPDATE accounts SET email_index = $1, disabled = 1, password_hash = '', totp_secret_enc = NULL, \
-             updated_at_ms = $2 WHERE kind = 'customer' AND email_index = $3",
+            "UPDATE accounts SET email_index = $1, email_enc = '', disabled = 1, password_hash = '', \
+             totp_secret_enc = NULL, updated_at_ms = $2 WHERE kind = 'customer' AND email_index = $3",
             values![tombstone, at_ms, email_index],
         );
         script.push(
