@@ -343,6 +343,7 @@ async fn manual_kyc(backend: Backend) {
         "KYC-2's three values: {checklist}"
     );
     assert!(b.text("#verifications").await.contains("Utility bill · 2025-12-10"));
+    b.scroll_to("#verifications").await;
     r.shot("office-kyc-review").await;
     // Per step: the passport and the bill are fine, the selfie's sheet is not.
     b.select(".kyc-decision", "retry").await;

@@ -177,6 +177,18 @@ impl Browser {
         panic!("clicking {css} led to no new page");
     }
 
+    /// Scrolls the element into view (for a screenshot of it).
+    pub async fn scroll_to(&self, css: &str) {
+        let id = self.element(css).await;
+        let el = json!({ELEMENT: id});
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": "arguments[0].scrollIntoView({block: 'start'})", "args": [el]})),
+        )
+        .await;
+    }
+
     pub async fn text(&self, css: &str) -> String {
         let Some(id) = self.find(css).await else { return String::new() };
         self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None).await.as_str().unwrap_or("").to_owned()

@@ -83,6 +83,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("proof_of_address", "Proof of address: bank statement, utility bill, tax or government document, at most three months old", "Подтверждение адреса: банковская выписка, счёт за коммунальные услуги, налоговый или государственный документ не старше трёх месяцев"),
     ("bank_card", "Photo of the card, the middle eight digits covered (the first six and last four visible)", "Фото карты, средние восемь цифр закрыты (видны первые шесть и последние четыре)"),
     ("file", "File (PDF, PNG or JPEG, at most 5 MB)", "Файл (PDF, PNG или JPEG, не больше 5 МБ)"),
+    ("a4_expected", "The A4 sheet must show", "На листе A4 должно быть"),
     ("step_identity", "Identity document", "Документ"),
     ("step_selfie", "Selfie with the A4 sheet", "Селфи с листом A4"),
     ("step_proof_of_address", "Proof of address", "Подтверждение адреса"),
