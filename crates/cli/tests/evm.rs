@@ -240,6 +240,26 @@ both!(risk_1_eth_and_token_deposits_are_seen_confirmed_screened_and_follow_reorg
         .unwrap();
     assert!(reverted.is_some(), "the deposit no longer counts");
 
+    // Officers see what the watcher saw.
+    let base = t.serve_only().await;
+    let accounts = t.app.accounts();
+    let password = "violet tractor 42 umbrella";
+    accounts.create_staff("ops@example.com", password, custos_domain::access::Role::Support, None).await.unwrap();
+    let (session, _) =
+        enrol(&t, custos_app::accounts::records::AccountKind::Staff, "ops@example.com", password, "127.0.0.1").await;
+    let page = reqwest::Client::new()
+        .get(format!("{base}/office/chains"))
+        .header("cookie", format!("__Host-custos_staff={session}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for seen in ["Credited and screened", "Dropped by a reorganisation", "Reverted by a reorganisation", &token_tx] {
+        assert!(page.contains(seen), "the chains page shows {seen}");
+    }
+
     // Downtime: blocks pass while no watcher runs; after a restart it catches up, once.
     let after = order_paid_in(&t, "fay@example.com", Asset::Eth).await;
     node.send(FRED, Some(&after.deposit_address), ETHER / 4, None).await;

@@ -341,3 +341,42 @@ pub async fn policy(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
         PolicyPage { f: Frame::new(&v, true, "/office/policy"), version: s.app.policy_version(), document },
     )
 }
+
+#[derive(Template)]
+#[template(path = "chains.html")]
+struct ChainsPage {
+    f: Frame,
+    /// (network, newest block kept, transfers: (block, txid:index, amount, address, status key)).
+    networks: Vec<(&'static str, Option<u64>, Vec<(u64, String, String, String, &'static str)>)>,
+}
+
+/// What the chain watchers saw: the newest block each keeps, and the latest transfers to our
+/// addresses with their state.
+pub async fn chains(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
+    let mut networks = Vec::new();
+    for network in custos_domain::Network::ALL {
+        let store = s.app.store();
+        let (head, transfers) = match (store.chain_head(network).await, store.chain_transfers(network, 100).await) {
+            (Ok(h), Ok(t)) => (h.map(|h| h.0), t),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "chain watcher state could not be read");
+                return views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error");
+            }
+        };
+        let rows = transfers
+            .into_iter()
+            .map(|t| {
+                let status = match t.status.as_str() {
+                    "pending" => "transfer_pending",
+                    "credited" => "transfer_credited",
+                    "dropped" => "transfer_dropped",
+                    "reverted" => "transfer_reverted",
+                    _ => "transfer_refused",
+                };
+                (t.block_number, format!("{}:{}", t.txid, t.index), views::amount(t.amount, t.asset), t.address, status)
+            })
+            .collect();
+        networks.push((network.as_str(), head, rows));
+    }
+    render(StatusCode::OK, ChainsPage { f: Frame::new(&v, true, "/office/chains"), networks })
+}

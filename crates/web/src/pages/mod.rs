@@ -94,6 +94,7 @@ pub const PAGES: &[Page] = &[
     page("GET", "/office/audit", Access::Staff(Some(Permission::AuditRead))),
     page("POST", "/office/audit/verify", Access::Staff(Some(Permission::AuditRead))),
     page("GET", "/office/policy", Access::Staff(Some(Permission::PolicyRead))),
+    page("GET", "/office/chains", Access::Staff(Some(Permission::CasesRead))),
     page("GET", "/office/customers", Access::Staff(Some(Permission::CustomersRead))),
     page("GET", "/office/customers/{id}", Access::Staff(Some(Permission::CustomersRead))),
     page("POST", "/office/customers/{id}/reveal", Access::Staff(Some(Permission::PersonalDataReveal))),
@@ -160,6 +161,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/audit", get(admin::audit))
         .route("/office/audit/verify", post(admin::verify_audit))
         .route("/office/policy", get(admin::policy))
+        .route("/office/chains", get(admin::chains))
         .route("/office/customers", get(office::customers))
         .route("/office/customers/{id}", get(office::customer))
         .route("/office/customers/{id}/reveal", post(office::reveal_customer))

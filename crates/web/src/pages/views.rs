@@ -32,6 +32,7 @@ const OFFICE_MENU: &[(&str, &str, &str, Permission)] = &[
     ("/office/staff", "staff", "nav-staff", Permission::StaffManage),
     ("/office/apikeys", "api_keys", "nav-keys", Permission::ApiKeysManage),
     ("/office/policy", "policy", "nav-policy", Permission::PolicyRead),
+    ("/office/chains", "chains", "nav-chains", Permission::CasesRead),
 ];
 
 const CABINET_MENU: &[(&str, &str, &str)] = &[
