@@ -342,12 +342,15 @@ pub async fn policy(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
     )
 }
 
+/// A watched transfer as the page shows it: (block, txid:index, amount, address, status key).
+type TransferRow = (u64, String, String, String, &'static str);
+
 #[derive(Template)]
 #[template(path = "chains.html")]
 struct ChainsPage {
     f: Frame,
-    /// (network, newest block kept, transfers: (block, txid:index, amount, address, status key)).
-    networks: Vec<(&'static str, Option<u64>, Vec<(u64, String, String, String, &'static str)>)>,
+    /// (network, newest block kept, its transfers).
+    networks: Vec<(&'static str, Option<u64>, Vec<TransferRow>)>,
 }
 
 /// What the chain watchers saw: the newest block each keeps, and the latest transfers to our
