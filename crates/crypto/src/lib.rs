@@ -181,22 +181,12 @@ impl FieldCipher {
     /// Seals with a customer's data key.
     pub fn encrypt_for(&self, key: &DataKey, plaintext: &[u8], aad: Aad<'_>) -> String {
         self.hold(key);
-        let nonce_bytes: [u8; 24] = random_bytes();
-        let ct = XChaCha20Poly1305::new(key.bytes().into())
-            .encrypt(&XNonce::from(nonce_bytes), Payload { msg: plaintext, aad: &aad.bytes() })
-            .expect("encryption cannot fail for in-memory sizes");
-        let mut blob = nonce_bytes.to_vec();
-        blob.extend(ct);
-        format!("v2.{}.{}", key.id, URL_SAFE_NO_PAD.encode(blob))
+        seal(&XChaCha20Poly1305::new(key.bytes().into()), "v2", &key.id, plaintext, aad)
     }
 
     /// The data key an envelope was sealed with, for one sealed by [`Self::encrypt_for`].
     pub fn data_key_id(envelope: &str) -> Option<&str> {
-        let mut parts = envelope.splitn(3, '.');
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some("v2"), Some(kid), Some(_)) => Some(kid),
-            _ => None,
-        }
+        envelope_parts(envelope).filter(|p| p.0 == "v2").map(|p| p.1)
     }
 
     /// A throw-away cipher for commands that touch no personal data: nothing it seals can be
@@ -241,11 +231,7 @@ impl FieldCipher {
 
     /// The id of the key an envelope was sealed with.
     pub fn envelope_key_id(envelope: &str) -> Option<&str> {
-        let mut parts = envelope.splitn(3, '.');
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some("v1"), Some(kid), Some(_)) => Some(kid),
-            _ => None,
-        }
+        envelope_parts(envelope).filter(|p| p.0 == "v1").map(|p| p.1)
     }
 
     /// The value sealed again under the current key, or `None` when it already is (or is
@@ -267,14 +253,7 @@ impl FieldCipher {
 
     /// [`Self::encrypt`] for binary content (uploaded documents).
     pub fn encrypt_bytes(&self, plaintext: &[u8], aad: Aad<'_>) -> String {
-        let nonce_bytes: [u8; 24] = random_bytes();
-        let nonce = XNonce::from(nonce_bytes);
-        let ct = Self::cipher(&self.current)
-            .encrypt(&nonce, Payload { msg: plaintext, aad: &aad.bytes() })
-            .expect("encryption cannot fail for in-memory sizes");
-        let mut blob = nonce_bytes.to_vec();
-        blob.extend(ct);
-        format!("v1.{}.{}", self.current.id(), URL_SAFE_NO_PAD.encode(blob))
+        seal(&Self::cipher(&self.current), "v1", self.current.id(), plaintext, aad)
     }
 
     pub fn decrypt(&self, envelope: &str, aad: Aad<'_>) -> Result<String, CryptoError> {
@@ -283,10 +262,7 @@ impl FieldCipher {
 
     /// [`Self::decrypt`] for binary content.
     pub fn decrypt_bytes(&self, envelope: &str, aad: Aad<'_>) -> Result<Vec<u8>, CryptoError> {
-        let mut parts = envelope.splitn(3, '.');
-        let (Some(version), Some(kid), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(CryptoError::Malformed);
-        };
+        let (version, kid, body) = envelope_parts(envelope).ok_or(CryptoError::Malformed)?;
         let cipher = match version {
             "v1" => Self::cipher(
                 std::iter::once(&self.current)
@@ -322,6 +298,23 @@ impl FieldCipher {
         mac.update(value.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
+}
+
+/// An envelope's version, key id and body.
+fn envelope_parts(envelope: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = envelope.splitn(3, '.');
+    Some((parts.next()?, parts.next()?, parts.next()?))
+}
+
+/// An envelope `<version>.<key id>.<base64(nonce ‖ ciphertext)>` with a fresh random nonce.
+fn seal(cipher: &XChaCha20Poly1305, version: &str, key_id: &str, plaintext: &[u8], aad: Aad<'_>) -> String {
+    let nonce_bytes: [u8; 24] = random_bytes();
+    let ct = cipher
+        .encrypt(&XNonce::from(nonce_bytes), Payload { msg: plaintext, aad: &aad.bytes() })
+        .expect("encryption cannot fail for in-memory sizes");
+    let mut blob = nonce_bytes.to_vec();
+    blob.extend(ct);
+    format!("{version}.{key_id}.{}", URL_SAFE_NO_PAD.encode(blob))
 }
 
 /// API keys are random 32-byte tokens, so a plain SHA-256 is a sufficient, fast one-way hash.
