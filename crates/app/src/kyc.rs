@@ -3,7 +3,7 @@
 //! decision when no provider decides.
 
 use crate::error::AppError;
-use crate::model::{CardRecord, CaseRecord, DeadlineKind, OrderEventWrite, VerificationFile, VerificationRecord};
+use crate::model::{CardRecord, VerificationFile, VerificationRecord};
 use crate::ports::KycEvent;
 use crate::App;
 use custos_crypto::Aad;
@@ -12,7 +12,6 @@ use custos_domain::kyc::{
     check_address_document_date, person_name_key, CardNumber, Date, Level, SheetChecklist, Step, StepFinding,
     VerificationState,
 };
-use custos_domain::policy::{Action, Reason};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -482,25 +481,8 @@ impl App {
             return Ok((record, false));
         }
         let rules: Vec<&str> = reasons.iter().map(|r| r.0).collect();
-        let reasons = reasons
-            .into_iter()
-            .map(|(rule, detail)| Reason::Rule { action: Action::Review, rule: rule.into(), detail })
-            .collect();
-        let case = CaseRecord::open(
-            order_id,
-            None,
-            Action::Review,
-            reasons,
-            DeadlineKind::Review,
-            now,
-            now + self.deadlines.review_ms,
-        );
-        let write = OrderEventWrite {
-            data: json!({"card_id": record.id, "rules": rules}),
-            case: Some(case),
-            ..OrderEventWrite::new(order_id, vec![], actor, now)
-        };
-        self.store.apply_order_events(&write).await?;
+        let data = json!({"card_id": record.id, "rules": rules});
+        self.open_rule_case(order_id, None, reasons, data, actor).await?;
         Ok((record, true))
     }
 

@@ -11,7 +11,7 @@ use crate::screening::{Occasion, ScreenRequest, Screener};
 use custos_crypto::{Aad, FieldCipher};
 use custos_domain::audit::{AuditEvent, ChainBreak, ChainVerifier};
 use custos_domain::order::OrderEvent;
-use custos_domain::policy::Action;
+use custos_domain::policy::{Action, Reason};
 use custos_domain::OrderStatus;
 use custos_domain::{Address, Amount, Network, Policy};
 use serde_json::json;
@@ -966,6 +966,35 @@ impl App {
             documents_purged,
             orders_expired,
         })
+    }
+
+    /// Opens a review case on an order for rules found outside a screening (a shared card, a
+    /// reorganisation), leaving its status as it is; `rules` are (rule, detail).
+    pub(crate) async fn open_rule_case(
+        &self,
+        order_id: Uuid,
+        deposit_id: Option<Uuid>,
+        rules: Vec<(&str, String)>,
+        data: serde_json::Value,
+        actor: &str,
+    ) -> Result<(), AppError> {
+        let now = self.clock.now_ms();
+        let reasons = rules
+            .into_iter()
+            .map(|(rule, detail)| Reason::Rule { action: Action::Review, rule: rule.into(), detail })
+            .collect();
+        let case = CaseRecord::open(
+            order_id,
+            deposit_id,
+            Action::Review,
+            reasons,
+            DeadlineKind::Review,
+            now,
+            now + self.deadlines.review_ms,
+        );
+        let write = OrderEventWrite { data, case: Some(case), ..OrderEventWrite::new(order_id, vec![], actor, now) };
+        self.store.apply_order_events(&write).await?;
+        Ok(())
     }
 
     /// MON-1: screens again the deposits of the last `window_ms` (after the labels changed).

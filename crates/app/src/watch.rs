@@ -6,10 +6,9 @@
 //! up like any block. After downtime the watcher catches up from the last block it kept.
 
 use crate::error::AppError;
-use crate::model::{CaseRecord, DeadlineKind, NewDeposit, OrderEventWrite};
+use crate::model::NewDeposit;
 use crate::App;
 use async_trait::async_trait;
-use custos_domain::policy::{Action, Reason};
 use custos_domain::{Address, Amount, Asset, Network};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -211,29 +210,13 @@ impl App {
             report.reverted += 1;
             let Some(deposit) = self.store.find_deposit(network, &t.txid, t.index).await? else { continue };
             let order_id = deposit.deposit.order_id;
-            let reason = Reason::Rule {
-                action: Action::Review,
-                rule: "deposit_reorged".into(),
-                detail: format!(
-                    "transaction {} left the {network} chain after it was credited (block {} was replaced)",
-                    t.txid, t.block_number
-                ),
-            };
-            let case = CaseRecord::open(
-                order_id,
-                Some(deposit_id),
-                Action::Review,
-                vec![reason],
-                DeadlineKind::Review,
-                now,
-                now + self.deadlines.review_ms,
+            let detail = format!(
+                "transaction {} left the {network} chain after it was credited (block {} was replaced)",
+                t.txid, t.block_number
             );
-            let write = OrderEventWrite {
-                data: serde_json::json!({"deposit_id": deposit_id, "rule": "deposit_reorged"}),
-                case: Some(case),
-                ..OrderEventWrite::new(order_id, vec![], "system:watcher", now)
-            };
-            self.store.apply_order_events(&write).await?;
+            let data = serde_json::json!({"deposit_id": deposit_id, "rule": "deposit_reorged"});
+            self.open_rule_case(order_id, Some(deposit_id), vec![("deposit_reorged", detail)], data, "system:watcher")
+                .await?;
         }
         Ok(())
     }
