@@ -86,17 +86,24 @@ pub struct TronConfig {
     pub timeout_seconds: Option<u64>,
 }
 
+/// The configured token contracts of a network, each with its asset.
+pub fn contracts(tokens: &[TokenConfig], network: Network) -> Result<Vec<(Asset, Address)>, String> {
+    tokens
+        .iter()
+        .map(|t| {
+            let contract = Address::parse(network, &t.contract)
+                .map_err(|e| format!("chains.{network}.tokens: {}: {e}", t.contract))?;
+            Ok((t.asset, contract))
+        })
+        .collect()
+}
+
 impl TronConfig {
     pub fn source(&self) -> Result<custos_chain::tron::TronGrid, String> {
-        let tokens = self
-            .tokens
-            .iter()
-            .map(|t| {
-                let contract = Address::parse(Network::Tron, &t.contract)
-                    .map_err(|e| format!("chains.tron.tokens: {}: {e}", t.contract))?;
-                Ok(custos_chain::tron::Trc20 { contract, asset: t.asset })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+        let tokens = contracts(&self.tokens, Network::Tron)?
+            .into_iter()
+            .map(|(asset, contract)| custos_chain::tron::Trc20 { contract, asset })
+            .collect();
         let key = match &self.api_key_env {
             Some(v) => Some(std::env::var(v).map_err(|_| format!("chains.tron.api_key_env: {v} is not set"))?),
             None => None,
@@ -206,15 +213,10 @@ impl EvmConfig {
     }
 
     pub fn source(&self) -> Result<EvmRpc, String> {
-        let tokens = self
-            .tokens
-            .iter()
-            .map(|t| {
-                let contract = Address::parse(Network::Ethereum, &t.contract)
-                    .map_err(|e| format!("chains.ethereum.tokens: {}: {e}", t.contract))?;
-                Ok(Token { contract, asset: t.asset })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+        let tokens = contracts(&self.tokens, Network::Ethereum)?
+            .into_iter()
+            .map(|(asset, contract)| Token { contract, asset })
+            .collect();
         let timeout = Duration::from_secs(self.timeout_seconds.unwrap_or(10));
         EvmRpc::new(&self.rpc_url, tokens, timeout).map_err(|e| format!("chains.ethereum.rpc_url: {e}"))
     }

@@ -504,13 +504,10 @@ fn evm_plan_inputs(cfg: &Config, wallet: Option<String>, gas_price_gwei: Option<
     let gwei = gas_price_gwei.or(c.gas_price_gwei).unwrap_or(20);
     let fees =
         custos_app::consolidation::EvmFees { gas_price_wei: u128::from(gwei) * 1_000_000_000, ..Default::default() };
-    let tokens = cfg
-        .chains
-        .ethereum
-        .iter()
-        .flat_map(|e| &e.tokens)
-        .map(|t| Ok((t.asset, parse(&t.contract, "chains.ethereum.tokens:")?)))
-        .collect::<Result<_, String>>()?;
+    let tokens = match &cfg.chains.ethereum {
+        Some(e) => crate::chains::contracts(&e.tokens, Network::Ethereum)?.into_iter().collect(),
+        None => Default::default(),
+    };
     Ok((wallet, fees, tokens))
 }
 
