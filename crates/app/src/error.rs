@@ -10,6 +10,10 @@ pub enum AppError {
     /// Something referred to does not exist (HTTP 404).
     #[error("{message}")]
     NotFound { code: &'static str, message: String },
+    /// The caller may not do this, whatever its content (HTTP 403): e.g. an API key where a
+    /// named member of staff must act.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     /// The request conflicts with the current state (HTTP 409).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -30,13 +34,20 @@ impl AppError {
         AppError::NotFound { code, message: message.into() }
     }
 
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Forbidden { code, message: message.into() }
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         AppError::Conflict { code, message: message.into() }
     }
 
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::Invalid { code, .. } | AppError::NotFound { code, .. } | AppError::Conflict { code, .. } => code,
+            AppError::Invalid { code, .. }
+            | AppError::NotFound { code, .. }
+            | AppError::Forbidden { code, .. }
+            | AppError::Conflict { code, .. } => code,
             AppError::Unavailable(_) => "service_unavailable",
             AppError::Internal(_) => "internal_error",
         }

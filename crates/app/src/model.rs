@@ -31,6 +31,13 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// Scopes that act on compliance work (cases, decisions, the customer's answers). They are
+    /// never minted from the back-office (an admin takes no compliance decisions, SEC-3); only
+    /// the operator, with `custos apikey create`, can give them to a key.
+    pub fn is_compliance(self) -> bool {
+        matches!(self, Scope::CasesManage | Scope::RequestsAnswer)
+    }
+
     pub const ALL: [Scope; 9] = [
         Scope::ScreeningsCreate,
         Scope::OrdersCreate,
@@ -59,6 +66,27 @@ impl Scope {
 
     pub fn parse(s: &str) -> Option<Scope> {
         Scope::ALL.into_iter().find(|sc| sc.as_str() == s)
+    }
+}
+
+/// What kind of actor the audit log names: `staff:<id>` and `customer:<id>` are people,
+/// `api_key:<id>` is a machine of the exchange's integration, anything else the system itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    Staff,
+    Customer,
+    ApiKey,
+    System,
+}
+
+impl ActorKind {
+    pub fn of(actor: &str) -> ActorKind {
+        match actor.split_once(':').map(|(kind, _)| kind) {
+            Some("staff") => ActorKind::Staff,
+            Some("customer") => ActorKind::Customer,
+            Some("api_key") => ActorKind::ApiKey,
+            _ => ActorKind::System,
+        }
     }
 }
 
@@ -617,10 +645,22 @@ pub struct CustomerRequest {
     pub created_at_ms: i64,
     pub due_at_ms: i64,
     pub answered_at_ms: Option<i64>,
+    /// Who answered: the customer (`customer:<id>`), or an API key of the exchange's integration
+    /// (only with `[api] answers_by_key`), which never counts as the customer's own answer.
+    pub answered_by: Option<String>,
     /// When an officer must have reviewed the answer (SLA-2).
     pub review_due_at_ms: Option<i64>,
     /// 0: on time; 1: overdue, customer restricted; 2: customer suspended.
     pub escalation: i64,
+}
+
+impl CustomerRequest {
+    /// Answered by the customer themselves (in the cabinet), not by a key on their behalf: only
+    /// such an answer counts for the refund and release rules (REF-2).
+    pub fn answered_by_customer(&self) -> bool {
+        self.status == "answered"
+            && self.answered_by.as_deref().is_some_and(|a| ActorKind::of(a) == ActorKind::Customer)
+    }
 }
 
 /// A customer's standing (SEC-14, SEC-15).

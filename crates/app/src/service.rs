@@ -1,6 +1,7 @@
 //! The application: one value holding the ports and the policy, with a method per use case.
 
-use crate::accounts::{Accounts, AuthSettings};
+use crate::accounts::records::AccountKind;
+use crate::accounts::{Accounts, AuthSettings, Authenticated};
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::model::*;
@@ -9,6 +10,7 @@ use crate::ports::{AddressDeriver, Mailer, Store};
 use crate::ports::{Direction, Transfer};
 use crate::screening::{Occasion, ScreenRequest, Screener};
 use custos_crypto::{Aad, FieldCipher};
+use custos_domain::access::Permission;
 use custos_domain::audit::{AuditEvent, ChainBreak, ChainVerifier};
 use custos_domain::order::OrderEvent;
 use custos_domain::policy::{Action, Reason};
@@ -83,6 +85,10 @@ pub struct AppParts {
     /// The KYC provider; without one, officers review verifications themselves.
     pub kyc: Option<Arc<dyn crate::ports::KycProvider>>,
     pub kyc_rules: crate::kyc::KycRules,
+    /// The integration mode in which API keys may answer a customer's request on their behalf
+    /// (`[api] answers_by_key`, off by default). Such answers are labelled and never count as
+    /// the customer's own (REF-2).
+    pub answers_by_key: bool,
 }
 
 pub struct App {
@@ -101,6 +107,7 @@ pub struct App {
     pub(crate) accounts: Accounts,
     pub(crate) kyc: Option<Arc<dyn crate::ports::KycProvider>>,
     pub(crate) kyc_rules: crate::kyc::KycRules,
+    pub(crate) answers_by_key: bool,
 }
 
 /// How long a looked-up API key is trusted without asking the database again.
@@ -121,6 +128,7 @@ impl App {
             accounts,
             kyc: parts.kyc,
             kyc_rules: parts.kyc_rules,
+            answers_by_key: parts.answers_by_key,
             store: parts.store,
             screener: parts.screener,
             policy: parts.policy,
@@ -390,6 +398,18 @@ impl App {
         if scopes.is_empty() {
             return Err(AppError::invalid("invalid_scope", "an API key needs at least one scope"));
         }
+        if ActorKind::of(actor) != ActorKind::System {
+            // The back-office (an admin) mints integration keys only (SEC-3).
+            if let Some(s) = scopes.iter().find(|s| s.is_compliance()) {
+                return Err(AppError::forbidden(
+                    "scope_needs_operator",
+                    format!(
+                        "{} acts on compliance work; only the operator can grant it (custos apikey create)",
+                        s.as_str()
+                    ),
+                ));
+            }
+        }
         let key = custos_crypto::new_api_key();
         let record = ApiKeyRecord {
             id: Uuid::now_v7(),
@@ -557,16 +577,33 @@ impl App {
             created_at_ms: now,
             decided_at_ms: None,
         };
-        self.store.insert_decision(&decision).await?;
         let four_eyes = kind == DecisionKind::Refund || (kind == DecisionKind::Release && case.action >= Action::Hold);
+        if four_eyes && ActorKind::of(actor) != ActorKind::Staff {
+            return Err(AppError::forbidden(
+                "four_eyes_needs_staff",
+                "a refund, or a release of held or rejected funds, is decided by a named officer in the \
+                 back-office and approved by another: an API key cannot make it",
+            ));
+        }
+        self.store.insert_decision(&decision).await?;
         if four_eyes {
             return Ok(decision);
         }
         self.execute(decision, actor).await
     }
 
-    /// A second officer approves a pending decision, which then takes effect.
-    pub async fn approve_decision(&self, id: Uuid, actor: &str) -> Result<DecisionRecord, AppError> {
+    /// A second officer approves a pending decision, which then takes effect. Only a person
+    /// can: a member of staff whose role approves, with a fresh step-up, who did not ask for it.
+    /// No API key approves, whatever its scopes (there is no API route for it).
+    pub async fn approve_decision(&self, id: Uuid, approver: &Authenticated) -> Result<DecisionRecord, AppError> {
+        if approver.account.kind != AccountKind::Staff || !approver.can(Permission::DecisionsApprove) {
+            return Err(AppError::forbidden("approval_not_permitted", "your role may not approve decisions"));
+        }
+        if !approver.stepped_up {
+            return Err(AppError::forbidden("step_up_required", "enter your code again to approve a decision"));
+        }
+        let actor = approver.actor();
+        let actor = actor.as_str();
         let decision = self
             .store
             .get_decision(id)
@@ -579,6 +616,13 @@ impl App {
             return Err(AppError::conflict(
                 "four_eyes",
                 "a second officer, not the one who asked, must approve this decision",
+            ));
+        }
+        if ActorKind::of(&decision.requested_by) != ActorKind::Staff {
+            // Made before keys were kept from four-eyes decisions: one person alone would decide it.
+            return Err(AppError::conflict(
+                "four_eyes",
+                "this decision was asked for by an API key, not an officer: decide it again in the back-office",
             ));
         }
         self.execute(decision, actor).await
@@ -651,10 +695,11 @@ impl App {
                 format!("the refund destination now has {} exposure: freeze and report instead", c.category),
             ));
         }
-        // REF-2: and only after the customer's KYC and Source of Funds have been answered on this case.
+        // REF-2: and only after the customer's KYC and Source of Funds have been answered on this
+        // case, by the customer themselves (an answer an API key sent on their behalf is not theirs).
         let requests = self.store.requests_of_order(case.order_id).await?;
         for kind in [RequestKind::Kyc, RequestKind::SourceOfFunds] {
-            let answered = requests.iter().any(|r| r.case_id == case.id && r.kind == kind && r.status == "answered");
+            let answered = requests.iter().any(|r| r.case_id == case.id && r.kind == kind && r.answered_by_customer());
             if !answered {
                 return Err(AppError::conflict(
                     "kyc_sof_required",
@@ -755,6 +800,7 @@ impl App {
             created_at_ms: now,
             due_at_ms: now + self.deadlines.kyc_ms,
             answered_at_ms: None,
+            answered_by: None,
             review_due_at_ms: None,
             escalation: 0,
         };
@@ -806,6 +852,20 @@ impl App {
         if request.status != "open" {
             return Err(AppError::conflict("request_answered", format!("request {id} is {}", request.status)));
         }
+        match ActorKind::of(actor) {
+            ActorKind::Customer => {}
+            ActorKind::ApiKey if self.answers_by_key => {}
+            ActorKind::ApiKey => {
+                return Err(AppError::forbidden(
+                    "answers_by_key_disabled",
+                    "only the customer answers a request, in the cabinet; answering through the API is an \
+                     integration mode the operator must enable ([api] answers_by_key)",
+                ))
+            }
+            ActorKind::Staff | ActorKind::System => {
+                return Err(AppError::forbidden("answer_needs_customer", "only the customer answers their request"))
+            }
+        }
         if answer.trim().is_empty() || answer.len() > 20_000 {
             return Err(AppError::invalid("invalid_field", "answer: 1 to 20000 characters"));
         }
@@ -830,6 +890,7 @@ impl App {
         Ok(CustomerRequest {
             status: "answered".into(),
             answered_at_ms: Some(now),
+            answered_by: Some(actor.to_owned()),
             review_due_at_ms: Some(review_due),
             ..request
         })

@@ -171,6 +171,7 @@ pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Resul
         mailer,
         kyc: cfg.kyc.build()?,
         kyc_rules: cfg.kyc.rules(),
+        answers_by_key: cfg.api.answers_by_key,
     })
     .await
     .map_err(|e| e.to_string())?;

@@ -253,19 +253,16 @@ pub async fn labels(cfg: &Config, g: Global, cmd: LabelsCommand) -> Result<ExitC
 
 pub async fn apikey(cfg: &Config, g: Global, cmd: ApikeyCommand) -> Result<ExitCode, String> {
     let ApikeyCommand::Create { name, scopes } = cmd;
-    let scopes = if scopes.is_empty() {
-        Scope::ALL.to_vec()
-    } else {
-        scopes
-            .iter()
-            .map(|s| {
-                Scope::parse(s).ok_or_else(|| {
-                    let all: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
-                    format!("unknown scope {s:?}: use one of {}", all.join(", "))
-                })
+    // Every scope is named: a key gets what its integration needs, never all by default.
+    let scopes = scopes
+        .iter()
+        .map(|s| {
+            Scope::parse(s).ok_or_else(|| {
+                let all: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+                format!("unknown scope {s:?}: use one of {}", all.join(", "))
             })
-            .collect::<Result<Vec<_>, _>>()?
-    };
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, false)?).await?;
     let (key, record) = rt.app.create_api_key(&name, scopes, "cli").await.map_err(|e| e.to_string())?;
     let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();

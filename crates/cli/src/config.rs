@@ -112,6 +112,9 @@ pub struct DepositKeys {
 #[serde(default, deny_unknown_fields)]
 pub struct Api {
     pub max_body_bytes: Option<usize>,
+    /// The integration mode in which API keys with `requests:answer` answer a customer's request
+    /// on their behalf (off by default; such answers never count as the customer's own).
+    pub answers_by_key: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -128,8 +128,10 @@ pub enum ApikeyCommand {
         /// A name to recognise the key by
         #[arg(long)]
         name: String,
-        /// Scopes (repeatable) [default: all]: screenings:create, orders:create, orders:read, deposits:create
-        #[arg(long = "scope", value_name = "SCOPE")]
+        /// Scopes, at least one (repeatable): screenings:create, orders:create, orders:read,
+        /// deposits:create, payouts:manage, webhooks:manage, metrics:read; and, for compliance work
+        /// (only from here, never from the back-office), cases:manage, requests:answer
+        #[arg(long = "scope", value_name = "SCOPE", required = true)]
         scopes: Vec<String>,
     },
 }

@@ -86,6 +86,22 @@ fn apikey_create_prints_the_key_alone_on_the_last_line() {
     assert!(text(&out.stderr).contains("unknown scope"));
 }
 
+// Issue 13, item 13: a key without --scope used to get all nine scopes, payouts:manage included.
+#[test]
+fn fix_13_an_api_key_gets_only_the_scopes_named() {
+    let d = scratch("scopes");
+    let out = custos(&["apikey", "create", "--name", "site"], &d);
+    assert!(!out.status.success(), "no key without a scope: {}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("--scope"), "{}", text(&out.stderr));
+    let out = custos(&["apikey", "create", "--name", "site", "--scope", "metrics:read"], &d);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("with scopes metrics:read;"), "{}", text(&out.stdout));
+    let help = text(&custos(&["apikey", "create", "--help"], &d).stdout);
+    for scope in custos_app::model::Scope::ALL {
+        assert!(help.contains(scope.as_str()), "--help names {}", scope.as_str());
+    }
+}
+
 #[test]
 fn labels_import_csv_then_stats() {
     let d = scratch("labels");
@@ -105,8 +121,8 @@ fn labels_import_csv_then_stats() {
 #[test]
 fn audit_verify_exits_non_zero_naming_the_tampered_entry() {
     let d = scratch("audit");
-    assert!(custos(&["apikey", "create", "--name", "a"], &d).status.success());
-    assert!(custos(&["apikey", "create", "--name", "b"], &d).status.success());
+    assert!(custos(&["apikey", "create", "--name", "a", "--scope", "orders:read"], &d).status.success());
+    assert!(custos(&["apikey", "create", "--name", "b", "--scope", "orders:read"], &d).status.success());
     let out = custos(&["audit", "verify"], &d);
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("audit log intact"));
@@ -123,7 +139,7 @@ fn audit_verify_exits_non_zero_naming_the_tampered_entry() {
 }
 
 #[test]
-fn invariant_2_serve_refuses_to_start_without_a_real_master_key() {
+fn invariant_2_fix_12_serve_refuses_to_start_without_a_real_master_key_or_with_an_unsafe_policy() {
     let d = scratch("serve");
     let out = custos(&["serve", "--listen", "127.0.0.1:0"], &d);
     assert!(!out.status.success());
@@ -146,6 +162,25 @@ fn invariant_2_serve_refuses_to_start_without_a_real_master_key() {
         .unwrap();
     assert!(!out.status.success(), "an unsafe policy is refused");
     assert!(text(&out.stderr).contains("policy"), "{}", text(&out.stderr));
+    // Issue 13, item 12: RISK-2 lets only medium proceed; the setting is named.
+    for (setting, named) in [
+        ("[policy.band_actions]\nhigh = \"proceed\"\n", "policy.band_actions.high"),
+        ("[policy.band_actions]\ncritical = \"proceed\"\n", "policy.band_actions.critical"),
+        (
+            "[policy.categories.scam]\ndirect = \"proceed\"\nindirect = \"hold\"\nindirect_min_percent = 1.0\n",
+            "policy.categories.scam.direct",
+        ),
+    ] {
+        std::fs::write(&cfg, setting).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_custos"))
+            .args(["--config", cfg.to_str().unwrap(), "serve"])
+            .env("CUSTOS_DATA_DIR", &d)
+            .env("CUSTOS_MASTER_KEY", custos_crypto::MasterKey::generate().to_base64())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{setting} is refused");
+        assert!(text(&out.stderr).contains(named), "{named}: {}", text(&out.stderr));
+    }
     std::fs::write(&cfg, "[analyzers]\ntimeout_seconds = 600\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_custos"))
         .args(["--config", cfg.to_str().unwrap(), "serve"])
@@ -233,7 +268,7 @@ async fn cli_works_on_postgres_too() {
     assert!(run(&["migrate"]).status.success());
     let out = run(&["screen", "ethereum", SANCTIONED_ETH]);
     assert!(text(&out.stdout).contains("decision     reject"), "{}", text(&out.stderr));
-    assert!(run(&["apikey", "create", "--name", "pg"]).status.success());
+    assert!(run(&["apikey", "create", "--name", "pg", "--scope", "orders:read"]).status.success());
     let out = run(&["audit", "verify"]);
     assert!(out.status.success(), "{}", text(&out.stdout));
     assert!(!d.join("custos.db").exists(), "nothing written to SQLite");

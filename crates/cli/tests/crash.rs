@@ -48,7 +48,8 @@ async fn invariant_1_kill_9_loses_no_acknowledged_deposit() {
     std::fs::create_dir_all(&dir).unwrap();
     let master_key = custos_crypto::MasterKey::generate().to_base64();
     let out = Command::new(env!("CARGO_BIN_EXE_custos"))
-        .args(["apikey", "create", "--name", "crash"])
+        .args(["apikey", "create", "--name", "crash", "--scope", "orders:create", "--scope", "orders:read"])
+        .args(["--scope", "deposits:create"])
         .env("CUSTOS_DATA_DIR", &dir)
         .output()
         .unwrap();

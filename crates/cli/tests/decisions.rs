@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use custos_app::model::Scope;
+use custos_app::model::{DecisionRequest, RequestKind};
+use custos_domain::access::Role;
+use custos_domain::Amount;
 use custos_domain::{Network, RiskCategory};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -65,64 +67,34 @@ both!(sla_2_a_review_case_is_released_then_paid_out, |t: TestApp| async move {
 
 both!(ref_2_to_ref_4_a_refund_goes_to_a_source_less_the_fee_after_a_second_officer, |t: TestApp| async move {
     atm_labelled(&t).await;
-    let (base, officer_a) = t.serve().await;
-    let (officer_b, _) = t.app.create_api_key("officer b", vec![Scope::CasesManage], "test").await.unwrap();
+    let (base, key) = t.serve().await;
     let c = Client::new();
-    let (order, case, _) = screened(&c, &base, &officer_a, CLEAN_ETH).await;
-    let case = case.unwrap();
-    let decisions = format!("{base}/api/v1/cases/{case}/decisions");
+    let (order, case, _) = screened(&c, &base, &key, CLEAN_ETH).await;
+    let case: uuid::Uuid = case.unwrap().parse().unwrap();
+    // Two people: the officer who decides and the MLRO who approves.
+    let officer_a = officer(&t, "officer-a@example.com", Role::Officer).await;
+    let mlro = officer(&t, "mlro@example.com", Role::SeniorOfficer).await;
+    let refund = |to: &str| DecisionRequest::Refund { to_address: to.into(), network_fee: Amount(2100) };
     // REF-2: not before the customer's KYC and Source of Funds.
-    let (status, p) = post(
-        &c,
-        decisions.clone(),
-        &officer_a,
-        json!({"decision": "refund", "to_address": EXCHANGE_ETH, "network_fee": "2100"}),
-    )
-    .await;
-    assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("kyc_sof_required")), "{p}");
-    for kind in ["kyc", "source_of_funds"] {
-        let (_, r) = post(
-            &c,
-            format!("{base}/api/v1/cases/{case}/requests"),
-            &officer_a,
-            json!({"kind": kind, "message": "please"}),
-        )
-        .await;
-        let (status, _) = post(
-            &c,
-            format!("{base}/api/v1/requests/{}/answer", r["id"].as_str().unwrap()),
-            &officer_a,
-            json!({"answer": "done"}),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
+    let err = t.app.decide(case, refund(EXCHANGE_ETH), &officer_a.actor()).await.unwrap_err();
+    assert_eq!(err.code(), "kyc_sof_required");
+    let customer = customer_actor(&t, "payer@example.com").await;
+    for kind in [RequestKind::Kyc, RequestKind::SourceOfFunds] {
+        let r = t.app.request_from_customer(case, kind, "please", &officer_a.actor()).await.unwrap();
+        t.app.answer_request(r.id, "done", &customer).await.unwrap();
     }
     // Never to an arbitrary address.
-    let (status, p) = post(
-        &c,
-        decisions.clone(),
-        &officer_a,
-        json!({"decision": "refund", "to_address": GAMBLING_ETH, "network_fee": "2100"}),
-    )
-    .await;
-    assert_eq!((status, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("refund_refused")), "{p}");
-    let (status, d) = post(
-        &c,
-        decisions,
-        &officer_a,
-        json!({"decision": "refund", "to_address": EXCHANGE_ETH, "network_fee": "2100"}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{d}");
-    assert_eq!(d["status"], "pending");
-    let approve = format!("{base}/api/v1/decisions/{}/approve", d["id"].as_str().unwrap());
-    let (status, p) = post(&c, approve.clone(), &officer_a, json!({})).await;
-    assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("four_eyes")));
-    let (status, d) = post(&c, approve.clone(), &officer_b, json!({})).await;
-    assert_eq!(status, StatusCode::OK, "{d}");
-    assert_eq!(d["status"], "executed");
-    let (status, _) = post(&c, approve, &officer_b, json!({})).await;
-    assert_eq!(status, StatusCode::CONFLICT, "executed once");
+    let err = t.app.decide(case, refund(GAMBLING_ETH), &officer_a.actor()).await.unwrap_err();
+    assert_eq!(err.code(), "refund_refused");
+    let d = t.app.decide(case, refund(EXCHANGE_ETH), &officer_a.actor()).await.unwrap();
+    assert_eq!(d.status, "pending");
+    let err = t.app.approve_decision(d.id, &officer_a).await.unwrap_err();
+    assert_eq!(err.code(), "approval_not_permitted", "an officer's role does not approve");
+    let d = t.app.approve_decision(d.id, &mlro).await.unwrap();
+    assert_eq!(d.status, "executed");
+    assert_eq!(t.app.approve_decision(d.id, &mlro).await.unwrap_err().code(), "decision_not_pending", "executed once");
+    let officer_a = key.clone();
+    let officer_b = key;
     let view: Value = get(&c, format!("{base}/api/v1/orders/{order}"), &officer_a).await;
     assert_eq!(view["status"], "refund_pending");
     let refund: (String, String, String, i64, i64) =

@@ -487,14 +487,17 @@ both!(ref_2_a_refund_goes_through_the_signer, |t: TestApp| async move {
     assert_eq!(step(&t, &node.rpc, &s).await.credited, 1);
     let view = t.app.get_order(order.id).await.unwrap();
     let case = view.cases[0].id;
+    let customer = customer_actor(&t, "ola@example.com").await;
     for kind in [RequestKind::Kyc, RequestKind::SourceOfFunds] {
         let r = t.app.request_from_customer(case, kind, "please", "staff:a").await.unwrap();
-        t.app.answer_request(r.id, "done", "customer").await.unwrap();
+        t.app.answer_request(r.id, "done", &customer).await.unwrap();
     }
     let fee = 21_000 * 1_000_000_000u128;
     let refund = DecisionRequest::Refund { to_address: CASINO.into(), network_fee: Amount(fee) };
-    let d = t.app.decide(case, refund, "staff:a").await.unwrap();
-    t.app.approve_decision(d.id, "staff:b").await.unwrap();
+    let decider = officer(&t, "officer@example.com", custos_domain::access::Role::Officer).await;
+    let mlro = officer(&t, "mlro@example.com", custos_domain::access::Role::SeniorOfficer).await;
+    let d = t.app.decide(case, refund, &decider.actor()).await.unwrap();
+    t.app.approve_decision(d.id, &mlro).await.unwrap();
     let refund_id: String = sqlx::query_scalar("SELECT id FROM refunds").fetch_one(t.store.pool()).await.unwrap();
     let refund_id = uuid::Uuid::parse_str(&refund_id).unwrap();
     let balance = |a: &str| {

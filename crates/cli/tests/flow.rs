@@ -328,6 +328,7 @@ both!(invariant_2_an_analyzer_that_times_out_sends_the_deposit_to_review, |t: Te
         mailer: t.mailer.clone(),
         kyc: None,
         kyc_rules: Default::default(),
+        answers_by_key: false,
     })
     .await
     .unwrap();

@@ -511,18 +511,12 @@ both!(ref_1_an_officer_refunds_to_the_source_from_the_back_office_and_a_second_a
     let (_, bad) = officer.post(&c, format!("{url}/act"), &[("op", "extend"), ("text", "x"), ("hours", "many")]).await;
     assert!(bad.contains("hours: a whole number"));
     // REF-2: a refund follows the customer's KYC.
+    let customer = customer_actor(&t, "payer@example.com").await;
     for kind in ["kyc", "source_of_funds"] {
         let (_, r) =
             post(&c, format!("{base}/api/v1/cases/{case}/requests"), &key, json!({"kind": kind, "message": "please"}))
                 .await;
-        let (status, _) = post(
-            &c,
-            format!("{base}/api/v1/requests/{}/answer", r["id"].as_str().unwrap()),
-            &key,
-            json!({"answer": "sent"}),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
+        t.app.answer_request(r["id"].as_str().unwrap().parse().unwrap(), "sent", &customer).await.unwrap();
     }
     // Refund: the fee is checked, the decision waits for a second officer.
     let (_, page) = officer

@@ -4,7 +4,8 @@
 mod common;
 
 use common::*;
-use custos_app::model::Scope;
+use custos_app::model::{DecisionRequest, Scope};
+use custos_domain::access::Role;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
@@ -33,10 +34,10 @@ async fn held(c: &Client, base: &str, key: &str, email: &str) -> (String, String
 
 both!(risk_2_a_held_order_is_released_after_kyc_and_source_of_funds_with_four_eyes, |t: TestApp| async move {
     let (base, officer_a) = t.serve().await;
-    let (officer_b, _) = t.app.create_api_key("officer b", vec![Scope::CasesManage], "test").await.unwrap();
     let (site, _) = t.app.create_api_key("site", vec![Scope::RequestsAnswer, Scope::OrdersRead], "test").await.unwrap();
     let c = Client::new();
     let (order, case) = held(&c, &base, &officer_a, "carol@example.com").await;
+    let carol = customer_actor(&t, "carol@example.com").await;
     let requests = format!("{base}/api/v1/cases/{case}/requests");
     let (status, kyc) = post(
         &c,
@@ -61,29 +62,33 @@ both!(risk_2_a_held_order_is_released_after_kyc_and_source_of_funds_with_four_ey
     let view: Value = get(&c, format!("{base}/api/v1/orders/{order}"), &site).await;
     assert_eq!(view["requests"].as_array().unwrap().len(), 2);
     for r in [&kyc, &sof] {
-        let (status, answered) = post(
+        // The customer answers in the cabinet; the integration's key may not (no integration mode).
+        let (status, p) = post(
             &c,
             format!("{base}/api/v1/requests/{}/answer", r["id"].as_str().unwrap()),
             &site,
             json!({"answer": "Salary from ACME, statement attached (doc-123)"}),
         )
         .await;
-        assert_eq!(status, StatusCode::OK, "{answered}");
-        assert_eq!(answered["review_due_at"], "2026-01-03T00:00:00Z", "SLA-2: review within 48 h");
+        assert_eq!((status, p["code"].as_str()), (StatusCode::FORBIDDEN, Some("answers_by_key_disabled")), "{p}");
+        let id = r["id"].as_str().unwrap().parse().unwrap();
+        let answered =
+            t.app.answer_request(id, "Salary from ACME, statement attached (doc-123)", &carol).await.unwrap();
+        assert_eq!(answered.review_due_at_ms, Some(START_MS + 48 * 3_600_000), "SLA-2: review within 48 h");
     }
     let stored: Vec<String> =
         sqlx::query_scalar("SELECT answer_enc FROM customer_requests").fetch_all(t.store.pool()).await.unwrap();
     assert!(stored.iter().all(|a| !a.contains("ACME")), "answers are encrypted at rest");
     let view: Value = get(&c, format!("{base}/api/v1/orders/{order}"), &site).await;
     assert_eq!(view["status"], "under_review");
-    // A high-risk release needs a second officer.
-    let (status, d) =
+    // A high-risk release is two officers' work, never a key's.
+    let (status, p) =
         post(&c, format!("{base}/api/v1/cases/{case}/decisions"), &officer_a, json!({"decision": "release"})).await;
-    assert_eq!((status, d["status"].as_str()), (StatusCode::ACCEPTED, Some("pending")), "{d}");
-    let approve = format!("{base}/api/v1/decisions/{}/approve", d["id"].as_str().unwrap());
-    assert_eq!(post(&c, approve.clone(), &officer_a, json!({})).await.1["code"], "four_eyes");
-    let (status, _) = post(&c, approve, &officer_b, json!({})).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!((status, p["code"].as_str()), (StatusCode::FORBIDDEN, Some("four_eyes_needs_staff")), "{p}");
+    let (officer, mlro) = officers(&t).await;
+    let d = t.app.decide(case.parse().unwrap(), DecisionRequest::Release, &officer.actor()).await.unwrap();
+    assert_eq!(d.status, "pending");
+    assert_eq!(t.app.approve_decision(d.id, &mlro).await.unwrap().status, "executed");
     let (_, payout) = post(&c, format!("{base}/api/v1/orders/{order}/payout"), &officer_a, json!({})).await;
     assert_eq!(payout["order"]["status"], "payout_pending");
 });
@@ -118,59 +123,47 @@ both!(sec_14_sec_15_a_missed_kyc_deadline_restricts_then_suspends_the_customer, 
     assert_eq!(view["requests"][0]["overdue"], true);
 });
 
-async fn answer_kyc_and_sof(c: &Client, base: &str, officer: &str, site: &str, case: &str) {
+/// An officer, and a senior officer to approve what the first decides.
+async fn officers(t: &TestApp) -> (custos_app::accounts::Authenticated, custos_app::accounts::Authenticated) {
+    (officer(t, "officer@example.com", Role::Officer).await, officer(t, "mlro@example.com", Role::SeniorOfficer).await)
+}
+
+/// The officer asks for KYC and Source of Funds through the API; the customer answers both.
+async fn answer_kyc_and_sof(t: &TestApp, c: &Client, base: &str, key: &str, customer: &str, case: &str) {
+    let customer = customer_actor(t, customer).await;
     for kind in ["kyc", "source_of_funds"] {
-        let (_, r) = post(
-            c,
-            format!("{base}/api/v1/cases/{case}/requests"),
-            officer,
-            json!({"kind": kind, "message": "please"}),
-        )
-        .await;
-        let (status, _) = post(
-            c,
-            format!("{base}/api/v1/requests/{}/answer", r["id"].as_str().unwrap()),
-            site,
-            json!({"answer": "docs"}),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
+        let (_, r) =
+            post(c, format!("{base}/api/v1/cases/{case}/requests"), key, json!({"kind": kind, "message": "please"}))
+                .await;
+        t.app.answer_request(r["id"].as_str().unwrap().parse().unwrap(), "docs", &customer).await.unwrap();
     }
 }
 
 /// Refund of `order`'s deposit to `source`, by one officer and approved by another; returns
 /// the order's status afterwards.
 async fn refund_with_four_eyes(
+    t: &TestApp,
     c: &Client,
     base: &str,
-    a: &str,
-    b: &str,
+    key: &str,
     order: &str,
     case: &str,
     source: &str,
 ) -> Value {
-    let (status, d) = post(
-        c,
-        format!("{base}/api/v1/cases/{case}/decisions"),
-        a,
-        json!({"decision": "refund", "to_address": source, "network_fee": "1000"}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{d}");
-    let (status, _) =
-        post(c, format!("{base}/api/v1/decisions/{}/approve", d["id"].as_str().unwrap()), b, json!({})).await;
-    assert_eq!(status, StatusCode::OK);
-    get(c, format!("{base}/api/v1/orders/{order}"), a).await
+    let (officer, mlro) = officers(t).await;
+    let refund = DecisionRequest::Refund { to_address: source.into(), network_fee: custos_domain::Amount(1000) };
+    let d = t.app.decide(case.parse().unwrap(), refund, &officer.actor()).await.unwrap();
+    assert_eq!(d.status, "pending");
+    assert_eq!(t.app.approve_decision(d.id, &mlro).await.unwrap().status, "executed");
+    get(c, format!("{base}/api/v1/orders/{order}"), key).await
 }
 
 both!(ref_2_a_held_order_is_refunded_after_kyc_and_source_of_funds, |t: TestApp| async move {
-    let (base, officer_a) = t.serve().await;
-    let (officer_b, _) = t.app.create_api_key("officer b", vec![Scope::CasesManage], "test").await.unwrap();
-    let (site, _) = t.app.create_api_key("site", vec![Scope::RequestsAnswer], "test").await.unwrap();
+    let (base, key) = t.serve().await;
     let c = Client::new();
-    let (order, case) = held(&c, &base, &officer_a, "fay@example.com").await;
-    answer_kyc_and_sof(&c, &base, &officer_a, &site, &case).await;
-    let view = refund_with_four_eyes(&c, &base, &officer_a, &officer_b, &order, &case, GAMBLING_ETH).await;
+    let (order, case) = held(&c, &base, &key, "fay@example.com").await;
+    answer_kyc_and_sof(&t, &c, &base, &key, "fay@example.com", &case).await;
+    let view = refund_with_four_eyes(&t, &c, &base, &key, &order, &case, GAMBLING_ETH).await;
     assert_eq!(view["status"], "refund_pending");
     let amount: String = sqlx::query_scalar("SELECT amount FROM refunds").fetch_one(t.store.pool()).await.unwrap();
     assert_eq!(amount, "999000", "deposit 1000000 less the network fee 1000");
@@ -191,7 +184,6 @@ async fn critical_but_clean_funds_are_refunded(backend: Backend) {
     .await;
     t.builtin.replace(custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap());
     let (base, officer_a) = t.serve().await;
-    let (officer_b, _) = t.app.create_api_key("officer b", vec![Scope::CasesManage], "test").await.unwrap();
     let c = Client::new();
     let (_, order) = post(&c, format!("{base}/api/v1/orders"), &officer_a, order_body("gus@example.com")).await;
     let address = order["deposit"]["address"].as_str().unwrap();
@@ -205,9 +197,9 @@ async fn critical_but_clean_funds_are_refunded(backend: Backend) {
     .await;
     assert_eq!(dep["order"]["status"], "rejected");
     let case = dep["case"]["id"].as_str().unwrap().to_owned();
-    answer_kyc_and_sof(&c, &base, &officer_a, &officer_a, &case).await;
+    answer_kyc_and_sof(&t, &c, &base, &officer_a, "gus@example.com", &case).await;
     let order = order["id"].as_str().unwrap();
-    let view = refund_with_four_eyes(&c, &base, &officer_a, &officer_b, order, &case, CLEAN_ETH).await;
+    let view = refund_with_four_eyes(&t, &c, &base, &officer_a, order, &case, CLEAN_ETH).await;
     assert_eq!(view["status"], "refund_pending", "critical → rejected → KYC → refund");
 }
 

@@ -20,12 +20,26 @@ async fn mon_1_a_label_import_flags_an_old_deposit_through_the_running_server() 
             .output()
             .unwrap()
     };
-    let key = String::from_utf8(custos(&["apikey", "create", "--name", "site"]).stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned();
+    let key = String::from_utf8(
+        custos(&[
+            "apikey",
+            "create",
+            "--name",
+            "site",
+            "--scope",
+            "orders:create",
+            "--scope",
+            "orders:read",
+            "--scope",
+            "deposits:create",
+        ])
+        .stdout,
+    )
+    .unwrap()
+    .lines()
+    .last()
+    .unwrap()
+    .to_owned();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let _server = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_custos"))

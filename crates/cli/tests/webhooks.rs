@@ -181,7 +181,7 @@ async fn webhook_delivery_survives_kill_9_between_commit_and_delivery() {
     std::fs::create_dir_all(&dir).unwrap();
     let master = custos_crypto::MasterKey::generate().to_base64();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_custos"))
-        .args(["apikey", "create", "--name", "hook"])
+        .args(["apikey", "create", "--name", "hook", "--scope", "orders:create", "--scope", "webhooks:manage"])
         .env("CUSTOS_DATA_DIR", &dir)
         .output()
         .unwrap();

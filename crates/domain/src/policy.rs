@@ -167,7 +167,28 @@ impl Policy {
         }
         for c in RiskCategory::STOP {
             if self.categories.get(&c).is_none_or(|r| r.direct < Action::Hold) {
-                return Err(format!("direct {c} exposure must at least hold the operation"));
+                return Err(format!(
+                    "policy.categories.{c}.direct must be hold or reject: direct {c} exposure must at least hold \
+                     the operation"
+                ));
+            }
+        }
+        // RISK-2: only the medium band may proceed; high suspends, critical rejects.
+        for (band, action) in [("high", self.band_actions.high), ("critical", self.band_actions.critical)] {
+            if action == Action::Proceed {
+                return Err(format!(
+                    "policy.band_actions.{band} = \"proceed\": RISK-2 lets only the medium band proceed \
+                     (use review, hold or reject)"
+                ));
+            }
+        }
+        // RISK-3: direct exposure to a listed category is never waved through.
+        for c in RiskCategory::ALL.iter().filter(|c| c.tier() == Tier::Seed) {
+            if self.categories.get(c).is_some_and(|r| r.direct == Action::Proceed) {
+                return Err(format!(
+                    "policy.categories.{c}.direct = \"proceed\": direct {c} exposure is a RISK-3 category \
+                     and must at least go to review"
+                ));
             }
         }
         Ok(())

@@ -43,6 +43,7 @@ pub fn migrations() -> &'static [Migration] {
         migration!(14, "standing_appeals", "0014_standing_appeals.sql"),
         migration!(15, "chain_watch", "0015_chain_watch.sql"),
         migration!(16, "sweeps", "0016_sweeps.sql"),
+        migration!(17, "answered_by", "0017_answered_by.sql"),
     ]
 }
 

@@ -296,7 +296,7 @@ pub(crate) fn refund(row: &impl Columns) -> Result<RefundRecord, StoreError> {
 }
 
 pub(crate) const REQUEST_COLUMNS: &str = "id, case_id, order_id, customer_id, kind, status, message, requested_by, \
-    created_at_ms, due_at_ms, answered_at_ms, review_due_at_ms, escalation";
+    created_at_ms, due_at_ms, answered_at_ms, answered_by, review_due_at_ms, escalation";
 
 pub(crate) fn request(row: &impl Columns) -> Result<CustomerRequest, StoreError> {
     let kind = get::<String>(row, "kind")?;
@@ -312,6 +312,7 @@ pub(crate) fn request(row: &impl Columns) -> Result<CustomerRequest, StoreError>
         created_at_ms: get(row, "created_at_ms")?,
         due_at_ms: get(row, "due_at_ms")?,
         answered_at_ms: get(row, "answered_at_ms")?,
+        answered_by: get(row, "answered_by")?,
         review_due_at_ms: get(row, "review_due_at_ms")?,
         escalation: get(row, "escalation")?,
     })

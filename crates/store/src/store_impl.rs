@@ -850,9 +850,9 @@ impl Store for SqlStore {
         }
         if let Some((request, answer_enc, review_due)) = &w.answers_request {
             script.push(
-                "UPDATE customer_requests SET status = 'answered', answer_enc = $1, answered_at_ms = $2, review_due_at_ms = $3 \
-                 WHERE id = $4",
-                values![answer_enc.as_str(), w.at_ms, *review_due, request.to_string()],
+                "UPDATE customer_requests SET status = 'answered', answer_enc = $1, answered_at_ms = $2, review_due_at_ms = $3, \
+                 answered_by = $4 WHERE id = $5",
+                values![answer_enc.as_str(), w.at_ms, *review_due, w.actor.as_str(), request.to_string()],
             );
             events.push(event(
                 &w.actor,

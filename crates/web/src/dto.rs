@@ -464,6 +464,11 @@ pub fn customer_request(r: &CustomerRequest) -> Value {
         "created_at": rfc3339(r.created_at_ms),
         "due_at": rfc3339(r.due_at_ms),
         "answered_at": r.answered_at_ms.map(rfc3339),
+        "answered_by": match r.answered_by.as_deref() {
+            None => Value::Null,
+            Some(_) if r.answered_by_customer() => "customer".into(),
+            Some(_) => "api_key".into(),
+        },
         "review_due_at": r.review_due_at_ms.map(rfc3339),
         "overdue": r.escalation > 0,
     })

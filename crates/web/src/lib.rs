@@ -41,7 +41,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cases/{id}/actions", post(routes::case_action))
         .route("/api/v1/cases/{id}/requests", post(routes::request_from_customer))
         .route("/api/v1/requests/{id}/answer", post(routes::answer_request))
-        .route("/api/v1/decisions/{id}/approve", post(routes::approve_decision))
         .route("/api/v1/refunds/{id}/sent", post(routes::refund_sent))
         .route("/api/v1/webhooks/events/{id}", get(routes::get_webhook_event))
         .route("/api/v1/webhooks/events/{id}/replay", post(routes::replay_webhook_event))

@@ -49,7 +49,7 @@ fn operation(operation_id: &str) -> (Option<&'static str>, Value) {
             Some("DecisionBody"),
             json!({
             "201": {"description": "The decision, in effect", "content": {"application/json": {}}},
-            "202": {"description": "The decision, waiting for a second officer", "content": {"application/json": {}}},
+            "403": problem_response("four_eyes_needs_staff: a refund or a release of held or rejected funds is two officers' work in the back-office, never a key's"),
             "409": problem_response("The case is closed, or the order cannot take this decision")}),
         ),
         "caseAction" => (
@@ -64,12 +64,8 @@ fn operation(operation_id: &str) -> (Option<&'static str>, Value) {
         "answerRequest" => (
             Some("AnswerBody"),
             json!({"200": {"description": "The request, answered", "content": {"application/json": {}}},
+            "403": problem_response("answers_by_key_disabled: the integration mode [api] answers_by_key is off"),
             "409": problem_response("Already answered")}),
-        ),
-        "approveDecision" => (
-            None,
-            json!({"200": {"description": "The decision, in effect", "content": {"application/json": {}}},
-            "409": problem_response("Not pending, or the approver asked for it (four-eyes)")}),
         ),
         "refundSent" => (
             Some("PayoutCompletion"),
@@ -106,7 +102,11 @@ pub fn document() -> Value {
             op["security"] = json!([{"bearer": []}]);
             op["x-required-scope"] = json!(scope.as_str());
             responses["401"] = problem_response("Missing, unknown or revoked API key");
-            responses["403"] = problem_response("The API key lacks the required scope");
+            let also = responses.get("403").and_then(|r| r["description"].as_str()).map(|d| format!("; or {d}"));
+            responses["403"] = problem_response(&format!(
+                "forbidden: the API key lacks the required scope{}",
+                also.unwrap_or_default()
+            ));
             responses["503"] = problem_response("The database is unavailable; retry");
         }
         if let Some(schema) = body {

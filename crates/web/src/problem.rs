@@ -49,6 +49,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
     match e {
         AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+        AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
         AppError::Conflict { .. } => StatusCode::CONFLICT,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -104,6 +105,8 @@ pub fn catalogue() -> Vec<&'static str> {
         "decision_not_found",
         "decision_not_pending",
         "four_eyes",
+        "four_eyes_needs_staff",
+        "answers_by_key_disabled",
         "refund_not_found",
         "refund_refused",
         "no_deposit",

@@ -85,7 +85,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/cases/{id}/decisions",
         scope: Some(Scope::CasesManage),
         operation_id: "decide",
-        summary: "Release, refund (to a source address, less the network fee) or freeze; refunds and high-risk releases wait for a second officer",
+        summary: "Release a review case or freeze; refunds and releases of held or rejected funds are decided and approved by two officers in the back-office (four-eyes)",
     },
     RouteSpec {
         method: "POST",
@@ -106,14 +106,7 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/requests/{id}/answer",
         scope: Some(Scope::RequestsAnswer),
         operation_id: "answerRequest",
-        summary: "Submit the customer's answer to a request (stored encrypted; review due in 48 h)",
-    },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/decisions/{id}/approve",
-        scope: Some(Scope::CasesManage),
-        operation_id: "approveDecision",
-        summary: "A second officer approves a pending decision (four-eyes)",
+        summary: "Submit the customer's answer on their behalf (integration mode `[api] answers_by_key` only; labelled, never counts as the customer's KYC)",
     },
     RouteSpec {
         method: "POST",
@@ -282,9 +275,9 @@ pub async fn decide(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<dto::DecisionBody>,
 ) -> ApiResult {
+    // A key makes only the decisions that need no second officer: they take effect at once.
     let decision = state.app.decide(dto::uuid_in_path(&id, "case_not_found")?, req.parse()?, &caller.actor()).await?;
-    let status = if decision.status == "pending" { StatusCode::ACCEPTED } else { StatusCode::CREATED };
-    Ok((status, Json(dto::decision(&decision))))
+    Ok((StatusCode::CREATED, Json(dto::decision(&decision))))
 }
 
 pub async fn case_action(
@@ -332,15 +325,6 @@ pub async fn register_card(
     let (card, case_opened) =
         state.app.register_card(order, &req.number, req.holder_name.as_deref(), &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"card": card, "case_opened": case_opened}))))
-}
-
-pub async fn approve_decision(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-) -> ApiResult {
-    let decision = state.app.approve_decision(dto::uuid_in_path(&id, "decision_not_found")?, &caller.actor()).await?;
-    Ok((StatusCode::OK, Json(dto::decision(&decision))))
 }
 
 pub async fn refund_sent(

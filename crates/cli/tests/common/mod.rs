@@ -125,6 +125,8 @@ pub struct Options {
     /// Analyzers after the built-in one (vendors pointed at a local fake).
     pub vendors:
         Vec<(Arc<dyn custos_app::Analyzer>, custos_app::screening::CallSettings, custos_app::screening::RunRule)>,
+    /// `[api] answers_by_key`: API keys may answer requests on the customer's behalf.
+    pub answers_by_key: bool,
 }
 
 impl Default for Options {
@@ -137,6 +139,7 @@ impl Default for Options {
             vendors: Vec::new(),
             kyc: None,
             deadlines: Default::default(),
+            answers_by_key: false,
         }
     }
 }
@@ -229,6 +232,7 @@ impl TestApp {
             mailer: mailer.clone(),
             kyc: opts.kyc,
             kyc_rules: Default::default(),
+            answers_by_key: opts.answers_by_key,
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -288,9 +292,34 @@ pub async fn add_labels(store: &dyn Store, source: &str, labels: &[(Network, &st
 }
 
 /// Declares a test that runs on SQLite and on PostgreSQL:
-/// `both!(name, |t: TestApp| async move { ... });` makes `name::sqlite` and `name::postgres`.
+/// `both!(name, |t: TestApp| async move { ... });` makes `name::sqlite` and `name::postgres`;
+/// `both!(name, options = Options { .. }, |t| ...)` starts them with other options.
 #[macro_export]
 macro_rules! both {
+    ($name:ident, options = $opts:expr, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let t = $crate::common::TestApp::with($crate::common::Backend::Sqlite, $opts).await.unwrap();
+                let db = t.db.clone();
+                ($body)(t).await;
+                drop(db);
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match $crate::common::TestApp::with($crate::common::Backend::Postgres, $opts).await {
+                    Some(t) => {
+                        let db = t.db.clone();
+                        ($body)(t).await;
+                        drop(db);
+                    }
+                    None => eprintln!("PostgreSQL skipped (CUSTOS_TEST_POSTGRES_URL=skip)"),
+                }
+            }
+        }
+    };
     ($name:ident, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
@@ -374,6 +403,35 @@ pub async fn enrol(
     let code = totp_code(&setup.secret_base32, t.clock.now_ms());
     let (token, _) = accounts.confirm_mfa(&auth, &token, &code, ip).await.unwrap();
     (token, setup.secret_base32)
+}
+
+/// A member of staff with this role, logged in with MFA and freshly stepped up: the person a
+/// decision or its approval needs.
+pub async fn officer(
+    t: &TestApp,
+    email: &str,
+    role: custos_domain::access::Role,
+) -> custos_app::accounts::Authenticated {
+    use custos_app::Clock;
+    let password = "violet tractor 42 umbrella";
+    t.app.accounts().create_staff(email, password, role, None).await.unwrap();
+    let (token, secret) =
+        enrol(t, custos_app::accounts::records::AccountKind::Staff, email, password, "127.0.0.1").await;
+    t.clock.advance_ms(30_000);
+    let auth = t.app.accounts().session(&token).await.unwrap().unwrap();
+    let code = totp_code(&secret, t.clock.now_ms());
+    t.app.accounts().step_up(&auth, &token, &code, "127.0.0.1").await.unwrap();
+    t.app.accounts().session(&token).await.unwrap().unwrap()
+}
+
+/// The customer account of `email` (registered and confirmed here) as the audit actor the
+/// cabinet answers with.
+pub async fn customer_actor(t: &TestApp, email: &str) -> String {
+    let accounts = t.app.accounts();
+    accounts.register_customer(email, "violet tractor 42 umbrella", "en").await.unwrap();
+    let all = t.app.store().list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
+    let account = all.into_iter().find(|a| accounts.email_of(a).is_ok_and(|e| e == email)).unwrap();
+    format!("customer:{}", account.id)
 }
 
 /// An ETH order (of `email`, if given) and its deposit of `amount` wei from `source`; `seed`

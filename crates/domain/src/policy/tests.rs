@@ -57,6 +57,34 @@ fn risk_2_medium_can_be_configured_to_proceed() {
     assert_eq!(p.decide(&[scored(30.0)]).action, Action::Proceed);
 }
 
+// Issue 13, item 12: high = "proceed", critical = "proceed" or direct scam = "proceed" used to
+// start. RISK-2 lets only medium proceed.
+#[test]
+fn fix_12_risk_2_only_medium_may_proceed_and_the_setting_is_named() {
+    let mut p = Policy::default();
+    p.band_actions.medium = Action::Proceed;
+    assert!(p.validate().is_ok());
+    for band in ["high", "critical"] {
+        let mut p = Policy::default();
+        match band {
+            "high" => p.band_actions.high = Action::Proceed,
+            _ => p.band_actions.critical = Action::Proceed,
+        }
+        let err = p.validate().unwrap_err();
+        assert!(err.contains(&format!("policy.band_actions.{band}")), "{err}");
+    }
+    for &c in RiskCategory::ALL.iter().filter(|c| c.tier() == Tier::Seed) {
+        let mut p = Policy::default();
+        p.categories.get_mut(&c).unwrap().direct = Action::Proceed;
+        let err = p.validate().unwrap_err();
+        assert!(err.contains(&format!("policy.categories.{c}.direct")), "{c}: {err}");
+        p.categories.get_mut(&c).unwrap().direct = Action::Review;
+        if !RiskCategory::STOP.contains(&c) {
+            assert!(p.validate().is_ok(), "{c}: review is allowed");
+        }
+    }
+}
+
 #[test]
 fn risk_3_stop_categories_reject_whatever_the_score() {
     let p = Policy::default();

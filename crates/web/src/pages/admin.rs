@@ -190,7 +190,8 @@ async fn keys_page(s: &AppState, v: &Viewer, n: Notice, new_key: Option<String>)
         f: Frame::new(v, true, "/office/apikeys"),
         n,
         keys,
-        scopes: Scope::ALL.iter().map(|s| s.as_str()).collect(),
+        // Integration scopes only: compliance scopes are the operator's to grant (SEC-3).
+        scopes: Scope::ALL.iter().filter(|s| !s.is_compliance()).map(|s| s.as_str()).collect(),
         new_key,
         needs_step_up: !v.auth.as_ref().is_some_and(|a| a.stepped_up),
     };

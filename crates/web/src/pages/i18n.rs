@@ -232,6 +232,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("approve", "Approve", "Утвердить"),
     ("decide", "Decide", "Принять решение"),
     ("message", "Message", "Сообщение"),
+    ("answered_by_key", "Sent by an API key of the exchange, not by the customer: it does not count as the customer's KYC or Source of Funds.", "Отправлено API-ключом обменника, а не клиентом: не засчитывается как KYC или подтверждение источника средств клиента."),
     ("step_up", "Enter your code again to approve decisions or reveal personal data.", "Введите код ещё раз, чтобы утверждать решения или раскрывать персональные данные."),
     ("role", "Role", "Роль"),
     ("active", "active", "активен"),

@@ -144,6 +144,8 @@ pub struct RequestRow {
     pub message: String,
     pub due: String,
     pub answer: Option<String>,
+    /// Answered by an API key on the customer's behalf (integration mode), not by the customer.
+    pub by_key: bool,
     /// (id, name, type, size) of the documents sent with the answer.
     pub documents: Vec<(String, String, String, String)>,
 }
@@ -269,6 +271,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         };
         rows.push(RequestRow {
             documents,
+            by_key: r.status == "answered" && !r.answered_by_customer(),
             id: r.id.to_string(),
             kind_key: super::cabinet::kind_key(r.kind),
             status: r.status,
@@ -490,7 +493,7 @@ pub async fn approve(State(s): State<AppState>, Extension(v): Extension<Viewer>,
     let out = if !auth.stepped_up {
         Outcome { error: Some(v.lang.t("step_up").into()), ..Default::default() }
     } else {
-        match s.app.approve_decision(id, &auth.actor()).await {
+        match s.app.approve_decision(id, auth).await {
             Ok(d) => Outcome { done: Some(format!("decision {}", d.status)), ..Default::default() },
             Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
         }
