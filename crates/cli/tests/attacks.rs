@@ -113,3 +113,104 @@ both!(
         assert!(reqs.iter().all(|r| !r.answered_by_customer()));
     }
 );
+
+// 6, 7. `GET /lang/en?back=/%09/evil.example/` landed on another origin, and a line break in a
+// `back` was a 500 (after the step-up had been recorded).
+both!(fix_6_fix_7_back_parameters_stay_on_this_site_and_line_breaks_are_400s, |t: TestApp| async move {
+    let base = t.serve_only().await;
+    let c = client();
+    let lang = |back: &str| c.get(format!("{base}/lang/en?back={back}")).send();
+    for evil in [
+        "/%09/evil.example/",
+        "//evil.example/",
+        "/%2F/evil.example/",
+        "%2F%2Fevil.example",
+        "/%5Cevil.example",
+        "%5C%5Cevil.example",
+        "https://evil.example/",
+        "/%20/evil.example",
+        "/%E2%80%AE/evil",
+        "/%00/evil.example",
+    ] {
+        let r = lang(evil).await.unwrap();
+        assert!(r.status().is_redirection(), "{evil}: {}", r.status());
+        assert_eq!(r.headers()["location"], "/cabinet", "{evil} goes to the default page");
+    }
+    let r = lang("/cabinet/orders?page=2").await.unwrap();
+    assert_eq!(r.headers()["location"], "/cabinet/orders?page=2", "a page of this site is kept");
+    for crlf in ["/%0a", "/%0d%0aSet-Cookie:%20x=1", "/cabinet%0d"] {
+        assert_eq!(lang(crlf).await.unwrap().status(), StatusCode::BAD_REQUEST, "{crlf}");
+    }
+    // The step-up checks its target before the code: nothing is recorded for a bad one.
+    let mlro = staff(&t, "mlro@example.com", Role::SeniorOfficer).await;
+    t.clock.advance_ms(30_000);
+    let code = totp_code(&mlro.secret, custos_app::Clock::now_ms(t.clock.as_ref()));
+    let (status, _) = mlro.post(&c, format!("{base}/office/stepup"), &[("code", &code), ("back", "/office\n")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    assert!(!audit.iter().any(|e| e.action == "auth.step_up"), "no step-up recorded");
+    for (back, to) in [("//evil.example", "/office"), ("/office/cases?x=1", "/office/cases?x=1")] {
+        t.clock.advance_ms(30_000);
+        let code = totp_code(&mlro.secret, custos_app::Clock::now_ms(t.clock.as_ref()));
+        let r = c
+            .post(format!("{base}/office/stepup"))
+            .header("cookie", format!("{}={}", mlro.cookie, mlro.token))
+            .form(&[("csrf", mlro.csrf().as_str()), ("code", &code), ("back", back)])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_redirection(), "{back}: {}", r.status());
+        assert_eq!(r.headers()["location"], to, "{back}");
+    }
+});
+
+// 8. A registered e-mail answered 429 on the 6th failed login, an unknown one stayed 401.
+both!(fix_8_the_lock_out_answers_alike_for_registered_and_unknown_e_mails, |t: TestApp| async move {
+    let base = t.serve_only().await;
+    let c = client();
+    t.app.accounts().register_customer("known@example.com", PASSWORD, "en").await.unwrap();
+    let pre = "p".repeat(43);
+    let attempts = |email: &'static str| {
+        let (c, base, pre) = (c.clone(), base.clone(), pre.clone());
+        async move {
+            let mut answers = Vec::new();
+            for _ in 0..7 {
+                let r = c
+                    .post(format!("{base}/cabinet/login"))
+                    .header("cookie", format!("__Host-custos_pre={pre}"))
+                    .form(&[("csrf", pre.as_str()), ("email", email), ("password", "not the password at all")])
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status();
+                let page = r.text().await.unwrap().replace(email, "EMAIL");
+                answers.push((status, page));
+            }
+            answers
+        }
+    };
+    let known = attempts("known@example.com").await;
+    let unknown = attempts("nobody@example.com").await;
+    let statuses: Vec<StatusCode> = known.iter().map(|a| a.0).collect();
+    assert_eq!(statuses[..5], [StatusCode::UNAUTHORIZED; 5], "{statuses:?}");
+    assert_eq!(statuses[5..], [StatusCode::TOO_MANY_REQUESTS; 2], "{statuses:?}");
+    assert_eq!(known, unknown, "the same answers, page for page");
+    // The real owner is locked out too until the lock ends, then logs in.
+    let right = c
+        .post(format!("{base}/cabinet/login"))
+        .header("cookie", format!("__Host-custos_pre={pre}"))
+        .form(&[("csrf", pre.as_str()), ("email", "known@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    t.clock.advance_ms(15 * 60_000 + 1);
+    let login = t.app.accounts().login(
+        custos_app::accounts::records::AccountKind::Customer,
+        "known@example.com",
+        PASSWORD,
+        "198.51.100.7",
+        None,
+    );
+    assert!(login.await.is_ok());
+});

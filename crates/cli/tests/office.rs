@@ -7,61 +7,10 @@ mod common;
 
 use common::*;
 use custos_app::accounts::records::AccountKind;
-use custos_app::Clock;
 use custos_crypto::derive_token;
 use custos_domain::access::Role;
 use reqwest::StatusCode;
 use serde_json::json;
-
-const PASSWORD: &str = "violet tractor 42 umbrella";
-const IP: &str = "127.0.0.1";
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-/// A logged-in member of staff (or customer) over HTTP.
-struct Person {
-    cookie: String,
-    token: String,
-    secret: String,
-}
-
-impl Person {
-    fn csrf(&self) -> String {
-        derive_token(&self.token, "csrf")
-    }
-
-    async fn get(&self, c: &reqwest::Client, url: String) -> (StatusCode, String) {
-        let r = c.get(url).header("cookie", format!("{}={}", self.cookie, self.token)).send().await.unwrap();
-        (r.status(), r.text().await.unwrap())
-    }
-
-    async fn post(&self, c: &reqwest::Client, url: String, fields: &[(&str, &str)]) -> (StatusCode, String) {
-        let mut form = vec![("csrf".to_owned(), self.csrf())];
-        form.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        let r =
-            c.post(url).header("cookie", format!("{}={}", self.cookie, self.token)).form(&form).send().await.unwrap();
-        (r.status(), r.text().await.unwrap())
-    }
-}
-
-async fn staff(t: &TestApp, email: &str, role: Role) -> Person {
-    t.app.accounts().create_staff(email, PASSWORD, role, None).await.unwrap();
-    let (token, secret) = enrol(t, AccountKind::Staff, email, PASSWORD, IP).await;
-    Person { cookie: "__Host-custos_staff".into(), token, secret }
-}
-
-async fn step_up(t: &TestApp, c: &reqwest::Client, base: &str, p: &Person) {
-    t.clock.advance_ms(30_000);
-    let code = totp_code(&p.secret, t.clock.now_ms());
-    let (status, _) = p.post(c, format!("{base}/office/stepup"), &[("code", &code), ("back", "/office")]).await;
-    assert!(status.is_redirection(), "step-up: {status}");
-}
-
-fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
-    html.split(start).nth(1).and_then(|r| r.split(end).next()).unwrap_or("")
-}
 
 both!(sec3_admins_manage_staff_and_api_keys_only_after_a_step_up, |t: TestApp| async move {
     let base = t.serve_only().await;

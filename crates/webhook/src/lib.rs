@@ -44,15 +44,37 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
                 || o[0] >= 240
         }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00 // unique local
-                || (s[0] & 0xffc0) == 0xfe80 // link-local
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
-        }
+        IpAddr::V6(v6) => match embedded_ipv4(v6) {
+            // A form that carries an IPv4 address is judged by that address.
+            Some(v4) => is_private(IpAddr::V4(v4)),
+            None => {
+                let s = v6.segments();
+                v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || (s[0] & 0xfe00) == 0xfc00 // unique local
+                    || (s[0] & 0xffc0) == 0xfe80 // link-local
+                    || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+                    || (s[0], s[1], s[2]) == (0x64, 0xff9b, 1) // local-use NAT64 (RFC 8215)
+                    || (s[0], s[1]) == (0x2001, 0) // Teredo: a tunnel to an address we cannot check
+                    || (s[0], s[1]) == (0x2001, 0xdb8) // documentation
+                    || (s[0], s[1], s[2], s[3]) == (0x100, 0, 0, 0) // discard-only
+            }
+        },
+    }
+}
+
+/// The IPv4 address an IPv6 address embeds: IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible
+/// (`::a.b.c.d`, so `[::127.0.0.1]`), NAT64 (`64:ff9b::a.b.c.d`) and 6to4 (`2002:aabb:ccdd::`).
+fn embedded_ipv4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let low = |hi: u16, lo: u16| std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    match v6.segments() {
+        [0, 0, 0, 0, 0, 0xffff, hi, lo] => Some(low(hi, lo)),
+        // `::` and `::1` are IPv6's own unspecified and loopback addresses.
+        [0, 0, 0, 0, 0, 0, hi, lo] if !(hi == 0 && lo <= 1) => Some(low(hi, lo)),
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(low(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(low(hi, lo)),
+        _ => None,
     }
 }
 
@@ -146,7 +168,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn private_loopback_and_link_local_addresses_are_recognised() {
+    fn fix_11_private_loopback_and_link_local_addresses_are_recognised_in_every_ipv6_form() {
         for ip in [
             "127.0.0.1",
             "10.1.2.3",
@@ -159,10 +181,33 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:10.0.0.1",
+            // Issue 13, item 11: IPv6 forms of private IPv4 addresses.
+            "::127.0.0.1",
+            "::ffff:127.0.0.1",
+            "::169.254.169.254",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::1.1.1.1",
+            "2002:7f00:1::",
+            "2002:c0a8:101::1",
+            "2002:a9fe:a9fe::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:db8::1",
+            "fec0::1",
+            "100::1",
+            "::",
+            "::ffff:0.0.0.1",
         ] {
             assert!(is_private(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+        for ip in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+            "::ffff:93.184.216.34",
+        ] {
             assert!(!is_private(ip.parse().unwrap()), "{ip}");
         }
     }
@@ -188,13 +233,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn private_destinations_are_refused_unless_allowed() {
-        let sender =
-            HttpWebhookSender::new("http://127.0.0.1:9/hook", vec!["a".repeat(20)], false, Duration::from_secs(1))
-                .unwrap();
-        match sender.send("e1", "{}").await {
-            SendOutcome::Permanent(e) => assert!(e.contains("non-public address 127.0.0.1"), "{e}"),
-            other => panic!("{other:?}"),
+    async fn fix_11_private_destinations_are_refused_unless_allowed() {
+        // Issue 13, item 11: the IPv6 forms of 127.0.0.1 too.
+        for url in [
+            "http://127.0.0.1:9/hook",
+            "http://[::127.0.0.1]:9/hook",
+            "http://[64:ff9b::7f00:1]:9/hook",
+            "http://[2002:7f00:1::1]:9/hook",
+        ] {
+            let sender = HttpWebhookSender::new(url, vec!["a".repeat(20)], false, Duration::from_secs(1)).unwrap();
+            match sender.send("e1", "{}").await {
+                SendOutcome::Permanent(e) => assert!(e.contains("non-public address"), "{url}: {e}"),
+                other => panic!("{url}: {other:?}"),
+            }
         }
         let allowed =
             HttpWebhookSender::new("http://127.0.0.1:9/hook", vec!["a".repeat(20)], true, Duration::from_secs(1))

@@ -125,6 +125,17 @@ impl Authenticated {
     }
 }
 
+/// What failed, for the lock-out.
+#[derive(Debug, Clone, Copy)]
+enum Failure<'a> {
+    /// A password at the login form, counted against the e-mail typed (registered or not).
+    Password { email_key: &'a str },
+    /// A password asked again inside a session (e.g. to change the e-mail).
+    Reauthentication,
+    /// A TOTP or recovery code.
+    Code,
+}
+
 /// A TOTP secret being set up.
 #[derive(Debug, Clone)]
 pub struct MfaSetup {
@@ -369,19 +380,23 @@ impl Accounts {
             Ok(e) => self.store.find_account(kind, &self.email_index(kind, &e)).await?,
             Err(_) => None,
         };
-        if let Some(a) = &account {
-            if a.locked_until_ms > now {
-                self.store
-                    .append_audit(&event("anonymous", "auth.login_refused_locked", a.id, json!({"ip": ip_key})), now)
-                    .await?;
-                return Err(AuthError::Locked { until_ms: a.locked_until_ms });
-            }
+        // Failed passwords are counted per e-mail, whether or not an account has it, so that the
+        // lock-out answers alike for both and does not tell which e-mails are registered.
+        let email_key = self.login_key(kind, email);
+        let email_locked = self.store.throttle_locked_until(&email_key).await?;
+        let locked = email_locked.max(account.as_ref().map_or(0, |a| a.locked_until_ms));
+        if locked > now {
+            let id = account.as_ref().map(|a| a.id).unwrap_or_default();
+            self.store
+                .append_audit(&event("anonymous", "auth.login_refused_locked", id, json!({"ip": ip_key})), now)
+                .await?;
+            return Err(AuthError::Locked { until_ms: locked });
         }
         let ok = Self::verify_password(password, account.as_ref().map(|a| a.password_hash.as_str())).await;
         let account = match account {
             Some(a) if ok && !a.disabled => a,
             other => {
-                self.login_failed(other.as_ref(), &ip_key, "password").await?;
+                self.login_failed(other.as_ref(), &ip_key, Failure::Password { email_key: &email_key }).await?;
                 return Err(AuthError::BadCredentials);
             }
         };
@@ -398,22 +413,49 @@ impl Accounts {
         Ok((token, step))
     }
 
-    /// Counts a failure against the account (if any) and the IP, locking either at its limit.
-    async fn login_failed(&self, account: Option<&AccountRecord>, ip_key: &str, factor: &str) -> Result<(), AuthError> {
+    /// The lock-out key of an e-mail at the login form: the same for a registered e-mail and an
+    /// unknown one.
+    fn login_key(&self, kind: AccountKind, email: &str) -> String {
+        let normalised = normalise_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+        format!("email:{}", &self.email_index(kind, &normalised)[..32])
+    }
+
+    /// Counts a failure against the e-mail at the login form (or, once past it, the account)
+    /// and the IP, locking either at its limit.
+    async fn login_failed(
+        &self,
+        account: Option<&AccountRecord>,
+        ip_key: &str,
+        failure: Failure<'_>,
+    ) -> Result<(), AuthError> {
         let s = &self.settings;
         let now = self.clock.now_ms();
         let id = account.map(|a| a.id).unwrap_or_default();
+        let factor = match failure {
+            Failure::Password { .. } | Failure::Reauthentication => "password",
+            Failure::Code => "code",
+        };
         let mut events = vec![event(
             "anonymous",
             "auth.login_failed",
             id,
             json!({"ip": ip_key, "factor": factor, "known": account.is_some()}),
         )];
-        if let Some(a) = account {
-            let locked = self.store.account_login_failed(a.id, s.account_failures, now + s.account_lock_ms).await?;
-            if locked > 0 {
-                events.push(event("system", "auth.account_locked", a.id, json!({"until_ms": locked})));
+        let locked = match (failure, account) {
+            (Failure::Password { email_key }, _) => {
+                let window = s.account_lock_ms;
+                self.store.throttle_failure(email_key, now, window, s.account_failures, s.account_lock_ms).await?
             }
+            (_, Some(a)) => self.store.account_login_failed(a.id, s.account_failures, now + s.account_lock_ms).await?,
+            (_, None) => 0,
+        };
+        if locked > 0 {
+            events.push(event(
+                "system",
+                "auth.account_locked",
+                id,
+                json!({"until_ms": locked, "known": account.is_some()}),
+            ));
         }
         let ip_locked = self.store.throttle_failure(ip_key, now, s.ip_window_ms, s.ip_failures, s.ip_lock_ms).await?;
         if ip_locked > 0 {
@@ -498,7 +540,7 @@ impl Accounts {
             }
         };
         if !accepted {
-            self.login_failed(Some(account), &self.ip_key(ip), "code").await?;
+            self.login_failed(Some(account), &self.ip_key(ip), Failure::Code).await?;
             return Err(AuthError::BadCode);
         }
         Ok(())
@@ -664,7 +706,7 @@ impl Accounts {
             return Err(AuthError::Rejected("staff e-mails are changed by an admin".into()));
         }
         if !Self::verify_password(password, Some(&auth.account.password_hash)).await {
-            self.login_failed(Some(&auth.account), &self.ip_key(ip), "password").await?;
+            self.login_failed(Some(&auth.account), &self.ip_key(ip), Failure::Reauthentication).await?;
             return Err(AuthError::BadCredentials);
         }
         if auth.account.mfa_enabled {

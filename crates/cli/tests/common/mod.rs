@@ -497,3 +497,61 @@ pub fn new_order(email: &str) -> custos_app::model::NewOrder {
         receive_address: custos_domain::Address::parse(Network::Bitcoin, CLEAN_BTC).unwrap(),
     }
 }
+
+// People over HTTP: staff and customers with their session cookie.
+
+pub const PASSWORD: &str = "violet tractor 42 umbrella";
+pub const IP: &str = "127.0.0.1";
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// A logged-in member of staff (or customer) over HTTP.
+pub struct Person {
+    pub cookie: String,
+    pub token: String,
+    pub secret: String,
+}
+
+impl Person {
+    pub fn csrf(&self) -> String {
+        custos_crypto::derive_token(&self.token, "csrf")
+    }
+
+    pub async fn get(&self, c: &reqwest::Client, url: String) -> (reqwest::StatusCode, String) {
+        let r = c.get(url).header("cookie", format!("{}={}", self.cookie, self.token)).send().await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    pub async fn post(
+        &self,
+        c: &reqwest::Client,
+        url: String,
+        fields: &[(&str, &str)],
+    ) -> (reqwest::StatusCode, String) {
+        let mut form = vec![("csrf".to_owned(), self.csrf())];
+        form.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let r =
+            c.post(url).header("cookie", format!("{}={}", self.cookie, self.token)).form(&form).send().await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+}
+
+pub async fn staff(t: &TestApp, email: &str, role: custos_domain::access::Role) -> Person {
+    t.app.accounts().create_staff(email, PASSWORD, role, None).await.unwrap();
+    let (token, secret) = enrol(t, custos_app::accounts::records::AccountKind::Staff, email, PASSWORD, IP).await;
+    Person { cookie: "__Host-custos_staff".into(), token, secret }
+}
+
+pub async fn step_up(t: &TestApp, c: &reqwest::Client, base: &str, p: &Person) {
+    use custos_app::Clock;
+    t.clock.advance_ms(30_000);
+    let code = totp_code(&p.secret, t.clock.now_ms());
+    let (status, _) = p.post(c, format!("{base}/office/stepup"), &[("code", &code), ("back", "/office")]).await;
+    assert!(status.is_redirection(), "step-up: {status}");
+}
+
+pub fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    html.split(start).nth(1).and_then(|r| r.split(end).next()).unwrap_or("")
+}

@@ -246,6 +246,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("forbidden", "You do not have access to this page.", "У вас нет доступа к этой странице."),
     ("csrf", "The form has expired. Go back, reload the page and try again.", "Форма устарела. Вернитесь, обновите страницу и повторите."),
     ("not_found", "There is no such page.", "Такой страницы нет."),
+    ("bad_request", "This address is not valid.", "Этот адрес недействителен."),
     ("error", "Something went wrong on our side. Try again later.", "Что-то пошло не так. Попробуйте позже."),
     ("st_awaiting_deposit", "Waiting for your payment", "Ожидаем оплату"),
     ("st_confirming", "Payment seen, waiting for confirmations", "Платёж получен, ждём подтверждений"),

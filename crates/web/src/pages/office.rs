@@ -523,7 +523,11 @@ pub async fn step_up(
     let (Some(auth), Some(token)) = (&v.auth, &v.token) else {
         return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired");
     };
-    let back = if form.back.starts_with("/office") && !form.back.contains("//") { form.back } else { "/office".into() };
+    // The target is checked before the code is: a bad one records nothing.
+    let Ok(back) = views::local_back(&form.back, "/office") else {
+        return views::message(v.lang, StatusCode::BAD_REQUEST, "bad_request");
+    };
+    let back = back.unwrap_or_else(|| "/office".into());
     match s.app.accounts().step_up(auth, token, &form.code, &v.ip).await {
         Ok(()) => Redirect::to(&back).into_response(),
         Err(_) => views::message(v.lang, StatusCode::UNAUTHORIZED, "bad_code"),

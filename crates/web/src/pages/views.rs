@@ -159,11 +159,30 @@ impl Back {
     }
 }
 
+/// A `back` (return) parameter that carried a line break: refused outright (HTTP 400).
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadBack;
+
+/// Where a `back` parameter, already percent-decoded, may send the browser: a path of this site
+/// under `prefix`, or (`None`) the default page. Only visible ASCII without `\\` is kept, so a
+/// browser cannot read it as another origin (`//host`, `/\t/host`, `/\\host`) and it is always a
+/// valid `Location`. A CR or LF is an error, never a header.
+pub fn local_back(decoded: &str, prefix: &str) -> Result<Option<String>, BadBack> {
+    if decoded.contains(['\r', '\n']) {
+        return Err(BadBack);
+    }
+    let visible = decoded.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'\\');
+    let ok = visible && decoded.starts_with(prefix) && decoded.starts_with('/') && !decoded.starts_with("//");
+    Ok(ok.then(|| decoded.to_owned()))
+}
+
 /// Sets the language cookie and goes back to a page of this site.
 pub async fn set_language(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
     let lang = Lang::parse(&code).unwrap_or(Lang::En);
-    let back = q.back.filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'));
-    let mut r = Redirect::to(back.as_deref().unwrap_or("/cabinet")).into_response();
+    let Ok(back) = q.back.as_deref().map(|b| local_back(b, "/")).transpose() else {
+        return message(lang, StatusCode::BAD_REQUEST, "bad_request");
+    };
+    let mut r = Redirect::to(back.flatten().as_deref().unwrap_or("/cabinet")).into_response();
     let cookie = format!("{LANG_COOKIE}={}; Path=/; Secure; SameSite=Lax; Max-Age=31536000", lang.code());
     if let Ok(v) = cookie.parse() {
         r.headers_mut().insert(header::SET_COOKIE, v);
