@@ -256,7 +256,8 @@ impl App {
                 }),
             }
         }
-        let total: u64 = inputs.iter().map(|i| i.value).sum();
+        let total = inputs.iter().try_fold(0u64, |t, i| t.checked_add(i.value));
+        let total = total.ok_or_else(|| AppError::Internal("the cleared outputs add up past u64".into()))?;
         let fee = custos_domain::consolidation::p2wpkh_vsize(inputs.len()).saturating_mul(sat_per_vbyte);
         if !inputs.is_empty() && total <= fee + 546 {
             return Err(AppError::conflict(

@@ -75,8 +75,8 @@ impl MonitoringRules {
                 }
             }
             if let Some(max) = self.max_value_per_customer_24h.get(&deposit.asset) {
-                let total: u128 = day.iter().filter(|d| d.asset == deposit.asset).map(|d| d.amount.0).sum::<u128>()
-                    + deposit.amount.0;
+                let same_asset = day.iter().filter(|d| d.asset == deposit.asset).map(|d| d.amount);
+                let total = Amount::saturating_sum(same_asset.chain([deposit.amount])).0;
                 if total > max.0 {
                     hits.push(RuleHit {
                         rule: "value",
@@ -88,7 +88,9 @@ impl MonitoringRules {
                 }
             }
             if let Some(threshold) = self.structuring_thresholds.get(&deposit.asset) {
-                let floor = threshold.0 - threshold.0 * u128::from(self.structuring_margin_percent.min(100)) / 100;
+                let margin = u128::from(self.structuring_margin_percent.min(100));
+                let below = threshold.0.checked_mul(margin).map_or(threshold.0 / 100 * margin, |m| m / 100);
+                let floor = threshold.0 - below;
                 let just_under = |a: Amount| a.0 >= floor && a.0 < threshold.0;
                 let n = week.iter().filter(|d| d.asset == deposit.asset && just_under(d.amount)).count()
                     + usize::from(just_under(deposit.amount));

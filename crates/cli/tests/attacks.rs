@@ -214,3 +214,99 @@ both!(fix_8_the_lock_out_answers_alike_for_registered_and_unknown_e_mails, |t: T
     );
     assert!(login.await.is_ok());
 });
+
+// 9. `GET /api/v1/orders/%ff%fe` answered text/plain 400; a SumSub webhook over 64 KiB a
+// text/plain 413.
+both!(fix_9_every_api_error_is_problem_json_with_a_code, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = Client::new();
+    let problem = |r: reqwest::Response| async move {
+        let status = r.status();
+        let kind = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        assert_eq!(kind.as_deref(), Some("application/problem+json"), "{status}: {body}");
+        (status, body["code"].as_str().unwrap_or_default().to_owned())
+    };
+    for path in ["/api/v1/orders/%ff%fe", "/api/v1/cases/%c3%28", "/api/v1/webhooks/events/%80"] {
+        let r = c.get(format!("{base}{path}")).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(problem(r).await, (StatusCode::BAD_REQUEST, "invalid_path".into()), "{path}");
+    }
+    let r = c
+        .post(format!("{base}/api/v1/cases/%ff/decisions"))
+        .bearer_auth(&key)
+        .json(&json!({"decision": "freeze"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(r).await.1, "invalid_path");
+    let big = vec![b'{'; 65 * 1024];
+    let r = c
+        .post(format!("{base}/api/v1/kyc/sumsub/webhook"))
+        .header("x-payload-digest", "00")
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(r).await, (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large".into()));
+});
+
+// 10. JSON numbers were taken as amounts, values up to 2^128−1 too, and the 24 h value rule
+// added without overflow checks: a huge deposit wrapped the total and the next was not flagged.
+both!(
+    fix_10_amounts_are_decimal_strings_within_the_supply_and_the_value_rule_never_wraps,
+    options = Options {
+        monitoring: custos_app::monitoring::MonitoringRules {
+            max_value_per_customer_24h: [(custos_domain::Asset::Eth, Amount(10u128.pow(18)))].into(),
+            ..Default::default()
+        },
+        ..Options::default()
+    },
+    |t: TestApp| async move {
+        let (base, key) = t.serve().await;
+        let c = Client::new();
+        let order = |amount: Value| {
+            json!({"customer_email": "whale@example.com",
+                   "pay": {"network": "ethereum", "asset": "ETH", "amount": amount},
+                   "receive": {"network": "bitcoin", "asset": "BTC", "amount": "100", "address": CLEAN_BTC}})
+        };
+        let max = custos_domain::Asset::Eth.max_supply();
+        for (amount, code) in [
+            (json!(1000), "invalid_body"),
+            (json!(u128::MAX.to_string()), "invalid_amount"),
+            (json!((max.0 + 1).to_string()), "invalid_amount"),
+            (json!("1.5"), "invalid_body"),
+        ] {
+            let (status, p) = post(&c, format!("{base}/api/v1/orders"), &key, order(amount.clone())).await;
+            assert_eq!((status, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)), "{amount}: {p}");
+        }
+        // The whole supply, then one wei more from the same customer: both exceed the limit.
+        let mut flagged = Vec::new();
+        for (amount, seed) in [(max.0, 1u8), (1, 2)] {
+            let (status, o) = post(&c, format!("{base}/api/v1/orders"), &key, order(json!(amount.to_string()))).await;
+            assert_eq!(status, StatusCode::CREATED, "{o}");
+            let address = o["deposit"]["address"].as_str().unwrap();
+            let (status, dep) = post(
+                &c,
+                format!("{base}/api/v1/deposits"),
+                &key,
+                json!({"network": "ethereum", "asset": "ETH", "address": address, "index": 0,
+                       "amount": amount.to_string(), "txid": format!("0x{}", format!("{seed:02x}").repeat(32)),
+                       "sources": [EXCHANGE_ETH]}),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CREATED, "{dep}");
+            flagged.push(dep["screening"]["explanation"].as_str().unwrap_or_default().contains("within 24 h"));
+        }
+        assert_eq!(flagged, [true, true], "the value rule flags both");
+        let (status, p) = post(
+            &c,
+            format!("{base}/api/v1/deposits"),
+            &key,
+            json!({"network": "ethereum", "asset": "ETH", "address": CLEAN_ETH, "index": 0, "amount": 5,
+                   "txid": format!("0x{}", "ab".repeat(32))}),
+        )
+        .await;
+        assert_eq!((status, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")), "{p}");
+    }
+);

@@ -98,12 +98,26 @@ impl Asset {
     }
 
     /// Number of decimals of one whole unit, in base units.
-    pub fn decimals(self) -> u32 {
+    pub const fn decimals(self) -> u32 {
         match self {
             Asset::Btc => 8,
             Asset::Eth => 18,
             Asset::Trx | Asset::Usdt | Asset::Usdc => 6,
         }
+    }
+
+    /// More than this many base units of the asset cannot exist: an amount above it is refused
+    /// as input. BTC's supply is fixed at 21 million; the others have no fixed cap, so the limit
+    /// is far above what there is (ETH 200 million, about 120 million today; TRX 200 billion,
+    /// about 95 billion; USDT and USDC a trillion each, under 200 billion today).
+    pub const fn max_supply(self) -> Amount {
+        let whole: u128 = match self {
+            Asset::Btc => 21_000_000,
+            Asset::Eth => 200_000_000,
+            Asset::Trx => 200_000_000_000,
+            Asset::Usdt | Asset::Usdc => 1_000_000_000_000,
+        };
+        Amount(whole * 10u128.pow(self.decimals()))
     }
 
     /// Whether this asset can move on `network` (USDT and USDC as ERC-20 and TRC-20 tokens).
@@ -143,8 +157,8 @@ impl FromStr for Asset {
     }
 }
 
-/// An amount in base units. Serialised as a decimal string; read from a string of digits or a
-/// JSON integer, never from a float.
+/// An amount in base units. Serialised as a decimal string and read only from one: a JSON
+/// number is refused (it loses precision in most clients above 2^53).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Amount(pub u128);
 
@@ -179,6 +193,16 @@ impl Amount {
     pub fn checked_sub(self, other: Amount) -> Option<Amount> {
         self.0.checked_sub(other.0).map(Amount)
     }
+
+    pub fn checked_add(self, other: Amount) -> Option<Amount> {
+        self.0.checked_add(other.0).map(Amount)
+    }
+
+    /// The sum, held at `u128::MAX` rather than wrapping: a total compared with a limit never
+    /// comes out smaller than a part of it.
+    pub fn saturating_sum(amounts: impl IntoIterator<Item = Amount>) -> Amount {
+        Amount(amounts.into_iter().fold(0u128, |total, a| total.saturating_add(a.0)))
+    }
 }
 
 impl fmt::Display for Amount {
@@ -199,28 +223,55 @@ impl<'de> Deserialize<'de> for Amount {
         impl serde::de::Visitor<'_> for V {
             type Value = Amount;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a whole number of base units, as a string of digits or an integer")
+                f.write_str("a whole number of base units (satoshi, wei, sun) as a string of digits, e.g. \"1000000\"")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Amount, E> {
                 Amount::parse(v).map_err(E::custom)
             }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Amount, E> {
-                Ok(Amount(v as u128))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Amount, E> {
-                u128::try_from(v).map(Amount).map_err(|_| E::custom("amount must not be negative"))
-            }
-            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Amount, E> {
-                Err(E::custom("amount must be an integer number of base units (satoshi, wei, sun), not a decimal"))
-            }
         }
-        d.deserialize_any(V)
+        d.deserialize_str(V)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Issue 13, item 10: a sum of amounts never wraps below one of its parts, and is exact
+        // whenever it fits.
+        #[test]
+        fn fix_10_sums_of_amounts_saturate_and_never_wrap(parts in proptest::collection::vec(any::<u128>(), 0..8)) {
+            let total = Amount::saturating_sum(parts.iter().copied().map(Amount));
+            for p in &parts {
+                prop_assert!(total.0 >= *p);
+            }
+            match parts.iter().try_fold(0u128, |t, p| t.checked_add(*p)) {
+                Some(exact) => prop_assert_eq!(total.0, exact),
+                None => prop_assert_eq!(total.0, u128::MAX),
+            }
+        }
+
+        #[test]
+        fn fix_10_amounts_are_read_only_from_decimal_strings(n in any::<u64>()) {
+            prop_assert!(serde_json::from_str::<Amount>(&n.to_string()).is_err(), "a JSON number");
+            prop_assert_eq!(serde_json::from_str::<Amount>(&format!("\"{n}\"")).unwrap(), Amount(u128::from(n)));
+        }
+    }
+
+    #[test]
+    fn fix_10_each_asset_has_a_maximum_supply_in_base_units() {
+        assert_eq!(Asset::Btc.max_supply(), Amount(2_100_000_000_000_000));
+        assert_eq!(Asset::Eth.max_supply(), Amount(200_000_000 * 10u128.pow(18)));
+        for a in Asset::ALL {
+            assert!(a.max_supply().0 < u128::MAX / 1_000_000, "{a}: sums of many stay far from overflow");
+        }
+        for bad in ["1.5", "-1", "1e3", " 1", ""] {
+            assert!(serde_json::from_str::<Amount>(&format!("\"{bad}\"")).is_err(), "{bad:?}");
+        }
+        assert!(serde_json::from_str::<Amount>("1.5").is_err());
+    }
 
     #[test]
     fn networks_and_assets_round_trip_through_their_names() {
@@ -244,12 +295,11 @@ mod tests {
     }
 
     #[test]
-    fn amounts_are_integers_never_floats() {
+    fn amounts_are_decimal_strings_of_whole_base_units() {
         let a: Amount = serde_json::from_str("\"1000000000000000000000\"").unwrap();
         assert_eq!(a.0, 1_000_000_000_000_000_000_000);
         assert_eq!(serde_json::to_string(&a).unwrap(), "\"1000000000000000000000\"");
-        let b: Amount = serde_json::from_str("125000").unwrap();
-        assert_eq!(b.0, 125_000);
+        assert!(serde_json::from_str::<Amount>("125000").is_err(), "a JSON number is refused");
         assert!(serde_json::from_str::<Amount>("1.5").is_err());
         assert!(serde_json::from_str::<Amount>("\"1.5\"").is_err());
         assert!(serde_json::from_str::<Amount>("-3").is_err());

@@ -27,9 +27,17 @@ pub fn address(field: &str, network: Network, s: &str) -> Result<Address, Proble
     Address::parse(network, s).map_err(|e| invalid(e.code(), format!("{field}: {e}")))
 }
 
-pub fn amount(field: &str, a: Amount) -> Result<Amount, Problem> {
+/// An amount of `asset`: more than zero, and no more than the asset's whole supply.
+pub fn amount(field: &str, asset: Asset, a: Amount) -> Result<Amount, Problem> {
     if a.0 == 0 {
         return Err(invalid("invalid_amount", format!("{field}: the amount must be greater than zero")));
+    }
+    let max = asset.max_supply();
+    if a > max {
+        return Err(invalid(
+            "invalid_amount",
+            format!("{field}: more than all the {asset} there is (at most {max} base units)"),
+        ));
     }
     Ok(a)
 }
@@ -205,15 +213,17 @@ impl OrderRequest {
             }
         }
         let receive_network = network("receive.network", &self.receive.network)?;
+        let pay_asset = asset("pay.asset", &self.pay.asset)?;
+        let receive_asset = asset("receive.asset", &self.receive.asset)?;
         Ok(NewOrder {
             external_id: self.external_id,
             customer_email: self.customer_email,
             pay_network: network("pay.network", &self.pay.network)?,
-            pay_asset: asset("pay.asset", &self.pay.asset)?,
-            pay_amount: amount("pay.amount", self.pay.amount)?,
+            pay_asset,
+            pay_amount: amount("pay.amount", pay_asset, self.pay.amount)?,
             receive_network,
-            receive_asset: asset("receive.asset", &self.receive.asset)?,
-            receive_amount: amount("receive.amount", self.receive.amount)?,
+            receive_asset,
+            receive_amount: amount("receive.amount", receive_asset, self.receive.amount)?,
             receive_address: address("receive.address", receive_network, &self.receive.address)?,
         })
     }
@@ -320,7 +330,7 @@ impl DepositRequest {
             address: address("address", network, &self.address)?,
             txid: txid(network, &self.txid)?,
             index: self.index,
-            amount: amount("amount", self.amount)?,
+            amount: amount("amount", asset, self.amount)?,
             sources,
             confirmations: self.confirmations,
         })

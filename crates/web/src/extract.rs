@@ -1,10 +1,12 @@
-//! A JSON body extractor whose rejections are problem+json.
+//! Extractors for the API whose rejections are problem+json: a JSON body, a path parameter and
+//! a raw body.
 
 use crate::idempotency::body_too_large;
 use crate::problem::Problem;
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -33,6 +35,36 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 }
                 other => Problem::new(StatusCode::BAD_REQUEST, "invalid_body", other.body_text()).into_response(),
             }),
+        }
+    }
+}
+
+/// The route's one path parameter (`{id}`); one that is not UTF-8 after decoding is a 400
+/// `invalid_path`, not axum's plain-text answer.
+pub struct ApiPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiPath {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(e) => Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_path", e.body_text()).into_response()),
+        }
+    }
+}
+
+/// The raw body (a signed webhook), with the body limit answered as problem+json.
+pub struct ApiBytes(pub axum::body::Bytes);
+
+impl FromRequest<AppState> for ApiBytes {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => Ok(ApiBytes(b)),
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(body_too_large(state.max_body_bytes)),
+            Err(r) => Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_body", r.body_text()).into_response()),
         }
     }
 }

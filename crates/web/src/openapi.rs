@@ -150,7 +150,7 @@ pub fn document() -> Value {
 fn schemas() -> Value {
     let network = json!({"type": "string", "enum": ["bitcoin", "ethereum", "tron"]});
     let asset = json!({"type": "string", "enum": ["BTC", "ETH", "TRX", "USDT", "USDC"]});
-    let amount = json!({"type": "string", "pattern": "^[0-9]+$", "description": "Integer amount in base units"});
+    let amount = json!({"type": "string", "pattern": "^[0-9]+$", "maxLength": 39, "description": "Integer amount in base units, as a string of digits; more than zero and at most the asset's whole supply (BTC 21 million, ETH 200 million, TRX 200 billion, USDT and USDC a trillion)"});
     let categories: Vec<&str> = custos_domain::RiskCategory::ALL.iter().map(|c| c.as_str()).collect();
     let time = json!({"type": "string", "format": "date-time"});
     json!({

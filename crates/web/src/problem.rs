@@ -83,6 +83,7 @@ pub fn catalogue() -> Vec<&'static str> {
         "not_found",
         "method_not_allowed",
         "invalid_body",
+        "invalid_path",
         "unsupported_media_type",
         "body_too_large",
         "invalid_field",

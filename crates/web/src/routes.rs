@@ -2,10 +2,10 @@
 
 use crate::auth::Caller;
 use crate::dto;
-use crate::extract::ApiJson;
+use crate::extract::{ApiBytes, ApiJson, ApiPath};
 use crate::problem::Problem;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use custos_app::model::Scope;
@@ -214,7 +214,7 @@ pub async fn create_order(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-pub async fn get_order(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
+pub async fn get_order(State(state): State<AppState>, ApiPath(id): ApiPath) -> ApiResult {
     let id = dto::order_id(&id)?;
     let view = state.app.get_order(id).await?;
     let mut body = dto::order_view(&view);
@@ -235,7 +235,7 @@ pub async fn report_deposit(
 pub async fn request_payout(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
 ) -> ApiResult {
     let (order, screening, case) = state.app.request_payout(dto::order_id(&id)?, &caller.actor()).await?;
     let body = serde_json::json!({
@@ -249,7 +249,7 @@ pub async fn request_payout(
 pub async fn complete_payout(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::PayoutCompletion>,
 ) -> ApiResult {
     let id = dto::order_id(&id)?;
@@ -259,7 +259,7 @@ pub async fn complete_payout(
     Ok((StatusCode::OK, Json(dto::order_summary(&order))))
 }
 
-pub async fn get_case(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
+pub async fn get_case(State(state): State<AppState>, ApiPath(id): ApiPath) -> ApiResult {
     let (case, screenings, requests, decisions) =
         state.app.case_file(dto::uuid_in_path(&id, "case_not_found")?).await?;
     let mut body = dto::case(&case);
@@ -272,7 +272,7 @@ pub async fn get_case(State(state): State<AppState>, Path(id): Path<String>) -> 
 pub async fn decide(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::DecisionBody>,
 ) -> ApiResult {
     // A key makes only the decisions that need no second officer: they take effect at once.
@@ -283,7 +283,7 @@ pub async fn decide(
 pub async fn case_action(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::CaseActionBody>,
 ) -> ApiResult {
     let case = state.app.case_action(dto::uuid_in_path(&id, "case_not_found")?, req.parse()?, &caller.actor()).await?;
@@ -293,7 +293,7 @@ pub async fn case_action(
 pub async fn request_from_customer(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::RequestBody>,
 ) -> ApiResult {
     let kind = req.kind()?;
@@ -307,7 +307,7 @@ pub async fn request_from_customer(
 pub async fn answer_request(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::AnswerBody>,
 ) -> ApiResult {
     let request =
@@ -318,7 +318,7 @@ pub async fn answer_request(
 pub async fn register_card(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::CardBody>,
 ) -> ApiResult {
     let order = dto::uuid_in_path(&id, "order_not_found")?;
@@ -330,7 +330,7 @@ pub async fn register_card(
 pub async fn refund_sent(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::PayoutCompletion>,
 ) -> ApiResult {
     let id = dto::uuid_in_path(&id, "refund_not_found")?;
@@ -339,7 +339,7 @@ pub async fn refund_sent(
     Ok((StatusCode::OK, Json(serde_json::to_value(&refund).unwrap_or(Value::Null))))
 }
 
-pub async fn get_webhook_event(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
+pub async fn get_webhook_event(State(state): State<AppState>, ApiPath(id): ApiPath) -> ApiResult {
     let event = state.app.webhook_event(dto::event_id(&id)?).await?;
     Ok((StatusCode::OK, Json(dto::webhook_event(&event))))
 }
@@ -347,7 +347,7 @@ pub async fn get_webhook_event(State(state): State<AppState>, Path(id): Path<Str
 pub async fn replay_webhook_event(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
 ) -> ApiResult {
     let event = state.app.replay_webhook(dto::event_id(&id)?, &caller.actor()).await?;
     Ok((StatusCode::ACCEPTED, Json(dto::webhook_event(&event))))
@@ -362,7 +362,7 @@ pub async fn health() -> Json<Value> {
 pub async fn sumsub_webhook(
     axum::extract::State(state): axum::extract::State<AppState>,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
