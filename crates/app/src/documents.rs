@@ -32,12 +32,32 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// The file extension of a sniffed type: what a download is named by, whatever the customer
+/// called the file.
+pub fn extension_of(content_type: &str) -> &'static str {
+    match content_type {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        _ => "bin",
+    }
+}
+
+/// Characters that change how text around them is shown without being seen: the bidirectional
+/// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), marks and zero-width
+/// characters. `invoice\u{202E}fdp.exe` would read as `invoiceexe.pdf`.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{061C}' | '\u{FEFF}')
+}
+
 /// A file name fit to show and to offer for download: the last path part, printable, short.
 pub fn clean_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '*' | '?' | '|'))
+        .filter(|&c| {
+            !c.is_control() && !is_invisible_format(c) && !matches!(c, '"' | '<' | '>' | ':' | '*' | '?' | '|')
+        })
         .take(120)
         .collect();
     if cleaned.trim().is_empty() {
@@ -45,6 +65,16 @@ pub fn clean_name(name: &str) -> String {
     } else {
         cleaned.trim().to_owned()
     }
+}
+
+/// The name a document is shown and downloaded by: the customer's name, cleaned, with the
+/// extension of what the file really is (`statement.hta` holding a PDF is `statement.pdf`).
+pub fn display_name(name: &str, content_type: &str) -> String {
+    let cleaned = clean_name(name);
+    let stem = cleaned.rsplit_once('.').map_or(cleaned.as_str(), |(stem, _)| stem);
+    let stem = stem.trim().replace('.', "_");
+    let stem = if stem.is_empty() { "document" } else { stem.as_str() };
+    format!("{stem}.{}", extension_of(content_type))
 }
 
 pub(crate) fn aad<'a>(column: &'a str, row: &'a str) -> Aad<'a> {
@@ -93,6 +123,21 @@ pub(crate) fn seal(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Issue 13, item 5: the extension is the sniffed type's, and invisible characters go.
+    #[test]
+    fn fix_5_names_take_the_extension_of_the_content_and_lose_bidi_controls() {
+        assert_eq!(display_name("statement.hta", "application/pdf"), "statement.pdf");
+        assert_eq!(display_name("scan.pdf.exe", "image/jpeg"), "scan_pdf.jpg");
+        assert_eq!(display_name("invoice\u{202E}fdp.exe", "image/png"), "invoicefdp.png");
+        assert_eq!(display_name("a\u{2066}b\u{2069}\u{200F}c\u{FEFF}", "application/pdf"), "abc.pdf");
+        assert_eq!(display_name("C:\\Users\\me\\Bank Statement.PDF", "application/pdf"), "Bank Statement.pdf");
+        assert_eq!(display_name("\u{202E}\u{202E}", "image/png"), "document.png");
+        assert_eq!(display_name(".htaccess", "application/pdf"), "document.pdf");
+        for c in ('\u{202A}'..='\u{202E}').chain('\u{2066}'..='\u{2069}') {
+            assert!(!display_name(&format!("x{c}y.pdf"), "application/pdf").contains(c), "{c:?}");
+        }
+    }
 
     #[test]
     fn only_pdf_png_and_jpeg_by_their_content() {

@@ -914,11 +914,15 @@ impl App {
     }
 
     /// A document's name, decrypted (for listing it to an officer).
+    /// A document's name as officers see and download it: cleaned of invisible and control
+    /// characters, with the extension of its sniffed type.
     pub fn document_name(&self, d: &DocumentRecord) -> String {
         let row = d.id.to_string();
-        self.cipher
+        let stored = self
+            .cipher
             .decrypt(&d.file_name_enc, crate::documents::aad("file_name", &row))
-            .unwrap_or_else(|_| "document".into())
+            .unwrap_or_else(|_| "document".into());
+        crate::documents::display_name(&stored, &d.content_type)
     }
 
     /// A document's content for an officer; each opening is an audit event.

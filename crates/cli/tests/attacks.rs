@@ -310,3 +310,144 @@ both!(
         assert_eq!((status, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")), "{p}");
     }
 );
+
+// 4. Uploads over 64 KiB were refused as "The form has expired": the CSRF gate read the form
+// under the router's 64 KiB limit, so no real passport photo or bank statement got through.
+both!(fix_4_uploads_take_their_documented_size_with_the_csrf_check_intact, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = client();
+    let accounts = t.app.accounts();
+    accounts.register_customer("uma@example.com", PASSWORD, "en").await.unwrap();
+    let (token, _) = accounts
+        .login(custos_app::accounts::records::AccountKind::Customer, "uma@example.com", PASSWORD, IP, None)
+        .await
+        .unwrap();
+    let cookie = format!("__Host-custos_customer={token}");
+    let pdf = |mb: f64| [b"%PDF-1.4\n".as_slice(), &vec![b'0'; (mb * 1024.0 * 1024.0) as usize]].concat();
+    let (_, dep) = order_with_deposit(&c, &base, &key, Some("uma@example.com"), GAMBLING_ETH, 0x44).await;
+    let case: uuid::Uuid = dep["case"]["id"].as_str().unwrap().parse().unwrap();
+    let officer_a = officer(&t, "officer@example.com", Role::Officer).await;
+    let answer = |csrf: String, files: Vec<Vec<u8>>| {
+        let (c, base, cookie) = (c.clone(), base.clone(), cookie.clone());
+        let t = &t;
+        let officer_a = &officer_a;
+        async move {
+            let actor = officer_a.actor();
+            let r = t.app.request_from_customer(case, RequestKind::Information, "statement", &actor).await.unwrap();
+            let mut form = reqwest::multipart::Form::new().text("csrf", csrf).text("answer", "attached");
+            for (i, bytes) in files.into_iter().enumerate() {
+                form = form.part("documents", reqwest::multipart::Part::bytes(bytes).file_name(format!("s{i}.pdf")));
+            }
+            let resp = c
+                .post(format!("{base}/cabinet/requests/{}/answer", r.id))
+                .header("cookie", &cookie)
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            (resp.status(), resp.text().await.unwrap())
+        }
+    };
+    let csrf = custos_crypto::derive_token(&token, "csrf");
+    // A real bank statement of 4 MB, and five documents of 4.5 MB at once.
+    let (status, page) = answer(csrf.clone(), vec![pdf(4.0)]).await;
+    assert!(status.is_redirection(), "{status}: {page}");
+    let (status, page) = answer(csrf.clone(), vec![pdf(4.5); 5]).await;
+    assert!(status.is_redirection(), "{status}: {page}");
+    let stored: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM request_documents").fetch_one(t.store.pool()).await.unwrap();
+    assert_eq!(stored, 6);
+    // The CSRF check still holds for a large form.
+    let (status, page) = answer("x".repeat(43), vec![pdf(1.0)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("The form has expired"), "{page}");
+    // Too large: a clear message naming the limit.
+    let (status, page) = answer(csrf.clone(), vec![pdf(5.5)]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("larger than 5 MB"), "{page}");
+    let (status, page) = answer(csrf.clone(), vec![pdf(5.1); 5]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(page.contains("at most 5 files of 5 MB each"), "{page}");
+
+    // A verification document: 4 MB is taken, more than 5 MB is refused naming the limit.
+    let index = t.app.get_order(dep["order"]["id"].as_str().unwrap().parse().unwrap()).await.unwrap();
+    let index = index.order.customer_email_index.unwrap();
+    let v = t.app.request_verification(&index, None, "full", &officer_a.actor()).await.unwrap();
+    let send = |bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("step", "proof_of_address")
+            .text("kind", "bank_statement")
+            .text("issued_on", "2025-12-15")
+            .part("document", reqwest::multipart::Part::bytes(bytes).file_name("statement.pdf"));
+        c.post(format!("{base}/cabinet/kyc/{}/documents", v.id)).header("cookie", &cookie).multipart(form).send()
+    };
+    let r = send(pdf(4.0)).await.unwrap();
+    assert!(r.status().is_redirection(), "{}: {}", r.status(), r.text().await.unwrap());
+    let r = send(pdf(5.5)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.text().await.unwrap().contains("at most 5 MB"));
+});
+
+// 5. A PDF/HTML polyglot named `statement.hta` was served as `filename="statement.hta"`, and a
+// right-to-left override in a name disguised its extension on the officer's page.
+both!(fix_5_documents_are_named_by_their_content_and_shown_without_bidi_controls, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = client();
+    let accounts = t.app.accounts();
+    accounts.register_customer("vera@example.com", PASSWORD, "en").await.unwrap();
+    let (token, _) = accounts
+        .login(custos_app::accounts::records::AccountKind::Customer, "vera@example.com", PASSWORD, IP, None)
+        .await
+        .unwrap();
+    let (_, dep) = order_with_deposit(&c, &base, &key, Some("vera@example.com"), GAMBLING_ETH, 0x55).await;
+    let case = dep["case"]["id"].as_str().unwrap().to_owned();
+    let (_, request) =
+        post(&c, format!("{base}/api/v1/cases/{case}/requests"), &key, json!({"kind": "information", "message": "x"}))
+            .await;
+    let polyglot = b"%PDF-1.4\n<html><script>alert(document.domain)</script></html>".to_vec();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", custos_crypto::derive_token(&token, "csrf"))
+        .text("answer", "attached")
+        .part("documents", reqwest::multipart::Part::bytes(polyglot).file_name("statement.hta"))
+        .part("documents", reqwest::multipart::Part::bytes(png_with_text()).file_name("invoice\u{202E}gnp.exe"));
+    let r = c
+        .post(format!("{base}/cabinet/requests/{}/answer", request["id"].as_str().unwrap()))
+        .header("cookie", format!("__Host-custos_customer={token}"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let officer_a = staff(&t, "olga@example.com", Role::Officer).await;
+    let (_, page) = officer_a.get(&c, format!("{base}/office/cases/{case}")).await;
+    assert!(page.contains("statement.pdf") && !page.contains("statement.hta"), "named by its content");
+    assert!(page.contains("invoicegnp.png"), "the override is gone");
+    for c in ('\u{202A}'..='\u{202E}').chain('\u{2066}'..='\u{2069}') {
+        assert!(!page.contains(c), "no {c:?} on the page");
+    }
+    let links: Vec<&str> =
+        page.split("href=\"/office/documents/").skip(1).map(|r| r.split('"').next().unwrap()).collect();
+    let mut dispositions = Vec::new();
+    for link in links {
+        let r = c
+            .get(format!("{base}/office/documents/{link}"))
+            .header("cookie", format!("__Host-custos_staff={}", officer_a.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["content-security-policy"], "sandbox; default-src 'none'");
+        dispositions.push((
+            r.headers()["content-type"].to_str().unwrap().to_owned(),
+            r.headers()["content-disposition"].to_str().unwrap().to_owned(),
+        ));
+    }
+    dispositions.sort();
+    assert_eq!(
+        dispositions,
+        [
+            ("application/pdf".to_owned(), "attachment; filename=\"statement.pdf\"".to_owned()),
+            ("image/png".to_owned(), "attachment; filename=\"invoicegnp.png\"".to_owned()),
+        ]
+    );
+});

@@ -147,10 +147,14 @@ pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Re
     };
     let ip = client_ip(&req, state.trust_forwarded_for);
     let req = if method == Method::POST {
-        let limit = if UPLOAD_PAGES.contains(&path.as_str()) { UPLOAD_BODY_BYTES } else { state.max_body_bytes };
+        let upload = UPLOAD_PAGES.iter().find(|(p, ..)| *p == path);
+        let (limit, too_large) = upload.map_or((state.max_body_bytes, "too_large_form"), |&(_, l, m)| (l, m));
         match check_csrf(req, &csrf, limit).await {
             Ok(r) => r,
-            Err(()) => return denied(super::views::message(lang, StatusCode::FORBIDDEN, "csrf")),
+            Err(FormRefusal::TooLarge) => {
+                return denied(super::views::message(lang, StatusCode::PAYLOAD_TOO_LARGE, too_large))
+            }
+            Err(FormRefusal::Csrf) => return denied(super::views::message(lang, StatusCode::FORBIDDEN, "csrf")),
         }
     } else {
         req
@@ -175,10 +179,31 @@ fn denied(response: Response) -> Response {
     r
 }
 
-/// Pages whose forms carry files (multipart), and how large such a form may be.
-pub const UPLOAD_PAGES: &[&str] = &["/cabinet/requests/{id}/answer", "/cabinet/kyc/{id}/documents"];
-pub const UPLOAD_BODY_BYTES: usize =
-    custos_app::documents::MAX_FILES * custos_app::documents::MAX_FILE_BYTES + 64 * 1024;
+/// Room for a form's text fields and multipart framing beside its files.
+const FORM_OVERHEAD_BYTES: usize = 64 * 1024;
+/// An answer to a request: up to five documents of 5 MB.
+pub const ANSWER_UPLOAD_BYTES: usize =
+    custos_app::documents::MAX_FILES * custos_app::documents::MAX_FILE_BYTES + FORM_OVERHEAD_BYTES;
+/// One verification document of 5 MB.
+pub const KYC_UPLOAD_BYTES: usize = custos_app::documents::MAX_FILE_BYTES + FORM_OVERHEAD_BYTES;
+/// The largest form any page takes: the body limit of the pages, applied before the gate reads
+/// the form (each page's own limit is then enforced by the gate).
+pub const MAX_UPLOAD_BYTES: usize = ANSWER_UPLOAD_BYTES;
+
+/// Pages whose forms carry files (multipart), how large such a form may be, and the message
+/// that names the limit when it is larger.
+pub const UPLOAD_PAGES: &[(&str, usize, &str)] = &[
+    ("/cabinet/requests/{id}/answer", ANSWER_UPLOAD_BYTES, "too_large"),
+    ("/cabinet/kyc/{id}/documents", KYC_UPLOAD_BYTES, "too_large_document"),
+];
+
+/// Why the gate refused a form.
+enum FormRefusal {
+    /// Larger than the page takes.
+    TooLarge,
+    /// No CSRF token, or the wrong one.
+    Csrf,
+}
 
 /// The `csrf` field of a multipart form.
 async fn multipart_csrf(parts: &axum::http::request::Parts, bytes: &axum::body::Bytes) -> Option<String> {
@@ -195,9 +220,9 @@ async fn multipart_csrf(parts: &axum::http::request::Parts, bytes: &axum::body::
 
 /// Reads the form, compares its `csrf` field with the expected token in constant time, and
 /// puts the body back for the handler.
-async fn check_csrf(req: Request, expected: &str, limit: usize) -> Result<Request, ()> {
+async fn check_csrf(req: Request, expected: &str, limit: usize) -> Result<Request, FormRefusal> {
     let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, limit).await.map_err(|_| ())?;
+    let bytes = to_bytes(body, limit).await.map_err(|_| FormRefusal::TooLarge)?;
     let multipart = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -214,7 +239,7 @@ async fn check_csrf(req: Request, expected: &str, limit: usize) -> Result<Reques
     if ok {
         Ok(Request::from_parts(parts, Body::from(bytes)))
     } else {
-        Err(())
+        Err(FormRefusal::Csrf)
     }
 }
 

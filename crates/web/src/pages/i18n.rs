@@ -167,6 +167,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("answer", "Answer", "Ответить"),
     ("timeline", "Timeline", "Хронология"),
     ("too_large", "The files are too large: at most 5 files of 5 MB each.", "Файлы слишком большие: не более 5 файлов по 5 МБ."),
+    ("too_large_document", "The document is too large: at most 5 MB.", "Документ слишком большой: не более 5 МБ."),
+    ("too_large_form", "The form is too large: at most 64 KB of text.", "Форма слишком большая: не более 64 КБ текста."),
     ("documents", "Documents (PDF, PNG or JPEG; up to 5 files of 5 MB)", "Документы (PDF, PNG или JPEG; до 5 файлов по 5 МБ)"),
     ("back", "Back", "Назад"),
     ("change_password", "Change the password", "Смена пароля"),

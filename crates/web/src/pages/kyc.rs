@@ -368,11 +368,7 @@ pub async fn file(State(s): State<AppState>, Extension(v): Extension<Viewer>, Pa
     };
     match s.app.open_verification_file(id, &auth.actor()).await {
         Ok((f, bytes)) => {
-            let ext = match f.content_type.as_str() {
-                "application/pdf" => "pdf",
-                "image/png" => "png",
-                _ => "jpg",
-            };
+            let ext = custos_app::documents::extension_of(&f.content_type);
             views::attachment(bytes, &f.content_type, &format!("{}.{ext}", f.step.as_str()))
         }
         Err(_) => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),

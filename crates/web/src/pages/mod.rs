@@ -132,10 +132,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cabinet/orders/{id}", get(cabinet::order))
         .route("/cabinet/settings", get(cabinet::settings))
         .route("/cabinet/kyc/{id}", get(kyc::start))
-        .route(
-            "/cabinet/kyc/{id}/documents",
-            post(kyc::upload).layer(axum::extract::DefaultBodyLimit::max(guard::UPLOAD_BODY_BYTES)),
-        )
+        .route("/cabinet/kyc/{id}/documents", post(kyc::upload))
         .route("/cabinet/orders/{id}/appeal", post(cabinet::appeal))
         .route("/cabinet/standing/appeal", post(cabinet::appeal_standing))
         .route("/cabinet/settings/password", post(cabinet::change_password))
@@ -143,10 +140,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cabinet/settings/email", post(cabinet::change_email))
         .route("/cabinet/confirm-email", get(cabinet::confirm_email_change))
         .route("/cabinet/mfa/disable", post(cabinet::disable_mfa))
-        .route(
-            "/cabinet/requests/{id}/answer",
-            post(cabinet::answer).layer(axum::extract::DefaultBodyLimit::max(guard::UPLOAD_BODY_BYTES)),
-        )
+        .route("/cabinet/requests/{id}/answer", post(cabinet::answer))
         .route("/office/login", get(login::login_form::<true>).post(login::login::<true>))
         .route("/office/login/code", get(login::code_form::<true>).post(login::code::<true>))
         .route("/office/mfa", get(login::mfa::<true>))
@@ -181,6 +175,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/stepup", post(office::step_up))
         .route("/office/logout", post(login::logout::<true>))
         .route_layer(axum::middleware::from_fn_with_state(state, guard::gate))
+        // Outside the gate, so that it (and the page after it) may read a whole upload; the gate
+        // holds every form to its page's own limit.
+        .layer(axum::extract::DefaultBodyLimit::max(guard::MAX_UPLOAD_BYTES))
 }
 
 #[cfg(test)]
