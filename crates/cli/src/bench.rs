@@ -332,7 +332,10 @@ async fn scratch_server(cfg: &Config, g: &Global) -> Result<(bootstrap::Runtime,
     let rt = bootstrap::runtime(&cfg, &loc, bootstrap::cipher(&cfg, true)?).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    tokio::spawn(custos_web::serve(listener, custos_web::AppState::new(rt.app.clone()), std::future::pending()));
+    // The benchmark's clients all come from loopback: no per-address cap.
+    let limits = custos_web::Limits { max_connections_per_ip: 0, ..Default::default() };
+    let state = custos_web::AppState::new(rt.app.clone());
+    tokio::spawn(custos_web::serve(listener, state, limits, None, std::future::pending()));
     Ok((rt, format!("http://{addr}"), scratch))
 }
 

@@ -57,10 +57,7 @@ async fn serve_until_ctrl_c(
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     };
-    let served = match tls_acceptor(cfg)? {
-        Some(acceptor) => custos_web::serve_tls(listener, acceptor, state, shutdown).await,
-        None => custos_web::serve(listener, state, shutdown).await,
-    };
+    let served = custos_web::serve(listener, state, cfg.web.limits()?, tls_acceptor(cfg)?, shutdown).await;
     served.map_err(|e| format!("server error: {e}"))?;
     rt.store.close().await;
     Ok(ExitCode::SUCCESS)

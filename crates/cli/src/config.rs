@@ -66,6 +66,51 @@ pub struct Web {
     pub staff_session_hours: Option<u32>,
     pub customer_idle_minutes: Option<u32>,
     pub customer_session_hours: Option<u32>,
+    /// Slow and greedy clients (plain HTTP and TLS alike).
+    pub header_read_timeout_seconds: Option<u64>,
+    pub idle_timeout_seconds: Option<u64>,
+    pub max_connections_per_ip: Option<usize>,
+    pub tls_handshake_timeout_seconds: Option<u64>,
+    pub max_tls_handshakes: Option<usize>,
+}
+
+impl Web {
+    /// The connection limits, checked.
+    pub fn limits(&self) -> Result<custos_web::Limits, String> {
+        let d = custos_web::Limits::default();
+        let seconds = |name: &str, v: Option<u64>, default: std::time::Duration, max: u64| match v {
+            None => Ok(default),
+            Some(s) if (1..=max).contains(&s) => Ok(std::time::Duration::from_secs(s)),
+            Some(s) => Err(format!("[web] {name} = {s}: use 1 to {max} seconds")),
+        };
+        let limits = custos_web::Limits {
+            header_read_timeout: seconds(
+                "header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+                d.header_read_timeout,
+                120,
+            )?,
+            idle_timeout: seconds("idle_timeout_seconds", self.idle_timeout_seconds, d.idle_timeout, 3600)?,
+            handshake_timeout: seconds(
+                "tls_handshake_timeout_seconds",
+                self.tls_handshake_timeout_seconds,
+                d.handshake_timeout,
+                120,
+            )?,
+            // Behind a proxy every connection comes from the proxy: no cap unless one is set.
+            max_connections_per_ip: self.max_connections_per_ip.unwrap_or(if self.behind_proxy {
+                0
+            } else {
+                d.max_connections_per_ip
+            }),
+            max_handshakes: match self.max_tls_handshakes {
+                Some(0) => return Err("[web] max_tls_handshakes = 0: at least one handshake must run".into()),
+                Some(n) => n,
+                None => d.max_handshakes,
+            },
+        };
+        Ok(limits)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

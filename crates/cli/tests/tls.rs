@@ -239,3 +239,153 @@ fn addr_2_the_signer_key_is_read_from_stdin_and_sealed_at_rest() {
         assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
     }
 }
+
+/// A Custos served in this process with `limits` (over TLS with `tls`); returns its port.
+async fn in_process(limits: custos_web::Limits, tls: Option<custos_web::TlsAcceptor>) -> (u16, common::TestApp) {
+    let t = common::TestApp::new(common::Backend::Sqlite).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let state = custos_web::AppState::new(t.app.clone());
+    tokio::spawn(custos_web::serve(listener, state, limits, tls, std::future::pending()));
+    (port, t)
+}
+
+/// Reads until the peer closes the connection or `within` passes; returns what came and
+/// whether it was closed.
+async fn read_until_closed<R: tokio::io::AsyncRead + Unpin>(r: &mut R, within: Duration) -> (Vec<u8>, bool) {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let end = tokio::time::Instant::now() + within;
+    loop {
+        let mut buf = [0u8; 4096];
+        match tokio::time::timeout_at(end, r.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (got, true),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return (got, false),
+        }
+    }
+}
+
+fn https_client(ca: &Path) -> reqwest::Client {
+    let root = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
+    reqwest::Client::builder().add_root_certificate(root).timeout(Duration::from_secs(3)).build().unwrap()
+}
+
+// Issue 13, item 2: the TLS listener waited up to 10 s for each handshake inside the accept
+// loop, so five idle TCP connections made https://…/healthz time out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fix_2_idle_tls_connections_do_not_hold_up_the_others_and_handshakes_are_bounded() {
+    let d = scratch("handshakes");
+    let (ca, cert, key) = certificate(&d);
+    let acceptor = custos_web::tls::acceptor(&cert, &key).unwrap();
+    let limits = custos_web::Limits {
+        handshake_timeout: Duration::from_secs(2),
+        max_handshakes: 40,
+        max_connections_per_ip: 0,
+        ..Default::default()
+    };
+    let (port, _t) = in_process(limits, Some(acceptor)).await;
+    let idle: Vec<tokio::net::TcpStream> = {
+        let mut v = Vec::new();
+        for _ in 0..20 {
+            v.push(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+        }
+        v
+    };
+    let started = std::time::Instant::now();
+    let r = https_client(&ca).get(format!("https://127.0.0.1:{port}/healthz")).send().await;
+    assert_eq!(r.expect("answers beside 20 idle handshakes").status(), reqwest::StatusCode::OK);
+    assert!(started.elapsed() < Duration::from_secs(2), "not after their timeouts: {:?}", started.elapsed());
+    // A silent client is dropped at its own handshake deadline.
+    let mut silent = idle.into_iter().next().unwrap();
+    let (_, closed) = read_until_closed(&mut silent, Duration::from_secs(5)).await;
+    assert!(closed, "the handshake deadline closes a silent client");
+    // Beyond max_handshakes, a new connection is closed at once rather than queued.
+    let mut held = Vec::new();
+    for _ in 0..40 {
+        held.push(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut extra = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let (_, closed) = read_until_closed(&mut extra, Duration::from_millis(1500)).await;
+    assert!(closed, "the 41st handshake is refused");
+}
+
+/// Opens a TLS connection to 127.0.0.1:`port`, trusting `ca`.
+async fn tls_connect(ca: &Path, port: u16) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots.add(rustls_pki_types::CertificateDer::from_pem_file(ca).unwrap()).unwrap();
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    connector.connect(rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap(), tcp).await.unwrap()
+}
+
+// Issue 13, item 3: 1,000 half-sent requests stayed open indefinitely. Headers have a deadline,
+// idle keep-alive connections close, and one address holds only so many connections; on plain
+// HTTP and TLS alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fix_3_slow_headers_idle_connections_and_greedy_addresses_are_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let limits = custos_web::Limits {
+        header_read_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(2),
+        max_connections_per_ip: 0,
+        ..Default::default()
+    };
+    let (port, _t) = in_process(limits, None).await;
+    // Half-sent requests: all closed by the header deadline, none left open.
+    let mut half = Vec::new();
+    for _ in 0..200 {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: custos\r\nX-Slow: ").await.unwrap();
+        half.push(s);
+    }
+    // The deadlines run on the server at once: reading them one after another takes about one.
+    let started = std::time::Instant::now();
+    for s in &mut half {
+        assert!(read_until_closed(s, Duration::from_secs(6)).await.1, "every half-sent request is cut off");
+    }
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    // Keep-alive: a request is answered, then the idle connection closes.
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: custos\r\n\r\n").await.unwrap();
+    let started = std::time::Instant::now();
+    let (got, closed) = read_until_closed(&mut s, Duration::from_secs(8)).await;
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&got));
+    assert!(closed && started.elapsed() >= Duration::from_millis(900), "closed after idling: {:?}", started.elapsed());
+
+    // One address may hold only so many connections.
+    let capped = custos_web::Limits { max_connections_per_ip: 3, ..Default::default() };
+    let (port, _t2) = in_process(capped, None).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut fourth = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let (_, closed) = read_until_closed(&mut fourth, Duration::from_secs(2)).await;
+    assert!(closed, "the fourth connection from one address is closed");
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut again = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    again.write_all(b"GET /healthz HTTP/1.1\r\nHost: custos\r\nConnection: close\r\n\r\n").await.unwrap();
+    let (got, _) = read_until_closed(&mut again, Duration::from_secs(3)).await;
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"), "a freed slot serves again");
+
+    // The same deadline over TLS, after the handshake.
+    let d = scratch("slow-tls");
+    let (ca, cert, key) = certificate(&d);
+    let (port, _t3) = in_process(limits, Some(custos_web::tls::acceptor(&cert, &key).unwrap())).await;
+    let mut tls = tls_connect(&ca, port).await;
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: custos\r\n").await.unwrap();
+    tls.flush().await.unwrap();
+    let (_, closed) = read_until_closed(&mut tls, Duration::from_secs(6)).await;
+    assert!(closed, "a half-sent request over TLS is cut off too");
+}

@@ -10,10 +10,12 @@ pub mod openapi;
 pub mod pages;
 pub mod problem;
 pub mod routes;
+pub mod server;
 mod state;
 pub mod tls;
 
 pub use routes::ROUTES;
+pub use server::{serve, Limits};
 pub use state::AppState;
 pub use tokio_rustls::TlsAcceptor;
 
@@ -65,30 +67,4 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .with_state(state)
-}
-
-/// Serves plain HTTP until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let service = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
-}
-
-/// Serves HTTPS (with HSTS) until `shutdown` resolves.
-pub async fn serve_tls(
-    listener: tokio::net::TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // `tap_io` gives the TLS listener the connection info (the client's address) axum reads.
-    let listener = tls::TlsListener { tcp: listener, acceptor }.tap_io(|_| {});
-    let service = router(state)
-        .layer(middleware::from_fn(tls::hsts))
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -271,7 +271,10 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = custos_web::AppState::new(self.app.clone());
-        tokio::spawn(custos_web::serve(listener, state, std::future::pending()));
+        // The tests' clients all come from loopback, many at once: no per-address cap here (the
+        // limits have tests of their own).
+        let limits = custos_web::Limits { max_connections_per_ip: 0, ..Default::default() };
+        tokio::spawn(custos_web::serve(listener, state, limits, None, std::future::pending()));
         format!("http://{addr}")
     }
 }
