@@ -34,6 +34,7 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     sealed("accounts", "id", "totp_secret_enc", "totp_secret"),
     sealed("email_tokens", "token_hash", "data_enc", "data"),
     sealed("customer_requests", "id", "answer_enc", "answer"),
+    sealed("customer_requests", "id", "message_enc", "message"),
     sealed("request_documents", "id", "file_name_enc", "file_name"),
     sealed("request_documents", "id", "content_enc", "content"),
     sealed("appeals", "id", "text_enc", "text"),

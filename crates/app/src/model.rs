@@ -639,8 +639,12 @@ pub struct CustomerRequest {
     pub kind: RequestKind,
     /// "open", "answered".
     pub status: String,
-    /// What the customer is asked (shown to them; no personal data).
+    /// What the customer is asked (shown to them), opened for whoever may read it.
     pub message: String,
+    /// The message as the store keeps it, sealed with the customer's data key (personal data);
+    /// requests made before it was sealed have only `message`.
+    #[serde(skip)]
+    pub sealed_message: Option<String>,
     pub requested_by: String,
     pub created_at_ms: i64,
     pub due_at_ms: i64,

@@ -521,8 +521,7 @@ impl App {
     ) -> Result<(CaseRecord, Vec<ScreeningRecord>, Vec<CustomerRequest>, Vec<DecisionRecord>), AppError> {
         let case = self.get_case(id).await?;
         let screenings = self.get_order(case.order_id).await?.screenings;
-        let requests =
-            self.store.requests_of_order(case.order_id).await?.into_iter().filter(|r| r.case_id == id).collect();
+        let requests = self.requests_of_order(case.order_id).await?.into_iter().filter(|r| r.case_id == id).collect();
         let decisions = self.store.decisions_of_case(id).await?;
         Ok((case, screenings, requests, decisions))
     }
@@ -788,14 +787,20 @@ impl App {
             _ => message.to_owned(),
         };
         let now = self.clock.now_ms();
+        let id = Uuid::now_v7();
+        let row = id.to_string();
+        let sealer = self.sealer_for(order.customer_email_index.as_deref()).await?;
+        let sealed_message =
+            sealer.seal_str(&message, Aad { table: "customer_requests", column: "message", row: &row });
         let request = CustomerRequest {
-            id: Uuid::now_v7(),
+            id,
             case_id,
             order_id: order.id,
             customer_id: None,
             kind,
             status: "open".into(),
             message,
+            sealed_message: None,
             requested_by: actor.to_owned(),
             created_at_ms: now,
             due_at_ms: now + self.deadlines.kyc_ms,
@@ -808,9 +813,12 @@ impl App {
             OrderStatus::InReview | OrderStatus::UnderReview => vec![OrderEvent::MoreInformationRequested],
             _ => vec![],
         };
+        // The store keeps the message sealed only.
+        let stored =
+            CustomerRequest { message: String::new(), sealed_message: Some(sealed_message), ..request.clone() };
         let write = OrderEventWrite {
             data: json!({"request_id": request.id, "request": kind.as_str()}),
-            opens_request: Some(request.clone()),
+            opens_request: Some(stored),
             ..OrderEventWrite::new(order.id, events, actor, now)
         };
         self.store.apply_order_events(&write).await.map_err(transition_error)?;
@@ -848,6 +856,7 @@ impl App {
             .store
             .get_request(id)
             .await?
+            .map(|r| self.opened(r))
             .ok_or_else(|| AppError::not_found("request_not_found", format!("no request {id}")))?;
         if request.status != "open" {
             return Err(AppError::conflict("request_answered", format!("request {id} is {}", request.status)));
@@ -941,8 +950,22 @@ impl App {
         Ok((record, bytes))
     }
 
+    /// The requests of an order, their messages opened.
     pub async fn requests_of_order(&self, order_id: Uuid) -> Result<Vec<CustomerRequest>, AppError> {
-        Ok(self.store.requests_of_order(order_id).await?)
+        Ok(self.store.requests_of_order(order_id).await?.into_iter().map(|r| self.opened(r)).collect())
+    }
+
+    /// A request as the store keeps it, with its sealed message opened (an erased customer's
+    /// message can no longer be read and shows as empty).
+    fn opened(&self, mut r: CustomerRequest) -> CustomerRequest {
+        if let Some(sealed) = r.sealed_message.take() {
+            let row = r.id.to_string();
+            r.message = self
+                .cipher
+                .decrypt(&sealed, Aad { table: "customer_requests", column: "message", row: &row })
+                .unwrap_or_default();
+        }
+        r
     }
 
     /// An officer's work on an open case: assign, note (stored encrypted), escalate, close.

@@ -133,6 +133,12 @@ pub struct Runtime {
 }
 
 pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Result<Runtime, String> {
+    runtime_at(cfg, loc, cipher, cfg.listen.as_deref().unwrap_or("127.0.0.1:8080")).await
+}
+
+/// The runtime of a server listening on `listen`: mails link there unless `[web] public_url`
+/// names the address people use.
+pub async fn runtime_at(cfg: &Config, loc: &Location, cipher: FieldCipher, listen: &str) -> Result<Runtime, String> {
     let store = open_store(loc).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let index = load_index(store.as_ref()).await?;
@@ -167,7 +173,7 @@ pub async fn runtime(cfg: &Config, loc: &Location, cipher: FieldCipher) -> Resul
         clock,
         deadlines,
         monitoring: cfg.monitoring_rules(),
-        auth: cfg.auth_settings(cfg.listen.as_deref().unwrap_or("127.0.0.1:8080"))?,
+        auth: cfg.auth_settings(listen)?,
         mailer,
         kyc: cfg.kyc.build()?,
         kyc_rules: cfg.kyc.rules(),

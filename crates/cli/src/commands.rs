@@ -88,7 +88,8 @@ pub async fn serve(cfg: &Config, g: Global, listen_flag: Option<String>) -> Resu
     let loc = location(cfg, &g);
     let addr = listen_flag.or_else(|| cfg.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
     tls_acceptor(cfg)?;
-    let rt = bootstrap::runtime(cfg, &loc, cipher).await?;
+    // Links in mails point where this server listens (unless [web] public_url says otherwise).
+    let rt = bootstrap::runtime_at(cfg, &loc, cipher, &addr).await?;
     if rt.app.configured_networks().is_empty() {
         tracing::warn!("no deposit key configured ([deposit_keys] or CUSTOS_XPUB_*): orders cannot be created");
     }
@@ -110,9 +111,9 @@ pub async fn demo(mut cfg: Config, g: Global, addr: String) -> Result<ExitCode, 
     keys.ethereum.get_or_insert_with(|| custos_chain::demo::ETHEREUM_XPUB.into());
     keys.tron.get_or_insert_with(|| custos_chain::demo::TRON_XPUB.into());
     let cipher = bootstrap::cipher(&cfg, true)?;
-    let rt = bootstrap::runtime(&cfg, &loc, cipher).await?;
     let listener = listen(&addr).await?;
     let addr = listener.local_addr().map_or(addr, |a| a.to_string());
+    let rt = bootstrap::runtime_at(&cfg, &loc, cipher, &addr).await?;
     let (key, _) = rt.app.create_api_key("demo", Scope::ALL.to_vec(), "cli").await.map_err(|e| e.to_string())?;
     let index = rt.builtin.index();
     println!("{}", "=".repeat(78));

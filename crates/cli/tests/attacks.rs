@@ -451,3 +451,53 @@ both!(fix_5_documents_are_named_by_their_content_and_shown_without_bidi_controls
         ]
     );
 });
+
+// 15. Officer request messages were stored in clear; `external_id` is kept in clear on purpose,
+// so it may hold only an identifier, never a name or an e-mail.
+both!(fix_15_request_messages_are_sealed_and_external_ids_hold_no_personal_data, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = client();
+    let (order, dep) = order_with_deposit(&c, &base, &key, Some("wanda@example.com"), GAMBLING_ETH, 0x15).await;
+    let case = dep["case"]["id"].as_str().unwrap();
+    let words = "Wanda, please explain the transfer from your uncle Boris";
+    let (status, r) = post(
+        &c,
+        format!("{base}/api/v1/cases/{case}/requests"),
+        &key,
+        json!({"kind": "information", "message": words}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["message"], words, "the officer's words come back");
+    let (clear, sealed): (String, Option<String>) =
+        sqlx::query_as("SELECT message, message_enc FROM customer_requests").fetch_one(t.store.pool()).await.unwrap();
+    assert_eq!(clear, "", "nothing in clear");
+    let sealed = sealed.expect("sealed");
+    assert!(!sealed.contains("Boris") && sealed.starts_with("v2."), "sealed with the customer's data key: {sealed}");
+    let view: Value = get(&c, format!("{base}/api/v1/orders/{}", order["id"].as_str().unwrap()), &key).await;
+    assert_eq!(view["requests"][0]["message"], words, "opened for the API");
+    let accounts = t.app.accounts();
+    accounts.register_customer("wanda@example.com", PASSWORD, "en").await.unwrap();
+    let (token, _) = accounts
+        .login(custos_app::accounts::records::AccountKind::Customer, "wanda@example.com", PASSWORD, IP, None)
+        .await
+        .unwrap();
+    let page = c
+        .get(format!("{base}/cabinet/orders/{}", order["id"].as_str().unwrap()))
+        .header("cookie", format!("__Host-custos_customer={token}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("uncle Boris"), "the customer reads it");
+    // An e-mail or a name is no order reference.
+    for bad in ["wanda@example.com", "Wanda Smith", "", &"x".repeat(129)] {
+        let body = json!({"external_id": bad,
+            "pay": {"network": "ethereum", "asset": "ETH", "amount": "1"},
+            "receive": {"network": "bitcoin", "asset": "BTC", "amount": "1", "address": CLEAN_BTC}});
+        let (status, p) = post(&c, format!("{base}/api/v1/orders"), &key, body).await;
+        assert_eq!((status, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")), "{bad:?}");
+    }
+});

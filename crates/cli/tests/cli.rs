@@ -192,7 +192,7 @@ fn invariant_2_fix_12_serve_refuses_to_start_without_a_real_master_key_or_with_a
 }
 
 #[test]
-fn demo_prints_an_api_key_that_works() {
+fn demo_prints_an_api_key_that_works_and_fix_15_its_mails_link_to_it_dated_now() {
     let d = scratch("demo");
     let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
         .args(["demo", "--listen", "127.0.0.1:0"])
@@ -246,10 +246,36 @@ fn demo_prints_an_api_key_that_works() {
             .await
             .unwrap()
     });
+    // Issue 13, item 15: the demo's mails linked to 127.0.0.1:8080 whatever --listen said, and
+    // were dated 1970-01-01.
+    let registered = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{base}/cabinet/register"))
+            .header("cookie", format!("__Host-custos_pre={pre}"))
+            .form(&[
+                ("csrf", pre.as_str()),
+                ("email", "newcomer@example.com"),
+                ("password", "violet tractor 42 umbrella"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(status, reqwest::StatusCode::CREATED);
     assert_eq!(login.headers()["location"], "/office/mfa");
+    assert_eq!(registered, reqwest::StatusCode::OK);
+    let mail = std::fs::read_dir(d.join("mail")).unwrap().next().expect("a confirmation mail").unwrap().path();
+    let text = std::fs::read_to_string(mail).unwrap();
+    let (headers, body) = text.split_once("\r\n\r\n").unwrap();
+    let date = headers.lines().find_map(|l| l.strip_prefix("Date: ")).unwrap();
+    assert!(!date.contains("1970"), "dated now: {date}");
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD.decode(body.replace("\r\n", "")).unwrap();
+    let body = String::from_utf8(body).unwrap();
+    assert!(body.contains(&format!("{base}/cabinet/")), "the link points where the demo listens: {body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -79,7 +79,7 @@ impl KeyStore for SqlStore {
             format!(
                 "DELETE FROM request_documents WHERE request_id IN (SELECT id FROM customer_requests WHERE order_id IN ({orders}))"
             ),
-            format!("UPDATE customer_requests SET answer_enc = NULL WHERE order_id IN ({orders})"),
+            format!("UPDATE customer_requests SET answer_enc = NULL, message_enc = NULL WHERE order_id IN ({orders})"),
             format!("UPDATE appeals SET text_enc = '', outcome_enc = NULL WHERE order_id IN ({orders})"),
             "UPDATE standing_appeals SET text_enc = '', outcome_enc = NULL WHERE email_index = $1".to_owned(),
             "UPDATE cards SET holder_enc = NULL WHERE email_index = $1".to_owned(),

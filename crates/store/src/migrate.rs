@@ -44,6 +44,7 @@ pub fn migrations() -> &'static [Migration] {
         migration!(15, "chain_watch", "0015_chain_watch.sql"),
         migration!(16, "sweeps", "0016_sweeps.sql"),
         migration!(17, "answered_by", "0017_answered_by.sql"),
+        migration!(18, "request_messages_sealed", "0018_request_messages_sealed.sql"),
     ]
 }
 

@@ -295,7 +295,8 @@ pub(crate) fn refund(row: &impl Columns) -> Result<RefundRecord, StoreError> {
     })
 }
 
-pub(crate) const REQUEST_COLUMNS: &str = "id, case_id, order_id, customer_id, kind, status, message, requested_by, \
+pub(crate) const REQUEST_COLUMNS: &str =
+    "id, case_id, order_id, customer_id, kind, status, message, message_enc, requested_by, \
     created_at_ms, due_at_ms, answered_at_ms, answered_by, review_due_at_ms, escalation";
 
 pub(crate) fn request(row: &impl Columns) -> Result<CustomerRequest, StoreError> {
@@ -308,6 +309,7 @@ pub(crate) fn request(row: &impl Columns) -> Result<CustomerRequest, StoreError>
         kind: RequestKind::parse(&kind).ok_or_else(|| bad("request kind", &kind))?,
         status: get(row, "status")?,
         message: get(row, "message")?,
+        sealed_message: get(row, "message_enc")?,
         requested_by: get(row, "requested_by")?,
         created_at_ms: get(row, "created_at_ms")?,
         due_at_ms: get(row, "due_at_ms")?,

@@ -826,15 +826,16 @@ impl Store for SqlStore {
         }
         if let Some(r) = &w.opens_request {
             script.push(
-                "INSERT INTO customer_requests (id, case_id, order_id, customer_id, kind, status, message, requested_by, \
-                 created_at_ms, due_at_ms, escalation) VALUES ($1, $2, $3, (SELECT c.id FROM customers c JOIN orders o \
-                 ON o.customer_email_index = c.email_index WHERE o.id = $3), $4, 'open', $5, $6, $7, $8, 0)",
+                "INSERT INTO customer_requests (id, case_id, order_id, customer_id, kind, status, message, message_enc, \
+                 requested_by, created_at_ms, due_at_ms, escalation) VALUES ($1, $2, $3, (SELECT c.id FROM customers c \
+                 JOIN orders o ON o.customer_email_index = c.email_index WHERE o.id = $3), $4, 'open', $5, $6, $7, $8, $9, 0)",
                 values![
                     r.id.to_string(),
                     r.case_id.to_string(),
                     r.order_id.to_string(),
                     r.kind.as_str(),
                     r.message.as_str(),
+                    r.sealed_message.clone(),
                     r.requested_by.as_str(),
                     r.created_at_ms,
                     r.due_at_ms

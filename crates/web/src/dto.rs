@@ -27,6 +27,15 @@ pub fn address(field: &str, network: Network, s: &str) -> Result<Address, Proble
     Address::parse(network, s).map_err(|e| invalid(e.code(), format!("{field}: {e}")))
 }
 
+/// The pattern of `external_id` (also in the OpenAPI document).
+pub const EXTERNAL_ID_PATTERN: &str = "^[A-Za-z0-9._:/#-]{1,128}$";
+
+/// The exchange's reference for an order: an identifier, never a name or an e-mail, because it
+/// is kept in clear for the exchange's reconciliation (docs/security.md).
+pub fn valid_external_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:/#-".contains(&b))
+}
+
 /// An amount of `asset`: more than zero, and no more than the asset's whole supply.
 pub fn amount(field: &str, asset: Asset, a: Amount) -> Result<Amount, Problem> {
     if a.0 == 0 {
@@ -199,8 +208,13 @@ pub struct OrderRequest {
 impl OrderRequest {
     pub fn parse(self) -> Result<NewOrder, Problem> {
         if let Some(id) = &self.external_id {
-            if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
-                return Err(invalid("invalid_field", "external_id: 1 to 128 characters, no control characters".into()));
+            if !valid_external_id(id) {
+                return Err(invalid(
+                    "invalid_field",
+                    "external_id: your order's reference, 1 to 128 letters, digits and . _ : / # - (no personal data: \
+                     it is kept in clear for reconciliation)"
+                        .into(),
+                ));
             }
         }
         if let Some(email) = &self.customer_email {

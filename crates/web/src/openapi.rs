@@ -190,7 +190,7 @@ fn schemas() -> Value {
         "OrderRequest": {
             "type": "object", "additionalProperties": false, "required": ["pay", "receive"],
             "properties": {
-                "external_id": {"type": "string", "maxLength": 128},
+                "external_id": {"type": "string", "pattern": crate::dto::EXTERNAL_ID_PATTERN, "description": "Your order's reference; kept in clear, so never personal data"},
                 "customer_email": {"type": "string", "format": "email", "description": "Stored encrypted; never returned"},
                 "pay": {"type": "object", "additionalProperties": false, "required": ["network", "asset", "amount"],
                         "properties": {"network": network, "asset": asset, "amount": amount}},
