@@ -434,7 +434,7 @@ impl App {
     ) -> Result<(CardRecord, bool), AppError> {
         let order = self.get_order(order_id).await?.order;
         let index = order.customer_email_index.clone().ok_or_else(|| {
-            AppError::invalid("customer_required", "a card can be verified only for an order with a customer e-mail")
+            AppError::conflict("customer_required", "a card can be verified only for an order with a customer e-mail")
         })?;
         let card = CardNumber::parse(number).map_err(|e| AppError::invalid("invalid_card", e))?;
         let hash = self.cipher.blind_index("card_number", card.digits());

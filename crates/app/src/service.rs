@@ -240,7 +240,7 @@ impl App {
             ));
         }
         let deriver = self.derivers.get(&order.pay_network).cloned().ok_or_else(|| {
-            AppError::invalid(
+            AppError::conflict(
                 "network_not_configured",
                 format!("no deposit key is configured for {}; orders paid on it cannot be created", order.pay_network),
             )
@@ -303,7 +303,7 @@ impl App {
             )
         })?;
         if order.pay_asset != deposit.asset {
-            return Err(AppError::invalid(
+            return Err(AppError::conflict(
                 "asset_mismatch",
                 format!("order {} is paid in {}, but the deposit is {}", order.number, order.pay_asset, deposit.asset),
             ));
@@ -674,8 +674,11 @@ impl App {
             .iter()
             .find(|s| s.id == deposit.screening_id)
             .ok_or_else(|| AppError::Internal("the deposit's screening is missing".into()))?;
-        let to = Address::parse(deposit.network, to_address)
-            .map_err(|e| AppError::invalid(e.code(), format!("to_address: {e}")))?;
+        // What can be refunded depends on the deposit (its network, its sources): a conflict
+        // with the case, not a malformed request.
+        let to = Address::parse(deposit.network, to_address).map_err(|e| {
+            AppError::conflict("refund_refused", format!("to_address is no {} address: {e}", deposit.network))
+        })?;
         let amount = custos_domain::refund::refund_amount(
             deposit.amount,
             network_fee,
@@ -683,13 +686,13 @@ impl App {
             &deposit.sources,
             &screening.decision.categories,
         )
-        .map_err(|e| AppError::invalid("refund_refused", e.to_string()))?;
+        .map_err(|e| AppError::conflict("refund_refused", e.to_string()))?;
         // ADDR-4: the destination is screened again now, with the labels of today.
         let check = self.evaluate(Occasion::Refund, &to, std::slice::from_ref(&to)).await;
         if let Some(c) =
             check.decision.categories.iter().find(|c| custos_domain::refund::NEVER_REFUNDED.contains(&c.category))
         {
-            return Err(AppError::invalid(
+            return Err(AppError::conflict(
                 "refund_refused",
                 format!("the refund destination now has {} exposure: freeze and report instead", c.category),
             ));
@@ -767,13 +770,8 @@ impl App {
         actor: &str,
     ) -> Result<CustomerRequest, AppError> {
         let case = self.open_case(case_id).await?;
+        custos_domain::text::check_text("message", message, 2000).map_err(|e| AppError::invalid("invalid_field", e))?;
         let message = message.trim();
-        if message.is_empty() || message.len() > 2000 {
-            return Err(AppError::invalid(
-                "invalid_field",
-                "message: 1 to 2000 characters telling the customer what to provide",
-            ));
-        }
         let order = self.get_order(case.order_id).await?.order;
         let message = match kind {
             // The Source-of-Funds questionnaire: the order's amount, the origin of the funds,
@@ -875,9 +873,7 @@ impl App {
                 return Err(AppError::forbidden("answer_needs_customer", "only the customer answers their request"))
             }
         }
-        if answer.trim().is_empty() || answer.len() > 20_000 {
-            return Err(AppError::invalid("invalid_field", "answer: 1 to 20000 characters"));
-        }
+        custos_domain::text::check_text("answer", answer, 20_000).map_err(|e| AppError::invalid("invalid_field", e))?;
         let order = self.get_order(request.order_id).await?.order;
         let now = self.clock.now_ms();
         let review_due = now + self.deadlines.review_ms;
@@ -978,16 +974,14 @@ impl App {
         let case = self.open_case(case_id).await?;
         let action = match action {
             CaseActionRequest::Assign(assignee) => {
+                custos_domain::text::check_text("assignee", &assignee, 100)
+                    .map_err(|e| AppError::invalid("invalid_field", e))?;
                 let assignee = assignee.trim();
-                if assignee.is_empty() || assignee.len() > 100 {
-                    return Err(AppError::invalid("invalid_field", "assignee: 1 to 100 characters"));
-                }
                 CaseAction::Assign { assignee: assignee.to_owned() }
             }
             CaseActionRequest::Note(body) => {
-                if body.trim().is_empty() || body.len() > 10_000 {
-                    return Err(AppError::invalid("invalid_field", "note: 1 to 10000 characters"));
-                }
+                custos_domain::text::check_text("note", &body, 10_000)
+                    .map_err(|e| AppError::invalid("invalid_field", e))?;
                 let id = Uuid::now_v7();
                 let row = id.to_string();
                 CaseAction::Note {
@@ -998,8 +992,7 @@ impl App {
             CaseActionRequest::Escalate => CaseAction::Escalate,
             CaseActionRequest::Close => CaseAction::Close,
             CaseActionRequest::Extend { hours, reason } => {
-                let reason = reason.trim();
-                if !(1..=24 * 14).contains(&hours) || reason.is_empty() || reason.len() > 500 {
+                if !(1..=24 * 14).contains(&hours) || custos_domain::text::check_text("reason", &reason, 500).is_err() {
                     return Err(AppError::invalid(
                         "invalid_field",
                         "extend: hours 1 to 336 and a reason of 1 to 500 characters",
@@ -1007,7 +1000,7 @@ impl App {
                 }
                 CaseAction::Extend {
                     due_at_ms: case.due_at_ms + i64::from(hours) * 3_600_000,
-                    reason: reason.to_owned(),
+                    reason: reason.trim().to_owned(),
                 }
             }
         };

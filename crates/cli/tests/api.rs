@@ -232,7 +232,7 @@ both!(invariant_1_idempotency_key_replays_and_refuses_reuse, |t: TestApp| async 
     let mut other = order_body();
     other["external_id"] = json!("site-43");
     let reused = send(other, "order-1").await.unwrap();
-    assert_eq!(reused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reused.status(), StatusCode::CONFLICT);
     assert_eq!(reused.json::<Value>().await.unwrap()["code"], "idempotency_key_reused");
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(t.store.pool()).await.unwrap();
     assert_eq!(n, 1);

@@ -138,7 +138,7 @@ both!(ref_2_sanctioned_funds_are_never_refunded_but_frozen, |t: TestApp| async m
         json!({"decision": "refund", "to_address": SANCTIONED_ETH, "network_fee": "1"}),
     )
     .await;
-    assert_eq!((status, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("refund_refused")));
+    assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("refund_refused")));
     assert!(p["detail"].as_str().unwrap().contains("sanctions"), "{p}");
     let (status, d) = post(&c, decisions.clone(), &key, json!({"decision": "release"})).await;
     assert_eq!(

@@ -14,6 +14,7 @@ pub mod policy;
 pub mod refund;
 pub mod risk;
 pub mod taxonomy;
+pub mod text;
 pub mod time;
 
 pub use address::{Address, AddressError, AddressKind};

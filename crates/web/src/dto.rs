@@ -11,6 +11,30 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+/// Whole numbers as JSON Schema sees them: `25192.0` is the integer 25192, as `25192` is (a
+/// fraction or a number out of range is refused).
+mod whole {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let n = serde_json::Number::deserialize(d)?;
+        let whole = match (n.as_u64(), n.as_f64()) {
+            (Some(u), _) => Some(u),
+            (None, Some(f)) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => Some(f as u64),
+            _ => None,
+        };
+        whole
+            .and_then(|u| u32::try_from(u).ok())
+            .ok_or_else(|| serde::de::Error::custom(format!("expected a whole number from 0 to {}, got {n}", u32::MAX)))
+    }
+
+    pub fn opt_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        #[derive(Deserialize)]
+        struct Whole(#[serde(deserialize_with = "u32")] u32);
+        Ok(Option::<Whole>::deserialize(d)?.map(|Whole(n)| n))
+    }
+}
+
 fn invalid(code: &str, detail: String) -> Problem {
     Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
 }
@@ -65,6 +89,19 @@ pub fn txid(network: Network, s: &str) -> Result<String, Problem> {
         return Err(invalid("invalid_txid", format!("txid: a {network} transaction id is {expected}")));
     }
     Ok(format!("{prefix}{}", hex.to_ascii_lowercase()))
+}
+
+/// A transaction id on the network of the order (or refund) it is for: one that fits another
+/// network is a conflict with that order (409 `txid_network_mismatch`), not a malformed request.
+pub fn txid_of(network: Network, s: &str) -> Result<String, Problem> {
+    txid(network, s).map_err(|problem| match Network::ALL.into_iter().find(|&n| txid(n, s).is_ok()) {
+        Some(other) => Problem::new(
+            StatusCode::CONFLICT,
+            "txid_network_mismatch",
+            format!("txid: a {other} transaction id, but this is on {network}"),
+        ),
+        None => problem,
+    })
 }
 
 pub fn rfc3339(ms: i64) -> String {
@@ -218,11 +255,7 @@ impl OrderRequest {
             }
         }
         if let Some(email) = &self.customer_email {
-            let e = email.trim();
-            let valid = e.len() <= 254
-                && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
-                && !e.chars().any(|c| c.is_whitespace() || c.is_control());
-            if !valid {
+            if !custos_domain::text::is_email(email) {
                 return Err(invalid("invalid_email", "customer_email: not a valid e-mail address".into()));
             }
         }
@@ -311,11 +344,13 @@ pub struct DepositRequest {
     pub asset: String,
     pub address: String,
     pub txid: String,
+    #[serde(deserialize_with = "whole::u32")]
     pub index: u32,
     pub amount: Amount,
     #[serde(default)]
     pub sources: Vec<String>,
     #[serde(default)]
+    #[serde(deserialize_with = "whole::opt_u32")]
     pub confirmations: Option<u32>,
 }
 
@@ -405,12 +440,23 @@ pub struct DecisionBody {
     pub network_fee: Option<Amount>,
 }
 
+/// The largest network fee a refund may name: the largest supply of any asset.
+pub const MAX_NETWORK_FEE: Amount = Asset::Eth.max_supply();
+
 impl DecisionBody {
     pub fn parse(self) -> Result<DecisionRequest, Problem> {
+        let refund_fields = self.to_address.is_some() || self.network_fee.is_some();
         match self.decision.as_str() {
+            "release" | "freeze" if refund_fields => Err(invalid(
+                "invalid_field",
+                format!("{}: to_address and network_fee belong to a refund only", self.decision),
+            )),
             "release" => Ok(DecisionRequest::Release),
             "freeze" => Ok(DecisionRequest::Freeze),
             "refund" => match (self.to_address, self.network_fee) {
+                (Some(_), Some(fee)) if fee > MAX_NETWORK_FEE => {
+                    Err(invalid("invalid_amount", format!("network_fee: at most {MAX_NETWORK_FEE} base units")))
+                }
                 (Some(to_address), Some(network_fee)) => Ok(DecisionRequest::Refund { to_address, network_fee }),
                 _ => Err(invalid(
                     "invalid_field",
@@ -470,6 +516,21 @@ pub struct CardBody {
     pub holder_name: Option<String>,
 }
 
+/// The longest card holder's name taken, in characters.
+pub const HOLDER_NAME_MAX: usize = 200;
+
+impl CardBody {
+    /// The holder's name as printed on the card, if given (blank is none).
+    pub fn holder(&self) -> Result<Option<&str>, Problem> {
+        match self.holder_name.as_deref() {
+            Some(h) if h.chars().count() > HOLDER_NAME_MAX => {
+                Err(invalid("invalid_field", format!("holder_name: at most {HOLDER_NAME_MAX} characters")))
+            }
+            other => Ok(other),
+        }
+    }
+}
+
 impl std::fmt::Debug for CardBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CardBody { .. }")
@@ -509,6 +570,7 @@ pub struct CaseActionBody {
     pub note: Option<String>,
     /// extend: by how many hours, and why.
     #[serde(default)]
+    #[serde(deserialize_with = "whole::opt_u32")]
     pub hours: Option<u32>,
     #[serde(default)]
     pub reason: Option<String>,
@@ -516,6 +578,22 @@ pub struct CaseActionBody {
 
 impl CaseActionBody {
     pub fn parse(self) -> Result<CaseActionRequest, Problem> {
+        // Each action takes its own fields and no other (the OpenAPI document says the same).
+        let given = [
+            ("assignee", self.assignee.is_some()),
+            ("note", self.note.is_some()),
+            ("hours", self.hours.is_some()),
+            ("reason", self.reason.is_some()),
+        ];
+        let own: &[&str] = match self.action.as_str() {
+            "assign" => &["assignee"],
+            "note" => &["note"],
+            "extend" => &["hours", "reason"],
+            _ => &[],
+        };
+        if let Some((field, _)) = given.iter().find(|(f, present)| *present && !own.contains(f)) {
+            return Err(invalid("invalid_field", format!("{field}: not a field of the {:?} action", self.action)));
+        }
         if self.action == "extend" {
             return match (self.hours, self.reason) {
                 (Some(hours), Some(reason)) => Ok(CaseActionRequest::Extend { hours, reason }),

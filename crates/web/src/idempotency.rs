@@ -41,8 +41,9 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let store = state.app.store();
     match store.idempotency_begin(&scoped, &request_hash, state.app.now_ms()).await {
         Err(e) => Problem::from(custos_app::AppError::from(e)).into_response(),
+        // The request itself may be fine: it collides with what the key already stands for.
         Ok(IdempotencyBegin::Mismatch) => Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::CONFLICT,
             "idempotency_key_reused",
             "this Idempotency-Key was used for a different request",
         )

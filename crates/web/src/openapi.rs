@@ -2,6 +2,7 @@
 
 use crate::problem::catalogue;
 use crate::routes::ROUTES;
+use custos_domain::{Asset, Network};
 use serde_json::{json, Map, Value};
 
 fn r(name: &str) -> Value {
@@ -16,77 +17,91 @@ fn json_response(description: &str, schema: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": r(schema)}}})
 }
 
+fn empty_json(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {}}})
+}
+
+/// An operation's request body schema and the answers particular to it; [`document`] adds those
+/// every route of its kind gives (authentication, body, path and `Idempotency-Key` problems).
 fn operation(operation_id: &str) -> (Option<&'static str>, Value) {
+    let p = problem_response;
     match operation_id {
         "createScreening" => {
             (Some("ScreeningRequest"), json!({"201": json_response("The screening and its decision", "Screening")}))
         }
-        "createOrder" => {
-            (Some("OrderRequest"), json!({"201": json_response("The order with its deposit address", "Order")}))
-        }
-        "getOrder" => {
-            (None, json!({"200": json_response("The order", "Order"), "404": problem_response("No such order")}))
-        }
+        "createOrder" => (
+            Some("OrderRequest"),
+            json!({"201": json_response("The order with its deposit address", "Order"),
+                   "409": p("customer_restricted: the customer may not start an exchange now; network_not_configured")}),
+        ),
+        "getOrder" => (None, json!({"200": json_response("The order", "Order")})),
         "reportDeposit" => (
             Some("DepositRequest"),
             json!({
                 "201": json_response("The deposit, screened and decided", "Deposit"),
                 "200": json_response("The same transfer was reported before: the existing deposit", "Deposit"),
-                "404": problem_response("The address is no order's deposit address"),
-                "409": problem_response("The order accepts no deposits"),
+                "404": p("unknown_deposit_address: the address is no order's deposit address"),
+                "409": p("asset_mismatch, or the order accepts no deposits"),
             }),
         ),
         "requestPayout" => (
             None,
-            json!({"200": {"description": "The order (payout_pending, or in_review when the destination was not clean), the destination's screening, and the case if one opened", "content": {"application/json": {}}}, "409": problem_response("The order is not payable")}),
+            json!({"200": empty_json("The order (payout_pending, or in_review when the destination was not clean), the destination's screening, and the case if one opened"),
+                   "409": p("The order is not payable, or the customer may not be paid out now")}),
         ),
         "completePayout" => (
             Some("PayoutCompletion"),
-            json!({"200": json_response("The completed order", "Order"), "409": problem_response("No payout is pending")}),
+            json!({"200": json_response("The completed order", "Order"), "409": p("No payout is pending; txid_network_mismatch")}),
         ),
-        "getCase" => (None, json!({"200": json_response("The case", "Case"), "404": problem_response("No such case")})),
+        "getCase" => (None, json!({"200": json_response("The case", "Case")})),
         "decide" => (
             Some("DecisionBody"),
             json!({
-            "201": {"description": "The decision, in effect", "content": {"application/json": {}}},
-            "403": problem_response("four_eyes_needs_staff: a refund or a release of held or rejected funds is two officers' work in the back-office, never a key's"),
-            "409": problem_response("The case is closed, or the order cannot take this decision")}),
+            "201": empty_json("The decision, in effect"),
+            "403": p("four_eyes_needs_staff: a refund or a release of held or rejected funds is two officers' work in the back-office, never a key's"),
+            "409": p("The case is closed, the order cannot take this decision, or the refund is refused")}),
         ),
-        "caseAction" => (
-            Some("CaseActionBody"),
-            json!({"200": json_response("The case", "Case"), "409": problem_response("The case is closed")}),
-        ),
+        "caseAction" => {
+            (Some("CaseActionBody"), json!({"200": json_response("The case", "Case"), "409": p("The case is closed")}))
+        }
         "requestFromCustomer" => (
             Some("RequestBody"),
-            json!({"201": {"description": "The request, with its deadline", "content": {"application/json": {}}},
-            "409": problem_response("The case is closed")}),
+            json!({"201": empty_json("The request, with its deadline"), "409": p("The case is closed")}),
         ),
         "answerRequest" => (
             Some("AnswerBody"),
-            json!({"200": {"description": "The request, answered", "content": {"application/json": {}}},
-            "403": problem_response("answers_by_key_disabled: the integration mode [api] answers_by_key is off"),
-            "409": problem_response("Already answered")}),
+            json!({"200": empty_json("The request, answered"),
+            "403": p("answers_by_key_disabled: the integration mode [api] answers_by_key is off"),
+            "409": p("Already answered")}),
         ),
         "refundSent" => (
             Some("PayoutCompletion"),
-            json!({"200": {"description": "The refund, sent", "content": {"application/json": {}}},
-            "409": problem_response("No refund is pending")}),
+            json!({"200": empty_json("The refund, sent"), "409": p("No refund is pending; txid_network_mismatch")}),
         ),
-        "getWebhookEvent" => {
-            (None, json!({"200": json_response("The event", "WebhookEvent"), "404": problem_response("No such event")}))
-        }
-        "replayWebhookEvent" => (
-            None,
-            json!({"202": json_response("The event, pending again", "WebhookEvent"), "404": problem_response("No such event")}),
-        ),
+        "getWebhookEvent" => (None, json!({"200": json_response("The event", "WebhookEvent")})),
+        "replayWebhookEvent" => (None, json!({"202": json_response("The event, pending again", "WebhookEvent")})),
         "registerCard" => (
             Some("CardBody"),
-            json!({"201": {"description": "The card by its ends, and whether a review case opened because another customer registered it", "content": {"application/json": {}}},
-            "422": problem_response("Not a card number")}),
+            json!({"201": empty_json("The card by its ends, and whether a review case opened because another customer registered it"),
+            "409": p("customer_required: the order has no customer e-mail")}),
         ),
-        "getOpenApi" => (None, json!({"200": {"description": "This document", "content": {"application/json": {}}}})),
-        _ => (None, json!({"200": {"description": "OK", "content": {"application/json": {}}}})),
+        "getMetrics" => (
+            None,
+            json!({"200": {"description": "The analyzers' counters in the Prometheus text format",
+                           "content": {"text/plain": {"schema": {"type": "string"}}}}}),
+        ),
+        "getOpenApi" => (None, json!({"200": empty_json("This document")})),
+        _ => (None, json!({"200": empty_json("OK")})),
     }
+}
+
+/// Adds `description` to a response already documented (its problem codes), or documents it.
+fn also(responses: &mut Value, status: &str, description: &str) {
+    let joined = match responses.get(status).and_then(|r| r["description"].as_str()) {
+        Some(d) if d != description => format!("{description}; {d}"),
+        _ => description.to_owned(),
+    };
+    responses[status] = problem_response(&joined);
 }
 
 pub fn document() -> Value {
@@ -101,32 +116,41 @@ pub fn document() -> Value {
         if let Some(scope) = route.scope {
             op["security"] = json!([{"bearer": []}]);
             op["x-required-scope"] = json!(scope.as_str());
-            responses["401"] = problem_response("Missing, unknown or revoked API key");
-            let also = responses.get("403").and_then(|r| r["description"].as_str()).map(|d| format!("; or {d}"));
-            responses["403"] = problem_response(&format!(
-                "forbidden: the API key lacks the required scope{}",
-                also.unwrap_or_default()
-            ));
-            responses["503"] = problem_response("The database is unavailable; retry");
+            also(&mut responses, "401", "unauthorized: missing, unknown or revoked API key");
+            also(&mut responses, "403", "forbidden: the API key lacks the required scope");
+            also(&mut responses, "503", "service_unavailable: the database is unavailable; retry");
+        }
+        let mut parameters = Vec::new();
+        if route.method == "POST" && route.scope.is_some() {
+            parameters.push(json!({
+                "name": "Idempotency-Key", "in": "header", "required": false,
+                "description": "Retries with the same key and body get the first response again (header Idempotent-Replayed: true); a key is for one request only.",
+                "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"}
+            }));
+            also(
+                &mut responses,
+                "409",
+                "idempotency_key_reused (for a different request), idempotency_request_in_progress (still being processed)",
+            );
+            also(&mut responses, "413", "body_too_large: the body exceeds the size limit");
+            also(&mut responses, "422", "invalid_idempotency_key: not 1 to 255 visible ASCII characters");
         }
         if let Some(schema) = body {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": r(schema)}}});
-            op["parameters"] = json!([{
-                "name": "Idempotency-Key", "in": "header", "required": false,
-                "description": "Retries with the same key and body get the first response again (header Idempotent-Replayed: true).",
-                "schema": {"type": "string", "maxLength": 255}
-            }]);
-            responses["413"] = problem_response("The body exceeds the size limit");
-            responses["415"] = problem_response("The body is not JSON");
-            responses["422"] = problem_response("The body is invalid; `code` says why");
+            also(&mut responses, "400", "invalid_body: the body is not JSON");
+            also(&mut responses, "415", "unsupported_media_type: the body is not sent as application/json");
+            also(&mut responses, "422", "The body is invalid; `code` says why");
         }
         if route.path.contains("{id}") {
-            let id =
-                json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}});
-            match op.get_mut("parameters").and_then(|p| p.as_array_mut()) {
-                Some(list) => list.push(id),
-                None => op["parameters"] = json!([id]),
-            }
+            parameters.push(
+                json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"},
+                                   "description": "A UUID; anything else is no such resource (404)"}),
+            );
+            also(&mut responses, "400", "invalid_path: the path is not UTF-8");
+            also(&mut responses, "404", "not_found: no such resource (the code names it)");
+        }
+        if !parameters.is_empty() {
+            op["parameters"] = Value::Array(parameters);
         }
         op["responses"] = responses;
         let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
@@ -147,12 +171,132 @@ pub fn document() -> Value {
     })
 }
 
+/// The integers from 1 to `n`, without leading zeros, as regex alternatives.
+fn one_to(n: u128) -> String {
+    let digits: Vec<u8> = n.to_string().bytes().map(|b| b - b'0').collect();
+    let len = digits.len();
+    let mut alternatives = Vec::new();
+    if len >= 2 {
+        alternatives.push(format!("[1-9][0-9]{{0,{}}}", len - 2));
+    }
+    for (i, &d) in digits.iter().enumerate() {
+        let low = u8::from(i == 0);
+        if d > low {
+            let prefix: String = digits[..i].iter().map(|x| char::from(b'0' + x)).collect();
+            let class = if d - 1 == low { low.to_string() } else { format!("[{low}-{}]", d - 1) };
+            let rest = len - i - 1;
+            let tail = if rest > 0 { format!("[0-9]{{{rest}}}") } else { String::new() };
+            alternatives.push(format!("{prefix}{class}{tail}"));
+        }
+    }
+    alternatives.push(n.to_string());
+    alternatives.join("|")
+}
+
+/// An amount of `asset` in base units: digits, more than zero, at most the asset's supply.
+fn amount_of(asset: Asset) -> Value {
+    let max = asset.max_supply();
+    json!({"type": "string", "pattern": format!("^0*(?:{})$", one_to(max.0)),
+           "description": format!("{asset} in base units, as a string of digits: more than 0, at most {max} (all the {asset} there is)")})
+}
+
+/// Free text: something besides white space, at most `max` characters.
+fn text(max: usize, description: &str) -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": max,
+           "pattern": format!("[^{}]", custos_domain::text::WHITESPACE_CLASS), "description": description})
+}
+
+fn nullable(schema: Value) -> Value {
+    json!({"anyOf": [schema, {"type": "null"}]})
+}
+
+/// An address on `network`, its checksum verified (a format of this document: the pattern
+/// alone cannot say it).
+fn address_on(network: Network) -> Value {
+    let what = match network {
+        Network::Bitcoin => "a Bitcoin address: base58 P2PKH or P2SH, or bech32 / bech32m SegWit, checksum verified",
+        Network::Ethereum => {
+            "an Ethereum address: 0x and 40 hex digits, all lower case, all upper case or EIP-55 mixed case"
+        }
+        Network::Tron => "a TRON address: base58check, starting with T",
+    };
+    json!({"type": "string", "format": format!("{network}-address"), "description": what})
+}
+
+fn txid_on(network: Network) -> Value {
+    let pattern = match network {
+        Network::Ethereum => "^0x[0-9a-fA-F]{64}$",
+        Network::Bitcoin | Network::Tron => "^[0-9a-fA-F]{64}$",
+    };
+    json!({"type": "string", "pattern": pattern, "description": format!("A {network} transaction id")})
+}
+
+/// The (network, asset) pairs that move (USDT and USDC on Ethereum and TRON).
+fn pairs() -> Vec<(Network, Asset)> {
+    Network::ALL
+        .into_iter()
+        .flat_map(|n| Asset::ALL.into_iter().filter(move |a| a.is_on(n)).map(move |a| (n, a)))
+        .collect()
+}
+
+/// One variant per (network, asset) pair: `fields` adds what depends on them.
+fn per_pair(required: &[&str], fields: impl Fn(Network, Asset) -> Map<String, Value>) -> Value {
+    let variants: Vec<Value> = pairs()
+        .into_iter()
+        .map(|(n, a)| {
+            let mut properties = Map::new();
+            properties.insert("network".into(), json!({"const": n.as_str()}));
+            properties.insert("asset".into(), json!({"const": a.as_str()}));
+            properties.extend(fields(n, a));
+            json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties,
+                   "title": format!("{a} on {n}")})
+        })
+        .collect();
+    json!({"oneOf": variants})
+}
+
+fn props(list: &[(&str, Value)]) -> Map<String, Value> {
+    list.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+}
+
 fn schemas() -> Value {
     let network = json!({"type": "string", "enum": ["bitcoin", "ethereum", "tron"]});
     let asset = json!({"type": "string", "enum": ["BTC", "ETH", "TRX", "USDT", "USDC"]});
-    let amount = json!({"type": "string", "pattern": "^[0-9]+$", "maxLength": 39, "description": "Integer amount in base units, as a string of digits; more than zero and at most the asset's whole supply (BTC 21 million, ETH 200 million, TRX 200 billion, USDT and USDC a trillion)"});
+    let amount = json!({"type": "string", "pattern": "^[0-9]+$", "description": "Integer amount in base units, as a string of digits"});
     let categories: Vec<&str> = custos_domain::RiskCategory::ALL.iter().map(|c| c.as_str()).collect();
     let time = json!({"type": "string", "format": "date-time"});
+    let screening_request: Vec<Value> = Network::ALL
+        .into_iter()
+        .map(|n| {
+            json!({"type": "object", "additionalProperties": false, "required": ["network", "address"], "title": n.as_str(),
+                   "properties": {"network": {"const": n.as_str()}, "address": address_on(n)}})
+        })
+        .collect();
+    let any_address = json!({"anyOf": Network::ALL.into_iter().map(address_on).collect::<Vec<_>>(),
+                             "description": "Refund: one of the deposit's source addresses"});
+    let any_txid = json!({"anyOf": Network::ALL.into_iter().map(txid_on).collect::<Vec<_>>(),
+                          "description": "On the order's network; one of another network is 409 txid_network_mismatch"});
+    let max_fee = crate::dto::MAX_NETWORK_FEE;
+    let fee = json!({"type": "string", "pattern": format!("^(?:0+|0*(?:{}))$", one_to(max_fee.0)),
+                     "description": format!("In the deposit's base units, at most {max_fee}")});
+    let null = json!({"type": "null"});
+    let action = |name: &str, own: &[(&str, Value)]| {
+        let mut properties = props(&[("action", json!({"const": name}))]);
+        for field in ["assignee", "note", "hours", "reason"] {
+            properties.insert(field.into(), null.clone());
+        }
+        properties.extend(props(own));
+        let mut required = vec!["action"];
+        required.extend(own.iter().map(|(k, _)| *k));
+        json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties, "title": name})
+    };
+    let decision = |name: &str, refund: bool| {
+        let (to, fee_field) = if refund { (any_address.clone(), fee.clone()) } else { (null.clone(), null.clone()) };
+        let required: Vec<&str> = if refund { vec!["decision", "to_address", "network_fee"] } else { vec!["decision"] };
+        json!({"type": "object", "additionalProperties": false, "required": required, "title": name,
+               "properties": {"decision": {"const": name}, "to_address": to, "network_fee": fee_field}})
+    };
+    let u32_max = u64::from(u32::MAX);
     json!({
         "Problem": {
             "type": "object",
@@ -162,10 +306,7 @@ fn schemas() -> Value {
                 "code": {"type": "string", "enum": catalogue()}, "detail": {"type": "string"}
             }
         },
-        "ScreeningRequest": {
-            "type": "object", "additionalProperties": false, "required": ["network", "address"],
-            "properties": {"network": network, "address": {"type": "string"}}
-        },
+        "ScreeningRequest": {"oneOf": screening_request},
         "Screening": {
             "type": "object",
             "required": ["id", "network", "address", "risk_score", "band", "decision", "categories", "analyzers", "policy_version", "explanation"],
@@ -190,12 +331,14 @@ fn schemas() -> Value {
         "OrderRequest": {
             "type": "object", "additionalProperties": false, "required": ["pay", "receive"],
             "properties": {
-                "external_id": {"type": "string", "pattern": crate::dto::EXTERNAL_ID_PATTERN, "description": "Your order's reference; kept in clear, so never personal data"},
-                "customer_email": {"type": "string", "format": "email", "description": "Stored encrypted; never returned"},
-                "pay": {"type": "object", "additionalProperties": false, "required": ["network", "asset", "amount"],
-                        "properties": {"network": network, "asset": asset, "amount": amount}},
-                "receive": {"type": "object", "additionalProperties": false, "required": ["network", "asset", "amount", "address"],
-                            "properties": {"network": network, "asset": asset, "amount": amount, "address": {"type": "string"}}}
+                "external_id": nullable(json!({"type": "string", "pattern": crate::dto::EXTERNAL_ID_PATTERN,
+                    "description": "Your order's reference; kept in clear, so never personal data"})),
+                "customer_email": nullable(json!({"type": "string", "maxLength": custos_domain::text::EMAIL_MAX,
+                    "pattern": custos_domain::text::email_pattern(), "description": "Stored encrypted; never returned"})),
+                "pay": per_pair(&["network", "asset", "amount"], |_, a| props(&[("amount", amount_of(a))])),
+                "receive": per_pair(&["network", "asset", "amount", "address"], |n, a| {
+                    props(&[("amount", amount_of(a)), ("address", address_on(n))])
+                })
             }
         },
         "Case": {
@@ -224,18 +367,15 @@ fn schemas() -> Value {
                 "created_at": time, "updated_at": time
             }
         },
-        "DepositRequest": {
-            "type": "object", "additionalProperties": false,
-            "required": ["network", "asset", "address", "txid", "index", "amount"],
-            "properties": {
-                "network": network, "asset": asset,
-                "address": {"type": "string", "description": "The order's deposit address"},
-                "txid": {"type": "string"}, "index": {"type": "integer", "minimum": 0, "description": "Output index (Bitcoin) or log/transfer index"},
-                "amount": amount,
-                "sources": {"type": "array", "maxItems": crate::dto::MAX_SOURCES, "items": {"type": "string"}, "description": "The addresses the funds came from"},
-                "confirmations": {"type": "integer", "minimum": 0}
-            }
-        },
+        "DepositRequest": per_pair(&["network", "asset", "address", "txid", "index", "amount"], |n, a| props(&[
+            ("address", json!({"allOf": [address_on(n)], "description": "The order's deposit address"})),
+            ("txid", txid_on(n)),
+            ("index", json!({"type": "integer", "minimum": 0, "maximum": u32_max, "description": "Output index (Bitcoin) or log/transfer index"})),
+            ("amount", amount_of(a)),
+            ("sources", json!({"type": "array", "maxItems": crate::dto::MAX_SOURCES, "items": address_on(n),
+                               "description": "The addresses the funds came from"})),
+            ("confirmations", nullable(json!({"type": "integer", "minimum": 0, "maximum": u32_max}))),
+        ])),
         "DepositFields": {
             "type": "object",
             "properties": {
@@ -245,39 +385,32 @@ fn schemas() -> Value {
                 "confirmations": {"type": ["integer", "null"]}, "screening_id": {"type": "string"}, "received_at": time
             }
         },
-        "DecisionBody": {
-            "type": "object", "additionalProperties": false, "required": ["decision"],
-            "properties": {
-                "decision": {"type": "string", "enum": ["release", "refund", "freeze"]},
-                "to_address": {"type": "string", "description": "Refund: one of the deposit's source addresses"},
-                "network_fee": amount
-            }
-        },
-        "CaseActionBody": {
-            "type": "object", "additionalProperties": false, "required": ["action"],
-            "properties": {"action": {"type": "string", "enum": ["assign", "note", "escalate", "extend", "close"]},
-                           "hours": {"type": "integer", "minimum": 1, "maximum": 336, "description": "extend: by how many hours"},
-                           "reason": {"type": "string", "maxLength": 500, "description": "extend: why more analysis is needed"},
-                           "assignee": {"type": "string", "maxLength": 100},
-                           "note": {"type": "string", "maxLength": 10000, "description": "Stored encrypted"}}
-        },
+        "DecisionBody": {"oneOf": [decision("release", false), decision("freeze", false), decision("refund", true)]},
+        "CaseActionBody": {"oneOf": [
+            action("assign", &[("assignee", text(100, "Who takes the case"))]),
+            action("note", &[("note", text(10_000, "Stored encrypted"))]),
+            action("escalate", &[]),
+            action("close", &[]),
+            action("extend", &[("hours", json!({"type": "integer", "minimum": 1, "maximum": 336, "description": "By how many hours"})),
+                               ("reason", text(500, "Why more analysis is needed"))]),
+        ]},
         "RequestBody": {
             "type": "object", "additionalProperties": false, "required": ["kind", "message"],
             "properties": {"kind": {"type": "string", "enum": ["kyc", "source_of_funds", "information"]},
-                           "message": {"type": "string", "maxLength": 2000}}
+                           "message": text(2000, "What the customer is asked; stored sealed")}
         },
         "AnswerBody": {
             "type": "object", "additionalProperties": false, "required": ["answer"],
-            "properties": {"answer": {"type": "string", "maxLength": 20000, "description": "Stored encrypted; never returned"}}
+            "properties": {"answer": text(20_000, "Stored encrypted; never returned")}
         },
         "CardBody": {
             "type": "object", "additionalProperties": false, "required": ["number"],
-            "properties": {"number": {"type": "string", "description": "12 to 19 digits; checked, never stored (only the first 6 and last 4 digits and a keyed hash)"},
-                           "holder_name": {"type": "string", "description": "As on the card; stored encrypted"}}
+            "properties": {"number": {"type": "string", "format": "card-number", "description": "12 to 19 digits (spaces and dashes between them are ignored) with a valid Luhn check digit; never stored (only the first 6 and last 4 digits and a keyed hash)"},
+                           "holder_name": nullable(json!({"type": "string", "maxLength": crate::dto::HOLDER_NAME_MAX, "description": "As on the card; stored encrypted"}))}
         },
         "PayoutCompletion": {
             "type": "object", "additionalProperties": false, "required": ["txid"],
-            "properties": {"txid": {"type": "string", "description": "The payout's transaction id on the receive network"}}
+            "properties": {"txid": any_txid}
         },
         "WebhookEvent": {
             "type": "object",

@@ -254,7 +254,7 @@ pub async fn complete_payout(
 ) -> ApiResult {
     let id = dto::order_id(&id)?;
     let network = state.app.get_order(id).await?.order.receive_network;
-    let txid = dto::txid(network, &req.txid)?;
+    let txid = dto::txid_of(network, &req.txid)?;
     let order = state.app.complete_payout(id, &txid, &caller.actor()).await?;
     Ok((StatusCode::OK, Json(dto::order_summary(&order))))
 }
@@ -322,8 +322,8 @@ pub async fn register_card(
     ApiJson(req): ApiJson<dto::CardBody>,
 ) -> ApiResult {
     let order = dto::uuid_in_path(&id, "order_not_found")?;
-    let (card, case_opened) =
-        state.app.register_card(order, &req.number, req.holder_name.as_deref(), &caller.actor()).await?;
+    let holder = req.holder()?;
+    let (card, case_opened) = state.app.register_card(order, &req.number, holder, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"card": card, "case_opened": case_opened}))))
 }
 
@@ -334,7 +334,7 @@ pub async fn refund_sent(
     ApiJson(req): ApiJson<dto::PayoutCompletion>,
 ) -> ApiResult {
     let id = dto::uuid_in_path(&id, "refund_not_found")?;
-    let txid = dto::txid(state.app.get_refund(id).await?.network, &req.txid)?;
+    let txid = dto::txid_of(state.app.get_refund(id).await?.network, &req.txid)?;
     let refund = state.app.refund_sent(id, &txid, &caller.actor()).await?;
     Ok((StatusCode::OK, Json(serde_json::to_value(&refund).unwrap_or(Value::Null))))
 }

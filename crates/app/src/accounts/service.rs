@@ -160,13 +160,7 @@ fn event(actor: &str, action: &str, id: Uuid, data: serde_json::Value) -> AuditE
 /// The form of an e-mail that is indexed: trimmed and lower case.
 pub fn normalise_email(email: &str) -> Result<String, AuthError> {
     let e = email.trim().to_lowercase();
-    let valid = e.len() <= 254
-        && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-        })
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
-        && e.matches('@').count() == 1;
-    if valid {
+    if custos_domain::text::is_email(&e) {
         Ok(e)
     } else {
         Err(AuthError::Rejected("enter a valid e-mail address".into()))
