@@ -316,12 +316,7 @@ both!(
 both!(fix_4_uploads_take_their_documented_size_with_the_csrf_check_intact, |t: TestApp| async move {
     let (base, key) = t.serve().await;
     let c = client();
-    let accounts = t.app.accounts();
-    accounts.register_customer("uma@example.com", PASSWORD, "en").await.unwrap();
-    let (token, _) = accounts
-        .login(custos_app::accounts::records::AccountKind::Customer, "uma@example.com", PASSWORD, IP, None)
-        .await
-        .unwrap();
+    let token = customer_session(&t, "uma@example.com").await;
     let cookie = format!("__Host-custos_customer={token}");
     let pdf = |mb: f64| [b"%PDF-1.4\n".as_slice(), &vec![b'0'; (mb * 1024.0 * 1024.0) as usize]].concat();
     let (_, dep) = order_with_deposit(&c, &base, &key, Some("uma@example.com"), GAMBLING_ETH, 0x44).await;
@@ -394,12 +389,7 @@ both!(fix_4_uploads_take_their_documented_size_with_the_csrf_check_intact, |t: T
 both!(fix_5_documents_are_named_by_their_content_and_shown_without_bidi_controls, |t: TestApp| async move {
     let (base, key) = t.serve().await;
     let c = client();
-    let accounts = t.app.accounts();
-    accounts.register_customer("vera@example.com", PASSWORD, "en").await.unwrap();
-    let (token, _) = accounts
-        .login(custos_app::accounts::records::AccountKind::Customer, "vera@example.com", PASSWORD, IP, None)
-        .await
-        .unwrap();
+    let token = customer_session(&t, "vera@example.com").await;
     let (_, dep) = order_with_deposit(&c, &base, &key, Some("vera@example.com"), GAMBLING_ETH, 0x55).await;
     let case = dep["case"]["id"].as_str().unwrap().to_owned();
     let (_, request) =
@@ -476,12 +466,7 @@ both!(fix_15_request_messages_are_sealed_and_external_ids_hold_no_personal_data,
     assert!(!sealed.contains("Boris") && sealed.starts_with("v2."), "sealed with the customer's data key: {sealed}");
     let view: Value = get(&c, format!("{base}/api/v1/orders/{}", order["id"].as_str().unwrap()), &key).await;
     assert_eq!(view["requests"][0]["message"], words, "opened for the API");
-    let accounts = t.app.accounts();
-    accounts.register_customer("wanda@example.com", PASSWORD, "en").await.unwrap();
-    let (token, _) = accounts
-        .login(custos_app::accounts::records::AccountKind::Customer, "wanda@example.com", PASSWORD, IP, None)
-        .await
-        .unwrap();
+    let token = customer_session(&t, "wanda@example.com").await;
     let page = c
         .get(format!("{base}/cabinet/orders/{}", order["id"].as_str().unwrap()))
         .header("cookie", format!("__Host-custos_customer={token}"))

@@ -138,6 +138,18 @@ fn audit_verify_exits_non_zero_naming_the_tampered_entry() {
     assert!(text(&out.stdout).contains("entry 2"), "{}", text(&out.stdout));
 }
 
+/// `custos serve` with the configuration `toml` in the data folder `d` and a fresh master key.
+fn serve_with_config(d: &std::path::Path, toml: &str) -> Output {
+    let cfg = d.join("custos.toml");
+    std::fs::write(&cfg, toml).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["--config", cfg.to_str().unwrap(), "serve"])
+        .env("CUSTOS_DATA_DIR", d)
+        .env("CUSTOS_MASTER_KEY", custos_crypto::MasterKey::generate().to_base64())
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn invariant_2_fix_12_serve_refuses_to_start_without_a_real_master_key_or_with_an_unsafe_policy() {
     let d = scratch("serve");
@@ -152,14 +164,7 @@ fn invariant_2_fix_12_serve_refuses_to_start_without_a_real_master_key_or_with_a
         .unwrap();
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("well-known"), "{}", text(&out.stderr));
-    let cfg = d.join("custos.toml");
-    std::fs::write(&cfg, "[policy]\nanalyzer_failure = \"proceed\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_custos"))
-        .args(["--config", cfg.to_str().unwrap(), "serve"])
-        .env("CUSTOS_DATA_DIR", &d)
-        .env("CUSTOS_MASTER_KEY", custos_crypto::MasterKey::generate().to_base64())
-        .output()
-        .unwrap();
+    let out = serve_with_config(&d, "[policy]\nanalyzer_failure = \"proceed\"\n");
     assert!(!out.status.success(), "an unsafe policy is refused");
     assert!(text(&out.stderr).contains("policy"), "{}", text(&out.stderr));
     // Issue 13, item 12: RISK-2 lets only medium proceed; the setting is named.
@@ -171,23 +176,11 @@ fn invariant_2_fix_12_serve_refuses_to_start_without_a_real_master_key_or_with_a
             "policy.categories.scam.direct",
         ),
     ] {
-        std::fs::write(&cfg, setting).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_custos"))
-            .args(["--config", cfg.to_str().unwrap(), "serve"])
-            .env("CUSTOS_DATA_DIR", &d)
-            .env("CUSTOS_MASTER_KEY", custos_crypto::MasterKey::generate().to_base64())
-            .output()
-            .unwrap();
+        let out = serve_with_config(&d, setting);
         assert!(!out.status.success(), "{setting} is refused");
         assert!(text(&out.stderr).contains(named), "{named}: {}", text(&out.stderr));
     }
-    std::fs::write(&cfg, "[analyzers]\ntimeout_seconds = 600\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_custos"))
-        .args(["--config", cfg.to_str().unwrap(), "serve"])
-        .env("CUSTOS_DATA_DIR", &d)
-        .env("CUSTOS_MASTER_KEY", custos_crypto::MasterKey::generate().to_base64())
-        .output()
-        .unwrap();
+    let out = serve_with_config(&d, "[analyzers]\ntimeout_seconds = 600\n");
     assert!(text(&out.stderr).contains("SLA-1"), "SLA-1: an analyzer may not take longer than the primary check");
 }
 

@@ -547,6 +547,14 @@ pub async fn staff(t: &TestApp, email: &str, role: custos_domain::access::Role) 
     Person { cookie: "__Host-custos_staff".into(), token, secret }
 }
 
+/// A customer registered and logged in (no MFA); returns the session's token.
+pub async fn customer_session(t: &TestApp, email: &str) -> String {
+    let accounts = t.app.accounts();
+    accounts.register_customer(email, PASSWORD, "en").await.unwrap();
+    let kind = custos_app::accounts::records::AccountKind::Customer;
+    accounts.login(kind, email, PASSWORD, IP, None).await.unwrap().0
+}
+
 pub async fn step_up(t: &TestApp, c: &reqwest::Client, base: &str, p: &Person) {
     use custos_app::Clock;
     t.clock.advance_ms(30_000);
