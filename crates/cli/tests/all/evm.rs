@@ -4,9 +4,8 @@
 //! reorganisation drops what was not credited yet and reverts what was (with a case), and what
 //! the new chain adds is credited; after a restart the watcher catches up without duplicates.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use custos_app::watch::{WatchReport, WatchSettings};
 use custos_chain::evm::{EvmRpc, Token};
 use custos_domain::{Address, Amount, Asset, Network, OrderStatus, RiskCategory};

@@ -1,12 +1,11 @@
 //! Webhooks: signed delivery to a local receiver, retries with backoff, dead letters and
 //! replay, and delivery surviving a `kill -9` between commit and delivery.
 
-mod common;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use common::*;
+use crate::common::*;
 use custos_app::model::{DeliveryStatus, NewOrder};
 use custos_app::webhooks::Deliverer;
 use custos_app::Store;

@@ -1,8 +1,7 @@
 //! The `custos` binary as an operator runs it.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

@@ -11,11 +11,10 @@
 //!
 //! `CUSTOS_SCREENSHOTS=DIR` saves screenshots of the main pages into DIR.
 
-mod common;
 #[path = "common/webdriver.rs"]
 mod webdriver;
 
-use common::*;
+use crate::common::*;
 use custos_app::Clock;
 use custos_crypto::derive_token;
 use custos_domain::access::Role;

@@ -1,9 +1,8 @@
 //! Requests to the customer and their deadlines (issue 3; SEC-14, SEC-15, SLA-2), end to end
 //! through the API.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use custos_app::model::{DecisionRequest, Scope};
 use custos_domain::access::Role;
 use reqwest::{Client, StatusCode};

@@ -1,9 +1,8 @@
 //! SEC-5 as an operator meets it: built-in TLS with HSTS, no plain HTTP off loopback; and
 //! `custos user create` (staff accounts, passwords from standard input only).
 
-mod common;
 
-use common::KillOnDrop;
+use crate::common::KillOnDrop;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -241,8 +240,8 @@ fn addr_2_the_signer_key_is_read_from_stdin_and_sealed_at_rest() {
 }
 
 /// A Custos served in this process with `limits` (over TLS with `tls`); returns its port.
-async fn in_process(limits: custos_web::Limits, tls: Option<custos_web::TlsAcceptor>) -> (u16, common::TestApp) {
-    let t = common::TestApp::new(common::Backend::Sqlite).await.unwrap();
+async fn in_process(limits: custos_web::Limits, tls: Option<custos_web::TlsAcceptor>) -> (u16, crate::common::TestApp) {
+    let t = crate::common::TestApp::new(crate::common::Backend::Sqlite).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let state = custos_web::AppState::new(t.app.clone());

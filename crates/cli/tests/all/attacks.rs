@@ -1,9 +1,8 @@
 //! The attacks of the security review (issue 13), each reproduced against a real Custos on
 //! SQLite and PostgreSQL: `fix_N_*` is item N of the issue, and docs/security.md lists them.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use custos_app::model::{DecisionRequest, RequestKind, Scope};
 use custos_domain::access::Role;
 use custos_domain::Amount;

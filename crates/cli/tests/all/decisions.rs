@@ -1,9 +1,8 @@
 //! Officer decisions through the API (issue 3): release, refunds under four-eyes (REF-2..REF-4),
 //! and freezing funds that must never be refunded.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use custos_app::model::{DecisionRequest, RequestKind};
 use custos_domain::access::Role;
 use custos_domain::Amount;

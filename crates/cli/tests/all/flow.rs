@@ -1,8 +1,7 @@
 //! FLOW-1, RISK-1..3, ADDR-1 and DESIGN.md's invariants, through the use cases, on both databases.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use custos_app::model::{NewDeposit, NewOrder, OrderRecord};
 use custos_app::{AppError, Clock, Store};
 use custos_domain::policy::Action;

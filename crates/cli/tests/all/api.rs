@@ -1,8 +1,7 @@
 //! The public API contract over real HTTP, on both databases.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 

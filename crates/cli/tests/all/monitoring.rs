@@ -1,8 +1,7 @@
 //! MON-1: monitoring rules beside the analyzers, on both databases.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use custos_app::model::{NewDeposit, NewOrder};
 use custos_app::monitoring::MonitoringRules;
 use custos_domain::policy::{Action, Reason};

@@ -3,12 +3,11 @@
 //! run here): TRX and TRC-20 (USDT) transfers to derived addresses, the sender as the source,
 //! failed transactions and other contracts ignored, and a reorganisation.
 
-mod common;
 
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::Json;
-use common::*;
+use crate::common::*;
 use custos_app::watch::WatchSettings;
 use custos_chain::tron::{Trc20, TronGrid};
 use custos_domain::{Address, Amount, Asset, Network, OrderStatus};

@@ -1,9 +1,8 @@
 //! All 86 public GraphSense TagPacks of shared/data import, on both databases, and re-importing
 //! them replaces rather than duplicates.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use custos_app::{Store, SystemClock};
 use custos_domain::{Address, Network, RiskCategory};
 use custos_screening::import::{self, Format};

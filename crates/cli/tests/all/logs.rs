@@ -3,9 +3,8 @@
 //! back-office with logging at TRACE for every crate; none of them may appear in the logs, the
 //! audit log or the outbox.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use custos_app::accounts::records::AccountKind;
 use custos_app::Clock;
 use custos_crypto::derive_token;

@@ -1,9 +1,8 @@
 //! Invariant 1 under a crash: `kill -9` of the server while deposits arrive loses no
 //! acknowledged deposit, double-processes none, and leaves the audit chain intact.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -1,9 +1,8 @@
 //! KYC with SumSub (issue 6) on SQLite and PostgreSQL: webhooks through HTTP, verified by their
 //! digest before anything else, stored once, applied in order; the states' consequences.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use custos_app::kyc::{VerificationUpload, WebhookOutcome};
 use custos_domain::kyc::VerificationState;
 use custos_kyc::sumsub::{ClientSettings, DigestAlg, SumsubProvider, WebhookSettings};

@@ -3,9 +3,8 @@
 //! (invariant 5), the case queue's filters and deadlines (invariant 7), personal data revealed
 //! only with a step-up and audited (SEC-12), mail on new requests, password change.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use custos_app::accounts::records::AccountKind;
 use custos_crypto::derive_token;
 use custos_domain::access::Role;
@@ -304,7 +303,7 @@ both!(documents_are_checked_encrypted_and_opened_by_officers_only_with_an_audit,
             .await
             .unwrap();
     assert_eq!(rows.len(), 2);
-    let writer = common::open(&t.db.url).await;
+    let writer = crate::common::open(&t.db.url).await;
     for (i, (id, _)) in rows.iter().enumerate() {
         let other = &rows[1 - i].1;
         sqlx::query("UPDATE request_documents SET content_enc = $1 WHERE id = $2")

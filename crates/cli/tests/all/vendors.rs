@@ -2,11 +2,10 @@
 //! BitOK (a local server speaking its API), the per-analyzer results in the API, the raw vendor
 //! answers stored only encrypted, the metrics, and the configuration of `custos serve`.
 
-mod common;
-#[path = "../../analyzers/tests/fake/mod.rs"]
+#[path = "../../../analyzers/tests/fake/mod.rs"]
 mod fake;
 
-use common::*;
+use crate::common::*;
 use custos_analyzers::bitok::{Bitok, BitokConfig, TransferMode};
 use custos_analyzers::Secret;
 use custos_app::screening::{BreakerSettings, CallSettings, RunRule};

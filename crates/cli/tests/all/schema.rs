@@ -1,8 +1,7 @@
 //! The SQLite and PostgreSQL migrations describe the same schema.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use sqlx::Row;
 use std::collections::BTreeSet;
 

@@ -1,9 +1,8 @@
 //! The cabinet and the back-office over HTTP (SEC-3, SEC-4, SEC-5 headers, SEC-18, PRE-1): the
 //! permission table walked with every role, CSRF, cookies, headers and session fixation.
 
-mod common;
 
-use common::TestApp;
+use crate::common::TestApp;
 use custos_app::accounts::records::AccountKind;
 use custos_crypto::derive_token;
 use custos_domain::access::Role;
@@ -48,7 +47,7 @@ impl Principal {
 
 /// Logs in with MFA set up; returns the full session's token.
 async fn enrolled(t: &TestApp, kind: AccountKind, email: &str) -> String {
-    common::enrol(t, kind, email, PASSWORD, IP).await.0
+    crate::common::enrol(t, kind, email, PASSWORD, IP).await.0
 }
 
 async fn principals(t: &TestApp) -> Vec<(Principal, Option<custos_app::accounts::Authenticated>)> {
@@ -116,7 +115,7 @@ both!(sec3_every_page_is_refused_to_whoever_lacks_its_permission, |t: TestApp| a
                     ("csrf", who.csrf(page.path)),
                     ("code", "000000".into()),
                     ("network", "ethereum".into()),
-                    ("address", common::CLEAN_ETH.into()),
+                    ("address", crate::common::CLEAN_ETH.into()),
                     ("email", "x@example.com".into()),
                     ("password", "wrong password here".into()),
                 ]),
