@@ -4,6 +4,7 @@
 //! encrypted; an officer's reading is audited. SEC-17: only a customer who passed KYC appeals.
 
 use crate::error::AppError;
+use crate::error::ErrorCode;
 use crate::model::{AppealRecord, CustomerStatus, StandingAppealRecord};
 use crate::ports::StoreError;
 use crate::App;
@@ -35,7 +36,7 @@ pub fn appealable(status: OrderStatus) -> bool {
 fn text(s: &str, what: &str) -> Result<String, AppError> {
     let t = s.trim();
     if t.is_empty() || t.chars().count() > MAX_TEXT {
-        return Err(AppError::invalid("invalid_field", format!("{what}: 1 to {MAX_TEXT} characters")));
+        return Err(AppError::invalid(ErrorCode::InvalidField, format!("{what}: 1 to {MAX_TEXT} characters")));
     }
     Ok(t.to_owned())
 }
@@ -46,7 +47,7 @@ impl App {
         let order = self.get_order(order_id).await?.order;
         if !appealable(order.status) {
             return Err(AppError::conflict(
-                "not_appealable",
+                ErrorCode::NotAppealable,
                 format!(
                     "order {} is {}: only a hold, a rejection, a refund or a freeze can be appealed",
                     order.number,
@@ -61,7 +62,7 @@ impl App {
         };
         if !passed {
             return Err(AppError::conflict(
-                "kyc_required",
+                ErrorCode::KycRequired,
                 "an appeal needs a passed identity verification (SEC-17): complete the verification first",
             ));
         }
@@ -84,7 +85,7 @@ impl App {
         };
         match self.store.insert_appeal(&record, actor).await {
             Err(StoreError::Conflict(_)) => {
-                Err(AppError::conflict("appeal_open", "this order's appeal is still being reviewed"))
+                Err(AppError::conflict(ErrorCode::AppealOpen, "this order's appeal is still being reviewed"))
             }
             other => other.map(|_| record).map_err(AppError::from),
         }
@@ -124,14 +125,14 @@ impl App {
             .store
             .get_appeal(id)
             .await?
-            .ok_or_else(|| AppError::not_found("appeal_not_found", format!("no appeal {id}")))?;
+            .ok_or_else(|| AppError::not_found(ErrorCode::AppealNotFound, format!("no appeal {id}")))?;
         let order = self.get_order(appeal.order_id).await?.order;
         let sealed = self
             .sealer_for(order.customer_email_index.as_deref())
             .await?
             .seal_str(&outcome, aad("outcome", &id.to_string()));
         if !self.store.answer_appeal(id, &sealed, actor, self.clock.now_ms()).await? {
-            return Err(AppError::conflict("appeal_answered", "this appeal has been answered already"));
+            return Err(AppError::conflict(ErrorCode::AppealAnswered, "this appeal has been answered already"));
         }
         if let Some(index) = &order.customer_email_index {
             let body = format!(
@@ -154,11 +155,13 @@ impl App {
     ) -> Result<StandingAppealRecord, AppError> {
         match self.store.customer_status(email_index).await? {
             Some((_, CustomerStatus::Suspended | CustomerStatus::Restricted)) => {}
-            _ => return Err(AppError::conflict("not_appealable", "the account is not suspended or restricted")),
+            _ => {
+                return Err(AppError::conflict(ErrorCode::NotAppealable, "the account is not suspended or restricted"))
+            }
         }
         if !self.kyc_passed(email_index).await? {
             return Err(AppError::conflict(
-                "kyc_required",
+                ErrorCode::KycRequired,
                 "an appeal needs a passed identity verification (SEC-17): complete the verification first",
             ));
         }
@@ -179,7 +182,7 @@ impl App {
             answered_at_ms: None,
         };
         match self.store.insert_standing_appeal(&record, actor).await {
-            Err(StoreError::Conflict(m)) => Err(AppError::conflict("appeal_open", m)),
+            Err(StoreError::Conflict(m)) => Err(AppError::conflict(ErrorCode::AppealOpen, m)),
             other => other.map(|_| record).map_err(AppError::from),
         }
     }
@@ -222,13 +225,13 @@ impl App {
             .store
             .get_standing_appeal(id)
             .await?
-            .ok_or_else(|| AppError::not_found("appeal_not_found", format!("no appeal {id}")))?;
+            .ok_or_else(|| AppError::not_found(ErrorCode::AppealNotFound, format!("no appeal {id}")))?;
         let sealed = self
             .sealer_for(Some(&appeal.email_index))
             .await?
             .seal_str(&outcome, standing_aad("outcome", &id.to_string()));
         if !self.store.answer_standing_appeal(&appeal, &sealed, reinstate, actor, self.clock.now_ms()).await? {
-            return Err(AppError::conflict("appeal_answered", "this appeal has been answered already"));
+            return Err(AppError::conflict(ErrorCode::AppealAnswered, "this appeal has been answered already"));
         }
         let body = if reinstate {
             "Your appeal has been answered and your account is active again. Log in to your personal cabinet to read the answer."

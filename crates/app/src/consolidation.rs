@@ -3,6 +3,7 @@
 //! no private key: the signer signs and broadcasts, then reports each sweep's transaction.
 
 use crate::error::AppError;
+use crate::error::ErrorCode;
 use crate::App;
 use custos_domain::consolidation::{sweep_blocker, SweepCandidate};
 use custos_domain::{Address, Amount, Asset, Network};
@@ -132,7 +133,7 @@ impl App {
         tokens: &BTreeMap<Asset, Address>,
     ) -> Result<ConsolidationPlan, AppError> {
         if wallet.network() != Network::Ethereum || gas_wallet.network() != Network::Ethereum {
-            return Err(AppError::invalid("network_mismatch", "the wallets must be Ethereum addresses"));
+            return Err(AppError::invalid(ErrorCode::NetworkMismatch, "the wallets must be Ethereum addresses"));
         }
         let candidates = self.store.sweep_candidates(Network::Ethereum).await?;
         let mut excluded = Vec::new();
@@ -231,7 +232,7 @@ impl App {
         sat_per_vbyte: u64,
     ) -> Result<BitcoinPlan, AppError> {
         if wallet.network() != Network::Bitcoin {
-            return Err(AppError::invalid("network_mismatch", "the wallet must be a Bitcoin address"));
+            return Err(AppError::invalid(ErrorCode::NetworkMismatch, "the wallet must be a Bitcoin address"));
         }
         let mut excluded = Vec::new();
         let mut inputs = Vec::new();
@@ -261,7 +262,7 @@ impl App {
         let fee = custos_domain::consolidation::p2wpkh_vsize(inputs.len()).saturating_mul(sat_per_vbyte);
         if !inputs.is_empty() && total <= fee + 546 {
             return Err(AppError::conflict(
-                "below_fee",
+                ErrorCode::BelowFee,
                 format!("{total} sat of cleared deposits do not cover the fee of {fee} sat"),
             ));
         }
@@ -299,11 +300,11 @@ impl App {
     ) -> Result<crate::model::RefundRecord, AppError> {
         let refund = self.get_refund(refund_id).await?;
         if refund.status != "pending" {
-            return Err(AppError::conflict("refund_sent", format!("refund {refund_id} is {}", refund.status)));
+            return Err(AppError::conflict(ErrorCode::RefundSent, format!("refund {refund_id} is {}", refund.status)));
         }
         if refund.network != Network::Ethereum || refund.asset != Asset::Eth {
             return Err(AppError::invalid(
-                "signer_unsupported",
+                ErrorCode::SignerUnsupported,
                 "the signer sends ether refunds; record others by their transaction",
             ));
         }
@@ -343,7 +344,7 @@ impl App {
         let order = self.get_order(order_id).await?.order;
         if order.status != custos_domain::OrderStatus::PayoutPending {
             return Err(AppError::conflict(
-                "order_not_payable",
+                ErrorCode::OrderNotPayable,
                 format!(
                     "order {} is {}: request the payout first (its destination is screened)",
                     order.number, order.status
@@ -352,7 +353,7 @@ impl App {
         }
         if order.receive_network != Network::Ethereum || order.receive_asset != Asset::Eth {
             return Err(AppError::invalid(
-                "signer_unsupported",
+                ErrorCode::SignerUnsupported,
                 "the signer pays out ether; record others by their transaction",
             ));
         }
@@ -375,7 +376,7 @@ impl App {
     pub async fn record_sweep(&self, deposit_id: Uuid, txid: &str, actor: &str) -> Result<bool, AppError> {
         let txid = txid.trim().to_lowercase();
         if txid.is_empty() || txid.len() > 100 || !txid.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(AppError::invalid("invalid_txid", "a transaction id in hex"));
+            return Err(AppError::invalid(ErrorCode::InvalidTxid, "a transaction id in hex"));
         }
         Ok(self.store.record_sweep(deposit_id, &txid, actor, self.clock.now_ms()).await?)
     }

@@ -3,6 +3,7 @@
 //! names, and read by officers only through an audited call.
 
 use crate::error::AppError;
+use crate::error::ErrorCode;
 use crate::model::DocumentRecord;
 use custos_crypto::{sha256_hex, Aad};
 use uuid::Uuid;
@@ -89,20 +90,20 @@ pub(crate) fn seal(
     at_ms: i64,
 ) -> Result<Vec<(DocumentRecord, String)>, AppError> {
     if files.len() > MAX_FILES {
-        return Err(AppError::invalid("too_many_files", format!("attach at most {MAX_FILES} files")));
+        return Err(AppError::invalid(ErrorCode::TooManyFiles, format!("attach at most {MAX_FILES} files")));
     }
     files
         .into_iter()
         .map(|f| {
             let name = clean_name(&f.file_name);
             if f.bytes.is_empty() {
-                return Err(AppError::invalid("empty_file", format!("{name} is empty")));
+                return Err(AppError::invalid(ErrorCode::EmptyFile, format!("{name} is empty")));
             }
             if f.bytes.len() > MAX_FILE_BYTES {
-                return Err(AppError::invalid("file_too_large", format!("{name} is larger than 5 MB")));
+                return Err(AppError::invalid(ErrorCode::FileTooLarge, format!("{name} is larger than 5 MB")));
             }
             let content_type = sniff(&f.bytes).ok_or_else(|| {
-                AppError::invalid("unsupported_file", format!("{name} is not a PDF, PNG or JPEG document"))
+                AppError::invalid(ErrorCode::UnsupportedFile, format!("{name} is not a PDF, PNG or JPEG document"))
             })?;
             let id = Uuid::now_v7();
             let row = id.to_string();

@@ -3,6 +3,7 @@
 //! after a rotation, in batches, safe alongside a running server.
 
 use crate::error::AppError;
+use crate::error::ErrorCode;
 use crate::ports::Store;
 use crate::App;
 use custos_crypto::{Aad, DataKey, FieldCipher};
@@ -314,23 +315,26 @@ impl App {
         let account = self.store.find_account(crate::accounts::records::AccountKind::Customer, &index).await?;
         let keys = self.store.data_keys_of(&customer_owner(&index)).await?;
         if orders.is_empty() && account.is_none() && keys.is_empty() {
-            return Err(AppError::not_found("customer_not_found", "no customer with this e-mail"));
+            return Err(AppError::not_found(ErrorCode::CustomerNotFound, "no customer with this e-mail"));
         }
         let frozen = custos_domain::OrderStatus::Frozen;
         if let Some(o) = orders.iter().find(|o| !o.status.is_terminal() || o.status == frozen) {
             return Err(AppError::conflict(
-                "erasure_not_allowed",
+                ErrorCode::ErasureNotAllowed,
                 format!("order {} is still {}: its records are needed until it ends", o.number, o.status.as_str()),
             ));
         }
         if self.verifications_of(&index).await?.iter().any(|v| !v.state.is_final()) {
-            return Err(AppError::conflict("erasure_not_allowed", "a verification of this customer is still open"));
+            return Err(AppError::conflict(
+                ErrorCode::ErasureNotAllowed,
+                "a verification of this customer is still open",
+            ));
         }
         if let Some(last) = orders.iter().map(|o| o.updated_at_ms).max() {
             let allowed_from = last + rules.retention_ms;
             if now < allowed_from {
                 return Err(AppError::conflict(
-                    "erasure_not_allowed",
+                    ErrorCode::ErasureNotAllowed,
                     format!(
                         "AML records are kept until {} (the retention period after the last order)",
                         custos_domain::time::rfc3339(allowed_from)

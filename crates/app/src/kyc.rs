@@ -3,6 +3,7 @@
 //! decision when no provider decides.
 
 use crate::error::AppError;
+use crate::error::ErrorCode;
 use crate::model::{CardRecord, VerificationFile, VerificationRecord};
 use crate::ports::KycEvent;
 use crate::App;
@@ -114,7 +115,7 @@ impl App {
         actor: &str,
     ) -> Result<VerificationRecord, AppError> {
         if !Level::defaults().iter().any(|l| l.name == level) {
-            return Err(AppError::invalid("unknown_level", format!("no verification level {level:?}")));
+            return Err(AppError::invalid(ErrorCode::UnknownLevel, format!("no verification level {level:?}")));
         }
         let customer_ref = self.kyc_customer_ref(email_index);
         let (provider, applicant_id) = match &self.kyc {
@@ -167,7 +168,7 @@ impl App {
         if open {
             let what = if payout { "paid out" } else { "started" };
             return Err(AppError::conflict(
-                "kyc_pending",
+                ErrorCode::KycPending,
                 format!(
                     "no exchange can be {what} for this customer until the requested verification is complete (SEC-14)"
                 ),
@@ -209,8 +210,10 @@ impl App {
         digest: Option<&str>,
         alg: Option<&str>,
     ) -> Result<WebhookOutcome, AppError> {
-        let provider =
-            self.kyc.as_ref().ok_or_else(|| AppError::not_found("no_kyc_provider", "no KYC provider is configured"))?;
+        let provider = self
+            .kyc
+            .as_ref()
+            .ok_or_else(|| AppError::not_found(ErrorCode::NoKycProvider, "no KYC provider is configured"))?;
         let ev = match provider.read_webhook(body, digest, alg) {
             Ok(ev) => ev,
             Err(why) => {
@@ -223,7 +226,7 @@ impl App {
                     data: json!({"reason": why}),
                 };
                 self.store.append_audit(&audit, self.clock.now_ms()).await?;
-                return Err(AppError::invalid("bad_signature", why));
+                return Err(AppError::invalid(ErrorCode::BadSignature, why));
             }
         };
         let now = self.clock.now_ms();
@@ -309,7 +312,7 @@ impl App {
         let provider = self
             .kyc
             .as_ref()
-            .ok_or_else(|| AppError::conflict("no_kyc_provider", "officers review this verification"))?;
+            .ok_or_else(|| AppError::conflict(ErrorCode::NoKycProvider, "officers review this verification"))?;
         provider.sdk_token(&v.customer_ref, &v.level).await.map_err(AppError::Unavailable)
     }
 
@@ -328,27 +331,28 @@ impl App {
     ) -> Result<VerificationFile, AppError> {
         let VerificationUpload { step, kind, bytes, issued_on } = upload;
         let v = self.verifications_of(email_index).await?.into_iter().find(|v| v.id == verification_id).ok_or_else(
-            || AppError::not_found("verification_not_found", format!("no verification {verification_id}")),
+            || AppError::not_found(ErrorCode::VerificationNotFound, format!("no verification {verification_id}")),
         )?;
         if v.provider != "manual" || v.state.is_final() {
-            return Err(AppError::conflict("verification_closed", "this verification takes no documents"));
+            return Err(AppError::conflict(ErrorCode::VerificationClosed, "this verification takes no documents"));
         }
         if !level_steps(&v.level).contains(&step) {
             return Err(AppError::invalid(
-                "step_not_requested",
+                ErrorCode::StepNotRequested,
                 format!("the {} level does not ask for a {}", v.level, step.as_str()),
             ));
         }
-        let document_kind = step.check_document_kind(kind).map_err(|e| AppError::invalid("document_kind", e))?;
+        let document_kind =
+            step.check_document_kind(kind).map_err(|e| AppError::invalid(ErrorCode::DocumentKind, e))?;
         if bytes.len() > crate::documents::MAX_FILE_BYTES {
-            return Err(AppError::invalid("file_too_large", "a document may have at most 5 MB"));
+            return Err(AppError::invalid(ErrorCode::FileTooLarge, "a document may have at most 5 MB"));
         }
         let (content, content_type) = if bytes.starts_with(b"%PDF-") {
             (bytes.to_vec(), "application/pdf")
         } else {
-            let info = crate::images::inspect(bytes).map_err(|e| AppError::invalid("unsupported_file", e))?;
+            let info = crate::images::inspect(bytes).map_err(|e| AppError::invalid(ErrorCode::UnsupportedFile, e))?;
             (
-                crate::images::strip_metadata(bytes).map_err(|e| AppError::invalid("unsupported_file", e))?,
+                crate::images::strip_metadata(bytes).map_err(|e| AppError::invalid(ErrorCode::UnsupportedFile, e))?,
                 info.content_type,
             )
         };
@@ -356,10 +360,13 @@ impl App {
         let issued_on = match step {
             Step::ProofOfAddress => {
                 let issued = issued_on.and_then(Date::parse).ok_or_else(|| {
-                    AppError::invalid("issue_date_required", "give the proof of address's issue date (YYYY-MM-DD)")
+                    AppError::invalid(
+                        ErrorCode::IssueDateRequired,
+                        "give the proof of address's issue date (YYYY-MM-DD)",
+                    )
                 })?;
                 check_address_document_date(issued, Date::of_unix_ms(now))
-                    .map_err(|e| AppError::invalid("address_document_too_old", e))?;
+                    .map_err(|e| AppError::invalid(ErrorCode::AddressDocumentTooOld, e))?;
                 Some(issued.to_string())
             }
             _ => None,
@@ -397,7 +404,7 @@ impl App {
             .store
             .verification_file(id)
             .await?
-            .ok_or_else(|| AppError::not_found("document_not_found", format!("no document {id}")))?;
+            .ok_or_else(|| AppError::not_found(ErrorCode::DocumentNotFound, format!("no document {id}")))?;
         let row = id.to_string();
         let bytes = self
             .cipher
@@ -434,9 +441,12 @@ impl App {
     ) -> Result<(CardRecord, bool), AppError> {
         let order = self.get_order(order_id).await?.order;
         let index = order.customer_email_index.clone().ok_or_else(|| {
-            AppError::conflict("customer_required", "a card can be verified only for an order with a customer e-mail")
+            AppError::conflict(
+                ErrorCode::CustomerRequired,
+                "a card can be verified only for an order with a customer e-mail",
+            )
         })?;
-        let card = CardNumber::parse(number).map_err(|e| AppError::invalid("invalid_card", e))?;
+        let card = CardNumber::parse(number).map_err(|e| AppError::invalid(ErrorCode::InvalidCard, e))?;
         let hash = self.cipher.blind_index("card_number", card.digits());
         let now = self.clock.now_ms();
         let id = Uuid::now_v7();
@@ -499,13 +509,16 @@ impl App {
             .await?
             .into_iter()
             .find(|v| v.id == id)
-            .ok_or_else(|| AppError::not_found("verification_not_found", format!("no verification {id}")))?;
+            .ok_or_else(|| AppError::not_found(ErrorCode::VerificationNotFound, format!("no verification {id}")))?;
         if v.provider != "manual" {
-            return Err(AppError::conflict("provider_decides", format!("{} decides this verification", v.provider)));
+            return Err(AppError::conflict(
+                ErrorCode::ProviderDecides,
+                format!("{} decides this verification", v.provider),
+            ));
         }
         if v.state.is_final() {
             return Err(AppError::conflict(
-                "verification_final",
+                ErrorCode::VerificationFinal,
                 format!("the verification is already {}", v.state.as_str()),
             ));
         }
@@ -516,7 +529,7 @@ impl App {
                 if steps.contains(&Step::Identity) {
                     let hash = identity_name.as_deref().and_then(|n| name_hash(&self.cipher, n)).ok_or_else(|| {
                         AppError::invalid(
-                            "identity_name_required",
+                            ErrorCode::IdentityNameRequired,
                             "give the name as the identity document shows it; cards are compared with it (KYC-4)",
                         )
                     })?;
@@ -525,11 +538,11 @@ impl App {
                 if steps.contains(&Step::BankCard) {
                     let cards = self.store.cards_of(email_index).await?;
                     if cards.is_empty() {
-                        return Err(AppError::conflict("no_card", "the customer has not entered the card yet"));
+                        return Err(AppError::conflict(ErrorCode::NoCard, "the customer has not entered the card yet"));
                     }
                     if cards.iter().any(|c| c.state == "pending" && c.holder_check == "mismatch") {
                         return Err(AppError::conflict(
-                            "card_holder_mismatch",
+                            ErrorCode::CardHolderMismatch,
                             "the card's holder is not the verified customer; ask again or refuse (KYC-4)",
                         ));
                     }
@@ -538,7 +551,7 @@ impl App {
             }
             ReviewDecision::Retry(f) | ReviewDecision::Reject(f) if f.is_empty() => {
                 return Err(AppError::invalid(
-                    "reason_required",
+                    ErrorCode::ReasonRequired,
                     "name what is wrong: a reason, for a step or for all",
                 ));
             }
@@ -546,7 +559,10 @@ impl App {
             ReviewDecision::Reject(f) => (VerificationState::Failed, f),
         };
         if let Some(f) = findings.iter().find(|f| f.step.is_some_and(|s| !steps.contains(&s))) {
-            return Err(AppError::invalid("step_not_requested", format!("the {} level has no {}", v.level, f.label())));
+            return Err(AppError::invalid(
+                ErrorCode::StepNotRequested,
+                format!("the {} level has no {}", v.level, f.label()),
+            ));
         }
         v.reject_labels = findings.iter().map(|f| f.label()).collect();
         let id = v.id;

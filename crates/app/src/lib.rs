@@ -23,6 +23,6 @@ pub mod watch;
 pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::AppError;
+pub use error::{AppError, ErrorCode};
 pub use ports::{AddressDeriver, Analyzer, Mailer, Store, StoreError};
 pub use service::{App, AppParts, Deadlines};

@@ -4,6 +4,7 @@ use crate::accounts::records::AccountKind;
 use crate::accounts::{Accounts, AuthSettings, Authenticated};
 use crate::clock::Clock;
 use crate::error::AppError;
+use crate::error::ErrorCode;
 use crate::model::*;
 use crate::monitoring::MonitoringRules;
 use crate::ports::{AddressDeriver, Mailer, Store};
@@ -116,7 +117,7 @@ const KEY_CACHE_MS: i64 = 30_000;
 impl App {
     /// Validates the policy and records its version.
     pub async fn new(parts: AppParts) -> Result<App, AppError> {
-        parts.policy.validate().map_err(|e| AppError::invalid("invalid_policy", e))?;
+        parts.policy.validate().map_err(|e| AppError::invalid(ErrorCode::InvalidPolicy, e))?;
         let document = serde_json::to_string(&parts.policy).map_err(|e| AppError::Internal(e.to_string()))?;
         let policy_version =
             parts.store.ensure_policy_version(&parts.policy.fingerprint(), &document, parts.clock.now_ms()).await?;
@@ -229,19 +230,19 @@ impl App {
     pub async fn create_order(&self, order: NewOrder, actor: &str) -> Result<OrderRecord, AppError> {
         if !order.pay_asset.is_on(order.pay_network) {
             return Err(AppError::invalid(
-                "asset_not_on_network",
+                ErrorCode::AssetNotOnNetwork,
                 format!("{} is not paid on {}", order.pay_asset, order.pay_network),
             ));
         }
         if !order.receive_asset.is_on(order.receive_network) {
             return Err(AppError::invalid(
-                "asset_not_on_network",
+                ErrorCode::AssetNotOnNetwork,
                 format!("{} is not received on {}", order.receive_asset, order.receive_network),
             ));
         }
         let deriver = self.derivers.get(&order.pay_network).cloned().ok_or_else(|| {
             AppError::conflict(
-                "network_not_configured",
+                ErrorCode::NetworkNotConfigured,
                 format!("no deposit key is configured for {}; orders paid on it cannot be created", order.pay_network),
             )
         })?;
@@ -262,7 +263,7 @@ impl App {
             if let Some((_, status)) = self.store.customer_status(index).await? {
                 if status != CustomerStatus::Active {
                     return Err(AppError::conflict(
-                        "customer_restricted",
+                        ErrorCode::CustomerRestricted,
                         format!("this customer is {} until their KYC request is completed", status.as_str()),
                     ));
                 }
@@ -282,7 +283,10 @@ impl App {
     }
 
     pub async fn get_order(&self, id: Uuid) -> Result<OrderView, AppError> {
-        self.store.get_order(id).await?.ok_or_else(|| AppError::not_found("order_not_found", format!("no order {id}")))
+        self.store
+            .get_order(id)
+            .await?
+            .ok_or_else(|| AppError::not_found(ErrorCode::OrderNotFound, format!("no order {id}")))
     }
 
     /// FLOW-1 and RISK-1: records a deposit, screens its sources and the deposit address,
@@ -298,13 +302,13 @@ impl App {
         }
         let order = order.ok_or_else(|| {
             AppError::not_found(
-                "unknown_deposit_address",
+                ErrorCode::UnknownDepositAddress,
                 format!("{} is not the deposit address of any order", deposit.address),
             )
         })?;
         if order.pay_asset != deposit.asset {
             return Err(AppError::conflict(
-                "asset_mismatch",
+                ErrorCode::AssetMismatch,
                 format!("order {} is paid in {}, but the deposit is {}", order.number, order.pay_asset, deposit.asset),
             ));
         }
@@ -393,16 +397,16 @@ impl App {
     ) -> Result<(String, ApiKeyRecord), AppError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 100 {
-            return Err(AppError::invalid("invalid_name", "the key's name must be 1 to 100 characters"));
+            return Err(AppError::invalid(ErrorCode::InvalidName, "the key's name must be 1 to 100 characters"));
         }
         if scopes.is_empty() {
-            return Err(AppError::invalid("invalid_scope", "an API key needs at least one scope"));
+            return Err(AppError::invalid(ErrorCode::InvalidScope, "an API key needs at least one scope"));
         }
         if ActorKind::of(actor) != ActorKind::System {
             // The back-office (an admin) mints integration keys only (SEC-3).
             if let Some(s) = scopes.iter().find(|s| s.is_compliance()) {
                 return Err(AppError::forbidden(
-                    "scope_needs_operator",
+                    ErrorCode::ScopeNeedsOperator,
                     format!(
                         "{} acts on compliance work; only the operator can grant it (custos apikey create)",
                         s.as_str()
@@ -429,7 +433,7 @@ impl App {
     /// Revokes an API key at once (the authentication cache forgets it too).
     pub async fn revoke_api_key(&self, id: Uuid, actor: &str) -> Result<(), AppError> {
         if !self.store.revoke_api_key(id, actor, self.clock.now_ms()).await? {
-            return Err(AppError::not_found("api_key_not_found", format!("no live API key {id}")));
+            return Err(AppError::not_found(ErrorCode::ApiKeyNotFound, format!("no live API key {id}")));
         }
         self.key_cache.lock().expect("not poisoned").clear();
         Ok(())
@@ -466,7 +470,7 @@ impl App {
         let order = self.get_order(order_id).await?.order;
         if !matches!(order.status, OrderStatus::Accepted | OrderStatus::Released) {
             return Err(AppError::conflict(
-                "order_not_payable",
+                ErrorCode::OrderNotPayable,
                 format!("order {} is {}; only accepted or released orders are paid out", order.number, order.status),
             ));
         }
@@ -530,13 +534,16 @@ impl App {
     async fn open_case(&self, id: Uuid) -> Result<CaseRecord, AppError> {
         let case = self.get_case(id).await?;
         if case.status != "open" {
-            return Err(AppError::conflict("case_closed", format!("case {} is {}", case.number, case.status)));
+            return Err(AppError::conflict(ErrorCode::CaseClosed, format!("case {} is {}", case.number, case.status)));
         }
         Ok(case)
     }
 
     pub async fn get_case(&self, id: Uuid) -> Result<CaseRecord, AppError> {
-        self.store.get_case(id).await?.ok_or_else(|| AppError::not_found("case_not_found", format!("no case {id}")))
+        self.store
+            .get_case(id)
+            .await?
+            .ok_or_else(|| AppError::not_found(ErrorCode::CaseNotFound, format!("no case {id}")))
     }
 
     /// An officer decides on an open case. Freezing acts at once. A release acts at once for a
@@ -562,7 +569,7 @@ impl App {
         order
             .status
             .apply(Self::decision_event(kind))
-            .map_err(|e| AppError::conflict("illegal_transition", e.to_string()))?;
+            .map_err(|e| AppError::conflict(ErrorCode::IllegalTransition, e.to_string()))?;
         let now = self.clock.now_ms();
         let decision = DecisionRecord {
             id: Uuid::now_v7(),
@@ -579,7 +586,7 @@ impl App {
         let four_eyes = kind == DecisionKind::Refund || (kind == DecisionKind::Release && case.action >= Action::Hold);
         if four_eyes && ActorKind::of(actor) != ActorKind::Staff {
             return Err(AppError::forbidden(
-                "four_eyes_needs_staff",
+                ErrorCode::FourEyesNeedsStaff,
                 "a refund, or a release of held or rejected funds, is decided by a named officer in the \
                  back-office and approved by another: an API key cannot make it",
             ));
@@ -596,10 +603,10 @@ impl App {
     /// No API key approves, whatever its scopes (there is no API route for it).
     pub async fn approve_decision(&self, id: Uuid, approver: &Authenticated) -> Result<DecisionRecord, AppError> {
         if approver.account.kind != AccountKind::Staff || !approver.can(Permission::DecisionsApprove) {
-            return Err(AppError::forbidden("approval_not_permitted", "your role may not approve decisions"));
+            return Err(AppError::forbidden(ErrorCode::ApprovalNotPermitted, "your role may not approve decisions"));
         }
         if !approver.stepped_up {
-            return Err(AppError::forbidden("step_up_required", "enter your code again to approve a decision"));
+            return Err(AppError::forbidden(ErrorCode::StepUpRequired, "enter your code again to approve a decision"));
         }
         let actor = approver.actor();
         let actor = actor.as_str();
@@ -607,20 +614,23 @@ impl App {
             .store
             .get_decision(id)
             .await?
-            .ok_or_else(|| AppError::not_found("decision_not_found", format!("no decision {id}")))?;
+            .ok_or_else(|| AppError::not_found(ErrorCode::DecisionNotFound, format!("no decision {id}")))?;
         if decision.status != "pending" {
-            return Err(AppError::conflict("decision_not_pending", format!("decision {id} is {}", decision.status)));
+            return Err(AppError::conflict(
+                ErrorCode::DecisionNotPending,
+                format!("decision {id} is {}", decision.status),
+            ));
         }
         if decision.requested_by == actor {
             return Err(AppError::conflict(
-                "four_eyes",
+                ErrorCode::FourEyes,
                 "a second officer, not the one who asked, must approve this decision",
             ));
         }
         if ActorKind::of(&decision.requested_by) != ActorKind::Staff {
             // Made before keys were kept from four-eyes decisions: one person alone would decide it.
             return Err(AppError::conflict(
-                "four_eyes",
+                ErrorCode::FourEyes,
                 "this decision was asked for by an API key, not an officer: decide it again in the back-office",
             ));
         }
@@ -631,7 +641,7 @@ impl App {
         self.store
             .get_refund(id)
             .await?
-            .ok_or_else(|| AppError::not_found("refund_not_found", format!("no refund {id}")))
+            .ok_or_else(|| AppError::not_found(ErrorCode::RefundNotFound, format!("no refund {id}")))
     }
 
     /// Records that a refund is on chain.
@@ -661,8 +671,9 @@ impl App {
         to_address: &str,
         network_fee: Amount,
     ) -> Result<RefundRecord, AppError> {
-        let deposit_id =
-            case.deposit_id.ok_or_else(|| AppError::conflict("no_deposit", "this case has no deposit to refund"))?;
+        let deposit_id = case
+            .deposit_id
+            .ok_or_else(|| AppError::conflict(ErrorCode::NoDeposit, "this case has no deposit to refund"))?;
         let deposit = self
             .store
             .get_deposit(deposit_id)
@@ -677,7 +688,7 @@ impl App {
         // What can be refunded depends on the deposit (its network, its sources): a conflict
         // with the case, not a malformed request.
         let to = Address::parse(deposit.network, to_address).map_err(|e| {
-            AppError::conflict("refund_refused", format!("to_address is no {} address: {e}", deposit.network))
+            AppError::conflict(ErrorCode::RefundRefused, format!("to_address is no {} address: {e}", deposit.network))
         })?;
         let amount = custos_domain::refund::refund_amount(
             deposit.amount,
@@ -686,14 +697,14 @@ impl App {
             &deposit.sources,
             &screening.decision.categories,
         )
-        .map_err(|e| AppError::conflict("refund_refused", e.to_string()))?;
+        .map_err(|e| AppError::conflict(ErrorCode::RefundRefused, e.to_string()))?;
         // ADDR-4: the destination is screened again now, with the labels of today.
         let check = self.evaluate(Occasion::Refund, &to, std::slice::from_ref(&to)).await;
         if let Some(c) =
             check.decision.categories.iter().find(|c| custos_domain::refund::NEVER_REFUNDED.contains(&c.category))
         {
             return Err(AppError::conflict(
-                "refund_refused",
+                ErrorCode::RefundRefused,
                 format!("the refund destination now has {} exposure: freeze and report instead", c.category),
             ));
         }
@@ -704,7 +715,7 @@ impl App {
             let answered = requests.iter().any(|r| r.case_id == case.id && r.kind == kind && r.answered_by_customer());
             if !answered {
                 return Err(AppError::conflict(
-                    "kyc_sof_required",
+                    ErrorCode::KycSofRequired,
                     format!(
                         "a refund needs the customer's answered {} request on this case first (REF-2)",
                         kind.as_str()
@@ -770,7 +781,8 @@ impl App {
         actor: &str,
     ) -> Result<CustomerRequest, AppError> {
         let case = self.open_case(case_id).await?;
-        custos_domain::text::check_text("message", message, 2000).map_err(|e| AppError::invalid("invalid_field", e))?;
+        custos_domain::text::check_text("message", message, 2000)
+            .map_err(|e| AppError::invalid(ErrorCode::InvalidField, e))?;
         let message = message.trim();
         let order = self.get_order(case.order_id).await?.order;
         let message = match kind {
@@ -855,25 +867,29 @@ impl App {
             .get_request(id)
             .await?
             .map(|r| self.opened(r))
-            .ok_or_else(|| AppError::not_found("request_not_found", format!("no request {id}")))?;
+            .ok_or_else(|| AppError::not_found(ErrorCode::RequestNotFound, format!("no request {id}")))?;
         if request.status != "open" {
-            return Err(AppError::conflict("request_answered", format!("request {id} is {}", request.status)));
+            return Err(AppError::conflict(ErrorCode::RequestAnswered, format!("request {id} is {}", request.status)));
         }
         match ActorKind::of(actor) {
             ActorKind::Customer => {}
             ActorKind::ApiKey if self.answers_by_key => {}
             ActorKind::ApiKey => {
                 return Err(AppError::forbidden(
-                    "answers_by_key_disabled",
+                    ErrorCode::AnswersByKeyDisabled,
                     "only the customer answers a request, in the cabinet; answering through the API is an \
                      integration mode the operator must enable ([api] answers_by_key)",
                 ))
             }
             ActorKind::Staff | ActorKind::System => {
-                return Err(AppError::forbidden("answer_needs_customer", "only the customer answers their request"))
+                return Err(AppError::forbidden(
+                    ErrorCode::AnswerNeedsCustomer,
+                    "only the customer answers their request",
+                ))
             }
         }
-        custos_domain::text::check_text("answer", answer, 20_000).map_err(|e| AppError::invalid("invalid_field", e))?;
+        custos_domain::text::check_text("answer", answer, 20_000)
+            .map_err(|e| AppError::invalid(ErrorCode::InvalidField, e))?;
         let order = self.get_order(request.order_id).await?.order;
         let now = self.clock.now_ms();
         let review_due = now + self.deadlines.review_ms;
@@ -936,7 +952,7 @@ impl App {
             .store
             .document(id)
             .await?
-            .ok_or_else(|| AppError::not_found("document_not_found", format!("no document {id}")))?;
+            .ok_or_else(|| AppError::not_found(ErrorCode::DocumentNotFound, format!("no document {id}")))?;
         let row = id.to_string();
         let bytes = self
             .cipher
@@ -975,13 +991,13 @@ impl App {
         let action = match action {
             CaseActionRequest::Assign(assignee) => {
                 custos_domain::text::check_text("assignee", &assignee, 100)
-                    .map_err(|e| AppError::invalid("invalid_field", e))?;
+                    .map_err(|e| AppError::invalid(ErrorCode::InvalidField, e))?;
                 let assignee = assignee.trim();
                 CaseAction::Assign { assignee: assignee.to_owned() }
             }
             CaseActionRequest::Note(body) => {
                 custos_domain::text::check_text("note", &body, 10_000)
-                    .map_err(|e| AppError::invalid("invalid_field", e))?;
+                    .map_err(|e| AppError::invalid(ErrorCode::InvalidField, e))?;
                 let id = Uuid::now_v7();
                 let row = id.to_string();
                 CaseAction::Note {
@@ -994,7 +1010,7 @@ impl App {
             CaseActionRequest::Extend { hours, reason } => {
                 if !(1..=24 * 14).contains(&hours) || custos_domain::text::check_text("reason", &reason, 500).is_err() {
                     return Err(AppError::invalid(
-                        "invalid_field",
+                        ErrorCode::InvalidField,
                         "extend: hours 1 to 336 and a reason of 1 to 500 characters",
                     ));
                 }
@@ -1140,13 +1156,13 @@ impl App {
         self.store
             .outbox_get(id)
             .await?
-            .ok_or_else(|| AppError::not_found("event_not_found", format!("no webhook event {id}")))
+            .ok_or_else(|| AppError::not_found(ErrorCode::EventNotFound, format!("no webhook event {id}")))
     }
 
     /// Sends a webhook event again (from the dead letters, or once more after delivery).
     pub async fn replay_webhook(&self, id: Uuid, actor: &str) -> Result<OutboxEvent, AppError> {
         if !self.store.outbox_replay(id, self.clock.now_ms(), actor).await? {
-            return Err(AppError::not_found("event_not_found", format!("no webhook event {id}")));
+            return Err(AppError::not_found(ErrorCode::EventNotFound, format!("no webhook event {id}")));
         }
         self.webhook_event(id).await
     }
@@ -1179,7 +1195,7 @@ impl App {
 /// A refused lifecycle transition is a conflict a person can read.
 fn transition_error(e: crate::ports::StoreError) -> AppError {
     match e {
-        crate::ports::StoreError::Conflict(m) => AppError::conflict("illegal_transition", m),
+        crate::ports::StoreError::Conflict(m) => AppError::conflict(ErrorCode::IllegalTransition, m),
         other => other.into(),
     }
 }

@@ -9,6 +9,7 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use custos_app::model::ApiKeyRecord;
+use custos_app::ErrorCode;
 
 /// The authenticated caller, put in the request's extensions by [`authenticate`].
 #[derive(Debug, Clone)]
@@ -40,12 +41,13 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     let path = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
     let method = req.method().as_str().to_owned();
     let Some(rule) = ROUTES.iter().find(|r| r.path == path && r.method == method) else {
-        return Problem::new(StatusCode::FORBIDDEN, "forbidden", "this route has no permission rule").into_response();
+        return Problem::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, "this route has no permission rule")
+            .into_response();
     };
     if let Some(scope) = rule.scope {
         if !key.scopes.contains(&scope) {
             let detail = format!("this API key lacks the scope {}", scope.as_str());
-            return Problem::new(StatusCode::FORBIDDEN, "forbidden", detail).into_response();
+            return Problem::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, detail).into_response();
         }
     }
     let mut req = req;

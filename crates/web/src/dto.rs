@@ -4,6 +4,7 @@
 use crate::problem::Problem;
 use axum::http::StatusCode;
 use custos_app::model::*;
+use custos_app::ErrorCode;
 use custos_domain::policy::Decision;
 use custos_domain::risk::{ReportStatus, RiskBand, RiskReport};
 use custos_domain::{Address, Amount, Asset, Network};
@@ -35,20 +36,20 @@ mod whole {
     }
 }
 
-fn invalid(code: &str, detail: String) -> Problem {
+fn invalid(code: ErrorCode, detail: String) -> Problem {
     Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
 }
 
 pub fn network(field: &str, s: &str) -> Result<Network, Problem> {
-    s.parse().map_err(|e| invalid("unknown_network", format!("{field}: {e}")))
+    s.parse().map_err(|e| invalid(ErrorCode::UnknownNetwork, format!("{field}: {e}")))
 }
 
 pub fn asset(field: &str, s: &str) -> Result<Asset, Problem> {
-    s.parse().map_err(|e| invalid("unknown_asset", format!("{field}: {e}")))
+    s.parse().map_err(|e| invalid(ErrorCode::UnknownAsset, format!("{field}: {e}")))
 }
 
 pub fn address(field: &str, network: Network, s: &str) -> Result<Address, Problem> {
-    Address::parse(network, s).map_err(|e| invalid(e.code(), format!("{field}: {e}")))
+    Address::parse(network, s).map_err(|e| invalid(ErrorCode::of_address(&e), format!("{field}: {e}")))
 }
 
 /// The pattern of `external_id` (also in the OpenAPI document).
@@ -63,12 +64,12 @@ pub fn valid_external_id(id: &str) -> bool {
 /// An amount of `asset`: more than zero, and no more than the asset's whole supply.
 pub fn amount(field: &str, asset: Asset, a: Amount) -> Result<Amount, Problem> {
     if a.0 == 0 {
-        return Err(invalid("invalid_amount", format!("{field}: the amount must be greater than zero")));
+        return Err(invalid(ErrorCode::InvalidAmount, format!("{field}: the amount must be greater than zero")));
     }
     let max = asset.max_supply();
     if a > max {
         return Err(invalid(
-            "invalid_amount",
+            ErrorCode::InvalidAmount,
             format!("{field}: more than all the {asset} there is (at most {max} base units)"),
         ));
     }
@@ -86,7 +87,7 @@ pub fn txid(network: Network, s: &str) -> Result<String, Problem> {
             Network::Ethereum => "0x followed by 64 hex digits",
             _ => "64 hex digits",
         };
-        return Err(invalid("invalid_txid", format!("txid: a {network} transaction id is {expected}")));
+        return Err(invalid(ErrorCode::InvalidTxid, format!("txid: a {network} transaction id is {expected}")));
     }
     Ok(format!("{prefix}{}", hex.to_ascii_lowercase()))
 }
@@ -97,7 +98,7 @@ pub fn txid_of(network: Network, s: &str) -> Result<String, Problem> {
     txid(network, s).map_err(|problem| match Network::ALL.into_iter().find(|&n| txid(n, s).is_ok()) {
         Some(other) => Problem::new(
             StatusCode::CONFLICT,
-            "txid_network_mismatch",
+            ErrorCode::TxidNetworkMismatch,
             format!("txid: a {other} transaction id, but this is on {network}"),
         ),
         None => problem,
@@ -247,7 +248,7 @@ impl OrderRequest {
         if let Some(id) = &self.external_id {
             if !valid_external_id(id) {
                 return Err(invalid(
-                    "invalid_field",
+                    ErrorCode::InvalidField,
                     "external_id: your order's reference, 1 to 128 letters, digits and . _ : / # - (no personal data: \
                      it is kept in clear for reconciliation)"
                         .into(),
@@ -256,7 +257,7 @@ impl OrderRequest {
         }
         if let Some(email) = &self.customer_email {
             if !custos_domain::text::is_email(email) {
-                return Err(invalid("invalid_email", "customer_email: not a valid e-mail address".into()));
+                return Err(invalid(ErrorCode::InvalidEmail, "customer_email: not a valid e-mail address".into()));
             }
         }
         let receive_network = network("receive.network", &self.receive.network)?;
@@ -362,10 +363,10 @@ impl DepositRequest {
         let network = network("network", &self.network)?;
         let asset = asset("asset", &self.asset)?;
         if !asset.is_on(network) {
-            return Err(invalid("asset_not_on_network", format!("{asset} does not move on {network}")));
+            return Err(invalid(ErrorCode::AssetNotOnNetwork, format!("{asset} does not move on {network}")));
         }
         if self.sources.len() > MAX_SOURCES {
-            return Err(invalid("invalid_field", format!("sources: at most {MAX_SOURCES} addresses")));
+            return Err(invalid(ErrorCode::InvalidField, format!("sources: at most {MAX_SOURCES} addresses")));
         }
         let sources = self
             .sources
@@ -397,12 +398,13 @@ pub fn deposit_outcome(o: &DepositOutcome) -> Value {
 
 /// The id in a path, or a 404 that says why.
 pub fn order_id(raw: &str) -> Result<Uuid, Problem> {
-    raw.parse().map_err(|_| Problem::new(StatusCode::NOT_FOUND, "order_not_found", format!("no order {raw:?}")))
+    raw.parse().map_err(|_| Problem::new(StatusCode::NOT_FOUND, ErrorCode::OrderNotFound, format!("no order {raw:?}")))
 }
 
 /// The id of a webhook event in a path, or a 404 that says why.
 pub fn event_id(raw: &str) -> Result<Uuid, Problem> {
-    raw.parse().map_err(|_| Problem::new(StatusCode::NOT_FOUND, "event_not_found", format!("no webhook event {raw:?}")))
+    raw.parse()
+        .map_err(|_| Problem::new(StatusCode::NOT_FOUND, ErrorCode::EventNotFound, format!("no webhook event {raw:?}")))
 }
 
 pub fn webhook_event(e: &OutboxEvent) -> Value {
@@ -425,7 +427,7 @@ pub struct PayoutCompletion {
 }
 
 /// An id in a path, or a 404 with `code`.
-pub fn uuid_in_path(raw: &str, code: &str) -> Result<Uuid, Problem> {
+pub fn uuid_in_path(raw: &str, code: ErrorCode) -> Result<Uuid, Problem> {
     raw.parse().map_err(|_| Problem::new(StatusCode::NOT_FOUND, code, format!("no such id {raw:?}")))
 }
 
@@ -448,24 +450,25 @@ impl DecisionBody {
         let refund_fields = self.to_address.is_some() || self.network_fee.is_some();
         match self.decision.as_str() {
             "release" | "freeze" if refund_fields => Err(invalid(
-                "invalid_field",
+                ErrorCode::InvalidField,
                 format!("{}: to_address and network_fee belong to a refund only", self.decision),
             )),
             "release" => Ok(DecisionRequest::Release),
             "freeze" => Ok(DecisionRequest::Freeze),
             "refund" => match (self.to_address, self.network_fee) {
                 (Some(_), Some(fee)) if fee > MAX_NETWORK_FEE => {
-                    Err(invalid("invalid_amount", format!("network_fee: at most {MAX_NETWORK_FEE} base units")))
+                    Err(invalid(ErrorCode::InvalidAmount, format!("network_fee: at most {MAX_NETWORK_FEE} base units")))
                 }
                 (Some(to_address), Some(network_fee)) => Ok(DecisionRequest::Refund { to_address, network_fee }),
                 _ => Err(invalid(
-                    "invalid_field",
+                    ErrorCode::InvalidField,
                     "a refund needs to_address (one of the deposit's sources) and network_fee".into(),
                 )),
             },
-            other => {
-                Err(invalid("invalid_field", format!("decision: expected release, refund or freeze, got {other:?}")))
-            }
+            other => Err(invalid(
+                ErrorCode::InvalidField,
+                format!("decision: expected release, refund or freeze, got {other:?}"),
+            )),
         }
     }
 }
@@ -496,7 +499,10 @@ pub struct RequestBody {
 impl RequestBody {
     pub fn kind(&self) -> Result<RequestKind, Problem> {
         RequestKind::parse(&self.kind).ok_or_else(|| {
-            invalid("invalid_field", format!("kind: expected kyc, source_of_funds or information, got {:?}", self.kind))
+            invalid(
+                ErrorCode::InvalidField,
+                format!("kind: expected kyc, source_of_funds or information, got {:?}", self.kind),
+            )
         })
     }
 }
@@ -524,7 +530,7 @@ impl CardBody {
     pub fn holder(&self) -> Result<Option<&str>, Problem> {
         match self.holder_name.as_deref() {
             Some(h) if h.chars().count() > HOLDER_NAME_MAX => {
-                Err(invalid("invalid_field", format!("holder_name: at most {HOLDER_NAME_MAX} characters")))
+                Err(invalid(ErrorCode::InvalidField, format!("holder_name: at most {HOLDER_NAME_MAX} characters")))
             }
             other => Ok(other),
         }
@@ -592,12 +598,15 @@ impl CaseActionBody {
             _ => &[],
         };
         if let Some((field, _)) = given.iter().find(|(f, present)| *present && !own.contains(f)) {
-            return Err(invalid("invalid_field", format!("{field}: not a field of the {:?} action", self.action)));
+            return Err(invalid(
+                ErrorCode::InvalidField,
+                format!("{field}: not a field of the {:?} action", self.action),
+            ));
         }
         if self.action == "extend" {
             return match (self.hours, self.reason) {
                 (Some(hours), Some(reason)) => Ok(CaseActionRequest::Extend { hours, reason }),
-                _ => Err(invalid("invalid_field", "extend needs hours and a reason".into())),
+                _ => Err(invalid(ErrorCode::InvalidField, "extend needs hours and a reason".into())),
             };
         }
         match (self.action.as_str(), self.assignee, self.note) {
@@ -605,10 +614,10 @@ impl CaseActionBody {
             ("note", _, Some(n)) => Ok(CaseActionRequest::Note(n)),
             ("escalate", _, _) => Ok(CaseActionRequest::Escalate),
             ("close", _, _) => Ok(CaseActionRequest::Close),
-            ("assign", None, _) => Err(invalid("invalid_field", "assign needs an assignee".into())),
-            ("note", _, None) => Err(invalid("invalid_field", "note needs a note".into())),
+            ("assign", None, _) => Err(invalid(ErrorCode::InvalidField, "assign needs an assignee".into())),
+            ("note", _, None) => Err(invalid(ErrorCode::InvalidField, "note needs a note".into())),
             (other, _, _) => Err(invalid(
-                "invalid_field",
+                ErrorCode::InvalidField,
                 format!("action: expected assign, note, escalate, extend or close, got {other:?}"),
             )),
         }

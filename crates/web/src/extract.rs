@@ -9,6 +9,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use custos_app::ErrorCode;
 use serde::de::DeserializeOwned;
 
 pub struct ApiJson<T>(pub T);
@@ -22,7 +23,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             Err(rejection) => Err(match rejection {
                 JsonRejection::MissingJsonContentType(_) => Problem::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    ErrorCode::UnsupportedMediaType,
                     "send the body as JSON with `Content-Type: application/json`",
                 )
                 .into_response(),
@@ -31,9 +32,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 }
                 JsonRejection::JsonDataError(e) => {
                     // The message names the field and what was wrong with it.
-                    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.body_text()).into_response()
+                    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidBody, e.body_text())
+                        .into_response()
                 }
-                other => Problem::new(StatusCode::BAD_REQUEST, "invalid_body", other.body_text()).into_response(),
+                other => {
+                    Problem::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidBody, other.body_text()).into_response()
+                }
             }),
         }
     }
@@ -49,7 +53,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiPath {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<String>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
-            Err(e) => Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_path", e.body_text()).into_response()),
+            Err(e) => Err(Problem::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidPath, e.body_text()).into_response()),
         }
     }
 }
@@ -64,7 +68,7 @@ impl FromRequest<AppState> for ApiBytes {
         match axum::body::Bytes::from_request(req, state).await {
             Ok(b) => Ok(ApiBytes(b)),
             Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(body_too_large(state.max_body_bytes)),
-            Err(r) => Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_body", r.body_text()).into_response()),
+            Err(r) => Err(Problem::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidBody, r.body_text()).into_response()),
         }
     }
 }

@@ -10,6 +10,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use custos_app::model::IdempotencyBegin;
+use custos_app::ErrorCode;
 
 pub const HEADER: &str = "idempotency-key";
 
@@ -22,7 +23,8 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         Ok(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => k.to_owned(),
         _ => {
             let detail = "Idempotency-Key must be 1 to 255 visible ASCII characters";
-            return Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_idempotency_key", detail).into_response();
+            return Problem::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidIdempotencyKey, detail)
+                .into_response();
         }
     };
     let Some(caller) = req.extensions().get::<Caller>().cloned() else {
@@ -44,13 +46,13 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         // The request itself may be fine: it collides with what the key already stands for.
         Ok(IdempotencyBegin::Mismatch) => Problem::new(
             StatusCode::CONFLICT,
-            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was used for a different request",
         )
         .into_response(),
         Ok(IdempotencyBegin::InProgress) => Problem::new(
             StatusCode::CONFLICT,
-            "idempotency_request_in_progress",
+            ErrorCode::IdempotencyRequestInProgress,
             "a request with this Idempotency-Key is still being processed; retry shortly",
         )
         .into_response(),
@@ -88,6 +90,10 @@ fn content_type(status: StatusCode) -> HeaderValue {
 }
 
 pub fn body_too_large(limit: usize) -> Response {
-    Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the request body exceeds {limit} bytes"))
-        .into_response()
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::BodyTooLarge,
+        format!("the request body exceeds {limit} bytes"),
+    )
+    .into_response()
 }

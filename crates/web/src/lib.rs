@@ -24,6 +24,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
+use custos_app::ErrorCode;
 use problem::Problem;
 
 /// The default request body limit.
@@ -56,11 +57,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(move || async move { Json(document.clone()) }))
         .route("/healthz", get(routes::health))
         .route("/api/v1/kyc/sumsub/webhook", post(routes::sumsub_webhook))
-        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response() })
+        .fallback(|| async {
+            Problem::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such route").into_response()
+        })
         .method_not_allowed_fallback(|| async {
             Problem::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "this method is not allowed on this route",
             )
             .into_response()

@@ -3,6 +3,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use custos_app::AppError;
+use custos_app::ErrorCode;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -16,18 +17,18 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Problem {
+    pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Problem {
         Problem {
             type_: format!("urn:custos:problem:{code}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
-            code: code.to_owned(),
+            code: code.as_str().to_owned(),
             detail: detail.into(),
         }
     }
 
     pub fn unauthorized(detail: &str) -> Problem {
-        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+        Problem::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, detail)
     }
 }
 
@@ -71,60 +72,11 @@ impl From<AppError> for Problem {
             }
             other => other.to_string(),
         };
-        Problem::new(status, e.code(), detail)
+        Problem::new(status, e.error_code(), detail)
     }
 }
 
-/// Every stable error code the API may return, for the OpenAPI document.
+/// Every stable error code the API may return, for the OpenAPI document: all of [`ErrorCode`].
 pub fn catalogue() -> Vec<&'static str> {
-    let mut codes = vec![
-        "unauthorized",
-        "forbidden",
-        "not_found",
-        "method_not_allowed",
-        "invalid_body",
-        "invalid_path",
-        "unsupported_media_type",
-        "body_too_large",
-        "invalid_field",
-        "unknown_network",
-        "unknown_asset",
-        "invalid_amount",
-        "invalid_txid",
-        "txid_network_mismatch",
-        "invalid_email",
-        "asset_not_on_network",
-        "network_not_configured",
-        "asset_mismatch",
-        "network_mismatch",
-        "unknown_deposit_address",
-        "order_not_found",
-        "event_not_found",
-        "order_not_payable",
-        "illegal_transition",
-        "case_not_found",
-        "case_closed",
-        "decision_not_found",
-        "decision_not_pending",
-        "four_eyes",
-        "four_eyes_needs_staff",
-        "answers_by_key_disabled",
-        "refund_not_found",
-        "refund_refused",
-        "no_deposit",
-        "request_not_found",
-        "request_answered",
-        "customer_restricted",
-        "kyc_sof_required",
-        "customer_required",
-        "invalid_card",
-        "idempotency_key_reused",
-        "idempotency_request_in_progress",
-        "invalid_idempotency_key",
-        "conflict",
-        "service_unavailable",
-        "internal_error",
-    ];
-    codes.extend(custos_domain::AddressError::CODES);
-    codes
+    ErrorCode::ALL.iter().map(|c| c.as_str()).collect()
 }

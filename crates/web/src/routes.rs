@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use custos_app::model::Scope;
+use custos_app::ErrorCode;
 use serde_json::Value;
 
 /// One route of the API and what it requires. The auth middleware refuses any authenticated
@@ -261,7 +262,7 @@ pub async fn complete_payout(
 
 pub async fn get_case(State(state): State<AppState>, ApiPath(id): ApiPath) -> ApiResult {
     let (case, screenings, requests, decisions) =
-        state.app.case_file(dto::uuid_in_path(&id, "case_not_found")?).await?;
+        state.app.case_file(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?).await?;
     let mut body = dto::case(&case);
     body["evidence"] = screenings.iter().map(dto::screening).collect();
     body["requests"] = requests.iter().map(dto::customer_request).collect();
@@ -276,7 +277,8 @@ pub async fn decide(
     ApiJson(req): ApiJson<dto::DecisionBody>,
 ) -> ApiResult {
     // A key makes only the decisions that need no second officer: they take effect at once.
-    let decision = state.app.decide(dto::uuid_in_path(&id, "case_not_found")?, req.parse()?, &caller.actor()).await?;
+    let decision =
+        state.app.decide(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?, req.parse()?, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(dto::decision(&decision))))
 }
 
@@ -286,7 +288,8 @@ pub async fn case_action(
     ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::CaseActionBody>,
 ) -> ApiResult {
-    let case = state.app.case_action(dto::uuid_in_path(&id, "case_not_found")?, req.parse()?, &caller.actor()).await?;
+    let case =
+        state.app.case_action(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?, req.parse()?, &caller.actor()).await?;
     Ok((StatusCode::OK, Json(dto::case(&case))))
 }
 
@@ -299,7 +302,7 @@ pub async fn request_from_customer(
     let kind = req.kind()?;
     let request = state
         .app
-        .request_from_customer(dto::uuid_in_path(&id, "case_not_found")?, kind, &req.message, &caller.actor())
+        .request_from_customer(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?, kind, &req.message, &caller.actor())
         .await?;
     Ok((StatusCode::CREATED, Json(dto::customer_request(&request))))
 }
@@ -310,8 +313,10 @@ pub async fn answer_request(
     ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::AnswerBody>,
 ) -> ApiResult {
-    let request =
-        state.app.answer_request(dto::uuid_in_path(&id, "request_not_found")?, &req.answer, &caller.actor()).await?;
+    let request = state
+        .app
+        .answer_request(dto::uuid_in_path(&id, ErrorCode::RequestNotFound)?, &req.answer, &caller.actor())
+        .await?;
     Ok((StatusCode::OK, Json(dto::customer_request(&request))))
 }
 
@@ -321,7 +326,7 @@ pub async fn register_card(
     ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::CardBody>,
 ) -> ApiResult {
-    let order = dto::uuid_in_path(&id, "order_not_found")?;
+    let order = dto::uuid_in_path(&id, ErrorCode::OrderNotFound)?;
     let holder = req.holder()?;
     let (card, case_opened) = state.app.register_card(order, &req.number, holder, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"card": card, "case_opened": case_opened}))))
@@ -333,7 +338,7 @@ pub async fn refund_sent(
     ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::PayoutCompletion>,
 ) -> ApiResult {
-    let id = dto::uuid_in_path(&id, "refund_not_found")?;
+    let id = dto::uuid_in_path(&id, ErrorCode::RefundNotFound)?;
     let txid = dto::txid_of(state.app.get_refund(id).await?.network, &req.txid)?;
     let refund = state.app.refund_sent(id, &txid, &caller.actor()).await?;
     Ok((StatusCode::OK, Json(serde_json::to_value(&refund).unwrap_or(Value::Null))))
@@ -368,9 +373,9 @@ pub async fn sumsub_webhook(
     let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
     match state.app.kyc_webhook(&body, h("x-payload-digest"), h("x-payload-digest-alg")).await {
         Ok(outcome) => axum::Json(serde_json::json!({"status": outcome.as_str()})).into_response(),
-        Err(e) if e.code() == "bad_signature" => Problem::new(
+        Err(e) if e.error_code() == ErrorCode::BadSignature => Problem::new(
             axum::http::StatusCode::UNAUTHORIZED,
-            "bad_signature",
+            ErrorCode::BadSignature,
             "the webhook's signature does not verify",
         )
         .into_response(),

@@ -3,6 +3,7 @@
 use super::records::*;
 use crate::clock::Clock;
 use crate::error::AppError;
+use crate::error::ErrorCode;
 use crate::ports::{Mail, Mailer, Store, StoreError};
 use custos_crypto::password::{self, PasswordRejected};
 use custos_crypto::{api_key_hash, derive_token, new_token, totp, Aad, FieldCipher};
@@ -836,7 +837,7 @@ impl Accounts {
             .get_account(id)
             .await?
             .filter(|a| a.kind == AccountKind::Staff)
-            .ok_or(AuthError::App(AppError::not_found("account_not_found", "no such staff account")))
+            .ok_or(AuthError::App(AppError::not_found(ErrorCode::AccountNotFound, "no such staff account")))
     }
 
     pub async fn staff(&self) -> Result<Vec<AccountRecord>, AppError> {

@@ -1,6 +1,5 @@
 //! Accounts, MFA, sessions and throttling (SEC-3, SEC-4, SEC-18) on SQLite and PostgreSQL.
 
-
 use crate::common::{totp_code, TestApp};
 use custos_app::accounts::records::{AccountKind, AccountRecord};
 use custos_app::accounts::{AuthError, Authenticated, LoginStep};

@@ -1,6 +1,5 @@
 //! The public API contract over real HTTP, on both databases.
 
-
 use crate::common::*;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};

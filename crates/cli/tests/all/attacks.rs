@@ -1,7 +1,6 @@
 //! The attacks of the security review (issue 13), each reproduced against a real Custos on
 //! SQLite and PostgreSQL: `fix_N_*` is item N of the issue, and docs/security.md lists them.
 
-
 use crate::common::*;
 use custos_app::model::{DecisionRequest, RequestKind, Scope};
 use custos_domain::access::Role;

@@ -4,10 +4,9 @@
 //! a chain the test shapes: a payment with several inputs (several sources, all screened), a
 //! block of more than one page, a replaced (RBF) transaction, and a reorganisation.
 
-
+use crate::common::*;
 use axum::extract::{Path, State};
 use axum::routing::get;
-use crate::common::*;
 use custos_app::watch::WatchSettings;
 use custos_chain::esplora::Esplora;
 use custos_domain::{Amount, Asset, OrderStatus};

@@ -1,6 +1,5 @@
 //! The `custos` binary as an operator runs it.
 
-
 use crate::common::*;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

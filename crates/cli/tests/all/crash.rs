@@ -1,7 +1,6 @@
 //! Invariant 1 under a crash: `kill -9` of the server while deposits arrive loses no
 //! acknowledged deposit, double-processes none, and leaves the audit chain intact.
 
-
 use crate::common::*;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

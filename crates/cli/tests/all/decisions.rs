@@ -1,7 +1,6 @@
 //! Officer decisions through the API (issue 3): release, refunds under four-eyes (REF-2..REF-4),
 //! and freezing funds that must never be refunded.
 
-
 use crate::common::*;
 use custos_app::model::{DecisionRequest, RequestKind};
 use custos_domain::access::Role;

@@ -4,7 +4,6 @@
 //! reorganisation drops what was not credited yet and reverts what was (with a case), and what
 //! the new chain adds is credited; after a restart the watcher catches up without duplicates.
 
-
 use crate::common::*;
 use custos_app::watch::{WatchReport, WatchSettings};
 use custos_chain::evm::{EvmRpc, Token};

@@ -1,6 +1,5 @@
 //! FLOW-1, RISK-1..3, ADDR-1 and DESIGN.md's invariants, through the use cases, on both databases.
 
-
 use crate::common::*;
 use custos_app::model::{NewDeposit, NewOrder, OrderRecord};
 use custos_app::{AppError, Clock, Store};
@@ -181,7 +180,7 @@ both!(bad_input_unknown_address_wrong_asset_and_unconfigured_network_are_clear_e
     assert_eq!(t.app.report_deposit(usdt, "test").await.unwrap_err().code(), "asset_mismatch");
     let t = t.restart(Options { networks: vec![Network::Bitcoin], ..Options::default() }).await;
     let e = t.app.create_order(order_request(Network::Tron), "test").await.unwrap_err();
-    assert!(matches!(e, AppError::Conflict { code: "network_not_configured", .. }));
+    assert!(matches!(e, AppError::Conflict { code: custos_app::ErrorCode::NetworkNotConfigured, .. }));
 });
 
 both!(invariant_5_the_audit_chain_holds_and_a_tampered_row_is_named, |t: TestApp| async move {

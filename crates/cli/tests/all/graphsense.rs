@@ -1,7 +1,6 @@
 //! All 86 public GraphSense TagPacks of shared/data import, on both databases, and re-importing
 //! them replaces rather than duplicates.
 
-
 use crate::common::*;
 use custos_app::{Store, SystemClock};
 use custos_domain::{Address, Network, RiskCategory};

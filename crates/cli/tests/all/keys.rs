@@ -1,7 +1,6 @@
 //! SEC-6 key rotation on SQLite and PostgreSQL: after a new master key, every sealed value is
 //! sealed again under it, lookups by blind index keep working, and the old key can go.
 
-
 use crate::common::*;
 use custos_app::accounts::records::AccountKind;
 use custos_crypto::MasterKey;

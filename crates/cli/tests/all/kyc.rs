@@ -1,7 +1,6 @@
 //! KYC with SumSub (issue 6) on SQLite and PostgreSQL: webhooks through HTTP, verified by their
 //! digest before anything else, stored once, applied in order; the states' consequences.
 
-
 use crate::common::*;
 use custos_app::kyc::{VerificationUpload, WebhookOutcome};
 use custos_domain::kyc::VerificationState;

@@ -3,7 +3,6 @@
 //! back-office with logging at TRACE for every crate; none of them may appear in the logs, the
 //! audit log or the outbox.
 
-
 use crate::common::*;
 use custos_app::accounts::records::AccountKind;
 use custos_app::Clock;

@@ -1,6 +1,5 @@
 //! MON-1: monitoring rules beside the analyzers, on both databases.
 
-
 use crate::common::*;
 use custos_app::model::{NewDeposit, NewOrder};
 use custos_app::monitoring::MonitoringRules;

@@ -3,7 +3,6 @@
 //! (invariant 5), the case queue's filters and deadlines (invariant 7), personal data revealed
 //! only with a step-up and audited (SEC-12), mail on new requests, password change.
 
-
 use crate::common::*;
 use custos_app::accounts::records::AccountKind;
 use custos_crypto::derive_token;

@@ -1,7 +1,6 @@
 //! The cabinet and the back-office over HTTP (SEC-3, SEC-4, SEC-5 headers, SEC-18, PRE-1): the
 //! permission table walked with every role, CSRF, cookies, headers and session fixation.
 
-
 use crate::common::TestApp;
 use custos_app::accounts::records::AccountKind;
 use custos_crypto::derive_token;

@@ -1,7 +1,6 @@
 //! Issue 3 paths through the API: low → accepted → paid out; a payout to a sanctioned
 //! destination is blocked (ADDR-4, ADDR-5); the lifecycle refuses what it does not allow.
 
-
 use crate::common::*;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};

@@ -1,7 +1,6 @@
 //! Requests to the customer and their deadlines (issue 3; SEC-14, SEC-15, SLA-2), end to end
 //! through the API.
 
-
 use crate::common::*;
 use custos_app::model::{DecisionRequest, Scope};
 use custos_domain::access::Role;

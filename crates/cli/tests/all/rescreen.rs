@@ -2,7 +2,6 @@
 //! server reloads its index, screens recent deposits again, and the API shows the old deposit's
 //! order held with a case.
 
-
 use crate::common::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

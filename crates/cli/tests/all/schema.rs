@@ -1,6 +1,5 @@
 //! The SQLite and PostgreSQL migrations describe the same schema.
 
-
 use crate::common::*;
 use sqlx::Row;
 use std::collections::BTreeSet;

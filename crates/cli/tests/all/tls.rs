@@ -1,7 +1,6 @@
 //! SEC-5 as an operator meets it: built-in TLS with HSTS, no plain HTTP off loopback; and
 //! `custos user create` (staff accounts, passwords from standard input only).
 
-
 use crate::common::KillOnDrop;
 use std::io::Write;
 use std::path::{Path, PathBuf};

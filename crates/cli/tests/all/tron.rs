@@ -3,11 +3,10 @@
 //! run here): TRX and TRC-20 (USDT) transfers to derived addresses, the sender as the source,
 //! failed transactions and other contracts ignored, and a reorganisation.
 
-
+use crate::common::*;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::Json;
-use crate::common::*;
 use custos_app::watch::WatchSettings;
 use custos_chain::tron::{Trc20, TronGrid};
 use custos_domain::{Address, Amount, Asset, Network, OrderStatus};

@@ -1,11 +1,10 @@
 //! Webhooks: signed delivery to a local receiver, retries with backoff, dead letters and
 //! replay, and delivery surviving a `kill -9` between commit and delivery.
 
-
+use crate::common::*;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use crate::common::*;
 use custos_app::model::{DeliveryStatus, NewOrder};
 use custos_app::webhooks::Deliverer;
 use custos_app::Store;
