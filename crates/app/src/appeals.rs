@@ -72,7 +72,7 @@ impl App {
         let record = AppealRecord {
             id,
             order_id,
-            status: "open".into(),
+            status: custos_domain::status::ReplyStatus::Open,
             text_enc: self
                 .sealer_for(order.customer_email_index.as_deref())
                 .await?
@@ -172,7 +172,7 @@ impl App {
         let record = StandingAppealRecord {
             id,
             email_index: email_index.to_owned(),
-            status: "open".into(),
+            status: custos_domain::status::ReplyStatus::Open,
             text_enc: self.sealer_for(Some(email_index)).await?.seal_str(&appeal, standing_aad("text", &row)),
             outcome_enc: None,
             reinstated: false,

@@ -299,7 +299,7 @@ impl App {
         actor: &str,
     ) -> Result<crate::model::RefundRecord, AppError> {
         let refund = self.get_refund(refund_id).await?;
-        if refund.status != "pending" {
+        if refund.status != custos_domain::status::RefundStatus::Pending {
             return Err(AppError::conflict(ErrorCode::RefundSent, format!("refund {refund_id} is {}", refund.status)));
         }
         if refund.network != Network::Ethereum || refund.asset != Asset::Eth {

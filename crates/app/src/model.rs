@@ -3,6 +3,7 @@
 use custos_domain::audit::AuditEvent;
 use custos_domain::policy::{Action, Decision};
 use custos_domain::risk::RiskReport;
+use custos_domain::status::{CaseStatus, DecisionStatus, RefundStatus, ReplyStatus};
 use custos_domain::{Address, Amount, Asset, Network, OrderStatus, RiskCategory};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -286,7 +287,7 @@ pub struct CaseRecord {
     pub deposit_id: Option<Uuid>,
     /// The action that opened it.
     pub action: Action,
-    pub status: String,
+    pub status: CaseStatus,
     pub reasons: Vec<custos_domain::policy::Reason>,
     pub deadline_kind: DeadlineKind,
     pub opened_at_ms: i64,
@@ -358,7 +359,7 @@ impl CaseRecord {
             order_id,
             deposit_id,
             action,
-            status: "open".into(),
+            status: CaseStatus::Open,
             reasons,
             deadline_kind,
             opened_at_ms: now_ms,
@@ -575,8 +576,7 @@ pub struct DecisionRecord {
     pub case_id: Uuid,
     pub order_id: Uuid,
     pub kind: DecisionKind,
-    /// "pending" or "executed".
-    pub status: String,
+    pub status: DecisionStatus,
     pub params: serde_json::Value,
     pub requested_by: String,
     pub approved_by: Option<String>,
@@ -596,8 +596,7 @@ pub struct RefundRecord {
     pub to_address: String,
     pub amount: Amount,
     pub network_fee: Amount,
-    /// "pending" or "sent".
-    pub status: String,
+    pub status: RefundStatus,
     pub txid: Option<String>,
     pub created_at_ms: i64,
     pub due_at_ms: i64,
@@ -637,8 +636,7 @@ pub struct CustomerRequest {
     pub order_id: Uuid,
     pub customer_id: Option<Uuid>,
     pub kind: RequestKind,
-    /// "open", "answered".
-    pub status: String,
+    pub status: ReplyStatus,
     /// What the customer is asked (shown to them), opened for whoever may read it.
     pub message: String,
     /// The message as the store keeps it, sealed with the customer's data key (personal data);
@@ -662,7 +660,7 @@ impl CustomerRequest {
     /// Answered by the customer themselves (in the cabinet), not by a key on their behalf: only
     /// such an answer counts for the refund and release rules (REF-2).
     pub fn answered_by_customer(&self) -> bool {
-        self.status == "answered"
+        self.status == ReplyStatus::Answered
             && self.answered_by.as_deref().is_some_and(|a| ActorKind::of(a) == ActorKind::Customer)
     }
 }
@@ -694,8 +692,7 @@ impl CustomerStatus {
 pub struct StandingAppealRecord {
     pub id: Uuid,
     pub email_index: String,
-    /// "open" or "answered".
-    pub status: String,
+    pub status: ReplyStatus,
     pub text_enc: String,
     pub outcome_enc: Option<String>,
     pub reinstated: bool,
@@ -711,8 +708,7 @@ pub struct StandingAppealRecord {
 pub struct AppealRecord {
     pub id: Uuid,
     pub order_id: Uuid,
-    /// "open" or "answered".
-    pub status: String,
+    pub status: ReplyStatus,
     pub text_enc: String,
     pub outcome_enc: Option<String>,
     pub created_at_ms: i64,

@@ -15,6 +15,7 @@ use custos_domain::access::Permission;
 use custos_domain::audit::{AuditEvent, ChainBreak, ChainVerifier};
 use custos_domain::order::OrderEvent;
 use custos_domain::policy::{Action, Reason};
+use custos_domain::status::{CaseStatus, DecisionStatus, RefundStatus, ReplyStatus};
 use custos_domain::OrderStatus;
 use custos_domain::{Address, Amount, Network, Policy};
 use serde_json::json;
@@ -533,7 +534,7 @@ impl App {
     /// A case an officer may still act on.
     async fn open_case(&self, id: Uuid) -> Result<CaseRecord, AppError> {
         let case = self.get_case(id).await?;
-        if case.status != "open" {
+        if case.status != CaseStatus::Open {
             return Err(AppError::conflict(ErrorCode::CaseClosed, format!("case {} is {}", case.number, case.status)));
         }
         Ok(case)
@@ -576,7 +577,7 @@ impl App {
             case_id,
             order_id: order.id,
             kind,
-            status: "pending".into(),
+            status: DecisionStatus::Pending,
             params,
             requested_by: actor.to_owned(),
             approved_by: None,
@@ -615,7 +616,7 @@ impl App {
             .get_decision(id)
             .await?
             .ok_or_else(|| AppError::not_found(ErrorCode::DecisionNotFound, format!("no decision {id}")))?;
-        if decision.status != "pending" {
+        if decision.status != DecisionStatus::Pending {
             return Err(AppError::conflict(
                 ErrorCode::DecisionNotPending,
                 format!("decision {id} is {}", decision.status),
@@ -653,7 +654,7 @@ impl App {
             ..OrderEventWrite::new(refund.order_id, vec![OrderEvent::RefundSent], actor, self.clock.now_ms())
         };
         self.store.apply_order_events(&write).await.map_err(transition_error)?;
-        Ok(RefundRecord { status: "sent".into(), txid: Some(txid.to_owned()), ..refund })
+        Ok(RefundRecord { status: RefundStatus::Sent, txid: Some(txid.to_owned()), ..refund })
     }
 
     fn decision_event(kind: DecisionKind) -> OrderEvent {
@@ -734,7 +735,7 @@ impl App {
             to_address: to.as_str().to_owned(),
             amount,
             network_fee,
-            status: "pending".into(),
+            status: RefundStatus::Pending,
             txid: None,
             created_at_ms: now,
             due_at_ms: now + self.deadlines.refund_ms,
@@ -764,7 +765,7 @@ impl App {
         };
         self.store.apply_order_events(&write).await.map_err(transition_error)?;
         Ok(DecisionRecord {
-            status: "executed".into(),
+            status: DecisionStatus::Executed,
             approved_by: Some(approver.to_owned()),
             decided_at_ms: Some(now),
             ..decision
@@ -808,7 +809,7 @@ impl App {
             order_id: order.id,
             customer_id: None,
             kind,
-            status: "open".into(),
+            status: ReplyStatus::Open,
             message,
             sealed_message: None,
             requested_by: actor.to_owned(),
@@ -868,7 +869,7 @@ impl App {
             .await?
             .map(|r| self.opened(r))
             .ok_or_else(|| AppError::not_found(ErrorCode::RequestNotFound, format!("no request {id}")))?;
-        if request.status != "open" {
+        if request.status != ReplyStatus::Open {
             return Err(AppError::conflict(ErrorCode::RequestAnswered, format!("request {id} is {}", request.status)));
         }
         match ActorKind::of(actor) {
@@ -909,7 +910,7 @@ impl App {
         };
         self.store.apply_order_events(&write).await.map_err(transition_error)?;
         Ok(CustomerRequest {
-            status: "answered".into(),
+            status: ReplyStatus::Answered,
             answered_at_ms: Some(now),
             answered_by: Some(actor.to_owned()),
             review_due_at_ms: Some(review_due),

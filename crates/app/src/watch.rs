@@ -9,6 +9,7 @@ use crate::error::AppError;
 use crate::model::NewDeposit;
 use crate::App;
 use async_trait::async_trait;
+use custos_domain::status::TransferStatus;
 use custos_domain::{Address, Amount, Asset, Network};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -61,8 +62,7 @@ pub struct WatchedTransfer {
     pub amount: Amount,
     pub block_number: u64,
     pub block_hash: String,
-    /// pending, credited, dropped, reverted, refused.
-    pub status: String,
+    pub status: TransferStatus,
     pub deposit_id: Option<Uuid>,
 }
 
@@ -162,7 +162,7 @@ impl App {
                     amount: t.amount,
                     block_number: block.number,
                     block_hash: block.hash.clone(),
-                    status: "pending".into(),
+                    status: TransferStatus::Pending,
                     deposit_id: None,
                 })
                 .collect();
@@ -203,7 +203,7 @@ impl App {
         let now = self.clock.now_ms();
         tracing::warn!(%network, ancestor, "chain reorganisation: blocks after the common ancestor are forgotten");
         for t in self.store.chain_rewind(network, ancestor, now).await? {
-            let Some(deposit_id) = t.deposit_id.filter(|_| t.status == "reverted") else {
+            let Some(deposit_id) = t.deposit_id.filter(|_| t.status == TransferStatus::Reverted) else {
                 report.dropped += 1;
                 continue;
             };

@@ -13,6 +13,7 @@ pub mod order;
 pub mod policy;
 pub mod refund;
 pub mod risk;
+pub mod status;
 pub mod taxonomy;
 pub mod text;
 pub mod time;

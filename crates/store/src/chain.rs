@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use custos_app::ports::{ChainStore, StoreResult};
 use custos_app::watch::WatchedTransfer;
 use custos_app::StoreError;
+use custos_domain::status::TransferStatus;
 use custos_domain::{Amount, Network};
 use uuid::Uuid;
 
@@ -30,7 +31,7 @@ fn transfer(r: &sqlx::any::AnyRow) -> StoreResult<WatchedTransfer> {
         amount: Amount(amount.parse().map_err(|_| bad("amount", &amount))?),
         block_number: u64::try_from(rows::get::<i64>(r, "block_number")?).map_err(|_| bad("block", ""))?,
         block_hash: rows::get(r, "block_hash")?,
-        status: rows::get(r, "status")?,
+        status: rows::parse(r, "status")?,
         deposit_id: deposit.map(|d| d.parse().map_err(|_| bad("deposit_id", &d))).transpose()?,
     })
 }
@@ -118,7 +119,7 @@ impl ChainStore for SqlStore {
         );
         let events: Vec<custos_domain::audit::AuditEvent> = affected
             .iter()
-            .filter(|t| t.status == "credited")
+            .filter(|t| t.status == TransferStatus::Credited)
             .map(|t| custos_domain::audit::AuditEvent {
                 actor: "system:watcher".into(),
                 action: "deposit.reverted".into(),
@@ -129,7 +130,8 @@ impl ChainStore for SqlStore {
             .collect();
         self.write(script, &events, at_ms).await?;
         for t in &mut affected {
-            t.status = if t.status == "credited" { "reverted".into() } else { "dropped".into() };
+            t.status =
+                if t.status == TransferStatus::Credited { TransferStatus::Reverted } else { TransferStatus::Dropped };
         }
         Ok(affected)
     }

@@ -325,7 +325,8 @@ fn deposit_fields(d: &DepositRecord) -> Value {
 
 pub fn order_view(v: &OrderView) -> Value {
     let mut o = order_summary(&v.order);
-    let open: Vec<&CaseRecord> = v.cases.iter().filter(|c| c.status == "open").collect();
+    let open: Vec<&CaseRecord> =
+        v.cases.iter().filter(|c| c.status == custos_domain::status::CaseStatus::Open).collect();
     o["deposits"] = v.deposits.iter().map(deposit_fields).collect();
     o["screenings"] = v.screenings.iter().map(screening).collect();
     o["cases"] = v.cases.iter().map(case).collect();

@@ -62,14 +62,14 @@ both!(fix_1_four_eyes_is_two_people_not_two_keys, |t: TestApp| async move {
     let officer_a = officer(&t, "officer@example.com", Role::Officer).await;
     let mlro = officer(&t, "mlro@example.com", Role::SeniorOfficer).await;
     let d = t.app.decide(case, DecisionRequest::Release, &officer_a.actor()).await.unwrap();
-    assert_eq!(d.status, "pending");
+    assert_eq!(d.status.as_str(), "pending");
     assert_eq!(t.app.approve_decision(d.id, &officer_a).await.unwrap_err().code(), "approval_not_permitted");
     let mut stale = mlro.clone();
     stale.stepped_up = false;
     assert_eq!(t.app.approve_decision(d.id, &stale).await.unwrap_err().code(), "step_up_required");
     let mine = t.app.decide(case, DecisionRequest::Release, &mlro.actor()).await.unwrap();
     assert_eq!(t.app.approve_decision(mine.id, &mlro).await.unwrap_err().code(), "four_eyes");
-    assert_eq!(t.app.approve_decision(d.id, &mlro).await.unwrap().status, "executed");
+    assert_eq!(t.app.approve_decision(d.id, &mlro).await.unwrap().status.as_str(), "executed");
     let view: Value = get(&c, format!("{base}/api/v1/orders/{order}"), &b).await;
     assert_eq!(view["status"], "released");
 

@@ -200,7 +200,7 @@ both!(risk_1_bitcoin_deposits_by_esplora_with_several_sources_rbf_and_a_reorg, |
     assert_eq!((r.dropped, r.credited), (1, 0), "{r:?}");
     assert!(t.app.get_order(three.id).await.unwrap().deposits.is_empty());
     let kept = t.app.store().chain_transfers(custos_domain::Network::Bitcoin, 10).await.unwrap();
-    assert!(kept.iter().any(|k| k.txid == hash_of("pay-three") && k.status == "dropped"));
+    assert!(kept.iter().any(|k| k.txid == hash_of("pay-three") && k.status.as_str() == "dropped"));
 
     // ADDR-2, ADDR-5: consolidation spends the cleared output only; the mixer's stays.
     let wallet = custos_domain::Address::parse(custos_domain::Network::Bitcoin, OTHER_BTC).unwrap();

@@ -85,11 +85,11 @@ both!(ref_2_to_ref_4_a_refund_goes_to_a_source_less_the_fee_after_a_second_offic
     let err = t.app.decide(case, refund(GAMBLING_ETH), &officer_a.actor()).await.unwrap_err();
     assert_eq!(err.code(), "refund_refused");
     let d = t.app.decide(case, refund(EXCHANGE_ETH), &officer_a.actor()).await.unwrap();
-    assert_eq!(d.status, "pending");
+    assert_eq!(d.status.as_str(), "pending");
     let err = t.app.approve_decision(d.id, &officer_a).await.unwrap_err();
     assert_eq!(err.code(), "approval_not_permitted", "an officer's role does not approve");
     let d = t.app.approve_decision(d.id, &mlro).await.unwrap();
-    assert_eq!(d.status, "executed");
+    assert_eq!(d.status.as_str(), "executed");
     assert_eq!(t.app.approve_decision(d.id, &mlro).await.unwrap_err().code(), "decision_not_pending", "executed once");
     let officer_a = key.clone();
     let officer_b = key;

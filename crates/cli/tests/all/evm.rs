@@ -504,7 +504,7 @@ both!(ref_2_a_refund_goes_through_the_signer, |t: TestApp| async move {
     };
     let before = balance(CASINO).await;
     let sent = t.app.send_refund(refund_id, &signer, "signer").await.unwrap();
-    assert_eq!(sent.status, "sent");
+    assert_eq!(sent.status.as_str(), "sent");
     assert_eq!(node.receipt(sent.txid.as_deref().unwrap()).await["status"], "0x1");
     assert_eq!(balance(CASINO).await - before, ETHER - fee, "the amount less only the network fee");
     assert_eq!(balance(&order.deposit_address).await, 0, "nothing left behind");

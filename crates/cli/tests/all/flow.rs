@@ -76,7 +76,7 @@ both!(risk_3_a_sanctioned_source_rejects_the_order_and_opens_a_case, |t: TestApp
     assert_eq!(out.order.status, OrderStatus::Rejected);
     let case = out.case.expect("a case is opened");
     assert_eq!(case.action, Action::Reject);
-    assert_eq!(case.status, "open");
+    assert_eq!(case.status.as_str(), "open");
     assert_eq!(case.due_at_ms - case.opened_at_ms, 24 * 3_600_000, "KYC deadline 24 h");
     let view = t.app.get_order(o.id).await.unwrap();
     assert_eq!(view.cases.len(), 1);

@@ -85,8 +85,8 @@ both!(risk_2_a_held_order_is_released_after_kyc_and_source_of_funds_with_four_ey
     assert_eq!((status, p["code"].as_str()), (StatusCode::FORBIDDEN, Some("four_eyes_needs_staff")), "{p}");
     let (officer, mlro) = officers(&t).await;
     let d = t.app.decide(case.parse().unwrap(), DecisionRequest::Release, &officer.actor()).await.unwrap();
-    assert_eq!(d.status, "pending");
-    assert_eq!(t.app.approve_decision(d.id, &mlro).await.unwrap().status, "executed");
+    assert_eq!(d.status.as_str(), "pending");
+    assert_eq!(t.app.approve_decision(d.id, &mlro).await.unwrap().status.as_str(), "executed");
     let (_, payout) = post(&c, format!("{base}/api/v1/orders/{order}/payout"), &officer_a, json!({})).await;
     assert_eq!(payout["order"]["status"], "payout_pending");
 });
@@ -151,8 +151,8 @@ async fn refund_with_four_eyes(
     let (officer, mlro) = officers(t).await;
     let refund = DecisionRequest::Refund { to_address: source.into(), network_fee: custos_domain::Amount(1000) };
     let d = t.app.decide(case.parse().unwrap(), refund, &officer.actor()).await.unwrap();
-    assert_eq!(d.status, "pending");
-    assert_eq!(t.app.approve_decision(d.id, &mlro).await.unwrap().status, "executed");
+    assert_eq!(d.status.as_str(), "pending");
+    assert_eq!(t.app.approve_decision(d.id, &mlro).await.unwrap().status.as_str(), "executed");
     get(c, format!("{base}/api/v1/orders/{order}"), key).await
 }
 

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use custos_app::accounts::AuthError;
+use custos_domain::status::ReplyStatus;
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -151,7 +152,7 @@ pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
     let page = OrdersPage {
         f: Frame::new(&v, false, "/cabinet"),
         mfa_enabled: auth.account.mfa_enabled,
-        can_appeal_standing: standing.is_some() && kyc_passed && appeals.iter().all(|a| a.status != "open"),
+        can_appeal_standing: standing.is_some() && kyc_passed && appeals.iter().all(|a| a.status != ReplyStatus::Open),
         standing_appeals: appeals
             .iter()
             .map(|a| {
@@ -241,7 +242,7 @@ pub async fn order(
         }
     };
     let now = s.app.now_ms();
-    let can_appeal = custos_app::appeals::appealable(o.status) && appeals.iter().all(|a| a.status != "open");
+    let can_appeal = custos_app::appeals::appealable(o.status) && appeals.iter().all(|a| a.status != ReplyStatus::Open);
     let appeals = appeals
         .iter()
         .map(|a| {
@@ -273,7 +274,7 @@ pub async fn order(
                 kind_key: kind_key(r.kind),
                 message: r.message,
                 due: views::Due::new(r.due_at_ms, now),
-                open: r.status == "open",
+                open: r.status == ReplyStatus::Open,
             })
             .collect(),
     };

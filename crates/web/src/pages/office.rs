@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use custos_app::model::{CaseActionRequest, CaseFilter, DecisionRequest, RequestKind};
 use custos_domain::access::{mask_email, Permission};
+use custos_domain::status::{CaseStatus, DecisionStatus, RefundStatus, ReplyStatus};
 use custos_domain::Action;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -86,7 +87,7 @@ pub async fn dashboard(
             action: c.action.as_str(),
             reason: c.reasons.iter().map(|r| r.describe()).collect::<Vec<_>>().join("; "),
             due: views::Due::new(c.due_at_ms, now),
-            open: c.status == "open",
+            open: c.status == CaseStatus::Open,
         })
         .collect();
     let mut appeals = Vec::new();
@@ -250,7 +251,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
     let mut rows = Vec::new();
     for r in requests {
         // Answers are the customer's words: officers read them, and each reading is audited.
-        let answer = if can_decide && r.status != "open" {
+        let answer = if can_decide && r.status != ReplyStatus::Open {
             s.app.read_answer(r.id, &auth.actor()).await.ok().flatten()
         } else {
             None
@@ -271,10 +272,10 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         };
         rows.push(RequestRow {
             documents,
-            by_key: r.status == "answered" && !r.answered_by_customer(),
+            by_key: r.status == ReplyStatus::Answered && !r.answered_by_customer(),
             id: r.id.to_string(),
             kind_key: super::cabinet::kind_key(r.kind),
-            status: r.status,
+            status: r.status.to_string(),
             message: r.message,
             due: format!("{} ({})", views::when(r.due_at_ms), views::countdown(r.due_at_ms, now)),
             answer,
@@ -292,7 +293,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         appeal_rows.push(OfficeAppealRow {
             id: a.id.to_string(),
             text,
-            open: a.status == "open",
+            open: a.status == ReplyStatus::Open,
             outcome,
             due: format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now)),
         });
@@ -331,19 +332,19 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         // An executed refund decision carries its refund; it is sent within REF-4's deadline.
         let refund_id = d.params.get("id").and_then(|i| i.as_str()).and_then(|i| Uuid::parse_str(i).ok());
         let refund = match refund_id {
-            Some(rid) if d.status != "pending" => s.app.get_refund(rid).await.ok().map(|r| {
+            Some(rid) if d.status != DecisionStatus::Pending => s.app.get_refund(rid).await.ok().map(|r| {
                 let net = r.amount.checked_sub(r.network_fee).unwrap_or(r.amount);
                 let what = format!("{} → {}", views::amount(net, r.asset), r.to_address);
-                (r.id.to_string(), what, views::Due::new(r.due_at_ms, now), r.status == "pending")
+                (r.id.to_string(), what, views::Due::new(r.due_at_ms, now), r.status == RefundStatus::Pending)
             }),
             _ => None,
         };
         decision_rows.push(DecisionRow {
             id: d.id.to_string(),
             kind: format!("{:?}", d.kind).to_lowercase(),
-            status: d.status.clone(),
+            status: d.status.to_string(),
             by: d.requested_by.clone(),
-            pending: d.status == "pending",
+            pending: d.status == DecisionStatus::Pending,
             refund,
         });
     }
@@ -361,11 +362,11 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         c: CaseHead {
             id: case.id.to_string(),
             number: case.number,
-            status: case.status.clone(),
+            status: case.status.to_string(),
             action: case.action.as_str(),
             reasons: case.reasons.iter().map(|r| r.describe()).collect::<Vec<_>>().join("; "),
             due: format!("{} ({})", views::when(case.due_at_ms), views::countdown(case.due_at_ms, now)),
-            overdue: case.status == "open" && case.due_at_ms <= now,
+            overdue: case.status == CaseStatus::Open && case.due_at_ms <= now,
         },
         error,
         done: out.done,
@@ -446,7 +447,7 @@ pub async fn decide(
         }
     };
     let out = match s.app.decide(id, request, &auth.actor()).await {
-        Ok(d) if d.status == "pending" => Outcome {
+        Ok(d) if d.status == DecisionStatus::Pending => Outcome {
             done: Some("recorded: a senior officer must approve it (four eyes)".into()),
             ..Default::default()
         },
@@ -652,7 +653,7 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
             text,
             outcome,
             due: format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, s.app.now_ms())),
-            open: a.status == "open",
+            open: a.status == ReplyStatus::Open,
             reinstated: a.reinstated,
         });
     }
