@@ -4,27 +4,13 @@
 
 use crate::error::AppError;
 use crate::error::ErrorCode;
+pub use crate::model::Candidate;
 use crate::App;
-use custos_domain::consolidation::{sweep_blocker, SweepCandidate};
+use custos_domain::consolidation::sweep_blocker;
 use custos_domain::{Address, Amount, Asset, Network};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
-
-/// A deposit not swept yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
-    pub deposit_id: Uuid,
-    pub asset: Asset,
-    pub address: String,
-    pub amount: Amount,
-    pub txid: String,
-    /// The output index (Bitcoin) or the transfer's index.
-    pub index: u32,
-    /// The deposit address's receive index below the configured key.
-    pub derivation_index: Option<u32>,
-    pub state: SweepCandidate,
-}
 
 /// A deposit output a Bitcoin consolidation spends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -1,7 +1,5 @@
 //! Errors of the use cases, each with a stable code the API exposes.
 
-use crate::ports::StoreError;
-
 /// Every error code the API and the pages can answer with: the problem catalogue (and the
 /// OpenAPI document's list) is this enum, so nothing can emit a code outside it.
 macro_rules! error_codes {
@@ -138,6 +136,17 @@ impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// What a store could not do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Other(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,24 +4,11 @@
 
 use crate::error::AppError;
 use crate::error::ErrorCode;
+pub use crate::model::{SealedColumn, StoredKey};
 use crate::ports::Store;
 use crate::App;
 use custos_crypto::{Aad, DataKey, FieldCipher};
 use custos_domain::audit::AuditEvent;
-
-/// An encrypted column: where it is, and the names its values are bound to (their AAD).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SealedColumn {
-    pub table: &'static str,
-    /// The row's key column (also the AAD's row).
-    pub key: &'static str,
-    pub column: &'static str,
-    /// The column name in the AAD.
-    pub aad_column: &'static str,
-    /// A JSON list of screening reports whose vendors' evidence is sealed
-    /// (`[i].vendor.evidence`, bound to `evidence:<i>`).
-    pub json_reports: bool,
-}
 
 const fn sealed(table: &'static str, key: &'static str, column: &'static str, aad: &'static str) -> SealedColumn {
     SealedColumn { table, key, column, aad_column: aad, json_reports: false }
@@ -52,18 +39,6 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
 
 /// The id and owner of the blind-index key in `data_keys`.
 pub const INDEX_KEY: &str = "index";
-
-/// A key as `data_keys` keeps it: wrapped by the master key, bound to its id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredKey {
-    pub id: String,
-    /// "index", or "customer:<e-mail blind index>".
-    pub owner: String,
-    /// `None` once erased.
-    pub wrapped: Option<String>,
-    pub created_at_ms: i64,
-    pub erased_at_ms: Option<i64>,
-}
 
 fn key_aad(id: &str) -> Aad<'_> {
     Aad { table: "data_keys", column: "key", row: id }

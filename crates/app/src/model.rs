@@ -1,9 +1,10 @@
 //! Records the use cases read and write through the store.
 
 use custos_domain::audit::AuditEvent;
+use custos_domain::consolidation::SweepCandidate;
 use custos_domain::policy::{Action, Decision};
 use custos_domain::risk::RiskReport;
-use custos_domain::status::{CaseStatus, DecisionStatus, RefundStatus, ReplyStatus};
+use custos_domain::status::{CaseStatus, DecisionStatus, RefundStatus, ReplyStatus, TransferStatus};
 use custos_domain::{Address, Amount, Asset, Network, OrderStatus, RiskCategory};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -777,4 +778,63 @@ pub struct VerificationFile {
     /// KYC-1/KYC-3: which accepted document the customer says it is.
     pub document_kind: Option<String>,
     pub created_at_ms: i64,
+}
+
+// Records the ports carry for the consolidation, key and watcher use cases.
+
+/// A deposit not swept yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub deposit_id: Uuid,
+    pub asset: Asset,
+    pub address: String,
+    pub amount: Amount,
+    pub txid: String,
+    /// The output index (Bitcoin) or the transfer's index.
+    pub index: u32,
+    /// The deposit address's receive index below the configured key.
+    pub derivation_index: Option<u32>,
+    pub state: SweepCandidate,
+}
+
+/// An encrypted column: where it is, and the names its values are bound to (their AAD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealedColumn {
+    pub table: &'static str,
+    /// The row's key column (also the AAD's row).
+    pub key: &'static str,
+    pub column: &'static str,
+    /// The column name in the AAD.
+    pub aad_column: &'static str,
+    /// A JSON list of screening reports whose vendors' evidence is sealed
+    /// (`[i].vendor.evidence`, bound to `evidence:<i>`).
+    pub json_reports: bool,
+}
+
+/// A key as `data_keys` keeps it: wrapped by the master key, bound to its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub id: String,
+    /// "index", or "customer:<e-mail blind index>".
+    pub owner: String,
+    /// `None` once erased.
+    pub wrapped: Option<String>,
+    pub created_at_ms: i64,
+    pub erased_at_ms: Option<i64>,
+}
+
+/// A transfer the watcher keeps, from first sight to credit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchedTransfer {
+    pub network: Network,
+    pub txid: String,
+    pub index: u32,
+    pub asset: Asset,
+    pub address: String,
+    pub sources: Vec<String>,
+    pub amount: Amount,
+    pub block_number: u64,
+    pub block_hash: String,
+    pub status: TransferStatus,
+    pub deposit_id: Option<Uuid>,
 }

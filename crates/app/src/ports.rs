@@ -9,15 +9,7 @@ use custos_domain::{Address, Amount, Asset, Network};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("conflict: {0}")]
-    Conflict(String),
-    #[error("database error: {0}")]
-    Other(String),
-}
+pub use crate::error::StoreError;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -105,11 +97,11 @@ pub trait AccountStore: Send + Sync {
 #[async_trait]
 pub trait KeyStore: Send + Sync {
     /// The keys of `owner`, newest first, erased ones included.
-    async fn data_keys_of(&self, owner: &str) -> StoreResult<Vec<crate::keys::StoredKey>>;
+    async fn data_keys_of(&self, owner: &str) -> StoreResult<Vec<StoredKey>>;
     /// Stores a key unless its id exists; returns whether it was stored.
-    async fn insert_data_key(&self, key: &crate::keys::StoredKey) -> StoreResult<bool>;
+    async fn insert_data_key(&self, key: &StoredKey) -> StoreResult<bool>;
     /// Keys made or erased at or after `since_ms` (another process's, for its key ring).
-    async fn data_keys_changed_since(&self, since_ms: i64) -> StoreResult<Vec<crate::keys::StoredKey>>;
+    async fn data_keys_changed_since(&self, since_ms: i64) -> StoreResult<Vec<StoredKey>>;
     /// Erases a customer: their data keys (so their sealed data can no longer be read), their
     /// account's sign-in and sessions, and every link from their records to the e-mail's blind
     /// index (replaced by `tombstone`), in one transaction with `events`. Returns the keys erased.
@@ -125,19 +117,13 @@ pub trait KeyStore: Send + Sync {
     /// order, skipping values that start like `skip_like` (a LIKE pattern; "" skips nothing).
     async fn sealed_values(
         &self,
-        column: &crate::keys::SealedColumn,
+        column: &SealedColumn,
         skip_like: &str,
         after: &str,
         limit: i64,
     ) -> StoreResult<Vec<(String, String)>>;
     /// Replaces a sealed value if it is still `old`; returns whether it was replaced.
-    async fn replace_sealed(
-        &self,
-        column: &crate::keys::SealedColumn,
-        key: &str,
-        old: &str,
-        new: &str,
-    ) -> StoreResult<bool>;
+    async fn replace_sealed(&self, column: &SealedColumn, key: &str, old: &str, new: &str) -> StoreResult<bool>;
 }
 
 /// What chain watchers keep: block hashes and transfers to deposit addresses.
@@ -153,19 +139,14 @@ pub trait ChainStore: Send + Sync {
         number: u64,
         hash: &str,
         parent_hash: &str,
-        transfers: &[crate::watch::WatchedTransfer],
+        transfers: &[WatchedTransfer],
         at_ms: i64,
     ) -> StoreResult<()>;
     /// Forgets the blocks after `ancestor`: their pending transfers become dropped, their
     /// credited ones reverted (the deposit stops counting). Returns those transfers.
-    async fn chain_rewind(
-        &self,
-        network: Network,
-        ancestor: u64,
-        at_ms: i64,
-    ) -> StoreResult<Vec<crate::watch::WatchedTransfer>>;
+    async fn chain_rewind(&self, network: Network, ancestor: u64, at_ms: i64) -> StoreResult<Vec<WatchedTransfer>>;
     /// Transfers seen but not credited yet.
-    async fn chain_open_transfers(&self, network: Network) -> StoreResult<Vec<crate::watch::WatchedTransfer>>;
+    async fn chain_open_transfers(&self, network: Network) -> StoreResult<Vec<WatchedTransfer>>;
     /// A transfer handed to the deposit intake (a reverted deposit counts again).
     async fn chain_credit(
         &self,
@@ -181,13 +162,13 @@ pub trait ChainStore: Send + Sync {
     /// The deposit addresses to watch: of open orders, and of orders created since `since_ms`.
     async fn watched_addresses(&self, network: Network, since_ms: i64) -> StoreResult<Vec<String>>;
     /// Deposits of `network` not swept yet, with what decides whether they may be.
-    async fn sweep_candidates(&self, network: Network) -> StoreResult<Vec<crate::consolidation::Candidate>>;
+    async fn sweep_candidates(&self, network: Network) -> StoreResult<Vec<Candidate>>;
     /// The receive index of one of our deposit addresses.
     async fn derivation_index(&self, network: Network, address: &str) -> StoreResult<Option<u32>>;
     /// Records that a deposit was swept by `txid`; false if it was already.
     async fn record_sweep(&self, deposit_id: Uuid, txid: &str, actor: &str, at_ms: i64) -> StoreResult<bool>;
     /// The watcher's transfers, newest first (for the office and tests).
-    async fn chain_transfers(&self, network: Network, limit: i64) -> StoreResult<Vec<crate::watch::WatchedTransfer>>;
+    async fn chain_transfers(&self, network: Network, limit: i64) -> StoreResult<Vec<WatchedTransfer>>;
 }
 
 /// Verifications, cards and the KYC provider's inbox.

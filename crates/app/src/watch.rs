@@ -7,13 +7,12 @@
 
 use crate::error::AppError;
 use crate::model::NewDeposit;
+pub use crate::model::WatchedTransfer;
 use crate::App;
 use async_trait::async_trait;
 use custos_domain::status::TransferStatus;
 use custos_domain::{Address, Amount, Asset, Network};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
-use uuid::Uuid;
 
 /// A transfer to one of our addresses, as a chain source reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,22 +47,6 @@ pub trait ChainSource: Send + Sync {
     /// The block at `number` with its successful transfers to any of `watched` (normalised
     /// addresses).
     async fn block(&self, number: u64, watched: &HashSet<String>) -> Result<Option<ChainBlock>, String>;
-}
-
-/// A transfer the watcher keeps, from first sight to credit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WatchedTransfer {
-    pub network: Network,
-    pub txid: String,
-    pub index: u32,
-    pub asset: Asset,
-    pub address: String,
-    pub sources: Vec<String>,
-    pub amount: Amount,
-    pub block_number: u64,
-    pub block_hash: String,
-    pub status: TransferStatus,
-    pub deposit_id: Option<Uuid>,
 }
 
 /// How a watcher follows a network.

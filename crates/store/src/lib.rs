@@ -17,6 +17,7 @@ mod rows;
 mod script;
 mod sqlite_writer;
 mod store_impl;
+mod value;
 
 pub use migrate::{migrations, Migration};
 

@@ -6,82 +6,21 @@
 //! transaction. Each statement is written once, with `$1..$n`, for both.
 
 use crate::sqlite_writer::{Durable, SqliteWriter};
+pub(crate) use crate::value::{values, LiteRow, OutRow, Outcome, Value};
 use crate::{map_err, Backend};
 use custos_app::StoreError;
-use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AnyPool, Transaction};
 use std::borrow::Cow;
 use std::sync::Arc;
 use tokio::sync::OwnedMutexGuard;
 
-/// A value to bind.
-#[derive(Debug, Clone)]
-pub(crate) enum Value {
-    Int(Option<i64>),
-    Text(Option<String>),
-}
-
-impl From<i64> for Value {
-    fn from(v: i64) -> Self {
-        Value::Int(Some(v))
-    }
-}
-
-impl From<Option<i64>> for Value {
-    fn from(v: Option<i64>) -> Self {
-        Value::Int(v)
-    }
-}
-
-impl From<String> for Value {
-    fn from(v: String) -> Self {
-        Value::Text(Some(v))
-    }
-}
-
-impl From<&str> for Value {
-    fn from(v: &str) -> Self {
-        Value::Text(Some(v.to_owned()))
-    }
-}
-
-impl From<Option<String>> for Value {
-    fn from(v: Option<String>) -> Self {
-        Value::Text(v)
-    }
-}
-
 fn bind<'q>(q: Query<'q, Any, AnyArguments<'q>>, v: &Value) -> Query<'q, Any, AnyArguments<'q>> {
     match v {
         Value::Int(i) => q.bind(*i),
         Value::Text(t) => q.bind(t.clone()),
     }
-}
-
-/// Builds the value list of a statement: `values![a, b, c]`.
-macro_rules! values {
-    ($($v:expr),* $(,)?) => { vec![$($crate::script::Value::from($v)),*] };
-}
-pub(crate) use values;
-
-/// A row read by the SQLite writer: column names and values.
-pub(crate) struct LiteRow {
-    pub names: Arc<[String]>,
-    pub values: Vec<Value>,
-}
-
-/// A row returned by a script, from either backend.
-pub(crate) enum OutRow {
-    Any(AnyRow),
-    Lite(LiteRow),
-}
-
-/// What one statement returned.
-#[derive(Default)]
-pub(crate) struct Outcome {
-    pub rows: Vec<OutRow>,
-    pub affected: u64,
 }
 
 /// Statements sent together.

@@ -12,7 +12,7 @@
 //! and nothing is acknowledged before it is on disk. A failed session rolls back to its own
 //! savepoint and leaves the others alone.
 
-use crate::script::{LiteRow, OutRow, Outcome, Value};
+use crate::value::{LiteRow, OutRow, Outcome, Value};
 use custos_app::StoreError;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};

@@ -8,19 +8,9 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use custos_app::model::ApiKeyRecord;
 use custos_app::ErrorCode;
 
-/// The authenticated caller, put in the request's extensions by [`authenticate`].
-#[derive(Debug, Clone)]
-pub struct Caller(pub ApiKeyRecord);
-
-impl Caller {
-    /// The audit actor: the key's id, never the key.
-    pub fn actor(&self) -> String {
-        format!("api_key:{}", self.0.id)
-    }
-}
+pub use crate::caller::Caller;
 
 pub fn bearer(req: &Request) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;

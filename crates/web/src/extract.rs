@@ -1,8 +1,7 @@
 //! Extractors for the API whose rejections are problem+json: a JSON body, a path parameter and
 //! a raw body.
 
-use crate::idempotency::body_too_large;
-use crate::problem::Problem;
+use crate::problem::{body_too_large, Problem};
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};

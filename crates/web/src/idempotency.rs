@@ -1,8 +1,8 @@
 //! `Idempotency-Key` on POST: the first response to a key is stored and replayed for retries of
 //! the same request; reusing a key for a different request is refused.
 
-use crate::auth::Caller;
-use crate::problem::Problem;
+use crate::caller::Caller;
+use crate::problem::{body_too_large, Problem};
 use crate::state::AppState;
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
@@ -87,13 +87,4 @@ fn content_type(status: StatusCode) -> HeaderValue {
     } else {
         HeaderValue::from_static("application/problem+json")
     }
-}
-
-pub fn body_too_large(limit: usize) -> Response {
-    Problem::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::BodyTooLarge,
-        format!("the request body exceeds {limit} bytes"),
-    )
-    .into_response()
 }

@@ -3,6 +3,7 @@
 //! document at `/api/openapi.json`.
 
 mod auth;
+mod caller;
 pub mod dto;
 mod extract;
 mod idempotency;

@@ -80,3 +80,13 @@ impl From<AppError> for Problem {
 pub fn catalogue() -> Vec<&'static str> {
     ErrorCode::ALL.iter().map(|c| c.as_str()).collect()
 }
+
+/// 413 `body_too_large`, naming the limit.
+pub fn body_too_large(limit: usize) -> Response {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::BodyTooLarge,
+        format!("the request body exceeds {limit} bytes"),
+    )
+    .into_response()
+}

@@ -1,6 +1,6 @@
 //! The routes, their permission table, and the thin handlers: parse, call a use case, render.
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::dto;
 use crate::extract::{ApiBytes, ApiJson, ApiPath};
 use crate::problem::Problem;

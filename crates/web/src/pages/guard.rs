@@ -3,6 +3,7 @@
 //! security headers.
 
 use super::i18n::Lang;
+pub use super::viewer::{secure, Viewer, LANG_COOKIE};
 use super::{Access, PAGES};
 use crate::state::AppState;
 use axum::body::{to_bytes, Body};
@@ -17,22 +18,6 @@ pub const STAFF_COOKIE: &str = "__Host-custos_staff";
 pub const CUSTOMER_COOKIE: &str = "__Host-custos_customer";
 /// Double-submit token for forms shown before a session exists (login, registration).
 pub const PRE_COOKIE: &str = "__Host-custos_pre";
-pub const LANG_COOKIE: &str = "custos_lang";
-
-/// Who is asking, as the gate found it.
-#[derive(Clone)]
-pub struct Viewer {
-    pub auth: Option<Authenticated>,
-    /// The session token from the cookie (to rotate or revoke it).
-    pub token: Option<String>,
-    /// The CSRF token to put in this page's forms.
-    pub csrf: String,
-    pub lang: Lang,
-    pub ip: String,
-    /// The server's time when the request came in (deadlines count down from it).
-    pub now_ms: i64,
-}
-
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
@@ -241,26 +226,4 @@ async fn check_csrf(req: Request, expected: &str, limit: usize) -> Result<Reques
     } else {
         Err(FormRefusal::Csrf)
     }
-}
-
-/// The security headers of every page: a strict CSP without inline script, no framing, no
-/// caching of personal pages, no referrer leaking tokens.
-pub fn secure(mut response: Response) -> Response {
-    let h = response.headers_mut();
-    for (name, value) in [
-        (
-            "content-security-policy",
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
-        ("x-frame-options", "DENY"),
-        ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "no-referrer"),
-        ("cache-control", "no-store"),
-        ("cross-origin-opener-policy", "same-origin"),
-    ] {
-        // A page that set its own (stricter) value keeps it.
-        h.entry(name).or_insert(HeaderValue::from_static(value));
-    }
-    response
 }

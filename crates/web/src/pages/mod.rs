@@ -9,6 +9,7 @@ mod kyc;
 mod login;
 mod office;
 mod precheck;
+pub mod viewer;
 mod views;
 
 use crate::state::AppState;

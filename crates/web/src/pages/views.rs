@@ -1,7 +1,7 @@
 //! Rendering: the frame every page shares, plain-words formatting, and the small pages.
 
-use super::guard::{secure, Viewer, LANG_COOKIE};
 use super::i18n::Lang;
+use super::viewer::{secure, Viewer, LANG_COOKIE};
 use askama::Template;
 use axum::extract::{Path, Query};
 use axum::http::{header, StatusCode};
