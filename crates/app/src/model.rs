@@ -578,11 +578,29 @@ pub struct DecisionRecord {
     pub order_id: Uuid,
     pub kind: DecisionKind,
     pub status: DecisionStatus,
-    pub params: serde_json::Value,
+    pub params: DecisionParams,
     pub requested_by: String,
     pub approved_by: Option<String>,
     pub created_at_ms: i64,
     pub decided_at_ms: Option<i64>,
+}
+
+/// What a decision carries beside its kind: a refund names its plan (destination, amount, fee),
+/// kept with the decision until it takes effect. Stored as JSON: `{}`, or the refund's fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DecisionParams {
+    Refund(RefundRecord),
+    None {},
+}
+
+impl DecisionParams {
+    pub fn refund(&self) -> Option<&RefundRecord> {
+        match self {
+            DecisionParams::Refund(r) => Some(r),
+            DecisionParams::None {} => None,
+        }
+    }
 }
 
 /// A refund to one of the deposit's source addresses (REF-2..REF-4).
@@ -837,4 +855,37 @@ pub struct WatchedTransfer {
     pub block_hash: String,
     pub status: TransferStatus,
     pub deposit_id: Option<Uuid>,
+}
+
+#[cfg(test)]
+mod decision_params_tests {
+    use super::*;
+
+    /// The JSON the decisions table has held since refunds were planned: `{}` for a release or
+    /// a freeze, the refund's own fields for a refund.
+    #[test]
+    fn decision_params_read_and_write_the_stored_json() {
+        assert_eq!(serde_json::from_str::<DecisionParams>("{}").unwrap(), DecisionParams::None {});
+        assert_eq!(serde_json::to_string(&DecisionParams::None {}).unwrap(), "{}");
+        let refund = RefundRecord {
+            id: Uuid::nil(),
+            order_id: Uuid::nil(),
+            deposit_id: Uuid::nil(),
+            decision_id: Uuid::nil(),
+            network: Network::Ethereum,
+            asset: Asset::Eth,
+            to_address: "0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359".into(),
+            amount: Amount(997_900),
+            network_fee: Amount(2100),
+            status: RefundStatus::Pending,
+            txid: None,
+            created_at_ms: 1,
+            due_at_ms: 2,
+        };
+        let stored = serde_json::to_value(&refund).unwrap();
+        assert_eq!(stored["status"], "pending");
+        assert_eq!(stored["amount"], "997900");
+        let read: DecisionParams = serde_json::from_value(stored).unwrap();
+        assert_eq!(read.refund(), Some(&refund));
+    }
 }

@@ -559,11 +559,10 @@ impl App {
         let case = self.open_case(case_id).await?;
         let order = self.get_order(case.order_id).await?.order;
         let (kind, params) = match &request {
-            DecisionRequest::Release => (DecisionKind::Release, json!({})),
-            DecisionRequest::Freeze => (DecisionKind::Freeze, json!({})),
+            DecisionRequest::Release => (DecisionKind::Release, DecisionParams::None {}),
+            DecisionRequest::Freeze => (DecisionKind::Freeze, DecisionParams::None {}),
             DecisionRequest::Refund { to_address, network_fee } => {
-                let refund = self.plan_refund(&case, to_address, *network_fee).await?;
-                (DecisionKind::Refund, serde_json::to_value(&refund).map_err(|e| AppError::Internal(e.to_string()))?)
+                (DecisionKind::Refund, DecisionParams::Refund(self.plan_refund(&case, to_address, *network_fee).await?))
             }
         };
         // Refuse now what the lifecycle will not allow, with the reason.
@@ -744,15 +743,18 @@ impl App {
 
     async fn execute(&self, decision: DecisionRecord, approver: &str) -> Result<DecisionRecord, AppError> {
         let now = self.clock.now_ms();
-        let refund = match decision.kind {
-            DecisionKind::Refund => {
-                let mut r: RefundRecord =
-                    serde_json::from_value(decision.params.clone()).map_err(|e| AppError::Internal(e.to_string()))?;
-                r.decision_id = decision.id;
+        let refund = match (decision.kind, &decision.params) {
+            (DecisionKind::Refund, DecisionParams::Refund(planned)) => {
                 // REF-4: due 24 h after the decision takes effect.
-                r.created_at_ms = now;
-                r.due_at_ms = now + self.deadlines.refund_ms;
-                Some(r)
+                Some(RefundRecord {
+                    decision_id: decision.id,
+                    created_at_ms: now,
+                    due_at_ms: now + self.deadlines.refund_ms,
+                    ..planned.clone()
+                })
+            }
+            (DecisionKind::Refund, DecisionParams::None {}) => {
+                return Err(AppError::Internal(format!("refund decision {} carries no refund", decision.id)))
             }
             _ => None,
         };

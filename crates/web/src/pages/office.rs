@@ -330,7 +330,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
     let mut decision_rows = Vec::new();
     for d in &decisions {
         // An executed refund decision carries its refund; it is sent within REF-4's deadline.
-        let refund_id = d.params.get("id").and_then(|i| i.as_str()).and_then(|i| Uuid::parse_str(i).ok());
+        let refund_id = d.params.refund().map(|r| r.id);
         let refund = match refund_id {
             Some(rid) if d.status != DecisionStatus::Pending => s.app.get_refund(rid).await.ok().map(|r| {
                 let net = r.amount.checked_sub(r.network_fee).unwrap_or(r.amount);
