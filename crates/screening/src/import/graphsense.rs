@@ -83,13 +83,35 @@ struct Text(String);
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match serde_yaml::Value::deserialize(d)? {
-            serde_yaml::Value::String(s) => Ok(Text(s)),
-            serde_yaml::Value::Number(n) => Ok(Text(n.to_string())),
-            serde_yaml::Value::Bool(b) => Ok(Text(b.to_string())),
-            serde_yaml::Value::Null => Ok(Text(String::new())),
-            other => Err(serde::de::Error::custom(format!("expected text, found {other:?}"))),
+        struct Scalar;
+        impl serde::de::Visitor<'_> for Scalar {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("text, a number or a boolean")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Text, E> {
+                Ok(Text(String::new()))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<Text, E> {
+                Ok(Text(String::new()))
+            }
         }
+        d.deserialize_any(Scalar)
     }
 }
 
@@ -205,10 +227,17 @@ fn tag_lines(text: &str) -> Vec<usize> {
 fn read_file(file: &Path, base: &Path) -> Result<ImportResult, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let mut result = ImportResult::default();
-    let pack: Pack = match serde_yaml::from_str(&text) {
+    // A pack may hold as many nodes as its size allows (the largest public ones have several
+    // hundred thousand); aliases stay within the library's defaults, so that a pack cannot
+    // expand itself (billion laughs).
+    let room = text.len() + 1024;
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! { max_nodes: room, max_events: room, max_total_scalar_bytes: room },
+    };
+    let pack: Pack = match serde_saphyr::from_str_with_options(&text, options) {
         Ok(p) => p,
         Err(e) => {
-            let line = e.location().map(|l| l.line());
+            let line = e.location().and_then(|l| usize::try_from(l.line()).ok());
             result.problems.push(Problem {
                 file: file.to_path_buf(),
                 line,

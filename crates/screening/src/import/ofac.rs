@@ -79,7 +79,7 @@ pub fn read_files(files: &[PathBuf]) -> Result<ImportResult, String> {
         };
         let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
         let entries: Vec<(Option<usize>, String)> = if file.extension().is_some_and(|e| e == "json") {
-            match serde_yaml::from_str::<Vec<String>>(&text) {
+            match serde_json::from_str::<Vec<String>>(&text) {
                 Ok(list) => list.into_iter().map(|a| (None, a)).collect(),
                 Err(e) => {
                     result.problems.push(Problem {
