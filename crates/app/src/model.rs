@@ -539,24 +539,7 @@ impl OrderEventWrite {
     }
 }
 
-/// What an officer decides on a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionKind {
-    Release,
-    Refund,
-    Freeze,
-}
-
-impl DecisionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DecisionKind::Release => "release",
-            DecisionKind::Refund => "refund",
-            DecisionKind::Freeze => "freeze",
-        }
-    }
-}
+pub use custos_domain::decision::DecisionKind;
 
 /// What an officer asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

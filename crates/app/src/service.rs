@@ -13,6 +13,7 @@ use crate::screening::{Occasion, ScreenRequest, Screener};
 use custos_crypto::{Aad, FieldCipher};
 use custos_domain::access::Permission;
 use custos_domain::audit::{AuditEvent, ChainBreak, ChainVerifier};
+use custos_domain::decision::{ApprovalRefusal, Approver};
 use custos_domain::order::OrderEvent;
 use custos_domain::policy::{Action, Reason};
 use custos_domain::status::{CaseStatus, DecisionStatus, RefundStatus, ReplyStatus};
@@ -583,7 +584,7 @@ impl App {
             created_at_ms: now,
             decided_at_ms: None,
         };
-        let four_eyes = kind == DecisionKind::Refund || (kind == DecisionKind::Release && case.action >= Action::Hold);
+        let four_eyes = kind.needs_second_officer(case.action);
         if four_eyes && ActorKind::of(actor) != ActorKind::Staff {
             return Err(AppError::forbidden(
                 ErrorCode::FourEyesNeedsStaff,
@@ -602,12 +603,28 @@ impl App {
     /// can: a member of staff whose role approves, with a fresh step-up, who did not ask for it.
     /// No API key approves, whatever its scopes (there is no API route for it).
     pub async fn approve_decision(&self, id: Uuid, approver: &Authenticated) -> Result<DecisionRecord, AppError> {
-        if approver.account.kind != AccountKind::Staff || !approver.can(Permission::DecisionsApprove) {
-            return Err(AppError::forbidden(ErrorCode::ApprovalNotPermitted, "your role may not approve decisions"));
-        }
-        if !approver.stepped_up {
-            return Err(AppError::forbidden(ErrorCode::StepUpRequired, "enter your code again to approve a decision"));
-        }
+        let refused = |refusal| match refusal {
+            ApprovalRefusal::NotPermitted => {
+                AppError::forbidden(ErrorCode::ApprovalNotPermitted, "your role may not approve decisions")
+            }
+            ApprovalRefusal::StepUpRequired => {
+                AppError::forbidden(ErrorCode::StepUpRequired, "enter your code again to approve a decision")
+            }
+            ApprovalRefusal::SamePerson => AppError::conflict(
+                ErrorCode::FourEyes,
+                "a second officer, not the one who asked, must approve this decision",
+            ),
+            ApprovalRefusal::NotDecidedByStaff => AppError::conflict(
+                ErrorCode::FourEyes,
+                "this decision was asked for by an API key, not an officer: decide it again in the back-office",
+            ),
+        };
+        let person = Approver {
+            is_staff: approver.account.kind == AccountKind::Staff,
+            may_approve: approver.can(Permission::DecisionsApprove),
+            stepped_up: approver.stepped_up,
+        };
+        person.check().map_err(refused)?;
         let actor = approver.actor();
         let actor = actor.as_str();
         let decision = self
@@ -621,19 +638,8 @@ impl App {
                 format!("decision {id} is {}", decision.status),
             ));
         }
-        if decision.requested_by == actor {
-            return Err(AppError::conflict(
-                ErrorCode::FourEyes,
-                "a second officer, not the one who asked, must approve this decision",
-            ));
-        }
-        if ActorKind::of(&decision.requested_by) != ActorKind::Staff {
-            // Made before keys were kept from four-eyes decisions: one person alone would decide it.
-            return Err(AppError::conflict(
-                ErrorCode::FourEyes,
-                "this decision was asked for by an API key, not an officer: decide it again in the back-office",
-            ));
-        }
+        let decided_by_staff = ActorKind::of(&decision.requested_by) == ActorKind::Staff;
+        person.check_for(decision.requested_by == actor, decided_by_staff).map_err(refused)?;
         self.execute(decision, actor).await
     }
 

@@ -7,6 +7,7 @@ pub mod access;
 pub mod address;
 pub mod audit;
 pub mod consolidation;
+pub mod decision;
 pub mod kyc;
 pub mod network;
 pub mod order;
