@@ -314,8 +314,8 @@ both!(
 both!(fix_4_uploads_take_their_documented_size_with_the_csrf_check_intact, |t: TestApp| async move {
     let (base, key) = t.serve().await;
     let c = client();
-    let token = customer_session(&t, "uma@example.com").await;
-    let cookie = format!("__Host-custos_customer={token}");
+    let uma = customer_session(&t, "uma@example.com").await;
+    let cookie = uma.cookie_header();
     let pdf = |mb: f64| [b"%PDF-1.4\n".as_slice(), &vec![b'0'; (mb * 1024.0 * 1024.0) as usize]].concat();
     let (_, dep) = order_with_deposit(&c, &base, &key, Some("uma@example.com"), GAMBLING_ETH, 0x44).await;
     let case: uuid::Uuid = dep["case"]["id"].as_str().unwrap().parse().unwrap();
@@ -341,7 +341,7 @@ both!(fix_4_uploads_take_their_documented_size_with_the_csrf_check_intact, |t: T
             (resp.status(), resp.text().await.unwrap())
         }
     };
-    let csrf = custos_crypto::derive_token(&token, "csrf");
+    let csrf = uma.csrf();
     // A real bank statement of 4 MB, and five documents of 4.5 MB at once.
     let (status, page) = answer(csrf.clone(), vec![pdf(4.0)]).await;
     assert!(status.is_redirection(), "{status}: {page}");
@@ -387,7 +387,7 @@ both!(fix_4_uploads_take_their_documented_size_with_the_csrf_check_intact, |t: T
 both!(fix_5_documents_are_named_by_their_content_and_shown_without_bidi_controls, |t: TestApp| async move {
     let (base, key) = t.serve().await;
     let c = client();
-    let token = customer_session(&t, "vera@example.com").await;
+    let vera = customer_session(&t, "vera@example.com").await;
     let (_, dep) = order_with_deposit(&c, &base, &key, Some("vera@example.com"), GAMBLING_ETH, 0x55).await;
     let case = dep["case"]["id"].as_str().unwrap().to_owned();
     let (_, request) =
@@ -395,13 +395,13 @@ both!(fix_5_documents_are_named_by_their_content_and_shown_without_bidi_controls
             .await;
     let polyglot = b"%PDF-1.4\n<html><script>alert(document.domain)</script></html>".to_vec();
     let form = reqwest::multipart::Form::new()
-        .text("csrf", custos_crypto::derive_token(&token, "csrf"))
+        .text("csrf", vera.csrf())
         .text("answer", "attached")
         .part("documents", reqwest::multipart::Part::bytes(polyglot).file_name("statement.hta"))
         .part("documents", reqwest::multipart::Part::bytes(png_with_text()).file_name("invoice\u{202E}gnp.exe"));
     let r = c
         .post(format!("{base}/cabinet/requests/{}/answer", request["id"].as_str().unwrap()))
-        .header("cookie", format!("__Host-custos_customer={token}"))
+        .header("cookie", vera.cookie_header())
         .multipart(form)
         .send()
         .await
@@ -464,16 +464,8 @@ both!(fix_15_request_messages_are_sealed_and_external_ids_hold_no_personal_data,
     assert!(!sealed.contains("Boris") && sealed.starts_with("v2."), "sealed with the customer's data key: {sealed}");
     let view: Value = get(&c, format!("{base}/api/v1/orders/{}", order["id"].as_str().unwrap()), &key).await;
     assert_eq!(view["requests"][0]["message"], words, "opened for the API");
-    let token = customer_session(&t, "wanda@example.com").await;
-    let page = c
-        .get(format!("{base}/cabinet/orders/{}", order["id"].as_str().unwrap()))
-        .header("cookie", format!("__Host-custos_customer={token}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let wanda = customer_session(&t, "wanda@example.com").await;
+    let (_, page) = wanda.get(&c, format!("{base}/cabinet/orders/{}", order["id"].as_str().unwrap())).await;
     assert!(page.contains("uncle Boris"), "the customer reads it");
     // An e-mail or a name is no order reference.
     for bad in ["wanda@example.com", "Wanda Smith", "", &"x".repeat(129)] {

@@ -518,6 +518,11 @@ pub struct Person {
 }
 
 impl Person {
+    /// The `Cookie` header of this person's session.
+    pub fn cookie_header(&self) -> String {
+        format!("{}={}", self.cookie, self.token)
+    }
+
     pub fn csrf(&self) -> String {
         custos_crypto::derive_token(&self.token, "csrf")
     }
@@ -547,12 +552,13 @@ pub async fn staff(t: &TestApp, email: &str, role: custos_domain::access::Role) 
     Person { cookie: "__Host-custos_staff".into(), token, secret }
 }
 
-/// A customer registered and logged in (no MFA); returns the session's token.
-pub async fn customer_session(t: &TestApp, email: &str) -> String {
+/// A customer registered and logged in (no MFA).
+pub async fn customer_session(t: &TestApp, email: &str) -> Person {
     let accounts = t.app.accounts();
     accounts.register_customer(email, PASSWORD, "en").await.unwrap();
     let kind = custos_app::accounts::records::AccountKind::Customer;
-    accounts.login(kind, email, PASSWORD, IP, None).await.unwrap().0
+    let token = accounts.login(kind, email, PASSWORD, IP, None).await.unwrap().0;
+    Person { cookie: "__Host-custos_customer".into(), token, secret: String::new() }
 }
 
 pub async fn step_up(t: &TestApp, c: &reqwest::Client, base: &str, p: &Person) {
