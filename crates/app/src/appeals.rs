@@ -3,8 +3,7 @@
 //! review deadline (SLA-2), and for a suspension may reinstate the account. Both texts are
 //! encrypted; an officer's reading is audited. SEC-17: only a customer who passed KYC appeals.
 
-use crate::error::AppError;
-use crate::error::ErrorCode;
+use crate::error::{AppError, ErrorCode};
 use crate::model::{AppealRecord, CustomerStatus, StandingAppealRecord};
 use crate::ports::StoreError;
 use crate::App;

@@ -2,8 +2,7 @@
 //! service's verified wallets, as unsigned transactions for the operator's signer. Custos holds
 //! no private key: the signer signs and broadcasts, then reports each sweep's transaction.
 
-use crate::error::AppError;
-use crate::error::ErrorCode;
+use crate::error::{AppError, ErrorCode};
 pub use crate::model::Candidate;
 use crate::App;
 use custos_domain::consolidation::sweep_blocker;

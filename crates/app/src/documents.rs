@@ -2,8 +2,7 @@
 //! content (PDF, PNG or JPEG only), limited in number and size, encrypted at rest with their
 //! names, and read by officers only through an audited call.
 
-use crate::error::AppError;
-use crate::error::ErrorCode;
+use crate::error::{AppError, ErrorCode};
 use crate::model::DocumentRecord;
 use custos_crypto::{sha256_hex, Aad};
 use uuid::Uuid;

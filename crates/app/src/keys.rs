@@ -2,8 +2,7 @@
 //! survive a rotation), and re-sealing every encrypted value under the current master key
 //! after a rotation, in batches, safe alongside a running server.
 
-use crate::error::AppError;
-use crate::error::ErrorCode;
+use crate::error::{AppError, ErrorCode};
 pub use crate::model::{SealedColumn, StoredKey};
 use crate::ports::Store;
 use crate::App;

@@ -2,8 +2,7 @@
 //! applied in order), the states and their consequences (SEC-14..SEC-16), and the officer's
 //! decision when no provider decides.
 
-use crate::error::AppError;
-use crate::error::ErrorCode;
+use crate::error::{AppError, ErrorCode};
 use crate::model::{CardRecord, VerificationFile, VerificationRecord};
 use crate::ports::KycEvent;
 use crate::App;

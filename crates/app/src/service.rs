@@ -3,8 +3,7 @@
 use crate::accounts::records::AccountKind;
 use crate::accounts::{Accounts, AuthSettings, Authenticated};
 use crate::clock::Clock;
-use crate::error::AppError;
-use crate::error::ErrorCode;
+use crate::error::{AppError, ErrorCode};
 use crate::model::*;
 use crate::monitoring::MonitoringRules;
 use crate::ports::{AddressDeriver, Mailer, Store};
@@ -943,7 +942,6 @@ impl App {
         Ok(self.store.documents_of_request(request_id).await?)
     }
 
-    /// A document's name, decrypted (for listing it to an officer).
     /// A document's name as officers see and download it: cleaned of invisible and control
     /// characters, with the extension of its sniffed type.
     pub fn document_name(&self, d: &DocumentRecord) -> String {

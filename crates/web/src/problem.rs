@@ -2,8 +2,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use custos_app::AppError;
-use custos_app::ErrorCode;
+use custos_app::{AppError, ErrorCode};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]

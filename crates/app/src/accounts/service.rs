@@ -2,8 +2,7 @@
 
 use super::records::*;
 use crate::clock::Clock;
-use crate::error::AppError;
-use crate::error::ErrorCode;
+use crate::error::{AppError, ErrorCode};
 use crate::ports::{Mail, Mailer, Store, StoreError};
 use custos_crypto::password::{self, PasswordRejected};
 use custos_crypto::{api_key_hash, derive_token, new_token, totp, Aad, FieldCipher};
@@ -371,13 +370,14 @@ impl Accounts {
         if ip_locked > now {
             return Err(AuthError::Locked { until_ms: ip_locked });
         }
-        let account = match normalise_email(email) {
-            Ok(e) => self.store.find_account(kind, &self.email_index(kind, &e)).await?,
-            Err(_) => None,
-        };
         // Failed passwords are counted per e-mail, whether or not an account has it, so that the
         // lock-out answers alike for both and does not tell which e-mails are registered.
-        let email_key = self.login_key(kind, email);
+        let (index, valid) = match normalise_email(email) {
+            Ok(e) => (self.email_index(kind, &e), true),
+            Err(_) => (self.email_index(kind, &email.trim().to_lowercase()), false),
+        };
+        let account = if valid { self.store.find_account(kind, &index).await? } else { None };
+        let email_key = format!("email:{}", &index[..32]);
         let email_locked = self.store.throttle_locked_until(&email_key).await?;
         let locked = email_locked.max(account.as_ref().map_or(0, |a| a.locked_until_ms));
         if locked > now {
@@ -406,13 +406,6 @@ impl Accounts {
         let action = if stage == SessionStage::Full { "auth.login" } else { "auth.password_accepted" };
         self.store.append_audit(&event(&actor_of(&account), action, account.id, json!({"ip": ip_key})), now).await?;
         Ok((token, step))
-    }
-
-    /// The lock-out key of an e-mail at the login form: the same for a registered e-mail and an
-    /// unknown one.
-    fn login_key(&self, kind: AccountKind, email: &str) -> String {
-        let normalised = normalise_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
-        format!("email:{}", &self.email_index(kind, &normalised)[..32])
     }
 
     /// Counts a failure against the e-mail at the login form (or, once past it, the account)
