@@ -4,6 +4,7 @@
 
 use crate::error::{AppError, ErrorCode};
 pub use crate::model::Candidate;
+use crate::ports::RemoteError;
 use crate::App;
 use custos_domain::consolidation::sweep_blocker;
 use custos_domain::{Address, Amount, Asset, Network};
@@ -98,7 +99,7 @@ struct Group {
 /// returns the transaction hash.
 #[async_trait::async_trait]
 pub trait EvmSend: Send + Sync {
-    async fn send(&self, request: &EvmRequest) -> Result<String, String>;
+    async fn send(&self, request: &EvmRequest) -> Result<String, RemoteError>;
 }
 
 /// `transfer(to, amount)` call data.

@@ -206,6 +206,12 @@ impl AppError {
     }
 }
 
+impl From<crate::ports::RemoteError> for AppError {
+    fn from(e: crate::ports::RemoteError) -> Self {
+        AppError::Unavailable(e.to_string())
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {

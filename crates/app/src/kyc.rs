@@ -3,6 +3,7 @@
 //! decision when no provider decides.
 
 use crate::error::{AppError, ErrorCode};
+use crate::events::{KycFailed, WebhookEvent};
 use crate::model::{CardRecord, VerificationFile, VerificationRecord};
 use crate::ports::KycEvent;
 use crate::App;
@@ -119,7 +120,7 @@ impl App {
         let customer_ref = self.kyc_customer_ref(email_index);
         let (provider, applicant_id) = match &self.kyc {
             Some(p) => {
-                let id = p.create_applicant(&customer_ref, level).await.map_err(AppError::Unavailable)?;
+                let id = p.create_applicant(&customer_ref, level).await.map_err(AppError::from)?;
                 (p.name().to_owned(), Some(id))
             }
             None => ("manual".to_owned(), None),
@@ -222,10 +223,10 @@ impl App {
                     action: "kyc.webhook_refused".into(),
                     entity_type: "kyc_webhook".into(),
                     entity_id: "-".into(),
-                    data: json!({"reason": why}),
+                    data: json!({"reason": why.to_string()}),
                 };
                 self.store.append_audit(&audit, self.clock.now_ms()).await?;
-                return Err(AppError::invalid(ErrorCode::BadSignature, why));
+                return Err(AppError::invalid(ErrorCode::BadSignature, why.to_string()));
             }
         };
         let now = self.clock.now_ms();
@@ -300,9 +301,10 @@ impl App {
             v.id,
             json!({"from": from.as_str(), "to": state.as_str(), "labels": v.reject_labels}),
         )];
-        let alert = failed.then(|| json!({"verification_id": v.id, "labels": v.reject_labels}));
+        let alert = failed
+            .then(|| WebhookEvent::KycFailed(KycFailed { verification_id: v.id, labels: v.reject_labels.clone() }));
         let verify_cards = state == VerificationState::Verified && level_steps(&v.level).contains(&Step::BankCard);
-        self.store.update_verification(&v, &events, failed, alert, verify_cards, self.clock.now_ms()).await?;
+        self.store.update_verification(&v, &events, failed, alert.as_ref(), verify_cards, self.clock.now_ms()).await?;
         Ok(())
     }
 
@@ -312,7 +314,7 @@ impl App {
             .kyc
             .as_ref()
             .ok_or_else(|| AppError::conflict(ErrorCode::NoKycProvider, "officers review this verification"))?;
-        provider.sdk_token(&v.customer_ref, &v.level).await.map_err(AppError::Unavailable)
+        provider.sdk_token(&v.customer_ref, &v.level).await.map_err(AppError::from)
     }
 
     /// A customer submits a document for a verification an officer reviews: which step it

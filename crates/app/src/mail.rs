@@ -1,6 +1,6 @@
 //! A mailer that keeps what it sends in memory, for tests.
 
-use crate::ports::{Mail, Mailer};
+use crate::ports::{Mail, Mailer, RemoteError};
 use async_trait::async_trait;
 use std::sync::Mutex;
 
@@ -23,7 +23,7 @@ impl MemoryMailer {
 
 #[async_trait]
 impl Mailer for MemoryMailer {
-    async fn send(&self, mail: &Mail) -> Result<(), String> {
+    async fn send(&self, mail: &Mail) -> Result<(), RemoteError> {
         self.sent.lock().expect("not poisoned").push(mail.clone());
         Ok(())
     }

@@ -8,6 +8,7 @@
 use crate::error::AppError;
 use crate::model::NewDeposit;
 pub use crate::model::WatchedTransfer;
+use crate::ports::RemoteError;
 use crate::App;
 use async_trait::async_trait;
 use custos_domain::status::TransferStatus;
@@ -41,12 +42,12 @@ pub struct ChainBlock {
 pub trait ChainSource: Send + Sync {
     fn network(&self) -> Network;
     /// The newest block's number.
-    async fn tip(&self) -> Result<u64, String>;
+    async fn tip(&self) -> Result<u64, RemoteError>;
     /// The hash of the block at `number` on the node's chain now.
-    async fn block_hash(&self, number: u64) -> Result<Option<String>, String>;
+    async fn block_hash(&self, number: u64) -> Result<Option<String>, RemoteError>;
     /// The block at `number` with its successful transfers to any of `watched` (normalised
     /// addresses).
-    async fn block(&self, number: u64, watched: &HashSet<String>) -> Result<Option<ChainBlock>, String>;
+    async fn block(&self, number: u64, watched: &HashSet<String>) -> Result<Option<ChainBlock>, RemoteError>;
 }
 
 /// How a watcher follows a network.
@@ -107,7 +108,7 @@ impl App {
     /// the step's limit), and credit what is deep enough. Safe to repeat and to restart.
     pub async fn watch_step(&self, source: &dyn ChainSource, s: &WatchSettings) -> Result<WatchReport, AppError> {
         let network = source.network();
-        let unavailable = |e: String| AppError::Unavailable(format!("{network} node: {e}"));
+        let unavailable = |e: RemoteError| AppError::Unavailable(format!("{network} node: {e}"));
         let tip = source.tip().await.map_err(unavailable)?;
         let mut report = WatchReport { tip, ..WatchReport::default() };
         let now = self.clock.now_ms();

@@ -2,9 +2,9 @@
 //! `getblockhash`, and `getblock <hash> 3`, whose inputs carry their previous outputs (Bitcoin
 //! Core 25 and later), so every input's address is a source without further calls.
 
-use async_trait::async_trait;
+use crate::error::ChainError;
 use base64::Engine;
-use custos_app::watch::{ChainBlock, ChainSource, ChainTransfer};
+use custos_app::watch::{ChainBlock, ChainTransfer};
 use custos_domain::{Address, Amount, Asset, Network};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -28,7 +28,7 @@ impl BitcoinCore {
     }
 
     /// One call; `Ok(None)` for "out of range" (no such block yet).
-    async fn call(&self, method: &str, params: Value) -> Result<Option<Value>, String> {
+    async fn call(&self, method: &str, params: Value) -> Result<Option<Value>, ChainError> {
         let body = json!({"jsonrpc": "1.0", "id": "custos", "method": method, "params": params});
         let r = self
             .http
@@ -37,16 +37,21 @@ impl BitcoinCore {
             .json(&body)
             .send()
             .await
-            .map_err(|e| e.without_url().to_string())?;
+            .map_err(ChainError::transport)?;
         if r.status() == reqwest::StatusCode::UNAUTHORIZED {
-            return Err(format!("{method}: the node refused the credentials"));
+            return Err(ChainError::Refused(format!("{method}: the node refused the credentials")));
         }
-        let v: Value = r.json().await.map_err(|e| format!("{method}: not JSON-RPC: {e}"))?;
+        let status = r.status();
+        let v: Value = match r.json().await {
+            Ok(v) => v,
+            Err(_) if status.is_server_error() => return Err(ChainError::status(method, status)),
+            Err(e) => return Err(ChainError::Malformed(format!("{method}: not JSON-RPC: {e}"))),
+        };
         match &v["error"] {
             Value::Null => Ok(Some(v["result"].clone())),
             // RPC_INVALID_PARAMETER: "Block height out of range".
             e if e["code"] == -8 => Ok(None),
-            e => Err(format!("{method}: {}", e["message"].as_str().unwrap_or("error"))),
+            e => Err(ChainError::Refused(format!("{method}: {}", e["message"].as_str().unwrap_or("error")))),
         }
     }
 }
@@ -92,25 +97,22 @@ pub fn transfers_of(tx: &Value, watched: &HashSet<String>) -> Result<Vec<ChainTr
     Ok(out)
 }
 
-#[async_trait]
-impl ChainSource for BitcoinCore {
-    fn network(&self) -> Network {
-        Network::Bitcoin
-    }
+crate::error::chain_source!(BitcoinCore, custos_domain::Network::Bitcoin);
 
-    async fn tip(&self) -> Result<u64, String> {
+impl BitcoinCore {
+    async fn read_tip(&self) -> Result<u64, ChainError> {
         self.call("getblockcount", json!([]))
             .await?
             .and_then(|v| v.as_u64())
             .ok_or_else(|| "getblockcount: no count".into())
     }
 
-    async fn block_hash(&self, number: u64) -> Result<Option<String>, String> {
+    async fn read_block_hash(&self, number: u64) -> Result<Option<String>, ChainError> {
         Ok(self.call("getblockhash", json!([number])).await?.and_then(|v| v.as_str().map(str::to_lowercase)))
     }
 
-    async fn block(&self, number: u64, watched: &HashSet<String>) -> Result<Option<ChainBlock>, String> {
-        let Some(hash) = self.block_hash(number).await? else { return Ok(None) };
+    async fn read_block(&self, number: u64, watched: &HashSet<String>) -> Result<Option<ChainBlock>, ChainError> {
+        let Some(hash) = self.read_block_hash(number).await? else { return Ok(None) };
         let Some(b) = self.call("getblock", json!([hash, 3])).await? else { return Ok(None) };
         let parent_hash = b["previousblockhash"].as_str().unwrap_or_default().to_lowercase();
         let mut transfers = Vec::new();

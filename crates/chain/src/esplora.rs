@@ -6,8 +6,8 @@
 //! several sources, all screened). Only confirmed transactions count, so a replaced (RBF)
 //! transaction is never credited: the one that was mined is.
 
-use async_trait::async_trait;
-use custos_app::watch::{ChainBlock, ChainSource, ChainTransfer};
+use crate::error::ChainError;
+use custos_app::watch::{ChainBlock, ChainTransfer};
 use custos_domain::{Address, Amount, Asset, Network};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -31,20 +31,20 @@ impl Esplora {
     }
 
     /// A GET; `None` for a 404 (no such block yet).
-    async fn get(&self, path: &str) -> Result<Option<String>, String> {
-        let r = self.http.get(format!("{}{path}", self.base)).send().await.map_err(|e| e.without_url().to_string())?;
+    async fn get(&self, path: &str) -> Result<Option<String>, ChainError> {
+        let r = self.http.get(format!("{}{path}", self.base)).send().await.map_err(ChainError::transport)?;
         if r.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
         if !r.status().is_success() {
-            return Err(format!("GET {path}: {}", r.status()));
+            return Err(ChainError::status(&format!("GET {path}"), r.status()));
         }
-        r.text().await.map(Some).map_err(|e| e.to_string())
+        r.text().await.map(Some).map_err(ChainError::transport)
     }
 
-    async fn get_json(&self, path: &str) -> Result<Option<Value>, String> {
+    async fn get_json(&self, path: &str) -> Result<Option<Value>, ChainError> {
         match self.get(path).await? {
-            Some(t) => serde_json::from_str(&t).map(Some).map_err(|e| format!("GET {path}: not JSON: {e}")),
+            Some(t) => Ok(Some(serde_json::from_str(&t).map_err(|e| format!("GET {path}: not JSON: {e}"))?)),
             None => Ok(None),
         }
     }
@@ -87,23 +87,20 @@ pub fn transfers_of(tx: &Value, watched: &HashSet<String>) -> Result<Vec<ChainTr
     Ok(out)
 }
 
-#[async_trait]
-impl ChainSource for Esplora {
-    fn network(&self) -> Network {
-        Network::Bitcoin
-    }
+crate::error::chain_source!(Esplora, custos_domain::Network::Bitcoin);
 
-    async fn tip(&self) -> Result<u64, String> {
+impl Esplora {
+    async fn read_tip(&self) -> Result<u64, ChainError> {
         let t = self.get("/blocks/tip/height").await?.ok_or("no tip")?;
-        t.trim().parse().map_err(|_| format!("not a height: {t:?}"))
+        Ok(t.trim().parse().map_err(|_| format!("not a height: {t:?}"))?)
     }
 
-    async fn block_hash(&self, number: u64) -> Result<Option<String>, String> {
+    async fn read_block_hash(&self, number: u64) -> Result<Option<String>, ChainError> {
         Ok(self.get(&format!("/block-height/{number}")).await?.map(|h| h.trim().to_lowercase()))
     }
 
-    async fn block(&self, number: u64, watched: &HashSet<String>) -> Result<Option<ChainBlock>, String> {
-        let Some(hash) = self.block_hash(number).await? else { return Ok(None) };
+    async fn read_block(&self, number: u64, watched: &HashSet<String>) -> Result<Option<ChainBlock>, ChainError> {
+        let Some(hash) = self.read_block_hash(number).await? else { return Ok(None) };
         let Some(block) = self.get_json(&format!("/block/{hash}")).await? else { return Ok(None) };
         let parent_hash = block["previousblockhash"].as_str().unwrap_or_default().to_lowercase();
         let count = block["tx_count"].as_u64().ok_or("a block without tx_count")? as usize;

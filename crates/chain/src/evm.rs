@@ -2,8 +2,8 @@
 //! blocks' transactions (successful ones only, by their receipts) and ERC-20 `Transfer` logs of
 //! the configured token contracts (read by block hash, so logs and block always agree).
 
-use async_trait::async_trait;
-use custos_app::watch::{ChainBlock, ChainSource, ChainTransfer};
+use crate::error::ChainError;
+use custos_app::watch::{ChainBlock, ChainTransfer};
 use custos_domain::{Address, Amount, Asset, Network};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -37,14 +37,18 @@ impl EvmRpc {
     }
 
     /// One JSON-RPC call; a node's error is reported with its message.
-    pub async fn call(&self, method: &str, params: Value) -> Result<Value, String> {
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, ChainError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let response = self.http.post(&self.url).json(&body).send().await.map_err(|e| e.without_url().to_string())?;
+        let response = self.http.post(&self.url).json(&body).send().await.map_err(ChainError::transport)?;
         let status = response.status();
-        let v: Value = response.json().await.map_err(|e| format!("{method}: not JSON-RPC ({status}): {e}"))?;
+        let v: Value = match response.json().await {
+            Ok(v) => v,
+            Err(_) if !status.is_success() => return Err(ChainError::status(method, status)),
+            Err(e) => return Err(ChainError::Malformed(format!("{method}: not JSON-RPC ({status}): {e}"))),
+        };
         if let Some(err) = v.get("error") {
-            return Err(format!("{method}: {}", err["message"].as_str().unwrap_or("error")));
+            return Err(ChainError::Refused(format!("{method}: {}", err["message"].as_str().unwrap_or("error"))));
         }
         Ok(v["result"].clone())
     }
@@ -83,23 +87,20 @@ fn hex_number(n: u64) -> String {
     format!("0x{n:x}")
 }
 
-#[async_trait]
-impl ChainSource for EvmRpc {
-    fn network(&self) -> Network {
-        Network::Ethereum
-    }
+crate::error::chain_source!(EvmRpc, custos_domain::Network::Ethereum);
 
-    async fn tip(&self) -> Result<u64, String> {
+impl EvmRpc {
+    async fn read_tip(&self) -> Result<u64, ChainError> {
         let n = quantity(&self.call("eth_blockNumber", json!([])).await?)?;
         u64::try_from(n).map_err(|_| "block number out of range".into())
     }
 
-    async fn block_hash(&self, number: u64) -> Result<Option<String>, String> {
+    async fn read_block_hash(&self, number: u64) -> Result<Option<String>, ChainError> {
         let b = self.call("eth_getBlockByNumber", json!([hex_number(number), false])).await?;
         Ok(b["hash"].as_str().map(str::to_lowercase))
     }
 
-    async fn block(&self, number: u64, watched: &HashSet<String>) -> Result<Option<ChainBlock>, String> {
+    async fn read_block(&self, number: u64, watched: &HashSet<String>) -> Result<Option<ChainBlock>, ChainError> {
         let b = self.call("eth_getBlockByNumber", json!([hex_number(number), true])).await?;
         if b.is_null() {
             return Ok(None);

@@ -6,6 +6,7 @@
 //! hardened) BIP32 derivation. It never sees a private key, and refuses one if given.
 
 pub mod bitcoind;
+pub mod error;
 pub mod esplora;
 pub mod evm;
 pub mod psbt;
@@ -13,6 +14,7 @@ pub mod signer;
 pub mod tron;
 pub mod xpub;
 
+pub use error::ChainError;
 pub use xpub::{DeriveError, ExtendedPublicKey, KeyError};
 
 use custos_domain::{Address, Network};
@@ -89,8 +91,8 @@ impl custos_app::AddressDeriver for DepositKey {
         &self.fingerprint
     }
 
-    fn derive(&self, index: u32) -> Result<Address, String> {
-        self.address(index).map_err(|e| e.to_string())
+    fn derive(&self, index: u32) -> Result<Address, custos_app::ports::DeriveError> {
+        self.address(index).map_err(|e| custos_app::ports::DeriveError { index, reason: e.to_string() })
     }
 }
 

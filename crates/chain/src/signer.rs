@@ -3,8 +3,10 @@
 //! the plan's transactions (EIP-155) and sends them through the node. Custos's watcher and
 //! planner never need it; an operator with an external signer leaves it off.
 
+use crate::error::ChainError;
 use crate::evm::{quantity, EvmRpc};
 use custos_app::consolidation::EvmRequest;
+use custos_app::ports::RemoteError;
 use custos_domain::address::base58;
 use custos_domain::{Address, Network};
 use hmac::{Hmac, Mac};
@@ -206,7 +208,7 @@ pub struct EvmSigner {
 
 #[async_trait::async_trait]
 impl custos_app::consolidation::EvmSend for EvmSigner {
-    async fn send(&self, request: &EvmRequest) -> Result<String, String> {
+    async fn send(&self, request: &EvmRequest) -> Result<String, RemoteError> {
         let hash = EvmSigner::send(self, request).await?;
         if request.purpose == "gas_top_up" {
             // The sweep that follows spends this gas: wait until it is mined.
@@ -216,7 +218,7 @@ impl custos_app::consolidation::EvmSend for EvmSigner {
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
-            return Err(format!("the gas top-up {hash} was not mined within 2 minutes"));
+            return Err(RemoteError::Unavailable(format!("the gas top-up {hash} was not mined within 2 minutes")));
         }
         Ok(hash)
     }
@@ -238,19 +240,21 @@ impl EvmSigner {
 
     /// Signs and sends one of the plan's requests; returns the transaction hash. The key is
     /// the one whose address the request names, or the request is refused.
-    pub async fn send(&self, r: &EvmRequest) -> Result<String, String> {
+    pub async fn send(&self, r: &EvmRequest) -> Result<String, ChainError> {
         // Gas top-ups and payouts leave from the service's hot wallet (0/gas_index); sweeps and
         // refunds from the deposit address the request names.
         let hot = matches!(r.purpose, "gas_top_up" | "payout");
         let index = if hot {
             self.gas_index
         } else {
-            r.derivation_index.ok_or("a request from a deposit address without its derivation index")?
+            r.derivation_index.ok_or_else(|| {
+                ChainError::Refused("a request from a deposit address without its derivation index".into())
+            })?
         };
         let key = self.key_at(index)?;
         let from = key.ethereum_address();
         if !(r.purpose == "payout" && r.from.is_empty()) && from.as_str() != r.from.to_lowercase() {
-            return Err(format!("the key at 0/{index} is not the key of {}", r.from));
+            return Err(ChainError::Refused(format!("the key at 0/{index} is not the key of {}", r.from)));
         }
         let chain_id = quantity(&self.rpc.call("eth_chainId", json!([])).await?)? as u64;
         let nonce =
@@ -266,7 +270,7 @@ impl EvmSigner {
         let raw = sign_legacy(&signing, chain_id, nonce, price, r.gas, &to, value, &data)?;
         let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
         let hash = self.rpc.call("eth_sendRawTransaction", json!([format!("0x{hex}")])).await?;
-        hash.as_str().map(str::to_lowercase).ok_or_else(|| "the node returned no transaction hash".into())
+        Ok(hash.as_str().map(str::to_lowercase).ok_or("the node returned no transaction hash")?)
     }
 }
 

@@ -4,8 +4,8 @@
 //! transactions, and TRC-20 `Transfer` events of the configured contracts
 //! (`GET /v1/blocks/:number/events`). The source is the transfer's `from`, not the contract.
 
-use async_trait::async_trait;
-use custos_app::watch::{ChainBlock, ChainSource, ChainTransfer};
+use crate::error::ChainError;
+use custos_app::watch::{ChainBlock, ChainTransfer};
 use custos_domain::{Address, Amount, Asset, Network};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -39,19 +39,19 @@ impl TronGrid {
         Ok(TronGrid { base: base_url.trim_end_matches('/').to_owned(), http, api_key, tokens })
     }
 
-    async fn send(&self, r: reqwest::RequestBuilder, what: &str) -> Result<Value, String> {
+    async fn send(&self, r: reqwest::RequestBuilder, what: &str) -> Result<Value, ChainError> {
         let r = match &self.api_key {
             Some(k) => r.header("TRON-PRO-API-KEY", k),
             None => r,
         };
-        let response = r.send().await.map_err(|e| e.without_url().to_string())?;
+        let response = r.send().await.map_err(ChainError::transport)?;
         if !response.status().is_success() {
-            return Err(format!("{what}: {}", response.status()));
+            return Err(ChainError::status(what, response.status()));
         }
-        response.json().await.map_err(|e| format!("{what}: not JSON: {e}"))
+        Ok(response.json().await.map_err(|e| format!("{what}: not JSON: {e}"))?)
     }
 
-    async fn block_by_number(&self, number: u64) -> Result<Option<Value>, String> {
+    async fn block_by_number(&self, number: u64) -> Result<Option<Value>, ChainError> {
         let url = format!("{}/wallet/getblockbynum", self.base);
         let b = self.send(self.http.post(url).json(&json!({"num": number})), "getblockbynum").await?;
         Ok(b.get("blockID").is_some().then_some(b))
@@ -86,26 +86,23 @@ fn parse_block(number: u64, b: &Value) -> Result<(String, String), String> {
     Ok((hash, parent))
 }
 
-#[async_trait]
-impl ChainSource for TronGrid {
-    fn network(&self) -> Network {
-        Network::Tron
-    }
+crate::error::chain_source!(TronGrid, custos_domain::Network::Tron);
 
-    async fn tip(&self) -> Result<u64, String> {
+impl TronGrid {
+    async fn read_tip(&self) -> Result<u64, ChainError> {
         let url = format!("{}/wallet/getnowblock", self.base);
         let b = self.send(self.http.post(url).json(&json!({})), "getnowblock").await?;
         b["block_header"]["raw_data"]["number"].as_u64().ok_or_else(|| "getnowblock: no number".into())
     }
 
-    async fn block_hash(&self, number: u64) -> Result<Option<String>, String> {
+    async fn read_block_hash(&self, number: u64) -> Result<Option<String>, ChainError> {
         match self.block_by_number(number).await? {
             Some(b) => Ok(Some(parse_block(number, &b)?.0)),
             None => Ok(None),
         }
     }
 
-    async fn block(&self, number: u64, watched: &HashSet<String>) -> Result<Option<ChainBlock>, String> {
+    async fn read_block(&self, number: u64, watched: &HashSet<String>) -> Result<Option<ChainBlock>, ChainError> {
         let Some(b) = self.block_by_number(number).await? else { return Ok(None) };
         let (hash, parent_hash) = parse_block(number, &b)?;
         let mut transfers = Vec::new();

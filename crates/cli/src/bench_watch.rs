@@ -105,7 +105,7 @@ pub async fn watch(
     }
     bar.finish_and_clear();
 
-    let tip = quantity(&rpc.call("eth_blockNumber", json!([])).await?)? as u64;
+    let tip = quantity(&rpc.call("eth_blockNumber", json!([])).await.map_err(|e| e.to_string())?)? as u64;
     let settings = WatchSettings { default_depth: 1, start_block: Some(tip + 1), ..WatchSettings::default() };
     let mut delays = Vec::with_capacity(blocks);
     let mut next = 0usize;
@@ -117,9 +117,9 @@ pub async fn watch(
             next += 1;
             let tx =
                 json!({"from": SENDERS[(b * per_block + i) % SENDERS.len()], "to": to, "value": "0x38d7ea4c68000"});
-            rpc.call("eth_sendTransaction", json!([tx])).await?;
+            rpc.call("eth_sendTransaction", json!([tx])).await.map_err(|e| e.to_string())?;
         }
-        rpc.call("evm_mine", json!([])).await?;
+        rpc.call("evm_mine", json!([])).await.map_err(|e| e.to_string())?;
         let mined = Instant::now();
         let mut credited = 0u64;
         while credited < per_block as u64 {

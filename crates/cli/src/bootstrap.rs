@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::progress;
+use custos_app::repos::LabelRepo;
 use custos_app::service::default_analyzer_timeout;
 use custos_app::{AddressDeriver, App, AppParts, Clock, Store, SystemClock};
 use custos_chain::DepositKey;

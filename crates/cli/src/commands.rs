@@ -6,7 +6,8 @@ use crate::{
     ApikeyCommand, ConsolidateCommand, CustomerCommand, Global, KeysCommand, LabelsCommand, SignerCommand, UserCommand,
 };
 use custos_app::model::Scope;
-use custos_app::{Clock, Store, SystemClock};
+use custos_app::repos::LabelRepo;
+use custos_app::{Clock, SystemClock};
 use custos_domain::access::Role;
 use custos_domain::{Address, Network};
 use custos_screening::import::{self, Format};

@@ -26,6 +26,8 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 4] = [Action::Proceed, Action::Review, Action::Hold, Action::Reject];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Proceed => "proceed",
@@ -36,7 +38,7 @@ impl Action {
     }
 
     pub fn parse(s: &str) -> Option<Action> {
-        [Action::Proceed, Action::Review, Action::Hold, Action::Reject].into_iter().find(|a| a.as_str() == s)
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
     }
 
     /// RISK-2: high and critical require KYC.

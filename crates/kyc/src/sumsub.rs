@@ -2,6 +2,7 @@
 //! webhooks verified with the webhook secret before they are parsed, events read in both the old
 //! and the 2025 shapes.
 
+use custos_app::ports::{RemoteError, WebhookRefusal};
 use custos_domain::kyc::VerificationState;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -201,6 +202,16 @@ pub enum ApiError {
     Unexpected(String),
 }
 
+impl From<ApiError> for RemoteError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Refused { .. } => RemoteError::Refused(e.to_string()),
+            ApiError::Transport(_) => RemoteError::Unavailable(e.to_string()),
+            ApiError::Unexpected(_) => RemoteError::Malformed(e.to_string()),
+        }
+    }
+}
+
 /// The applicant's id and where its review stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applicant {
@@ -364,16 +375,16 @@ impl custos_app::ports::KycProvider for SumsubProvider {
         "sumsub"
     }
 
-    async fn create_applicant(&self, customer_ref: &str, level: &str) -> Result<String, String> {
-        self.client.create_applicant(customer_ref, level, now_secs()).await.map(|a| a.id).map_err(|e| e.to_string())
+    async fn create_applicant(&self, customer_ref: &str, level: &str) -> Result<String, RemoteError> {
+        Ok(self.client.create_applicant(customer_ref, level, now_secs()).await?.id)
     }
 
-    async fn sdk_token(&self, customer_ref: &str, level: &str) -> Result<String, String> {
-        self.client.sdk_token(customer_ref, level, self.token_ttl_secs, now_secs()).await.map_err(|e| e.to_string())
+    async fn sdk_token(&self, customer_ref: &str, level: &str) -> Result<String, RemoteError> {
+        Ok(self.client.sdk_token(customer_ref, level, self.token_ttl_secs, now_secs()).await?)
     }
 
-    async fn identity_name(&self, customer_ref: &str) -> Result<Option<String>, String> {
-        self.client.identity_name(customer_ref, now_secs()).await.map_err(|e| e.to_string())
+    async fn identity_name(&self, customer_ref: &str) -> Result<Option<String>, RemoteError> {
+        Ok(self.client.identity_name(customer_ref, now_secs()).await?)
     }
 
     fn read_webhook(
@@ -381,9 +392,9 @@ impl custos_app::ports::KycProvider for SumsubProvider {
         body: &[u8],
         digest: Option<&str>,
         alg: Option<&str>,
-    ) -> Result<custos_app::ports::KycEvent, String> {
-        verify_webhook(&self.webhook, body, digest, alg).map_err(|e| e.to_string())?;
-        let ev = Event::parse(body).map_err(|e| e.to_string())?;
+    ) -> Result<custos_app::ports::KycEvent, WebhookRefusal> {
+        verify_webhook(&self.webhook, body, digest, alg).map_err(|e| WebhookRefusal::Signature(e.to_string()))?;
+        let ev = Event::parse(body).map_err(|e| WebhookRefusal::Malformed(e.to_string()))?;
         let result = ev.review_result.clone().unwrap_or_default();
         Ok(custos_app::ports::KycEvent {
             dedup_key: ev.dedup_key(),

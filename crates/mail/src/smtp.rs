@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use custos_app::ports::{Mail, Mailer};
+use custos_app::ports::{Mail, Mailer, RemoteError};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use std::path::PathBuf;
@@ -123,13 +123,14 @@ impl SmtpMailer {
 
 #[async_trait]
 impl Mailer for SmtpMailer {
-    async fn send(&self, mail: &Mail) -> Result<(), String> {
+    async fn send(&self, mail: &Mail) -> Result<(), RemoteError> {
         if !valid_address(&mail.to) {
-            return Err("the recipient is not an e-mail address".into());
+            return Err(RemoteError::Refused("the recipient is not an e-mail address".into()));
         }
         tokio::time::timeout(self.settings.timeout, self.deliver(mail))
             .await
-            .map_err(|_| "the mail server did not answer in time".to_owned())?
+            .map_err(|_| RemoteError::Unavailable("the mail server did not answer in time".to_owned()))?
+            .map_err(RemoteError::Unavailable)
     }
 }
 

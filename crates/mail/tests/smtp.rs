@@ -181,7 +181,7 @@ async fn a_server_without_starttls_gets_nothing() {
     let mailer = SmtpMailer::new(settings(port, ca)).unwrap();
     let mail = Mail { to: "dana@example.com".into(), subject: "s".into(), body: "b".into() };
     let err = mailer.send(&mail).await.unwrap_err();
-    assert!(err.contains("does not offer STARTTLS"), "{err}");
+    assert!(err.to_string().contains("does not offer STARTTLS"), "{err}");
     assert!(seen.0.lock().unwrap().0.iter().all(|c| !c.starts_with("AUTH") && !c.starts_with("RCPT")));
 }
 
@@ -200,5 +200,5 @@ async fn plain_smtp_only_to_this_machine_and_a_wrong_ca_fails_the_handshake() {
     let mailer = SmtpMailer::new(settings(port, other_ca)).unwrap();
     let err =
         mailer.send(&Mail { to: "a@example.com".into(), subject: "s".into(), body: "b".into() }).await.unwrap_err();
-    assert!(err.contains("mail TLS"), "{err}");
+    assert!(err.to_string().contains("mail TLS"), "{err}");
 }

@@ -4,7 +4,7 @@ use crate::rows;
 use crate::script::{values, Script};
 use crate::SqlStore;
 use async_trait::async_trait;
-use custos_app::ports::{ChainStore, StoreResult};
+use custos_app::repos::*;
 use custos_app::watch::WatchedTransfer;
 use custos_app::StoreError;
 use custos_domain::status::TransferStatus;
@@ -41,7 +41,7 @@ fn number(n: u64) -> i64 {
 }
 
 #[async_trait]
-impl ChainStore for SqlStore {
+impl ChainRepo for SqlStore {
     async fn chain_head(&self, network: Network) -> StoreResult<Option<(u64, String)>> {
         let q = sqlx::query("SELECT number, hash FROM chain_blocks WHERE network = $1 ORDER BY number DESC LIMIT 1")
             .bind(network.as_str());

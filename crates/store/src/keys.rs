@@ -5,7 +5,7 @@ use crate::script::{values, Script};
 use crate::SqlStore;
 use async_trait::async_trait;
 use custos_app::keys::{SealedColumn, StoredKey};
-use custos_app::ports::{KeyStore, StoreResult};
+use custos_app::repos::*;
 use custos_app::StoreError;
 use custos_domain::audit::AuditEvent;
 
@@ -33,7 +33,7 @@ fn names(c: &SealedColumn) -> StoreResult<(&'static str, &'static str, &'static 
 }
 
 #[async_trait]
-impl KeyStore for SqlStore {
+impl KeyRepo for SqlStore {
     async fn data_keys_of(&self, owner: &str) -> StoreResult<Vec<StoredKey>> {
         let sql = format!("SELECT {KEY_COLUMNS} FROM data_keys WHERE owner = $1 ORDER BY created_at_ms DESC, id");
         let q = sqlx::query(&sql).bind(owner);

@@ -1,19 +1,18 @@
 //! Verifications and the KYC provider's webhook inbox.
 
-use crate::rows::{self, STANDING_APPEAL_COLUMNS, VERIFICATION_COLUMNS};
+use crate::base::to_json;
+use crate::rows::{self, VERIFICATION_COLUMNS};
 use crate::script::{values, Script};
-use crate::store_impl::to_json;
 use crate::SqlStore;
 use async_trait::async_trait;
-use custos_app::model::{CardRecord, StandingAppealRecord, VerificationFile, VerificationRecord};
-use custos_app::ports::KycStore;
-use custos_app::ports::StoreResult;
-use custos_app::StoreError;
+use custos_app::events::{self, WebhookEvent};
+use custos_app::model::{VerificationFile, VerificationRecord};
+use custos_app::repos::*;
 use custos_domain::audit::AuditEvent;
 use uuid::Uuid;
 
 #[async_trait]
-impl KycStore for SqlStore {
+impl VerificationRepo for SqlStore {
     async fn insert_verification(&self, v: &VerificationRecord, actor: &str) -> StoreResult<()> {
         let events = [AuditEvent {
             actor: actor.into(),
@@ -73,7 +72,7 @@ impl KycStore for SqlStore {
         v: &VerificationRecord,
         events: &[AuditEvent],
         suspend: bool,
-        alert: Option<serde_json::Value>,
+        alert: Option<&WebhookEvent>,
         verify_cards: bool,
         at_ms: i64,
     ) -> StoreResult<()> {
@@ -104,8 +103,8 @@ impl KycStore for SqlStore {
                 values![Uuid::now_v7().to_string(), v.email_index.as_str(), at_ms],
             );
         }
-        if let Some(payload) = alert {
-            Self::outbox(&mut script, "alert.kyc_failed", payload, at_ms)?;
+        if let Some(alert) = alert {
+            Self::outbox(&mut script, alert, at_ms);
         }
         self.write(script, events, at_ms).await
     }
@@ -128,7 +127,8 @@ impl KycStore for SqlStore {
              ON CONFLICT (email_index) DO UPDATE SET status = 'suspended', updated_at_ms = $3",
             values![Uuid::now_v7().to_string(), v.email_index.as_str(), at_ms],
         );
-        Self::outbox(&mut script, "alert.kyc_overdue", serde_json::json!({"verification_id": v.id}), at_ms)?;
+        let alert = WebhookEvent::KycOverdue(events::KycOverdue::Verification { verification_id: v.id });
+        Self::outbox(&mut script, &alert, at_ms);
         let ev = AuditEvent {
             actor: "system".into(),
             action: "kyc.overdue_suspended".into(),
@@ -137,138 +137,6 @@ impl KycStore for SqlStore {
             data: serde_json::json!({"due_at_ms": v.due_at_ms}),
         };
         self.write_if_one(script, &[ev], at_ms).await
-    }
-
-    async fn insert_card(
-        &self,
-        c: &CardRecord,
-        number_hash: &str,
-        holder_enc: Option<&str>,
-        actor: &str,
-    ) -> StoreResult<CardRecord> {
-        let script = Script::one(
-            "INSERT INTO cards (id, email_index, number_hash, first6, last4, brand, holder_enc, order_id, state, \
-             holder_check, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (email_index, number_hash) DO NOTHING",
-            values![
-                c.id.to_string(),
-                c.email_index.as_str(),
-                number_hash,
-                c.first6.as_str(),
-                c.last4.as_str(),
-                c.brand.as_str(),
-                holder_enc.map(str::to_owned),
-                c.order_id.map(|o| o.to_string()),
-                c.state.as_str(),
-                c.holder_check.as_str(),
-                c.created_at_ms
-            ],
-        );
-        let ev = AuditEvent {
-            actor: actor.into(),
-            action: "card.registered".into(),
-            entity_type: "card".into(),
-            entity_id: c.id.to_string(),
-            data: serde_json::json!({"first6": c.first6, "last4": c.last4, "holder_check": c.holder_check}),
-        };
-        if !self.write_if_one(script, &[ev], c.created_at_ms).await? {
-            let q = sqlx::query(
-                "SELECT id, email_index, first6, last4, brand, order_id, state, holder_check, created_at_ms FROM cards \
-                 WHERE email_index = $1 AND number_hash = $2",
-            )
-            .bind(c.email_index.as_str())
-            .bind(number_hash);
-            return self
-                .read_one(q, rows::card)
-                .await?
-                .ok_or_else(|| StoreError::Other("a registered card vanished".into()));
-        }
-        Ok(c.clone())
-    }
-
-    async fn card_owners(&self, number_hash: &str, email_index: &str) -> StoreResult<Vec<String>> {
-        let q = sqlx::query("SELECT DISTINCT email_index FROM cards WHERE number_hash = $1 AND email_index <> $2")
-            .bind(number_hash)
-            .bind(email_index);
-        self.read_all(q, |r| rows::get::<String>(r, "email_index")).await
-    }
-
-    async fn insert_standing_appeal(&self, a: &StandingAppealRecord, actor: &str) -> StoreResult<()> {
-        let script = Script::one(
-            "INSERT INTO standing_appeals (id, email_index, status, text_enc, created_at_ms, due_at_ms) \
-             SELECT $1, $2, 'open', $3, $4, $5 WHERE NOT EXISTS \
-             (SELECT 1 FROM standing_appeals WHERE email_index = $2 AND status = 'open')",
-            values![a.id.to_string(), a.email_index.as_str(), a.text_enc.as_str(), a.created_at_ms, a.due_at_ms],
-        );
-        let ev = AuditEvent {
-            actor: actor.into(),
-            action: "standing_appeal.opened".into(),
-            entity_type: "standing_appeal".into(),
-            entity_id: a.id.to_string(),
-            data: serde_json::json!({"due_at_ms": a.due_at_ms}),
-        };
-        if self.write_if_one(script, &[ev], a.created_at_ms).await? {
-            Ok(())
-        } else {
-            Err(StoreError::Conflict("an appeal of the account's standing is open already".into()))
-        }
-    }
-
-    async fn standing_appeals_of(&self, email_index: &str) -> StoreResult<Vec<StandingAppealRecord>> {
-        let sql = format!(
-            "SELECT {STANDING_APPEAL_COLUMNS} FROM standing_appeals WHERE email_index = $1 ORDER BY created_at_ms DESC"
-        );
-        self.read_all(sqlx::query(&sql).bind(email_index), rows::standing_appeal).await
-    }
-
-    async fn open_standing_appeals(&self, limit: i64) -> StoreResult<Vec<StandingAppealRecord>> {
-        let sql = format!(
-            "SELECT {STANDING_APPEAL_COLUMNS} FROM standing_appeals WHERE status = 'open' ORDER BY due_at_ms LIMIT $1"
-        );
-        self.read_all(sqlx::query(&sql).bind(limit), rows::standing_appeal).await
-    }
-
-    async fn get_standing_appeal(&self, id: Uuid) -> StoreResult<Option<StandingAppealRecord>> {
-        let sql = format!("SELECT {STANDING_APPEAL_COLUMNS} FROM standing_appeals WHERE id = $1");
-        self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::standing_appeal).await
-    }
-
-    async fn answer_standing_appeal(
-        &self,
-        a: &StandingAppealRecord,
-        outcome_enc: &str,
-        reinstate: bool,
-        actor: &str,
-        at_ms: i64,
-    ) -> StoreResult<bool> {
-        let mut script = Script::one(
-            "UPDATE standing_appeals SET status = 'answered', outcome_enc = $1, reinstated = $2, answered_by = $3, \
-             answered_at_ms = $4 WHERE id = $5 AND status = 'open'",
-            values![outcome_enc, i64::from(reinstate), actor, at_ms, a.id.to_string()],
-        );
-        if reinstate {
-            script.push(
-                "UPDATE customers SET status = 'active', updated_at_ms = $1 WHERE email_index = $2",
-                values![at_ms, a.email_index.as_str()],
-            );
-        }
-        let ev = AuditEvent {
-            actor: actor.into(),
-            action: "standing_appeal.answered".into(),
-            entity_type: "standing_appeal".into(),
-            entity_id: a.id.to_string(),
-            data: serde_json::json!({"reinstated": reinstate}),
-        };
-        self.write_if_one(script, &[ev], at_ms).await
-    }
-
-    async fn cards_of(&self, email_index: &str) -> StoreResult<Vec<CardRecord>> {
-        let q = sqlx::query(
-            "SELECT id, email_index, first6, last4, brand, order_id, state, holder_check, created_at_ms FROM cards \
-             WHERE email_index = $1 ORDER BY created_at_ms DESC",
-        )
-        .bind(email_index);
-        self.read_all(q, rows::card).await
     }
 
     async fn verified_identity_name_hash(&self, email_index: &str) -> StoreResult<Option<String>> {

@@ -8,15 +8,29 @@
 //! statements (`script`), so that SQLite needs two round trips per transaction.
 
 mod accounts;
+mod api_keys;
+mod appeals;
 mod audit;
+mod audit_log;
+mod base;
+mod cards;
+mod cases;
 mod chain;
+mod idempotency;
 mod keys;
 mod kyc;
+mod labels;
 mod migrate;
+mod orders;
+mod outbox;
+mod policy;
+mod requests;
 mod rows;
 mod script;
+mod sessions;
 mod sqlite_writer;
-mod store_impl;
+mod standing;
+
 mod value;
 
 pub use migrate::{migrations, Migration};

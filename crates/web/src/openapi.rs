@@ -164,11 +164,83 @@ pub fn document() -> Value {
             "description": "AML/KYC screening of orders and deposits for crypto exchange services. Amounts are integers in base units (satoshi, wei, sun), written as strings.",
         },
         "paths": paths,
+        "webhooks": webhooks(),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API key made with `custos apikey create`"}},
             "schemas": schemas(),
         },
     })
+}
+
+/// The `webhooks` section: what Custos POSTs to the operator's receiver, one entry per event type
+/// of `app::events::CATALOGUE` (docs/webhooks.md says the same).
+fn webhooks() -> Value {
+    let mut hooks = Map::new();
+    for spec in custos_app::events::CATALOGUE {
+        let body = json!({
+            "type": "object",
+            "required": ["id", "type", "created_at", "data"],
+            "properties": {
+                "id": {"type": "string", "format": "uuid", "description": "Stable across retries (also in Custos-Event-Id): deduplicate by it"},
+                "type": {"const": spec.event_type},
+                "created_at": {"type": "string", "format": "date-time"},
+                "data": event_data(spec.fields, ""),
+            }
+        });
+        let post = json!({
+            "operationId": format!("webhook_{}", spec.event_type.replace('.', "_")),
+            "summary": spec.when,
+            "parameters": [
+                {"name": "Custos-Signature", "in": "header", "required": true, "schema": {"type": "string"},
+                 "description": "t=<unix>,v1=<hex HMAC-SHA256 of \"t.body\"> (one v1 per live secret)"},
+                {"name": "Custos-Event-Id", "in": "header", "required": true, "schema": {"type": "string", "format": "uuid"}}
+            ],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
+            "responses": {
+                "2XX": {"description": "Received"},
+                "default": {"description": "5xx, 408, 429 and network errors are retried after 10 s, 1 min, then 10 min six times; other answers, and exhausted retries, dead-letter the event"}
+            }
+        });
+        hooks.insert(spec.event_type.to_owned(), json!({"post": post}));
+    }
+    Value::Object(hooks)
+}
+
+/// The schema of the fields of `fields` under `prefix` (dotted names are nested objects).
+fn event_data(fields: &[custos_app::events::EventField], prefix: &str) -> Value {
+    let mut properties = Map::new();
+    for f in fields {
+        let Some(name) = f.name.strip_prefix(prefix) else { continue };
+        if name.contains('.') {
+            continue;
+        }
+        let mut schema = match f.schema {
+            "order_status" => {
+                json!({"type": "string", "enum": custos_domain::OrderStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()})
+            }
+            "decision" => {
+                json!({"type": "string", "enum": custos_domain::policy::Action::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>()})
+            }
+            t => match t.split_once('|') {
+                Some((t, "null")) => json!({"type": [t, "null"]}),
+                _ => json!({"type": t}),
+            },
+        };
+        if !f.format.is_empty() {
+            schema["format"] = json!(f.format);
+        }
+        if !f.about.is_empty() {
+            schema["description"] = json!(f.about);
+        }
+        let nested = format!("{}.", f.name);
+        if fields.iter().any(|g| g.name.starts_with(&nested)) {
+            if let (Value::Object(s), Value::Object(inner)) = (&mut schema, event_data(fields, &nested)) {
+                s.extend(inner.into_iter().filter(|(k, _)| k == "properties"));
+            }
+        }
+        properties.insert(name.to_owned(), schema);
+    }
+    json!({"type": "object", "properties": properties})
 }
 
 /// The integers from 1 to `n`, without leading zeros, as regex alternatives.

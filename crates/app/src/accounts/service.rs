@@ -318,7 +318,7 @@ impl Accounts {
 
     async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), AuthError> {
         let mail = Mail { to: to.into(), subject: format!("{}: {subject}", self.settings.issuer), body: body.into() };
-        self.mailer.send(&mail).await.map_err(|e| AuthError::App(AppError::Unavailable(e)))
+        self.mailer.send(&mail).await.map_err(|e| AuthError::App(e.into()))
     }
 
     async fn send_confirmation(&self, account: &AccountRecord, email: &str) -> Result<(), AuthError> {

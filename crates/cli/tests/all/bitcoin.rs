@@ -290,7 +290,8 @@ both!(risk_1_bitcoin_core_json_rpc_gives_the_same_deposits, |t: TestApp| async m
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     let wrong = BitcoinCore::new(&url, "custos", "wrong", Duration::from_secs(5)).unwrap();
-    assert!(custos_app::watch::ChainSource::tip(&wrong).await.unwrap_err().contains("credentials"));
+    let refused = custos_app::watch::ChainSource::tip(&wrong).await.unwrap_err();
+    assert!(matches!(&refused, custos_app::ports::RemoteError::Refused(m) if m.contains("credentials")), "{refused:?}");
     let source = BitcoinCore::new(&url, "custos", "hunter2", Duration::from_secs(5)).unwrap();
     let s = WatchSettings { default_depth: 2, start_block: Some(10), ..WatchSettings::default() };
     let mut o = new_order("core@example.com");

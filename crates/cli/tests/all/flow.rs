@@ -2,7 +2,8 @@
 
 use crate::common::*;
 use custos_app::model::{NewDeposit, NewOrder, OrderRecord};
-use custos_app::{AppError, Clock, Store};
+use custos_app::repos::{AuditRepo, LabelRepo};
+use custos_app::{AppError, Clock};
 use custos_domain::policy::Action;
 use custos_domain::{Address, Amount, Asset, Network, OrderStatus, RiskCategory};
 use std::collections::HashSet;

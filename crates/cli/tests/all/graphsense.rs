@@ -2,7 +2,8 @@
 //! them replaces rather than duplicates.
 
 use crate::common::*;
-use custos_app::{Store, SystemClock};
+use custos_app::repos::LabelRepo;
+use custos_app::SystemClock;
 use custos_domain::{Address, Network, RiskCategory};
 use custos_screening::import::{self, Format};
 use std::path::PathBuf;
