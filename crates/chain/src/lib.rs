@@ -34,7 +34,7 @@ impl DepositKey {
     /// Reads an account-level (depth 3) or receive-chain-level (depth 4) extended public key.
     pub fn parse(network: Network, encoded: &str) -> Result<DepositKey, KeyError> {
         let key = ExtendedPublicKey::parse(encoded)?;
-        let fingerprint = hex(&key.identifier()[..4]);
+        let fingerprint = hex(&key.hash160()[..4]);
         let chain = match key.depth {
             3 => key.derive_child(0).map_err(KeyError::Derive)?,
             4 => key,

@@ -5,6 +5,11 @@
 //! `0/index` below that key).
 
 use base64::Engine;
+use bitcoin::bip32::{ChildNumber, DerivationPath, Fingerprint};
+use bitcoin::psbt::Psbt;
+use bitcoin::transaction::{OutPoint, Sequence, Transaction, TxIn, TxOut, Version};
+use bitcoin::{absolute::LockTime, Amount, ScriptBuf, Txid, Witness};
+use std::str::FromStr;
 
 /// One deposit output to spend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,84 +25,40 @@ pub struct Input {
     pub index: u32,
 }
 
-fn compact_size(out: &mut Vec<u8>, n: usize) {
-    match n {
-        0..=0xfc => out.push(n as u8),
-        0xfd..=0xffff => {
-            out.push(0xfd);
-            out.extend_from_slice(&(n as u16).to_le_bytes());
-        }
-        _ => {
-            out.push(0xfe);
-            out.extend_from_slice(&(n as u32).to_le_bytes());
-        }
-    }
-}
-
-fn with_len(out: &mut Vec<u8>, bytes: &[u8]) {
-    compact_size(out, bytes.len());
-    out.extend_from_slice(bytes);
-}
-
-fn txid_bytes(txid: &str) -> Result<[u8; 32], String> {
-    if txid.len() != 64 {
-        return Err(format!("not a transaction id: {txid}"));
-    }
-    let mut b = [0u8; 32];
-    for (i, x) in b.iter_mut().enumerate() {
-        *x = u8::from_str_radix(&txid[i * 2..i * 2 + 2], 16).map_err(|_| format!("not a transaction id: {txid}"))?;
-    }
-    b.reverse();
-    Ok(b)
-}
-
-fn tx_out(value: u64, script: &[u8]) -> Vec<u8> {
-    let mut out = value.to_le_bytes().to_vec();
-    with_len(&mut out, script);
-    out
-}
-
-/// The unsigned transaction (no witnesses, empty scripts), as BIP 174 wants it.
-fn unsigned_tx(inputs: &[Input], output_script: &[u8], output_value: u64) -> Result<Vec<u8>, String> {
-    let mut tx = 2u32.to_le_bytes().to_vec();
-    compact_size(&mut tx, inputs.len());
-    for i in inputs {
-        tx.extend_from_slice(&txid_bytes(&i.txid)?);
-        tx.extend_from_slice(&i.vout.to_le_bytes());
-        tx.push(0); // empty scriptSig
-        tx.extend_from_slice(&0xffff_fffdu32.to_le_bytes()); // replaceable (BIP 125)
-    }
-    compact_size(&mut tx, 1);
-    tx.extend(tx_out(output_value, output_script));
-    tx.extend_from_slice(&0u32.to_le_bytes());
-    Ok(tx)
-}
-
-fn pair(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
-    with_len(out, key);
-    with_len(out, value);
-}
-
-/// The PSBT's bytes.
+/// The PSBT's bytes: a version 2 transaction, each input replaceable (BIP 125), one output.
 pub fn build(inputs: &[Input], output_script: &[u8], output_value: u64) -> Result<Vec<u8>, String> {
     if inputs.is_empty() {
         return Err("nothing to spend".into());
     }
-    let mut out = b"psbt\xff".to_vec();
-    pair(&mut out, &[0x00], &unsigned_tx(inputs, output_script, output_value)?);
-    out.push(0x00);
-    for i in inputs {
-        pair(&mut out, &[0x01], &tx_out(i.value, &i.script_pubkey));
-        let mut key = vec![0x06];
-        key.extend_from_slice(&i.public_key);
-        let mut origin = i.fingerprint.to_vec();
-        origin.extend_from_slice(&0u32.to_le_bytes());
-        origin.extend_from_slice(&i.index.to_le_bytes());
-        pair(&mut out, &key, &origin);
-        out.push(0x00);
+    let input = inputs
+        .iter()
+        .map(|i| {
+            let txid = Txid::from_str(&i.txid).map_err(|_| format!("not a transaction id: {}", i.txid))?;
+            Ok(TxIn {
+                previous_output: OutPoint { txid, vout: i.vout },
+                script_sig: ScriptBuf::new(),
+                sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
+                witness: Witness::new(),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let output = vec![TxOut {
+        value: Amount::from_sat(output_value),
+        script_pubkey: ScriptBuf::from_bytes(output_script.to_vec()),
+    }];
+    let tx = Transaction { version: Version::TWO, lock_time: LockTime::ZERO, input, output };
+    let mut psbt = Psbt::from_unsigned_tx(tx).map_err(|e| e.to_string())?;
+    for (slot, i) in psbt.inputs.iter_mut().zip(inputs) {
+        slot.witness_utxo = Some(TxOut {
+            value: Amount::from_sat(i.value),
+            script_pubkey: ScriptBuf::from_bytes(i.script_pubkey.clone()),
+        });
+        let key = bitcoin::secp256k1::PublicKey::from_slice(&i.public_key).map_err(|e| e.to_string())?;
+        let child = ChildNumber::from_normal_idx(i.index).map_err(|e| e.to_string())?;
+        let path = DerivationPath::from(vec![ChildNumber::from_normal_idx(0).expect("0 is normal"), child]);
+        slot.bip32_derivation.insert(key, (Fingerprint::from(i.fingerprint), path));
     }
-    out.push(0x00); // the one output's (empty) map
-    Ok(out)
+    Ok(psbt.serialize())
 }
 
 pub fn to_base64(psbt: &[u8]) -> String {
@@ -111,7 +72,7 @@ mod tests {
     use custos_domain::{Address, Network};
 
     #[test]
-    fn addr_2_an_independent_bip174_reader_reads_the_consolidation_psbt() {
+    fn addr_2_the_consolidation_psbt_holds_each_input_its_spent_output_and_key_path() {
         let key = DepositKey::parse(Network::Bitcoin, crate::demo::BITCOIN_ZPUB).unwrap();
         let wallet = Address::parse(Network::Bitcoin, "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq").unwrap();
         let inputs: Vec<Input> = [(3u32, 250_000u64), (7, 99_000)]

@@ -5,113 +5,69 @@
 
 use crate::error::ChainError;
 use crate::evm::{quantity, EvmRpc};
+use bitcoin::bip32::{ChildNumber, Xpriv};
+use bitcoin::secp256k1::{ecdsa::RecoverableSignature, All, Message, Secp256k1, SecretKey};
+use bitcoin::NetworkKind;
 use custos_app::consolidation::EvmRequest;
 use custos_app::ports::RemoteError;
-use custos_domain::address::base58;
 use custos_domain::{Address, Network};
-use hmac::{Hmac, Mac};
-use k256::ecdsa::SigningKey;
-use k256::elliptic_curve::sec1::ToEncodedPoint;
-use k256::elliptic_curve::PrimeField;
-use k256::{Scalar, SecretKey};
 use serde_json::json;
-use sha2::Sha512;
 use sha3::{Digest, Keccak256};
+use std::str::FromStr;
+use std::sync::OnceLock;
 
-const XPRV: u32 = 0x0488_ade4;
-
-/// A BIP32 extended private key.
-#[derive(Clone)]
-pub struct ExtendedPrivateKey {
-    depth: u8,
-    parent_fingerprint: [u8; 4],
-    child_number: u32,
-    chain_code: [u8; 32],
-    key: SecretKey,
+/// The context for private derivation and signing, made once.
+fn secp() -> &'static Secp256k1<All> {
+    static SECP: OnceLock<Secp256k1<All>> = OnceLock::new();
+    SECP.get_or_init(Secp256k1::new)
 }
+
+/// A BIP32 extended private key (the `bitcoin` crate's `bip32::Xpriv`, mainnet only).
+#[derive(Clone)]
+pub struct ExtendedPrivateKey(Xpriv);
 
 impl std::fmt::Debug for ExtendedPrivateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ExtendedPrivateKey(depth {})", self.depth)
+        write!(f, "ExtendedPrivateKey(depth {})", self.0.depth)
     }
 }
 
 impl ExtendedPrivateKey {
     /// The master key of a BIP32 seed.
     pub fn from_seed(seed: &[u8]) -> Result<Self, String> {
-        let mut mac = Hmac::<Sha512>::new_from_slice(b"Bitcoin seed").expect("any key length");
-        mac.update(seed);
-        let i = mac.finalize().into_bytes();
-        let key = SecretKey::from_slice(&i[..32]).map_err(|_| "an unusable seed")?;
-        Ok(ExtendedPrivateKey {
-            depth: 0,
-            parent_fingerprint: [0; 4],
-            child_number: 0,
-            chain_code: i[32..].try_into().expect("32 bytes"),
-            key,
-        })
+        Xpriv::new_master(NetworkKind::Main, seed).map(ExtendedPrivateKey).map_err(|_| "an unusable seed".into())
     }
 
     pub fn parse(encoded: &str) -> Result<Self, String> {
-        let raw = base58::decode_check(encoded.trim()).map_err(|_| "not an extended private key (xprv)")?;
-        if raw.len() != 78 || u32::from_be_bytes(raw[0..4].try_into().expect("4")) != XPRV || raw[45] != 0 {
-            return Err("not a mainnet extended private key (xprv…)".into());
+        match Xpriv::from_str(encoded.trim()) {
+            Ok(key) if key.network == NetworkKind::Main => Ok(ExtendedPrivateKey(key)),
+            Ok(_) => Err("not a mainnet extended private key (xprv…)".into()),
+            Err(_) => Err("not an extended private key (xprv)".into()),
         }
-        Ok(ExtendedPrivateKey {
-            depth: raw[4],
-            parent_fingerprint: raw[5..9].try_into().expect("4"),
-            child_number: u32::from_be_bytes(raw[9..13].try_into().expect("4")),
-            chain_code: raw[13..45].try_into().expect("32"),
-            key: SecretKey::from_slice(&raw[46..78]).map_err(|_| "an invalid private key")?,
-        })
     }
 
     /// The `xprv…` form.
     pub fn encode(&self) -> String {
-        let mut raw = XPRV.to_be_bytes().to_vec();
-        raw.push(self.depth);
-        raw.extend_from_slice(&self.parent_fingerprint);
-        raw.extend_from_slice(&self.child_number.to_be_bytes());
-        raw.extend_from_slice(&self.chain_code);
-        raw.push(0);
-        raw.extend_from_slice(&self.key.to_bytes());
-        base58::encode_check(&raw)
-    }
-
-    fn compressed(&self) -> Vec<u8> {
-        self.key.public_key().to_encoded_point(true).as_bytes().to_vec()
+        self.0.to_string()
     }
 
     /// The child at `index` (hardened from 2^31).
     pub fn derive_child(&self, index: u32) -> Result<Self, String> {
-        let mut mac = Hmac::<Sha512>::new_from_slice(&self.chain_code).expect("any key length");
-        if index >= 0x8000_0000 {
-            mac.update(&[0]);
-            mac.update(&self.key.to_bytes());
-        } else {
-            mac.update(&self.compressed());
-        }
-        mac.update(&index.to_be_bytes());
-        let i = mac.finalize().into_bytes();
-        let il: [u8; 32] = i[..32].try_into().expect("32 bytes");
-        let tweak =
-            Option::<Scalar>::from(Scalar::from_repr(il.into())).ok_or("an invalid child; use the next index")?;
-        let child = tweak + *self.key.to_nonzero_scalar();
-        let key = SecretKey::from_bytes(&child.to_repr()).map_err(|_| "an invalid child; use the next index")?;
-        let id = ripemd::Ripemd160::digest(sha2::Sha256::digest(self.compressed()));
-        Ok(ExtendedPrivateKey {
-            depth: self.depth.saturating_add(1),
-            parent_fingerprint: id[..4].try_into().expect("4"),
-            child_number: index,
-            chain_code: i[32..].try_into().expect("32 bytes"),
-            key,
-        })
+        let child = ChildNumber::from(index);
+        self.0
+            .derive_priv(secp(), &[child])
+            .map(ExtendedPrivateKey)
+            .map_err(|_| "an invalid child; use the next index".into())
+    }
+
+    fn secret(&self) -> SecretKey {
+        self.0.private_key
     }
 
     /// The Ethereum address of this key.
     pub fn ethereum_address(&self) -> Address {
-        let point = self.key.public_key().to_encoded_point(false);
-        let hash = Keccak256::digest(&point.as_bytes()[1..]);
+        let point = self.secret().public_key(secp()).serialize_uncompressed();
+        let hash = Keccak256::digest(&point[1..]);
         Address::ethereum_from_bytes(hash[12..].try_into().expect("20 bytes"))
     }
 }
@@ -166,7 +122,7 @@ fn hex_bytes(s: &str) -> Result<Vec<u8>, String> {
 /// A legacy transaction, signed for `chain_id` (EIP-155); returns the raw bytes.
 #[allow(clippy::too_many_arguments)]
 pub fn sign_legacy(
-    key: &SigningKey,
+    key: &SecretKey,
     chain_id: u64,
     nonce: u64,
     gas_price: u128,
@@ -191,11 +147,11 @@ pub fn sign_legacy(
         rlp_list(&f)
     };
     let unsigned = fields(u128::from(chain_id), &[], &[]);
-    let digest = Keccak256::digest(&unsigned);
-    let (sig, recid) = key.sign_prehash_recoverable(&digest).map_err(|e| e.to_string())?;
-    let (r, s) = (sig.r().to_bytes(), sig.s().to_bytes());
-    let v = u128::from(recid.to_byte()) + 35 + 2 * u128::from(chain_id);
-    Ok(fields(v, &r, &s))
+    let digest: [u8; 32] = Keccak256::digest(&unsigned).into();
+    let signature: RecoverableSignature = secp().sign_ecdsa_recoverable(&Message::from_digest(digest), key);
+    let (recid, rs) = signature.serialize_compact();
+    let v = u128::from(recid.to_i32().unsigned_abs()) + 35 + 2 * u128::from(chain_id);
+    Ok(fields(v, &rs[..32], &rs[32..]))
 }
 
 /// The signer: deposit addresses are `0/index` below the account key; the gas wallet is
@@ -266,8 +222,7 @@ impl EvmSigner {
         };
         let value: u128 = r.value.parse().map_err(|_| "a bad value")?;
         let price: u128 = r.gas_price.parse().map_err(|_| "a bad gas price")?;
-        let signing = SigningKey::from(&key.key);
-        let raw = sign_legacy(&signing, chain_id, nonce, price, r.gas, &to, value, &data)?;
+        let raw = sign_legacy(&key.secret(), chain_id, nonce, price, r.gas, &to, value, &data)?;
         let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
         let hash = self.rpc.call("eth_sendRawTransaction", json!([format!("0x{hex}")])).await?;
         Ok(hash.as_str().map(str::to_lowercase).ok_or("the node returned no transaction hash")?)
@@ -299,7 +254,7 @@ mod tests {
     #[test]
     fn eip155_example_transaction_signs_as_specified() {
         // EIP-155's example: nonce 9, 20 gwei, 21000 gas, 1 ether to 0x3535…35, chain 1, key 0x4646…46.
-        let key = SigningKey::from_slice(&[0x46; 32]).unwrap();
+        let key = SecretKey::from_slice(&[0x46; 32]).unwrap();
         let to = Address::parse(Network::Ethereum, "0x3535353535353535353535353535353535353535").unwrap();
         let raw = sign_legacy(&key, 1, 9, 20_000_000_000, 21_000, &to, 1_000_000_000_000_000_000, &[]).unwrap();
         let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();

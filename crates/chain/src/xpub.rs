@@ -1,20 +1,18 @@
-//! BIP32 extended public keys: parsing and public child derivation.
+//! BIP32 extended public keys: parsing and public child derivation, by the `bitcoin` crate's
+//! `bip32` module. Custos reads the SLIP-132 forms (`ypub`, `zpub`) as well as `xpub`, and says
+//! why a key is refused (a private key, a test network, a malformed key).
 
+use bitcoin::bip32::{ChildNumber, Xpub};
+use bitcoin::secp256k1::{Secp256k1, VerifyOnly};
 use custos_domain::address::base58;
-use hmac::{Hmac, Mac};
-use k256::elliptic_curve::sec1::ToEncodedPoint;
-use k256::elliptic_curve::PrimeField;
-use k256::{ProjectivePoint, PublicKey, Scalar};
-use ripemd::Ripemd160;
-use sha2::{Digest, Sha256, Sha512};
+use std::sync::OnceLock;
 
 /// A parsed extended public key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExtendedPublicKey {
     pub depth: u8,
     pub child_number: u32,
-    pub chain_code: [u8; 32],
-    key: PublicKey,
+    key: Xpub,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,13 +41,20 @@ pub enum DeriveError {
     InvalidChild(u32),
 }
 
-const MAINNET_PUBLIC: [u32; 3] = [0x0488_b21e, 0x049d_7cb2, 0x04b2_4746]; // xpub, ypub, zpub
+const XPUB: u32 = 0x0488_b21e;
+const MAINNET_PUBLIC: [u32; 3] = [XPUB, 0x049d_7cb2, 0x04b2_4746]; // xpub, ypub, zpub
 const MAINNET_PRIVATE: [u32; 3] = [0x0488_ade4, 0x049d_7878, 0x04b2_430c]; // xprv, yprv, zprv
 const TESTNET: [u32; 6] = [0x0435_87cf, 0x044a_5262, 0x045f_1cf6, 0x0435_8394, 0x044a_4e28, 0x045f_18bc];
 
+/// The context for public derivation, made once.
+fn secp() -> &'static Secp256k1<VerifyOnly> {
+    static SECP: OnceLock<Secp256k1<VerifyOnly>> = OnceLock::new();
+    SECP.get_or_init(Secp256k1::verification_only)
+}
+
 impl ExtendedPublicKey {
     pub fn parse(encoded: &str) -> Result<Self, KeyError> {
-        let raw = base58::decode_check(encoded.trim()).map_err(|e| match e {
+        let mut raw = base58::decode_check(encoded.trim()).map_err(|e| match e {
             base58::Base58Error::BadChecksum => KeyError::Encoding("bad checksum"),
             base58::Base58Error::InvalidCharacter(..) => KeyError::Encoding("invalid base58 character"),
             base58::Base58Error::TooShort => KeyError::Encoding("too short"),
@@ -67,61 +72,41 @@ impl ExtendedPublicKey {
         if !MAINNET_PUBLIC.contains(&version) {
             return Err(KeyError::UnknownVersion(version));
         }
-        let depth = raw[4];
-        let child_number = u32::from_be_bytes(raw[9..13].try_into().expect("4 bytes"));
-        let chain_code: [u8; 32] = raw[13..45].try_into().expect("32 bytes");
-        if depth == 0 && (raw[5..9] != [0; 4] || child_number != 0) {
+        if raw[4] == 0 && (raw[5..9] != [0; 4] || raw[9..13] != [0; 4]) {
             return Err(KeyError::Encoding("a master key must have a zero parent fingerprint and index"));
         }
-        let key = PublicKey::from_sec1_bytes(&raw[45..78]).map_err(|_| KeyError::InvalidPoint)?;
         if raw[45] != 2 && raw[45] != 3 {
             return Err(KeyError::InvalidPoint);
         }
-        Ok(ExtendedPublicKey { depth, child_number, chain_code, key })
+        // ypub and zpub differ from xpub only in their version (SLIP-132).
+        raw[0..4].copy_from_slice(&XPUB.to_be_bytes());
+        let key = Xpub::decode(&raw).map_err(|_| KeyError::InvalidPoint)?;
+        Ok(ExtendedPublicKey { depth: key.depth, child_number: u32::from(key.child_number), key })
     }
 
     /// CKDpub: the non-hardened child at `index`.
     pub fn derive_child(&self, index: u32) -> Result<Self, DeriveError> {
-        if index >= 0x8000_0000 {
-            return Err(DeriveError::Hardened(index));
-        }
-        let mut mac = Hmac::<Sha512>::new_from_slice(&self.chain_code).expect("any key length");
-        mac.update(&self.compressed());
-        mac.update(&index.to_be_bytes());
-        let i = mac.finalize().into_bytes();
-        let il: [u8; 32] = i[..32].try_into().expect("32 bytes");
-        let tweak = Option::<Scalar>::from(Scalar::from_repr(il.into())).ok_or(DeriveError::InvalidChild(index))?;
-        let point = ProjectivePoint::GENERATOR * tweak + self.key.to_projective();
-        let key = PublicKey::from_affine(point.to_affine()).map_err(|_| DeriveError::InvalidChild(index))?;
-        Ok(ExtendedPublicKey {
-            depth: self.depth.saturating_add(1),
-            child_number: index,
-            chain_code: i[32..].try_into().expect("32 bytes"),
-            key,
-        })
+        let child = ChildNumber::from_normal_idx(index).map_err(|_| DeriveError::Hardened(index))?;
+        let key = self.key.ckd_pub(secp(), child).map_err(|_| DeriveError::InvalidChild(index))?;
+        Ok(ExtendedPublicKey { depth: key.depth, child_number: index, key })
     }
 
     pub fn compressed(&self) -> [u8; 33] {
-        self.key.to_encoded_point(true).as_bytes().try_into().expect("33 bytes")
+        self.key.public_key.serialize()
     }
 
     pub fn uncompressed(&self) -> [u8; 65] {
-        self.key.to_encoded_point(false).as_bytes().try_into().expect("65 bytes")
+        self.key.public_key.serialize_uncompressed()
     }
 
-    /// HASH160 of the compressed key.
+    /// HASH160 of the compressed key, which is also the key identifier (BIP32).
     pub fn hash160(&self) -> [u8; 20] {
-        Ripemd160::digest(Sha256::digest(self.compressed())).into()
+        use bitcoin::hashes::Hash;
+        self.key.identifier().to_byte_array()
     }
 
-    /// The key identifier (BIP32): HASH160 of the compressed key.
-    pub fn identifier(&self) -> [u8; 20] {
-        self.hash160()
-    }
-
-    /// Serialises as an `xpub` (parent fingerprint not kept, so zeroed).
     #[cfg(test)]
     pub(crate) fn chain_code_hex(&self) -> String {
-        super::hex(&self.chain_code)
+        super::hex(self.key.chain_code.as_bytes())
     }
 }
