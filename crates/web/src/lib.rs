@@ -23,8 +23,8 @@ pub use tokio_rustls::TlsAcceptor;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{middleware, Json, Router};
+use axum::routing::post;
+use axum::{middleware, Router};
 use custos_app::ErrorCode;
 use problem::Problem;
 
@@ -32,31 +32,14 @@ use problem::Problem;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/api/v1/screenings", post(routes::create_screening))
-        .route("/api/v1/orders", post(routes::create_order))
-        .route("/api/v1/orders/{id}", get(routes::get_order))
-        .route("/api/v1/deposits", post(routes::report_deposit))
-        .route("/api/v1/orders/{id}/card", post(routes::register_card))
-        .route("/api/v1/orders/{id}/payout", post(routes::request_payout))
-        .route("/api/v1/orders/{id}/payout/complete", post(routes::complete_payout))
-        .route("/api/v1/cases/{id}", get(routes::get_case))
-        .route("/api/v1/cases/{id}/decisions", post(routes::decide))
-        .route("/api/v1/cases/{id}/actions", post(routes::case_action))
-        .route("/api/v1/cases/{id}/requests", post(routes::request_from_customer))
-        .route("/api/v1/requests/{id}/answer", post(routes::answer_request))
-        .route("/api/v1/refunds/{id}/sent", post(routes::refund_sent))
-        .route("/api/v1/webhooks/events/{id}", get(routes::get_webhook_event))
-        .route("/api/v1/webhooks/events/{id}/replay", post(routes::replay_webhook_event))
-        .route("/api/v1/metrics", get(routes::metrics))
+    let (keyed, public) = routes::api_router();
+    let api = keyed
         .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
-    let document = openapi::document();
     Router::new()
         .merge(api)
+        .merge(public)
         .merge(pages::router(state.clone()))
-        .route("/api/openapi.json", get(move || async move { Json(document.clone()) }))
-        .route("/healthz", get(routes::health))
         .route("/api/v1/kyc/sumsub/webhook", post(routes::sumsub_webhook))
         .fallback(|| async {
             Problem::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such route").into_response()

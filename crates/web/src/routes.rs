@@ -7,13 +7,16 @@ use crate::problem::Problem;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::{Extension, Json, Router};
 use custos_app::model::Scope;
 use custos_app::ErrorCode;
 use serde_json::Value;
 
 /// One route of the API and what it requires. The auth middleware refuses any authenticated
 /// route not listed here, and the OpenAPI document is generated from this table.
+///
+/// Each route is declared once, in [`api_routes!`]: the table and the router (with the handler)
+/// come from the same line, so they cannot drift.
 #[derive(Debug, Clone, Copy)]
 pub struct RouteSpec {
     pub method: &'static str,
@@ -24,130 +27,67 @@ pub struct RouteSpec {
     pub summary: &'static str,
 }
 
-pub const ROUTES: &[RouteSpec] = &[
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/screenings",
-        scope: Some(Scope::ScreeningsCreate),
-        operation_id: "createScreening",
-        summary: "Pre-check an address before creating an order (PRE-1)",
-    },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/orders",
-        scope: Some(Scope::OrdersCreate),
-        operation_id: "createOrder",
-        summary: "Create an order and get its one-time deposit address (ADDR-1)",
-    },
-    RouteSpec {
-        method: "GET",
-        path: "/api/v1/orders/{id}",
-        scope: Some(Scope::OrdersRead),
-        operation_id: "getOrder",
-        summary: "An order with its deposits, screenings, cases and deadlines",
-    },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/orders/{id}/card",
-        scope: Some(Scope::OrdersCreate),
-        operation_id: "registerCard",
-        summary: "The bank card paying for an order (KYC-4): kept by its ends and a keyed hash only",
-    },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/deposits",
-        scope: Some(Scope::DepositsCreate),
-        operation_id: "reportDeposit",
-        summary: "Report an incoming transfer; it is screened and decided at once (RISK-1, FLOW-1)",
-    },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/orders/{id}/payout",
-        scope: Some(Scope::PayoutsManage),
-        operation_id: "requestPayout",
-        summary: "Pay an accepted order out: its destination is screened first (ADDR-4, ADDR-5)",
-    },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/orders/{id}/payout/complete",
-        scope: Some(Scope::PayoutsManage),
-        operation_id: "completePayout",
-        summary: "Record the payout's on-chain transaction id",
-    },
-    RouteSpec {
-        method: "GET",
-        path: "/api/v1/cases/{id}",
-        scope: Some(Scope::CasesManage),
-        operation_id: "getCase",
-        summary: "A case: its reasons, deadline, evidence (screenings), requests to the customer and decisions",
-    },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/cases/{id}/decisions",
-        scope: Some(Scope::CasesManage),
-        operation_id: "decide",
-        summary: "Release a review case or freeze; refunds and releases of held or rejected funds are decided and approved by two officers in the back-office (four-eyes)",
-    },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/cases/{id}/actions",
-        scope: Some(Scope::CasesManage),
-        operation_id: "caseAction",
-        summary: "Assign, note (stored encrypted), escalate, extend the deadline (SLA-2) or close a case",
-    },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/cases/{id}/requests",
-        scope: Some(Scope::CasesManage),
-        operation_id: "requestFromCustomer",
-        summary: "Ask the customer for KYC, Source of Funds or more information, due in 24 h (SEC-15)",
-    },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/requests/{id}/answer",
-        scope: Some(Scope::RequestsAnswer),
-        operation_id: "answerRequest",
-        summary: "Submit the customer's answer on their behalf (integration mode `[api] answers_by_key` only; labelled, never counts as the customer's KYC)",
-    },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/refunds/{id}/sent",
-        scope: Some(Scope::CasesManage),
-        operation_id: "refundSent",
-        summary: "Record the refund's on-chain transaction id",
-    },
-    RouteSpec {
-        method: "GET",
-        path: "/api/v1/webhooks/events/{id}",
-        scope: Some(Scope::WebhooksManage),
-        operation_id: "getWebhookEvent",
-        summary: "A webhook event and its delivery state",
-    },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/webhooks/events/{id}/replay",
-        scope: Some(Scope::WebhooksManage),
-        operation_id: "replayWebhookEvent",
-        summary: "Deliver a webhook event again (e.g. from the dead letters)",
-    },
-    RouteSpec {
-        method: "GET",
-        path: "/api/v1/metrics",
-        scope: Some(Scope::MetricsRead),
-        operation_id: "getMetrics",
-        summary: "Prometheus metrics: analyzer calls, errors, timeouts, cache hits, latency, cost and breaker state",
-    },
-    RouteSpec {
-        method: "GET",
-        path: "/api/openapi.json",
-        scope: None,
-        operation_id: "getOpenApi",
-        summary: "This OpenAPI document",
-    },
-    RouteSpec { method: "GET", path: "/healthz", scope: None, operation_id: "health", summary: "Liveness check" },
-];
+/// Declares the API: for each route its method, path, scope (or `public`), operation id, handler
+/// and summary. Makes [`ROUTES`] and [`api_router`] from the one list.
+macro_rules! api_routes {
+    ($($method:ident $path:literal, $scope:ident, $op:ident => $handler:ident, $summary:literal;)*) => {
+        pub const ROUTES: &[RouteSpec] = &[$(RouteSpec {
+            method: stringify!($method),
+            path: $path,
+            scope: api_routes!(@scope $scope),
+            operation_id: stringify!($op),
+            summary: $summary,
+        },)*];
+
+        /// The routes of [`ROUTES`] with their handlers: those that need an API key, and the
+        /// public ones.
+        pub(crate) fn api_router() -> (Router<AppState>, Router<AppState>) {
+            let (mut keyed, mut public) = (Router::new(), Router::new());
+            $(
+                let route = api_routes!(@method $method)($handler);
+                if api_routes!(@scope $scope).is_some() {
+                    keyed = keyed.route($path, route);
+                } else {
+                    public = public.route($path, route);
+                }
+            )*
+            (keyed, public)
+        }
+    };
+    (@scope public) => { None::<Scope> };
+    (@scope $scope:ident) => { Some(Scope::$scope) };
+    (@method GET) => { axum::routing::get };
+    (@method POST) => { axum::routing::post };
+}
+
+api_routes! {
+    POST "/api/v1/screenings", ScreeningsCreate, createScreening => create_screening, "Pre-check an address before creating an order (PRE-1)";
+    POST "/api/v1/orders", OrdersCreate, createOrder => create_order, "Create an order and get its one-time deposit address (ADDR-1)";
+    GET "/api/v1/orders/{id}", OrdersRead, getOrder => get_order, "An order with its deposits, screenings, cases and deadlines";
+    POST "/api/v1/orders/{id}/card", OrdersCreate, registerCard => register_card, "The bank card paying for an order (KYC-4): kept by its ends and a keyed hash only";
+    POST "/api/v1/deposits", DepositsCreate, reportDeposit => report_deposit, "Report an incoming transfer; it is screened and decided at once (RISK-1, FLOW-1)";
+    POST "/api/v1/orders/{id}/payout", PayoutsManage, requestPayout => request_payout, "Pay an accepted order out: its destination is screened first (ADDR-4, ADDR-5)";
+    POST "/api/v1/orders/{id}/payout/complete", PayoutsManage, completePayout => complete_payout, "Record the payout's on-chain transaction id";
+    GET "/api/v1/cases/{id}", CasesManage, getCase => get_case, "A case: its reasons, deadline, evidence (screenings), requests to the customer and decisions";
+    POST "/api/v1/cases/{id}/decisions", CasesManage, decide => decide, "Release a review case or freeze; refunds and releases of held or rejected funds are decided and approved by two officers in the back-office (four-eyes)";
+    POST "/api/v1/cases/{id}/actions", CasesManage, caseAction => case_action, "Assign, note (stored encrypted), escalate, extend the deadline (SLA-2) or close a case";
+    POST "/api/v1/cases/{id}/requests", CasesManage, requestFromCustomer => request_from_customer, "Ask the customer for KYC, Source of Funds or more information, due in 24 h (SEC-15)";
+    POST "/api/v1/requests/{id}/answer", RequestsAnswer, answerRequest => answer_request, "Submit the customer's answer on their behalf (integration mode `[api] answers_by_key` only; labelled, never counts as the customer's KYC)";
+    POST "/api/v1/refunds/{id}/sent", CasesManage, refundSent => refund_sent, "Record the refund's on-chain transaction id";
+    GET "/api/v1/webhooks/events/{id}", WebhooksManage, getWebhookEvent => get_webhook_event, "A webhook event and its delivery state";
+    POST "/api/v1/webhooks/events/{id}/replay", WebhooksManage, replayWebhookEvent => replay_webhook_event, "Deliver a webhook event again (e.g. from the dead letters)";
+    GET "/api/v1/metrics", MetricsRead, getMetrics => metrics, "Prometheus metrics: analyzer calls, errors, timeouts, cache hits, latency, cost and breaker state";
+    GET "/api/openapi.json", public, getOpenApi => openapi_document, "This OpenAPI document";
+    GET "/healthz", public, health => health, "Liveness check";
+}
 
 type ApiResult = Result<(StatusCode, Json<Value>), Problem>;
+
+/// The OpenAPI document, made once.
+pub async fn openapi_document() -> Json<Value> {
+    static DOCUMENT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    Json(DOCUMENT.get_or_init(crate::openapi::document).clone())
+}
 
 /// One Prometheus series: name, type, help, and how to read it off an analyzer's counters.
 type Series = (&'static str, &'static str, &'static str, fn(&custos_app::screening::AnalyzerMetrics) -> f64);
