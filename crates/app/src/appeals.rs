@@ -43,7 +43,7 @@ fn text(s: &str, what: &str) -> Result<String, AppError> {
 impl App {
     /// The customer appeals the decision on `order_id`.
     pub async fn appeal(&self, order_id: Uuid, appeal: &str, actor: &str) -> Result<AppealRecord, AppError> {
-        let order = self.get_order(order_id).await?.order;
+        let order = self.queries.order(order_id).await?.order;
         if !appealable(order.status) {
             return Err(AppError::conflict(
                 ErrorCode::NotAppealable,
@@ -125,7 +125,7 @@ impl App {
             .get_appeal(id)
             .await?
             .ok_or_else(|| AppError::not_found(ErrorCode::AppealNotFound, format!("no appeal {id}")))?;
-        let order = self.get_order(appeal.order_id).await?.order;
+        let order = self.queries.order(appeal.order_id).await?.order;
         let sealed = self
             .sealer_for(order.customer_email_index.as_deref())
             .await?

@@ -294,7 +294,7 @@ impl App {
                 "the signer sends ether refunds; record others by their transaction",
             ));
         }
-        let view = self.get_order(refund.order_id).await?;
+        let view = self.queries.order(refund.order_id).await?;
         let from = view
             .deposits
             .iter()
@@ -327,7 +327,7 @@ impl App {
         fees: &EvmFees,
         actor: &str,
     ) -> Result<crate::model::OrderRecord, AppError> {
-        let order = self.get_order(order_id).await?.order;
+        let order = self.queries.order(order_id).await?.order;
         if order.status != custos_domain::OrderStatus::PayoutPending {
             return Err(AppError::conflict(
                 ErrorCode::OrderNotPayable,

@@ -418,7 +418,7 @@ impl App {
     /// KYC-2: what the A4 sheet in the selfie must show for this verification.
     pub async fn sheet_checklist(&self, v: &VerificationRecord) -> Result<SheetChecklist, AppError> {
         let order_number = match v.order_id {
-            Some(o) => self.get_order(o).await?.order.number,
+            Some(o) => self.queries.order(o).await?.order.number,
             None => 0,
         };
         Ok(SheetChecklist {
@@ -440,7 +440,7 @@ impl App {
         holder: Option<&str>,
         actor: &str,
     ) -> Result<(CardRecord, bool), AppError> {
-        let order = self.get_order(order_id).await?.order;
+        let order = self.queries.order(order_id).await?.order;
         let index = order.customer_email_index.clone().ok_or_else(|| {
             AppError::conflict(
                 ErrorCode::CustomerRequired,

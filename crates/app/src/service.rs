@@ -110,6 +110,8 @@ pub struct App {
     pub(crate) kyc: Option<Arc<dyn crate::ports::KycProvider>>,
     pub(crate) kyc_rules: crate::kyc::KycRules,
     pub(crate) answers_by_key: bool,
+    pub(crate) queries: crate::queries::Queries,
+    pub(crate) idempotency: crate::idempotency::Idempotency,
 }
 
 /// How long a looked-up API key is trusted without asking the database again.
@@ -126,7 +128,11 @@ impl App {
         let cipher = crate::keys::prepare(parts.store.as_ref(), parts.cipher, now).await?;
         let accounts =
             Accounts::new(parts.store.clone(), cipher.clone(), parts.clock.clone(), parts.mailer, parts.auth);
+        let queries = crate::queries::Queries::new(crate::queries::QueryRepos::of(&parts.store), cipher.clone());
+        let idempotency = crate::idempotency::Idempotency::new(parts.store.clone(), parts.clock.clone());
         Ok(App {
+            queries,
+            idempotency,
             accounts,
             kyc: parts.kyc,
             kyc_rules: parts.kyc_rules,
@@ -150,8 +156,14 @@ impl App {
         &self.accounts
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    /// The API's idempotency keys.
+    pub fn idempotency(&self) -> &crate::idempotency::Idempotency {
+        &self.idempotency
+    }
+
+    /// The read models of the pages and the API.
+    pub fn queries(&self) -> &crate::queries::Queries {
+        &self.queries
     }
 
     pub fn policy(&self) -> &Policy {
@@ -174,6 +186,14 @@ impl App {
         let mut n: Vec<_> = self.derivers.keys().copied().collect();
         n.sort();
         n
+    }
+
+    /// PRE-1's self-service limit: counts a customer's pre-check, and says whether it is within
+    /// `per_hour` in the last hour.
+    pub async fn allow_customer_precheck(&self, customer: Uuid, per_hour: i64) -> Result<bool, AppError> {
+        const HOUR: i64 = 3_600_000;
+        let key = format!("precheck:{customer}");
+        Ok(self.store.throttle_failure(&key, self.clock.now_ms(), HOUR, per_hour + 1, HOUR).await? == 0)
     }
 
     /// PRE-1: screens one address with every analyzer, decides, and records the screening.
@@ -281,13 +301,6 @@ impl App {
         };
         let derive = move |i: u32| deriver.derive(i);
         Ok(self.store.create_order(&write, &derive).await?)
-    }
-
-    pub async fn get_order(&self, id: Uuid) -> Result<OrderView, AppError> {
-        self.store
-            .get_order(id)
-            .await?
-            .ok_or_else(|| AppError::not_found(ErrorCode::OrderNotFound, format!("no order {id}")))
     }
 
     /// FLOW-1 and RISK-1: records a deposit, screens its sources and the deposit address,
@@ -468,7 +481,7 @@ impl App {
         order_id: Uuid,
         actor: &str,
     ) -> Result<(OrderRecord, ScreeningRecord, Option<CaseRecord>), AppError> {
-        let order = self.get_order(order_id).await?.order;
+        let order = self.queries.order(order_id).await?.order;
         if !matches!(order.status, OrderStatus::Accepted | OrderStatus::Released) {
             return Err(AppError::conflict(
                 ErrorCode::OrderNotPayable,
@@ -510,7 +523,7 @@ impl App {
 
     /// Records that the payout is on chain.
     pub async fn complete_payout(&self, order_id: Uuid, txid: &str, actor: &str) -> Result<OrderRecord, AppError> {
-        self.get_order(order_id).await?;
+        self.queries.order(order_id).await?;
         let write = OrderEventWrite {
             data: json!({"payout_txid": txid}),
             ..OrderEventWrite::new(order_id, vec![OrderEvent::PayoutCompleted], actor, self.clock.now_ms())
@@ -518,33 +531,13 @@ impl App {
         self.store.apply_order_events(&write).await.map_err(transition_error)
     }
 
-    /// A case with its evidence (the screenings of its order), the requests sent to the
-    /// customer and the officers' decisions.
-    pub async fn case_file(
-        &self,
-        id: Uuid,
-    ) -> Result<(CaseRecord, Vec<ScreeningRecord>, Vec<CustomerRequest>, Vec<DecisionRecord>), AppError> {
-        let case = self.get_case(id).await?;
-        let screenings = self.get_order(case.order_id).await?.screenings;
-        let requests = self.requests_of_order(case.order_id).await?.into_iter().filter(|r| r.case_id == id).collect();
-        let decisions = self.store.decisions_of_case(id).await?;
-        Ok((case, screenings, requests, decisions))
-    }
-
     /// A case an officer may still act on.
     async fn open_case(&self, id: Uuid) -> Result<CaseRecord, AppError> {
-        let case = self.get_case(id).await?;
+        let case = self.queries.case(id).await?;
         if case.status != CaseStatus::Open {
             return Err(AppError::conflict(ErrorCode::CaseClosed, format!("case {} is {}", case.number, case.status)));
         }
         Ok(case)
-    }
-
-    pub async fn get_case(&self, id: Uuid) -> Result<CaseRecord, AppError> {
-        self.store
-            .get_case(id)
-            .await?
-            .ok_or_else(|| AppError::not_found(ErrorCode::CaseNotFound, format!("no case {id}")))
     }
 
     /// An officer decides on an open case. Freezing acts at once. A release acts at once for a
@@ -557,7 +550,7 @@ impl App {
         actor: &str,
     ) -> Result<DecisionRecord, AppError> {
         let case = self.open_case(case_id).await?;
-        let order = self.get_order(case.order_id).await?.order;
+        let order = self.queries.order(case.order_id).await?.order;
         let (kind, params) = match &request {
             DecisionRequest::Release => (DecisionKind::Release, DecisionParams::None {}),
             DecisionRequest::Freeze => (DecisionKind::Freeze, DecisionParams::None {}),
@@ -684,7 +677,7 @@ impl App {
             .get_deposit(deposit_id)
             .await?
             .ok_or_else(|| AppError::Internal("the case's deposit is missing".into()))?;
-        let view = self.get_order(case.order_id).await?;
+        let view = self.queries.order(case.order_id).await?;
         let screening = view
             .screenings
             .iter()
@@ -792,7 +785,7 @@ impl App {
         custos_domain::text::check_text("message", message, 2000)
             .map_err(|e| AppError::invalid(ErrorCode::InvalidField, e))?;
         let message = message.trim();
-        let order = self.get_order(case.order_id).await?.order;
+        let order = self.queries.order(case.order_id).await?.order;
         let message = match kind {
             // The Source-of-Funds questionnaire: the order's amount, the origin of the funds,
             // supporting documents; then the officer's own words.
@@ -874,7 +867,7 @@ impl App {
             .store
             .get_request(id)
             .await?
-            .map(|r| self.opened(r))
+            .map(|r| self.queries.opened(r))
             .ok_or_else(|| AppError::not_found(ErrorCode::RequestNotFound, format!("no request {id}")))?;
         if request.status != ReplyStatus::Open {
             return Err(AppError::conflict(ErrorCode::RequestAnswered, format!("request {id} is {}", request.status)));
@@ -898,7 +891,7 @@ impl App {
         }
         custos_domain::text::check_text("answer", answer, 20_000)
             .map_err(|e| AppError::invalid(ErrorCode::InvalidField, e))?;
-        let order = self.get_order(request.order_id).await?.order;
+        let order = self.queries.order(request.order_id).await?.order;
         let now = self.clock.now_ms();
         let review_due = now + self.deadlines.review_ms;
         let row = id.to_string();
@@ -969,24 +962,6 @@ impl App {
         Ok((record, bytes))
     }
 
-    /// The requests of an order, their messages opened.
-    pub async fn requests_of_order(&self, order_id: Uuid) -> Result<Vec<CustomerRequest>, AppError> {
-        Ok(self.store.requests_of_order(order_id).await?.into_iter().map(|r| self.opened(r)).collect())
-    }
-
-    /// A request as the store keeps it, with its sealed message opened (an erased customer's
-    /// message can no longer be read and shows as empty).
-    fn opened(&self, mut r: CustomerRequest) -> CustomerRequest {
-        if let Some(sealed) = r.sealed_message.take() {
-            let row = r.id.to_string();
-            r.message = self
-                .cipher
-                .decrypt(&sealed, Aad { table: "customer_requests", column: "message", row: &row })
-                .unwrap_or_default();
-        }
-        r
-    }
-
     /// An officer's work on an open case: assign, note (stored encrypted), escalate, close.
     pub async fn case_action(
         &self,
@@ -1028,7 +1003,7 @@ impl App {
             }
         };
         self.store.case_action(case_id, &action, actor, self.clock.now_ms()).await?;
-        self.get_case(case_id).await
+        self.queries.case(case_id).await
     }
 
     /// The deadline job (SEC-14, SEC-15): a KYC request not answered in time restricts the
@@ -1110,7 +1085,7 @@ impl App {
         for deposit in self.store.deposits_since(now - window_ms).await? {
             // Compared with the most severe screening on record for the deposit, so that a
             // deposit is flagged once per worsening, not at every pass.
-            let view = self.get_order(deposit.order_id).await?;
+            let view = self.queries.order(deposit.order_id).await?;
             let Some(worst) =
                 view.screenings.iter().filter(|s| s.deposit_id == Some(deposit.id)).map(|s| s.decision.action).max()
             else {

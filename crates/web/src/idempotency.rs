@@ -40,9 +40,9 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         custos_crypto::sha256_hex(&material)
     };
     let scoped = format!("{}:{}", caller.0.id, key);
-    let store = state.app.store();
-    match store.idempotency_begin(&scoped, &request_hash, state.app.now_ms()).await {
-        Err(e) => Problem::from(custos_app::AppError::from(e)).into_response(),
+    let keys = state.app.idempotency();
+    match keys.begin(&scoped, &request_hash).await {
+        Err(e) => Problem::from(e).into_response(),
         // The request itself may be fine: it collides with what the key already stands for.
         Ok(IdempotencyBegin::Mismatch) => Problem::new(
             StatusCode::CONFLICT,
@@ -67,13 +67,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
             let (parts, body) = response.into_parts();
             let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
-            let outcome = if parts.status.is_server_error() {
-                // A failure may succeed when retried: free the key.
-                store.idempotency_abandon(&scoped).await
-            } else {
-                store.idempotency_complete(&scoped, parts.status.as_u16(), &String::from_utf8_lossy(&body)).await
-            };
-            if let Err(e) = outcome {
+            if let Err(e) = keys.finish(&scoped, parts.status.as_u16(), &String::from_utf8_lossy(&body)).await {
                 tracing::warn!(error = %e, "could not record the idempotent response");
             }
             Response::from_parts(parts, Body::from(body))

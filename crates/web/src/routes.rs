@@ -157,9 +157,9 @@ pub async fn create_order(
 
 pub async fn get_order(State(state): State<AppState>, ApiPath(id): ApiPath) -> ApiResult {
     let id = dto::order_id(&id)?;
-    let view = state.app.get_order(id).await?;
+    let view = state.app.queries().order(id).await?;
     let mut body = dto::order_view(&view);
-    body["requests"] = state.app.requests_of_order(id).await?.iter().map(dto::customer_request).collect();
+    body["requests"] = state.app.queries().requests_of_order(id).await?.iter().map(dto::customer_request).collect();
     Ok((StatusCode::OK, Json(body)))
 }
 
@@ -194,19 +194,18 @@ pub async fn complete_payout(
     ApiJson(req): ApiJson<dto::PayoutCompletion>,
 ) -> ApiResult {
     let id = dto::order_id(&id)?;
-    let network = state.app.get_order(id).await?.order.receive_network;
+    let network = state.app.queries().order(id).await?.order.receive_network;
     let txid = dto::txid_of(network, &req.txid)?;
     let order = state.app.complete_payout(id, &txid, &caller.actor()).await?;
     Ok((StatusCode::OK, Json(dto::order_summary(&order))))
 }
 
 pub async fn get_case(State(state): State<AppState>, ApiPath(id): ApiPath) -> ApiResult {
-    let (case, screenings, requests, decisions) =
-        state.app.case_file(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?).await?;
-    let mut body = dto::case(&case);
-    body["evidence"] = screenings.iter().map(dto::screening).collect();
-    body["requests"] = requests.iter().map(dto::customer_request).collect();
-    body["decisions"] = decisions.iter().map(dto::decision).collect();
+    let file = state.app.queries().case_file(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?).await?;
+    let mut body = dto::case(&file.case);
+    body["evidence"] = file.screenings().iter().map(dto::screening).collect();
+    body["requests"] = file.requests.iter().map(dto::customer_request).collect();
+    body["decisions"] = file.decisions.iter().map(dto::decision).collect();
     Ok((StatusCode::OK, Json(body)))
 }
 

@@ -1,6 +1,6 @@
 //! Accounts, MFA, sessions and throttling (SEC-3, SEC-4, SEC-18) on SQLite and PostgreSQL.
 
-use crate::common::{totp_code, TestApp};
+use crate::common::{totp_code, AuditRepo, OrderRepo, TestApp};
 use custos_app::accounts::records::{AccountKind, AccountRecord};
 use custos_app::accounts::{AuthError, Authenticated, LoginStep};
 use custos_app::Clock;
@@ -73,7 +73,7 @@ both!(sec4_recovery_codes_work_once, |t: TestApp| async move {
     let (pending, _) = accounts.login(AccountKind::Customer, "lost@example.com", PASSWORD, IP, None).await.unwrap();
     let half = session(&t, &pending).await;
     assert_eq!(accounts.complete_login(&half, &pending, &codes[3], IP).await, Err(AuthError::BadCode));
-    let audit = t.app.store().audit_entries(0, 1000).await.unwrap();
+    let audit = t.store.audit_entries(0, 1000).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "auth.recovery_code_used"));
 });
 
@@ -89,7 +89,7 @@ both!(sec4_lockout_after_repeated_failures_per_account_and_per_ip, |t: TestApp| 
     // Locked: even the right password is refused, from anywhere.
     let locked = accounts.login(AccountKind::Customer, "target@example.com", PASSWORD, "198.51.100.1", None).await;
     assert!(matches!(locked, Err(AuthError::Locked { .. })), "{locked:?}");
-    let audit = t.app.store().audit_entries(0, 1000).await.unwrap();
+    let audit = t.store.audit_entries(0, 1000).await.unwrap();
     assert_eq!(audit.iter().filter(|e| e.action == "auth.login_failed").count(), 5);
     assert!(audit.iter().any(|e| e.action == "auth.account_locked"));
     assert!(audit.iter().any(|e| e.action == "auth.login_refused_locked"));
@@ -107,7 +107,7 @@ both!(sec4_lockout_after_repeated_failures_per_account_and_per_ip, |t: TestApp| 
     }
     let r = accounts.login(AccountKind::Customer, "target@example.com", PASSWORD, sprayer, None).await;
     assert!(matches!(r, Err(AuthError::Locked { .. })), "{r:?}");
-    let audit = t.app.store().audit_entries(0, 1000).await.unwrap();
+    let audit = t.store.audit_entries(0, 1000).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "auth.ip_locked"));
     assert!(
         audit.iter().all(|e| !e.data.to_string().contains(sprayer) && !e.data.to_string().contains("example.com")),
@@ -197,7 +197,7 @@ both!(sec3_revealing_personal_data_needs_the_permission_a_step_up_and_is_audited
     t.clock.advance_ms(30_000);
     accounts.step_up(&session(&t, mlro).await, mlro, &totp_code(mlro_secret, t.clock.now_ms()), IP).await.unwrap();
     assert_eq!(accounts.reveal_email(&session(&t, mlro).await, &customer).await.unwrap(), "private@example.com");
-    let audit = t.app.store().audit_entries(0, 1000).await.unwrap();
+    let audit = t.store.audit_entries(0, 1000).await.unwrap();
     let reveal = audit.iter().find(|e| e.action == "personal_data.revealed").expect("audited");
     assert_eq!(reveal.entity_id, customer.id.to_string());
     // The step-up lapses after five minutes.
@@ -224,7 +224,7 @@ both!(sec3_a_lower_role_cannot_change_a_higher_ones_account, |t: TestApp| async 
         accounts.manage_staff(&admin_auth, admin.id, Role::Support, false).await,
         Err(AuthError::Rejected(_))
     ));
-    let audit = t.app.store().audit_entries(0, 1000).await.unwrap();
+    let audit = t.store.audit_entries(0, 1000).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "staff.changed" && e.entity_id == officer.id.to_string()));
 });
 
@@ -247,12 +247,12 @@ both!(sec4_changing_the_email_needs_the_password_and_a_code_and_keeps_the_orders
     let changed = accounts.confirm_email_change(&token).await.unwrap();
     assert_eq!(accounts.email_of(&changed).unwrap(), "new@example.com");
     assert!(matches!(accounts.confirm_email_change(&token).await, Err(AuthError::Rejected(_))), "works once");
-    let orders = t.app.store().orders_of_customer(&changed.email_index, 10).await.unwrap();
+    let orders = t.store.orders_of_customer(&changed.email_index, 10).await.unwrap();
     assert_eq!(orders.iter().map(|o| o.id).collect::<Vec<_>>(), vec![order.id], "the orders follow the account");
     assert!(accounts.login(AccountKind::Customer, "new@example.com", PASSWORD, IP, None).await.is_ok());
     let r = accounts.login(AccountKind::Customer, "old@example.com", PASSWORD, "192.0.2.8", None).await;
     assert_eq!(r.unwrap_err(), AuthError::BadCredentials);
-    let audit = t.app.store().audit_entries(0, 1000).await.unwrap();
+    let audit = t.store.audit_entries(0, 1000).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "account.email_changed" && e.entity_id == account.id.to_string()));
     assert!(audit.iter().all(|e| !e.data.contains("example.com")));
 });

@@ -40,7 +40,7 @@ both!(fix_1_four_eyes_is_two_people_not_two_keys, |t: TestApp| async move {
     }
     // The customer answers, in the cabinet: the order waits for an officer's review.
     let customer = customer_actor(&t, "mallory@example.com").await;
-    for r in t.app.case_file(case).await.unwrap().2 {
+    for r in t.app.queries().case_file(case).await.unwrap().requests {
         t.app.answer_request(r.id, "my salary", &customer).await.unwrap();
     }
     let decisions = format!("{base}/api/v1/cases/{case}/decisions");
@@ -49,7 +49,7 @@ both!(fix_1_four_eyes_is_two_people_not_two_keys, |t: TestApp| async move {
         let (status, p) = post(&c, decisions.clone(), &a, body).await;
         assert_eq!((status, p["code"].as_str()), (StatusCode::FORBIDDEN, Some("four_eyes_needs_staff")), "{p}");
     }
-    assert!(t.app.store().decisions_of_case(case).await.unwrap().is_empty(), "no decision was recorded");
+    assert!(t.store.decisions_of_case(case).await.unwrap().is_empty(), "no decision was recorded");
     // No key approves, whatever its scopes: there is no such route.
     let id = uuid::Uuid::now_v7();
     let (status, _) = post(&c, format!("{base}/api/v1/decisions/{id}/approve"), &b, json!({})).await;
@@ -107,7 +107,7 @@ both!(
         // The officer sees who answered.
         let case_file: Value = get(&c, format!("{base}/api/v1/cases/{case}"), &key).await;
         assert!(case_file["requests"].as_array().unwrap().iter().all(|r| r["answered_by"] == "api_key"));
-        let (_, _, reqs, _) = t.app.case_file(case).await.unwrap();
+        let reqs = t.app.queries().case_file(case).await.unwrap().requests;
         assert!(reqs.iter().all(|r| !r.answered_by_customer()));
     }
 );
@@ -145,7 +145,7 @@ both!(fix_6_fix_7_back_parameters_stay_on_this_site_and_line_breaks_are_400s, |t
     let code = totp_code(&mlro.secret, custos_app::Clock::now_ms(t.clock.as_ref()));
     let (status, _) = mlro.post(&c, format!("{base}/office/stepup"), &[("code", &code), ("back", "/office\n")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     assert!(!audit.iter().any(|e| e.action == "auth.step_up"), "no step-up recorded");
     for (back, to) in [("//evil.example", "/office"), ("/office/cases?x=1", "/office/cases?x=1")] {
         t.clock.advance_ms(30_000);
@@ -363,7 +363,7 @@ both!(fix_4_uploads_take_their_documented_size_with_the_csrf_check_intact, |t: T
     assert!(page.contains("at most 5 files of 5 MB each"), "{page}");
 
     // A verification document: 4 MB is taken, more than 5 MB is refused naming the limit.
-    let index = t.app.get_order(dep["order"]["id"].as_str().unwrap().parse().unwrap()).await.unwrap();
+    let index = t.app.queries().order(dep["order"]["id"].as_str().unwrap().parse().unwrap()).await.unwrap();
     let index = index.order.customer_email_index.unwrap();
     let v = t.app.request_verification(&index, None, "full", &officer_a.actor()).await.unwrap();
     let send = |bytes: Vec<u8>| {

@@ -161,7 +161,7 @@ both!(risk_1_bitcoin_deposits_by_esplora_with_several_sources_rbf_and_a_reorg, |
 
     let r = t.app.watch_step(&source, &s).await.unwrap();
     assert_eq!((r.seen, r.credited), (2, 1), "{r:?}");
-    let view = t.app.get_order(one.id).await.unwrap();
+    let view = t.app.queries().order(one.id).await.unwrap();
     let d = &view.deposits[0];
     assert_eq!((d.txid.as_str(), d.index, d.amount), (hash_of("pay-one").as_str(), 1, Amount(250_000)));
     let mut sources = d.sources.clone();
@@ -175,7 +175,7 @@ both!(risk_1_bitcoin_deposits_by_esplora_with_several_sources_rbf_and_a_reorg, |
     push(&chain, "block-102", vec![coinbase("cb-102")]);
     let r = t.app.watch_step(&source, &s).await.unwrap();
     assert_eq!(r.credited, 1, "{r:?}");
-    let view = t.app.get_order(two.id).await.unwrap();
+    let view = t.app.queries().order(two.id).await.unwrap();
     assert_eq!(view.deposits.len(), 1, "the replaced transaction never counts");
     assert_eq!(
         (view.deposits[0].txid.clone(), view.deposits[0].amount),
@@ -198,8 +198,8 @@ both!(risk_1_bitcoin_deposits_by_esplora_with_several_sources_rbf_and_a_reorg, |
     push(&chain, "block-104-b", vec![coinbase("cb-104-b")]);
     let r = t.app.watch_step(&source, &s).await.unwrap();
     assert_eq!((r.dropped, r.credited), (1, 0), "{r:?}");
-    assert!(t.app.get_order(three.id).await.unwrap().deposits.is_empty());
-    let kept = t.app.store().chain_transfers(custos_domain::Network::Bitcoin, 10).await.unwrap();
+    assert!(t.app.queries().order(three.id).await.unwrap().deposits.is_empty());
+    let kept = t.store.chain_transfers(custos_domain::Network::Bitcoin, 10).await.unwrap();
     assert!(kept.iter().any(|k| k.txid == hash_of("pay-three") && k.status.as_str() == "dropped"));
 
     // ADDR-2, ADDR-5: consolidation spends the cleared output only; the mixer's stays.
@@ -309,7 +309,7 @@ both!(risk_1_bitcoin_core_json_rpc_gives_the_same_deposits, |t: TestApp| async m
     assert_eq!(t.app.watch_step(&source, &s).await.unwrap().seen, 1);
     push(&chain, "core-11", vec![coinbase("core-cb-11")]);
     assert_eq!(t.app.watch_step(&source, &s).await.unwrap().credited, 1);
-    let view = t.app.get_order(order.id).await.unwrap();
+    let view = t.app.queries().order(order.id).await.unwrap();
     let d = &view.deposits[0];
     assert_eq!((d.amount, d.index, d.sources.len()), (Amount(123_456), 0, 2), "satoshis, the output, both inputs");
     assert_eq!(view.order.status, OrderStatus::Accepted);

@@ -272,7 +272,7 @@ async fn manual_kyc(backend: Backend) {
     let (t, b) = (&r.t, &r.b);
     t.app.accounts().register_customer("eva@example.com", PASSWORD, "en").await.unwrap();
     let order = t.app.create_order(new_order("eva@example.com"), "test").await.unwrap();
-    let customer = t.app.store().list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
+    let customer = t.store.list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
     let customer_page = format!("{base}/office/customers/{}", customer[0].id);
     let index = customer[0].email_index.clone();
 

@@ -154,7 +154,7 @@ async fn step(t: &TestApp, rpc: &EvmRpc, s: &WatchSettings) -> WatchReport {
 }
 
 async fn status(t: &TestApp, id: uuid::Uuid) -> OrderStatus {
-    t.app.get_order(id).await.unwrap().order.status
+    t.app.queries().order(id).await.unwrap().order.status
 }
 
 both!(risk_1_eth_and_token_deposits_are_seen_confirmed_screened_and_follow_reorgs, |t: TestApp| async move {
@@ -185,15 +185,15 @@ both!(risk_1_eth_and_token_deposits_are_seen_confirmed_screened_and_follow_reorg
     node.mine(5).await;
     let r = step(&t, &rpc, &s).await;
     assert_eq!((r.seen, r.credited), (0, 3), "{r:?}");
-    let view = t.app.get_order(eth.id).await.unwrap();
+    let view = t.app.queries().order(eth.id).await.unwrap();
     assert_eq!(view.order.status, OrderStatus::Accepted);
     assert_eq!(view.deposits[0].amount, Amount(ETHER));
     assert_eq!(view.deposits[0].sources, [ALICE], "the sender is the source");
-    let view = t.app.get_order(usdt.id).await.unwrap();
+    let view = t.app.queries().order(usdt.id).await.unwrap();
     assert_eq!((view.order.status, view.deposits[0].amount), (OrderStatus::Accepted, Amount(5_000_000)));
     assert_eq!(view.deposits[0].sources, [ALICE], "the token's sender, not the contract");
     assert_eq!(view.deposits[0].txid, token_tx);
-    let view = t.app.get_order(held.id).await.unwrap();
+    let view = t.app.queries().order(held.id).await.unwrap();
     assert_eq!(view.order.status, OrderStatus::OnHoldAwaitingCustomer, "the casino's ether is held");
     assert!(view.deposits[0].confirmations.is_some_and(|c| c >= 5));
     assert_eq!(step(&t, &rpc, &s).await.credited, 0, "credited once");
@@ -212,7 +212,7 @@ both!(risk_1_eth_and_token_deposits_are_seen_confirmed_screened_and_follow_reorg
     node.mine(5).await;
     let r = step(&t, &rpc, &s).await;
     assert_eq!(r.credited, 1, "{r:?}");
-    let view = t.app.get_order(late.id).await.unwrap();
+    let view = t.app.queries().order(late.id).await.unwrap();
     assert_eq!(view.deposits.len(), 1);
     assert_eq!(view.deposits[0].amount, Amount(ETHER / 10 * 3), "only the transfer on the chain counts");
 
@@ -222,13 +222,13 @@ both!(risk_1_eth_and_token_deposits_are_seen_confirmed_screened_and_follow_reorg
     node.send(EVAN, Some(&deep.deposit_address), ETHER / 10, None).await;
     node.mine(5).await;
     assert_eq!(step(&t, &rpc, &s).await.credited, 1);
-    let view = t.app.get_order(deep.id).await.unwrap();
+    let view = t.app.queries().order(deep.id).await.unwrap();
     assert_eq!(view.order.status, OrderStatus::Accepted, "{:?}", view.cases);
     node.revert(snap).await;
     node.mine(8).await;
     let r = step(&t, &rpc, &s).await;
     assert_eq!(r.reverted, 1, "{r:?}");
-    let view = t.app.get_order(deep.id).await.unwrap();
+    let view = t.app.queries().order(deep.id).await.unwrap();
     let reasons = serde_json::to_string(&view.cases.iter().map(|c| &c.reasons).collect::<Vec<_>>()).unwrap();
     assert!(reasons.contains("deposit_reorged"), "{reasons}");
     let reverted: Option<i64> = sqlx::query_scalar("SELECT reverted_at_ms FROM deposits WHERE order_id = $1")
@@ -272,7 +272,7 @@ both!(risk_1_eth_and_token_deposits_are_seen_confirmed_screened_and_follow_reorg
     assert_eq!((r.credited, r.scanned > 0), (1, true), "{r:?}");
     assert_eq!(deposits(&t).await, before + 1, "no duplicates after the restart");
     assert_eq!(step(&t, &rpc, &s).await.credited, 0);
-    let view = t.app.get_order(after.id).await.unwrap();
+    let view = t.app.queries().order(after.id).await.unwrap();
     assert_eq!(view.order.status, OrderStatus::Accepted, "{:?}", view.cases);
 });
 
@@ -291,7 +291,7 @@ async fn late_deposits_to_expired_orders(backend: Backend) {
     node.mine(5).await;
     let r = step(&t, &node.rpc, &settings(start)).await;
     assert_eq!(r.credited, 1, "the expired order's address is still watched: {r:?}");
-    let view = t.app.get_order(order.id).await.unwrap();
+    let view = t.app.queries().order(order.id).await.unwrap();
     assert_eq!((view.order.status, view.deposits.len()), (OrderStatus::Expired, 1));
     let reasons = serde_json::to_string(&view.cases.iter().map(|c| &c.reasons).collect::<Vec<_>>()).unwrap();
     assert!(reasons.contains("late_deposit"), "officers get a case: {reasons}");
@@ -387,7 +387,7 @@ both!(addr_2_addr_5_consolidation_sweeps_only_cleared_deposits, |t: TestApp| asy
     let again = t.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &contracts).await.unwrap();
     assert!(again.requests.is_empty(), "{:?}", again.requests);
     assert_eq!(again.excluded.len(), 2);
-    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     assert_eq!(audit.iter().filter(|e| e.action == "deposit.swept").count(), 2);
 });
 
@@ -484,7 +484,7 @@ both!(ref_2_a_refund_goes_through_the_signer, |t: TestApp| async move {
     let order = order_paid_in(&t, "ola@example.com", Asset::Eth).await;
     node.send(CASINO, Some(&order.deposit_address), ETHER, None).await;
     assert_eq!(step(&t, &node.rpc, &s).await.credited, 1);
-    let view = t.app.get_order(order.id).await.unwrap();
+    let view = t.app.queries().order(order.id).await.unwrap();
     let case = view.cases[0].id;
     let customer = customer_actor(&t, "ola@example.com").await;
     for kind in [RequestKind::Kyc, RequestKind::SourceOfFunds] {

@@ -2,7 +2,6 @@
 
 use crate::common::*;
 use custos_app::model::{NewDeposit, NewOrder, OrderRecord};
-use custos_app::repos::{AuditRepo, LabelRepo};
 use custos_app::{AppError, Clock};
 use custos_domain::policy::Action;
 use custos_domain::{Address, Amount, Asset, Network, OrderStatus, RiskCategory};
@@ -60,7 +59,7 @@ both!(flow_1_a_clean_deposit_is_accepted, |t: TestApp| async move {
     // Every source and the deposit address itself were screened.
     let screened: HashSet<&str> = out.screening.reports.iter().map(|r| &*r.address).collect();
     assert!(screened.contains(eth(CLEAN_ETH).as_str()) && screened.contains(o.deposit_address.as_str()));
-    let view = t.app.get_order(o.id).await.unwrap();
+    let view = t.app.queries().order(o.id).await.unwrap();
     assert_eq!(view.order.status, OrderStatus::Accepted);
     assert_eq!(view.deposits.len(), 1);
     assert_eq!(view.screenings.len(), 1);
@@ -79,7 +78,7 @@ both!(risk_3_a_sanctioned_source_rejects_the_order_and_opens_a_case, |t: TestApp
     assert_eq!(case.action, Action::Reject);
     assert_eq!(case.status.as_str(), "open");
     assert_eq!(case.due_at_ms - case.opened_at_ms, 24 * 3_600_000, "KYC deadline 24 h");
-    let view = t.app.get_order(o.id).await.unwrap();
+    let view = t.app.queries().order(o.id).await.unwrap();
     assert_eq!(view.cases.len(), 1);
 });
 
@@ -112,7 +111,7 @@ both!(invariant_1_the_same_deposit_twice_is_one_deposit, |t: TestApp| async move
     assert!(first.created && !again.created);
     assert_eq!(first.deposit.id, again.deposit.id);
     assert_eq!(first.case.as_ref().map(|c| c.id), again.case.as_ref().map(|c| c.id));
-    let view = t.app.get_order(o.id).await.unwrap();
+    let view = t.app.queries().order(o.id).await.unwrap();
     assert_eq!((view.deposits.len(), view.screenings.len(), view.cases.len()), (1, 1, 1));
 });
 
@@ -132,7 +131,7 @@ both!(invariant_1_concurrent_duplicates_give_one_deposit, |t: TestApp| async mov
     }
     assert_eq!(ids.len(), 1);
     assert_eq!(created, 1);
-    let view = t.app.get_order(o.id).await.unwrap();
+    let view = t.app.queries().order(o.id).await.unwrap();
     assert_eq!((view.deposits.len(), view.screenings.len(), view.cases.len()), (1, 1, 1));
 });
 
@@ -359,7 +358,7 @@ both!(mon_1_a_new_label_import_flags_an_old_deposit_once, |t: TestApp| async mov
         .await;
     t.builtin.replace(custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap());
     assert_eq!(t.app.rescreen_recent(30 * 86_400_000).await.unwrap(), 1);
-    let view = t.app.get_order(o.id).await.unwrap();
+    let view = t.app.queries().order(o.id).await.unwrap();
     assert_eq!(view.order.status, OrderStatus::OnHoldAwaitingCustomer, "the accepted order is held now");
     assert_eq!(view.cases.len(), 1);
     assert_eq!(view.screenings.len(), 2);

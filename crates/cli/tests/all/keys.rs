@@ -49,7 +49,7 @@ both!(sec6_a_rotation_reseals_every_value_and_the_old_key_can_go, |t: TestApp| a
     let after = t.app.sealed_key_ids().await.unwrap();
     assert!(after.iter().all(|(_, id, _)| id == new.id() || id == customers), "none under the old key: {after:?}");
     assert_eq!(t.app.reseal_all(3, &|_| {}).await.unwrap().resealed, 0, "a second pass has nothing to do");
-    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "keys.resealed"), "the rotation is in the audit log");
 
     // The old key leaves the configuration: everything still opens and every lookup still finds.
@@ -58,7 +58,7 @@ both!(sec6_a_rotation_reseals_every_value_and_the_old_key_can_go, |t: TestApp| a
     let (token, _) =
         accounts.login(AccountKind::Customer, "ada@example.com", PASSWORD, "127.0.0.1", None).await.unwrap();
     assert!(!token.is_empty(), "the e-mail's blind index survived the rotation");
-    let account = t.app.store().list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap();
+    let account = t.store.list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap();
     assert_eq!(accounts.email_of(&account).unwrap(), "ada@example.com");
     let (_, bytes) = t.app.open_verification_file(file.id, "staff:test").await.unwrap();
     assert!(String::from_utf8_lossy(&bytes).contains("passport pixels"));
@@ -98,7 +98,7 @@ both!(sec6_erasing_a_customer_deletes_their_data_key_once_the_law_allows, |t: Te
     };
     let (cleo, _dan) = (order_of("cleo@example.com").await, order_of("dan@example.com").await);
     let id = uuid::Uuid::parse_str(cleo["id"].as_str().unwrap()).unwrap();
-    let index = t.app.get_order(id).await.unwrap().order.customer_email_index.unwrap();
+    let index = t.app.queries().order(id).await.unwrap().order.customer_email_index.unwrap();
     t.app.register_card(id, CARD, Some("Cleo Example"), "test").await.unwrap();
     let rules = ErasureRules::default();
     let err = t.app.erase_customer("cleo@example.com", &rules, "staff:dpo").await.unwrap_err();
@@ -143,7 +143,7 @@ both!(sec6_erasing_a_customer_deletes_their_data_key_once_the_law_allows, |t: Te
     t.clock.advance_ms(rules.retention_ms + 86_400_000);
     let erased = t.app.erase_customer("Cleo@Example.com ", &rules, "staff:dpo").await.unwrap();
     assert_eq!(erased, 1, "her data key");
-    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     let entry = audit.iter().find(|e| e.action == "customer.erased").expect("audited");
     assert!(!entry.data.to_string().contains(&index) && !entry.data.to_string().contains("cleo"));
 
@@ -157,12 +157,12 @@ both!(sec6_erasing_a_customer_deletes_their_data_key_once_the_law_allows, |t: Te
         None,
     );
     assert!(login.await.is_err(), "she can no longer sign in");
-    assert!(t.app.store().orders_of_customer(&index, 10).await.unwrap().is_empty());
-    let order = t.app.get_order(id).await.unwrap().order;
+    assert!(t.store.orders_of_customer(&index, 10).await.unwrap().is_empty());
+    let order = t.app.queries().order(id).await.unwrap().order;
     assert!(order.customer_email_index.as_deref().is_some_and(|i| i.starts_with("erased:")));
     let master = t.master_key.clone();
     let t = t.restart_with_keys(master, vec![]).await;
-    let all = t.app.store().list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
+    let all = t.store.list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
     let opened: Vec<bool> = all.iter().map(|a| t.app.accounts().email_of(a).is_ok()).collect();
     assert_eq!(opened.iter().filter(|ok| **ok).count(), 1, "only Dan's e-mail still opens");
     let wrapped: Option<String> = sqlx::query_scalar("SELECT wrapped FROM data_keys WHERE id = $1")
@@ -187,7 +187,7 @@ both!(sec6_erasing_a_customer_deletes_their_data_key_once_the_law_allows, |t: Te
         .execute(t.store.pool())
         .await
         .unwrap();
-    let restored = t.app.store().get_account(uuid::Uuid::parse_str(&cleo_id).unwrap()).await.unwrap().unwrap();
+    let restored = t.store.get_account(uuid::Uuid::parse_str(&cleo_id).unwrap()).await.unwrap().unwrap();
     let err = t.app.accounts().email_of(&restored).unwrap_err();
     assert!(err.to_string().contains("erased") || err.to_string().contains("not configured"), "{err}");
     let err = t.app.erase_customer("cleo@example.com", &rules, "staff:dpo").await.unwrap_err();

@@ -85,7 +85,7 @@ async fn run(backend: Backend) {
     let (base, _) = t.serve().await;
     let c = reqwest::Client::new();
     t.app.accounts().register_customer("kate@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
-    let index = t.app.store().list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap()[0]
+    let index = t.store.list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap()[0]
         .email_index
         .clone();
     let v = t.app.request_verification(&index, None, "full", "staff:test").await.unwrap();
@@ -134,7 +134,7 @@ async fn run(backend: Backend) {
     let (status, _) = deliver(&c, &base, &retry, Some(digest(&retry)), "HMAC_SHA1_HEX").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "no downgrade to SHA-1");
     assert_eq!(state(&t).await, VerificationState::Requested);
-    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     assert_eq!(audit.iter().filter(|e| e.action == "kyc.webhook_refused").count(), 3);
 
     // RED + RETRY: the customer may resubmit and sees the moderation comment, never the internal one.
@@ -175,7 +175,7 @@ async fn run(backend: Backend) {
     assert_eq!((card.holder_check.as_str(), opened), ("match", false));
     let (card, opened) = t.app.register_card(order.id, "5555 5555 5555 4444", Some("Bob Other"), "test").await.unwrap();
     assert_eq!((card.holder_check.as_str(), opened), ("mismatch", true));
-    let reasons = serde_json::to_string(&t.app.get_order(order.id).await.unwrap().cases[0].reasons).unwrap();
+    let reasons = serde_json::to_string(&t.app.queries().order(order.id).await.unwrap().cases[0].reasons).unwrap();
     assert!(reasons.contains("card_holder_name_mismatch"), "{reasons}");
 
     // Stored encrypted: no verdict, comment or reference in the clear.
@@ -186,7 +186,7 @@ async fn run(backend: Backend) {
 
     // RED + FINAL for another customer: suspended (SEC-16) and the officers alerted.
     t.app.accounts().register_customer("leo@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
-    let leo = t.app.store().list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
+    let leo = t.store.list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
     let leo_index = leo.iter().find(|a| a.email_index != index).unwrap().email_index.clone();
     let w = t.app.request_verification(&leo_index, None, "identity", "staff:test").await.unwrap();
     let final_red = reviewed(&w.customer_ref, "2026-01-01 00:30:00.000", "RED", Some("FINAL"))
@@ -196,9 +196,9 @@ async fn run(backend: Backend) {
     assert_eq!(body["status"], "applied", "{body}");
     let failed = t.app.verifications_of(&leo_index).await.unwrap().remove(0);
     assert_eq!(failed.state, VerificationState::Failed);
-    let standing = t.app.store().customer_status(&leo_index).await.unwrap().unwrap().1;
+    let standing = t.store.customer_status(&leo_index).await.unwrap().unwrap().1;
     assert_eq!(standing, custos_app::model::CustomerStatus::Suspended);
-    let alerts = t.app.store().outbox_due(i64::MAX, 10_000).await.unwrap();
+    let alerts = t.store.outbox_due(i64::MAX, 10_000).await.unwrap();
     assert!(alerts.iter().any(|e| e.event_type == "alert.kyc_failed"));
     let _ = WebhookOutcome::Ignored;
 
@@ -251,7 +251,7 @@ both!(sec14_sec15_an_open_verification_restricts_and_a_missed_deadline_suspends,
     let kinds = custos_app::accounts::records::AccountKind::Customer;
     accounts.register_customer("nina@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
     accounts.register_customer("omar@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
-    let all = t.app.store().list_accounts(kinds).await.unwrap();
+    let all = t.store.list_accounts(kinds).await.unwrap();
     let index_of = |email: &str| {
         let i = t.app.accounts().email_of(&all[0]).unwrap() == email;
         if i {
@@ -272,22 +272,19 @@ both!(sec14_sec15_an_open_verification_restricts_and_a_missed_deadline_suspends,
     t.app.request_verification(&omar, None, "full", "staff:test").await.unwrap();
     t.clock.advance_ms(23 * 3_600_000);
     t.app.enforce_deadlines().await.unwrap();
-    assert_eq!(t.app.store().customer_status(&omar).await.unwrap(), None, "not yet");
+    assert_eq!(t.store.customer_status(&omar).await.unwrap(), None, "not yet");
     t.clock.advance_ms(2 * 3_600_000);
     t.app.enforce_deadlines().await.unwrap();
     t.app.enforce_deadlines().await.unwrap();
-    let standing = t.app.store().customer_status(&omar).await.unwrap().unwrap().1;
+    let standing = t.store.customer_status(&omar).await.unwrap().unwrap().1;
     assert_eq!(standing, custos_app::model::CustomerStatus::Suspended);
     let refused = t.app.appeal_standing(&omar, "please reinstate me", "customer:test").await.unwrap_err();
     assert_eq!(refused.code(), "kyc_required", "SEC-17: no appeal of the suspension before KYC");
     let refused = t.app.appeal_standing(&nina, "why?", "customer:test").await.unwrap_err();
     assert_eq!(refused.code(), "not_appealable", "nothing to appeal while active");
-    let alerts = t.app.store().outbox_due(i64::MAX, 10_000).await.unwrap();
+    let alerts = t.store.outbox_due(i64::MAX, 10_000).await.unwrap();
     assert_eq!(alerts.iter().filter(|e| e.event_type == "alert.kyc_overdue").count(), 1, "alerted once");
-    assert_eq!(
-        t.app.store().customer_status(&nina).await.unwrap().unwrap().1,
-        custos_app::model::CustomerStatus::Active
-    );
+    assert_eq!(t.store.customer_status(&nina).await.unwrap().unwrap().1, custos_app::model::CustomerStatus::Active);
     let _ = t.clock.now_ms();
 });
 
@@ -333,7 +330,7 @@ both!(kyc_4_a_card_is_kept_by_its_ends_and_a_card_of_another_customer_opens_a_ca
     let second = order_of("quinn@example.com").await;
     let (_, shared) = post(&c, format!("{base}/api/v1/orders/{second}/card"), &key, json!({"number": CARD})).await;
     assert_eq!(shared["case_opened"], true, "{shared}");
-    let view = t.app.get_order(uuid::Uuid::parse_str(&second).unwrap()).await.unwrap();
+    let view = t.app.queries().order(uuid::Uuid::parse_str(&second).unwrap()).await.unwrap();
     let reasons = serde_json::to_string(&view.cases[0].reasons).unwrap();
     assert!(reasons.contains("card_of_another_customer") && reasons.contains("427638******5679"), "{reasons}");
     // Never the full number, anywhere: cards, audit log, webhooks.
@@ -345,18 +342,11 @@ both!(kyc_4_a_card_is_kept_by_its_ends_and_a_card_of_another_customer_opens_a_ca
             .unwrap();
     assert!(cards.iter().all(|r| !r.contains(&full) && !r.contains("PIA PETROVA")));
     let audit = serde_json::to_string(
-        &t.app.store().audit_entries(0, 10_000).await.unwrap().iter().map(|e| &e.data).collect::<Vec<_>>(),
+        &t.store.audit_entries(0, 10_000).await.unwrap().iter().map(|e| &e.data).collect::<Vec<_>>(),
     )
     .unwrap();
     let outbox = serde_json::to_string(
-        &t.app
-            .store()
-            .outbox_due(i64::MAX, 10_000)
-            .await
-            .unwrap()
-            .iter()
-            .map(|e| e.payload.to_string())
-            .collect::<Vec<_>>(),
+        &t.store.outbox_due(i64::MAX, 10_000).await.unwrap().iter().map(|e| e.payload.to_string()).collect::<Vec<_>>(),
     )
     .unwrap();
     assert!(!audit.contains(&full) && !outbox.contains(&full));
@@ -397,7 +387,7 @@ both!(
         let upload = VerificationUpload { step: Step::BankCard, kind: None, bytes: &photo, issued_on: None };
         t.app.submit_verification_file(&index, level.id, upload, "customer:test").await.unwrap();
         t.app.review_verification(level.id, &index, approve_card(), "staff:test").await.unwrap();
-        let cards = t.app.store().cards_of(&index).await.unwrap();
+        let cards = t.store.cards_of(&index).await.unwrap();
         assert!(cards.iter().all(|c| c.state == "verified"), "the card level verifies the customer's cards");
 
         // A card in a stranger's name: a case, and the card level cannot be approved.
@@ -538,9 +528,9 @@ both!(
         assert!(t.app.verification_files(decided.id).await.unwrap().is_empty(), "nothing kept after a decision");
         assert_eq!(t.app.verification_files(open.id).await.unwrap().len(), 1, "under review: kept");
         assert_eq!(t.app.enforce_deadlines().await.unwrap().documents_purged, 0);
-        let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+        let audit = t.store.audit_entries(0, 10_000).await.unwrap();
         assert!(audit.iter().any(|e| e.action == "kyc.documents_purged"));
-        let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+        let audit = t.store.audit_entries(0, 10_000).await.unwrap();
         assert!(audit.iter().any(|e| e.action == "kyc.documents_deleted" && e.entity_id == v.id.to_string()));
         assert_eq!(submit(Step::Selfie, photo, None).await.unwrap_err().code(), "verification_closed");
     }
@@ -601,7 +591,7 @@ both!(kyc_manual_review_through_the_pages, |t: TestApp| async move {
             .unwrap();
         enrol(&t, AccountKind::Staff, "sam@example.com", "violet tractor 42 umbrella", "127.0.0.1").await
     };
-    let customer = t.app.store().list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap();
+    let customer = t.store.list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap();
     let page = c
         .get(format!("{base}/office/customers/{}", customer.id))
         .header("cookie", format!("__Host-custos_staff={officer}"))

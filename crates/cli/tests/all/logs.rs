@@ -178,8 +178,7 @@ async fn invariant_4_no_personal_data_in_logs_audit_or_webhooks() {
             assert!(!logs.contains(canary), "{canary} leaked into the logs");
         }
         let audit = serde_json::to_string(
-            &t.app
-                .store()
+            &t.store
                 .audit_entries(0, 100_000)
                 .await
                 .unwrap()
@@ -190,8 +189,7 @@ async fn invariant_4_no_personal_data_in_logs_audit_or_webhooks() {
         .unwrap();
         assert!(audit.contains("personal_data.revealed") && audit.contains("personal_data.viewed"));
         let outbox = serde_json::to_string(
-            &t.app
-                .store()
+            &t.store
                 .outbox_due(i64::MAX, 100_000)
                 .await
                 .unwrap()

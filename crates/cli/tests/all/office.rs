@@ -26,7 +26,7 @@ both!(sec3_admins_manage_staff_and_api_keys_only_after_a_step_up, |t: TestApp| a
     let (status, _) =
         admin.post(&c, format!("{base}/office/staff/{}", officer.id), &[("role", "support"), ("disabled", "1")]).await;
     assert_eq!(status, StatusCode::OK);
-    let changed = t.app.store().get_account(officer.id).await.unwrap().unwrap();
+    let changed = t.store.get_account(officer.id).await.unwrap().unwrap();
     assert_eq!((changed.role, changed.disabled), (Some(Role::Support), true));
     // A lost device: the admin resets a colleague's MFA; enrolment is due at the next login.
     let mlro = staff(&t, "mlro@example.com", Role::SeniorOfficer).await;
@@ -58,7 +58,7 @@ both!(sec3_admins_manage_staff_and_api_keys_only_after_a_step_up, |t: TestApp| a
     let (status, _) = admin.post(&c, format!("{base}/office/apikeys/{}/revoke", record.id), &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(screen().send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "revoked at once");
-    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     for action in
         ["staff.created", "staff.changed", "auth.mfa_reset", "api_key.created", "api_key.revoked", "auth.step_up"]
     {
@@ -75,7 +75,7 @@ both!(invariant_5_the_audit_viewer_verifies_the_chain, |t: TestApp| async move {
     assert!(page.contains("auth.mfa_enabled") && page.contains("staff.created"));
     let (_, page) = auditor.post(&c, format!("{base}/office/audit/verify"), &[]).await;
     assert!(page.contains("the audit log is intact"), "{page}");
-    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "audit.verified"), "verifying is itself recorded");
 });
 
@@ -137,7 +137,7 @@ both!(
             .unwrap()
             .to_owned();
         accounts.confirm_email(&token).await.unwrap();
-        let customer = t.app.store().list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap();
+        let customer = t.store.list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap();
         let officer = staff(&t, "olga@example.com", Role::Officer).await;
         let support = staff(&t, "sam@example.com", Role::Support).await;
         let url = format!("{base}/office/customers/{}", customer.id);
@@ -153,7 +153,7 @@ both!(
         step_up(&t, &c, &base, &officer).await;
         let (_, page) = officer.post(&c, format!("{url}/reveal"), &[]).await;
         assert!(page.contains("frank@example.com"));
-        let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+        let audit = t.store.audit_entries(0, 10_000).await.unwrap();
         assert_eq!(audit.iter().filter(|e| e.action == "personal_data.revealed").count(), 1);
 
         // A request on the customer's order reaches them by e-mail.
@@ -270,7 +270,7 @@ both!(documents_are_checked_encrypted_and_opened_by_officers_only_with_an_audit,
     assert_eq!(r.headers()["content-disposition"], "attachment; filename=\"Bank_Statement.pdf\"");
     assert!(r.headers()["content-security-policy"].to_str().unwrap().starts_with("sandbox"));
     assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
-    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "document.uploaded"));
     assert!(audit.iter().any(|e| e.action == "personal_data.viewed" && e.entity_id == link));
     assert!(audit.iter().all(|e| !e.data.contains("Bank Statement")), "names stay out of the audit log");
@@ -363,7 +363,7 @@ both!(sec17_an_appeal_needs_kyc_first_and_an_officer_answers_within_the_review_d
     assert_eq!(status, StatusCode::CONFLICT, "SEC-17: no appeal before KYC");
     assert!(page.contains("identity verification"), "{page}");
     // KYC passes (an officer's review, without a provider); then the appeal is taken.
-    let index = t.app.store().list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap().email_index;
+    let index = t.store.list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap().email_index;
     let v = t.app.request_verification(&index, None, "identity", "staff:test").await.unwrap();
     t.app
         .review_verification(
@@ -406,7 +406,7 @@ both!(sec17_an_appeal_needs_kyc_first_and_an_officer_answers_within_the_review_d
     assert!(t.mailer.last_to("ivan@example.com").unwrap().subject.contains("appeal has been answered"));
     let (_, page) = me.get(&c, format!("{base}/cabinet/orders/{order_id}")).await;
     assert!(page.contains("the rejection stands"), "the customer reads the answer");
-    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "appeal.answered"));
     assert!(audit.iter().any(|e| e.action == "personal_data.viewed" && e.entity_type == "appeal"));
 });
@@ -428,7 +428,7 @@ both!(sec4_self_registration_is_limited_per_address, |t: TestApp| async move {
     }
     assert!(statuses[..10].iter().all(|s| *s == StatusCode::OK), "{statuses:?}");
     assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(t.app.store().list_accounts(AccountKind::Customer).await.unwrap().len(), 10);
+    assert_eq!(t.store.list_accounts(AccountKind::Customer).await.unwrap().len(), 10);
 });
 
 both!(ref_1_an_officer_refunds_to_the_source_from_the_back_office_and_a_second_approves, |t: TestApp| async move {
@@ -483,7 +483,7 @@ both!(ref_1_an_officer_refunds_to_the_source_from_the_back_office_and_a_second_a
         .await;
     assert!(page.contains("four eyes"), "{page}");
     let mlro = staff(&t, "max@example.com", Role::SeniorOfficer).await;
-    let decision = t.app.store().decisions_of_case(uuid::Uuid::parse_str(&case).unwrap()).await.unwrap().remove(0);
+    let decision = t.store.decisions_of_case(uuid::Uuid::parse_str(&case).unwrap()).await.unwrap().remove(0);
     let (_, page) = mlro.post(&c, format!("{base}/office/decisions/{}/approve", decision.id), &[]).await;
     assert!(page.contains("Enter your code again"), "approving a refund needs a step-up");
     step_up(&t, &c, &base, &mlro).await;
@@ -496,7 +496,7 @@ both!(ref_1_an_officer_refunds_to_the_source_from_the_back_office_and_a_second_a
         .post(&c, format!("{base}/office/refunds/{refund}/sent"), &[("txid", &format!("0x{}", "4d".repeat(32)))])
         .await;
     assert!(page.contains("recorded as sent") && page.contains("id=\"order-status\">refunded"), "{page}");
-    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     for action in ["case.assigned", "case.noted", "case.deadline_extended", "case.escalated"] {
         assert!(
             audit.iter().any(|e| e.action == action),
@@ -513,7 +513,7 @@ both!(sec14_an_officer_requests_a_verification_the_customer_sees_it_and_the_offi
     accounts.register_customer("mia@example.com", PASSWORD, "en").await.unwrap();
     let (token, _) = accounts.login(AccountKind::Customer, "mia@example.com", PASSWORD, IP, None).await.unwrap();
     let me = Person { cookie: "__Host-custos_customer".into(), token, secret: String::new() };
-    let customer = t.app.store().list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap();
+    let customer = t.store.list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap();
     let officer = staff(&t, "olga@example.com", Role::Officer).await;
     let support = staff(&t, "sam@example.com", Role::Support).await;
     let url = format!("{base}/office/customers/{}", customer.id);
@@ -593,11 +593,11 @@ both!(sec14_an_officer_requests_a_verification_the_customer_sees_it_and_the_offi
     assert_eq!(status, StatusCode::FORBIDDEN, "support cannot decide");
     let (status, _) = officer.post(&c, answer, &fields).await;
     assert!(status.is_redirection());
-    let standing = t.app.store().customer_status(&customer.email_index).await.unwrap().unwrap().1;
+    let standing = t.store.customer_status(&customer.email_index).await.unwrap().unwrap().1;
     assert_eq!(standing, custos_app::model::CustomerStatus::Active);
     let (_, page) = me.get(&c, format!("{base}/cabinet")).await;
     assert!(!page.contains("id=\"standing\"") && page.contains("please complete the verification today"));
-    let audit = t.app.store().audit_entries(0, 10_000).await.unwrap();
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     let answered = audit.iter().find(|e| e.action == "standing_appeal.answered").expect("audited");
     assert!(answered.data.contains("\"reinstated\":true"), "{}", answered.data);
 });

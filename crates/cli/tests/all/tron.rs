@@ -177,13 +177,13 @@ both!(risk_1_tron_trx_and_trc20_deposits_with_a_reorg, |t: TestApp| async move {
     push(&chain, "b-51", vec![], vec![]);
     let r = t.app.watch_step(&source, &s).await.unwrap();
     assert_eq!(r.credited, 2, "{r:?}");
-    let view = t.app.get_order(trx.id).await.unwrap();
+    let view = t.app.queries().order(trx.id).await.unwrap();
     assert_eq!((view.order.status, view.deposits.len()), (OrderStatus::Accepted, 1));
     assert_eq!(
         (view.deposits[0].amount, view.deposits[0].sources.clone()),
         (Amount(25_000_000), vec![sender.as_str().to_owned()])
     );
-    let view = t.app.get_order(tether.id).await.unwrap();
+    let view = t.app.queries().order(tether.id).await.unwrap();
     assert_eq!(view.deposits[0].amount, Amount(5_000_000));
     assert_eq!(view.deposits[0].sources, [sender.as_str()], "the sender, not the contract");
     assert_eq!((view.deposits[0].txid.clone(), view.deposits[0].index), (id_of("usdt-ok"), 1));
@@ -196,5 +196,5 @@ both!(risk_1_tron_trx_and_trc20_deposits_with_a_reorg, |t: TestApp| async move {
     push(&chain, "b-53-b", vec![], vec![]);
     let r = t.app.watch_step(&source, &s).await.unwrap();
     assert_eq!((r.dropped, r.credited), (1, 0), "{r:?}");
-    assert!(t.app.get_order(later.id).await.unwrap().deposits.is_empty());
+    assert!(t.app.queries().order(later.id).await.unwrap().deposits.is_empty());
 });

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use custos_app::model::{DeliveryStatus, NewOrder};
-use custos_app::repos::{AuditRepo, OutboxRepo};
 use custos_app::webhooks::Deliverer;
 use custos_domain::{Address, Amount, Asset, Network};
 use hmac::{Hmac, Mac};

@@ -268,14 +268,8 @@ pub struct AuditQuery {
 const AUDIT_PAGE: i64 = 50;
 
 async fn audit_page(s: &AppState, v: &Viewer, before: Option<i64>, n: Notice) -> Response {
-    let head = match s.app.store().audit_head().await {
-        Ok(h) => h.map_or(0, |(seq, _)| seq),
-        Err(e) => return unavailable(v, e),
-    };
-    let last = before.map_or(head, |b| b.min(head + 1) - 1).max(0);
-    let first = (last - AUDIT_PAGE).max(0);
-    let entries = match s.app.store().audit_entries(first, last - first).await {
-        Ok(e) => e,
+    let (entries, older) = match s.app.queries().audit_page(before, AUDIT_PAGE).await {
+        Ok(page) => (page.entries, page.older),
         Err(e) => return unavailable(v, e),
     };
     let entries = entries
@@ -290,8 +284,7 @@ async fn audit_page(s: &AppState, v: &Viewer, before: Option<i64>, n: Notice) ->
             data: e.data,
         })
         .collect();
-    let page =
-        AuditPage { f: Frame::new(v, true, "/office/audit"), n, entries, older: (first > 0).then_some(first + 1) };
+    let page = AuditPage { f: Frame::new(v, true, "/office/audit"), n, entries, older };
     render(StatusCode::OK, page)
 }
 
@@ -359,10 +352,9 @@ struct ChainsPage {
 pub async fn chains(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
     let mut networks = Vec::new();
     for network in custos_domain::Network::ALL {
-        let store = s.app.store();
-        let (head, transfers) = match (store.chain_head(network).await, store.chain_transfers(network, 100).await) {
-            (Ok(h), Ok(t)) => (h.map(|h| h.0), t),
-            (Err(e), _) | (_, Err(e)) => {
+        let (head, transfers) = match s.app.queries().chain_watch(network, 100).await {
+            Ok(w) => (w.newest_block, w.transfers),
+            Err(e) => {
                 tracing::error!(error = %e, "chain watcher state could not be read");
                 return views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error");
             }

@@ -132,7 +132,7 @@ pub async fn confirm(
 
 pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
     let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
-    let orders = match s.app.store().orders_of_customer(&auth.account.email_index, 200).await {
+    let orders = match s.app.queries().orders_of_customer(&auth.account.email_index, 200).await {
         Ok(o) => o,
         Err(e) => {
             tracing::error!(error = %e, "orders of a customer failed");
@@ -142,9 +142,9 @@ pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
     let orders = orders.iter().map(order_row).collect();
     let list = s.app.verifications_of(&auth.account.email_index).await.unwrap_or_default();
     let verifications = super::kyc::rows(&s, &list, s.app.now_ms(), false).await;
-    let standing = match s.app.store().customer_status(&auth.account.email_index).await {
-        Ok(Some((_, custos_app::model::CustomerStatus::Suspended))) => Some("standing_suspended"),
-        Ok(Some((_, custos_app::model::CustomerStatus::Restricted))) => Some("standing_restricted"),
+    let standing = match s.app.queries().customer_status(&auth.account.email_index).await {
+        Ok(Some(custos_app::model::CustomerStatus::Suspended)) => Some("standing_suspended"),
+        Ok(Some(custos_app::model::CustomerStatus::Restricted)) => Some("standing_restricted"),
         _ => None,
     };
     let appeals = s.app.standing_appeals_of(&auth.account.email_index).await.unwrap_or_default();
@@ -213,7 +213,7 @@ pub fn kind_key(kind: custos_app::model::RequestKind) -> &'static str {
 async fn own_order(s: &AppState, v: &Viewer, id: &str) -> Option<custos_app::model::OrderView> {
     let auth = v.auth.as_ref()?;
     let id = uuid::Uuid::parse_str(id).ok()?;
-    let view = s.app.get_order(id).await.ok()?;
+    let view = s.app.queries().order(id).await.ok()?;
     (view.order.customer_email_index.as_deref() == Some(auth.account.email_index.as_str())).then_some(view)
 }
 
@@ -227,7 +227,7 @@ pub async fn order(
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
     let o = &view.order;
-    let requests = match s.app.requests_of_order(o.id).await {
+    let requests = match s.app.queries().requests_of_order(o.id).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "requests of an order failed");
@@ -290,7 +290,7 @@ pub async fn answer(
 ) -> Response {
     let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
     let request = match uuid::Uuid::parse_str(&id) {
-        Ok(id) => s.app.store().get_request(id).await.ok().flatten(),
+        Ok(id) => s.app.queries().request(id).await.ok().flatten(),
         Err(_) => None,
     };
     let Some(request) = request else { return views::message(v.lang, StatusCode::NOT_FOUND, "not_found") };

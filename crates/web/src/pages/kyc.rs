@@ -184,11 +184,11 @@ pub async fn request(
     let (Some(auth), Some(id)) = (&v.auth, Uuid::parse_str(&id).ok()) else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    let Ok(Some(customer)) = s.app.store().get_account(id).await else {
+    let Ok(Some(customer)) = s.app.queries().customer(id).await else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
     let order = match Uuid::parse_str(form.order.trim()) {
-        Ok(o) => match s.app.get_order(o).await {
+        Ok(o) => match s.app.queries().order(o).await {
             Ok(view) if view.order.customer_email_index.as_deref() == Some(customer.email_index.as_str()) => Some(o),
             _ => return views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
         },
@@ -220,7 +220,7 @@ pub async fn review(
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
     let back = format!("/office/customers/{customer}");
-    let Ok(Some(account)) = s.app.store().get_account(customer).await else {
+    let Ok(Some(account)) = s.app.queries().customer(customer).await else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
     let findings: Vec<StepFinding> = fields
@@ -282,7 +282,7 @@ async fn upload_page(s: &AppState, v: &Viewer, ver: &VerificationRecord, error: 
     let steps = level_steps(&ver.level).into_iter().map(|s| (s.as_str(), s.document_kinds())).collect();
     let card = s
         .app
-        .store()
+        .queries()
         .cards_of(&ver.email_index)
         .await
         .unwrap_or_default()

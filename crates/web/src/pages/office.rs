@@ -9,6 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use custos_app::model::{CaseActionRequest, CaseFilter, DecisionRequest, RequestKind};
+use custos_app::queries::CaseFile;
+use custos_app::{AppError, ErrorCode};
 use custos_domain::access::{mask_email, Permission};
 use custos_domain::status::{CaseStatus, DecisionStatus, RefundStatus, ReplyStatus};
 use custos_domain::Action;
@@ -68,7 +70,7 @@ pub async fn dashboard(
     let overdue = q.overdue.as_deref() == Some("1");
     let filter = CaseFilter { status, action, due_before_ms: overdue.then_some(now), limit: 500 };
     let all_open = CaseFilter { status: Some("open".into()), limit: 10_000, ..Default::default() };
-    let (cases, open) = match tokio::join!(s.app.store().list_cases(&filter), s.app.store().list_cases(&all_open)) {
+    let (cases, open) = match tokio::join!(s.app.queries().cases(&filter), s.app.queries().cases(&all_open)) {
         (Ok(c), Ok(o)) => (c, o),
         (Err(e), _) | (_, Err(e)) => return unavailable(&v, e),
     };
@@ -99,13 +101,7 @@ pub async fn dashboard(
     }
     let mut standing_appeals = Vec::new();
     for a in s.app.open_standing_appeals().await.unwrap_or_default() {
-        let customer = s
-            .app
-            .store()
-            .find_account(custos_app::accounts::records::AccountKind::Customer, &a.email_index)
-            .await
-            .ok()
-            .flatten();
+        let customer = s.app.queries().customer_by_index(&a.email_index).await.ok().flatten();
         if let Some(c) = customer {
             let due = format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now));
             standing_appeals.push((c.id.to_string(), due, a.due_at_ms <= now));
@@ -214,15 +210,12 @@ fn parse_id(id: &str) -> Option<Uuid> {
 
 async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response {
     let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
-    let (case, screenings, requests, decisions) = match s.app.case_file(id).await {
+    let CaseFile { case, order: view, requests, decisions } = match s.app.queries().case_file(id).await {
         Ok(f) => f,
-        Err(e) if e.code().ends_with("not_found") => return views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+        Err(AppError::NotFound { .. }) => return views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
         Err(e) => return unavailable(v, e),
     };
-    let view = match s.app.get_order(case.order_id).await {
-        Ok(o) => o,
-        Err(e) => return unavailable(v, e),
-    };
+    let screenings = &view.screenings;
     let order = view.order.clone();
     let now = s.app.now_ms();
     let accounts = s.app.accounts();
@@ -305,8 +298,8 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
     entities.extend(appeals.iter().map(|a| a.id.to_string()));
     let timeline = s
         .app
-        .store()
-        .audit_of(&entities, 500)
+        .queries()
+        .timeline(&entities, 500)
         .await
         .unwrap_or_default()
         .into_iter()
@@ -488,7 +481,7 @@ pub async fn approve(State(s): State<AppState>, Extension(v): Extension<Viewer>,
     let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    let Ok(Some(decision)) = s.app.store().get_decision(id).await else {
+    let Ok(Some(decision)) = s.app.queries().decision(id).await else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
     let out = if !auth.stepped_up {
@@ -553,7 +546,7 @@ struct CustomersPage {
 /// Customer accounts, e-mails masked.
 pub async fn customers(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
     let accounts = s.app.accounts();
-    let list = match s.app.store().list_accounts(custos_app::accounts::records::AccountKind::Customer).await {
+    let list = match s.app.queries().customers().await {
         Ok(l) => l,
         Err(e) => return unavailable(&v, e),
     };
@@ -607,10 +600,10 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
     let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
     let accounts = s.app.accounts();
     let account = match parse_id(id) {
-        Some(id) => s.app.store().get_account(id).await.ok().flatten(),
+        Some(id) => s.app.queries().customer(id).await.ok().flatten(),
         None => None,
     };
-    let Some(account) = account.filter(|a| a.kind == custos_app::accounts::records::AccountKind::Customer) else {
+    let Some(account) = account else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
     let (mut email, mut revealed, mut error) =
@@ -621,17 +614,17 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
             Err(e) => error = Some(e.to_string()),
         }
     }
-    let standing = match s.app.store().customer_status(&account.email_index).await {
-        Ok(Some((_, st))) => format!("{st:?}").to_lowercase(),
+    let standing = match s.app.queries().customer_status(&account.email_index).await {
+        Ok(Some(st)) => format!("{st:?}").to_lowercase(),
         Ok(None) => "active".into(),
         Err(e) => return unavailable(v, e),
     };
-    let orders = match s.app.store().orders_of_customer(&account.email_index, 200).await {
+    let orders = match s.app.queries().orders_of_customer(&account.email_index, 200).await {
         Ok(o) => o.into_iter().map(|o| super::cabinet::order_row(&o)).collect(),
         Err(e) => return unavailable(v, e),
     };
     let list = s.app.verifications_of(&account.email_index).await.unwrap_or_default();
-    let cards = match s.app.store().cards_of(&account.email_index).await {
+    let cards = match s.app.queries().cards_of(&account.email_index).await {
         Ok(c) => c
             .into_iter()
             .map(|c| (c.brand.as_str(), c.first6, c.last4, c.state, format!("holder_{}", c.holder_check)))
@@ -697,7 +690,9 @@ pub async fn document(State(s): State<AppState>, Extension(v): Extension<Viewer>
     };
     match s.app.open_document(id, &auth.actor()).await {
         Ok((record, bytes)) => views::attachment(bytes, &record.content_type, &s.app.document_name(&record)),
-        Err(e) if e.code() == "document_not_found" => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+        Err(e) if e.error_code() == ErrorCode::DocumentNotFound => {
+            views::message(v.lang, StatusCode::NOT_FOUND, "not_found")
+        }
         Err(e) => unavailable(&v, e),
     }
 }
@@ -717,7 +712,7 @@ pub async fn answer_appeal(
     let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    let Ok(Some(appeal)) = s.app.store().get_appeal(id).await else {
+    let Ok(Some(appeal)) = s.app.queries().appeal(id).await else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
     let out = match s.app.answer_appeal(id, &form.outcome, &auth.actor()).await {
@@ -747,12 +742,10 @@ pub async fn answer_standing_appeal(
     let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    let Ok(Some(appeal)) = s.app.store().get_standing_appeal(id).await else {
+    let Ok(Some(appeal)) = s.app.queries().standing_appeal(id).await else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    let Ok(Some(customer)) =
-        s.app.store().find_account(custos_app::accounts::records::AccountKind::Customer, &appeal.email_index).await
-    else {
+    let Ok(Some(customer)) = s.app.queries().customer_by_index(&appeal.email_index).await else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
     let back = format!("/office/customers/{}", customer.id);
@@ -764,7 +757,7 @@ pub async fn answer_standing_appeal(
 
 /// The most recent case of an order.
 async fn latest_case(s: &AppState, order_id: Uuid) -> Option<Uuid> {
-    s.app.get_order(order_id).await.ok()?.cases.iter().max_by_key(|c| c.opened_at_ms).map(|c| c.id)
+    s.app.queries().order(order_id).await.ok()?.cases.iter().max_by_key(|c| c.opened_at_ms).map(|c| c.id)
 }
 
 #[derive(Deserialize)]

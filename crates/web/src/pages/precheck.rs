@@ -51,11 +51,8 @@ async fn check(state: &AppState, v: &Viewer, office: bool, form: PrecheckForm) -
     let mut p = page(state, v, office);
     let Some(auth) = &v.auth else { return render(StatusCode::UNAUTHORIZED, p) };
     if !office {
-        let key = format!("precheck:{}", auth.account.id);
-        let hour = 3_600_000;
-        let now = state.app.now_ms();
-        let limited = state.app.store().throttle_failure(&key, now, hour, CUSTOMER_CHECKS_PER_HOUR + 1, hour).await;
-        if !matches!(limited, Ok(0)) {
+        let allowed = state.app.allow_customer_precheck(auth.account.id, CUSTOMER_CHECKS_PER_HOUR).await;
+        if !matches!(allowed, Ok(true)) {
             p.error = Some(v.lang.t("rate_limited").into());
             return render(StatusCode::TOO_MANY_REQUESTS, p);
         }

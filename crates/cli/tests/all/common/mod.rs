@@ -5,6 +5,7 @@
 //! Set it to `skip` to run only the SQLite half; the test command says so plainly.
 #![allow(dead_code)]
 
+pub use custos_app::repos::*;
 use custos_app::model::{LabelRecord, LabelSource, Scope};
 use custos_app::screening::Screener;
 use custos_app::{App, AppParts, Clock, ManualClock, Store};
@@ -432,7 +433,7 @@ pub async fn officer(
 pub async fn customer_actor(t: &TestApp, email: &str) -> String {
     let accounts = t.app.accounts();
     accounts.register_customer(email, "violet tractor 42 umbrella", "en").await.unwrap();
-    let all = t.app.store().list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
+    let all = t.store.list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
     let account = all.into_iter().find(|a| accounts.email_of(a).is_ok_and(|e| e == email)).unwrap();
     format!("customer:{}", account.id)
 }

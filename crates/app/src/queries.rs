@@ -1,0 +1,206 @@
+//! Read models: what the pages and the API show, read through only the repositories each needs.
+//! Nothing here writes; the pages and the API handlers read through this service and never
+//! through a repository.
+
+use crate::accounts::records::{AccountKind, AccountRecord};
+use crate::error::{AppError, ErrorCode};
+use crate::model::*;
+use crate::repos::*;
+use custos_crypto::{Aad, FieldCipher};
+use custos_domain::audit::AuditEntry;
+use custos_domain::Network;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// A case with everything an officer, or the API's `GET /cases/{id}`, reads about it.
+#[derive(Debug, Clone)]
+pub struct CaseFile {
+    pub case: CaseRecord,
+    /// The order, with its deposits, screenings (the evidence) and cases.
+    pub order: OrderView,
+    /// The requests this case sent the customer, their messages opened.
+    pub requests: Vec<CustomerRequest>,
+    pub decisions: Vec<DecisionRecord>,
+}
+
+impl CaseFile {
+    pub fn screenings(&self) -> &[ScreeningRecord] {
+        &self.order.screenings
+    }
+}
+
+/// A page of the audit log, oldest first.
+#[derive(Debug, Clone)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// The `before` of the page of older entries, if there are any.
+    pub older: Option<i64>,
+}
+
+/// What a chain watcher keeps of one network.
+#[derive(Debug, Clone)]
+pub struct ChainWatch {
+    pub newest_block: Option<u64>,
+    /// The latest transfers to our addresses, newest first.
+    pub transfers: Vec<WatchedTransfer>,
+}
+
+/// The repositories the read models need.
+pub struct QueryRepos {
+    pub orders: Arc<dyn OrderRepo>,
+    pub cases: Arc<dyn CaseRepo>,
+    pub requests: Arc<dyn RequestRepo>,
+    pub appeals: Arc<dyn AppealRepo>,
+    pub standing: Arc<dyn StandingRepo>,
+    pub accounts: Arc<dyn AccountRepo>,
+    pub cards: Arc<dyn CardRepo>,
+    pub audit: Arc<dyn AuditRepo>,
+    pub chain: Arc<dyn ChainRepo>,
+}
+
+impl QueryRepos {
+    /// Each repository of `store`.
+    pub fn of(store: &Arc<dyn Store>) -> QueryRepos {
+        QueryRepos {
+            orders: store.clone(),
+            cases: store.clone(),
+            requests: store.clone(),
+            appeals: store.clone(),
+            standing: store.clone(),
+            accounts: store.clone(),
+            cards: store.clone(),
+            audit: store.clone(),
+            chain: store.clone(),
+        }
+    }
+}
+
+pub struct Queries {
+    repos: QueryRepos,
+    /// Opens request messages sealed with the customer's data key.
+    cipher: FieldCipher,
+}
+
+impl Queries {
+    pub fn new(repos: QueryRepos, cipher: FieldCipher) -> Queries {
+        Queries { repos, cipher }
+    }
+
+    pub async fn order(&self, id: Uuid) -> Result<OrderView, AppError> {
+        self.repos
+            .orders
+            .get_order(id)
+            .await?
+            .ok_or_else(|| AppError::not_found(ErrorCode::OrderNotFound, format!("no order {id}")))
+    }
+
+    pub async fn case(&self, id: Uuid) -> Result<CaseRecord, AppError> {
+        self.repos
+            .cases
+            .get_case(id)
+            .await?
+            .ok_or_else(|| AppError::not_found(ErrorCode::CaseNotFound, format!("no case {id}")))
+    }
+
+    /// A case with its order, evidence, requests and decisions.
+    pub async fn case_file(&self, id: Uuid) -> Result<CaseFile, AppError> {
+        let case = self.case(id).await?;
+        let (order, requests, decisions) =
+            tokio::try_join!(self.order(case.order_id), self.requests_of_order(case.order_id), async {
+                Ok::<_, AppError>(self.repos.cases.decisions_of_case(id).await?)
+            },)?;
+        let requests = requests.into_iter().filter(|r| r.case_id == id).collect();
+        Ok(CaseFile { case, order, requests, decisions })
+    }
+
+    /// Cases matching `filter`, the earliest deadline first.
+    pub async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRecord>, AppError> {
+        Ok(self.repos.cases.list_cases(filter).await?)
+    }
+
+    pub async fn decision(&self, id: Uuid) -> Result<Option<DecisionRecord>, AppError> {
+        Ok(self.repos.cases.get_decision(id).await?)
+    }
+
+    /// The requests of an order, their messages opened.
+    pub async fn requests_of_order(&self, order_id: Uuid) -> Result<Vec<CustomerRequest>, AppError> {
+        Ok(self.repos.requests.requests_of_order(order_id).await?.into_iter().map(|r| self.opened(r)).collect())
+    }
+
+    /// A request, its message opened.
+    pub async fn request(&self, id: Uuid) -> Result<Option<CustomerRequest>, AppError> {
+        Ok(self.repos.requests.get_request(id).await?.map(|r| self.opened(r)))
+    }
+
+    /// A request as the store keeps it, with its sealed message opened (an erased customer's
+    /// message can no longer be read and shows as empty).
+    pub(crate) fn opened(&self, mut r: CustomerRequest) -> CustomerRequest {
+        if let Some(sealed) = r.sealed_message.take() {
+            let row = r.id.to_string();
+            r.message = self
+                .cipher
+                .decrypt(&sealed, Aad { table: "customer_requests", column: "message", row: &row })
+                .unwrap_or_default();
+        }
+        r
+    }
+
+    pub async fn appeal(&self, id: Uuid) -> Result<Option<AppealRecord>, AppError> {
+        Ok(self.repos.appeals.get_appeal(id).await?)
+    }
+
+    pub async fn standing_appeal(&self, id: Uuid) -> Result<Option<StandingAppealRecord>, AppError> {
+        Ok(self.repos.standing.get_standing_appeal(id).await?)
+    }
+
+    /// A customer's account (never a staff account).
+    pub async fn customer(&self, id: Uuid) -> Result<Option<AccountRecord>, AppError> {
+        Ok(self.repos.accounts.get_account(id).await?.filter(|a| a.kind == AccountKind::Customer))
+    }
+
+    /// The customer with this e-mail blind index.
+    pub async fn customer_by_index(&self, email_index: &str) -> Result<Option<AccountRecord>, AppError> {
+        Ok(self.repos.accounts.find_account(AccountKind::Customer, email_index).await?)
+    }
+
+    /// Every customer account, oldest first.
+    pub async fn customers(&self) -> Result<Vec<AccountRecord>, AppError> {
+        Ok(self.repos.accounts.list_accounts(AccountKind::Customer).await?)
+    }
+
+    /// The customer's standing; `None` for one never restricted (active).
+    pub async fn customer_status(&self, email_index: &str) -> Result<Option<CustomerStatus>, AppError> {
+        Ok(self.repos.standing.customer_status(email_index).await?.map(|(_, status)| status))
+    }
+
+    /// A customer's orders, newest first.
+    pub async fn orders_of_customer(&self, email_index: &str, limit: i64) -> Result<Vec<OrderRecord>, AppError> {
+        Ok(self.repos.orders.orders_of_customer(email_index, limit).await?)
+    }
+
+    /// A customer's cards, newest first.
+    pub async fn cards_of(&self, email_index: &str) -> Result<Vec<CardRecord>, AppError> {
+        Ok(self.repos.cards.cards_of(email_index).await?)
+    }
+
+    /// The audit entries about any of `entities`, oldest first.
+    pub async fn timeline(&self, entities: &[String], limit: i64) -> Result<Vec<AuditEntry>, AppError> {
+        Ok(self.repos.audit.audit_of(entities, limit).await?)
+    }
+
+    /// The `size` entries before sequence number `before` (the newest ones without it).
+    pub async fn audit_page(&self, before: Option<i64>, size: i64) -> Result<AuditPage, AppError> {
+        let head = self.repos.audit.audit_head().await?.map_or(0, |(seq, _)| seq);
+        let last = before.map_or(head, |b| b.min(head + 1) - 1).max(0);
+        let first = (last - size).max(0);
+        let entries = self.repos.audit.audit_entries(first, last - first).await?;
+        Ok(AuditPage { entries, older: (first > 0).then_some(first + 1) })
+    }
+
+    /// What the watcher of `network` keeps: its newest block and the latest `limit` transfers.
+    pub async fn chain_watch(&self, network: Network, limit: i64) -> Result<ChainWatch, AppError> {
+        let (head, transfers) =
+            tokio::try_join!(self.repos.chain.chain_head(network), self.repos.chain.chain_transfers(network, limit))?;
+        Ok(ChainWatch { newest_block: head.map(|(number, _)| number), transfers })
+    }
+}
