@@ -173,20 +173,20 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn invalid(code: ErrorCode, message: impl Into<String>) -> Self {
-        AppError::Invalid { code, message: message.into() }
+    pub fn invalid(code: ErrorCode, message: impl std::fmt::Display) -> Self {
+        AppError::Invalid { code, message: message.to_string() }
     }
 
-    pub fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
-        AppError::NotFound { code, message: message.into() }
+    pub fn not_found(code: ErrorCode, message: impl std::fmt::Display) -> Self {
+        AppError::NotFound { code, message: message.to_string() }
     }
 
-    pub fn forbidden(code: ErrorCode, message: impl Into<String>) -> Self {
-        AppError::Forbidden { code, message: message.into() }
+    pub fn forbidden(code: ErrorCode, message: impl std::fmt::Display) -> Self {
+        AppError::Forbidden { code, message: message.to_string() }
     }
 
-    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
-        AppError::Conflict { code, message: message.into() }
+    pub fn conflict(code: ErrorCode, message: impl std::fmt::Display) -> Self {
+        AppError::Conflict { code, message: message.to_string() }
     }
 
     /// The code as the API writes it.

@@ -23,12 +23,31 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 
+/// Why an upload is not an image Custos takes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImageError {
+    #[error("not a PNG or JPEG image")]
+    NotAnImage,
+    #[error("{0}")]
+    Malformed(&'static str),
+    #[error("an image without pixels")]
+    NoPixels,
+    #[error("the image has {width} × {height} pixels; at most {MAX_PIXELS} are accepted")]
+    TooLarge { width: u32, height: u32 },
+}
+
+impl From<&'static str> for ImageError {
+    fn from(what: &'static str) -> Self {
+        ImageError::Malformed(what)
+    }
+}
+
 /// The type and dimensions of a PNG or JPEG, checked against [`MAX_PIXELS`].
-pub fn inspect(bytes: &[u8]) -> Result<ImageInfo, String> {
+pub fn inspect(bytes: &[u8]) -> Result<ImageInfo, ImageError> {
     let info = if bytes.starts_with(PNG_MAGIC) {
         // The first chunk is IHDR: width and height.
         if bytes.get(12..16) != Some(b"IHDR") {
-            return Err("a PNG without its header".into());
+            return Err(ImageError::Malformed("a PNG without its header"));
         }
         ImageInfo {
             content_type: "image/png",
@@ -39,16 +58,13 @@ pub fn inspect(bytes: &[u8]) -> Result<ImageInfo, String> {
         let (w, h) = jpeg_size(bytes).ok_or("a JPEG without a readable frame header")?;
         ImageInfo { content_type: "image/jpeg", width: u32::from(w), height: u32::from(h) }
     } else {
-        return Err("not a PNG or JPEG image".into());
+        return Err(ImageError::NotAnImage);
     };
     if info.width == 0 || info.height == 0 {
-        return Err("an image without pixels".into());
+        return Err(ImageError::NoPixels);
     }
     if u64::from(info.width) * u64::from(info.height) > MAX_PIXELS {
-        return Err(format!(
-            "the image has {} × {} pixels; at most {MAX_PIXELS} are accepted",
-            info.width, info.height
-        ));
+        return Err(ImageError::TooLarge { width: info.width, height: info.height });
     }
     Ok(info)
 }
@@ -74,7 +90,7 @@ fn jpeg_size(b: &[u8]) -> Option<(u16, u16)> {
 /// The image without metadata: for a JPEG the APP1..APP15 segments (EXIF, XMP, ICC) and
 /// comments; for a PNG every ancillary chunk but transparency, gamma and colour (text, EXIF,
 /// time). The pixels are untouched.
-pub fn strip_metadata(bytes: &[u8]) -> Result<Vec<u8>, String> {
+pub fn strip_metadata(bytes: &[u8]) -> Result<Vec<u8>, ImageError> {
     if bytes.starts_with(PNG_MAGIC) {
         let mut out = PNG_MAGIC.to_vec();
         let mut i = PNG_MAGIC.len();
@@ -91,14 +107,14 @@ pub fn strip_metadata(bytes: &[u8]) -> Result<Vec<u8>, String> {
             }
             i = end;
         }
-        return Err("a PNG without its end".into());
+        return Err(ImageError::Malformed("a PNG without its end"));
     }
     if bytes.starts_with(&[0xFF, 0xD8]) {
         let mut out = vec![0xFF, 0xD8];
         let mut i = 2;
         while i + 4 <= bytes.len() {
             if bytes[i] != 0xFF {
-                return Err("a malformed JPEG".into());
+                return Err(ImageError::Malformed("a malformed JPEG"));
             }
             let marker = bytes[i + 1];
             if marker == 0xDA {
@@ -114,9 +130,9 @@ pub fn strip_metadata(bytes: &[u8]) -> Result<Vec<u8>, String> {
             }
             i = end;
         }
-        return Err("a JPEG without image data".into());
+        return Err(ImageError::Malformed("a JPEG without image data"));
     }
-    Err("not a PNG or JPEG image".into())
+    Err(ImageError::NotAnImage)
 }
 
 #[cfg(test)]
@@ -179,7 +195,8 @@ mod tests {
     #[test]
     fn decompression_bombs_are_refused_by_their_pixel_count() {
         let err = inspect(&png(100_000, 100_000, false)).unwrap_err();
-        assert!(err.contains("100000 × 100000"), "{err}");
+        assert_eq!(err, ImageError::TooLarge { width: 100_000, height: 100_000 });
+        assert!(err.to_string().contains("100000 × 100000"), "{err}");
         assert!(inspect(&jpeg(65_000, 65_000)).is_err());
     }
 

@@ -189,21 +189,28 @@ pub struct ResealReport {
     pub unreadable: Vec<(String, String)>,
 }
 
+/// Why a stored value could not be sealed again.
+#[derive(Debug, thiserror::Error)]
+enum ResealError {
+    #[error(transparent)]
+    Crypto(#[from] custos_crypto::CryptoError),
+    #[error("stored reports are not JSON: {0}")]
+    Reports(#[from] serde_json::Error),
+}
+
 /// One value sealed again, or `None` when it already uses the current key.
-fn reseal_value(cipher: &FieldCipher, c: &SealedColumn, row: &str, value: &str) -> Result<Option<String>, String> {
+fn reseal_value(cipher: &FieldCipher, c: &SealedColumn, row: &str, value: &str) -> Result<Option<String>, ResealError> {
     if !c.json_reports {
         let aad = Aad { table: c.table, column: c.aad_column, row };
-        return cipher.reseal(value, aad).map_err(|e| e.to_string());
+        return Ok(cipher.reseal(value, aad)?);
     }
-    let mut reports: serde_json::Value = serde_json::from_str(value).map_err(|e| e.to_string())?;
+    let mut reports: serde_json::Value = serde_json::from_str(value)?;
     let mut changed = false;
     for (i, report) in reports.as_array_mut().into_iter().flatten().enumerate() {
         let Some(evidence) = report.pointer_mut("/vendor/evidence") else { continue };
         let Some(envelope) = evidence.as_str() else { continue };
         let column = format!("{}:{i}", c.aad_column);
-        if let Some(new) =
-            cipher.reseal(envelope, Aad { table: c.table, column: &column, row }).map_err(|e| e.to_string())?
-        {
+        if let Some(new) = cipher.reseal(envelope, Aad { table: c.table, column: &column, row })? {
             *evidence = serde_json::Value::String(new);
             changed = true;
         }

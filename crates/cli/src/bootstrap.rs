@@ -162,7 +162,9 @@ pub async fn runtime_at(cfg: &Config, loc: &Location, cipher: FieldCipher, liste
     }
     let deadlines = cfg.deadlines();
     crate::analyzers::check_budget(&analyzers, Duration::from_millis(deadlines.primary_check_ms as u64))?;
-    let screener = custos_app::screening::Screener::new(clock.clone(), analyzers)?.with_band_edges(policy.bands);
+    let screener = custos_app::screening::Screener::new(clock.clone(), analyzers)
+        .map_err(|e| e.to_string())?
+        .with_band_edges(policy.bands);
     let (mailer, mail_route) = cfg.mail.build(&loc.data_dir)?;
     tracing::info!("{mail_route}");
     let app = App::new(AppParts {

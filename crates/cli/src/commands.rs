@@ -67,7 +67,7 @@ async fn serve_until_ctrl_c(
 /// The TLS acceptor when `[web] tls_cert` and `tls_key` are set.
 fn tls_acceptor(cfg: &Config) -> Result<Option<custos_web::TlsAcceptor>, String> {
     match (&cfg.web.tls_cert, &cfg.web.tls_key) {
-        (Some(cert), Some(key)) => custos_web::tls::acceptor(cert, key).map(Some),
+        (Some(cert), Some(key)) => custos_web::tls::acceptor(cert, key).map(Some).map_err(|e| e.to_string()),
         (None, None) => Ok(None),
         _ => Err("set both web.tls_cert and web.tls_key (or neither)".into()),
     }

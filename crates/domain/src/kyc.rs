@@ -97,15 +97,15 @@ impl Step {
     }
 
     /// Checks the kind a customer named for a document of this step.
-    pub fn check_document_kind(self, kind: Option<&str>) -> Result<Option<&'static str>, String> {
+    pub fn check_document_kind(self, kind: Option<&str>) -> Result<Option<&'static str>, DocumentKindError> {
         let kinds = self.document_kinds();
         match kind.map(str::trim).filter(|k| !k.is_empty()) {
             None if kinds.is_empty() => Ok(None),
-            None => Err(format!("say which document this is: one of {}", kinds.join(", "))),
+            None => Err(DocumentKindError::Missing { accepted: kinds.join(", ") }),
             Some(k) => match kinds.iter().find(|x| **x == k) {
                 Some(x) => Ok(Some(*x)),
-                None if kinds.is_empty() => Err(format!("a {} takes no document kind", self.as_str())),
-                None => Err(format!("{k:?} is not accepted here; one of {}", kinds.join(", "))),
+                None if kinds.is_empty() => Err(DocumentKindError::NoneTaken { step: self.as_str() }),
+                None => Err(DocumentKindError::NotAccepted { kind: k.to_owned(), accepted: kinds.join(", ") }),
             },
         }
     }
@@ -267,17 +267,35 @@ impl StepFinding {
 
 /// KYC-3's rule, checked when the customer submits: the proof of address was issued at most
 /// three calendar months before `submitted`, and not after it.
-pub fn check_address_document_date(issued: Date, submitted: Date) -> Result<(), String> {
+pub fn check_address_document_date(issued: Date, submitted: Date) -> Result<(), DocumentDateError> {
     let oldest = submitted.months_before(3);
     if issued > submitted {
-        return Err(format!("the document's issue date {issued} is after today ({submitted})"));
+        return Err(DocumentDateError::Future { issued, submitted });
     }
     if issued < oldest {
-        return Err(format!(
-            "the proof of address was issued on {issued}; it must be issued on {oldest} or later (at most three months old)"
-        ));
+        return Err(DocumentDateError::TooOld { issued, oldest });
     }
     Ok(())
+}
+
+/// Why a step's document kind is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentKindError {
+    #[error("say which document this is: one of {accepted}")]
+    Missing { accepted: String },
+    #[error("a {step} takes no document kind")]
+    NoneTaken { step: &'static str },
+    #[error("{kind:?} is not accepted here; one of {accepted}")]
+    NotAccepted { kind: String, accepted: String },
+}
+
+/// Why a proof of address's issue date is refused (KYC-3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentDateError {
+    #[error("the document's issue date {issued} is after today ({submitted})")]
+    Future { issued: Date, submitted: Date },
+    #[error("the proof of address was issued on {issued}; it must be issued on {oldest} or later (at most three months old)")]
+    TooOld { issued: Date, oldest: Date },
 }
 
 /// KYC-2: what the A4 sheet in the selfie must show, for the reviewer's checklist.
@@ -488,6 +506,7 @@ mod tests {
     fn kyc_3_an_address_proof_three_months_old_passes_and_a_day_older_is_refused() {
         assert_eq!(check_address_document_date(d("2026-02-21"), d("2026-05-21")), Ok(()));
         let err = check_address_document_date(d("2026-02-20"), d("2026-05-21")).unwrap_err();
+        let err = err.to_string();
         assert!(err.contains("issued on 2026-02-20") && err.contains("2026-02-21 or later"), "{err}");
         assert!(check_address_document_date(d("2026-05-22"), d("2026-05-21")).is_err(), "not from the future");
         // Month ends: 31 May − 3 months is the end of February.
@@ -522,7 +541,7 @@ mod tests {
             "KYC-1's three documents"
         );
         assert_eq!(Step::Identity.check_document_kind(Some("id_card")), Ok(Some("id_card")));
-        assert!(Step::Identity.check_document_kind(None).unwrap_err().contains("national_passport"));
+        assert!(Step::Identity.check_document_kind(None).unwrap_err().to_string().contains("national_passport"));
         assert!(Step::Identity.check_document_kind(Some("driving_licence")).is_err());
         assert_eq!(Step::ProofOfAddress.check_document_kind(Some("utility_bill")), Ok(Some("utility_bill")));
         assert_eq!(Step::ProofOfAddress.document_kinds().len(), 4, "KYC-3's four documents");

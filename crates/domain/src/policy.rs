@@ -154,43 +154,59 @@ impl Default for Policy {
     }
 }
 
+/// Why a policy is refused: each names the setting to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error(transparent)]
+    Bands(#[from] crate::risk::BandEdgesError),
+    #[error("analyzer_failure must be review, hold or reject: a failed check never proceeds")]
+    AnalyzerFailureProceeds,
+    #[error("analyzer_disagreement must be review, hold or reject")]
+    DisagreementProceeds,
+    #[error("disagreement_margin_bands must be 0–3 (there are four bands)")]
+    DisagreementMargin,
+    #[error(
+        "policy.categories.{0}.direct must be hold or reject: direct {0} exposure must at least hold the operation"
+    )]
+    StopCategoryBelowHold(RiskCategory),
+    #[error(
+        "policy.band_actions.{0} = \"proceed\": RISK-2 lets only the medium band proceed (use review, hold or reject)"
+    )]
+    HighBandProceeds(&'static str),
+    #[error(
+        "policy.categories.{0}.direct = \"proceed\": direct {0} exposure is a RISK-3 category and must at least go to review"
+    )]
+    ListedCategoryProceeds(RiskCategory),
+}
+
 impl Policy {
     /// Checks the policy is usable and fails closed.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), PolicyError> {
         self.bands.validate()?;
         if self.analyzer_failure < Action::Review {
-            return Err("analyzer_failure must be review, hold or reject: a failed check never proceeds".into());
+            return Err(PolicyError::AnalyzerFailureProceeds);
         }
         if self.analyzer_disagreement < Action::Review {
-            return Err("analyzer_disagreement must be review, hold or reject".into());
+            return Err(PolicyError::DisagreementProceeds);
         }
         if self.disagreement_margin_bands > 3 {
-            return Err("disagreement_margin_bands must be 0–3 (there are four bands)".into());
+            return Err(PolicyError::DisagreementMargin);
         }
         for c in RiskCategory::STOP {
             if self.categories.get(&c).is_none_or(|r| r.direct < Action::Hold) {
-                return Err(format!(
-                    "policy.categories.{c}.direct must be hold or reject: direct {c} exposure must at least hold \
-                     the operation"
-                ));
+                return Err(PolicyError::StopCategoryBelowHold(c));
             }
         }
         // RISK-2: only the medium band may proceed; high suspends, critical rejects.
         for (band, action) in [("high", self.band_actions.high), ("critical", self.band_actions.critical)] {
             if action == Action::Proceed {
-                return Err(format!(
-                    "policy.band_actions.{band} = \"proceed\": RISK-2 lets only the medium band proceed \
-                     (use review, hold or reject)"
-                ));
+                return Err(PolicyError::HighBandProceeds(band));
             }
         }
         // RISK-3: direct exposure to a listed category is never waved through.
         for c in RiskCategory::ALL.iter().filter(|c| c.tier() == Tier::Seed) {
             if self.categories.get(c).is_some_and(|r| r.direct == Action::Proceed) {
-                return Err(format!(
-                    "policy.categories.{c}.direct = \"proceed\": direct {c} exposure is a RISK-3 category \
-                     and must at least go to review"
-                ));
+                return Err(PolicyError::ListedCategoryProceeds(*c));
             }
         }
         Ok(())

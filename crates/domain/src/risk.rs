@@ -120,6 +120,16 @@ impl Default for BandEdges {
     }
 }
 
+/// Band edges that do not rise strictly within 0–100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "band edges must rise strictly within 0–100, got medium {} / high {} / critical {}",
+    .0.medium_from,
+    .0.high_from,
+    .0.critical_from
+)]
+pub struct BandEdgesError(pub BandEdges);
+
 impl BandEdges {
     pub fn band(&self, score: RiskScore) -> RiskBand {
         if score >= self.critical_from {
@@ -145,7 +155,7 @@ impl BandEdges {
     }
 
     /// Edges must rise strictly: 0 < medium < high < critical <= 100.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), BandEdgesError> {
         if RiskScore::MIN < self.medium_from
             && self.medium_from < self.high_from
             && self.high_from < self.critical_from
@@ -153,10 +163,7 @@ impl BandEdges {
         {
             Ok(())
         } else {
-            Err(format!(
-                "band edges must rise strictly within 0–100, got medium {} / high {} / critical {}",
-                self.medium_from, self.high_from, self.critical_from
-            ))
+            Err(BandEdgesError(*self))
         }
     }
 }

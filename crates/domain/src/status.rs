@@ -6,6 +6,14 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+/// A status text that is none of its kind's statuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {of} {value:?}")]
+pub struct UnknownStatus {
+    pub of: &'static str,
+    pub value: String,
+}
+
 macro_rules! status {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
@@ -32,13 +40,13 @@ macro_rules! status {
         }
 
         impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
+            type Err = UnknownStatus;
+            fn from_str(s: &str) -> Result<Self, UnknownStatus> {
                 $name::ALL
                     .iter()
                     .copied()
                     .find(|v| v.as_str() == s)
-                    .ok_or_else(|| format!(concat!("unknown ", stringify!($name), " {:?}"), s))
+                    .ok_or_else(|| UnknownStatus { of: stringify!($name), value: s.to_owned() })
             }
         }
     };

@@ -12,10 +12,18 @@ pub const WHITESPACE_CLASS: &str = "\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a
 pub const BLANK_OR_CONTROL_CLASS: &str =
     "\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 
+/// Free text that is blank or longer than its field takes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: 1 to {max} characters, not only spaces")]
+pub struct TextError {
+    pub field: String,
+    pub max: usize,
+}
+
 /// Free text of at most `max` characters with something in it besides white space.
-pub fn check_text(field: &str, s: &str, max: usize) -> Result<(), String> {
+pub fn check_text(field: &str, s: &str, max: usize) -> Result<(), TextError> {
     if s.trim().is_empty() || s.chars().count() > max {
-        return Err(format!("{field}: 1 to {max} characters, not only spaces"));
+        return Err(TextError { field: field.to_owned(), max });
     }
     Ok(())
 }

@@ -83,30 +83,40 @@ pub struct Screener {
     edges: BandEdges,
 }
 
+/// Why a list of analyzers cannot screen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScreenerError {
+    #[error("analyzer \"{0}\" is configured twice")]
+    Twice(String),
+    #[error(
+        "analyzer \"{name}\" is a second opinion after \"{after}\", which must be listed before it and run on its own"
+    )]
+    SecondOpinionFirst { name: String, after: String },
+    #[error("no analyzer is configured")]
+    NoAnalyzer,
+}
+
 impl Screener {
     /// The analyzers in order; a second opinion must name an analyzer listed before it.
     pub fn new(
         clock: Arc<dyn Clock>,
         analyzers: Vec<(Arc<dyn Analyzer>, CallSettings, RunRule)>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ScreenerError> {
         let mut slots: Vec<Slot> = Vec::with_capacity(analyzers.len());
         for (analyzer, settings, rule) in analyzers {
             let name = analyzer.name().to_owned();
             if slots.iter().any(|s| s.guarded.name() == name) {
-                return Err(format!("analyzer \"{name}\" is configured twice"));
+                return Err(ScreenerError::Twice(name));
             }
             if let Some(so) = &rule.second_opinion {
                 if !slots.iter().any(|s| s.guarded.name() == so.after && s.rule.second_opinion.is_none()) {
-                    return Err(format!(
-                        "analyzer \"{name}\" is a second opinion after \"{}\", which must be listed before it and run on its own",
-                        so.after
-                    ));
+                    return Err(ScreenerError::SecondOpinionFirst { name, after: so.after.clone() });
                 }
             }
             slots.push(Slot { guarded: Guarded::new(analyzer, settings, clock.clone()), rule });
         }
         if slots.is_empty() {
-            return Err("no analyzer is configured".into());
+            return Err(ScreenerError::NoAnalyzer);
         }
         Ok(Screener { slots: Arc::new(slots), edges: BandEdges::default() })
     }

@@ -241,7 +241,9 @@ fn a_second_opinion_must_follow_an_analyzer_listed_before_it() {
         ..RunRule::default()
     };
     let err = Screener::new(clock.clone(), vec![(Scripted::new("coinkyt", RiskBand::Low), settings(), rule)]);
-    assert!(err.err().unwrap().contains("must be listed before it"));
+    let err = err.err().unwrap();
+    assert!(matches!(&err, ScreenerError::SecondOpinionFirst { after, .. } if after == "bitok"), "{err}");
+    assert!(err.to_string().contains("must be listed before it"));
     let twice = Screener::new(
         clock,
         vec![
@@ -249,5 +251,5 @@ fn a_second_opinion_must_follow_an_analyzer_listed_before_it() {
             (Scripted::new("a", RiskBand::Low), settings(), RunRule::default()),
         ],
     );
-    assert!(twice.err().unwrap().contains("twice"));
+    assert_eq!(twice.err().unwrap(), ScreenerError::Twice("a".into()));
 }

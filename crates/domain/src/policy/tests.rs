@@ -71,13 +71,13 @@ fn fix_12_risk_2_only_medium_may_proceed_and_the_setting_is_named() {
             _ => p.band_actions.critical = Action::Proceed,
         }
         let err = p.validate().unwrap_err();
-        assert!(err.contains(&format!("policy.band_actions.{band}")), "{err}");
+        assert!(err.to_string().contains(&format!("policy.band_actions.{band}")), "{err}");
     }
     for &c in RiskCategory::ALL.iter().filter(|c| c.tier() == Tier::Seed) {
         let mut p = Policy::default();
         p.categories.get_mut(&c).unwrap().direct = Action::Proceed;
         let err = p.validate().unwrap_err();
-        assert!(err.contains(&format!("policy.categories.{c}.direct")), "{c}: {err}");
+        assert!(err.to_string().contains(&format!("policy.categories.{c}.direct")), "{c}: {err}");
         p.categories.get_mut(&c).unwrap().direct = Action::Review;
         if !RiskCategory::STOP.contains(&c) {
             assert!(p.validate().is_ok(), "{c}: review is allowed");
