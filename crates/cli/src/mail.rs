@@ -66,7 +66,10 @@ impl MailConfig {
             ca_file: self.ca_file.clone(),
             timeout,
         };
-        Ok((Arc::new(SmtpMailer::new(settings)?), format!("mail goes through {host}:{port}")))
+        Ok((
+            Arc::new(SmtpMailer::new(settings).map_err(|e| e.to_string())?),
+            format!("mail goes through {host}:{port}"),
+        ))
     }
 }
 

@@ -21,8 +21,8 @@ impl Mailer for FolderMailer {
         let failed = |what: &str, e: std::io::Error| RemoteError::Unavailable(format!("cannot {what}: {e}"));
         tokio::fs::create_dir_all(&self.dir).await.map_err(|e| failed("create the mail folder", e))?;
         let name = format!("{}.eml", uuid::Uuid::now_v7());
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let text = crate::smtp::message("custos@localhost", mail, now);
+        let from = "custos@localhost".parse().expect("a valid address");
+        let text = crate::smtp::message(&from, mail)?.formatted();
         tokio::fs::write(self.dir.join(name), text).await.map_err(|e| failed("write a mail", e))
     }
 }

@@ -1,19 +1,19 @@
-//! A small SMTP client (RFC 5321) for notification mail: one connection per message, STARTTLS
-//! (RFC 3207) or implicit TLS, AUTH PLAIN (RFC 4616), UTF-8 text bodies.
+//! Notification mail over SMTP by `lettre`: one connection per message, STARTTLS required
+//! (RFC 3207) or implicit TLS, AUTH PLAIN, UTF-8 text bodies in base64. Custos adds what it
+//! insists on: STARTTLS is never optional, plain SMTP only to a relay on this machine, header
+//! values on one line, and no server text (which may name the recipient) in its errors.
 
 use async_trait::async_trait;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use custos_app::ports::{Mail, Mailer, RemoteError};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Mailbox, Message, SinglePart};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::AsyncSmtpTransport;
+use lettre::{AsyncTransport, Tokio1Executor};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
-use tokio_rustls::TlsConnector;
 
 /// How the connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,231 +40,174 @@ pub struct SmtpSettings {
     pub timeout: Duration,
 }
 
+/// Why the mail settings cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SmtpSetupError {
+    #[error("mail.tls = \"none\" is allowed only for a relay on this machine (127.0.0.1)")]
+    PlainOffMachine,
+    #[error("mail.from is not an e-mail address: {0:?}")]
+    From(String),
+    #[error("mail.ca_file {path}: {reason}")]
+    CaFile { path: String, reason: String },
+    #[error("mail TLS settings: {0}")]
+    Tls(String),
+}
+
 pub struct SmtpMailer {
-    settings: SmtpSettings,
-    connector: TlsConnector,
+    from: Mailbox,
+    timeout: Duration,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    endpoint: String,
 }
 
 impl std::fmt::Debug for SmtpMailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SmtpMailer({}:{})", self.settings.host, self.settings.port)
+        write!(f, "SmtpMailer({})", self.endpoint)
     }
 }
 
 impl SmtpMailer {
-    pub fn new(settings: SmtpSettings) -> Result<SmtpMailer, String> {
+    pub fn new(settings: SmtpSettings) -> Result<SmtpMailer, SmtpSetupError> {
         if settings.tls == TlsMode::None && !matches!(settings.host.as_str(), "127.0.0.1" | "::1" | "localhost") {
-            return Err("mail.tls = \"none\" is allowed only for a relay on this machine (127.0.0.1)".into());
+            return Err(SmtpSetupError::PlainOffMachine);
         }
-        if !valid_address(&settings.from) {
-            return Err(format!("mail.from is not an e-mail address: {:?}", settings.from));
-        }
-        let mut roots = RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let from = mailbox(&settings.from).ok_or_else(|| SmtpSetupError::From(settings.from.clone()))?;
+        let mut tls = TlsParameters::builder(settings.host.clone());
         if let Some(path) = &settings.ca_file {
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| format!("cannot read mail.ca_file {}: {e}", path.display()))?;
-            for cert in certs {
-                let cert = cert.map_err(|e| format!("mail.ca_file {}: {e}", path.display()))?;
-                roots.add(cert).map_err(|e| format!("mail.ca_file {}: {e}", path.display()))?;
-            }
+            let ca_error = |reason: String| SmtpSetupError::CaFile { path: path.display().to_string(), reason };
+            let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
+            tls = tls.add_root_certificate(Certificate::from_pem(&pem).map_err(|e| ca_error(e.to_string()))?);
         }
-        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-        let config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(SmtpMailer { settings, connector: TlsConnector::from(Arc::new(config)) })
-    }
-
-    async fn deliver(&self, mail: &Mail) -> Result<(), String> {
-        let s = &self.settings;
-        let tcp = TcpStream::connect((s.host.as_str(), s.port))
-            .await
-            .map_err(|e| format!("cannot reach the mail server {}:{}: {e}", s.host, s.port))?;
-        match s.tls {
-            TlsMode::Implicit => {
-                let tls =
-                    self.connector.connect(self.server_name()?, tcp).await.map_err(|e| format!("mail TLS: {e}"))?;
-                let mut c = Conversation::new(tls);
-                c.expect(220).await?;
-                c.ehlo().await?;
-                c.send_mail(s, mail).await
-            }
-            TlsMode::StartTls => {
-                let mut c = Conversation::new(tcp);
-                c.expect(220).await?;
-                let features = c.ehlo().await?;
-                if !features.iter().any(|f| f.eq_ignore_ascii_case("STARTTLS")) {
-                    return Err("the mail server does not offer STARTTLS; refusing to send in the clear".into());
-                }
-                c.command("STARTTLS", 220).await?;
-                let tcp = c.into_inner();
-                let tls =
-                    self.connector.connect(self.server_name()?, tcp).await.map_err(|e| format!("mail TLS: {e}"))?;
-                let mut c = Conversation::new(tls);
-                c.ehlo().await?;
-                c.send_mail(s, mail).await
-            }
-            TlsMode::None => {
-                let mut c = Conversation::new(tcp);
-                c.expect(220).await?;
-                c.ehlo().await?;
-                c.send_mail(s, mail).await
-            }
+        let tls = tls.build_rustls().map_err(|e| SmtpSetupError::Tls(e.to_string()))?;
+        let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
+            .port(settings.port)
+            .hello_name(ClientId::Domain("custos".into()))
+            .timeout(Some(settings.timeout))
+            .tls(match settings.tls {
+                TlsMode::StartTls => Tls::Required(tls),
+                TlsMode::Implicit => Tls::Wrapper(tls),
+                TlsMode::None => Tls::None,
+            });
+        if let (Some(user), Some(password)) = (&settings.username, &settings.password) {
+            transport = transport
+                .credentials(Credentials::new(user.clone(), password.clone()))
+                .authentication(vec![Mechanism::Plain]);
         }
-    }
-
-    fn server_name(&self) -> Result<ServerName<'static>, String> {
-        ServerName::try_from(self.settings.host.clone()).map_err(|e| format!("mail.host: {e}"))
+        Ok(SmtpMailer {
+            from,
+            timeout: settings.timeout,
+            transport: transport.build(),
+            endpoint: format!("{}:{}", settings.host, settings.port),
+        })
     }
 }
 
 #[async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, mail: &Mail) -> Result<(), RemoteError> {
-        if !valid_address(&mail.to) {
-            return Err(RemoteError::Refused("the recipient is not an e-mail address".into()));
-        }
-        tokio::time::timeout(self.settings.timeout, self.deliver(mail))
+        let message = message(&self.from, mail)?;
+        let sent = tokio::time::timeout(self.timeout, self.transport.send(message))
             .await
-            .map_err(|_| RemoteError::Unavailable("the mail server did not answer in time".to_owned()))?
-            .map_err(RemoteError::Unavailable)
+            .map_err(|_| RemoteError::Unavailable("the mail server did not answer in time".to_owned()))?;
+        sent.map(|_| ()).map_err(|e| smtp_error(&e))
     }
+}
+
+/// What a failed delivery says: the reply code only (the server's words may name the
+/// recipient), or what went wrong with the connection.
+fn smtp_error(e: &lettre::transport::smtp::Error) -> RemoteError {
+    if let Some(code) = e.status() {
+        let refused = format!("the mail server refused with code {code}");
+        return if e.is_permanent() { RemoteError::Refused(refused) } else { RemoteError::Unavailable(refused) };
+    }
+    if e.is_tls() || tls_failure(e) {
+        return RemoteError::Unavailable(format!("mail TLS: {e}"));
+    }
+    let text = e.to_string();
+    if text.contains("STARTTLS") {
+        return RemoteError::Refused("the mail server does not offer STARTTLS; refusing to send in the clear".into());
+    }
+    RemoteError::Unavailable(format!("the mail server: {text}"))
+}
+
+/// Whether a connection failed in its TLS handshake (an untrusted or wrong certificate).
+fn tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = e.source();
+    while let Some(s) = source {
+        let io_inner = s.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        if s.is::<tokio_rustls::rustls::Error>() || io_inner.is_some_and(|i| i.is::<tokio_rustls::rustls::Error>()) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// An address safe to put in a command and a header: no spaces, brackets or line breaks.
-fn valid_address(a: &str) -> bool {
-    a.len() <= 254
+fn mailbox(a: &str) -> Option<Mailbox> {
+    let safe = a.len() <= 254
         && a.split_once('@').is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
-        && !a.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | '"'))
+        && !a.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | '"'));
+    safe.then(|| a.parse().ok()).flatten()
 }
 
-/// A header value: one line; non-ASCII encoded as RFC 2047 UTF-8 base64.
-fn header_value(v: &str) -> String {
-    let one_line: String = v.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if one_line.is_ascii() {
-        one_line
-    } else {
-        format!("=?UTF-8?B?{}?=", STANDARD.encode(one_line.as_bytes()))
-    }
+/// A header value on one line: control characters (CR, LF, …) become spaces.
+fn one_line(v: &str) -> String {
+    v.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
-/// The message text: headers, then the body in base64 lines (safe for any content).
-pub(crate) fn message(from: &str, mail: &Mail, now_unix: i64) -> String {
-    let date = time::OffsetDateTime::from_unix_timestamp(now_unix)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .format(&time::format_description::well_known::Rfc2822)
-        .unwrap_or_default();
-    let domain = from.rsplit('@').next().unwrap_or("localhost");
-    let body = STANDARD.encode(mail.body.as_bytes());
-    let lines: Vec<&str> = body.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
-    format!(
-        "From: {from}\r\nTo: {}\r\nSubject: {}\r\nDate: {date}\r\nMessage-ID: <{}@{domain}>\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
-        header_value(&mail.to),
-        header_value(&mail.subject),
-        uuid::Uuid::now_v7().simple(),
-        lines.join("\r\n")
-    )
-}
-
-/// One SMTP exchange over a stream.
-struct Conversation<S> {
-    stream: BufReader<S>,
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> Conversation<S> {
-    fn new(stream: S) -> Self {
-        Conversation { stream: BufReader::new(stream) }
-    }
-
-    fn into_inner(self) -> S {
-        self.stream.into_inner()
-    }
-
-    /// Reads a (multi-line) reply; returns its code and lines.
-    async fn reply(&mut self) -> Result<(u16, Vec<String>), String> {
-        let mut lines = Vec::new();
-        loop {
-            let mut line = String::new();
-            let n = self.stream.read_line(&mut line).await.map_err(|e| format!("mail server: {e}"))?;
-            if n == 0 || line.len() < 4 {
-                return Err("the mail server closed the connection".into());
-            }
-            let code: u16 = line[..3].parse().map_err(|_| "the mail server answered nonsense".to_owned())?;
-            let more = line.as_bytes()[3] == b'-';
-            lines.push(line[4..].trim_end().to_owned());
-            if !more {
-                return Ok((code, lines));
-            }
-        }
-    }
-
-    async fn expect(&mut self, code: u16) -> Result<Vec<String>, String> {
-        let (got, lines) = self.reply().await?;
-        if got != code {
-            // The server's words may name the recipient: keep only the code.
-            return Err(format!("the mail server refused with code {got} (expected {code})"));
-        }
-        Ok(lines)
-    }
-
-    async fn command(&mut self, line: &str, code: u16) -> Result<Vec<String>, String> {
-        self.stream
-            .get_mut()
-            .write_all(format!("{line}\r\n").as_bytes())
-            .await
-            .map_err(|e| format!("mail server: {e}"))?;
-        self.stream.get_mut().flush().await.map_err(|e| format!("mail server: {e}"))?;
-        self.expect(code).await
-    }
-
-    async fn ehlo(&mut self) -> Result<Vec<String>, String> {
-        self.command("EHLO custos", 250).await
-    }
-
-    async fn send_mail(&mut self, s: &SmtpSettings, mail: &Mail) -> Result<(), String> {
-        if let (Some(user), Some(password)) = (&s.username, &s.password) {
-            let token = STANDARD.encode(format!("\0{user}\0{password}"));
-            self.command(&format!("AUTH PLAIN {token}"), 235).await?;
-        }
-        self.command(&format!("MAIL FROM:<{}>", s.from), 250).await?;
-        self.command(&format!("RCPT TO:<{}>", mail.to), 250).await?;
-        self.command("DATA", 354).await?;
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let text = message(&s.from, mail, now);
-        // Dot-stuffing cannot be needed (base64 body), but the headers are checked anyway.
-        let stuffed: String = text
-            .split("\r\n")
-            .map(|l| if l.starts_with('.') { format!(".{l}\r\n") } else { format!("{l}\r\n") })
-            .collect();
-        self.stream.get_mut().write_all(stuffed.as_bytes()).await.map_err(|e| format!("mail server: {e}"))?;
-        self.command(".", 250).await?;
-        let _ = self.command("QUIT", 221).await;
-        Ok(())
-    }
+/// The message: a UTF-8 text body in base64 (safe for any content), `Date` and `Message-ID` set.
+pub(crate) fn message(from: &Mailbox, mail: &Mail) -> Result<Message, RemoteError> {
+    let to = mailbox(&mail.to).ok_or_else(|| RemoteError::Refused("the recipient is not an e-mail address".into()))?;
+    let domain = from.email.domain().to_owned();
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(one_line(&mail.subject))
+        .message_id(Some(format!("<{}@{domain}>", uuid::Uuid::now_v7().simple())))
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .header(ContentTransferEncoding::Base64)
+                .body(mail.body.clone()),
+        )
+        .map_err(|e| RemoteError::Refused(format!("the mail cannot be written: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn headers_cannot_be_injected_and_non_ascii_is_encoded() {
-        assert_eq!(header_value("a\r\nBcc: x@evil"), "a  Bcc: x@evil");
-        assert_eq!(header_value("Заявка"), format!("=?UTF-8?B?{}?=", STANDARD.encode("Заявка")));
-        assert!(!valid_address("a@b>\r\nRCPT TO:<c@d"));
-        assert!(valid_address("alice@example.com"));
+    fn text(m: &Message) -> String {
+        String::from_utf8(m.formatted()).unwrap()
     }
 
     #[test]
-    fn messages_carry_the_body_in_base64() {
+    fn headers_cannot_be_injected_and_non_ascii_is_encoded() {
+        let from = mailbox("aml@example.com").unwrap();
+        let injected = Mail { to: "a@example.com".into(), subject: "a\r\nBcc: x@evil".into(), body: "b".into() };
+        let written = text(&message(&from, &injected).unwrap());
+        assert!(!written.contains("\r\nBcc:"), "{written}");
+        let russian = Mail { to: "a@example.com".into(), subject: "Заявка".into(), body: "b".into() };
+        assert!(text(&message(&from, &russian).unwrap()).to_lowercase().contains("subject: =?utf-8?b?"));
+        assert!(mailbox("a@b>\r\nRCPT TO:<c@d").is_none());
+        let bad_recipient = Mail { to: "a@b>\r\nRCPT TO:<c@d".into(), subject: "s".into(), body: "b".into() };
+        assert!(matches!(message(&from, &bad_recipient), Err(RemoteError::Refused(_))));
+        assert!(mailbox("alice@example.com").is_some());
+    }
+
+    #[test]
+    fn messages_carry_the_body_in_base64_with_a_date() {
+        use base64::Engine;
+        let from = mailbox("aml@example.com").unwrap();
         let m = Mail { to: "a@example.com".into(), subject: "Hi".into(), body: "Привет\n.\nend".into() };
-        let text = message("aml@example.com", &m, 0);
-        assert!(text.contains("Content-Transfer-Encoding: base64"));
-        assert!(text.contains(&STANDARD.encode("Привет\n.\nend")));
-        assert!(text.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000"));
+        let written = text(&message(&from, &m).unwrap());
+        assert!(written.contains("Content-Transfer-Encoding: base64"), "{written}");
+        let body: String = written.split("\r\n\r\n").nth(1).unwrap().lines().collect();
+        let decoded = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
+        // Text travels with CRLF line breaks, the canonical form of text/plain (RFC 2046).
+        assert_eq!(String::from_utf8(decoded).unwrap(), "Привет\r\n.\r\nend");
+        assert!(written.contains("\r\nDate: "), "{written}");
+        assert!(written.contains("@example.com>"), "a Message-ID of the sender's domain");
     }
 }

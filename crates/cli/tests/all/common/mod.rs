@@ -5,8 +5,8 @@
 //! Set it to `skip` to run only the SQLite half; the test command says so plainly.
 #![allow(dead_code)]
 
-pub use custos_app::repos::*;
 use custos_app::model::{LabelRecord, LabelSource, Scope};
+pub use custos_app::repos::*;
 use custos_app::screening::Screener;
 use custos_app::{App, AppParts, Clock, ManualClock, Store};
 use custos_chain::DepositKey;
