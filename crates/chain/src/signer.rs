@@ -5,6 +5,7 @@
 
 use crate::error::ChainError;
 use crate::evm::{quantity, EvmRpc};
+use alloy_rlp::{Encodable, Header};
 use bitcoin::bip32::{ChildNumber, Xpriv};
 use bitcoin::secp256k1::{ecdsa::RecoverableSignature, All, Message, Secp256k1, SecretKey};
 use bitcoin::NetworkKind;
@@ -72,45 +73,6 @@ impl ExtendedPrivateKey {
     }
 }
 
-/// RLP: a byte string.
-fn rlp_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    match b {
-        [x] if *x < 0x80 => out.push(*x),
-        _ if b.len() < 56 => {
-            out.push(0x80 + b.len() as u8);
-            out.extend_from_slice(b);
-        }
-        _ => {
-            let len = (b.len() as u64).to_be_bytes();
-            let len = &len[len.iter().position(|&x| x != 0).unwrap_or(7)..];
-            out.push(0xb7 + len.len() as u8);
-            out.extend_from_slice(len);
-            out.extend_from_slice(b);
-        }
-    }
-}
-
-/// RLP: an unsigned integer (big-endian, no leading zeros).
-fn rlp_uint(out: &mut Vec<u8>, n: u128) {
-    let b = n.to_be_bytes();
-    let start = b.iter().position(|&x| x != 0).unwrap_or(16);
-    rlp_bytes(out, &b[start..]);
-}
-
-fn rlp_list(items: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    if items.len() < 56 {
-        out.push(0xc0 + items.len() as u8);
-    } else {
-        let len = (items.len() as u64).to_be_bytes();
-        let len = &len[len.iter().position(|&x| x != 0).unwrap_or(7)..];
-        out.push(0xf7 + len.len() as u8);
-        out.extend_from_slice(len);
-    }
-    out.extend_from_slice(items);
-    out
-}
-
 fn hex_bytes(s: &str) -> Result<Vec<u8>, String> {
     let s = s.strip_prefix("0x").unwrap_or(s);
     if s.len() % 2 == 1 {
@@ -132,19 +94,23 @@ pub fn sign_legacy(
     data: &[u8],
 ) -> Result<Vec<u8>, String> {
     let to = hex_bytes(to.as_str())?;
+    // RLP (alloy-rlp): integers without leading zeros, r and s likewise, the whole as a list.
     let fields = |v: u128, r: &[u8], s: &[u8]| {
-        let mut f = Vec::new();
-        rlp_uint(&mut f, u128::from(nonce));
-        rlp_uint(&mut f, gas_price);
-        rlp_uint(&mut f, u128::from(gas));
-        rlp_bytes(&mut f, &to);
-        rlp_uint(&mut f, value);
-        rlp_bytes(&mut f, data);
-        rlp_uint(&mut f, v);
         let trim = |x: &[u8]| x[x.iter().position(|&b| b != 0).unwrap_or(x.len())..].to_vec();
-        rlp_bytes(&mut f, &trim(r));
-        rlp_bytes(&mut f, &trim(s));
-        rlp_list(&f)
+        let mut payload = Vec::new();
+        nonce.encode(&mut payload);
+        gas_price.encode(&mut payload);
+        gas.encode(&mut payload);
+        to.as_slice().encode(&mut payload);
+        value.encode(&mut payload);
+        data.encode(&mut payload);
+        v.encode(&mut payload);
+        trim(r).as_slice().encode(&mut payload);
+        trim(s).as_slice().encode(&mut payload);
+        let mut out = Vec::with_capacity(payload.len() + 3);
+        Header { list: true, payload_length: payload.len() }.encode(&mut out);
+        out.extend_from_slice(&payload);
+        out
     };
     let unsigned = fields(u128::from(chain_id), &[], &[]);
     let digest: [u8; 32] = Keccak256::digest(&unsigned).into();
