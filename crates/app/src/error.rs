@@ -143,8 +143,12 @@ impl std::fmt::Display for ErrorCode {
 pub enum StoreError {
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A unique key is taken: an account's e-mail, an order's open appeal, a row written twice.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The order's lifecycle refuses an event; nothing was written.
+    #[error("{0}")]
+    IllegalTransition(#[from] custos_domain::order::IllegalTransition),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -217,6 +221,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Unavailable(m) => AppError::Unavailable(m),
             StoreError::Conflict(m) => AppError::conflict(ErrorCode::Conflict, m),
+            StoreError::IllegalTransition(e) => AppError::conflict(ErrorCode::IllegalTransition, e),
             StoreError::Other(m) => AppError::Internal(m),
         }
     }

@@ -335,7 +335,7 @@ pub trait OrderRepo: Send + Sync {
     async fn record_deposit(&self, write: &DepositWrite) -> StoreResult<DepositOutcome>;
     /// Applies lifecycle events to an order, with the screening and case they bring, the
     /// audit entry and the webhook, atomically. An event the lifecycle refuses is a
-    /// `StoreError::Conflict` naming the transition, and nothing is written.
+    /// `StoreError::IllegalTransition`, and nothing is written.
     async fn apply_order_events(&self, write: &OrderEventWrite) -> StoreResult<OrderRecord>;
     /// A customer's orders (by the blind index of the e-mail), newest first.
     async fn orders_of_customer(&self, email_index: &str, limit: i64) -> StoreResult<Vec<OrderRecord>>;

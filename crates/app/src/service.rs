@@ -517,7 +517,7 @@ impl App {
             case: case.clone(),
             ..OrderEventWrite::new(order.id, events, actor, now)
         };
-        let order = self.store.apply_order_events(&write).await.map_err(transition_error)?;
+        let order = self.store.apply_order_events(&write).await?;
         Ok((order, screening, case))
     }
 
@@ -528,7 +528,7 @@ impl App {
             data: json!({"payout_txid": txid}),
             ..OrderEventWrite::new(order_id, vec![OrderEvent::PayoutCompleted], actor, self.clock.now_ms())
         };
-        self.store.apply_order_events(&write).await.map_err(transition_error)
+        Ok(self.store.apply_order_events(&write).await?)
     }
 
     /// A case an officer may still act on.
@@ -650,7 +650,7 @@ impl App {
             refund_sent: Some((refund.id, txid.to_owned())),
             ..OrderEventWrite::new(refund.order_id, vec![OrderEvent::RefundSent], actor, self.clock.now_ms())
         };
-        self.store.apply_order_events(&write).await.map_err(transition_error)?;
+        self.store.apply_order_events(&write).await?;
         Ok(RefundRecord { status: RefundStatus::Sent, txid: Some(txid.to_owned()), ..refund })
     }
 
@@ -763,7 +763,7 @@ impl App {
             closes_case: Some(decision.case_id),
             ..OrderEventWrite::new(decision.order_id, vec![Self::decision_event(decision.kind)], approver, now)
         };
-        self.store.apply_order_events(&write).await.map_err(transition_error)?;
+        self.store.apply_order_events(&write).await?;
         Ok(DecisionRecord {
             status: DecisionStatus::Executed,
             approved_by: Some(approver.to_owned()),
@@ -832,7 +832,7 @@ impl App {
             opens_request: Some(stored),
             ..OrderEventWrite::new(order.id, events, actor, now)
         };
-        self.store.apply_order_events(&write).await.map_err(transition_error)?;
+        self.store.apply_order_events(&write).await?;
         if let Some(index) = &order.customer_email_index {
             // The request stands whether or not the mail goes out; the cabinet shows it too.
             let body = format!(
@@ -908,7 +908,7 @@ impl App {
             documents,
             ..OrderEventWrite::new(order.id, events, actor, now)
         };
-        self.store.apply_order_events(&write).await.map_err(transition_error)?;
+        self.store.apply_order_events(&write).await?;
         Ok(CustomerRequest {
             status: ReplyStatus::Answered,
             answered_at_ms: Some(now),
@@ -1127,7 +1127,7 @@ impl App {
                 case: Some(case),
                 ..OrderEventWrite::new(deposit.order_id, events, "system", now)
             };
-            self.store.apply_order_events(&write).await.map_err(transition_error)?;
+            self.store.apply_order_events(&write).await?;
             flagged += 1;
         }
         Ok(flagged)
@@ -1171,14 +1171,6 @@ impl App {
             data,
         };
         Ok(self.store.append_audit(&event, self.clock.now_ms()).await?)
-    }
-}
-
-/// A refused lifecycle transition is a conflict a person can read.
-fn transition_error(e: crate::ports::StoreError) -> AppError {
-    match e {
-        crate::ports::StoreError::Conflict(m) => AppError::conflict(ErrorCode::IllegalTransition, m),
-        other => other.into(),
     }
 }
 

@@ -418,7 +418,7 @@ impl OrderRepo for SqlStore {
                 Ok(next) => order.status = next,
                 Err(illegal) => {
                     session.rollback().await?;
-                    return Err(StoreError::Conflict(illegal.to_string()));
+                    return Err(StoreError::IllegalTransition(illegal));
                 }
             }
         }
