@@ -10,6 +10,7 @@ mod idempotency;
 pub mod openapi;
 pub mod pages;
 pub mod problem;
+mod route;
 pub mod routes;
 pub mod server;
 mod state;

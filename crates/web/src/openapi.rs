@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the route table and the schemas below.
 
 use crate::problem::catalogue;
-use crate::routes::ROUTES;
+use crate::route::RouteSpec;
 use custos_domain::{Asset, Network};
 use serde_json::{json, Map, Value};
 
@@ -104,9 +104,10 @@ fn also(responses: &mut Value, status: &str, description: &str) {
     responses[status] = problem_response(&joined);
 }
 
-pub fn document() -> Value {
+/// The document of `routes` (the API's are `routes::ROUTES`).
+pub fn document(routes: &[RouteSpec]) -> Value {
     let mut paths = Map::new();
-    for route in ROUTES {
+    for route in routes {
         let (body, mut responses) = operation(route.operation_id);
         let mut op = json!({
             "operationId": route.operation_id,

@@ -4,6 +4,7 @@ use crate::caller::Caller;
 use crate::dto;
 use crate::extract::{ApiBytes, ApiJson, ApiPath};
 use crate::problem::Problem;
+pub use crate::route::RouteSpec;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,21 +12,6 @@ use axum::{Extension, Json, Router};
 use custos_app::model::Scope;
 use custos_app::ErrorCode;
 use serde_json::Value;
-
-/// One route of the API and what it requires. The auth middleware refuses any authenticated
-/// route not listed here, and the OpenAPI document is generated from this table.
-///
-/// Each route is declared once, in [`api_routes!`]: the table and the router (with the handler)
-/// come from the same line, so they cannot drift.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteSpec {
-    pub method: &'static str,
-    pub path: &'static str,
-    /// `None`: public (no key needed).
-    pub scope: Option<Scope>,
-    pub operation_id: &'static str,
-    pub summary: &'static str,
-}
 
 /// Declares the API: for each route its method, path, scope (or `public`), operation id, handler
 /// and summary. Makes [`ROUTES`] and [`api_router`] from the one list.
@@ -86,7 +72,7 @@ type ApiResult = Result<(StatusCode, Json<Value>), Problem>;
 /// The OpenAPI document, made once.
 pub async fn openapi_document() -> Json<Value> {
     static DOCUMENT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    Json(DOCUMENT.get_or_init(crate::openapi::document).clone())
+    Json(DOCUMENT.get_or_init(|| crate::openapi::document(ROUTES)).clone())
 }
 
 /// One Prometheus series: name, type, help, and how to read it off an analyzer's counters.
