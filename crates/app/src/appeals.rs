@@ -3,13 +3,18 @@
 //! review deadline (SLA-2), and for a suspension may reinstate the account. Both texts are
 //! encrypted; an officer's reading is audited. SEC-17: only a customer who passed KYC appeals.
 
+use crate::accounts::Accounts;
+use crate::clock::Clock;
 use crate::error::{AppError, ErrorCode};
-use crate::model::{AppealRecord, CustomerStatus, StandingAppealRecord};
+use crate::keys::Sealer;
+use crate::model::{AppealRecord, CustomerStatus, OrderRecord, StandingAppealRecord};
 use crate::ports::StoreError;
-use crate::App;
-use custos_crypto::Aad;
+use crate::repos::*;
+use custos_crypto::{Aad, FieldCipher};
+use custos_domain::audit::AuditEvent;
 use custos_domain::OrderStatus;
 use serde_json::json;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Longest appeal or answer.
@@ -40,10 +45,79 @@ fn text(s: &str, what: &str) -> Result<String, AppError> {
     Ok(t.to_owned())
 }
 
-impl App {
+/// The repositories the appeals need.
+pub struct AppealRepos {
+    pub appeals: Arc<dyn AppealRepo>,
+    pub standing: Arc<dyn StandingRepo>,
+    pub orders: Arc<dyn OrderRepo>,
+    pub verifications: Arc<dyn VerificationRepo>,
+    pub keys: Arc<dyn KeyRepo>,
+    pub audit: Arc<dyn AuditRepo>,
+}
+
+impl AppealRepos {
+    /// Each repository of `store`.
+    pub fn of(store: &Arc<dyn Store>) -> AppealRepos {
+        AppealRepos {
+            appeals: store.clone(),
+            standing: store.clone(),
+            orders: store.clone(),
+            verifications: store.clone(),
+            keys: store.clone(),
+            audit: store.clone(),
+        }
+    }
+}
+
+/// Appeals of an order's outcome and of a customer's standing.
+pub struct Appeals {
+    repos: AppealRepos,
+    cipher: FieldCipher,
+    clock: Arc<dyn Clock>,
+    /// SLA-2: an appeal is answered within the review deadline.
+    review_ms: i64,
+    /// Tells customers their appeal was answered.
+    accounts: Arc<Accounts>,
+}
+
+impl Appeals {
+    pub fn new(
+        repos: AppealRepos,
+        cipher: FieldCipher,
+        clock: Arc<dyn Clock>,
+        review_ms: i64,
+        accounts: Arc<Accounts>,
+    ) -> Appeals {
+        Appeals { repos, cipher, clock, review_ms, accounts }
+    }
+
+    async fn order(&self, id: Uuid) -> Result<OrderRecord, AppError> {
+        Ok(self
+            .repos
+            .orders
+            .get_order(id)
+            .await?
+            .ok_or_else(|| AppError::not_found(ErrorCode::OrderNotFound, format!("no order {id}")))?
+            .order)
+    }
+
+    async fn kyc_passed(&self, email_index: &str) -> Result<bool, AppError> {
+        crate::kyc::kyc_passed(self.repos.verifications.as_ref(), email_index).await
+    }
+
+    async fn sealer_for(&self, email_index: Option<&str>) -> Result<Sealer<'_>, AppError> {
+        crate::keys::sealer(self.repos.keys.as_ref(), &self.cipher, email_index, self.clock.now_ms()).await
+    }
+
+    /// An officer read a text: an audit event.
+    async fn audit_reading(&self, actor: &str, entity_type: &str, id: Uuid) -> Result<(), AppError> {
+        let event = AuditEvent::new(actor, "personal_data.viewed", entity_type, id, json!({"field": "text"}));
+        Ok(self.repos.audit.append_audit(&event, self.clock.now_ms()).await?)
+    }
+
     /// The customer appeals the decision on `order_id`.
     pub async fn appeal(&self, order_id: Uuid, appeal: &str, actor: &str) -> Result<AppealRecord, AppError> {
-        let order = self.queries.order(order_id).await?.order;
+        let order = self.order(order_id).await?;
         if !appealable(order.status) {
             return Err(AppError::conflict(
                 ErrorCode::NotAppealable,
@@ -78,11 +152,11 @@ impl App {
                 .seal_str(&appeal, aad("text", &id.to_string())),
             outcome_enc: None,
             created_at_ms: now,
-            due_at_ms: now + self.deadlines.review_ms,
+            due_at_ms: now + self.review_ms,
             answered_by: None,
             answered_at_ms: None,
         };
-        match self.store.insert_appeal(&record, actor).await {
+        match self.repos.appeals.insert_appeal(&record, actor).await {
             Err(StoreError::Conflict(_)) => {
                 Err(AppError::conflict(ErrorCode::AppealOpen, "this order's appeal is still being reviewed"))
             }
@@ -91,11 +165,11 @@ impl App {
     }
 
     pub async fn appeals_of_order(&self, order_id: Uuid) -> Result<Vec<AppealRecord>, AppError> {
-        Ok(self.store.appeals_of_order(order_id).await?)
+        Ok(self.repos.appeals.appeals_of_order(order_id).await?)
     }
 
     pub async fn open_appeals(&self) -> Result<Vec<AppealRecord>, AppError> {
-        Ok(self.store.open_appeals(500).await?)
+        Ok(self.repos.appeals.open_appeals(500).await?)
     }
 
     /// The appeal's text and outcome, for the customer who wrote it.
@@ -113,7 +187,7 @@ impl App {
 
     /// The appeal's texts for an officer: the reading is an audit event.
     pub async fn read_appeal(&self, a: &AppealRecord, actor: &str) -> Result<(String, Option<String>), AppError> {
-        self.audit(actor, "personal_data.viewed", "appeal", &a.id.to_string(), json!({"field": "text"})).await?;
+        self.audit_reading(actor, "appeal", a.id).await?;
         Ok(self.appeal_texts(a))
     }
 
@@ -121,16 +195,17 @@ impl App {
     pub async fn answer_appeal(&self, id: Uuid, outcome: &str, actor: &str) -> Result<(), AppError> {
         let outcome = text(outcome, "answer")?;
         let appeal = self
-            .store
+            .repos
+            .appeals
             .get_appeal(id)
             .await?
             .ok_or_else(|| AppError::not_found(ErrorCode::AppealNotFound, format!("no appeal {id}")))?;
-        let order = self.queries.order(appeal.order_id).await?.order;
+        let order = self.order(appeal.order_id).await?;
         let sealed = self
             .sealer_for(order.customer_email_index.as_deref())
             .await?
             .seal_str(&outcome, aad("outcome", &id.to_string()));
-        if !self.store.answer_appeal(id, &sealed, actor, self.clock.now_ms()).await? {
+        if !self.repos.appeals.answer_appeal(id, &sealed, actor, self.clock.now_ms()).await? {
             return Err(AppError::conflict(ErrorCode::AppealAnswered, "this appeal has been answered already"));
         }
         if let Some(index) = &order.customer_email_index {
@@ -152,7 +227,7 @@ impl App {
         appeal: &str,
         actor: &str,
     ) -> Result<StandingAppealRecord, AppError> {
-        match self.store.customer_status(email_index).await? {
+        match self.repos.standing.customer_status(email_index).await? {
             Some((_, CustomerStatus::Suspended | CustomerStatus::Restricted)) => {}
             _ => {
                 return Err(AppError::conflict(ErrorCode::NotAppealable, "the account is not suspended or restricted"))
@@ -176,22 +251,22 @@ impl App {
             outcome_enc: None,
             reinstated: false,
             created_at_ms: now,
-            due_at_ms: now + self.deadlines.review_ms,
+            due_at_ms: now + self.review_ms,
             answered_by: None,
             answered_at_ms: None,
         };
-        match self.store.insert_standing_appeal(&record, actor).await {
+        match self.repos.standing.insert_standing_appeal(&record, actor).await {
             Err(StoreError::Conflict(m)) => Err(AppError::conflict(ErrorCode::AppealOpen, m)),
             other => other.map(|_| record).map_err(AppError::from),
         }
     }
 
     pub async fn standing_appeals_of(&self, email_index: &str) -> Result<Vec<StandingAppealRecord>, AppError> {
-        Ok(self.store.standing_appeals_of(email_index).await?)
+        Ok(self.repos.standing.standing_appeals_of(email_index).await?)
     }
 
     pub async fn open_standing_appeals(&self) -> Result<Vec<StandingAppealRecord>, AppError> {
-        Ok(self.store.open_standing_appeals(500).await?)
+        Ok(self.repos.standing.open_standing_appeals(500).await?)
     }
 
     /// A standing appeal's text and answer, for the customer who wrote it.
@@ -205,8 +280,7 @@ impl App {
         a: &StandingAppealRecord,
         actor: &str,
     ) -> Result<(String, Option<String>), AppError> {
-        self.audit(actor, "personal_data.viewed", "standing_appeal", &a.id.to_string(), json!({"field": "text"}))
-            .await?;
+        self.audit_reading(actor, "standing_appeal", a.id).await?;
         Ok(self.standing_appeal_texts(a))
     }
 
@@ -221,7 +295,8 @@ impl App {
     ) -> Result<(), AppError> {
         let outcome = text(outcome, "answer")?;
         let appeal = self
-            .store
+            .repos
+            .standing
             .get_standing_appeal(id)
             .await?
             .ok_or_else(|| AppError::not_found(ErrorCode::AppealNotFound, format!("no appeal {id}")))?;
@@ -229,7 +304,7 @@ impl App {
             .sealer_for(Some(&appeal.email_index))
             .await?
             .seal_str(&outcome, standing_aad("outcome", &id.to_string()));
-        if !self.store.answer_standing_appeal(&appeal, &sealed, reinstate, actor, self.clock.now_ms()).await? {
+        if !self.repos.standing.answer_standing_appeal(&appeal, &sealed, reinstate, actor, self.clock.now_ms()).await? {
             return Err(AppError::conflict(ErrorCode::AppealAnswered, "this appeal has been answered already"));
         }
         let body = if reinstate {

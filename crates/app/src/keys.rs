@@ -2,12 +2,15 @@
 //! survive a rotation), and re-sealing every encrypted value under the current master key
 //! after a rotation, in batches, safe alongside a running server.
 
+use crate::clock::Clock;
 use crate::error::{AppError, ErrorCode};
 pub use crate::model::{SealedColumn, StoredKey};
 use crate::ports::Store;
+use crate::repos::*;
 use crate::App;
 use custos_crypto::{Aad, DataKey, FieldCipher};
 use custos_domain::audit::AuditEvent;
+use std::sync::{Arc, Mutex};
 
 const fn sealed(table: &'static str, key: &'static str, column: &'static str, aad: &'static str) -> SealedColumn {
     SealedColumn { table, key, column, aad_column: aad, json_reports: false }
@@ -100,7 +103,7 @@ fn hold_keys(cipher: &FieldCipher, keys: &[StoredKey]) -> Result<(), AppError> {
 
 /// The customer's data key: their newest one, or a new one.
 pub(crate) async fn customer_key(
-    store: &dyn Store,
+    store: &dyn KeyRepo,
     cipher: &FieldCipher,
     email_index: &str,
     now_ms: i64,
@@ -151,7 +154,7 @@ impl<'a> Sealer<'a> {
 
 /// The sealer for the customer of `email_index` (their data key, made on first use).
 pub(crate) async fn sealer<'a>(
-    store: &dyn Store,
+    store: &dyn KeyRepo,
     cipher: &'a FieldCipher,
     email_index: Option<&str>,
     now_ms: i64,
@@ -219,6 +222,50 @@ fn reseal_value(cipher: &FieldCipher, c: &SealedColumn, row: &str, value: &str) 
 }
 
 impl App {
+    /// The sealer of a customer's personal data (their data key), or of no customer's.
+    pub(crate) async fn sealer_for(&self, email_index: Option<&str>) -> Result<Sealer<'_>, AppError> {
+        sealer(self.store.as_ref(), &self.cipher, email_index, self.clock.now_ms()).await
+    }
+}
+
+/// The repositories key management needs.
+pub struct KeyRepos {
+    pub keys: Arc<dyn KeyRepo>,
+    pub orders: Arc<dyn OrderRepo>,
+    pub accounts: Arc<dyn AccountRepo>,
+    pub verifications: Arc<dyn VerificationRepo>,
+    pub audit: Arc<dyn AuditRepo>,
+}
+
+impl KeyRepos {
+    /// Each repository of `store`.
+    pub fn of(store: &Arc<dyn Store>) -> KeyRepos {
+        KeyRepos {
+            keys: store.clone(),
+            orders: store.clone(),
+            accounts: store.clone(),
+            verifications: store.clone(),
+            audit: store.clone(),
+        }
+    }
+}
+
+/// Key management: re-sealing after a master key rotation, other processes' data keys, the
+/// erasure of a customer (SEC-6, PD-3), and what each key seals.
+pub struct Keys {
+    repos: KeyRepos,
+    cipher: FieldCipher,
+    clock: Arc<dyn Clock>,
+    /// Data keys made or erased before this were picked up ([`Keys::refresh_data_keys`]).
+    seen_ms: Mutex<i64>,
+}
+
+impl Keys {
+    pub fn new(repos: KeyRepos, cipher: FieldCipher, clock: Arc<dyn Clock>) -> Keys {
+        let seen_ms = Mutex::new(clock.now_ms() - 60_000);
+        Keys { repos, cipher, clock, seen_ms }
+    }
+
     /// Seals every value still under an older master key again under the current one; each
     /// value is replaced only if unchanged since it was read. Run after a rotation (`custos keys
     /// rotate`, or in the background by the server) until it reports nothing left; then the
@@ -233,7 +280,7 @@ impl App {
         for c in SEALED_COLUMNS {
             let mut after = String::new();
             loop {
-                let rows = self.store.sealed_values(c, &current, &after, batch).await?;
+                let rows = self.repos.keys.sealed_values(c, &current, &after, batch).await?;
                 let Some((last, _)) = rows.last() else { break };
                 after = last.clone();
                 for (row, value) in &rows {
@@ -241,7 +288,7 @@ impl App {
                     match reseal_value(&self.cipher, c, row, value) {
                         Ok(None) => {}
                         Ok(Some(new)) => {
-                            if self.store.replace_sealed(c, row, value, &new).await? {
+                            if self.repos.keys.replace_sealed(c, row, value, &new).await? {
                                 report.resealed += 1;
                             } else {
                                 report.raced += 1;
@@ -257,30 +304,20 @@ impl App {
             }
         }
         if report.resealed > 0 {
-            self.audit(
-                "system",
-                "keys.resealed",
-                "key",
-                self.cipher.key_id(),
-                serde_json::json!({"resealed": report.resealed, "unreadable": report.unreadable.len()}),
-            )
-            .await?;
+            let data = serde_json::json!({"resealed": report.resealed, "unreadable": report.unreadable.len()});
+            let event = AuditEvent::new("system", "keys.resealed", "key", self.cipher.key_id(), data);
+            self.repos.audit.append_audit(&event, self.clock.now_ms()).await?;
         }
         Ok(report)
     }
 
     /// Picks up the data keys other processes made or erased since the last look.
     pub async fn refresh_data_keys(&self) -> Result<(), AppError> {
-        let since = *self.keys_seen_ms.lock().unwrap_or_else(|e| e.into_inner());
+        let since = *self.seen_ms.lock().unwrap_or_else(|e| e.into_inner());
         let now = self.clock.now_ms();
-        hold_keys(&self.cipher, &self.store.data_keys_changed_since(since).await?)?;
-        *self.keys_seen_ms.lock().unwrap_or_else(|e| e.into_inner()) = now - 60_000;
+        hold_keys(&self.cipher, &self.repos.keys.data_keys_changed_since(since).await?)?;
+        *self.seen_ms.lock().unwrap_or_else(|e| e.into_inner()) = now - 60_000;
         Ok(())
-    }
-
-    /// The sealer of a customer's personal data (their data key), or of no customer's.
-    pub(crate) async fn sealer_for(&self, email_index: Option<&str>) -> Result<Sealer<'_>, AppError> {
-        sealer(self.store.as_ref(), &self.cipher, email_index, self.clock.now_ms()).await
     }
 
     /// Erases a customer where the law allows (SEC-6, PD-3): once nothing of theirs is open and
@@ -292,9 +329,9 @@ impl App {
         let normalized = email.trim().to_lowercase();
         let index = self.cipher.blind_index("customer_email", &normalized);
         let now = self.clock.now_ms();
-        let orders = self.store.orders_of_customer(&index, 100_000).await?;
-        let account = self.store.find_account(crate::accounts::records::AccountKind::Customer, &index).await?;
-        let keys = self.store.data_keys_of(&customer_owner(&index)).await?;
+        let orders = self.repos.orders.orders_of_customer(&index, 100_000).await?;
+        let account = self.repos.accounts.find_account(crate::accounts::records::AccountKind::Customer, &index).await?;
+        let keys = self.repos.keys.data_keys_of(&customer_owner(&index)).await?;
         if orders.is_empty() && account.is_none() && keys.is_empty() {
             return Err(AppError::not_found(ErrorCode::CustomerNotFound, "no customer with this e-mail"));
         }
@@ -305,7 +342,7 @@ impl App {
                 format!("order {} is still {}: its records are needed until it ends", o.number, o.status.as_str()),
             ));
         }
-        if self.verifications_of(&index).await?.iter().any(|v| !v.state.is_final()) {
+        if self.repos.verifications.verifications_of(&index).await?.iter().any(|v| !v.state.is_final()) {
             return Err(AppError::conflict(
                 ErrorCode::ErasureNotAllowed,
                 "a verification of this customer is still open",
@@ -324,14 +361,10 @@ impl App {
             }
         }
         let tombstone = format!("erased:{}", uuid::Uuid::now_v7().simple());
-        let event = AuditEvent {
-            actor: actor.into(),
-            action: "customer.erased".into(),
-            entity_type: "customer".into(),
-            entity_id: tombstone.clone(),
-            data: serde_json::json!({"orders": orders.len(), "keys": keys.iter().filter(|k| k.wrapped.is_some()).count()}),
-        };
-        let erased = self.store.erase_customer(&index, &customer_owner(&index), &tombstone, &[event], now).await?;
+        let data =
+            serde_json::json!({"orders": orders.len(), "keys": keys.iter().filter(|k| k.wrapped.is_some()).count()});
+        let event = AuditEvent::new(actor, "customer.erased", "customer", &tombstone, data);
+        let erased = self.repos.keys.erase_customer(&index, &customer_owner(&index), &tombstone, &[event], now).await?;
         for k in &keys {
             self.cipher.forget(&k.id);
         }
@@ -344,7 +377,7 @@ impl App {
         for c in SEALED_COLUMNS {
             let mut after = String::new();
             loop {
-                let rows = self.store.sealed_values(c, "", &after, 1000).await?;
+                let rows = self.repos.keys.sealed_values(c, "", &after, 1000).await?;
                 let Some((last, _)) = rows.last() else { break };
                 after = last.clone();
                 for (_, value) in &rows {

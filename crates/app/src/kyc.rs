@@ -6,6 +6,7 @@ use crate::error::{AppError, ErrorCode};
 use crate::events::{KycFailed, WebhookEvent};
 use crate::model::{CardRecord, VerificationFile, VerificationRecord};
 use crate::ports::KycEvent;
+use crate::repos::VerificationRepo;
 use crate::App;
 use custos_crypto::Aad;
 use custos_domain::audit::AuditEvent;
@@ -100,6 +101,11 @@ pub struct VerificationUpload<'a> {
     pub issued_on: Option<&'a str>,
 }
 
+/// Whether the customer passed an identity verification (SEC-17 asks it before an appeal).
+pub(crate) async fn kyc_passed(verifications: &dyn VerificationRepo, email_index: &str) -> Result<bool, AppError> {
+    Ok(verifications.verifications_of(email_index).await?.iter().any(|v| v.state == VerificationState::Verified))
+}
+
 impl App {
     /// What the provider knows a customer by: stable, opaque, not personal data.
     pub fn kyc_customer_ref(&self, email_index: &str) -> String {
@@ -191,7 +197,7 @@ impl App {
 
     /// Whether the customer has passed a verification (SEC-17's precondition).
     pub async fn kyc_passed(&self, email_index: &str) -> Result<bool, AppError> {
-        Ok(self.verifications_of(email_index).await?.iter().any(|v| v.state == VerificationState::Verified))
+        kyc_passed(self.store.as_ref(), email_index).await
     }
 
     /// The reason the customer is shown for a resubmission, decrypted.

@@ -5,6 +5,7 @@
 //! (state, audit event and outbox row in one transaction).
 
 pub mod accounts;
+pub mod api_keys;
 pub mod appeals;
 pub mod clock;
 pub mod consolidation;

@@ -3,7 +3,7 @@
 
 use crate::error::AppError;
 use crate::model::{NewDeposit, OrderRecord};
-use crate::ports::Store;
+use crate::repos::{CaseRepo, OrderRepo};
 use custos_domain::risk::RiskReport;
 use custos_domain::taxonomy::Tier;
 use custos_domain::{Amount, Asset};
@@ -55,7 +55,8 @@ impl MonitoringRules {
     /// The rules `deposit` (not yet stored) to `order` sets off.
     pub async fn check(
         &self,
-        store: &dyn Store,
+        orders: &dyn OrderRepo,
+        cases: &dyn CaseRepo,
         order: &OrderRecord,
         deposit: &NewDeposit,
         reports: &[RiskReport],
@@ -63,7 +64,7 @@ impl MonitoringRules {
     ) -> Result<Vec<RuleHit>, AppError> {
         let mut hits = Vec::new();
         if let Some(customer) = &order.customer_email_index {
-            let week = store.customer_deposits(customer, now_ms - 7 * DAY_MS).await?;
+            let week = orders.customer_deposits(customer, now_ms - 7 * DAY_MS).await?;
             let day: Vec<_> = week.iter().filter(|d| d.received_at_ms >= now_ms - DAY_MS).collect();
             if let Some(max) = self.max_deposits_per_customer_24h {
                 let n = day.len() + 1;
@@ -105,7 +106,7 @@ impl MonitoringRules {
                 }
             }
             if self.flag_customers_under_investigation {
-                let open = store.open_cases_of_customer(customer, order.id).await?;
+                let open = cases.open_cases_of_customer(customer, order.id).await?;
                 if open > 0 {
                     hits.push(RuleHit {
                         rule: "customer_under_investigation",
@@ -126,7 +127,7 @@ impl MonitoringRules {
                 if is_service {
                     continue;
                 }
-                let funded = store.orders_funded_by(deposit.network, source.as_str(), now_ms - 30 * DAY_MS).await?;
+                let funded = orders.orders_funded_by(deposit.network, source.as_str(), now_ms - 30 * DAY_MS).await?;
                 let mut customers: BTreeSet<String> = funded
                     .iter()
                     .filter(|(id, _)| *id != order.id)

@@ -8,6 +8,7 @@ use crate::model::*;
 use crate::monitoring::MonitoringRules;
 use crate::ports::{AddressDeriver, Mailer, Store};
 use crate::ports::{Direction, Transfer};
+use crate::repos::AuditRepo;
 use crate::screening::{Occasion, ScreenRequest, Screener};
 use custos_crypto::{Aad, FieldCipher};
 use custos_domain::access::Permission;
@@ -20,7 +21,7 @@ use custos_domain::OrderStatus;
 use custos_domain::{Address, Amount, Network, Policy};
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -103,19 +104,17 @@ pub struct App {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) deadlines: Deadlines,
     pub(crate) monitoring: MonitoringRules,
-    pub(crate) key_cache: Mutex<HashMap<String, (ApiKeyRecord, i64)>>,
-    /// Data keys made or erased before this were picked up ([`App::refresh_data_keys`]).
-    pub(crate) keys_seen_ms: Mutex<i64>,
-    pub(crate) accounts: Accounts,
+    pub(crate) accounts: Arc<Accounts>,
     pub(crate) kyc: Option<Arc<dyn crate::ports::KycProvider>>,
     pub(crate) kyc_rules: crate::kyc::KycRules,
     pub(crate) answers_by_key: bool,
     pub(crate) queries: crate::queries::Queries,
+    pub(crate) appeals: crate::appeals::Appeals,
+    pub(crate) keys: crate::keys::Keys,
+    pub(crate) api_keys: crate::api_keys::ApiKeys,
+    pub(crate) webhook_events: crate::webhooks::WebhookEvents,
     pub(crate) idempotency: crate::idempotency::Idempotency,
 }
-
-/// How long a looked-up API key is trusted without asking the database again.
-const KEY_CACHE_MS: i64 = 30_000;
 
 impl App {
     /// Validates the policy and records its version.
@@ -126,11 +125,30 @@ impl App {
             parts.store.ensure_policy_version(&parts.policy.fingerprint(), &document, parts.clock.now_ms()).await?;
         let now = parts.clock.now_ms();
         let cipher = crate::keys::prepare(parts.store.as_ref(), parts.cipher, now).await?;
-        let accounts =
-            Accounts::new(parts.store.clone(), cipher.clone(), parts.clock.clone(), parts.mailer, parts.auth);
+        let accounts = Arc::new(Accounts::new(
+            crate::accounts::AccountRepos::of(&parts.store),
+            cipher.clone(),
+            parts.clock.clone(),
+            parts.mailer,
+            parts.auth,
+        ));
+        let appeals = crate::appeals::Appeals::new(
+            crate::appeals::AppealRepos::of(&parts.store),
+            cipher.clone(),
+            parts.clock.clone(),
+            parts.deadlines.review_ms,
+            accounts.clone(),
+        );
         let queries = crate::queries::Queries::new(crate::queries::QueryRepos::of(&parts.store), cipher.clone());
         let idempotency = crate::idempotency::Idempotency::new(parts.store.clone(), parts.clock.clone());
+        let keys = crate::keys::Keys::new(crate::keys::KeyRepos::of(&parts.store), cipher.clone(), parts.clock.clone());
+        let api_keys = crate::api_keys::ApiKeys::new(parts.store.clone(), parts.clock.clone());
+        let webhook_events = crate::webhooks::WebhookEvents::new(parts.store.clone(), parts.clock.clone());
         Ok(App {
+            api_keys,
+            webhook_events,
+            appeals,
+            keys,
             queries,
             idempotency,
             accounts,
@@ -146,14 +164,32 @@ impl App {
             clock: parts.clock,
             deadlines: parts.deadlines,
             monitoring: parts.monitoring,
-            key_cache: Mutex::new(HashMap::new()),
-            keys_seen_ms: Mutex::new(now - 60_000),
         })
     }
 
     /// Accounts, sessions and MFA.
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
+    }
+
+    /// Appeals of an order's outcome and of a customer's standing.
+    pub fn appeals(&self) -> &crate::appeals::Appeals {
+        &self.appeals
+    }
+
+    /// Key management: re-sealing, other processes' data keys, erasure.
+    pub fn keys(&self) -> &crate::keys::Keys {
+        &self.keys
+    }
+
+    /// API keys: made by the operator or an admin, checked on every API request.
+    pub fn api_keys(&self) -> &crate::api_keys::ApiKeys {
+        &self.api_keys
+    }
+
+    /// The webhook outbox's events, for the API.
+    pub fn webhook_events(&self) -> &crate::webhooks::WebhookEvents {
+        &self.webhook_events
     }
 
     /// The API's idempotency keys.
@@ -352,7 +388,11 @@ impl App {
         screening.deposit_id = Some(deposit_id);
         let now = self.clock.now_ms();
         // MON-1: the monitoring rules beside the analyzers.
-        for hit in self.monitoring.check(self.store.as_ref(), &order, &deposit, &screening.reports, now).await? {
+        for hit in self
+            .monitoring
+            .check(self.store.as_ref(), self.store.as_ref(), &order, &deposit, &screening.reports, now)
+            .await?
+        {
             screening.decision.add_rule_hit(hit.rule, hit.detail, Action::Review);
         }
         if late {
@@ -400,77 +440,6 @@ impl App {
             Some(index) => self.cipher.blind_index("vendor_customer_ref", index)[..32].to_owned(),
             None => order.id.simple().to_string(),
         }
-    }
-
-    /// Creates an API key; returns the key itself (shown once) and its record.
-    pub async fn create_api_key(
-        &self,
-        name: &str,
-        scopes: Vec<Scope>,
-        actor: &str,
-    ) -> Result<(String, ApiKeyRecord), AppError> {
-        let name = name.trim();
-        if name.is_empty() || name.len() > 100 {
-            return Err(AppError::invalid(ErrorCode::InvalidName, "the key's name must be 1 to 100 characters"));
-        }
-        if scopes.is_empty() {
-            return Err(AppError::invalid(ErrorCode::InvalidScope, "an API key needs at least one scope"));
-        }
-        if ActorKind::of(actor) != ActorKind::System {
-            // The back-office (an admin) mints integration keys only (SEC-3).
-            if let Some(s) = scopes.iter().find(|s| s.is_compliance()) {
-                return Err(AppError::forbidden(
-                    ErrorCode::ScopeNeedsOperator,
-                    format!(
-                        "{} acts on compliance work; only the operator can grant it (custos apikey create)",
-                        s.as_str()
-                    ),
-                ));
-            }
-        }
-        let key = custos_crypto::new_api_key();
-        let record = ApiKeyRecord {
-            id: Uuid::now_v7(),
-            name: name.to_owned(),
-            scopes,
-            created_at_ms: self.clock.now_ms(),
-            revoked: false,
-        };
-        self.store.insert_api_key(&record, &custos_crypto::api_key_hash(&key), actor).await?;
-        Ok((key, record))
-    }
-
-    pub async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, AppError> {
-        Ok(self.store.list_api_keys().await?)
-    }
-
-    /// Revokes an API key at once (the authentication cache forgets it too).
-    pub async fn revoke_api_key(&self, id: Uuid, actor: &str) -> Result<(), AppError> {
-        if !self.store.revoke_api_key(id, actor, self.clock.now_ms()).await? {
-            return Err(AppError::not_found(ErrorCode::ApiKeyNotFound, format!("no live API key {id}")));
-        }
-        self.key_cache.lock().expect("not poisoned").clear();
-        Ok(())
-    }
-
-    /// Looks up an API key by its hash, with a short cache so that authentication is not a
-    /// query per request.
-    pub async fn authenticate(&self, key: &str) -> Result<Option<ApiKeyRecord>, AppError> {
-        let hash = custos_crypto::api_key_hash(key);
-        let now = self.clock.now_ms();
-        if let Some((rec, at)) = self.key_cache.lock().expect("not poisoned").get(&hash) {
-            if now - at < KEY_CACHE_MS {
-                return Ok(Some(rec.clone()));
-            }
-        }
-        let found = self.store.find_api_key(&hash).await?.filter(|k| !k.revoked);
-        let mut cache = self.key_cache.lock().expect("not poisoned");
-        if let Some(rec) = &found {
-            cache.insert(hash, (rec.clone(), now));
-        } else {
-            cache.remove(&hash);
-        }
-        Ok(found)
     }
 
     /// ADDR-4, ADDR-5: asks to pay an accepted (or released) order out. The destination is
@@ -1133,22 +1102,6 @@ impl App {
         Ok(flagged)
     }
 
-    /// A webhook event and its delivery state.
-    pub async fn webhook_event(&self, id: Uuid) -> Result<OutboxEvent, AppError> {
-        self.store
-            .outbox_get(id)
-            .await?
-            .ok_or_else(|| AppError::not_found(ErrorCode::EventNotFound, format!("no webhook event {id}")))
-    }
-
-    /// Sends a webhook event again (from the dead letters, or once more after delivery).
-    pub async fn replay_webhook(&self, id: Uuid, actor: &str) -> Result<OutboxEvent, AppError> {
-        if !self.store.outbox_replay(id, self.clock.now_ms(), actor).await? {
-            return Err(AppError::not_found(ErrorCode::EventNotFound, format!("no webhook event {id}")));
-        }
-        self.webhook_event(id).await
-    }
-
     /// Walks the whole audit chain; returns the number of entries checked or the first break.
     pub async fn verify_audit(&self) -> Result<Result<u64, ChainBreak>, AppError> {
         verify_audit(self.store.as_ref()).await
@@ -1163,19 +1116,13 @@ impl App {
         entity_id: &str,
         data: serde_json::Value,
     ) -> Result<(), AppError> {
-        let event = AuditEvent {
-            actor: actor.into(),
-            action: action.into(),
-            entity_type: entity_type.into(),
-            entity_id: entity_id.into(),
-            data,
-        };
+        let event = AuditEvent::new(actor, action, entity_type, entity_id, data);
         Ok(self.store.append_audit(&event, self.clock.now_ms()).await?)
     }
 }
 
 /// Verifies the audit chain of a store, page by page.
-pub async fn verify_audit(store: &dyn Store) -> Result<Result<u64, ChainBreak>, AppError> {
+pub async fn verify_audit(store: &dyn AuditRepo) -> Result<Result<u64, ChainBreak>, AppError> {
     let mut verifier = ChainVerifier::default();
     let mut after = 0;
     loop {

@@ -2,10 +2,12 @@
 //! id: retries with backoff, then a dead-letter state from which an event can be replayed.
 
 use crate::clock::Clock;
-use crate::error::AppError;
-use crate::model::DeliveryRecord;
-use crate::ports::{SendOutcome, Store, WebhookSender};
+use crate::error::{AppError, ErrorCode};
+use crate::model::{DeliveryRecord, OutboxEvent};
+use crate::ports::{SendOutcome, WebhookSender};
+use crate::repos::OutboxRepo;
 use std::sync::Arc;
+use uuid::Uuid;
 
 /// The delay before retry number `failures` (1-based): 10 s, 1 min, then 10 min six times;
 /// `None` once the retries are used up.
@@ -27,20 +29,20 @@ pub struct DeliveryPass {
 }
 
 pub struct Deliverer {
-    store: Arc<dyn Store>,
+    outbox: Arc<dyn OutboxRepo>,
     sender: Arc<dyn WebhookSender>,
     clock: Arc<dyn Clock>,
 }
 
 impl Deliverer {
-    pub fn new(store: Arc<dyn Store>, sender: Arc<dyn WebhookSender>, clock: Arc<dyn Clock>) -> Self {
-        Deliverer { store, sender, clock }
+    pub fn new(outbox: Arc<dyn OutboxRepo>, sender: Arc<dyn WebhookSender>, clock: Arc<dyn Clock>) -> Self {
+        Deliverer { outbox, sender, clock }
     }
 
     /// Sends every event that is due, once.
     pub async fn deliver_due(&self) -> Result<DeliveryPass, AppError> {
         let mut pass = DeliveryPass::default();
-        for event in self.store.outbox_due(self.clock.now_ms(), 100).await? {
+        for event in self.outbox.outbox_due(self.clock.now_ms(), 100).await? {
             let outcome = self.sender.send(&event.id.to_string(), &event.body()).await;
             let failures = event.attempts + 1;
             let record = match outcome {
@@ -63,9 +65,37 @@ impl Deliverer {
                     DeliveryRecord::Dead { error }
                 }
             };
-            self.store.outbox_record(event.id, &record).await?;
+            self.outbox.outbox_record(event.id, &record).await?;
         }
         Ok(pass)
+    }
+}
+
+/// The outbox's events as the API shows and replays them.
+pub struct WebhookEvents {
+    outbox: Arc<dyn OutboxRepo>,
+    clock: Arc<dyn Clock>,
+}
+
+impl WebhookEvents {
+    pub fn new(outbox: Arc<dyn OutboxRepo>, clock: Arc<dyn Clock>) -> WebhookEvents {
+        WebhookEvents { outbox, clock }
+    }
+
+    /// A webhook event and its delivery state.
+    pub async fn get(&self, id: Uuid) -> Result<OutboxEvent, AppError> {
+        self.outbox
+            .outbox_get(id)
+            .await?
+            .ok_or_else(|| AppError::not_found(ErrorCode::EventNotFound, format!("no webhook event {id}")))
+    }
+
+    /// Sends a webhook event again (from the dead letters, or once more after delivery).
+    pub async fn replay(&self, id: Uuid, actor: &str) -> Result<OutboxEvent, AppError> {
+        if !self.outbox.outbox_replay(id, self.clock.now_ms(), actor).await? {
+            return Err(AppError::not_found(ErrorCode::EventNotFound, format!("no webhook event {id}")));
+        }
+        self.get(id).await
     }
 }
 

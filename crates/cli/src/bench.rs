@@ -215,7 +215,7 @@ async fn pipeline(
 ) -> Result<ExitCode, String> {
     let (rt, base, scratch) = scratch_server(cfg, &g).await?;
     let database = rt.store.backend_kind().as_str();
-    let (key, _) = rt.app.create_api_key("bench", Scope::ALL.to_vec(), "cli").await.map_err(|e| e.to_string())?;
+    let (key, _) = rt.app.api_keys().create("bench", Scope::ALL.to_vec(), "cli").await.map_err(|e| e.to_string())?;
 
     // Sources: nine clean addresses in ten, one sanctioned.
     let clean = DepositKey::parse(Network::Ethereum, custos_chain::demo::ETHEREUM_XPUB).map_err(|e| e.to_string())?;

@@ -252,7 +252,7 @@ pub fn spawn_reseal(app: Arc<App>, has_previous_keys: bool) {
         return;
     }
     tokio::spawn(async move {
-        match app.reseal_all(200, &|_| {}).await {
+        match app.keys().reseal_all(200, &|_| {}).await {
             Ok(r) if r.unreadable.is_empty() => {
                 tracing::info!(examined = r.examined, resealed = r.resealed, "values re-sealed under the current key")
             }
@@ -270,7 +270,7 @@ pub fn spawn_deadline_job(app: Arc<App>) {
     tokio::spawn(async move {
         loop {
             // Data keys another process made or erased.
-            if let Err(e) = app.refresh_data_keys().await {
+            if let Err(e) = app.keys().refresh_data_keys().await {
                 tracing::warn!(error = %e, "data keys could not be refreshed");
             }
             match app.enforce_deadlines().await {

@@ -115,7 +115,7 @@ pub async fn demo(mut cfg: Config, g: Global, addr: String) -> Result<ExitCode, 
     let listener = listen(&addr).await?;
     let addr = listener.local_addr().map_or(addr, |a| a.to_string());
     let rt = bootstrap::runtime_at(&cfg, &loc, cipher, &addr).await?;
-    let (key, _) = rt.app.create_api_key("demo", Scope::ALL.to_vec(), "cli").await.map_err(|e| e.to_string())?;
+    let (key, _) = rt.app.api_keys().create("demo", Scope::ALL.to_vec(), "cli").await.map_err(|e| e.to_string())?;
     let index = rt.builtin.index();
     println!("{}", "=".repeat(78));
     println!("  CUSTOS DEMO: DEMO ONLY, NOT FOR REAL FUNDS");
@@ -263,7 +263,7 @@ pub async fn apikey(cfg: &Config, g: Global, cmd: ApikeyCommand) -> Result<ExitC
         })
         .collect::<Result<Vec<_>, _>>()?;
     let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, false)?).await?;
-    let (key, record) = rt.app.create_api_key(&name, scopes, "cli").await.map_err(|e| e.to_string())?;
+    let (key, record) = rt.app.api_keys().create(&name, scopes, "cli").await.map_err(|e| e.to_string())?;
     let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
     println!(
         "created API key {} ({}) with scopes {}; it is shown only now:",
@@ -309,7 +309,7 @@ pub async fn keys(cfg: &Config, g: Global, cmd: KeysCommand) -> Result<ExitCode,
     let result = match cmd {
         KeysCommand::Rotate { batch } => {
             let bar = crate::progress::spinner("re-sealing");
-            let report = rt.app.reseal_all(batch, &|n| bar.set_position(n)).await;
+            let report = rt.app.keys().reseal_all(batch, &|n| bar.set_position(n)).await;
             bar.finish_and_clear();
             report.map(|r| {
                 println!(
@@ -330,7 +330,7 @@ pub async fn keys(cfg: &Config, g: Global, cmd: KeysCommand) -> Result<ExitCode,
                 }
             })
         }
-        KeysCommand::Status | KeysCommand::New => rt.app.sealed_key_ids().await.map(|rows| {
+        KeysCommand::Status | KeysCommand::New => rt.app.keys().sealed_key_ids().await.map(|rows| {
             println!("{:<40} {:<10} {:>10}  key", "column", "key id", "values");
             for (column, id, n) in &rows {
                 let role = match ids.iter().position(|k| k == id) {
@@ -353,7 +353,7 @@ pub async fn customer(cfg: &Config, g: Global, cmd: CustomerCommand) -> Result<E
         return Err("erasing is irreversible: add --yes to erase this customer's personal data".into());
     }
     let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, true)?).await?;
-    let result = rt.app.erase_customer(&email, &cfg.privacy.rules(), "cli").await;
+    let result = rt.app.keys().erase_customer(&email, &cfg.privacy.rules(), "cli").await;
     rt.store.close().await;
     let keys = result.map_err(|e| e.to_string())?;
     println!("erased: {keys} data key(s) deleted; the customer's personal data can no longer be read");

@@ -22,6 +22,24 @@ pub struct AuditEvent {
     pub data: serde_json::Value,
 }
 
+impl AuditEvent {
+    pub fn new(
+        actor: impl Into<String>,
+        action: impl Into<String>,
+        entity_type: impl Into<String>,
+        entity_id: impl ToString,
+        data: serde_json::Value,
+    ) -> AuditEvent {
+        AuditEvent {
+            actor: actor.into(),
+            action: action.into(),
+            entity_type: entity_type.into(),
+            entity_id: entity_id.to_string(),
+            data,
+        }
+    }
+}
+
 /// A stored entry of the chain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {

@@ -23,7 +23,7 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     let Some(token) = bearer(&req) else {
         return Problem::unauthorized("send an API key as `Authorization: Bearer <key>`").into_response();
     };
-    let key = match state.app.authenticate(token).await {
+    let key = match state.app.api_keys().authenticate(token).await {
         Ok(Some(k)) => k,
         Ok(None) => return Problem::unauthorized("the API key is unknown or revoked").into_response(),
         Err(e) => return Problem::from(e).into_response(),

@@ -270,7 +270,7 @@ pub async fn refund_sent(
 }
 
 pub async fn get_webhook_event(State(state): State<AppState>, ApiPath(id): ApiPath) -> ApiResult {
-    let event = state.app.webhook_event(dto::event_id(&id)?).await?;
+    let event = state.app.webhook_events().get(dto::event_id(&id)?).await?;
     Ok((StatusCode::OK, Json(dto::webhook_event(&event))))
 }
 
@@ -279,7 +279,7 @@ pub async fn replay_webhook_event(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath,
 ) -> ApiResult {
-    let event = state.app.replay_webhook(dto::event_id(&id)?, &caller.actor()).await?;
+    let event = state.app.webhook_events().replay(dto::event_id(&id)?, &caller.actor()).await?;
     Ok((StatusCode::ACCEPTED, Json(dto::webhook_event(&event))))
 }
 

@@ -7,4 +7,4 @@
 pub mod records;
 mod service;
 
-pub use service::{Accounts, AuthError, AuthSettings, Authenticated, LoginStep, MfaSetup};
+pub use service::{AccountRepos, Accounts, AuthError, AuthSettings, Authenticated, LoginStep, MfaSetup};

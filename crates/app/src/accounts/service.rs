@@ -4,6 +4,7 @@ use super::records::*;
 use crate::clock::Clock;
 use crate::error::{AppError, ErrorCode};
 use crate::ports::{Mail, Mailer, Store, StoreError};
+use crate::repos::{AccountRepo, AuditRepo, KeyRepo, SessionRepo};
 use custos_crypto::password::{self, PasswordRejected};
 use custos_crypto::{api_key_hash, derive_token, new_token, totp, Aad, FieldCipher};
 use custos_domain::access::{Permission, Role};
@@ -167,8 +168,23 @@ pub fn normalise_email(email: &str) -> Result<String, AuthError> {
     }
 }
 
+/// The repositories accounts need.
+pub struct AccountRepos {
+    pub accounts: Arc<dyn AccountRepo>,
+    pub sessions: Arc<dyn SessionRepo>,
+    pub keys: Arc<dyn KeyRepo>,
+    pub audit: Arc<dyn AuditRepo>,
+}
+
+impl AccountRepos {
+    /// Each repository of `store`.
+    pub fn of(store: &Arc<dyn Store>) -> AccountRepos {
+        AccountRepos { accounts: store.clone(), sessions: store.clone(), keys: store.clone(), audit: store.clone() }
+    }
+}
+
 pub struct Accounts {
-    store: Arc<dyn Store>,
+    repos: AccountRepos,
     cipher: FieldCipher,
     clock: Arc<dyn Clock>,
     mailer: Arc<dyn Mailer>,
@@ -177,13 +193,13 @@ pub struct Accounts {
 
 impl Accounts {
     pub fn new(
-        store: Arc<dyn Store>,
+        repos: AccountRepos,
         cipher: FieldCipher,
         clock: Arc<dyn Clock>,
         mailer: Arc<dyn Mailer>,
         settings: AuthSettings,
     ) -> Accounts {
-        Accounts { store, cipher, clock, mailer, settings }
+        Accounts { repos, cipher, clock, mailer, settings }
     }
 
     pub fn settings(&self) -> &AuthSettings {
@@ -256,7 +272,7 @@ impl Accounts {
         let email_index = self.email_index(kind, &email);
         // A customer's e-mail is sealed with their own data key (erasable); staff's with the master key.
         let owner = (kind == AccountKind::Customer).then_some(email_index.as_str());
-        let sealer = crate::keys::sealer(self.store.as_ref(), &self.cipher, owner, now).await?;
+        let sealer = crate::keys::sealer(self.repos.keys.as_ref(), &self.cipher, owner, now).await?;
         Ok(AccountRecord {
             id,
             kind,
@@ -294,7 +310,7 @@ impl Accounts {
         let account = self.new_account(AccountKind::Staff, email, password, Some(role), "en").await?;
         let actor = by.map(actor_of).unwrap_or_else(|| "cli".into());
         let ev = event(&actor, "staff.created", account.id, json!({"role": role.as_str()}));
-        match self.store.insert_account(&account, &[ev]).await {
+        match self.repos.accounts.insert_account(&account, &[ev]).await {
             Err(StoreError::Conflict(_)) => Err(AuthError::Rejected("a staff account with this e-mail exists".into())),
             other => Ok(other.map(|_| account)?),
         }
@@ -307,7 +323,7 @@ impl Accounts {
         let account = self.new_account(AccountKind::Customer, email, password, None, locale).await?;
         let email = normalise_email(email)?;
         let ev = event(&actor_of(&account), "customer.registered", account.id, json!({}));
-        match self.store.insert_account(&account, &[ev]).await {
+        match self.repos.accounts.insert_account(&account, &[ev]).await {
             Ok(()) => self.send_confirmation(&account, &email).await,
             Err(StoreError::Conflict(_)) => {
                 self.send(&email, "Your account", "Someone tried to register with this address, which already has an account. If it was you, log in or reset your password; otherwise ignore this message.").await
@@ -324,7 +340,10 @@ impl Accounts {
     async fn send_confirmation(&self, account: &AccountRecord, email: &str) -> Result<(), AuthError> {
         let token = new_token();
         let expires = self.clock.now_ms() + self.settings.email_token_ms;
-        self.store.insert_email_token(&api_key_hash(&token), account.id, EmailPurpose::Confirm, expires, None).await?;
+        self.repos
+            .sessions
+            .insert_email_token(&api_key_hash(&token), account.id, EmailPurpose::Confirm, expires, None)
+            .await?;
         let link = format!("{}/cabinet/confirm?token={token}", self.settings.public_url.trim_end_matches('/'));
         self.send(
             email,
@@ -338,14 +357,15 @@ impl Accounts {
     pub async fn confirm_email(&self, token: &str) -> Result<AccountRecord, AuthError> {
         let now = self.clock.now_ms();
         let (id, _) = self
-            .store
+            .repos
+            .sessions
             .take_email_token(&api_key_hash(token), EmailPurpose::Confirm, now)
             .await?
             .ok_or_else(|| AuthError::Rejected("this link is invalid, used or expired".into()))?;
-        let mut account = self.store.get_account(id).await?.ok_or(AuthError::NoSession)?;
+        let mut account = self.repos.accounts.get_account(id).await?.ok_or(AuthError::NoSession)?;
         account.email_confirmed = true;
         let ev = event(&actor_of(&account), "account.email_confirmed", id, json!({}));
-        self.store.update_account(&account, &[ev], now).await?;
+        self.repos.accounts.update_account(&account, &[ev], now).await?;
         Ok(account)
     }
 
@@ -366,7 +386,7 @@ impl Accounts {
     ) -> Result<(String, LoginStep), AuthError> {
         let now = self.clock.now_ms();
         let ip_key = self.ip_key(ip);
-        let ip_locked = self.store.throttle_locked_until(&ip_key).await?;
+        let ip_locked = self.repos.sessions.throttle_locked_until(&ip_key).await?;
         if ip_locked > now {
             return Err(AuthError::Locked { until_ms: ip_locked });
         }
@@ -376,13 +396,14 @@ impl Accounts {
             Ok(e) => (self.email_index(kind, &e), true),
             Err(_) => (self.email_index(kind, &email.trim().to_lowercase()), false),
         };
-        let account = if valid { self.store.find_account(kind, &index).await? } else { None };
+        let account = if valid { self.repos.accounts.find_account(kind, &index).await? } else { None };
         let email_key = format!("email:{}", &index[..32]);
-        let email_locked = self.store.throttle_locked_until(&email_key).await?;
+        let email_locked = self.repos.sessions.throttle_locked_until(&email_key).await?;
         let locked = email_locked.max(account.as_ref().map_or(0, |a| a.locked_until_ms));
         if locked > now {
             let id = account.as_ref().map(|a| a.id).unwrap_or_default();
-            self.store
+            self.repos
+                .audit
                 .append_audit(&event("anonymous", "auth.login_refused_locked", id, json!({"ip": ip_key})), now)
                 .await?;
             return Err(AuthError::Locked { until_ms: locked });
@@ -395,7 +416,7 @@ impl Accounts {
                 return Err(AuthError::BadCredentials);
             }
         };
-        self.store.account_login_succeeded(account.id).await?;
+        self.repos.accounts.account_login_succeeded(account.id).await?;
         let step = match (account.kind, account.mfa_enabled) {
             (_, true) => LoginStep::Code,
             (AccountKind::Staff, false) => LoginStep::EnrolMfa,
@@ -404,7 +425,10 @@ impl Accounts {
         let stage = if step == LoginStep::Done { SessionStage::Full } else { SessionStage::Password };
         let token = self.start_session(&account, stage, previous).await?;
         let action = if stage == SessionStage::Full { "auth.login" } else { "auth.password_accepted" };
-        self.store.append_audit(&event(&actor_of(&account), action, account.id, json!({"ip": ip_key})), now).await?;
+        self.repos
+            .audit
+            .append_audit(&event(&actor_of(&account), action, account.id, json!({"ip": ip_key})), now)
+            .await?;
         Ok((token, step))
     }
 
@@ -432,9 +456,14 @@ impl Accounts {
         let locked = match (failure, account) {
             (Failure::Password { email_key }, _) => {
                 let window = s.account_lock_ms;
-                self.store.throttle_failure(email_key, now, window, s.account_failures, s.account_lock_ms).await?
+                self.repos
+                    .sessions
+                    .throttle_failure(email_key, now, window, s.account_failures, s.account_lock_ms)
+                    .await?
             }
-            (_, Some(a)) => self.store.account_login_failed(a.id, s.account_failures, now + s.account_lock_ms).await?,
+            (_, Some(a)) => {
+                self.repos.accounts.account_login_failed(a.id, s.account_failures, now + s.account_lock_ms).await?
+            }
             (_, None) => 0,
         };
         if locked > 0 {
@@ -445,12 +474,13 @@ impl Accounts {
                 json!({"until_ms": locked, "known": account.is_some()}),
             ));
         }
-        let ip_locked = self.store.throttle_failure(ip_key, now, s.ip_window_ms, s.ip_failures, s.ip_lock_ms).await?;
+        let ip_locked =
+            self.repos.sessions.throttle_failure(ip_key, now, s.ip_window_ms, s.ip_failures, s.ip_lock_ms).await?;
         if ip_locked > 0 {
             events.push(event("system", "auth.ip_locked", id, json!({"ip": ip_key, "until_ms": ip_locked})));
         }
         for e in &events {
-            self.store.append_audit(e, now).await?;
+            self.repos.audit.append_audit(e, now).await?;
         }
         Ok(())
     }
@@ -477,7 +507,7 @@ impl Accounts {
             step_up_at_ms: 0,
             revoked: false,
         };
-        self.store.insert_session(&session, replaces.map(api_key_hash).as_deref()).await?;
+        self.repos.sessions.insert_session(&session, replaces.map(api_key_hash).as_deref()).await?;
         Ok(token)
     }
 
@@ -486,8 +516,8 @@ impl Accounts {
     pub async fn session(&self, token: &str) -> Result<Option<Authenticated>, AppError> {
         let now = self.clock.now_ms();
         let hash = api_key_hash(token);
-        let Some(session) = self.store.get_session(&hash).await? else { return Ok(None) };
-        let Some(account) = self.store.get_account(session.account_id).await? else { return Ok(None) };
+        let Some(session) = self.repos.sessions.get_session(&hash).await? else { return Ok(None) };
+        let Some(account) = self.repos.accounts.get_account(session.account_id).await? else { return Ok(None) };
         let idle = match account.kind {
             AccountKind::Staff => self.settings.staff_idle_ms,
             AccountKind::Customer => self.settings.customer_idle_ms,
@@ -497,7 +527,7 @@ impl Accounts {
         }
         // One write a minute at most per session.
         if now - session.last_seen_ms >= MINUTE {
-            self.store.touch_session(&hash, now).await?;
+            self.repos.sessions.touch_session(&hash, now).await?;
         }
         let stepped_up = session.step_up_at_ms > 0 && now - session.step_up_at_ms <= self.settings.step_up_ms;
         Ok(Some(Authenticated { csrf: derive_token(token, "csrf"), stepped_up, session, account }))
@@ -506,20 +536,20 @@ impl Accounts {
     /// Checks a TOTP code, or a recovery code, and uses it up. Failures count like failed logins.
     async fn check_code(&self, account: &AccountRecord, code: &str, ip: &str) -> Result<(), AuthError> {
         let now = self.clock.now_ms();
-        let locked = self.store.get_account(account.id).await?.map_or(0, |a| a.locked_until_ms);
+        let locked = self.repos.accounts.get_account(account.id).await?.map_or(0, |a| a.locked_until_ms);
         if locked > now {
             return Err(AuthError::Locked { until_ms: locked });
         }
         let secret = self.totp_secret(account)?.ok_or(AuthError::BadCode)?;
         let accepted = match totp::matching_step(&secret, code, now) {
-            Some(step) => self.store.claim_totp_step(account.id, step).await?,
+            Some(step) => self.repos.accounts.claim_totp_step(account.id, step).await?,
             None => {
                 let normal = totp::normalise_recovery_code(code);
                 if account.mfa_enabled && normal.len() == 10 {
-                    let used = self.store.use_recovery_code(account.id, &api_key_hash(&normal), now).await?;
+                    let used = self.repos.accounts.use_recovery_code(account.id, &api_key_hash(&normal), now).await?;
                     if used {
                         let ev = event(&actor_of(account), "auth.recovery_code_used", account.id, json!({}));
-                        self.store.append_audit(&ev, now).await?;
+                        self.repos.audit.append_audit(&ev, now).await?;
                     }
                     used
                 } else {
@@ -547,10 +577,10 @@ impl Accounts {
             return Err(AuthError::NoSession);
         }
         self.check_code(&auth.account, code, ip).await?;
-        self.store.account_login_succeeded(auth.account.id).await?;
+        self.repos.accounts.account_login_succeeded(auth.account.id).await?;
         let new = self.start_session(&auth.account, SessionStage::Full, Some(token)).await?;
         let ev = event(&auth.actor(), "auth.login", auth.account.id, json!({"ip": self.ip_key(ip), "mfa": true}));
-        self.store.append_audit(&ev, self.clock.now_ms()).await?;
+        self.repos.audit.append_audit(&ev, self.clock.now_ms()).await?;
         Ok(new)
     }
 
@@ -564,7 +594,7 @@ impl Accounts {
         let mut account = auth.account.clone();
         let id = account.id.to_string();
         account.totp_secret_enc = Some(self.cipher.encrypt(&b32, Self::aad("totp_secret", &id)));
-        self.store.update_account(&account, &[], self.clock.now_ms()).await?;
+        self.repos.accounts.update_account(&account, &[], self.clock.now_ms()).await?;
         let email = self.email_of(&account)?;
         Ok(MfaSetup { otpauth_uri: totp::otpauth_uri(&self.settings.issuer, &email, &secret), secret_base32: b32 })
     }
@@ -591,7 +621,7 @@ impl Accounts {
         code: &str,
         ip: &str,
     ) -> Result<(String, Vec<String>), AuthError> {
-        let account = self.store.get_account(auth.account.id).await?.ok_or(AuthError::NoSession)?;
+        let account = self.repos.accounts.get_account(auth.account.id).await?.ok_or(AuthError::NoSession)?;
         if account.mfa_enabled {
             return Err(AuthError::Rejected("MFA is already on".into()));
         }
@@ -599,7 +629,8 @@ impl Accounts {
         let mut account = account;
         account.mfa_enabled = true;
         let now = self.clock.now_ms();
-        self.store
+        self.repos
+            .accounts
             .update_account(&account, &[event(&actor_of(&account), "auth.mfa_enabled", account.id, json!({}))], now)
             .await?;
         let codes = self.new_recovery_codes(&account).await?;
@@ -611,12 +642,12 @@ impl Accounts {
         let codes: Vec<String> = (0..10).map(|_| totp::new_recovery_code()).collect();
         let hashes: Vec<String> = codes.iter().map(|c| api_key_hash(&totp::normalise_recovery_code(c))).collect();
         let ev = event(&actor_of(account), "auth.recovery_codes_issued", account.id, json!({"count": codes.len()}));
-        self.store.replace_recovery_codes(account.id, &hashes, &[ev], self.clock.now_ms()).await?;
+        self.repos.accounts.replace_recovery_codes(account.id, &hashes, &[ev], self.clock.now_ms()).await?;
         Ok(codes)
     }
 
     pub async fn unused_recovery_codes(&self, auth: &Authenticated) -> Result<i64, AppError> {
-        Ok(self.store.unused_recovery_codes(auth.account.id).await?)
+        Ok(self.repos.accounts.unused_recovery_codes(auth.account.id).await?)
     }
 
     /// Step-up: the TOTP code again, before a sensitive action.
@@ -626,15 +657,15 @@ impl Accounts {
         }
         self.check_code(&auth.account, code, ip).await?;
         let now = self.clock.now_ms();
-        self.store.step_up_session(&api_key_hash(token), now).await?;
-        self.store.append_audit(&event(&auth.actor(), "auth.step_up", auth.account.id, json!({})), now).await?;
+        self.repos.sessions.step_up_session(&api_key_hash(token), now).await?;
+        self.repos.audit.append_audit(&event(&auth.actor(), "auth.step_up", auth.account.id, json!({})), now).await?;
         Ok(())
     }
 
     pub async fn logout(&self, auth: &Authenticated, token: &str) -> Result<(), AppError> {
         let now = self.clock.now_ms();
-        self.store.revoke_session(&api_key_hash(token), now).await?;
-        self.store.append_audit(&event(&auth.actor(), "auth.logout", auth.account.id, json!({})), now).await?;
+        self.repos.sessions.revoke_session(&api_key_hash(token), now).await?;
+        self.repos.audit.append_audit(&event(&auth.actor(), "auth.logout", auth.account.id, json!({})), now).await?;
         Ok(())
     }
 
@@ -654,8 +685,8 @@ impl Accounts {
         account.password_hash = Self::new_password_hash(new, &email).await?;
         let now = self.clock.now_ms();
         let ev = event(&auth.actor(), "auth.password_changed", account.id, json!({}));
-        self.store.update_account(&account, &[ev], now).await?;
-        self.store.revoke_sessions_of(account.id, Some(&api_key_hash(token)), now).await?;
+        self.repos.accounts.update_account(&account, &[ev], now).await?;
+        self.repos.sessions.revoke_sessions_of(account.id, Some(&api_key_hash(token)), now).await?;
         Ok(())
     }
 
@@ -674,9 +705,9 @@ impl Accounts {
         account.mfa_enabled = false;
         account.totp_secret_enc = None;
         let ev = event(&auth.actor(), "auth.mfa_disabled", account.id, json!({}));
-        self.store.update_account(&account, &[ev], now).await?;
-        self.store.replace_recovery_codes(account.id, &[], &[], now).await?;
-        self.store.revoke_sessions_of(account.id, Some(&api_key_hash(token)), now).await?;
+        self.repos.accounts.update_account(&account, &[ev], now).await?;
+        self.repos.accounts.replace_recovery_codes(account.id, &[], &[], now).await?;
+        self.repos.sessions.revoke_sessions_of(account.id, Some(&api_key_hash(token)), now).await?;
         Ok(())
     }
 
@@ -709,11 +740,12 @@ impl Accounts {
         let hash = api_key_hash(&token);
         let sealed = self.cipher.encrypt(&new_email, Aad { table: "email_tokens", column: "data", row: &hash });
         let expires = self.clock.now_ms() + self.settings.email_token_ms;
-        self.store
+        self.repos
+            .sessions
             .insert_email_token(&hash, auth.account.id, EmailPurpose::ChangeEmail, expires, Some(&sealed))
             .await?;
         let ev = event(&auth.actor(), "account.email_change_requested", auth.account.id, json!({}));
-        self.store.append_audit(&ev, self.clock.now_ms()).await?;
+        self.repos.audit.append_audit(&ev, self.clock.now_ms()).await?;
         let link = format!("{}/cabinet/confirm-email?token={token}", self.settings.public_url.trim_end_matches('/'));
         self.send(&new_email, "confirm your new e-mail", &format!("Open this link to make this your e-mail address for your account:\n\n{link}\n\nThe link works once, for 24 hours.")).await?;
         self.send(&old_email, "e-mail change requested", "Someone asked to move your account to another e-mail address. If it was not you, change your password and tell our support at once.").await
@@ -725,26 +757,32 @@ impl Accounts {
         let hash = api_key_hash(token);
         let invalid = || AuthError::Rejected("this link is invalid, used or expired".into());
         let (id, sealed) =
-            self.store.take_email_token(&hash, EmailPurpose::ChangeEmail, now).await?.ok_or_else(invalid)?;
+            self.repos.sessions.take_email_token(&hash, EmailPurpose::ChangeEmail, now).await?.ok_or_else(invalid)?;
         let new_email = sealed
             .and_then(|s| self.cipher.decrypt(&s, Aad { table: "email_tokens", column: "data", row: &hash }).ok())
             .ok_or_else(invalid)?;
-        let account = self.store.get_account(id).await?.ok_or_else(invalid)?;
+        let account = self.repos.accounts.get_account(id).await?.ok_or_else(invalid)?;
         let new_index = self.email_index(AccountKind::Customer, &new_email);
         // Sealed with the customer's data key, which moves with them to the new address.
-        let sealer = crate::keys::sealer(self.store.as_ref(), &self.cipher, Some(&account.email_index), now).await?;
+        let sealer =
+            crate::keys::sealer(self.repos.keys.as_ref(), &self.cipher, Some(&account.email_index), now).await?;
         let new_enc = sealer.seal_str(&new_email, Self::aad("email", &id.to_string()));
         let ev = event(&actor_of(&account), "account.email_changed", id, json!({}));
-        match self.store.change_customer_email(id, &account.email_index, &new_index, &new_enc, &[ev], now).await {
+        match self
+            .repos
+            .accounts
+            .change_customer_email(id, &account.email_index, &new_index, &new_enc, &[ev], now)
+            .await
+        {
             Err(StoreError::Conflict(_)) => return Err(AuthError::Rejected("another account uses this e-mail".into())),
             other => other?,
         }
-        self.store.get_account(id).await?.ok_or_else(invalid)
+        self.repos.accounts.get_account(id).await?.ok_or_else(invalid)
     }
 
     /// Sends a customer an e-mail (a new request, a decision), if they have an account.
     pub async fn notify_customer(&self, email_index: &str, subject: &str, body: &str) -> Result<bool, AppError> {
-        let Some(account) = self.store.find_account(AccountKind::Customer, email_index).await? else {
+        let Some(account) = self.repos.accounts.find_account(AccountKind::Customer, email_index).await? else {
             return Ok(false);
         };
         if account.disabled || !account.email_confirmed {
@@ -761,7 +799,7 @@ impl Accounts {
     pub async fn set_locale(&self, auth: &Authenticated, locale: &str) -> Result<(), AppError> {
         let mut account = auth.account.clone();
         account.locale = if locale == "ru" { "ru" } else { "en" }.into();
-        Ok(self.store.update_account(&account, &[], self.clock.now_ms()).await?)
+        Ok(self.repos.accounts.update_account(&account, &[], self.clock.now_ms()).await?)
     }
 
     /// Changes a staff member's role or disables the account. A lower role cannot touch a
@@ -791,8 +829,8 @@ impl Accounts {
             account.id,
             json!({"from": current.as_str(), "role": role.as_str(), "disabled": disabled}),
         );
-        self.store.update_account(&account, &[ev], now).await?;
-        self.store.revoke_sessions_of(account.id, None, now).await?;
+        self.repos.accounts.update_account(&account, &[ev], now).await?;
+        self.repos.sessions.revoke_sessions_of(account.id, None, now).await?;
         Ok(account)
     }
 
@@ -808,9 +846,9 @@ impl Accounts {
         account.totp_secret_enc = None;
         let now = self.clock.now_ms();
         let ev = event(&admin.actor(), "auth.mfa_reset", account.id, json!({}));
-        self.store.update_account(&account, &[ev], now).await?;
-        self.store.replace_recovery_codes(account.id, &[], &[], now).await?;
-        self.store.revoke_sessions_of(account.id, None, now).await?;
+        self.repos.accounts.update_account(&account, &[ev], now).await?;
+        self.repos.accounts.replace_recovery_codes(account.id, &[], &[], now).await?;
+        self.repos.sessions.revoke_sessions_of(account.id, None, now).await?;
         Ok(())
     }
 
@@ -818,7 +856,7 @@ impl Accounts {
     pub async fn registration_allowed(&self, ip: &str) -> Result<(), AuthError> {
         let key = format!("register:{}", &self.cipher.blind_index("login_ip", ip)[..32]);
         let now = self.clock.now_ms();
-        let locked = self.store.throttle_failure(&key, now, HOUR, 11, HOUR).await?;
+        let locked = self.repos.sessions.throttle_failure(&key, now, HOUR, 11, HOUR).await?;
         if locked > 0 {
             return Err(AuthError::Locked { until_ms: locked });
         }
@@ -826,7 +864,8 @@ impl Accounts {
     }
 
     async fn staff_account(&self, id: Uuid) -> Result<AccountRecord, AuthError> {
-        self.store
+        self.repos
+            .accounts
             .get_account(id)
             .await?
             .filter(|a| a.kind == AccountKind::Staff)
@@ -834,7 +873,7 @@ impl Accounts {
     }
 
     pub async fn staff(&self) -> Result<Vec<AccountRecord>, AppError> {
-        Ok(self.store.list_accounts(AccountKind::Staff).await?)
+        Ok(self.repos.accounts.list_accounts(AccountKind::Staff).await?)
     }
 
     /// Reveals an account's e-mail to a member of staff: needs the permission and a step-up,
@@ -847,12 +886,12 @@ impl Accounts {
             return Err(AuthError::Rejected("enter your code again to reveal personal data".into()));
         }
         let ev = event(&staff.actor(), "personal_data.revealed", account.id, json!({"field": "email"}));
-        self.store.append_audit(&ev, self.clock.now_ms()).await?;
+        self.repos.audit.append_audit(&ev, self.clock.now_ms()).await?;
         Ok(self.email_of(account)?)
     }
 
     /// The customer account with this blind index of an e-mail.
     pub async fn customer_by_index(&self, email_index: &str) -> Result<Option<AccountRecord>, AppError> {
-        Ok(self.store.find_account(AccountKind::Customer, email_index).await?)
+        Ok(self.repos.accounts.find_account(AccountKind::Customer, email_index).await?)
     }
 }

@@ -179,7 +179,7 @@ both!(invariant_5_every_route_checks_the_key_and_its_scope, |t: TestApp| async m
     let base = t.serve_only().await;
     let c = Client::new();
     let (read_only, _) =
-        t.app.create_api_key("reader", vec![custos_app::model::Scope::OrdersRead], "test").await.unwrap();
+        t.app.api_keys().create("reader", vec![custos_app::model::Scope::OrdersRead], "test").await.unwrap();
     for route in custos_web::ROUTES {
         let url = format!("{base}{}", route.path.replace("{id}", &uuid::Uuid::now_v7().to_string()));
         let request = |key: Option<&str>| {

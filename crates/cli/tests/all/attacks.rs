@@ -22,8 +22,8 @@ both!(fix_1_four_eyes_is_two_people_not_two_keys, |t: TestApp| async move {
     let c = Client::new();
     let all =
         vec![Scope::OrdersCreate, Scope::DepositsCreate, Scope::OrdersRead, Scope::CasesManage, Scope::RequestsAnswer];
-    let (a, _) = t.app.create_api_key("key a", all.clone(), "cli").await.unwrap();
-    let (b, _) = t.app.create_api_key("key b", all, "cli").await.unwrap();
+    let (a, _) = t.app.api_keys().create("key a", all.clone(), "cli").await.unwrap();
+    let (b, _) = t.app.api_keys().create("key b", all, "cli").await.unwrap();
     let (order, case) = held(&c, &base, &a, "mallory@example.com").await;
     for kind in ["kyc", "source_of_funds"] {
         let (status, r) =
@@ -76,10 +76,10 @@ both!(fix_1_four_eyes_is_two_people_not_two_keys, |t: TestApp| async move {
     // The admin stays out of compliance decisions: no key that decides from the back-office.
     let admin = officer(&t, "admin@example.com", Role::Admin).await;
     for scope in [Scope::CasesManage, Scope::RequestsAnswer] {
-        let err = t.app.create_api_key("sneaky", vec![Scope::OrdersRead, scope], &admin.actor()).await.unwrap_err();
+        let err = t.app.api_keys().create("sneaky", vec![Scope::OrdersRead, scope], &admin.actor()).await.unwrap_err();
         assert_eq!(err.code(), "scope_needs_operator");
     }
-    assert!(t.app.create_api_key("site", vec![Scope::OrdersRead], &admin.actor()).await.is_ok());
+    assert!(t.app.api_keys().create("site", vec![Scope::OrdersRead], &admin.actor()).await.is_ok());
 });
 
 // 1. The integration mode: a key may answer on the customer's behalf; the answer is labelled

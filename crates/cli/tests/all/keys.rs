@@ -30,7 +30,7 @@ both!(sec6_a_rotation_reseals_every_value_and_the_old_key_can_go, |t: TestApp| a
     // Rotate: a new current key, the old one still configured; re-seal in small batches.
     let new = MasterKey::generate();
     let t = t.restart_with_keys(new.clone(), vec![old.clone()]).await;
-    let before = t.app.sealed_key_ids().await.unwrap();
+    let before = t.app.keys().sealed_key_ids().await.unwrap();
     let customers = "customer data keys";
     assert!(before.iter().all(|(_, id, _)| id == old.id() || id == customers), "{before:?}");
     let under =
@@ -43,12 +43,12 @@ both!(sec6_a_rotation_reseals_every_value_and_the_old_key_can_go, |t: TestApp| a
     );
     let sealed: u64 = before.iter().filter(|(_, k, _)| k == old.id()).map(|(_, _, n)| n).sum();
     let seen = std::sync::Mutex::new(0u64);
-    let report = t.app.reseal_all(3, &|n| *seen.lock().unwrap() = n).await.unwrap();
+    let report = t.app.keys().reseal_all(3, &|n| *seen.lock().unwrap() = n).await.unwrap();
     assert_eq!((report.resealed, report.raced, report.unreadable.len()), (sealed, 0, 0), "{report:?}");
     assert!(*seen.lock().unwrap() >= sealed, "progress is reported");
-    let after = t.app.sealed_key_ids().await.unwrap();
+    let after = t.app.keys().sealed_key_ids().await.unwrap();
     assert!(after.iter().all(|(_, id, _)| id == new.id() || id == customers), "none under the old key: {after:?}");
-    assert_eq!(t.app.reseal_all(3, &|_| {}).await.unwrap().resealed, 0, "a second pass has nothing to do");
+    assert_eq!(t.app.keys().reseal_all(3, &|_| {}).await.unwrap().resealed, 0, "a second pass has nothing to do");
     let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "keys.resealed"), "the rotation is in the audit log");
 
@@ -101,7 +101,7 @@ both!(sec6_erasing_a_customer_deletes_their_data_key_once_the_law_allows, |t: Te
     let index = t.app.queries().order(id).await.unwrap().order.customer_email_index.unwrap();
     t.app.register_card(id, CARD, Some("Cleo Example"), "test").await.unwrap();
     let rules = ErasureRules::default();
-    let err = t.app.erase_customer("cleo@example.com", &rules, "staff:dpo").await.unwrap_err();
+    let err = t.app.keys().erase_customer("cleo@example.com", &rules, "staff:dpo").await.unwrap_err();
     assert!(err.code() == "erasure_not_allowed" && err.to_string().contains("awaiting_deposit"), "{err}");
 
     // KYC, a clean deposit, the payout: the business is done.
@@ -129,7 +129,7 @@ both!(sec6_erasing_a_customer_deletes_their_data_key_once_the_law_allows, |t: Te
     let (_, done) =
         post(&c, format!("{base}/api/v1/orders/{id}/payout/complete"), &key, json!({"txid": "b".repeat(64)})).await;
     assert_eq!(done["status"], "completed");
-    let err = t.app.erase_customer("cleo@example.com", &rules, "staff:dpo").await.unwrap_err();
+    let err = t.app.keys().erase_customer("cleo@example.com", &rules, "staff:dpo").await.unwrap_err();
     assert!(err.to_string().contains("AML records are kept until 2030-12-31"), "{err}");
 
     // Five years and a day later the data may go.
@@ -141,7 +141,7 @@ both!(sec6_erasing_a_customer_deletes_their_data_key_once_the_law_allows, |t: Te
             .await
             .unwrap();
     t.clock.advance_ms(rules.retention_ms + 86_400_000);
-    let erased = t.app.erase_customer("Cleo@Example.com ", &rules, "staff:dpo").await.unwrap();
+    let erased = t.app.keys().erase_customer("Cleo@Example.com ", &rules, "staff:dpo").await.unwrap();
     assert_eq!(erased, 1, "her data key");
     let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     let entry = audit.iter().find(|e| e.action == "customer.erased").expect("audited");
@@ -190,7 +190,7 @@ both!(sec6_erasing_a_customer_deletes_their_data_key_once_the_law_allows, |t: Te
     let restored = t.store.get_account(uuid::Uuid::parse_str(&cleo_id).unwrap()).await.unwrap().unwrap();
     let err = t.app.accounts().email_of(&restored).unwrap_err();
     assert!(err.to_string().contains("erased") || err.to_string().contains("not configured"), "{err}");
-    let err = t.app.erase_customer("cleo@example.com", &rules, "staff:dpo").await.unwrap_err();
+    let err = t.app.keys().erase_customer("cleo@example.com", &rules, "staff:dpo").await.unwrap_err();
     assert_eq!(err.code(), "customer_not_found", "nothing is left to find her by");
     let _ = t.clock.now_ms();
 });

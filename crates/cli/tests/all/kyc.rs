@@ -278,9 +278,9 @@ both!(sec14_sec15_an_open_verification_restricts_and_a_missed_deadline_suspends,
     t.app.enforce_deadlines().await.unwrap();
     let standing = t.store.customer_status(&omar).await.unwrap().unwrap().1;
     assert_eq!(standing, custos_app::model::CustomerStatus::Suspended);
-    let refused = t.app.appeal_standing(&omar, "please reinstate me", "customer:test").await.unwrap_err();
+    let refused = t.app.appeals().appeal_standing(&omar, "please reinstate me", "customer:test").await.unwrap_err();
     assert_eq!(refused.code(), "kyc_required", "SEC-17: no appeal of the suspension before KYC");
-    let refused = t.app.appeal_standing(&nina, "why?", "customer:test").await.unwrap_err();
+    let refused = t.app.appeals().appeal_standing(&nina, "why?", "customer:test").await.unwrap_err();
     assert_eq!(refused.code(), "not_appealable", "nothing to appeal while active");
     let alerts = t.store.outbox_due(i64::MAX, 10_000).await.unwrap();
     assert_eq!(alerts.iter().filter(|e| e.event_type == "alert.kyc_overdue").count(), 1, "alerted once");

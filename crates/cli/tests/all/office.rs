@@ -54,7 +54,7 @@ both!(sec3_admins_manage_staff_and_api_keys_only_after_a_step_up, |t: TestApp| a
             .json(&json!({"network": "ethereum", "address": CLEAN_ETH}))
     };
     assert_eq!(screen().send().await.unwrap().status(), StatusCode::CREATED);
-    let record = t.app.api_keys().await.unwrap().into_iter().find(|k| k.name == "exchange site").unwrap();
+    let record = t.app.api_keys().list().await.unwrap().into_iter().find(|k| k.name == "exchange site").unwrap();
     let (status, _) = admin.post(&c, format!("{base}/office/apikeys/{}/revoke", record.id), &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(screen().send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "revoked at once");
@@ -391,7 +391,7 @@ both!(sec17_an_appeal_needs_kyc_first_and_an_officer_answers_within_the_review_d
     let support = staff(&t, "sam@example.com", Role::Support).await;
     let (_, page) = support.get(&c, format!("{base}/office/cases/{case}")).await;
     assert!(!page.contains(text), "support does not read appeals");
-    let appeal = t.app.appeals_of_order(uuid::Uuid::parse_str(order_id).unwrap()).await.unwrap().remove(0);
+    let appeal = t.app.appeals().appeals_of_order(uuid::Uuid::parse_str(order_id).unwrap()).await.unwrap().remove(0);
     let (status, _) =
         support.post(&c, format!("{base}/office/appeals/{}/answer", appeal.id), &[("outcome", "no")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -586,7 +586,7 @@ both!(sec14_an_officer_requests_a_verification_the_customer_sees_it_and_the_offi
     let support = staff(&t, "sue@example.com", Role::Support).await;
     let (status, page) = support.get(&c, url.clone()).await;
     assert!(status.is_success() && page.contains("standing-appeal") && !page.contains(text), "support does not");
-    let appeal = t.app.standing_appeals_of(&customer.email_index).await.unwrap().remove(0);
+    let appeal = t.app.appeals().standing_appeals_of(&customer.email_index).await.unwrap().remove(0);
     let answer = format!("{base}/office/standing-appeals/{}/answer", appeal.id);
     let fields = [("outcome", "Reinstated: please complete the verification today."), ("reinstate", "on")];
     let (status, _) = support.post(&c, answer.clone(), &fields).await;

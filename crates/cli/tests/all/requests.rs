@@ -32,7 +32,8 @@ async fn held(c: &Client, base: &str, key: &str, email: &str) -> (String, String
 
 both!(risk_2_a_held_order_is_released_after_kyc_and_source_of_funds_with_four_eyes, |t: TestApp| async move {
     let (base, officer_a) = t.serve().await;
-    let (site, _) = t.app.create_api_key("site", vec![Scope::RequestsAnswer, Scope::OrdersRead], "test").await.unwrap();
+    let (site, _) =
+        t.app.api_keys().create("site", vec![Scope::RequestsAnswer, Scope::OrdersRead], "test").await.unwrap();
     let c = Client::new();
     let (order, case) = held(&c, &base, &officer_a, "carol@example.com").await;
     let carol = customer_actor(&t, "carol@example.com").await;

@@ -171,7 +171,7 @@ struct KeysPage {
 }
 
 async fn keys_page(s: &AppState, v: &Viewer, n: Notice, new_key: Option<String>) -> Response {
-    let keys = match s.app.api_keys().await {
+    let keys = match s.app.api_keys().list().await {
         Ok(k) => k,
         Err(e) => return unavailable(v, e),
     };
@@ -211,7 +211,7 @@ pub async fn create_api_key(
     let scopes: Vec<Scope> = fields.iter().filter(|(k, _)| k == "scope").filter_map(|(_, v)| Scope::parse(v)).collect();
     let actor = v.auth.as_ref().map(|a| a.actor()).unwrap_or_default();
     let result = match stepped_up(&v) {
-        Ok(()) => s.app.create_api_key(&name, scopes, &actor).await.map_err(|e| e.to_string()),
+        Ok(()) => s.app.api_keys().create(&name, scopes, &actor).await.map_err(|e| e.to_string()),
         Err(e) => Err(e),
     };
     match result {
@@ -235,7 +235,7 @@ pub async fn revoke_api_key(
     let result = async {
         stepped_up(&v)?;
         let id = Uuid::parse_str(&id).map_err(|_| "no such key".to_owned())?;
-        s.app.revoke_api_key(id, &actor).await.map_err(|e| e.to_string())
+        s.app.api_keys().revoke(id, &actor).await.map_err(|e| e.to_string())
     }
     .await;
     keys_page(&s, &v, Notice::of(result, |_| "revoked".into()), None).await

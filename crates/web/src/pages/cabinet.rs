@@ -147,7 +147,7 @@ pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
         Ok(Some(custos_app::model::CustomerStatus::Restricted)) => Some("standing_restricted"),
         _ => None,
     };
-    let appeals = s.app.standing_appeals_of(&auth.account.email_index).await.unwrap_or_default();
+    let appeals = s.app.appeals().standing_appeals_of(&auth.account.email_index).await.unwrap_or_default();
     let kyc_passed = list.iter().any(|v| v.state == custos_domain::kyc::VerificationState::Verified);
     let page = OrdersPage {
         f: Frame::new(&v, false, "/cabinet"),
@@ -156,7 +156,7 @@ pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
         standing_appeals: appeals
             .iter()
             .map(|a| {
-                let (text, outcome) = s.app.standing_appeal_texts(a);
+                let (text, outcome) = s.app.appeals().standing_appeal_texts(a);
                 AppealRow { text, outcome, due: views::when(a.due_at_ms) }
             })
             .collect(),
@@ -234,7 +234,7 @@ pub async fn order(
             return views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error");
         }
     };
-    let appeals = match s.app.appeals_of_order(o.id).await {
+    let appeals = match s.app.appeals().appeals_of_order(o.id).await {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "appeals of an order failed");
@@ -246,7 +246,7 @@ pub async fn order(
     let appeals = appeals
         .iter()
         .map(|a| {
-            let (text, outcome) = s.app.appeal_texts(a);
+            let (text, outcome) = s.app.appeals().appeal_texts(a);
             AppealRow { text, outcome, due: views::when(a.due_at_ms) }
         })
         .collect();
@@ -347,7 +347,7 @@ pub async fn appeal(
     };
     let actor = v.auth.as_ref().map(|a| a.actor()).unwrap_or_default();
     let back = format!("/cabinet/orders/{}", view.order.id);
-    match s.app.appeal(view.order.id, &form.appeal, &actor).await {
+    match s.app.appeals().appeal(view.order.id, &form.appeal, &actor).await {
         Ok(_) => axum::response::Redirect::to(&back).into_response(),
         Err(e) => views::text_notice(Frame::new(&v, false, &back), crate::problem::status_of(&e), e.to_string()),
     }
@@ -360,7 +360,7 @@ pub async fn appeal_standing(
     Form(form): Form<AppealForm>,
 ) -> Response {
     let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
-    match s.app.appeal_standing(&auth.account.email_index, &form.appeal, &auth.actor()).await {
+    match s.app.appeals().appeal_standing(&auth.account.email_index, &form.appeal, &auth.actor()).await {
         Ok(_) => axum::response::Redirect::to("/cabinet").into_response(),
         Err(e) => views::text_notice(Frame::new(&v, false, "/cabinet"), crate::problem::status_of(&e), e.to_string()),
     }

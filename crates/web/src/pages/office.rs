@@ -93,14 +93,14 @@ pub async fn dashboard(
         })
         .collect();
     let mut appeals = Vec::new();
-    for a in s.app.open_appeals().await.unwrap_or_default() {
+    for a in s.app.appeals().open_appeals().await.unwrap_or_default() {
         if let Some(case) = latest_case(&s, a.order_id).await {
             let due = format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now));
             appeals.push((case.to_string(), due, a.due_at_ms <= now));
         }
     }
     let mut standing_appeals = Vec::new();
-    for a in s.app.open_standing_appeals().await.unwrap_or_default() {
+    for a in s.app.appeals().open_standing_appeals().await.unwrap_or_default() {
         let customer = s.app.queries().customer_by_index(&a.email_index).await.ok().flatten();
         if let Some(c) = customer {
             let due = format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now));
@@ -274,12 +274,12 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
             answer,
         });
     }
-    let appeals = s.app.appeals_of_order(order.id).await.unwrap_or_default();
+    let appeals = s.app.appeals().appeals_of_order(order.id).await.unwrap_or_default();
     let mut appeal_rows = Vec::new();
     for a in &appeals {
         // Only those who decide read the customer's words, and each reading is audited.
         let (text, outcome) = if can_decide {
-            s.app.read_appeal(a, &auth.actor()).await.unwrap_or_default()
+            s.app.appeals().read_appeal(a, &auth.actor()).await.unwrap_or_default()
         } else {
             ("***".into(), None)
         };
@@ -632,9 +632,9 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
         Err(e) => return unavailable(v, e),
     };
     let mut standing_appeals = Vec::new();
-    for a in s.app.standing_appeals_of(&account.email_index).await.unwrap_or_default() {
+    for a in s.app.appeals().standing_appeals_of(&account.email_index).await.unwrap_or_default() {
         let (text, outcome) = if auth.can(Permission::CasesDecide) {
-            match s.app.read_standing_appeal(&a, &auth.actor()).await {
+            match s.app.appeals().read_standing_appeal(&a, &auth.actor()).await {
                 Ok(t) => t,
                 Err(e) => return unavailable(v, e),
             }
@@ -715,7 +715,7 @@ pub async fn answer_appeal(
     let Ok(Some(appeal)) = s.app.queries().appeal(id).await else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    let out = match s.app.answer_appeal(id, &form.outcome, &auth.actor()).await {
+    let out = match s.app.appeals().answer_appeal(id, &form.outcome, &auth.actor()).await {
         Ok(()) => Outcome { done: Some("the appeal is answered; the customer was told".into()), ..Default::default() },
         Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
     };
@@ -749,7 +749,7 @@ pub async fn answer_standing_appeal(
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
     let back = format!("/office/customers/{}", customer.id);
-    match s.app.answer_standing_appeal(id, &form.outcome, form.reinstate.is_some(), &auth.actor()).await {
+    match s.app.appeals().answer_standing_appeal(id, &form.outcome, form.reinstate.is_some(), &auth.actor()).await {
         Ok(()) => Redirect::to(&back).into_response(),
         Err(e) => views::text_notice(Frame::new(&v, true, &back), crate::problem::status_of(&e), e.to_string()),
     }

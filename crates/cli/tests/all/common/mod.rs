@@ -264,7 +264,7 @@ impl TestApp {
 
     /// Starts the HTTP API on a random port; returns its base URL and a key with every scope.
     pub async fn serve(&self) -> (String, String) {
-        let (key, _) = self.app.create_api_key("test", Scope::ALL.to_vec(), "test").await.unwrap();
+        let (key, _) = self.app.api_keys().create("test", Scope::ALL.to_vec(), "test").await.unwrap();
         (self.serve_only().await, key)
     }
 
