@@ -81,13 +81,7 @@ fn name_hash(cipher: &custos_crypto::FieldCipher, name: &str) -> Option<String> 
 }
 
 fn event(actor: &str, action: &str, id: Uuid, data: serde_json::Value) -> AuditEvent {
-    AuditEvent {
-        actor: actor.into(),
-        action: action.into(),
-        entity_type: "verification".into(),
-        entity_id: id.to_string(),
-        data,
-    }
+    AuditEvent::new(actor, action, "verification", id, data)
 }
 
 /// One document a customer sends for a step of a verification.
@@ -224,13 +218,9 @@ impl App {
             Ok(ev) => ev,
             Err(why) => {
                 tracing::warn!(provider = provider.name(), reason = %why, "a KYC webhook was refused");
-                let audit = AuditEvent {
-                    actor: format!("provider:{}", provider.name()),
-                    action: "kyc.webhook_refused".into(),
-                    entity_type: "kyc_webhook".into(),
-                    entity_id: "-".into(),
-                    data: json!({"reason": why.to_string()}),
-                };
+                let actor = format!("provider:{}", provider.name());
+                let data = json!({"reason": why.to_string()});
+                let audit = AuditEvent::new(actor, "kyc.webhook_refused", "kyc_webhook", "-", data);
                 self.store.append_audit(&audit, self.clock.now_ms()).await?;
                 return Err(AppError::invalid(ErrorCode::BadSignature, why.to_string()));
             }

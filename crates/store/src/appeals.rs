@@ -1,12 +1,12 @@
 //! The appeals repository.
 
-use crate::base::*;
 use crate::rows::{self, APPEAL_COLUMNS};
 use crate::script::{values, Script};
 use crate::SqlStore;
 use async_trait::async_trait;
 use custos_app::model::*;
 use custos_app::repos::*;
+use custos_domain::audit::AuditEvent;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -28,8 +28,13 @@ impl AppealRepo for SqlStore {
                 a.due_at_ms
             ],
         );
-        let ev =
-            event(actor, "appeal.opened", "appeal", a.id, json!({"order_id": a.order_id, "due_at_ms": a.due_at_ms}));
+        let ev = AuditEvent::new(
+            actor,
+            "appeal.opened",
+            "appeal",
+            a.id,
+            json!({"order_id": a.order_id, "due_at_ms": a.due_at_ms}),
+        );
         if self.write_if_one(script, &[ev], a.created_at_ms).await? {
             Ok(())
         } else {
@@ -58,6 +63,6 @@ impl AppealRepo for SqlStore {
              WHERE id = $4 AND status = 'open'",
             values![outcome_enc, actor, at_ms, id.to_string()],
         );
-        self.write_if_one(script, &[event(actor, "appeal.answered", "appeal", id, json!({}))], at_ms).await
+        self.write_if_one(script, &[AuditEvent::new(actor, "appeal.answered", "appeal", id, json!({}))], at_ms).await
     }
 }

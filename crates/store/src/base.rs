@@ -17,22 +17,6 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Other(e.to_string()))
 }
 
-pub(crate) fn event(
-    actor: &str,
-    action: &str,
-    entity_type: &str,
-    entity_id: impl ToString,
-    data: serde_json::Value,
-) -> AuditEvent {
-    AuditEvent {
-        actor: actor.to_owned(),
-        action: action.to_owned(),
-        entity_type: entity_type.to_owned(),
-        entity_id: entity_id.to_string(),
-        data,
-    }
-}
-
 impl SqlStore {
     /// Every row of a read, mapped.
     pub(crate) async fn read_all<'q, T>(

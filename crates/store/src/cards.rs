@@ -35,13 +35,13 @@ impl CardRepo for SqlStore {
                 c.created_at_ms
             ],
         );
-        let ev = AuditEvent {
-            actor: actor.into(),
-            action: "card.registered".into(),
-            entity_type: "card".into(),
-            entity_id: c.id.to_string(),
-            data: serde_json::json!({"first6": c.first6, "last4": c.last4, "holder_check": c.holder_check}),
-        };
+        let ev = AuditEvent::new(
+            actor,
+            "card.registered",
+            "card",
+            c.id,
+            serde_json::json!({"first6": c.first6, "last4": c.last4, "holder_check": c.holder_check}),
+        );
         if !self.write_if_one(script, &[ev], c.created_at_ms).await? {
             let q = sqlx::query(
                 "SELECT id, email_index, first6, last4, brand, order_id, state, holder_check, created_at_ms FROM cards \

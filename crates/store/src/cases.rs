@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use custos_app::events::{self, WebhookEvent};
 use custos_app::model::*;
 use custos_app::repos::*;
+use custos_domain::audit::AuditEvent;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -45,7 +46,7 @@ impl SqlStore {
         for id in &due {
             let mut script = Script::one(what.mark, values![id.to_string()]);
             Self::outbox(&mut script, &(what.alert)(events::Overdue { id: *id, entity: what.entity }), now_ms);
-            self.write(script, &[event("system", what.audit, what.entity, id, json!({}))], now_ms).await?;
+            self.write(script, &[AuditEvent::new("system", what.audit, what.entity, id, json!({}))], now_ms).await?;
         }
         Ok(due)
     }
@@ -111,7 +112,7 @@ impl CaseRepo for SqlStore {
             ),
         };
         Self::outbox(&mut script, &webhook, at_ms);
-        let audit = event(actor, webhook.event_type(), "case", case_id, webhook.data()["details"].take());
+        let audit = AuditEvent::new(actor, webhook.event_type(), "case", case_id, webhook.data()["details"].take());
         self.write(script, &[audit], at_ms).await
     }
 
@@ -147,7 +148,7 @@ impl CaseRepo for SqlStore {
                 d.created_at_ms
             ],
         );
-        let ev = event(
+        let ev = AuditEvent::new(
             &d.requested_by,
             "decision.requested",
             "decision",

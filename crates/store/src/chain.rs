@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use custos_app::repos::*;
 use custos_app::watch::WatchedTransfer;
 use custos_app::StoreError;
+use custos_domain::audit::AuditEvent;
 use custos_domain::status::TransferStatus;
 use custos_domain::{Amount, Network};
 use uuid::Uuid;
@@ -117,15 +118,17 @@ impl ChainRepo for SqlStore {
              updated_at_ms = $1 WHERE network = $2 AND block_number > $3 AND status IN ('pending', 'credited')",
             values![at_ms, network.as_str(), number(ancestor)],
         );
-        let events: Vec<custos_domain::audit::AuditEvent> = affected
+        let events: Vec<AuditEvent> = affected
             .iter()
             .filter(|t| t.status == TransferStatus::Credited)
-            .map(|t| custos_domain::audit::AuditEvent {
-                actor: "system:watcher".into(),
-                action: "deposit.reverted".into(),
-                entity_type: "deposit".into(),
-                entity_id: t.deposit_id.map(|d| d.to_string()).unwrap_or_default(),
-                data: serde_json::json!({"network": network.as_str(), "txid": t.txid, "block": t.block_number}),
+            .map(|t| {
+                AuditEvent::new(
+                    "system:watcher",
+                    "deposit.reverted",
+                    "deposit",
+                    t.deposit_id.map(|d| d.to_string()).unwrap_or_default(),
+                    serde_json::json!({"network": network.as_str(), "txid": t.txid, "block": t.block_number}),
+                )
             })
             .collect();
         self.write(script, &events, at_ms).await?;
@@ -236,13 +239,7 @@ impl ChainRepo for SqlStore {
             "UPDATE deposits SET swept_txid = $1, swept_at_ms = $2 WHERE id = $3 AND swept_at_ms IS NULL",
             values![txid, at_ms, deposit_id.to_string()],
         );
-        let ev = custos_domain::audit::AuditEvent {
-            actor: actor.into(),
-            action: "deposit.swept".into(),
-            entity_type: "deposit".into(),
-            entity_id: deposit_id.to_string(),
-            data: serde_json::json!({"txid": txid}),
-        };
+        let ev = AuditEvent::new(actor, "deposit.swept", "deposit", deposit_id, serde_json::json!({"txid": txid}));
         self.write_if_one(script, &[ev], at_ms).await
     }
 

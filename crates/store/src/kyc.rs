@@ -14,13 +14,13 @@ use uuid::Uuid;
 #[async_trait]
 impl VerificationRepo for SqlStore {
     async fn insert_verification(&self, v: &VerificationRecord, actor: &str) -> StoreResult<()> {
-        let events = [AuditEvent {
-            actor: actor.into(),
-            action: "kyc.requested".into(),
-            entity_type: "verification".into(),
-            entity_id: v.id.to_string(),
-            data: serde_json::json!({"level": v.level, "provider": v.provider}),
-        }];
+        let events = [AuditEvent::new(
+            actor,
+            "kyc.requested",
+            "verification",
+            v.id,
+            serde_json::json!({"level": v.level, "provider": v.provider}),
+        )];
         let script = Script::one(
             format!(
                 "INSERT INTO verifications ({VERIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
@@ -129,13 +129,13 @@ impl VerificationRepo for SqlStore {
         );
         let alert = WebhookEvent::KycOverdue(events::KycOverdue::Verification { verification_id: v.id });
         Self::outbox(&mut script, &alert, at_ms);
-        let ev = AuditEvent {
-            actor: "system".into(),
-            action: "kyc.overdue_suspended".into(),
-            entity_type: "verification".into(),
-            entity_id: v.id.to_string(),
-            data: serde_json::json!({"due_at_ms": v.due_at_ms}),
-        };
+        let ev = AuditEvent::new(
+            "system",
+            "kyc.overdue_suspended",
+            "verification",
+            v.id,
+            serde_json::json!({"due_at_ms": v.due_at_ms}),
+        );
         self.write_if_one(script, &[ev], at_ms).await
     }
 
@@ -165,13 +165,13 @@ impl VerificationRepo for SqlStore {
                 f.document_kind.clone()
             ],
         );
-        let ev = AuditEvent {
-            actor: actor.into(),
-            action: "kyc.document_submitted".into(),
-            entity_type: "verification".into(),
-            entity_id: f.verification_id.to_string(),
-            data: serde_json::json!({"file": f.id, "step": f.step.as_str(), "kind": f.document_kind, "sha256": f.sha256}),
-        };
+        let ev = AuditEvent::new(
+            actor,
+            "kyc.document_submitted",
+            "verification",
+            f.verification_id,
+            serde_json::json!({"file": f.id, "step": f.step.as_str(), "kind": f.document_kind, "sha256": f.sha256}),
+        );
         self.write(script, &[ev], f.created_at_ms).await
     }
 
@@ -219,13 +219,13 @@ impl VerificationRepo for SqlStore {
             }
         };
         let steps: Option<Vec<&str>> = steps.map(|s| s.iter().map(|s| s.as_str()).collect());
-        let ev = AuditEvent {
-            actor: actor.into(),
-            action: "kyc.documents_deleted".into(),
-            entity_type: "verification".into(),
-            entity_id: verification_id.to_string(),
-            data: serde_json::json!({"steps": steps}),
-        };
+        let ev = AuditEvent::new(
+            actor,
+            "kyc.documents_deleted",
+            "verification",
+            verification_id,
+            serde_json::json!({"steps": steps}),
+        );
         Ok(self.write_with(script, &[ev], at_ms).await?[0].affected)
     }
 
@@ -243,13 +243,13 @@ impl VerificationRepo for SqlStore {
             format!("DELETE FROM verification_files WHERE id IN ({})", marks.join(", ")),
             ids.iter().map(|i| crate::script::Value::from(i.as_str())).collect(),
         );
-        let ev = AuditEvent {
-            actor: "system".into(),
-            action: "kyc.documents_purged".into(),
-            entity_type: "verification_file".into(),
-            entity_id: "retention".into(),
-            data: serde_json::json!({"files": ids}),
-        };
+        let ev = AuditEvent::new(
+            "system",
+            "kyc.documents_purged",
+            "verification_file",
+            "retention",
+            serde_json::json!({"files": ids}),
+        );
         Ok(self.write_with(script, &[ev], at_ms).await?[0].affected)
     }
 

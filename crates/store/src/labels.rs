@@ -1,12 +1,12 @@
 //! The labels repository.
 
-use crate::base::*;
 use crate::rows::{self, get};
 use crate::script::{values, Script};
 use crate::{audit, map_err, SqlStore};
 use async_trait::async_trait;
 use custos_app::model::*;
 use custos_app::repos::*;
+use custos_domain::audit::AuditEvent;
 use futures_util::TryStreamExt;
 use serde_json::json;
 use sqlx::Row;
@@ -69,7 +69,7 @@ impl LabelRepo for SqlStore {
         let mut head = Script::default();
         audit::read_head(&mut head, self.for_update());
         let head = audit::head_of(&session.run(head).await?[0])?;
-        let ev = event(
+        let ev = AuditEvent::new(
             "cli",
             "labels.imported",
             "label_source",

@@ -96,7 +96,7 @@ impl SqlStore {
             deadline: events::Deadline { kind: c.deadline_kind, due_at_ms: c.due_at_ms },
         });
         Self::outbox(script, &webhook, c.opened_at_ms);
-        Ok(event(
+        Ok(AuditEvent::new(
             "system",
             "case.opened",
             "case",
@@ -107,7 +107,7 @@ impl SqlStore {
     }
 
     pub(crate) fn screening_event(actor: &str, s: &ScreeningRecord) -> AuditEvent {
-        event(
+        AuditEvent::new(
             actor,
             "screening.completed",
             "screening",
@@ -198,7 +198,7 @@ impl OrderRepo for SqlStore {
              VALUES ($1, $2, $3, $4, $5, $6)",
             values![o.pay_network.as_str(), address.as_str(), w.key_fingerprint.as_str(), i64::from(index), id.as_str(), w.at_ms],
         );
-        let ev = event(
+        let ev = AuditEvent::new(
             &w.created_by,
             "order.created",
             "order",
@@ -358,7 +358,7 @@ impl OrderRepo for SqlStore {
             );
         }
         let mut events = vec![
-            event(
+            AuditEvent::new(
                 &w.actor,
                 "deposit.received",
                 "deposit",
@@ -369,7 +369,7 @@ impl OrderRepo for SqlStore {
             Self::screening_event(&w.actor, &w.screening),
         ];
         if order.status != previous {
-            events.push(event(
+            events.push(AuditEvent::new(
                 "system",
                 "order.status_changed",
                 "order",
@@ -433,7 +433,7 @@ impl OrderRepo for SqlStore {
             values![order.status.as_str(), w.at_ms, order.id.to_string()],
         );
         let action = if order.status == previous { "order.updated" } else { "order.status_changed" };
-        let mut events = vec![event(
+        let mut events = vec![AuditEvent::new(
             &w.actor,
             action,
             "order",
@@ -454,7 +454,13 @@ impl OrderRepo for SqlStore {
                  WHERE id = $3 AND status = 'pending'",
                 values![approver.as_str(), w.at_ms, decision.to_string()],
             );
-            events.push(event(&w.actor, "decision.executed", "decision", decision, json!({"approved_by": approver})));
+            events.push(AuditEvent::new(
+                &w.actor,
+                "decision.executed",
+                "decision",
+                decision,
+                json!({"approved_by": approver}),
+            ));
         }
         if let Some(r) = &w.refund {
             script.push(
@@ -474,7 +480,7 @@ impl OrderRepo for SqlStore {
                     r.due_at_ms
                 ],
             );
-            events.push(event(
+            events.push(AuditEvent::new(
                 &w.actor,
                 "refund.created",
                 "refund",
@@ -488,7 +494,7 @@ impl OrderRepo for SqlStore {
                 "UPDATE refunds SET status = 'sent', txid = $1, sent_at_ms = $2 WHERE id = $3",
                 values![txid.as_str(), w.at_ms, refund.to_string()],
             );
-            events.push(event(&w.actor, "refund.sent", "refund", refund, json!({"txid": txid})));
+            events.push(AuditEvent::new(&w.actor, "refund.sent", "refund", refund, json!({"txid": txid})));
         }
         if let Some(r) = &w.opens_request {
             script.push(
@@ -507,7 +513,7 @@ impl OrderRepo for SqlStore {
                     r.due_at_ms
                 ],
             );
-            events.push(event(
+            events.push(AuditEvent::new(
                 &w.actor,
                 "request.opened",
                 "customer_request",
@@ -521,7 +527,7 @@ impl OrderRepo for SqlStore {
                  answered_by = $4 WHERE id = $5",
                 values![answer_enc.as_str(), w.at_ms, *review_due, w.actor.as_str(), request.to_string()],
             );
-            events.push(event(
+            events.push(AuditEvent::new(
                 &w.actor,
                 "request.answered",
                 "customer_request",
@@ -544,7 +550,7 @@ impl OrderRepo for SqlStore {
                     d.created_at_ms
                 ],
             );
-            events.push(event(
+            events.push(AuditEvent::new(
                 &w.actor,
                 "document.uploaded",
                 "request_document",
@@ -554,7 +560,7 @@ impl OrderRepo for SqlStore {
         }
         if let Some(c) = w.closes_case {
             script.push("UPDATE cases SET status = 'closed' WHERE id = $1", values![c.to_string()]);
-            events.push(event(&w.actor, "case.closed", "case", c, json!({})));
+            events.push(AuditEvent::new(&w.actor, "case.closed", "case", c, json!({})));
         }
         audit::push(&mut script, head, &events, w.at_ms)?;
         let changed = events::OrderChanged {

@@ -1,12 +1,12 @@
 //! The outbox repository.
 
-use crate::base::*;
 use crate::rows::{self, OUTBOX_COLUMNS};
 use crate::script::{values, Script};
 use crate::SqlStore;
 use async_trait::async_trait;
 use custos_app::model::*;
 use custos_app::repos::*;
+use custos_domain::audit::AuditEvent;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -54,7 +54,7 @@ impl OutboxRepo for SqlStore {
             "UPDATE outbox SET status = 'pending', next_attempt_at_ms = $1, attempts = 0, delivered_at_ms = NULL WHERE id = $2",
             values![now_ms, id.to_string()],
         );
-        let ev = event(actor, "webhook.replayed", "outbox", id, json!({}));
+        let ev = AuditEvent::new(actor, "webhook.replayed", "outbox", id, json!({}));
         self.write(script, &[ev], now_ms).await?;
         Ok(true)
     }

@@ -1,11 +1,11 @@
 //! The policy repository.
 
-use crate::base::*;
 use crate::rows::get;
 use crate::script::{values, Script};
 use crate::{audit, SqlStore};
 use async_trait::async_trait;
 use custos_app::repos::*;
+use custos_domain::audit::AuditEvent;
 use serde_json::json;
 
 #[async_trait]
@@ -32,7 +32,13 @@ impl PolicyRepo for SqlStore {
             "INSERT INTO policy_versions (version, fingerprint, document, effective_at_ms) VALUES ($1, $2, $3, $4)",
             values![next, fingerprint, document, at_ms],
         );
-        let ev = event("system", "policy.version_created", "policy_version", next, json!({"fingerprint": fingerprint}));
+        let ev = AuditEvent::new(
+            "system",
+            "policy.version_created",
+            "policy_version",
+            next,
+            json!({"fingerprint": fingerprint}),
+        );
         audit::push(&mut script, head, &[ev], at_ms)?;
         session.commit(script).await?;
         Ok(next)

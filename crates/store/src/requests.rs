@@ -1,6 +1,5 @@
 //! The requests repository.
 
-use crate::base::*;
 use crate::rows::{self, get, DOCUMENT_COLUMNS, REQUEST_COLUMNS};
 use crate::script::{values, Script};
 use crate::SqlStore;
@@ -8,6 +7,7 @@ use async_trait::async_trait;
 use custos_app::events::{self, WebhookEvent};
 use custos_app::model::*;
 use custos_app::repos::*;
+use custos_domain::audit::AuditEvent;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -59,13 +59,20 @@ impl RequestRepo for SqlStore {
     ) -> StoreResult<()> {
         let mut script =
             Script::one("UPDATE customer_requests SET escalation = $1 WHERE id = $2", values![level, id.to_string()]);
-        let mut events = vec![event("system", "request.overdue", "customer_request", id, json!({"escalation": level}))];
+        let mut events =
+            vec![AuditEvent::new("system", "request.overdue", "customer_request", id, json!({"escalation": level}))];
         if let Some((customer_id, status)) = customer {
             script.push(
                 "UPDATE customers SET status = $1, updated_at_ms = $2 WHERE id = $3",
                 values![status.as_str(), at_ms, customer_id.to_string()],
             );
-            events.push(event("system", "customer.status_changed", "customer", customer_id, json!({"status": status})));
+            events.push(AuditEvent::new(
+                "system",
+                "customer.status_changed",
+                "customer",
+                customer_id,
+                json!({"status": status}),
+            ));
         }
         let alert = WebhookEvent::KycOverdue(events::KycOverdue::Request {
             request_id: id,

@@ -31,13 +31,13 @@ impl StandingRepo for SqlStore {
              (SELECT 1 FROM standing_appeals WHERE email_index = $2 AND status = 'open')",
             values![a.id.to_string(), a.email_index.as_str(), a.text_enc.as_str(), a.created_at_ms, a.due_at_ms],
         );
-        let ev = AuditEvent {
-            actor: actor.into(),
-            action: "standing_appeal.opened".into(),
-            entity_type: "standing_appeal".into(),
-            entity_id: a.id.to_string(),
-            data: serde_json::json!({"due_at_ms": a.due_at_ms}),
-        };
+        let ev = AuditEvent::new(
+            actor,
+            "standing_appeal.opened",
+            "standing_appeal",
+            a.id,
+            serde_json::json!({"due_at_ms": a.due_at_ms}),
+        );
         if self.write_if_one(script, &[ev], a.created_at_ms).await? {
             Ok(())
         } else {
@@ -83,13 +83,13 @@ impl StandingRepo for SqlStore {
                 values![at_ms, a.email_index.as_str()],
             );
         }
-        let ev = AuditEvent {
-            actor: actor.into(),
-            action: "standing_appeal.answered".into(),
-            entity_type: "standing_appeal".into(),
-            entity_id: a.id.to_string(),
-            data: serde_json::json!({"reinstated": reinstate}),
-        };
+        let ev = AuditEvent::new(
+            actor,
+            "standing_appeal.answered",
+            "standing_appeal",
+            a.id,
+            serde_json::json!({"reinstated": reinstate}),
+        );
         self.write_if_one(script, &[ev], at_ms).await
     }
 }

@@ -149,13 +149,7 @@ fn actor_of(a: &AccountRecord) -> String {
 }
 
 fn event(actor: &str, action: &str, id: Uuid, data: serde_json::Value) -> AuditEvent {
-    AuditEvent {
-        actor: actor.into(),
-        action: action.into(),
-        entity_type: "account".into(),
-        entity_id: id.to_string(),
-        data,
-    }
+    AuditEvent::new(actor, action, "account", id, data)
 }
 
 /// The form of an e-mail that is indexed: trimmed and lower case.
