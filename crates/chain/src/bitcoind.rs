@@ -18,11 +18,8 @@ pub struct BitcoinCore {
 
 impl BitcoinCore {
     /// `user` and `password` from `rpcauth`, or `__cookie__` and the cookie file's secret.
-    pub fn new(url: &str, user: &str, password: &str, timeout: Duration) -> Result<BitcoinCore, String> {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!("the node's URL must be http(s)://…, not {url:?}"));
-        }
-        let http = reqwest::Client::builder().timeout(timeout).build().map_err(|e| e.to_string())?;
+    pub fn new(url: &str, user: &str, password: &str, timeout: Duration) -> Result<BitcoinCore, ChainError> {
+        let http = ChainError::http_client("the node's URL", url, timeout)?;
         let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")));
         Ok(BitcoinCore { url: url.to_owned(), auth, http })
     }
@@ -67,7 +64,7 @@ fn address(v: &Value) -> Option<Address> {
 }
 
 /// The transfers of one transaction (`getblock` verbosity 3) to the watched addresses.
-pub fn transfers_of(tx: &Value, watched: &HashSet<String>) -> Result<Vec<ChainTransfer>, String> {
+pub fn transfers_of(tx: &Value, watched: &HashSet<String>) -> Result<Vec<ChainTransfer>, ChainError> {
     let txid = tx["txid"].as_str().ok_or("a transaction without a txid")?.to_lowercase();
     let mut sources: Vec<Address> = Vec::new();
     for vin in tx["vin"].as_array().into_iter().flatten() {

@@ -15,9 +15,25 @@ pub enum ChainError {
     /// The answer was not what the protocol promises.
     #[error("{0}")]
     Malformed(String),
+    /// The adapter's settings cannot work (a URL that is not http(s), a client that cannot be
+    /// built).
+    #[error("{0}")]
+    Settings(String),
 }
 
 impl ChainError {
+    /// The HTTP client of an adapter whose node is at `url` (`what` names it in errors).
+    pub(crate) fn http_client(
+        what: &str,
+        url: &str,
+        timeout: std::time::Duration,
+    ) -> Result<reqwest::Client, ChainError> {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ChainError::Settings(format!("{what} must be http(s)://…, not {url:?}")));
+        }
+        reqwest::Client::builder().timeout(timeout).build().map_err(|e| ChainError::Settings(e.to_string()))
+    }
+
     /// The error of an HTTP answer with a failing `status`: the node's fault or ours.
     pub(crate) fn status(what: &str, status: reqwest::StatusCode) -> ChainError {
         let message = format!("{what}: {status}");
@@ -53,6 +69,7 @@ impl From<ChainError> for RemoteError {
             ChainError::Transport(m) => RemoteError::Unavailable(m),
             ChainError::Refused(m) => RemoteError::Refused(m),
             ChainError::Malformed(m) => RemoteError::Malformed(m),
+            ChainError::Settings(m) => RemoteError::Refused(m),
         }
     }
 }

@@ -22,11 +22,8 @@ pub struct Esplora {
 const PAGE: usize = 25;
 
 impl Esplora {
-    pub fn new(base_url: &str, timeout: Duration) -> Result<Esplora, String> {
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(format!("the Esplora URL must be http(s)://…, not {base_url:?}"));
-        }
-        let http = reqwest::Client::builder().timeout(timeout).build().map_err(|e| e.to_string())?;
+    pub fn new(base_url: &str, timeout: Duration) -> Result<Esplora, ChainError> {
+        let http = ChainError::http_client("the Esplora URL", base_url, timeout)?;
         Ok(Esplora { base: base_url.trim_end_matches('/').to_owned(), http })
     }
 
@@ -55,7 +52,7 @@ fn bitcoin_address(v: &Value) -> Option<Address> {
 }
 
 /// The transfers of one transaction to the watched addresses.
-pub fn transfers_of(tx: &Value, watched: &HashSet<String>) -> Result<Vec<ChainTransfer>, String> {
+pub fn transfers_of(tx: &Value, watched: &HashSet<String>) -> Result<Vec<ChainTransfer>, ChainError> {
     let txid = tx["txid"].as_str().ok_or("a transaction without a txid")?.to_lowercase();
     let mut sources: Vec<Address> = Vec::new();
     for vin in tx["vin"].as_array().into_iter().flatten() {

@@ -28,11 +28,8 @@ pub struct EvmRpc {
 }
 
 impl EvmRpc {
-    pub fn new(url: &str, tokens: Vec<Token>, timeout: Duration) -> Result<EvmRpc, String> {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!("the node's URL must be http(s)://…, not {url:?}"));
-        }
-        let http = reqwest::Client::builder().timeout(timeout).build().map_err(|e| e.to_string())?;
+    pub fn new(url: &str, tokens: Vec<Token>, timeout: Duration) -> Result<EvmRpc, ChainError> {
+        let http = ChainError::http_client("the node's URL", url, timeout)?;
         Ok(EvmRpc { url: url.to_owned(), http, tokens, next_id: AtomicU64::new(1) })
     }
 
@@ -55,13 +52,13 @@ impl EvmRpc {
 }
 
 /// A hex quantity (`0x1a`).
-pub fn quantity(v: &Value) -> Result<u128, String> {
+pub fn quantity(v: &Value) -> Result<u128, ChainError> {
     let s = v.as_str().ok_or_else(|| format!("not a hex quantity: {v}"))?;
     let digits = s.strip_prefix("0x").ok_or_else(|| format!("not a hex quantity: {s}"))?;
     if digits.is_empty() {
         return Ok(0);
     }
-    u128::from_str_radix(digits, 16).map_err(|_| format!("quantity out of range: {s}"))
+    u128::from_str_radix(digits, 16).map_err(|_| ChainError::Malformed(format!("quantity out of range: {s}")))
 }
 
 /// A 32-byte word holding a uint256; `None` above 2^128.

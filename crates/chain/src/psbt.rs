@@ -25,15 +25,28 @@ pub struct Input {
     pub index: u32,
 }
 
+/// Why a consolidation cannot be written as a PSBT.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PsbtError {
+    #[error("nothing to spend")]
+    NothingToSpend,
+    #[error("not a transaction id: {0}")]
+    Txid(String),
+    #[error("a deposit's key or path is unusable: {0}")]
+    Key(String),
+    #[error("the transaction cannot be a PSBT: {0}")]
+    Transaction(String),
+}
+
 /// The PSBT's bytes: a version 2 transaction, each input replaceable (BIP 125), one output.
-pub fn build(inputs: &[Input], output_script: &[u8], output_value: u64) -> Result<Vec<u8>, String> {
+pub fn build(inputs: &[Input], output_script: &[u8], output_value: u64) -> Result<Vec<u8>, PsbtError> {
     if inputs.is_empty() {
-        return Err("nothing to spend".into());
+        return Err(PsbtError::NothingToSpend);
     }
     let input = inputs
         .iter()
         .map(|i| {
-            let txid = Txid::from_str(&i.txid).map_err(|_| format!("not a transaction id: {}", i.txid))?;
+            let txid = Txid::from_str(&i.txid).map_err(|_| PsbtError::Txid(i.txid.clone()))?;
             Ok(TxIn {
                 previous_output: OutPoint { txid, vout: i.vout },
                 script_sig: ScriptBuf::new(),
@@ -41,20 +54,21 @@ pub fn build(inputs: &[Input], output_script: &[u8], output_value: u64) -> Resul
                 witness: Witness::new(),
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, PsbtError>>()?;
     let output = vec![TxOut {
         value: Amount::from_sat(output_value),
         script_pubkey: ScriptBuf::from_bytes(output_script.to_vec()),
     }];
     let tx = Transaction { version: Version::TWO, lock_time: LockTime::ZERO, input, output };
-    let mut psbt = Psbt::from_unsigned_tx(tx).map_err(|e| e.to_string())?;
+    let mut psbt = Psbt::from_unsigned_tx(tx).map_err(|e| PsbtError::Transaction(e.to_string()))?;
     for (slot, i) in psbt.inputs.iter_mut().zip(inputs) {
         slot.witness_utxo = Some(TxOut {
             value: Amount::from_sat(i.value),
             script_pubkey: ScriptBuf::from_bytes(i.script_pubkey.clone()),
         });
-        let key = bitcoin::secp256k1::PublicKey::from_slice(&i.public_key).map_err(|e| e.to_string())?;
-        let child = ChildNumber::from_normal_idx(i.index).map_err(|e| e.to_string())?;
+        let key =
+            bitcoin::secp256k1::PublicKey::from_slice(&i.public_key).map_err(|e| PsbtError::Key(e.to_string()))?;
+        let child = ChildNumber::from_normal_idx(i.index).map_err(|e| PsbtError::Key(e.to_string()))?;
         let path = DerivationPath::from(vec![ChildNumber::from_normal_idx(0).expect("0 is normal"), child]);
         slot.bip32_derivation.insert(key, (Fingerprint::from(i.fingerprint), path));
     }

@@ -23,6 +23,25 @@ fn secp() -> &'static Secp256k1<All> {
     SECP.get_or_init(Secp256k1::new)
 }
 
+/// Why the signer's key cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignerKeyError {
+    #[error("an unusable seed")]
+    Seed,
+    #[error("not an extended private key (xprv)")]
+    NotXprv,
+    #[error("not a mainnet extended private key (xprv…)")]
+    NotMainnet,
+    #[error("an invalid child; use the next index")]
+    InvalidChild,
+}
+
+impl From<SignerKeyError> for ChainError {
+    fn from(e: SignerKeyError) -> Self {
+        ChainError::Refused(e.to_string())
+    }
+}
+
 /// A BIP32 extended private key (the `bitcoin` crate's `bip32::Xpriv`, mainnet only).
 #[derive(Clone)]
 pub struct ExtendedPrivateKey(Xpriv);
@@ -35,15 +54,15 @@ impl std::fmt::Debug for ExtendedPrivateKey {
 
 impl ExtendedPrivateKey {
     /// The master key of a BIP32 seed.
-    pub fn from_seed(seed: &[u8]) -> Result<Self, String> {
-        Xpriv::new_master(NetworkKind::Main, seed).map(ExtendedPrivateKey).map_err(|_| "an unusable seed".into())
+    pub fn from_seed(seed: &[u8]) -> Result<Self, SignerKeyError> {
+        Xpriv::new_master(NetworkKind::Main, seed).map(ExtendedPrivateKey).map_err(|_| SignerKeyError::Seed)
     }
 
-    pub fn parse(encoded: &str) -> Result<Self, String> {
+    pub fn parse(encoded: &str) -> Result<Self, SignerKeyError> {
         match Xpriv::from_str(encoded.trim()) {
             Ok(key) if key.network == NetworkKind::Main => Ok(ExtendedPrivateKey(key)),
-            Ok(_) => Err("not a mainnet extended private key (xprv…)".into()),
-            Err(_) => Err("not an extended private key (xprv)".into()),
+            Ok(_) => Err(SignerKeyError::NotMainnet),
+            Err(_) => Err(SignerKeyError::NotXprv),
         }
     }
 
@@ -53,12 +72,9 @@ impl ExtendedPrivateKey {
     }
 
     /// The child at `index` (hardened from 2^31).
-    pub fn derive_child(&self, index: u32) -> Result<Self, String> {
+    pub fn derive_child(&self, index: u32) -> Result<Self, SignerKeyError> {
         let child = ChildNumber::from(index);
-        self.0
-            .derive_priv(secp(), &[child])
-            .map(ExtendedPrivateKey)
-            .map_err(|_| "an invalid child; use the next index".into())
+        self.0.derive_priv(secp(), &[child]).map(ExtendedPrivateKey).map_err(|_| SignerKeyError::InvalidChild)
     }
 
     fn secret(&self) -> SecretKey {
@@ -73,12 +89,13 @@ impl ExtendedPrivateKey {
     }
 }
 
-fn hex_bytes(s: &str) -> Result<Vec<u8>, String> {
+fn hex_bytes(s: &str) -> Result<Vec<u8>, ChainError> {
     let s = s.strip_prefix("0x").unwrap_or(s);
+    let refused = |why: &str| ChainError::Refused(format!("{why}: {s:?}"));
     if s.len() % 2 == 1 {
-        return Err("odd-length hex".into());
+        return Err(refused("odd-length hex"));
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| "not hex".to_owned())).collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| refused("not hex"))).collect()
 }
 
 /// A legacy transaction, signed for `chain_id` (EIP-155); returns the raw bytes.
@@ -92,7 +109,7 @@ pub fn sign_legacy(
     to: &Address,
     value: u128,
     data: &[u8],
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, ChainError> {
     let to = hex_bytes(to.as_str())?;
     // RLP (alloy-rlp): integers without leading zeros, r and s likewise, the whole as a list.
     let fields = |v: u128, r: &[u8], s: &[u8]| {
@@ -151,12 +168,12 @@ impl EvmSigner {
         EvmSigner { account, gas_index, rpc }
     }
 
-    fn key_at(&self, index: u32) -> Result<ExtendedPrivateKey, String> {
+    fn key_at(&self, index: u32) -> Result<ExtendedPrivateKey, SignerKeyError> {
         self.account.derive_child(0)?.derive_child(index)
     }
 
     /// The gas wallet's address.
-    pub fn gas_wallet(&self) -> Result<Address, String> {
+    pub fn gas_wallet(&self) -> Result<Address, SignerKeyError> {
         Ok(self.key_at(self.gas_index)?.ethereum_address())
     }
 
@@ -181,13 +198,14 @@ impl EvmSigner {
         let chain_id = quantity(&self.rpc.call("eth_chainId", json!([])).await?)? as u64;
         let nonce =
             quantity(&self.rpc.call("eth_getTransactionCount", json!([from.as_str(), "pending"])).await?)? as u64;
-        let to = Address::parse(Network::Ethereum, &r.to).map_err(|e| e.to_string())?;
+        let to = Address::parse(Network::Ethereum, &r.to).map_err(|e| ChainError::Refused(e.to_string()))?;
         let data = match &r.data {
             Some(d) => hex_bytes(d)?,
             None => Vec::new(),
         };
-        let value: u128 = r.value.parse().map_err(|_| "a bad value")?;
-        let price: u128 = r.gas_price.parse().map_err(|_| "a bad gas price")?;
+        let value: u128 = r.value.parse().map_err(|_| ChainError::Refused(format!("a bad value: {:?}", r.value)))?;
+        let price: u128 =
+            r.gas_price.parse().map_err(|_| ChainError::Refused(format!("a bad gas price: {:?}", r.gas_price)))?;
         let raw = sign_legacy(&key.secret(), chain_id, nonce, price, r.gas, &to, value, &data)?;
         let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
         let hash = self.rpc.call("eth_sendRawTransaction", json!([format!("0x{hex}")])).await?;

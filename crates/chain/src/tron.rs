@@ -31,11 +31,8 @@ impl TronGrid {
         api_key: Option<String>,
         tokens: Vec<Trc20>,
         timeout: Duration,
-    ) -> Result<TronGrid, String> {
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(format!("the TRON API URL must be http(s)://…, not {base_url:?}"));
-        }
-        let http = reqwest::Client::builder().timeout(timeout).build().map_err(|e| e.to_string())?;
+    ) -> Result<TronGrid, ChainError> {
+        let http = ChainError::http_client("the TRON API URL", base_url, timeout)?;
         Ok(TronGrid { base: base_url.trim_end_matches('/').to_owned(), http, api_key, tokens })
     }
 
@@ -76,12 +73,12 @@ pub fn tron_address(v: &Value) -> Option<Address> {
     Some(Address::tron_from_bytes(&bytes))
 }
 
-fn parse_block(number: u64, b: &Value) -> Result<(String, String), String> {
+fn parse_block(number: u64, b: &Value) -> Result<(String, String), ChainError> {
     let hash = b["blockID"].as_str().ok_or("a block without blockID")?.to_lowercase();
     let parent = b["block_header"]["raw_data"]["parentHash"].as_str().unwrap_or_default().to_lowercase();
     let n = b["block_header"]["raw_data"]["number"].as_u64().unwrap_or(number);
     if n != number {
-        return Err(format!("asked for block {number}, got {n}"));
+        return Err(ChainError::Malformed(format!("asked for block {number}, got {n}")));
     }
     Ok((hash, parent))
 }

@@ -64,7 +64,7 @@ pub async fn watch(
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
     let _node = Node(child);
     let url = format!("http://127.0.0.1:{port}");
-    let rpc = EvmRpc::new(&url, vec![], Duration::from_secs(30))?;
+    let rpc = EvmRpc::new(&url, vec![], Duration::from_secs(30)).map_err(|e| e.to_string())?;
     let mut up = false;
     for _ in 0..100 {
         if rpc.call("eth_blockNumber", json!([])).await.is_ok() {
@@ -105,7 +105,8 @@ pub async fn watch(
     }
     bar.finish_and_clear();
 
-    let tip = quantity(&rpc.call("eth_blockNumber", json!([])).await.map_err(|e| e.to_string())?)? as u64;
+    let tip = quantity(&rpc.call("eth_blockNumber", json!([])).await.map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())? as u64;
     let settings = WatchSettings { default_depth: 1, start_block: Some(tip + 1), ..WatchSettings::default() };
     let mut delays = Vec::with_capacity(blocks);
     let mut next = 0usize;

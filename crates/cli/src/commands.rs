@@ -426,7 +426,7 @@ fn evm_signer(cfg: &Config) -> Result<custos_chain::signer::EvmSigner, String> {
     let xprv = bootstrap::cipher(cfg, true)?
         .decrypt(sealed.trim(), crate::chains::signer_aad("ethereum"))
         .map_err(|e| format!("signer.ethereum.key_file: {e}"))?;
-    let account = custos_chain::signer::ExtendedPrivateKey::parse(&xprv)?;
+    let account = custos_chain::signer::ExtendedPrivateKey::parse(&xprv).map_err(|e| e.to_string())?;
     Ok(custos_chain::signer::EvmSigner::new(account, s.gas_index.unwrap_or(1_000_000), node.source()?))
 }
 
@@ -434,11 +434,11 @@ fn evm_signer(cfg: &Config) -> Result<custos_chain::signer::EvmSigner, String> {
 fn signer_import(cfg: &Config, out: &std::path::Path) -> Result<ExitCode, String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the key: {e}"))?;
-    let key = custos_chain::signer::ExtendedPrivateKey::parse(line.trim())?;
+    let key = custos_chain::signer::ExtendedPrivateKey::parse(line.trim()).map_err(|e| e.to_string())?;
     let cipher = bootstrap::cipher(cfg, true)?;
     let sealed = cipher.encrypt(&key.encode(), crate::chains::signer_aad("ethereum"));
     write_private(out, &sealed)?;
-    let first = key.derive_child(0).and_then(|k| k.derive_child(0))?.ethereum_address();
+    let first = key.derive_child(0).and_then(|k| k.derive_child(0)).map_err(|e| e.to_string())?.ethereum_address();
     println!("sealed into {}; its first deposit address (0/0) is {}", out.display(), first.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -463,7 +463,7 @@ async fn consolidation_execute(
     gas_price_gwei: Option<u64>,
 ) -> Result<(), String> {
     let signer = evm_signer(cfg)?;
-    let gas_wallet = signer.gas_wallet()?;
+    let gas_wallet = signer.gas_wallet().map_err(|e| e.to_string())?;
     let (wallet, fees, tokens) = evm_plan_inputs(cfg, wallet, gas_price_gwei)?;
     let plan = rt.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &tokens).await.map_err(|e| e.to_string())?;
     let sent = rt.app.execute_evm_plan(&plan, &signer, "signer").await.map_err(|e| e.to_string())?;
@@ -567,7 +567,9 @@ async fn bitcoin_consolidation_plan(
         None
     } else {
         let script = wallet.script_pubkey().ok_or("the wallet has no output script")?;
-        Some(custos_chain::psbt::to_base64(&custos_chain::psbt::build(&inputs, &script, plan.output_value)?))
+        Some(custos_chain::psbt::to_base64(
+            &custos_chain::psbt::build(&inputs, &script, plan.output_value).map_err(|e| e.to_string())?,
+        ))
     };
     eprintln!("{} deposit output(s) to spend; {} left where they are", plan.inputs.len(), plan.excluded.len());
     let mut out = serde_json::to_value(&plan).map_err(|e| e.to_string())?;

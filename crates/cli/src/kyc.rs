@@ -69,7 +69,7 @@ impl KycConfig {
         if s.allow_sha1 {
             webhook.allowed.push(DigestAlg::Sha1);
         }
-        Ok(Some(Arc::new(SumsubProvider::new(client, webhook)?)))
+        Ok(Some(Arc::new(SumsubProvider::new(client, webhook).map_err(|e| e.to_string())?)))
     }
 }
 

@@ -202,6 +202,15 @@ pub enum ApiError {
     Unexpected(String),
 }
 
+/// Why the SumSub settings cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("the SumSub app token is not a {environment} token (it must start with {prefix})")]
+    WrongEnvironment { environment: &'static str, prefix: &'static str },
+    #[error("the HTTP client cannot be built: {0}")]
+    Client(String),
+}
+
 impl From<ApiError> for RemoteError {
     fn from(e: ApiError) -> Self {
         match e {
@@ -235,15 +244,15 @@ fn percent(s: &str) -> String {
 }
 
 impl Client {
-    pub fn new(settings: ClientSettings) -> Result<Client, String> {
-        let prefix = if settings.sandbox { "sbx:" } else { "prd:" };
+    pub fn new(settings: ClientSettings) -> Result<Client, SettingsError> {
+        let (prefix, environment) = if settings.sandbox { ("sbx:", "sandbox") } else { ("prd:", "production") };
         if !settings.app_token.starts_with(prefix) {
-            return Err(format!(
-                "the SumSub app token is not a {} token (it must start with {prefix})",
-                if settings.sandbox { "sandbox" } else { "production" }
-            ));
+            return Err(SettingsError::WrongEnvironment { environment, prefix });
         }
-        let http = reqwest::Client::builder().timeout(settings.timeout).build().map_err(|e| e.to_string())?;
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .build()
+            .map_err(|e| SettingsError::Client(e.to_string()))?;
         Ok(Client { settings, http })
     }
 
@@ -360,7 +369,7 @@ pub struct SumsubProvider {
 }
 
 impl SumsubProvider {
-    pub fn new(client: ClientSettings, webhook: WebhookSettings) -> Result<SumsubProvider, String> {
+    pub fn new(client: ClientSettings, webhook: WebhookSettings) -> Result<SumsubProvider, SettingsError> {
         Ok(SumsubProvider { client: Client::new(client)?, webhook, token_ttl_secs: 600 })
     }
 }

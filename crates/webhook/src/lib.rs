@@ -78,6 +78,32 @@ fn embedded_ipv4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
     }
 }
 
+/// Why the webhook settings cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookSetupError {
+    #[error("webhook URL {url:?}: {reason}")]
+    Url { url: String, reason: String },
+    #[error("webhook URL {0}: use http:// or https:// with a host")]
+    Scheme(String),
+    #[error("webhook secrets: at least one secret of 16 characters or more is required")]
+    NoSecret,
+}
+
+/// Why an event cannot be sent to the receiver now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum DestinationError {
+    /// The name does not resolve now: a later try may work.
+    #[error("cannot resolve {host}: {reason}")]
+    Unresolved { host: String, reason: String },
+    #[error("{0} has no address")]
+    NoAddress(String),
+    /// SSRF guard: refused for good.
+    #[error(
+        "refused: {host} resolves to the non-public address {ip}; set webhooks.allow_private_destinations to allow it"
+    )]
+    Private { host: String, ip: std::net::IpAddr },
+}
+
 #[derive(Debug, Clone)]
 pub struct HttpWebhookSender {
     url: reqwest::Url,
@@ -88,32 +114,37 @@ pub struct HttpWebhookSender {
 
 impl HttpWebhookSender {
     /// `secrets`: every live secret, the newest first. At least one is required.
-    pub fn new(url: &str, secrets: Vec<String>, allow_private: bool, timeout: Duration) -> Result<Self, String> {
-        let url = reqwest::Url::parse(url).map_err(|e| format!("webhook URL {url:?}: {e}"))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(format!("webhook URL {url}: use http:// or https:// with a host"));
+    pub fn new(
+        url: &str,
+        secrets: Vec<String>,
+        allow_private: bool,
+        timeout: Duration,
+    ) -> Result<Self, WebhookSetupError> {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| WebhookSetupError::Url { url: url.to_owned(), reason: e.to_string() })?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(WebhookSetupError::Scheme(parsed.to_string()));
         }
         if secrets.iter().all(|s| s.trim().len() < 16) {
-            return Err("webhook secrets: at least one secret of 16 characters or more is required".into());
+            return Err(WebhookSetupError::NoSecret);
         }
+        let url = parsed;
         Ok(HttpWebhookSender { url, secrets, allow_private, timeout })
     }
 
     /// The checked address to send to.
-    async fn destination(&self) -> Result<SocketAddr, String> {
+    async fn destination(&self) -> Result<SocketAddr, DestinationError> {
         let host = self.url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
         let port = self.url.port_or_known_default().unwrap_or(443);
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?
-            .collect();
-        let first = *addrs.first().ok_or_else(|| format!("{host} has no address"))?;
+        let looked_up = tokio::net::lookup_host((host.as_str(), port)).await.map(|a| a.collect::<Vec<SocketAddr>>());
+        let addrs = match looked_up {
+            Ok(addrs) => addrs,
+            Err(e) => return Err(DestinationError::Unresolved { host, reason: e.to_string() }),
+        };
+        let Some(first) = addrs.first().copied() else { return Err(DestinationError::NoAddress(host)) };
         if !self.allow_private {
             if let Some(bad) = addrs.iter().find(|a| is_private(a.ip())) {
-                return Err(format!(
-                    "refused: {host} resolves to the non-public address {}; set webhooks.allow_private_destinations to allow it",
-                    bad.ip()
-                ));
+                return Err(DestinationError::Private { host, ip: bad.ip() });
             }
         }
         Ok(first)
@@ -125,8 +156,8 @@ impl WebhookSender for HttpWebhookSender {
     async fn send(&self, event_id: &str, body: &str) -> SendOutcome {
         let addr = match self.destination().await {
             Ok(a) => a,
-            Err(e) if e.starts_with("refused") => return SendOutcome::Permanent(e),
-            Err(e) => return SendOutcome::Retryable(e),
+            Err(e @ DestinationError::Private { .. }) => return SendOutcome::Permanent(e.to_string()),
+            Err(e) => return SendOutcome::Retryable(e.to_string()),
         };
         let host = self.url.host_str().unwrap_or_default();
         let client = match reqwest::Client::builder()
