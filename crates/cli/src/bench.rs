@@ -118,7 +118,8 @@ async fn screen(tagpacks: Option<PathBuf>, iterations: usize, rounds: usize, jso
     if let Some(p) = tagpacks {
         let more = tokio::task::spawn_blocking(move || import::read(&[p], Some(Format::Tagpack)))
             .await
-            .map_err(|e| e.to_string())??;
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
         data.sources.extend(more.sources);
     }
     let load_s = started.elapsed().as_secs_f64();

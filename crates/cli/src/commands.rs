@@ -208,7 +208,8 @@ pub async fn labels(cfg: &Config, g: Global, cmd: LabelsCommand) -> Result<ExitC
             let started = std::time::Instant::now();
             let result = tokio::task::spawn_blocking(move || import::read(&paths, format))
                 .await
-                .map_err(|e| e.to_string())??;
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
             for p in &result.problems {
                 eprintln!("skipped: {p}");
             }

@@ -2,7 +2,7 @@
 //! `category` is a taxonomy name (e.g. `scam`); `confidence` is 0–100 and may be empty (100).
 //! Rows are grouped by `source`: each source is replaced as a whole when imported again.
 
-use super::{parse_address, ImportResult, ImportedSource, Problem};
+use super::{parse_address, ImportError, ImportResult, ImportedSource, Problem};
 use custos_app::model::{LabelRecord, LabelSource};
 use custos_domain::{Network, RiskCategory};
 use std::collections::BTreeMap;
@@ -10,16 +10,17 @@ use std::path::Path;
 
 const HEADER: [&str; 6] = ["network", "address", "category", "label", "source", "confidence"];
 
-pub fn read_file(path: &Path) -> Result<ImportResult, String> {
-    let mut reader = ::csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(::csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let header: Vec<String> =
-        reader.headers().map_err(|e| format!("{}: {e}", path.display()))?.iter().map(|h| h.to_lowercase()).collect();
+pub fn read_file(path: &Path) -> Result<ImportResult, ImportError> {
+    let unreadable = |e: ::csv::Error| ImportError::Unreadable { path: path.to_path_buf(), reason: e.to_string() };
+    let mut reader =
+        ::csv::ReaderBuilder::new().flexible(true).trim(::csv::Trim::All).from_path(path).map_err(unreadable)?;
+    let header: Vec<String> = reader.headers().map_err(unreadable)?.iter().map(|h| h.to_lowercase()).collect();
     if header != HEADER {
-        return Err(format!("{}: the header must be {}, found {}", path.display(), HEADER.join(","), header.join(",")));
+        return Err(ImportError::Header {
+            path: path.to_path_buf(),
+            expected: HEADER.join(","),
+            found: header.join(","),
+        });
     }
     let mut result = ImportResult::default();
     let mut by_source: BTreeMap<String, Vec<LabelRecord>> = BTreeMap::new();
@@ -47,7 +48,7 @@ pub fn read_file(path: &Path) -> Result<ImportResult, String> {
         let (network, address) = match parse_address(network, &fields[1]) {
             Ok(a) => a,
             Err(m) => {
-                problem(m);
+                problem(m.to_string());
                 continue;
             }
         };
@@ -130,6 +131,6 @@ mod tests {
     fn a_wrong_header_is_refused() {
         let p = std::env::temp_dir().join(format!("custos-csv-h-{}.csv", std::process::id()));
         std::fs::write(&p, "address,network\n").unwrap();
-        assert!(read_file(&p).unwrap_err().contains("header"));
+        assert!(matches!(read_file(&p).unwrap_err(), ImportError::Header { .. }));
     }
 }

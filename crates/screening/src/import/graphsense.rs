@@ -10,7 +10,7 @@
 //! - `confidence` is the GraphSense level's number (confidence.csv); missing means `unknown` (5).
 //!   Each pack is one label source named `graphsense:<pack path without .yaml>`.
 
-use super::{parse_address, token_network, ImportResult, ImportedSource, Problem};
+use super::{parse_address, token_network, ImportError, ImportResult, ImportedSource, Problem};
 use custos_app::model::{LabelRecord, LabelSource};
 use custos_domain::{Network, RiskCategory};
 use serde::{Deserialize, Deserializer};
@@ -144,14 +144,14 @@ fn pick<'a>(tag: &'a Option<Text>, header: &'a Option<Text>) -> Option<&'a str> 
 }
 
 /// Reads a pack file, or every `.yaml` pack under a directory (recursively), in parallel.
-pub fn read_path(path: &Path) -> Result<ImportResult, String> {
+pub fn read_path(path: &Path) -> Result<ImportResult, ImportError> {
     let files = if path.is_dir() { pack_files(path)? } else { vec![path.to_path_buf()] };
     let base =
         if path.is_dir() { path.to_path_buf() } else { path.parent().map(Path::to_path_buf).unwrap_or_default() };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
     let chunks: Vec<Vec<PathBuf>> =
         (0..threads).map(|t| files.iter().skip(t).step_by(threads).cloned().collect()).collect();
-    let results: Vec<Result<ImportResult, String>> = std::thread::scope(|s| {
+    let results: Vec<Result<ImportResult, ImportError>> = std::thread::scope(|s| {
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|chunk| {
@@ -165,7 +165,7 @@ pub fn read_path(path: &Path) -> Result<ImportResult, String> {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a reader thread failed".into()))).collect()
+        handles.into_iter().map(|h| h.join().unwrap_or(Err(ImportError::Thread))).collect()
     });
     let mut all = ImportResult::default();
     for r in results {
@@ -175,11 +175,11 @@ pub fn read_path(path: &Path) -> Result<ImportResult, String> {
     Ok(all)
 }
 
-fn pack_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+fn pack_files(dir: &Path) -> Result<Vec<PathBuf>, ImportError> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?.flatten() {
+        for e in std::fs::read_dir(&d).map_err(ImportError::io(&d))?.flatten() {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
@@ -224,8 +224,8 @@ fn tag_lines(text: &str) -> Vec<usize> {
     out
 }
 
-fn read_file(file: &Path, base: &Path) -> Result<ImportResult, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+fn read_file(file: &Path, base: &Path) -> Result<ImportResult, ImportError> {
+    let text = std::fs::read_to_string(file).map_err(ImportError::io(file))?;
     let mut result = ImportResult::default();
     // A pack may hold as many nodes as its size allows (the largest public ones have several
     // hundred thousand); aliases stay within the library's defaults, so that a pack cannot
@@ -281,7 +281,7 @@ fn read_file(file: &Path, base: &Path) -> Result<ImportResult, String> {
         let (network, address) = match parse_address(network, raw) {
             Ok(a) => a,
             Err(m) => {
-                result.problems.push(problem(m));
+                result.problems.push(problem(m.to_string()));
                 continue;
             }
         };

@@ -97,17 +97,46 @@ impl Format {
     }
 }
 
+/// Why an import stops. A bad row does not stop it: it becomes a [`Problem`] of the result.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{}: no such file or directory", .0.display())]
+    Missing(PathBuf),
+    #[error("{}: cannot tell the format; pass --format tagpack|ofac|csv", .0.display())]
+    UnknownFormat(PathBuf),
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {reason}", path.display())]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("{}: the header must be {expected}, found {found}", path.display())]
+    Header { path: PathBuf, expected: String, found: String },
+    #[error("a reader thread failed")]
+    Thread,
+}
+
+impl ImportError {
+    pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> ImportError + '_ {
+        move |source| ImportError::Io { path: path.to_path_buf(), source }
+    }
+}
+
+/// A row's address that no network takes: a problem of the import, not an error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("address {raw:?}: {reason}")]
+pub(crate) struct AddressRefused {
+    raw: String,
+    reason: custos_domain::AddressError,
+}
+
 /// Reads `paths` in `format` (or each path's detected format).
-pub fn read(paths: &[PathBuf], format: Option<Format>) -> Result<ImportResult, String> {
+pub fn read(paths: &[PathBuf], format: Option<Format>) -> Result<ImportResult, ImportError> {
     let mut result = ImportResult::default();
     let mut ofac_files = Vec::new();
     for path in paths {
         if !path.exists() {
-            return Err(format!("{}: no such file or directory", path.display()));
+            return Err(ImportError::Missing(path.clone()));
         }
-        let f = format
-            .or_else(|| Format::detect(path))
-            .ok_or_else(|| format!("{}: cannot tell the format; pass --format tagpack|ofac|csv", path.display()))?;
+        let f = format.or_else(|| Format::detect(path)).ok_or_else(|| ImportError::UnknownFormat(path.clone()))?;
         match f {
             Format::Tagpack => result.merge(graphsense::read_path(path)?),
             Format::Csv => result.merge(csv::read_file(path)?),
@@ -125,7 +154,7 @@ pub fn read(paths: &[PathBuf], format: Option<Format>) -> Result<ImportResult, S
 /// Omni addresses, which are Bitcoin addresses), and the formats of the three networks cannot be
 /// confused, so an address valid on another network than `expected` is filed under that one: a
 /// sanctioned address stays sanctioned whichever list named it.
-pub(crate) fn parse_address(expected: Network, raw: &str) -> Result<(Network, String), String> {
+pub(crate) fn parse_address(expected: Network, raw: &str) -> Result<(Network, String), AddressRefused> {
     let raw = raw.trim();
     match Address::parse(expected, raw) {
         Ok(a) => Ok((expected, a.as_str().to_owned())),
@@ -134,7 +163,7 @@ pub(crate) fn parse_address(expected: Network, raw: &str) -> Result<(Network, St
             .filter(|&n| n != expected)
             .find_map(|n| Address::parse(n, raw).ok())
             .map(|a| (a.network(), a.as_str().to_owned()))
-            .ok_or_else(|| format!("address {raw:?}: {e}")),
+            .ok_or_else(|| AddressRefused { raw: raw.to_owned(), reason: e }),
     }
 }
 

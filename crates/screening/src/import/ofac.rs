@@ -3,7 +3,7 @@
 //! `ofac-sdn`. The lists for Bitcoin, Ethereum, TRON, USDT and USDC are bundled with Custos as its
 //! default sanctions list.
 
-use super::{parse_address, token_network, ImportResult, ImportedSource, Problem};
+use super::{parse_address, token_network, ImportError, ImportResult, ImportedSource, Problem};
 use custos_app::model::{LabelRecord, LabelSource};
 use custos_domain::{Network, RiskCategory};
 use std::path::{Path, PathBuf};
@@ -44,12 +44,12 @@ pub fn bundled() -> ImportResult {
 
 /// The list files at `path` (a directory or a file). Where both `.txt` and `.json` exist for an
 /// asset, the `.txt` is read.
-pub fn list_files(path: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn list_files(path: &Path) -> Result<Vec<PathBuf>, ImportError> {
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
+        .map_err(ImportError::io(path))?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("sanctioned_addresses_")))
@@ -65,7 +65,7 @@ fn asset_of(path: &Path) -> Option<String> {
     stem.strip_prefix("sanctioned_addresses_").map(str::to_uppercase)
 }
 
-pub fn read_files(files: &[PathBuf]) -> Result<ImportResult, String> {
+pub fn read_files(files: &[PathBuf]) -> Result<ImportResult, ImportError> {
     let mut result = ImportResult::default();
     let mut labels = Vec::new();
     for file in files {
@@ -77,7 +77,7 @@ pub fn read_files(files: &[PathBuf]) -> Result<ImportResult, String> {
             });
             continue;
         };
-        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let text = std::fs::read_to_string(file).map_err(ImportError::io(file))?;
         let entries: Vec<(Option<usize>, String)> = if file.extension().is_some_and(|e| e == "json") {
             match serde_json::from_str::<Vec<String>>(&text) {
                 Ok(list) => list.into_iter().map(|a| (None, a)).collect(),
@@ -132,7 +132,9 @@ fn read_lines(
                 label: format!("OFAC SDN list ({asset})"),
                 confidence: 100,
             }),
-            Err(message) => result.problems.push(Problem { file: file.to_path_buf(), line, message }),
+            Err(refused) => {
+                result.problems.push(Problem { file: file.to_path_buf(), line, message: refused.to_string() })
+            }
         }
     }
 }
