@@ -92,13 +92,7 @@ impl Appeals {
     }
 
     async fn order(&self, id: Uuid) -> Result<OrderRecord, AppError> {
-        Ok(self
-            .repos
-            .orders
-            .get_order(id)
-            .await?
-            .ok_or_else(|| AppError::not_found(ErrorCode::OrderNotFound, format!("no order {id}")))?
-            .order)
+        Ok(crate::queries::order(self.repos.orders.as_ref(), id).await?.order)
     }
 
     async fn kyc_passed(&self, email_index: &str) -> Result<bool, AppError> {

@@ -45,6 +45,11 @@ pub struct ChainWatch {
     pub transfers: Vec<WatchedTransfer>,
 }
 
+/// An order with its deposits, screenings and cases; not found is an error.
+pub(crate) async fn order(orders: &dyn OrderRepo, id: Uuid) -> Result<OrderView, AppError> {
+    orders.get_order(id).await?.ok_or_else(|| AppError::not_found(ErrorCode::OrderNotFound, format!("no order {id}")))
+}
+
 /// The repositories the read models need.
 pub struct QueryRepos {
     pub orders: Arc<dyn OrderRepo>,
@@ -87,11 +92,7 @@ impl Queries {
     }
 
     pub async fn order(&self, id: Uuid) -> Result<OrderView, AppError> {
-        self.repos
-            .orders
-            .get_order(id)
-            .await?
-            .ok_or_else(|| AppError::not_found(ErrorCode::OrderNotFound, format!("no order {id}")))
+        order(self.repos.orders.as_ref(), id).await
     }
 
     pub async fn case(&self, id: Uuid) -> Result<CaseRecord, AppError> {
