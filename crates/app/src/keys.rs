@@ -7,7 +7,6 @@ use crate::error::{AppError, ErrorCode};
 pub use crate::model::{SealedColumn, StoredKey};
 use crate::ports::Store;
 use crate::repos::*;
-use crate::App;
 use custos_crypto::{Aad, DataKey, FieldCipher};
 use custos_domain::audit::AuditEvent;
 use std::sync::{Arc, Mutex};
@@ -219,13 +218,6 @@ fn reseal_value(cipher: &FieldCipher, c: &SealedColumn, row: &str, value: &str) 
         }
     }
     Ok(changed.then(|| reports.to_string()))
-}
-
-impl App {
-    /// The sealer of a customer's personal data (their data key), or of no customer's.
-    pub(crate) async fn sealer_for(&self, email_index: Option<&str>) -> Result<Sealer<'_>, AppError> {
-        sealer(self.store.as_ref(), &self.cipher, email_index, self.clock.now_ms()).await
-    }
 }
 
 /// The repositories key management needs.

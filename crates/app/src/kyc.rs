@@ -2,12 +2,16 @@
 //! applied in order), the states and their consequences (SEC-14..SEC-16), and the officer's
 //! decision when no provider decides.
 
+use crate::accounts::Accounts;
+use crate::context::Context;
 use crate::error::{AppError, ErrorCode};
 use crate::events::{KycFailed, WebhookEvent};
 use crate::model::{CardRecord, VerificationFile, VerificationRecord};
 use crate::ports::KycEvent;
+use crate::ports::KycProvider;
+use crate::queries::Queries;
 use crate::repos::VerificationRepo;
-use crate::App;
+use crate::repos::{CardRepo, OrderRepo, Store};
 use custos_crypto::Aad;
 use custos_domain::audit::AuditEvent;
 use custos_domain::kyc::{
@@ -15,6 +19,7 @@ use custos_domain::kyc::{
     VerificationState,
 };
 use serde_json::json;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// SEC-14: what a customer may not do while a requested verification is open.
@@ -100,10 +105,85 @@ pub(crate) async fn kyc_passed(verifications: &dyn VerificationRepo, email_index
     Ok(verifications.verifications_of(email_index).await?.iter().any(|v| v.state == VerificationState::Verified))
 }
 
-impl App {
+/// SEC-14: refuses a new order or a payout while the customer has a requested verification
+/// open, as the rules say.
+#[derive(Clone)]
+pub struct KycGate {
+    verifications: Arc<dyn VerificationRepo>,
+    rules: KycRules,
+}
+
+impl KycGate {
+    pub fn new(verifications: Arc<dyn VerificationRepo>, rules: KycRules) -> KycGate {
+        KycGate { verifications, rules }
+    }
+
+    pub(crate) async fn check(&self, email_index: Option<&str>, payout: bool) -> Result<(), AppError> {
+        let Some(index) = email_index else { return Ok(()) };
+        let blocked = if payout { self.rules.block_payouts } else { self.rules.block_orders };
+        if !blocked {
+            return Ok(());
+        }
+        let open = self.verifications.verifications_of(index).await?.into_iter().any(|v| !v.state.is_final());
+        if open {
+            let what = if payout { "paid out" } else { "started" };
+            return Err(AppError::conflict(
+                ErrorCode::KycPending,
+                format!(
+                    "no exchange can be {what} for this customer until the requested verification is complete (SEC-14)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The repositories verification needs.
+pub struct KycRepos {
+    pub verifications: Arc<dyn VerificationRepo>,
+    pub cards: Arc<dyn CardRepo>,
+    pub orders: Arc<dyn OrderRepo>,
+}
+
+impl KycRepos {
+    /// Each repository of `store`.
+    pub fn of(store: &Arc<dyn Store>) -> KycRepos {
+        KycRepos { verifications: store.clone(), cards: store.clone(), orders: store.clone() }
+    }
+}
+
+/// Verifying customers: requests, the provider's webhooks, documents, cards and reviews.
+pub struct Kyc {
+    repos: KycRepos,
+    /// The KYC provider; without one, officers review verifications themselves.
+    provider: Option<Arc<dyn KycProvider>>,
+    rules: KycRules,
+    queries: Arc<Queries>,
+    /// The site's name, for the A4 sheet (KYC-2).
+    accounts: Arc<Accounts>,
+    cx: Context,
+}
+
+impl Kyc {
+    pub fn new(
+        repos: KycRepos,
+        provider: Option<Arc<dyn KycProvider>>,
+        rules: KycRules,
+        queries: Arc<Queries>,
+        accounts: Arc<Accounts>,
+        cx: Context,
+    ) -> Kyc {
+        Kyc { repos, provider, rules, queries, accounts, cx }
+    }
+
+    /// The gate orders and payouts pass (SEC-14).
+    pub fn gate(&self) -> KycGate {
+        KycGate::new(self.repos.verifications.clone(), self.rules)
+    }
+
     /// What the provider knows a customer by: stable, opaque, not personal data.
     pub fn kyc_customer_ref(&self, email_index: &str) -> String {
-        format!("c-{}", &self.cipher.blind_index("kyc_customer_ref", email_index)[..32])
+        format!("c-{}", &self.cx.cipher.blind_index("kyc_customer_ref", email_index)[..32])
     }
 
     /// An officer requests a verification level of a customer (due in the KYC deadline).
@@ -118,14 +198,14 @@ impl App {
             return Err(AppError::invalid(ErrorCode::UnknownLevel, format!("no verification level {level:?}")));
         }
         let customer_ref = self.kyc_customer_ref(email_index);
-        let (provider, applicant_id) = match &self.kyc {
+        let (provider, applicant_id) = match &self.provider {
             Some(p) => {
                 let id = p.create_applicant(&customer_ref, level).await.map_err(AppError::from)?;
                 (p.name().to_owned(), Some(id))
             }
             None => ("manual".to_owned(), None),
         };
-        let now = self.clock.now_ms();
+        let now = self.cx.now_ms();
         let v = VerificationRecord {
             id: Uuid::now_v7(),
             email_index: email_index.to_owned(),
@@ -140,58 +220,25 @@ impl App {
             last_event_at: String::new(),
             created_at_ms: now,
             updated_at_ms: now,
-            due_at_ms: now + self.deadlines.kyc_ms,
+            due_at_ms: now + self.cx.deadlines.kyc_ms,
             identity_name_hash: None,
         };
-        self.store.insert_verification(&v, actor).await?;
+        self.repos.verifications.insert_verification(&v, actor).await?;
         Ok(v)
     }
 
     pub async fn verifications_of(&self, email_index: &str) -> Result<Vec<VerificationRecord>, AppError> {
-        Ok(self.store.verifications_of(email_index).await?)
+        Ok(self.repos.verifications.verifications_of(email_index).await?)
     }
 
-    /// SEC-14: refuses a new order or a payout while the customer has a requested verification
-    /// open, as the rules say.
     /// What an open verification restricts (SEC-14).
     pub fn kyc_rules(&self) -> KycRules {
-        self.kyc_rules
-    }
-
-    pub(crate) async fn check_kyc_restriction(&self, email_index: Option<&str>, payout: bool) -> Result<(), AppError> {
-        let Some(index) = email_index else { return Ok(()) };
-        let blocked = if payout { self.kyc_rules.block_payouts } else { self.kyc_rules.block_orders };
-        if !blocked {
-            return Ok(());
-        }
-        let open = self.verifications_of(index).await?.into_iter().any(|v| !v.state.is_final());
-        if open {
-            let what = if payout { "paid out" } else { "started" };
-            return Err(AppError::conflict(
-                ErrorCode::KycPending,
-                format!(
-                    "no exchange can be {what} for this customer until the requested verification is complete (SEC-14)"
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// SEC-15: customers whose verification is past its deadline are suspended, once each.
-    pub async fn enforce_kyc_deadlines(&self) -> Result<usize, AppError> {
-        let now = self.clock.now_ms();
-        let mut n = 0;
-        for v in self.store.overdue_verifications(now).await? {
-            if self.store.suspend_for_overdue_verification(&v, now).await? {
-                n += 1;
-            }
-        }
-        Ok(n)
+        self.rules
     }
 
     /// Whether the customer has passed a verification (SEC-17's precondition).
     pub async fn kyc_passed(&self, email_index: &str) -> Result<bool, AppError> {
-        kyc_passed(self.store.as_ref(), email_index).await
+        kyc_passed(self.repos.verifications.as_ref(), email_index).await
     }
 
     /// The reason the customer is shown for a resubmission, decrypted.
@@ -199,7 +246,7 @@ impl App {
         let row = v.id.to_string();
         v.comment_enc
             .as_deref()
-            .and_then(|c| self.cipher.decrypt(c, Aad { table: "verifications", column: "comment", row: &row }).ok())
+            .and_then(|c| self.cx.cipher.decrypt(c, Aad { table: "verifications", column: "comment", row: &row }).ok())
     }
 
     /// A webhook from the provider: refused unless its signature holds (nothing is stored or
@@ -211,7 +258,7 @@ impl App {
         alg: Option<&str>,
     ) -> Result<WebhookOutcome, AppError> {
         let provider = self
-            .kyc
+            .provider
             .as_ref()
             .ok_or_else(|| AppError::not_found(ErrorCode::NoKycProvider, "no KYC provider is configured"))?;
         let ev = match provider.read_webhook(body, digest, alg) {
@@ -220,18 +267,23 @@ impl App {
                 tracing::warn!(provider = provider.name(), reason = %why, "a KYC webhook was refused");
                 let actor = format!("provider:{}", provider.name());
                 let data = json!({"reason": why.to_string()});
-                let audit = AuditEvent::new(actor, "kyc.webhook_refused", "kyc_webhook", "-", data);
-                self.store.append_audit(&audit, self.clock.now_ms()).await?;
+                self.cx.audit(&actor, "kyc.webhook_refused", "kyc_webhook", "-", data).await?;
                 return Err(AppError::invalid(ErrorCode::BadSignature, why.to_string()));
             }
         };
-        let now = self.clock.now_ms();
+        let now = self.cx.now_ms();
         let handled = ev.state.is_some();
         let sealed = self
+            .cx
             .cipher
             .encrypt(&String::from_utf8_lossy(body), Aad { table: "kyc_inbox", column: "body", row: &ev.dedup_key });
         let outcome = if handled { "received" } else { "ignored" };
-        if !self.store.kyc_inbox_insert(&ev.dedup_key, provider.name(), &ev.kind, &sealed, outcome, now).await? {
+        if !self
+            .repos
+            .verifications
+            .kyc_inbox_insert(&ev.dedup_key, provider.name(), &ev.kind, &sealed, outcome, now)
+            .await?
+        {
             return Ok(WebhookOutcome::Duplicate);
         }
         if !handled {
@@ -243,7 +295,7 @@ impl App {
 
     async fn apply_kyc_event(&self, actor: &str, ev: KycEvent) -> Result<WebhookOutcome, AppError> {
         let customer_ref = ev.customer_ref.clone().unwrap_or_default();
-        let Some(mut v) = self.store.find_verification(&ev.applicant_id, &customer_ref).await? else {
+        let Some(mut v) = self.repos.verifications.find_verification(&ev.applicant_id, &customer_ref).await? else {
             tracing::warn!(kind = %ev.kind, "a KYC webhook for an applicant Custos does not know");
             return Ok(WebhookOutcome::Unmatched);
         };
@@ -255,7 +307,7 @@ impl App {
         v.applicant_id = Some(ev.applicant_id.clone());
         v.last_event_at = ev.at.clone();
         v.reject_labels = ev.reject_labels.clone();
-        let sealer = self.sealer_for(Some(&v.email_index)).await?;
+        let sealer = self.cx.sealer_for(Some(&v.email_index)).await?;
         v.comment_enc = ev
             .customer_comment
             .as_deref()
@@ -270,9 +322,9 @@ impl App {
     /// The provider's verified name as the keyed hash KYC-4 compares with; without it a card's
     /// holder stays "unverified" and the officer compares by eye.
     async fn provider_identity_name_hash(&self, customer_ref: &str) -> Option<String> {
-        let provider = self.kyc.as_ref()?;
+        let provider = self.provider.as_ref()?;
         match provider.identity_name(customer_ref).await {
-            Ok(name) => name.and_then(|n| name_hash(&self.cipher, &n)),
+            Ok(name) => name.and_then(|n| name_hash(&self.cx.cipher, &n)),
             Err(e) => {
                 tracing::warn!(error = %e, "the provider's verified name could not be read; card holders stay unverified");
                 None
@@ -300,14 +352,17 @@ impl App {
         let alert = failed
             .then(|| WebhookEvent::KycFailed(KycFailed { verification_id: v.id, labels: v.reject_labels.clone() }));
         let verify_cards = state == VerificationState::Verified && level_steps(&v.level).contains(&Step::BankCard);
-        self.store.update_verification(&v, &events, failed, alert.as_ref(), verify_cards, self.clock.now_ms()).await?;
+        self.repos
+            .verifications
+            .update_verification(&v, &events, failed, alert.as_ref(), verify_cards, self.cx.now_ms())
+            .await?;
         Ok(())
     }
 
     /// A token for the provider's widget, bound to this customer and level.
     pub async fn kyc_sdk_token(&self, v: &VerificationRecord) -> Result<String, AppError> {
         let provider = self
-            .kyc
+            .provider
             .as_ref()
             .ok_or_else(|| AppError::conflict(ErrorCode::NoKycProvider, "officers review this verification"))?;
         provider.sdk_token(&v.customer_ref, &v.level).await.map_err(AppError::from)
@@ -353,7 +408,7 @@ impl App {
                 info.content_type,
             )
         };
-        let now = self.clock.now_ms();
+        let now = self.cx.now_ms();
         let issued_on = match step {
             Step::ProofOfAddress => {
                 let issued = issued_on.and_then(Date::parse).ok_or_else(|| {
@@ -381,10 +436,11 @@ impl App {
             created_at_ms: now,
         };
         let sealed = self
+            .cx
             .sealer_for(Some(email_index))
             .await?
             .seal(&content, Aad { table: "verification_files", column: "content", row: &id.to_string() });
-        self.store.insert_verification_file(&record, &sealed, actor).await?;
+        self.repos.verifications.insert_verification_file(&record, &sealed, actor).await?;
         if v.state != VerificationState::OnHold {
             self.set_state(v, VerificationState::OnHold, actor).await?;
         }
@@ -392,22 +448,26 @@ impl App {
     }
 
     pub async fn verification_files(&self, verification_id: Uuid) -> Result<Vec<VerificationFile>, AppError> {
-        Ok(self.store.verification_files(verification_id).await?)
+        Ok(self.repos.verifications.verification_files(verification_id).await?)
     }
 
     /// A submitted document for the reviewing officer; each opening is audited.
     pub async fn open_verification_file(&self, id: Uuid, actor: &str) -> Result<(VerificationFile, Vec<u8>), AppError> {
         let (record, sealed) = self
-            .store
+            .repos
+            .verifications
             .verification_file(id)
             .await?
             .ok_or_else(|| AppError::not_found(ErrorCode::DocumentNotFound, format!("no document {id}")))?;
         let row = id.to_string();
         let bytes = self
+            .cx
             .cipher
             .decrypt_bytes(&sealed, Aad { table: "verification_files", column: "content", row: &row })
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        self.audit(actor, "personal_data.viewed", "verification_file", &row, json!({"sha256": record.sha256})).await?;
+        self.cx
+            .audit(actor, "personal_data.viewed", "verification_file", &row, json!({"sha256": record.sha256}))
+            .await?;
         Ok((record, bytes))
     }
 
@@ -444,19 +504,19 @@ impl App {
             )
         })?;
         let card = CardNumber::parse(number).map_err(|e| AppError::invalid(ErrorCode::InvalidCard, e))?;
-        let hash = self.cipher.blind_index("card_number", card.digits());
-        let now = self.clock.now_ms();
+        let hash = self.cx.cipher.blind_index("card_number", card.digits());
+        let now = self.cx.now_ms();
         let id = Uuid::now_v7();
         let holder = holder.map(str::trim).filter(|h| !h.is_empty());
-        let holder_check = match holder.and_then(|h| name_hash(&self.cipher, h)) {
+        let holder_check = match holder.and_then(|h| name_hash(&self.cx.cipher, h)) {
             None => "not_given",
-            Some(h) => match self.store.verified_identity_name_hash(&index).await? {
+            Some(h) => match self.repos.verifications.verified_identity_name_hash(&index).await? {
                 None => "unverified",
                 Some(verified) if verified == h => "match",
                 Some(_) => "mismatch",
             },
         };
-        let sealer = self.sealer_for(Some(&index)).await?;
+        let sealer = self.cx.sealer_for(Some(&index)).await?;
         let holder_enc =
             holder.map(|h| sealer.seal_str(h, Aad { table: "cards", column: "holder", row: &id.to_string() }));
         let record = CardRecord {
@@ -470,9 +530,9 @@ impl App {
             holder_check: holder_check.into(),
             created_at_ms: now,
         };
-        let record = self.store.insert_card(&record, &hash, holder_enc.as_deref(), actor).await?;
+        let record = self.repos.cards.insert_card(&record, &hash, holder_enc.as_deref(), actor).await?;
         let mut reasons = Vec::new();
-        if !self.store.card_owners(&hash, &index).await?.is_empty() {
+        if !self.repos.cards.card_owners(&hash, &index).await?.is_empty() {
             reasons.push((
                 "card_of_another_customer",
                 format!("card {} is registered by another customer", card.masked()),
@@ -489,7 +549,8 @@ impl App {
         }
         let rules: Vec<&str> = reasons.iter().map(|r| r.0).collect();
         let data = json!({"card_id": record.id, "rules": rules});
-        self.open_rule_case(order_id, None, reasons, data, actor).await?;
+        crate::cases::open_rule_case(self.repos.orders.as_ref(), &self.cx, order_id, None, reasons, data, actor)
+            .await?;
         Ok((record, true))
     }
 
@@ -524,16 +585,17 @@ impl App {
         let (state, findings) = match decision {
             ReviewDecision::Approve { identity_name } => {
                 if steps.contains(&Step::Identity) {
-                    let hash = identity_name.as_deref().and_then(|n| name_hash(&self.cipher, n)).ok_or_else(|| {
-                        AppError::invalid(
-                            ErrorCode::IdentityNameRequired,
-                            "give the name as the identity document shows it; cards are compared with it (KYC-4)",
-                        )
-                    })?;
+                    let hash =
+                        identity_name.as_deref().and_then(|n| name_hash(&self.cx.cipher, n)).ok_or_else(|| {
+                            AppError::invalid(
+                                ErrorCode::IdentityNameRequired,
+                                "give the name as the identity document shows it; cards are compared with it (KYC-4)",
+                            )
+                        })?;
                     v.identity_name_hash = Some(hash);
                 }
                 if steps.contains(&Step::BankCard) {
-                    let cards = self.store.cards_of(email_index).await?;
+                    let cards = self.repos.cards.cards_of(email_index).await?;
                     if cards.is_empty() {
                         return Err(AppError::conflict(ErrorCode::NoCard, "the customer has not entered the card yet"));
                     }
@@ -569,7 +631,7 @@ impl App {
         let redo: Vec<Step> = findings.iter().filter_map(|f| f.step).collect();
         let only = (state == VerificationState::Resubmission && findings.iter().all(|f| f.step.is_some()))
             .then_some(redo.as_slice());
-        self.store.delete_verification_files(id, only, actor, self.clock.now_ms()).await?;
+        self.repos.verifications.delete_verification_files(id, only, actor, self.cx.now_ms()).await?;
         Ok(state)
     }
 }

@@ -261,24 +261,7 @@ pub struct ScreeningRecord {
     pub created_at_ms: i64,
 }
 
-/// What a case waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeadlineKind {
-    /// The customer must complete KYC (SEC-15, 24 h).
-    Kyc,
-    /// An officer must review (SLA-2, 48 h).
-    Review,
-}
-
-impl DeadlineKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeadlineKind::Kyc => "kyc",
-            DeadlineKind::Review => "review",
-        }
-    }
-}
+pub use custos_domain::deadline::DeadlineKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseRecord {
@@ -604,31 +587,7 @@ pub struct RefundRecord {
     pub due_at_ms: i64,
 }
 
-/// What is asked of the customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RequestKind {
-    /// Identity verification (SEC-14, SEC-15).
-    Kyc,
-    /// Source of Funds: the order's amount, the origin of the funds, supporting documents.
-    SourceOfFunds,
-    /// Anything else an officer needs.
-    Information,
-}
-
-impl RequestKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RequestKind::Kyc => "kyc",
-            RequestKind::SourceOfFunds => "source_of_funds",
-            RequestKind::Information => "information",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<RequestKind> {
-        [RequestKind::Kyc, RequestKind::SourceOfFunds, RequestKind::Information].into_iter().find(|k| k.as_str() == s)
-    }
-}
+pub use custos_domain::request::RequestKind;
 
 /// A request to the customer, with its deadline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

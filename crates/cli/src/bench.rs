@@ -405,6 +405,7 @@ async fn pages(
     for i in 0..cases {
         let order = rt
             .app
+            .intake()
             .create_order(
                 custos_app::model::NewOrder {
                     external_id: None,
@@ -433,7 +434,7 @@ async fn pages(
             sources: vec![custos_domain::Address::parse(Network::Ethereum, &sanctioned).map_err(|e| e.to_string())?],
             confirmations: None,
         };
-        rt.app.report_deposit(deposit, "bench").await.map_err(|e| e.to_string())?;
+        rt.app.intake().report_deposit(deposit, "bench").await.map_err(|e| e.to_string())?;
         bar.inc(1);
     }
     bar.finish_and_clear();

@@ -100,7 +100,7 @@ pub async fn watch(
             receive_amount: Amount(1),
             receive_address: Address::parse(Network::Ethereum, SENDERS[0]).map_err(|e| e.to_string())?,
         };
-        watched.push(app.create_order(order, "bench").await.map_err(|e| e.to_string())?.deposit_address);
+        watched.push(app.intake().create_order(order, "bench").await.map_err(|e| e.to_string())?.deposit_address);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -124,7 +124,7 @@ pub async fn watch(
         let mined = Instant::now();
         let mut credited = 0u64;
         while credited < per_block as u64 {
-            let r = app.watch_step(&rpc, &settings).await.map_err(|e| e.to_string())?;
+            let r = app.intake().watch_step(&rpc, &settings).await.map_err(|e| e.to_string())?;
             credited += r.credited;
             if r.credited == 0 && r.scanned == 0 {
                 tokio::time::sleep(Duration::from_millis(5)).await;

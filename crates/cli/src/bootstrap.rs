@@ -200,7 +200,7 @@ pub fn spawn_label_reloader(store: Arc<SqlStore>, builtin: Arc<BuiltinAnalyzer>,
                         tracing::info!(addresses = index.addresses(), "labels changed: index reloaded");
                         builtin.replace(index);
                         seen = rev;
-                        match app.rescreen_recent(i64::from(rescreen_days) * 86_400_000).await {
+                        match app.screening().rescreen_recent(i64::from(rescreen_days) * 86_400_000).await {
                             Ok(0) => {}
                             Ok(n) => {
                                 tracing::warn!(deposits = n, "re-screening flagged past deposits: review cases opened")
@@ -273,7 +273,7 @@ pub fn spawn_deadline_job(app: Arc<App>) {
             if let Err(e) = app.keys().refresh_data_keys().await {
                 tracing::warn!(error = %e, "data keys could not be refreshed");
             }
-            match app.enforce_deadlines().await {
+            match app.deadline_job().enforce_deadlines().await {
                 Ok(run) if run == Default::default() => {}
                 Ok(run) => tracing::warn!(
                     requests = run.requests_escalated,

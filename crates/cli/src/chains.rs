@@ -227,7 +227,7 @@ pub fn spawn_watcher(app: Arc<App>, source: Arc<dyn ChainSource>, settings: Watc
     tokio::spawn(async move {
         let network = source.network();
         loop {
-            let busy = match app.watch_step(source.as_ref(), &settings).await {
+            let busy = match app.intake().watch_step(source.as_ref(), &settings).await {
                 Ok(r) => {
                     if r.seen + r.credited + r.dropped + r.reverted + r.refused > 0 {
                         tracing::info!(%network, tip = r.tip, scanned = r.scanned, seen = r.seen, credited = r.credited,

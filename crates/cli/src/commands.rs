@@ -91,7 +91,7 @@ pub async fn serve(cfg: &Config, g: Global, listen_flag: Option<String>) -> Resu
     tls_acceptor(cfg)?;
     // Links in mails point where this server listens (unless [web] public_url says otherwise).
     let rt = bootstrap::runtime_at(cfg, &loc, cipher, &addr).await?;
-    if rt.app.configured_networks().is_empty() {
+    if rt.app.intake().configured_networks().is_empty() {
         tracing::warn!("no deposit key configured ([deposit_keys] or CUSTOS_XPUB_*): orders cannot be created");
     }
     let listener = listen(&addr).await?;
@@ -173,7 +173,7 @@ pub async fn screen(cfg: &Config, g: Global, network: &str, address: &str, json:
     let network: Network = network.parse().map_err(|e| format!("{e}"))?;
     let address = Address::parse(network, address).map_err(|e| format!("{} ({})", e, e.code()))?;
     let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, false)?).await?;
-    let s = rt.app.screen_address(&address, "cli").await.map_err(|e| e.to_string())?;
+    let s = rt.app.screening().screen_address(&address, "cli").await.map_err(|e| e.to_string())?;
     if json {
         println!("{}", serde_json::to_string_pretty(&custos_web::dto::screening(&s)).unwrap_or_default());
     } else {
@@ -365,7 +365,7 @@ pub async fn consolidate(cfg: &Config, g: Global, cmd: ConsolidateCommand) -> Re
     let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, true)?).await?;
     let result = match cmd {
         ConsolidateCommand::Record { deposit, txid } => {
-            rt.app.record_sweep(deposit, &txid, "cli").await.map_err(|e| e.to_string()).map(|new| {
+            rt.app.payouts().record_sweep(deposit, &txid, "cli").await.map_err(|e| e.to_string()).map(|new| {
                 println!(
                     "{}",
                     if new { "recorded" } else { "nothing recorded: no such deposit, or it was swept already" }
@@ -391,7 +391,7 @@ pub async fn signer(cfg: &Config, g: Global, cmd: SignerCommand) -> Result<ExitC
         SignerCommand::Refund { refund } => {
             let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, true)?).await?;
             let result = match evm_signer(cfg) {
-                Ok(signer) => rt.app.send_refund(refund, &signer, "signer").await.map_err(|e| e.to_string()),
+                Ok(signer) => rt.app.payouts().send_refund(refund, &signer, "signer").await.map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             };
             rt.store.close().await;
@@ -408,7 +408,9 @@ pub async fn signer(cfg: &Config, g: Global, cmd: SignerCommand) -> Result<ExitC
             };
             let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, true)?).await?;
             let result = match evm_signer(cfg) {
-                Ok(signer) => rt.app.send_payout(order, &signer, &fees, "signer").await.map_err(|e| e.to_string()),
+                Ok(signer) => {
+                    rt.app.payouts().send_payout(order, &signer, &fees, "signer").await.map_err(|e| e.to_string())
+                }
                 Err(e) => Err(e),
             };
             rt.store.close().await;
@@ -466,8 +468,13 @@ async fn consolidation_execute(
     let signer = evm_signer(cfg)?;
     let gas_wallet = signer.gas_wallet().map_err(|e| e.to_string())?;
     let (wallet, fees, tokens) = evm_plan_inputs(cfg, wallet, gas_price_gwei)?;
-    let plan = rt.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &tokens).await.map_err(|e| e.to_string())?;
-    let sent = rt.app.execute_evm_plan(&plan, &signer, "signer").await.map_err(|e| e.to_string())?;
+    let plan = rt
+        .app
+        .payouts()
+        .plan_evm_consolidation(&wallet, &gas_wallet, &fees, &tokens)
+        .await
+        .map_err(|e| e.to_string())?;
+    let sent = rt.app.payouts().execute_evm_plan(&plan, &signer, "signer").await.map_err(|e| e.to_string())?;
     for txid in &sent {
         println!("{txid}");
     }
@@ -519,7 +526,12 @@ async fn consolidation_plan(
     let gas_wallet = c.gas_wallet.as_deref().ok_or("consolidation.ethereum.gas_wallet is not set")?;
     let gas_wallet =
         Address::parse(Network::Ethereum, gas_wallet).map_err(|e| format!("gas_wallet {gas_wallet}: {e}"))?;
-    let plan = rt.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &tokens).await.map_err(|e| e.to_string())?;
+    let plan = rt
+        .app
+        .payouts()
+        .plan_evm_consolidation(&wallet, &gas_wallet, &fees, &tokens)
+        .await
+        .map_err(|e| e.to_string())?;
     eprintln!("{} transaction(s) to sign; {} deposit(s) left where they are", plan.requests.len(), plan.excluded.len());
     println!("{}", serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?);
     Ok(())
@@ -545,6 +557,7 @@ async fn bitcoin_consolidation_plan(
         custos_chain::DepositKey::parse(Network::Bitcoin, key).map_err(|e| format!("deposit_keys.bitcoin: {e}"))?;
     let plan = rt
         .app
+        .payouts()
         .plan_bitcoin_consolidation(&wallet, fee_rate.or(c.fee_rate).unwrap_or(10))
         .await
         .map_err(|e| e.to_string())?;

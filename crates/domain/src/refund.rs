@@ -2,6 +2,7 @@
 
 use crate::network::Amount;
 use crate::policy::CategorySummary;
+use crate::request::RequestKind;
 use crate::taxonomy::RiskCategory;
 
 /// Categories whose funds are never refunded: they are frozen and reported instead.
@@ -44,6 +45,15 @@ pub fn refund_amount(
         .ok_or(RefundRefused::FeeTooHigh { amount: deposited, fee: network_fee })
 }
 
+/// REF-2: what the customer must have answered on the case, themselves, before a refund.
+pub const ANSWERS_BEFORE_REFUND: [RequestKind; 2] = [RequestKind::Kyc, RequestKind::SourceOfFunds];
+
+/// The first answer REF-2 still waits for, if any; `answered` says whether the customer
+/// answered a request of that kind on the case.
+pub fn missing_answer(answered: impl Fn(RequestKind) -> bool) -> Option<RequestKind> {
+    ANSWERS_BEFORE_REFUND.into_iter().find(|k| !answered(*k))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +84,13 @@ mod tests {
             );
         }
         assert!(refund_amount(Amount(10), Amount(1), "a", &sources, &[summary(RiskCategory::Gambling)]).is_ok());
+    }
+
+    #[test]
+    fn ref_2_a_refund_waits_for_the_customers_kyc_and_source_of_funds() {
+        assert_eq!(missing_answer(|_| false), Some(RequestKind::Kyc));
+        assert_eq!(missing_answer(|k| k == RequestKind::Kyc), Some(RequestKind::SourceOfFunds));
+        assert_eq!(missing_answer(|k| k == RequestKind::Information), Some(RequestKind::Kyc));
+        assert_eq!(missing_answer(|k| k != RequestKind::Information), None);
     }
 }

@@ -81,7 +81,7 @@ type Series = (&'static str, &'static str, &'static str, fn(&custos_app::screeni
 /// The analyzers' counters in the Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
     let mut out = String::with_capacity(2048);
-    let metrics = state.app.analyzer_metrics();
+    let metrics = state.app.screening().analyzer_metrics();
     let series: [Series; 8] = [
         ("custos_analyzer_calls_total", "counter", "Calls that reached the analyzer", |m| m.calls as f64),
         ("custos_analyzer_errors_total", "counter", "Calls that failed (errors, garbage, timeouts)", |m| {
@@ -124,7 +124,7 @@ pub async fn create_screening(
 ) -> ApiResult {
     let network = dto::network("network", &req.network)?;
     let address = dto::address("address", network, &req.address)?;
-    let screening = state.app.screen_address(&address, &caller.actor()).await?;
+    let screening = state.app.screening().screen_address(&address, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(dto::screening(&screening))))
 }
 
@@ -133,7 +133,7 @@ pub async fn create_order(
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<dto::OrderRequest>,
 ) -> ApiResult {
-    let order = state.app.create_order(req.parse()?, &caller.actor()).await?;
+    let order = state.app.intake().create_order(req.parse()?, &caller.actor()).await?;
     let mut body = dto::order_summary(&order);
     for list in ["deposits", "screenings", "cases", "deadlines"] {
         body[list] = Value::Array(vec![]);
@@ -154,7 +154,7 @@ pub async fn report_deposit(
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<dto::DepositRequest>,
 ) -> ApiResult {
-    let outcome = state.app.report_deposit(req.parse()?, &caller.actor()).await?;
+    let outcome = state.app.intake().report_deposit(req.parse()?, &caller.actor()).await?;
     let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(dto::deposit_outcome(&outcome))))
 }
@@ -164,7 +164,7 @@ pub async fn request_payout(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath,
 ) -> ApiResult {
-    let (order, screening, case) = state.app.request_payout(dto::order_id(&id)?, &caller.actor()).await?;
+    let (order, screening, case) = state.app.payouts().request_payout(dto::order_id(&id)?, &caller.actor()).await?;
     let body = serde_json::json!({
         "order": dto::order_summary(&order),
         "screening": dto::screening(&screening),
@@ -182,7 +182,7 @@ pub async fn complete_payout(
     let id = dto::order_id(&id)?;
     let network = state.app.queries().order(id).await?.order.receive_network;
     let txid = dto::txid_of(network, &req.txid)?;
-    let order = state.app.complete_payout(id, &txid, &caller.actor()).await?;
+    let order = state.app.payouts().complete_payout(id, &txid, &caller.actor()).await?;
     Ok((StatusCode::OK, Json(dto::order_summary(&order))))
 }
 
@@ -202,8 +202,11 @@ pub async fn decide(
     ApiJson(req): ApiJson<dto::DecisionBody>,
 ) -> ApiResult {
     // A key makes only the decisions that need no second officer: they take effect at once.
-    let decision =
-        state.app.decide(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?, req.parse()?, &caller.actor()).await?;
+    let decision = state
+        .app
+        .cases()
+        .decide(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?, req.parse()?, &caller.actor())
+        .await?;
     Ok((StatusCode::CREATED, Json(dto::decision(&decision))))
 }
 
@@ -213,8 +216,11 @@ pub async fn case_action(
     ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::CaseActionBody>,
 ) -> ApiResult {
-    let case =
-        state.app.case_action(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?, req.parse()?, &caller.actor()).await?;
+    let case = state
+        .app
+        .cases()
+        .case_action(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?, req.parse()?, &caller.actor())
+        .await?;
     Ok((StatusCode::OK, Json(dto::case(&case))))
 }
 
@@ -227,6 +233,7 @@ pub async fn request_from_customer(
     let kind = req.kind()?;
     let request = state
         .app
+        .requests()
         .request_from_customer(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?, kind, &req.message, &caller.actor())
         .await?;
     Ok((StatusCode::CREATED, Json(dto::customer_request(&request))))
@@ -240,6 +247,7 @@ pub async fn answer_request(
 ) -> ApiResult {
     let request = state
         .app
+        .requests()
         .answer_request(dto::uuid_in_path(&id, ErrorCode::RequestNotFound)?, &req.answer, &caller.actor())
         .await?;
     Ok((StatusCode::OK, Json(dto::customer_request(&request))))
@@ -253,7 +261,7 @@ pub async fn register_card(
 ) -> ApiResult {
     let order = dto::uuid_in_path(&id, ErrorCode::OrderNotFound)?;
     let holder = req.holder()?;
-    let (card, case_opened) = state.app.register_card(order, &req.number, holder, &caller.actor()).await?;
+    let (card, case_opened) = state.app.kyc().register_card(order, &req.number, holder, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"card": card, "case_opened": case_opened}))))
 }
 
@@ -264,8 +272,8 @@ pub async fn refund_sent(
     ApiJson(req): ApiJson<dto::PayoutCompletion>,
 ) -> ApiResult {
     let id = dto::uuid_in_path(&id, ErrorCode::RefundNotFound)?;
-    let txid = dto::txid_of(state.app.get_refund(id).await?.network, &req.txid)?;
-    let refund = state.app.refund_sent(id, &txid, &caller.actor()).await?;
+    let txid = dto::txid_of(state.app.payouts().get_refund(id).await?.network, &req.txid)?;
+    let refund = state.app.payouts().refund_sent(id, &txid, &caller.actor()).await?;
     Ok((StatusCode::OK, Json(serde_json::to_value(&refund).unwrap_or(Value::Null))))
 }
 
@@ -296,7 +304,7 @@ pub async fn sumsub_webhook(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
-    match state.app.kyc_webhook(&body, h("x-payload-digest"), h("x-payload-digest-alg")).await {
+    match state.app.kyc().kyc_webhook(&body, h("x-payload-digest"), h("x-payload-digest-alg")).await {
         Ok(outcome) => axum::Json(serde_json::json!({"status": outcome.as_str()})).into_response(),
         Err(e) if e.error_code() == ErrorCode::BadSignature => Problem::new(
             axum::http::StatusCode::UNAUTHORIZED,

@@ -3,10 +3,12 @@
 //! circuit breaker, cache). The policy then combines their reports conservatively.
 
 mod guard;
+mod service;
 #[cfg(test)]
 mod tests;
 
 pub use guard::{AnalyzerMetrics, BreakerSettings, CallSettings, Guarded};
+pub use service::Screening;
 
 use crate::clock::Clock;
 use crate::ports::{Analyzer, Transfer};

@@ -41,7 +41,7 @@ both!(fix_1_four_eyes_is_two_people_not_two_keys, |t: TestApp| async move {
     // The customer answers, in the cabinet: the order waits for an officer's review.
     let customer = customer_actor(&t, "mallory@example.com").await;
     for r in t.app.queries().case_file(case).await.unwrap().requests {
-        t.app.answer_request(r.id, "my salary", &customer).await.unwrap();
+        t.app.requests().answer_request(r.id, "my salary", &customer).await.unwrap();
     }
     let decisions = format!("{base}/api/v1/cases/{case}/decisions");
     let refund = json!({"decision": "refund", "to_address": GAMBLING_ETH, "network_fee": "1"});
@@ -61,15 +61,15 @@ both!(fix_1_four_eyes_is_two_people_not_two_keys, |t: TestApp| async move {
     // one who decided approves; another senior officer does.
     let officer_a = officer(&t, "officer@example.com", Role::Officer).await;
     let mlro = officer(&t, "mlro@example.com", Role::SeniorOfficer).await;
-    let d = t.app.decide(case, DecisionRequest::Release, &officer_a.actor()).await.unwrap();
+    let d = t.app.cases().decide(case, DecisionRequest::Release, &officer_a.actor()).await.unwrap();
     assert_eq!(d.status.as_str(), "pending");
-    assert_eq!(t.app.approve_decision(d.id, &officer_a).await.unwrap_err().code(), "approval_not_permitted");
+    assert_eq!(t.app.cases().approve_decision(d.id, &officer_a).await.unwrap_err().code(), "approval_not_permitted");
     let mut stale = mlro.clone();
     stale.stepped_up = false;
-    assert_eq!(t.app.approve_decision(d.id, &stale).await.unwrap_err().code(), "step_up_required");
-    let mine = t.app.decide(case, DecisionRequest::Release, &mlro.actor()).await.unwrap();
-    assert_eq!(t.app.approve_decision(mine.id, &mlro).await.unwrap_err().code(), "four_eyes");
-    assert_eq!(t.app.approve_decision(d.id, &mlro).await.unwrap().status.as_str(), "executed");
+    assert_eq!(t.app.cases().approve_decision(d.id, &stale).await.unwrap_err().code(), "step_up_required");
+    let mine = t.app.cases().decide(case, DecisionRequest::Release, &mlro.actor()).await.unwrap();
+    assert_eq!(t.app.cases().approve_decision(mine.id, &mlro).await.unwrap_err().code(), "four_eyes");
+    assert_eq!(t.app.cases().approve_decision(d.id, &mlro).await.unwrap().status.as_str(), "executed");
     let view: Value = get(&c, format!("{base}/api/v1/orders/{order}"), &b).await;
     assert_eq!(view["status"], "released");
 
@@ -94,7 +94,7 @@ both!(
         let officer_a = officer(&t, "officer@example.com", Role::Officer).await;
         let mut requests = Vec::new();
         for kind in [RequestKind::Kyc, RequestKind::SourceOfFunds] {
-            let r = t.app.request_from_customer(case, kind, "please", &officer_a.actor()).await.unwrap();
+            let r = t.app.requests().request_from_customer(case, kind, "please", &officer_a.actor()).await.unwrap();
             let (status, answered) =
                 post(&c, format!("{base}/api/v1/requests/{}/answer", r.id), &key, json!({"answer": "ok"})).await;
             assert_eq!(status, StatusCode::OK, "{answered}");
@@ -102,7 +102,7 @@ both!(
             requests.push(r.id);
         }
         let refund = DecisionRequest::Refund { to_address: GAMBLING_ETH.into(), network_fee: Amount(1) };
-        let err = t.app.decide(case, refund, &officer_a.actor()).await.unwrap_err();
+        let err = t.app.cases().decide(case, refund, &officer_a.actor()).await.unwrap_err();
         assert_eq!(err.code(), "kyc_sof_required", "a key's answers are not the customer's KYC");
         // The officer sees who answered.
         let case_file: Value = get(&c, format!("{base}/api/v1/cases/{case}"), &key).await;
@@ -326,7 +326,12 @@ both!(fix_4_uploads_take_their_documented_size_with_the_csrf_check_intact, |t: T
         let officer_a = &officer_a;
         async move {
             let actor = officer_a.actor();
-            let r = t.app.request_from_customer(case, RequestKind::Information, "statement", &actor).await.unwrap();
+            let r = t
+                .app
+                .requests()
+                .request_from_customer(case, RequestKind::Information, "statement", &actor)
+                .await
+                .unwrap();
             let mut form = reqwest::multipart::Form::new().text("csrf", csrf).text("answer", "attached");
             for (i, bytes) in files.into_iter().enumerate() {
                 form = form.part("documents", reqwest::multipart::Part::bytes(bytes).file_name(format!("s{i}.pdf")));
@@ -365,7 +370,7 @@ both!(fix_4_uploads_take_their_documented_size_with_the_csrf_check_intact, |t: T
     // A verification document: 4 MB is taken, more than 5 MB is refused naming the limit.
     let index = t.app.queries().order(dep["order"]["id"].as_str().unwrap().parse().unwrap()).await.unwrap();
     let index = index.order.customer_email_index.unwrap();
-    let v = t.app.request_verification(&index, None, "full", &officer_a.actor()).await.unwrap();
+    let v = t.app.kyc().request_verification(&index, None, "full", &officer_a.actor()).await.unwrap();
     let send = |bytes: Vec<u8>| {
         let form = reqwest::multipart::Form::new()
             .text("csrf", csrf.clone())

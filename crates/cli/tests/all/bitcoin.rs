@@ -139,7 +139,7 @@ both!(risk_1_bitcoin_deposits_by_esplora_with_several_sources_rbf_and_a_reorg, |
             o.receive_network = custos_domain::Network::Ethereum;
             o.receive_asset = Asset::Eth;
             o.receive_address = custos_domain::Address::parse(custos_domain::Network::Ethereum, CLEAN_ETH).unwrap();
-            app.create_order(o, "test").await.unwrap()
+            app.intake().create_order(o, "test").await.unwrap()
         }
     };
     let (one, two, three) = (order("a@example.com").await, order("b@example.com").await, order("c@example.com").await);
@@ -159,7 +159,7 @@ both!(risk_1_bitcoin_deposits_by_esplora_with_several_sources_rbf_and_a_reorg, |
         vec![coinbase("cb-101"), tx("pay-two-replacement", &[CLEAN_BTC], &[(&two.deposit_address, 99_000)])],
     );
 
-    let r = t.app.watch_step(&source, &s).await.unwrap();
+    let r = t.app.intake().watch_step(&source, &s).await.unwrap();
     assert_eq!((r.seen, r.credited), (2, 1), "{r:?}");
     let view = t.app.queries().order(one.id).await.unwrap();
     let d = &view.deposits[0];
@@ -173,7 +173,7 @@ both!(risk_1_bitcoin_deposits_by_esplora_with_several_sources_rbf_and_a_reorg, |
     assert!(!view.cases.is_empty());
 
     push(&chain, "block-102", vec![coinbase("cb-102")]);
-    let r = t.app.watch_step(&source, &s).await.unwrap();
+    let r = t.app.intake().watch_step(&source, &s).await.unwrap();
     assert_eq!(r.credited, 1, "{r:?}");
     let view = t.app.queries().order(two.id).await.unwrap();
     assert_eq!(view.deposits.len(), 1, "the replaced transaction never counts");
@@ -189,14 +189,14 @@ both!(risk_1_bitcoin_deposits_by_esplora_with_several_sources_rbf_and_a_reorg, |
         "block-103",
         vec![coinbase("cb-103"), tx("pay-three", &[CLEAN_BTC], &[(&three.deposit_address, 70_000)])],
     );
-    assert_eq!(t.app.watch_step(&source, &s).await.unwrap().seen, 1);
+    assert_eq!(t.app.intake().watch_step(&source, &s).await.unwrap().seen, 1);
     {
         let mut c = chain.lock().unwrap();
         c.pop();
     }
     push(&chain, "block-103-b", vec![coinbase("cb-103-b")]);
     push(&chain, "block-104-b", vec![coinbase("cb-104-b")]);
-    let r = t.app.watch_step(&source, &s).await.unwrap();
+    let r = t.app.intake().watch_step(&source, &s).await.unwrap();
     assert_eq!((r.dropped, r.credited), (1, 0), "{r:?}");
     assert!(t.app.queries().order(three.id).await.unwrap().deposits.is_empty());
     let kept = t.store.chain_transfers(custos_domain::Network::Bitcoin, 10).await.unwrap();
@@ -204,14 +204,14 @@ both!(risk_1_bitcoin_deposits_by_esplora_with_several_sources_rbf_and_a_reorg, |
 
     // ADDR-2, ADDR-5: consolidation spends the cleared output only; the mixer's stays.
     let wallet = custos_domain::Address::parse(custos_domain::Network::Bitcoin, OTHER_BTC).unwrap();
-    let plan = t.app.plan_bitcoin_consolidation(&wallet, 10).await.unwrap();
+    let plan = t.app.payouts().plan_bitcoin_consolidation(&wallet, 10).await.unwrap();
     let spent: Vec<(String, u32, u64)> = plan.inputs.iter().map(|i| (i.txid.clone(), i.vout, i.value)).collect();
     assert_eq!(spent, [(hash_of("pay-two-replacement"), 0, 99_000)]);
     assert_eq!(plan.fee, custos_domain::consolidation::p2wpkh_vsize(1) * 10);
     assert_eq!(plan.output_value, 99_000 - plan.fee);
     assert!(plan.excluded.iter().any(|e| e.address == one.deposit_address), "{:?}", plan.excluded);
-    assert!(t.app.record_sweep(plan.inputs[0].deposit_id, &hash_of("sweep"), "signer").await.unwrap());
-    assert!(t.app.plan_bitcoin_consolidation(&wallet, 10).await.unwrap().inputs.is_empty(), "swept once");
+    assert!(t.app.payouts().record_sweep(plan.inputs[0].deposit_id, &hash_of("sweep"), "signer").await.unwrap());
+    assert!(t.app.payouts().plan_bitcoin_consolidation(&wallet, 10).await.unwrap().inputs.is_empty(), "swept once");
 });
 
 /// A transaction as `getblock <hash> 3` shows it: amounts in BTC, inputs with their prevouts.
@@ -300,15 +300,15 @@ both!(risk_1_bitcoin_core_json_rpc_gives_the_same_deposits, |t: TestApp| async m
     o.receive_network = custos_domain::Network::Ethereum;
     o.receive_asset = Asset::Eth;
     o.receive_address = custos_domain::Address::parse(custos_domain::Network::Ethereum, CLEAN_ETH).unwrap();
-    let order = t.app.create_order(o, "test").await.unwrap();
+    let order = t.app.intake().create_order(o, "test").await.unwrap();
     push(
         &chain,
         "core-10",
         vec![coinbase("core-cb-10"), tx("core-pay", &[CLEAN_BTC, OTHER_BTC], &[(&order.deposit_address, 123_456)])],
     );
-    assert_eq!(t.app.watch_step(&source, &s).await.unwrap().seen, 1);
+    assert_eq!(t.app.intake().watch_step(&source, &s).await.unwrap().seen, 1);
     push(&chain, "core-11", vec![coinbase("core-cb-11")]);
-    assert_eq!(t.app.watch_step(&source, &s).await.unwrap().credited, 1);
+    assert_eq!(t.app.intake().watch_step(&source, &s).await.unwrap().credited, 1);
     let view = t.app.queries().order(order.id).await.unwrap();
     let d = &view.deposits[0];
     assert_eq!((d.amount, d.index, d.sources.len()), (Amount(123_456), 0, 2), "satoshis, the output, both inputs");

@@ -271,7 +271,7 @@ async fn manual_kyc(backend: Backend) {
     let r = Run { t, b, base: base.clone(), shots };
     let (t, b) = (&r.t, &r.b);
     t.app.accounts().register_customer("eva@example.com", PASSWORD, "en").await.unwrap();
-    let order = t.app.create_order(new_order("eva@example.com"), "test").await.unwrap();
+    let order = t.app.intake().create_order(new_order("eva@example.com"), "test").await.unwrap();
     let customer = t.store.list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
     let customer_page = format!("{base}/office/customers/{}", customer[0].id);
     let index = customer[0].email_index.clone();
@@ -282,7 +282,7 @@ async fn manual_kyc(backend: Backend) {
     b.select("#kyc-level", "full").await;
     b.select("#kyc-order", &order.id.to_string()).await;
     b.click("#kyc-request").await;
-    let v = t.app.verifications_of(&index).await.unwrap().remove(0);
+    let v = t.app.kyc().verifications_of(&index).await.unwrap().remove(0);
     assert_eq!(v.order_id, Some(order.id), "its order's number goes on the A4 sheet");
     let number = format!("№ {}", order.number);
 
@@ -376,7 +376,7 @@ async fn manual_kyc(backend: Backend) {
     r.login("cabinet", "eva@example.com").await;
     assert!(b.text(".kyc-state").await.contains("Passed"));
     assert!(!b.has("#kyc-blocks").await);
-    assert!(t.app.kyc_passed(&index).await.unwrap());
+    assert!(t.app.kyc().kyc_passed(&index).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -74,23 +74,27 @@ both!(ref_2_to_ref_4_a_refund_goes_to_a_source_less_the_fee_after_a_second_offic
     let mlro = officer(&t, "mlro@example.com", Role::SeniorOfficer).await;
     let refund = |to: &str| DecisionRequest::Refund { to_address: to.into(), network_fee: Amount(2100) };
     // REF-2: not before the customer's KYC and Source of Funds.
-    let err = t.app.decide(case, refund(EXCHANGE_ETH), &officer_a.actor()).await.unwrap_err();
+    let err = t.app.cases().decide(case, refund(EXCHANGE_ETH), &officer_a.actor()).await.unwrap_err();
     assert_eq!(err.code(), "kyc_sof_required");
     let customer = customer_actor(&t, "payer@example.com").await;
     for kind in [RequestKind::Kyc, RequestKind::SourceOfFunds] {
-        let r = t.app.request_from_customer(case, kind, "please", &officer_a.actor()).await.unwrap();
-        t.app.answer_request(r.id, "done", &customer).await.unwrap();
+        let r = t.app.requests().request_from_customer(case, kind, "please", &officer_a.actor()).await.unwrap();
+        t.app.requests().answer_request(r.id, "done", &customer).await.unwrap();
     }
     // Never to an arbitrary address.
-    let err = t.app.decide(case, refund(GAMBLING_ETH), &officer_a.actor()).await.unwrap_err();
+    let err = t.app.cases().decide(case, refund(GAMBLING_ETH), &officer_a.actor()).await.unwrap_err();
     assert_eq!(err.code(), "refund_refused");
-    let d = t.app.decide(case, refund(EXCHANGE_ETH), &officer_a.actor()).await.unwrap();
+    let d = t.app.cases().decide(case, refund(EXCHANGE_ETH), &officer_a.actor()).await.unwrap();
     assert_eq!(d.status.as_str(), "pending");
-    let err = t.app.approve_decision(d.id, &officer_a).await.unwrap_err();
+    let err = t.app.cases().approve_decision(d.id, &officer_a).await.unwrap_err();
     assert_eq!(err.code(), "approval_not_permitted", "an officer's role does not approve");
-    let d = t.app.approve_decision(d.id, &mlro).await.unwrap();
+    let d = t.app.cases().approve_decision(d.id, &mlro).await.unwrap();
     assert_eq!(d.status.as_str(), "executed");
-    assert_eq!(t.app.approve_decision(d.id, &mlro).await.unwrap_err().code(), "decision_not_pending", "executed once");
+    assert_eq!(
+        t.app.cases().approve_decision(d.id, &mlro).await.unwrap_err().code(),
+        "decision_not_pending",
+        "executed once"
+    );
     let officer_a = key.clone();
     let officer_b = key;
     let view: Value = get(&c, format!("{base}/api/v1/orders/{order}"), &officer_a).await;
@@ -105,8 +109,8 @@ both!(ref_2_to_ref_4_a_refund_goes_to_a_source_less_the_fee_after_a_second_offic
     assert_eq!(refund.3, 24 * 3_600_000, "due 24 h after the decision");
     // REF-4: a refund not sent within 24 h alerts the officers, once.
     t.clock.advance_ms(24 * 3_600_000 + 1);
-    assert_eq!(t.app.enforce_deadlines().await.unwrap().refunds_alerted, 1);
-    assert_eq!(t.app.enforce_deadlines().await.unwrap().refunds_alerted, 0);
+    assert_eq!(t.app.deadline_job().enforce_deadlines().await.unwrap().refunds_alerted, 1);
+    assert_eq!(t.app.deadline_job().enforce_deadlines().await.unwrap().refunds_alerted, 0);
     let (status, p) =
         post(&c, format!("{base}/api/v1/refunds/{}/sent", refund.0), &officer_b, json!({"txid": "nope"})).await;
     assert_eq!((status, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_txid")));
@@ -185,10 +189,10 @@ both!(sla_2_officers_assign_note_escalate_and_close_and_overdue_cases_alert_once
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     t.clock.advance_ms(24 * 3_600_000);
     // The review deadline (48 h, extended by 24) passes: the officers are alerted, once.
-    assert_eq!(t.app.enforce_deadlines().await.unwrap().cases_alerted, 0);
+    assert_eq!(t.app.deadline_job().enforce_deadlines().await.unwrap().cases_alerted, 0);
     t.clock.advance_ms(48 * 3_600_000 + 1);
-    assert_eq!(t.app.enforce_deadlines().await.unwrap().cases_alerted, 1);
-    assert_eq!(t.app.enforce_deadlines().await.unwrap().cases_alerted, 0);
+    assert_eq!(t.app.deadline_job().enforce_deadlines().await.unwrap().cases_alerted, 1);
+    assert_eq!(t.app.deadline_job().enforce_deadlines().await.unwrap().cases_alerted, 0);
     let alerts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE event_type = 'alert.case_overdue'")
         .fetch_one(t.store.pool())
         .await

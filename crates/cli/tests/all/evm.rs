@@ -142,7 +142,7 @@ fn rand_u16() -> u16 {
 async fn order_paid_in(t: &TestApp, email: &str, asset: Asset) -> custos_app::model::OrderRecord {
     let mut o = new_order(email);
     o.pay_asset = asset;
-    t.app.create_order(o, "test").await.unwrap()
+    t.app.intake().create_order(o, "test").await.unwrap()
 }
 
 fn settings(start: u64) -> WatchSettings {
@@ -150,7 +150,7 @@ fn settings(start: u64) -> WatchSettings {
 }
 
 async fn step(t: &TestApp, rpc: &EvmRpc, s: &WatchSettings) -> WatchReport {
-    t.app.watch_step(rpc, s).await.unwrap()
+    t.app.intake().watch_step(rpc, s).await.unwrap()
 }
 
 async fn status(t: &TestApp, id: uuid::Uuid) -> OrderStatus {
@@ -284,7 +284,7 @@ async fn late_deposits_to_expired_orders(backend: Backend) {
     let Some(node) = Anvil::start().await else { return };
     let order = order_paid_in(&t, "gus@example.com", Asset::Eth).await;
     t.clock.advance_ms(3 * 3_600_000);
-    assert_eq!(t.app.enforce_deadlines().await.unwrap().orders_expired, 1);
+    assert_eq!(t.app.deadline_job().enforce_deadlines().await.unwrap().orders_expired, 1);
     assert_eq!(status(&t, order.id).await, OrderStatus::Expired);
     let start = custos_chain::evm::quantity(&node.call("eth_blockNumber", json!([])).await).unwrap() as u64;
     node.send(ALICE, Some(&order.deposit_address), ETHER, None).await;
@@ -295,7 +295,7 @@ async fn late_deposits_to_expired_orders(backend: Backend) {
     assert_eq!((view.order.status, view.deposits.len()), (OrderStatus::Expired, 1));
     let reasons = serde_json::to_string(&view.cases.iter().map(|c| &c.reasons).collect::<Vec<_>>()).unwrap();
     assert!(reasons.contains("late_deposit"), "officers get a case: {reasons}");
-    assert_eq!(t.app.enforce_deadlines().await.unwrap().orders_expired, 0, "once");
+    assert_eq!(t.app.deadline_job().enforce_deadlines().await.unwrap().orders_expired, 0, "once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,7 +341,7 @@ both!(addr_2_addr_5_consolidation_sweeps_only_cleared_deposits, |t: TestApp| asy
     let gas_wallet = Address::parse(Network::Ethereum, ALICE).unwrap();
     let fees = EvmFees::default();
     let contracts = [(Asset::Usdt, token.clone())].into_iter().collect();
-    let plan = t.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &contracts).await.unwrap();
+    let plan = t.app.payouts().plan_evm_consolidation(&wallet, &gas_wallet, &fees, &contracts).await.unwrap();
     let mut swept_from: Vec<&str> =
         plan.requests.iter().filter(|r| r.purpose == "sweep").map(|r| r.from.as_str()).collect();
     swept_from.sort();
@@ -371,7 +371,7 @@ both!(addr_2_addr_5_consolidation_sweeps_only_cleared_deposits, |t: TestApp| asy
         let hash = node.call("eth_sendTransaction", json!([tx])).await.as_str().unwrap().to_owned();
         assert_eq!(node.receipt(&hash).await["status"], "0x1", "{r:?}");
         for d in &r.deposits {
-            assert!(t.app.record_sweep(*d, &hash, "signer").await.unwrap());
+            assert!(t.app.payouts().record_sweep(*d, &hash, "signer").await.unwrap());
         }
     }
     let fee = 21_000 * fees.gas_price_wei;
@@ -384,7 +384,7 @@ both!(addr_2_addr_5_consolidation_sweeps_only_cleared_deposits, |t: TestApp| asy
     assert_eq!(balance(refused.deposit_address.clone()).await, ETHER, "refused funds stay put, for their refund");
 
     // Swept once: the next plan has nothing left but the excluded.
-    let again = t.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &contracts).await.unwrap();
+    let again = t.app.payouts().plan_evm_consolidation(&wallet, &gas_wallet, &fees, &contracts).await.unwrap();
     assert!(again.requests.is_empty(), "{:?}", again.requests);
     assert_eq!(again.excluded.len(), 2);
     let audit = t.store.audit_entries(0, 10_000).await.unwrap();
@@ -449,13 +449,13 @@ both!(addr_2_the_optional_signer_sweeps_cleared_deposits, |t: TestApp| async mov
     let wallet = Address::parse(Network::Ethereum, "0x23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f").unwrap();
     let fees = custos_app::consolidation::EvmFees::default();
     let contracts = [(Asset::Usdt, token.clone())].into_iter().collect();
-    let plan = t.app.plan_evm_consolidation(&wallet, &gas_wallet, &fees, &contracts).await.unwrap();
+    let plan = t.app.payouts().plan_evm_consolidation(&wallet, &gas_wallet, &fees, &contracts).await.unwrap();
     let balance = |a: String| {
         let node = &node;
         async move { custos_chain::evm::quantity(&node.call("eth_getBalance", json!([a, "latest"])).await).unwrap() }
     };
     let before = balance(wallet.as_str().to_owned()).await;
-    let sent = t.app.execute_evm_plan(&plan, &signer, "signer").await.unwrap();
+    let sent = t.app.payouts().execute_evm_plan(&plan, &signer, "signer").await.unwrap();
     assert_eq!(sent.len(), 3, "an ether sweep, a gas top-up and a token sweep");
     for hash in &sent {
         assert_eq!(node.receipt(hash).await["status"], "0x1", "signed, sent and mined: {hash}");
@@ -488,15 +488,15 @@ both!(ref_2_a_refund_goes_through_the_signer, |t: TestApp| async move {
     let case = view.cases[0].id;
     let customer = customer_actor(&t, "ola@example.com").await;
     for kind in [RequestKind::Kyc, RequestKind::SourceOfFunds] {
-        let r = t.app.request_from_customer(case, kind, "please", "staff:a").await.unwrap();
-        t.app.answer_request(r.id, "done", &customer).await.unwrap();
+        let r = t.app.requests().request_from_customer(case, kind, "please", "staff:a").await.unwrap();
+        t.app.requests().answer_request(r.id, "done", &customer).await.unwrap();
     }
     let fee = 21_000 * 1_000_000_000u128;
     let refund = DecisionRequest::Refund { to_address: CASINO.into(), network_fee: Amount(fee) };
     let decider = officer(&t, "officer@example.com", custos_domain::access::Role::Officer).await;
     let mlro = officer(&t, "mlro@example.com", custos_domain::access::Role::SeniorOfficer).await;
-    let d = t.app.decide(case, refund, &decider.actor()).await.unwrap();
-    t.app.approve_decision(d.id, &mlro).await.unwrap();
+    let d = t.app.cases().decide(case, refund, &decider.actor()).await.unwrap();
+    t.app.cases().approve_decision(d.id, &mlro).await.unwrap();
     let refund_id: String = sqlx::query_scalar("SELECT id FROM refunds").fetch_one(t.store.pool()).await.unwrap();
     let refund_id = uuid::Uuid::parse_str(&refund_id).unwrap();
     let balance = |a: &str| {
@@ -504,13 +504,17 @@ both!(ref_2_a_refund_goes_through_the_signer, |t: TestApp| async move {
         async move { custos_chain::evm::quantity(&node.call("eth_getBalance", json!([a, "latest"])).await).unwrap() }
     };
     let before = balance(CASINO).await;
-    let sent = t.app.send_refund(refund_id, &signer, "signer").await.unwrap();
+    let sent = t.app.payouts().send_refund(refund_id, &signer, "signer").await.unwrap();
     assert_eq!(sent.status.as_str(), "sent");
     assert_eq!(node.receipt(sent.txid.as_deref().unwrap()).await["status"], "0x1");
     assert_eq!(balance(CASINO).await - before, ETHER - fee, "the amount less only the network fee");
     assert_eq!(balance(&order.deposit_address).await, 0, "nothing left behind");
     assert_eq!(status(&t, order.id).await, OrderStatus::Refunded);
-    assert_eq!(t.app.send_refund(refund_id, &signer, "signer").await.unwrap_err().code(), "refund_sent", "once");
+    assert_eq!(
+        t.app.payouts().send_refund(refund_id, &signer, "signer").await.unwrap_err().code(),
+        "refund_sent",
+        "once"
+    );
 });
 
 // ADDR-3: a payout through the same signer leaves from the service's hot wallet to the screened
@@ -525,13 +529,13 @@ both!(addr_3_a_payout_goes_through_the_signer_from_the_hot_wallet, |t: TestApp| 
     o.receive_asset = Asset::Eth;
     o.receive_amount = Amount(ETHER / 2);
     o.receive_address = Address::parse(Network::Ethereum, DORA).unwrap();
-    let order = t.app.create_order(o, "test").await.unwrap();
+    let order = t.app.intake().create_order(o, "test").await.unwrap();
     node.send(ALICE, Some(&order.deposit_address), ETHER, None).await;
     assert_eq!(step(&t, &node.rpc, &s).await.credited, 1);
     let fees = custos_app::consolidation::EvmFees::default();
-    let refused = t.app.send_payout(order.id, &signer, &fees, "signer").await.unwrap_err();
+    let refused = t.app.payouts().send_payout(order.id, &signer, &fees, "signer").await.unwrap_err();
     assert_eq!(refused.code(), "order_not_payable", "not before the destination is screened");
-    t.app.request_payout(order.id, "test").await.unwrap();
+    t.app.payouts().request_payout(order.id, "test").await.unwrap();
     let hot = signer.gas_wallet().unwrap();
     node.send(ALICE, Some(hot.as_str()), ETHER, None).await;
     let balance = |a: &str| {
@@ -539,7 +543,7 @@ both!(addr_3_a_payout_goes_through_the_signer_from_the_hot_wallet, |t: TestApp| 
         async move { custos_chain::evm::quantity(&node.call("eth_getBalance", json!([a, "latest"])).await).unwrap() }
     };
     let before = balance(DORA).await;
-    let done = t.app.send_payout(order.id, &signer, &fees, "signer").await.unwrap();
+    let done = t.app.payouts().send_payout(order.id, &signer, &fees, "signer").await.unwrap();
     assert_eq!(done.status, OrderStatus::Completed);
     assert_eq!(balance(DORA).await - before, ETHER / 2, "the receive amount, from the hot wallet");
     assert_eq!(balance(hot.as_str()).await, ETHER - ETHER / 2 - 21_000 * fees.gas_price_wei);

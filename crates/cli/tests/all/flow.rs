@@ -28,7 +28,7 @@ fn order_request(network: Network) -> NewOrder {
 }
 
 async fn order(t: &TestApp) -> OrderRecord {
-    t.app.create_order(order_request(Network::Ethereum), "test").await.unwrap()
+    t.app.intake().create_order(order_request(Network::Ethereum), "test").await.unwrap()
 }
 
 fn txid(seed: &str) -> String {
@@ -51,7 +51,7 @@ fn deposit(o: &OrderRecord, seed: &str, sources: &[&str]) -> NewDeposit {
 both!(flow_1_a_clean_deposit_is_accepted, |t: TestApp| async move {
     let o = order(&t).await;
     assert_eq!(o.status, OrderStatus::AwaitingDeposit);
-    let out = t.app.report_deposit(deposit(&o, "clean", &[CLEAN_ETH]), "test").await.unwrap();
+    let out = t.app.intake().report_deposit(deposit(&o, "clean", &[CLEAN_ETH]), "test").await.unwrap();
     assert!(out.created);
     assert_eq!(out.screening.decision.action, Action::Proceed);
     assert_eq!(out.order.status, OrderStatus::Accepted);
@@ -67,7 +67,8 @@ both!(flow_1_a_clean_deposit_is_accepted, |t: TestApp| async move {
 
 both!(risk_3_a_sanctioned_source_rejects_the_order_and_opens_a_case, |t: TestApp| async move {
     let o = order(&t).await;
-    let out = t.app.report_deposit(deposit(&o, "tainted", &[CLEAN_ETH, SANCTIONED_ETH]), "test").await.unwrap();
+    let out =
+        t.app.intake().report_deposit(deposit(&o, "tainted", &[CLEAN_ETH, SANCTIONED_ETH]), "test").await.unwrap();
     let d = &out.screening.decision;
     assert_eq!(d.action, Action::Reject);
     assert!(d.requires_kyc);
@@ -84,7 +85,7 @@ both!(risk_3_a_sanctioned_source_rejects_the_order_and_opens_a_case, |t: TestApp
 
 both!(risk_3_a_gambling_source_holds_with_a_kyc_deadline, |t: TestApp| async move {
     let o = order(&t).await;
-    let out = t.app.report_deposit(deposit(&o, "gambling", &[GAMBLING_ETH]), "test").await.unwrap();
+    let out = t.app.intake().report_deposit(deposit(&o, "gambling", &[GAMBLING_ETH]), "test").await.unwrap();
     assert_eq!(out.screening.decision.action, Action::Hold);
     assert_eq!(out.order.status, OrderStatus::OnHoldAwaitingCustomer);
     let case = out.case.unwrap();
@@ -96,7 +97,7 @@ both!(sla_2_an_elevated_category_goes_to_review_with_a_48_hour_deadline, |t: Tes
     add_labels(t.store.as_ref(), "atm-list", &[(Network::Ethereum, CLEAN_ETH, RiskCategory::Atm)], START_MS).await;
     t.builtin.replace(custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap());
     let o = order(&t).await;
-    let out = t.app.report_deposit(deposit(&o, "atm", &[CLEAN_ETH]), "test").await.unwrap();
+    let out = t.app.intake().report_deposit(deposit(&o, "atm", &[CLEAN_ETH]), "test").await.unwrap();
     assert_eq!(out.screening.decision.action, Action::Review);
     assert_eq!(out.order.status, OrderStatus::InReview);
     let case = out.case.unwrap();
@@ -106,8 +107,8 @@ both!(sla_2_an_elevated_category_goes_to_review_with_a_48_hour_deadline, |t: Tes
 
 both!(invariant_1_the_same_deposit_twice_is_one_deposit, |t: TestApp| async move {
     let o = order(&t).await;
-    let first = t.app.report_deposit(deposit(&o, "dup", &[GAMBLING_ETH]), "test").await.unwrap();
-    let again = t.app.report_deposit(deposit(&o, "dup", &[GAMBLING_ETH]), "test").await.unwrap();
+    let first = t.app.intake().report_deposit(deposit(&o, "dup", &[GAMBLING_ETH]), "test").await.unwrap();
+    let again = t.app.intake().report_deposit(deposit(&o, "dup", &[GAMBLING_ETH]), "test").await.unwrap();
     assert!(first.created && !again.created);
     assert_eq!(first.deposit.id, again.deposit.id);
     assert_eq!(first.case.as_ref().map(|c| c.id), again.case.as_ref().map(|c| c.id));
@@ -120,7 +121,7 @@ both!(invariant_1_concurrent_duplicates_give_one_deposit, |t: TestApp| async mov
     let mut tasks = Vec::new();
     for _ in 0..16 {
         let (app, d) = (t.app.clone(), deposit(&o, "race", &[SANCTIONED_ETH]));
-        tasks.push(tokio::spawn(async move { app.report_deposit(d, "test").await.unwrap() }));
+        tasks.push(tokio::spawn(async move { app.intake().report_deposit(d, "test").await.unwrap() }));
     }
     let mut ids = HashSet::new();
     let mut created = 0;
@@ -140,7 +141,9 @@ both!(addr_1_a_hundred_concurrent_orders_get_a_hundred_distinct_valid_addresses,
     for i in 0..100 {
         let app = t.app.clone();
         let network = Network::ALL[i % 3];
-        tasks.push(tokio::spawn(async move { app.create_order(order_request(network), "test").await.unwrap() }));
+        tasks.push(tokio::spawn(
+            async move { app.intake().create_order(order_request(network), "test").await.unwrap() },
+        ));
     }
     let mut seen = HashSet::new();
     let mut numbers = HashSet::new();
@@ -173,19 +176,19 @@ both!(bad_input_unknown_address_wrong_asset_and_unconfigured_network_are_clear_e
     let o = order(&t).await;
     let mut stray = deposit(&o, "stray", &[]);
     stray.address = eth(CLEAN_ETH);
-    let e = t.app.report_deposit(stray, "test").await.unwrap_err();
+    let e = t.app.intake().report_deposit(stray, "test").await.unwrap_err();
     assert_eq!(e.code(), "unknown_deposit_address");
     let mut usdt = deposit(&o, "usdt", &[]);
     usdt.asset = Asset::Usdt;
-    assert_eq!(t.app.report_deposit(usdt, "test").await.unwrap_err().code(), "asset_mismatch");
+    assert_eq!(t.app.intake().report_deposit(usdt, "test").await.unwrap_err().code(), "asset_mismatch");
     let t = t.restart(Options { networks: vec![Network::Bitcoin], ..Options::default() }).await;
-    let e = t.app.create_order(order_request(Network::Tron), "test").await.unwrap_err();
+    let e = t.app.intake().create_order(order_request(Network::Tron), "test").await.unwrap_err();
     assert!(matches!(e, AppError::Conflict { code: custos_app::ErrorCode::NetworkNotConfigured, .. }));
 });
 
 both!(invariant_5_the_audit_chain_holds_and_a_tampered_row_is_named, |t: TestApp| async move {
     let o = order(&t).await;
-    t.app.report_deposit(deposit(&o, "a", &[SANCTIONED_ETH]), "test").await.unwrap();
+    t.app.intake().report_deposit(deposit(&o, "a", &[SANCTIONED_ETH]), "test").await.unwrap();
     let n = t.app.verify_audit().await.unwrap().unwrap();
     assert!(n >= 6, "order, deposit, screening, status, case, labels, policy: {n}");
     // Nothing personal in the audit log.
@@ -285,7 +288,7 @@ both!(labels_re_importing_a_source_replaces_it, |t: TestApp| async move {
 both!(policy_versions_are_recorded_and_a_change_is_a_new_version, |t: TestApp| async move {
     assert_eq!(t.app.policy_version(), 1);
     let o = order(&t).await;
-    let out = t.app.report_deposit(deposit(&o, "v1", &[CLEAN_ETH]), "test").await.unwrap();
+    let out = t.app.intake().report_deposit(deposit(&o, "v1", &[CLEAN_ETH]), "test").await.unwrap();
     assert_eq!(out.screening.policy_version, 1);
     let mut policy = custos_domain::Policy::default();
     policy.band_actions.medium = Action::Proceed;
@@ -330,15 +333,15 @@ both!(invariant_2_an_analyzer_that_times_out_sends_the_deposit_to_review, |t: Te
     })
     .await
     .unwrap();
-    let o = app.create_order(order_request(Network::Ethereum), "test").await.unwrap();
-    let out = app.report_deposit(deposit(&o, "stuck", &[CLEAN_ETH]), "test").await.unwrap();
+    let o = app.intake().create_order(order_request(Network::Ethereum), "test").await.unwrap();
+    let out = app.intake().report_deposit(deposit(&o, "stuck", &[CLEAN_ETH]), "test").await.unwrap();
     assert_eq!(out.screening.decision.action, Action::Review);
     assert!(out.screening.decision.explanation().contains("stuck"));
     assert_eq!(out.order.status, OrderStatus::InReview);
 });
 
 both!(pre_1_an_address_pre_check_is_recorded, |t: TestApp| async move {
-    let s = t.app.screen_address(&eth(SANCTIONED_ETH), "test").await.unwrap();
+    let s = t.app.screening().screen_address(&eth(SANCTIONED_ETH), "test").await.unwrap();
     assert_eq!(s.decision.action, Action::Reject);
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM screenings WHERE id = $1")
         .bind(s.id.to_string())
@@ -350,20 +353,20 @@ both!(pre_1_an_address_pre_check_is_recorded, |t: TestApp| async move {
 
 both!(mon_1_a_new_label_import_flags_an_old_deposit_once, |t: TestApp| async move {
     let o = order(&t).await;
-    let out = t.app.report_deposit(deposit(&o, "old", &[CLEAN_ETH]), "test").await.unwrap();
+    let out = t.app.intake().report_deposit(deposit(&o, "old", &[CLEAN_ETH]), "test").await.unwrap();
     assert_eq!(out.order.status, OrderStatus::Accepted);
     t.clock.advance_ms(3 * 86_400_000);
-    assert_eq!(t.app.rescreen_recent(30 * 86_400_000).await.unwrap(), 0, "nothing new yet");
+    assert_eq!(t.app.screening().rescreen_recent(30 * 86_400_000).await.unwrap(), 0, "nothing new yet");
     add_labels(t.store.as_ref(), "new-intel", &[(Network::Ethereum, CLEAN_ETH, RiskCategory::Scam)], t.clock.now_ms())
         .await;
     t.builtin.replace(custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap());
-    assert_eq!(t.app.rescreen_recent(30 * 86_400_000).await.unwrap(), 1);
+    assert_eq!(t.app.screening().rescreen_recent(30 * 86_400_000).await.unwrap(), 1);
     let view = t.app.queries().order(o.id).await.unwrap();
     assert_eq!(view.order.status, OrderStatus::OnHoldAwaitingCustomer, "the accepted order is held now");
     assert_eq!(view.cases.len(), 1);
     assert_eq!(view.screenings.len(), 2);
     assert!(view.screenings[1].decision.explanation().contains("new-intel"));
-    assert_eq!(t.app.rescreen_recent(30 * 86_400_000).await.unwrap(), 0, "flagged once");
+    assert_eq!(t.app.screening().rescreen_recent(30 * 86_400_000).await.unwrap(), 0, "flagged once");
     // Outside the window, old deposits are left alone.
     t.clock.advance_ms(40 * 86_400_000);
     add_labels(
@@ -374,5 +377,5 @@ both!(mon_1_a_new_label_import_flags_an_old_deposit_once, |t: TestApp| async mov
     )
     .await;
     t.builtin.replace(custos_cli::bootstrap::load_index(t.store.as_ref()).await.unwrap());
-    assert_eq!(t.app.rescreen_recent(30 * 86_400_000).await.unwrap(), 0);
+    assert_eq!(t.app.screening().rescreen_recent(30 * 86_400_000).await.unwrap(), 0);
 });

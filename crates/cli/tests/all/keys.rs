@@ -13,10 +13,10 @@ both!(sec6_a_rotation_reseals_every_value_and_the_old_key_can_go, |t: TestApp| a
     // Personal data in several tables, sealed under the first key.
     t.app.accounts().register_customer("ada@example.com", PASSWORD, "en").await.unwrap();
     enrol(&t, AccountKind::Customer, "ada@example.com", PASSWORD, "127.0.0.1").await;
-    let order = t.app.create_order(new_order("ada@example.com"), "test").await.unwrap();
+    let order = t.app.intake().create_order(new_order("ada@example.com"), "test").await.unwrap();
     let index = order.customer_email_index.clone().unwrap();
-    let (card, _) = t.app.register_card(order.id, CARD, Some("Ada Example"), "test").await.unwrap();
-    let v = t.app.request_verification(&index, Some(order.id), "full", "staff:test").await.unwrap();
+    let (card, _) = t.app.kyc().register_card(order.id, CARD, Some("Ada Example"), "test").await.unwrap();
+    let v = t.app.kyc().request_verification(&index, Some(order.id), "full", "staff:test").await.unwrap();
     let photo = png_with_text();
     let upload = custos_app::kyc::VerificationUpload {
         step: Step::Identity,
@@ -24,7 +24,7 @@ both!(sec6_a_rotation_reseals_every_value_and_the_old_key_can_go, |t: TestApp| a
         bytes: &photo,
         issued_on: None,
     };
-    let file = t.app.submit_verification_file(&index, v.id, upload, "customer:test").await.unwrap();
+    let file = t.app.kyc().submit_verification_file(&index, v.id, upload, "customer:test").await.unwrap();
     let old = t.master_key.clone();
 
     // Rotate: a new current key, the old one still configured; re-seal in small batches.
@@ -60,9 +60,9 @@ both!(sec6_a_rotation_reseals_every_value_and_the_old_key_can_go, |t: TestApp| a
     assert!(!token.is_empty(), "the e-mail's blind index survived the rotation");
     let account = t.store.list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap();
     assert_eq!(accounts.email_of(&account).unwrap(), "ada@example.com");
-    let (_, bytes) = t.app.open_verification_file(file.id, "staff:test").await.unwrap();
+    let (_, bytes) = t.app.kyc().open_verification_file(file.id, "staff:test").await.unwrap();
     assert!(String::from_utf8_lossy(&bytes).contains("passport pixels"));
-    let (again, _) = t.app.register_card(order.id, CARD, None, "test").await.unwrap();
+    let (again, _) = t.app.kyc().register_card(order.id, CARD, None, "test").await.unwrap();
     assert_eq!(again.id, card.id, "the card's keyed hash survived the rotation");
 });
 
@@ -99,13 +99,13 @@ both!(sec6_erasing_a_customer_deletes_their_data_key_once_the_law_allows, |t: Te
     let (cleo, _dan) = (order_of("cleo@example.com").await, order_of("dan@example.com").await);
     let id = uuid::Uuid::parse_str(cleo["id"].as_str().unwrap()).unwrap();
     let index = t.app.queries().order(id).await.unwrap().order.customer_email_index.unwrap();
-    t.app.register_card(id, CARD, Some("Cleo Example"), "test").await.unwrap();
+    t.app.kyc().register_card(id, CARD, Some("Cleo Example"), "test").await.unwrap();
     let rules = ErasureRules::default();
     let err = t.app.keys().erase_customer("cleo@example.com", &rules, "staff:dpo").await.unwrap_err();
     assert!(err.code() == "erasure_not_allowed" && err.to_string().contains("awaiting_deposit"), "{err}");
 
     // KYC, a clean deposit, the payout: the business is done.
-    let v = t.app.request_verification(&index, Some(id), "identity", "staff:test").await.unwrap();
+    let v = t.app.kyc().request_verification(&index, Some(id), "identity", "staff:test").await.unwrap();
     let photo = png_with_text();
     let upload = custos_app::kyc::VerificationUpload {
         step: Step::Identity,
@@ -113,9 +113,9 @@ both!(sec6_erasing_a_customer_deletes_their_data_key_once_the_law_allows, |t: Te
         bytes: &photo,
         issued_on: None,
     };
-    t.app.submit_verification_file(&index, v.id, upload, "customer:test").await.unwrap();
+    t.app.kyc().submit_verification_file(&index, v.id, upload, "customer:test").await.unwrap();
     let approve = custos_app::kyc::ReviewDecision::Approve { identity_name: Some("Cleo Example".into()) };
-    t.app.review_verification(v.id, &index, approve, "staff:test").await.unwrap();
+    t.app.kyc().review_verification(v.id, &index, approve, "staff:test").await.unwrap();
     let (_, dep) = post(
         &c,
         format!("{base}/api/v1/deposits"),

@@ -88,13 +88,13 @@ async fn run(backend: Backend) {
     let index = t.store.list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap()[0]
         .email_index
         .clone();
-    let v = t.app.request_verification(&index, None, "full", "staff:test").await.unwrap();
+    let v = t.app.kyc().request_verification(&index, None, "full", "staff:test").await.unwrap();
     assert_eq!((v.provider.as_str(), v.applicant_id.as_deref()), ("sumsub", Some(APPLICANT)));
     assert!(v.customer_ref.starts_with("c-") && !v.customer_ref.contains("kate"), "no personal data to SumSub");
     let state = |t: &TestApp| {
         let index = index.clone();
         let app = t.app.clone();
-        async move { app.verifications_of(&index).await.unwrap()[0].state }
+        async move { app.kyc().verifications_of(&index).await.unwrap()[0].state }
     };
 
     // The cabinet embeds SumSub's widget with a token for this customer and level; only that
@@ -140,9 +140,9 @@ async fn run(backend: Backend) {
     // RED + RETRY: the customer may resubmit and sees the moderation comment, never the internal one.
     let (status, body) = deliver(&c, &base, &retry, Some(digest(&retry)), "HMAC_SHA256_HEX").await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("applied")));
-    let now = t.app.verifications_of(&index).await.unwrap().remove(0);
+    let now = t.app.kyc().verifications_of(&index).await.unwrap().remove(0);
     assert_eq!(now.state, VerificationState::Resubmission);
-    assert_eq!(t.app.verification_comment(&now).as_deref(), Some("Please take a sharper photo of your passport"));
+    assert_eq!(t.app.kyc().verification_comment(&now).as_deref(), Some("Please take a sharper photo of your passport"));
     // The same delivery again changes nothing.
     let (_, body) = deliver(&c, &base, &retry, Some(digest(&retry)), "HMAC_SHA256_HEX").await;
     assert_eq!(body["status"], "duplicate");
@@ -160,7 +160,7 @@ async fn run(backend: Backend) {
     let (_, body) = deliver(&c, &base, &green, Some(hex::encode(mac.finalize().into_bytes())), "HMAC_SHA512_HEX").await;
     assert_eq!(body["status"], "applied");
     assert_eq!(state(&t).await, VerificationState::Verified);
-    assert!(t.app.kyc_passed(&index).await.unwrap());
+    assert!(t.app.kyc().kyc_passed(&index).await.unwrap());
     let late = reviewed(&v.customer_ref, "2026-01-01 00:15:00.000", "RED", Some("RETRY"));
     let (_, body) = deliver(&c, &base, &late, Some(digest(&late)), "HMAC_SHA256_HEX").await;
     assert_eq!(body["status"], "stale");
@@ -168,12 +168,13 @@ async fn run(backend: Backend) {
 
     // KYC-4: the verified name comes from SumSub, is kept only as a keyed hash, and a card's
     // holder is compared with it; a stranger's name on the card opens a case.
-    let verified = t.app.verifications_of(&index).await.unwrap().remove(0);
+    let verified = t.app.kyc().verifications_of(&index).await.unwrap().remove(0);
     assert!(verified.identity_name_hash.as_deref().is_some_and(|h| !h.to_uppercase().contains("KATE")));
-    let order = t.app.create_order(new_order("kate@example.com"), "test").await.unwrap();
-    let (card, opened) = t.app.register_card(order.id, CARD, Some("EXAMPLE KATE"), "test").await.unwrap();
+    let order = t.app.intake().create_order(new_order("kate@example.com"), "test").await.unwrap();
+    let (card, opened) = t.app.kyc().register_card(order.id, CARD, Some("EXAMPLE KATE"), "test").await.unwrap();
     assert_eq!((card.holder_check.as_str(), opened), ("match", false));
-    let (card, opened) = t.app.register_card(order.id, "5555 5555 5555 4444", Some("Bob Other"), "test").await.unwrap();
+    let (card, opened) =
+        t.app.kyc().register_card(order.id, "5555 5555 5555 4444", Some("Bob Other"), "test").await.unwrap();
     assert_eq!((card.holder_check.as_str(), opened), ("mismatch", true));
     let reasons = serde_json::to_string(&t.app.queries().order(order.id).await.unwrap().cases[0].reasons).unwrap();
     assert!(reasons.contains("card_holder_name_mismatch"), "{reasons}");
@@ -188,13 +189,13 @@ async fn run(backend: Backend) {
     t.app.accounts().register_customer("leo@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
     let leo = t.store.list_accounts(custos_app::accounts::records::AccountKind::Customer).await.unwrap();
     let leo_index = leo.iter().find(|a| a.email_index != index).unwrap().email_index.clone();
-    let w = t.app.request_verification(&leo_index, None, "identity", "staff:test").await.unwrap();
+    let w = t.app.kyc().request_verification(&leo_index, None, "identity", "staff:test").await.unwrap();
     let final_red = reviewed(&w.customer_ref, "2026-01-01 00:30:00.000", "RED", Some("FINAL"))
         .replace(APPLICANT, "67c70000f61f6b0000000043");
     // Routed by the customer reference when the applicant id is new to us.
     let (_, body) = deliver(&c, &base, &final_red, Some(digest(&final_red)), "HMAC_SHA256_HEX").await;
     assert_eq!(body["status"], "applied", "{body}");
-    let failed = t.app.verifications_of(&leo_index).await.unwrap().remove(0);
+    let failed = t.app.kyc().verifications_of(&leo_index).await.unwrap().remove(0);
     assert_eq!(failed.state, VerificationState::Failed);
     let standing = t.store.customer_status(&leo_index).await.unwrap().unwrap().1;
     assert_eq!(standing, custos_app::model::CustomerStatus::Suspended);
@@ -261,21 +262,21 @@ both!(sec14_sec15_an_open_verification_restricts_and_a_missed_deadline_suspends,
         }
     };
     let (nina, omar) = (index_of("nina@example.com"), index_of("omar@example.com"));
-    t.app.create_order(new_order("nina@example.com"), "test").await.unwrap();
-    let v = t.app.request_verification(&nina, None, "identity", "staff:test").await.unwrap();
-    let refused = t.app.create_order(new_order("nina@example.com"), "test").await.unwrap_err();
+    t.app.intake().create_order(new_order("nina@example.com"), "test").await.unwrap();
+    let v = t.app.kyc().request_verification(&nina, None, "identity", "staff:test").await.unwrap();
+    let refused = t.app.intake().create_order(new_order("nina@example.com"), "test").await.unwrap_err();
     assert_eq!(refused.code(), "kyc_pending", "SEC-14: no new exchange while the verification is open");
-    t.app.review_verification(v.id, &nina, approve("Nina Example"), "staff:test").await.unwrap();
-    t.app.create_order(new_order("nina@example.com"), "test").await.unwrap();
+    t.app.kyc().review_verification(v.id, &nina, approve("Nina Example"), "staff:test").await.unwrap();
+    t.app.intake().create_order(new_order("nina@example.com"), "test").await.unwrap();
 
     // Omar does not complete his verification in 24 hours: suspended once, officers alerted.
-    t.app.request_verification(&omar, None, "full", "staff:test").await.unwrap();
+    t.app.kyc().request_verification(&omar, None, "full", "staff:test").await.unwrap();
     t.clock.advance_ms(23 * 3_600_000);
-    t.app.enforce_deadlines().await.unwrap();
+    t.app.deadline_job().enforce_deadlines().await.unwrap();
     assert_eq!(t.store.customer_status(&omar).await.unwrap(), None, "not yet");
     t.clock.advance_ms(2 * 3_600_000);
-    t.app.enforce_deadlines().await.unwrap();
-    t.app.enforce_deadlines().await.unwrap();
+    t.app.deadline_job().enforce_deadlines().await.unwrap();
+    t.app.deadline_job().enforce_deadlines().await.unwrap();
     let standing = t.store.customer_status(&omar).await.unwrap().unwrap().1;
     assert_eq!(standing, custos_app::model::CustomerStatus::Suspended);
     let refused = t.app.appeals().appeal_standing(&omar, "please reinstate me", "customer:test").await.unwrap_err();
@@ -370,39 +371,39 @@ both!(
     |t: TestApp| async move {
         use custos_domain::kyc::Step;
         t.app.accounts().register_customer("tom@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
-        let order = t.app.create_order(new_order("tom@example.com"), "test").await.unwrap();
+        let order = t.app.intake().create_order(new_order("tom@example.com"), "test").await.unwrap();
         let index = order.customer_email_index.clone().unwrap();
         // Before any verified identity the holder cannot be compared yet.
         let (early, _) =
-            t.app.register_card(order.id, "2200 0000 0000 0004", Some("Tom Example"), "test").await.unwrap();
+            t.app.kyc().register_card(order.id, "2200 0000 0000 0004", Some("Tom Example"), "test").await.unwrap();
         assert_eq!(early.holder_check, "unverified");
-        let id = t.app.request_verification(&index, Some(order.id), "identity", "staff:test").await.unwrap();
-        t.app.review_verification(id.id, &index, approve("Tom  EXAMPLE"), "staff:test").await.unwrap();
-        let (card, opened) = t.app.register_card(order.id, CARD, Some("EXAMPLE TOM"), "test").await.unwrap();
+        let id = t.app.kyc().request_verification(&index, Some(order.id), "identity", "staff:test").await.unwrap();
+        t.app.kyc().review_verification(id.id, &index, approve("Tom  EXAMPLE"), "staff:test").await.unwrap();
+        let (card, opened) = t.app.kyc().register_card(order.id, CARD, Some("EXAMPLE TOM"), "test").await.unwrap();
         assert_eq!((card.holder_check.as_str(), opened), ("match", false));
 
         // The card level: a photo of the card with the middle digits covered, reviewed by hand.
-        let level = t.app.request_verification(&index, Some(order.id), "card", "staff:test").await.unwrap();
+        let level = t.app.kyc().request_verification(&index, Some(order.id), "card", "staff:test").await.unwrap();
         let photo = png_with_text();
         let upload = VerificationUpload { step: Step::BankCard, kind: None, bytes: &photo, issued_on: None };
-        t.app.submit_verification_file(&index, level.id, upload, "customer:test").await.unwrap();
-        t.app.review_verification(level.id, &index, approve_card(), "staff:test").await.unwrap();
+        t.app.kyc().submit_verification_file(&index, level.id, upload, "customer:test").await.unwrap();
+        t.app.kyc().review_verification(level.id, &index, approve_card(), "staff:test").await.unwrap();
         let cards = t.store.cards_of(&index).await.unwrap();
         assert!(cards.iter().all(|c| c.state == "verified"), "the card level verifies the customer's cards");
 
         // A card in a stranger's name: a case, and the card level cannot be approved.
         let (stranger, opened) =
-            t.app.register_card(order.id, "5555 5555 5555 4444", Some("Jane Doe"), "test").await.unwrap();
+            t.app.kyc().register_card(order.id, "5555 5555 5555 4444", Some("Jane Doe"), "test").await.unwrap();
         assert_eq!((stranger.holder_check.as_str(), opened), ("mismatch", true));
-        let again = t.app.request_verification(&index, Some(order.id), "card", "staff:test").await.unwrap();
-        let err = t.app.review_verification(again.id, &index, approve_card(), "staff:test").await.unwrap_err();
+        let again = t.app.kyc().request_verification(&index, Some(order.id), "card", "staff:test").await.unwrap();
+        let err = t.app.kyc().review_verification(again.id, &index, approve_card(), "staff:test").await.unwrap_err();
         assert_eq!(err.code(), "card_holder_mismatch");
         let reject = custos_app::kyc::ReviewDecision::Reject(vec![custos_domain::kyc::StepFinding {
             step: Some(Step::BankCard),
             reason: custos_domain::kyc::RejectReason::CardHolderMismatch,
         }]);
         assert_eq!(
-            t.app.review_verification(again.id, &index, reject, "staff:test").await.unwrap(),
+            t.app.kyc().review_verification(again.id, &index, reject, "staff:test").await.unwrap(),
             VerificationState::Failed
         );
         let holders: Vec<Option<String>> =
@@ -423,9 +424,9 @@ both!(
     |t: TestApp| async move {
         use custos_domain::kyc::Step;
         t.app.accounts().register_customer("rita@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
-        let order = t.app.create_order(new_order("rita@example.com"), "test").await.unwrap();
+        let order = t.app.intake().create_order(new_order("rita@example.com"), "test").await.unwrap();
         let index = order.customer_email_index.clone().unwrap();
-        let v = t.app.request_verification(&index, Some(order.id), "full", "staff:test").await.unwrap();
+        let v = t.app.kyc().request_verification(&index, Some(order.id), "full", "staff:test").await.unwrap();
         let submit = |step: Step, bytes: Vec<u8>, issued: Option<&'static str>| {
             let (app, index) = (t.app.clone(), index.clone());
             // KYC-1/KYC-3: the customer names the document.
@@ -436,7 +437,7 @@ both!(
             };
             async move {
                 let upload = VerificationUpload { step, kind, bytes: &bytes, issued_on: issued };
-                app.submit_verification_file(&index, v.id, upload, "customer:test").await
+                app.kyc().submit_verification_file(&index, v.id, upload, "customer:test").await
             }
         };
         // KYC-3: today is 2026-01-01; a proof issued 2025-09-30 is three months and a day old.
@@ -451,12 +452,12 @@ both!(
         // KYC-1: an identity document must be one of the three accepted, and named.
         for kind in [None, Some("driving_licence")] {
             let upload = VerificationUpload { step: Step::Identity, kind, bytes: &photo, issued_on: None };
-            let err = t.app.submit_verification_file(&index, v.id, upload, "customer:test").await.unwrap_err();
+            let err = t.app.kyc().submit_verification_file(&index, v.id, upload, "customer:test").await.unwrap_err();
             assert_eq!(err.code(), "document_kind");
             assert!(err.to_string().contains("national_passport, international_passport, id_card"), "{err}");
         }
         let card_photo = VerificationUpload { step: Step::BankCard, kind: None, bytes: &photo, issued_on: None };
-        let err = t.app.submit_verification_file(&index, v.id, card_photo, "customer:test").await.unwrap_err();
+        let err = t.app.kyc().submit_verification_file(&index, v.id, card_photo, "customer:test").await.unwrap_err();
         assert_eq!(err.code(), "step_not_requested", "the full level asks for no card");
         let file = submit(Step::Identity, photo.clone(), None).await.unwrap();
         assert_eq!(
@@ -464,7 +465,7 @@ both!(
             ("image/png", Some("international_passport"))
         );
         assert_eq!(
-            t.app.verifications_of(&index).await.unwrap()[0].state,
+            t.app.kyc().verifications_of(&index).await.unwrap()[0].state,
             VerificationState::OnHold,
             "an officer looks at it"
         );
@@ -472,13 +473,13 @@ both!(
         let stored: Vec<String> =
             sqlx::query_scalar("SELECT content_enc FROM verification_files").fetch_all(t.store.pool()).await.unwrap();
         assert!(stored.iter().all(|c| !c.contains("IHDR") && !c.contains("Ivanova")));
-        let (_, opened) = t.app.open_verification_file(file.id, "staff:test").await.unwrap();
+        let (_, opened) = t.app.kyc().open_verification_file(file.id, "staff:test").await.unwrap();
         assert!(
             !String::from_utf8_lossy(&opened).contains("Ivanova")
                 && String::from_utf8_lossy(&opened).contains("passport pixels")
         );
         // KYC-2: the reviewer's checklist.
-        let checklist = t.app.sheet_checklist(&v).await.unwrap();
+        let checklist = t.app.kyc().sheet_checklist(&v).await.unwrap();
         assert_eq!((checklist.date.as_str(), checklist.order_number), ("2026-01-01", order.number));
         // Per step: the address proof is unreadable; only it goes and is asked again.
         let finding = custos_domain::kyc::StepFinding {
@@ -486,48 +487,55 @@ both!(
             reason: custos_domain::kyc::RejectReason::Unreadable,
         };
         let retry = custos_app::kyc::ReviewDecision::Retry(vec![finding]);
-        t.app.review_verification(v.id, &index, retry, "staff:test").await.unwrap();
-        let now = t.app.verifications_of(&index).await.unwrap().remove(0);
+        t.app.kyc().review_verification(v.id, &index, retry, "staff:test").await.unwrap();
+        let now = t.app.kyc().verifications_of(&index).await.unwrap().remove(0);
         assert_eq!((now.state, now.reject_labels.clone()), (VerificationState::Resubmission, vec![finding.label()]));
-        let left: Vec<Step> = t.app.verification_files(v.id).await.unwrap().iter().map(|f| f.step).collect();
+        let left: Vec<Step> = t.app.kyc().verification_files(v.id).await.unwrap().iter().map(|f| f.step).collect();
         assert_eq!(left, [Step::Identity], "the passport stays for the review");
         let empty = custos_app::kyc::ReviewDecision::Retry(vec![]);
         assert_eq!(
-            t.app.review_verification(v.id, &index, empty, "staff:test").await.unwrap_err().code(),
+            t.app.kyc().review_verification(v.id, &index, empty, "staff:test").await.unwrap_err().code(),
             "reason_required"
         );
         submit(Step::ProofOfAddress, b"%PDF-1.4 utility bill".to_vec(), Some("2025-12-01")).await.unwrap();
         // An identity is approved with the name the document shows (KYC-4 compares with it).
         let unnamed = custos_app::kyc::ReviewDecision::Approve { identity_name: None };
-        let err = t.app.review_verification(v.id, &index, unnamed, "staff:test").await.unwrap_err();
+        let err = t.app.kyc().review_verification(v.id, &index, unnamed, "staff:test").await.unwrap_err();
         assert_eq!(err.code(), "identity_name_required");
-        assert_eq!(t.app.verification_files(v.id).await.unwrap().len(), 2, "nothing deleted by a refused decision");
+        assert_eq!(
+            t.app.kyc().verification_files(v.id).await.unwrap().len(),
+            2,
+            "nothing deleted by a refused decision"
+        );
         // The decision ends the review: the documents are gone, and nothing is left to open.
-        t.app.review_verification(v.id, &index, approve("Rita Example"), "staff:test").await.unwrap();
-        assert!(t.app.verification_files(v.id).await.unwrap().is_empty());
+        t.app.kyc().review_verification(v.id, &index, approve("Rita Example"), "staff:test").await.unwrap();
+        assert!(t.app.kyc().verification_files(v.id).await.unwrap().is_empty());
         let left: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM verification_files").fetch_one(t.store.pool()).await.unwrap();
         assert_eq!(left, 0, "retention: nothing kept after the review");
-        assert_eq!(t.app.open_verification_file(file.id, "staff:test").await.unwrap_err().code(), "document_not_found");
+        assert_eq!(
+            t.app.kyc().open_verification_file(file.id, "staff:test").await.unwrap_err().code(),
+            "document_not_found"
+        );
         assert_no_document_on_disk(&t, &[b"passport pixels", b"utility bill"]);
 
         // The retention job: a decision written but its documents not deleted (a crash between
         // the two) is caught; documents under review stay.
-        let decided = t.app.request_verification(&index, Some(order.id), "identity", "staff:test").await.unwrap();
-        let open = t.app.request_verification(&index, Some(order.id), "identity", "staff:test").await.unwrap();
+        let decided = t.app.kyc().request_verification(&index, Some(order.id), "identity", "staff:test").await.unwrap();
+        let open = t.app.kyc().request_verification(&index, Some(order.id), "identity", "staff:test").await.unwrap();
         for v in [&decided, &open] {
             let upload = VerificationUpload { step: Step::Selfie, kind: None, bytes: &photo, issued_on: None };
-            t.app.submit_verification_file(&index, v.id, upload, "customer:test").await.unwrap();
+            t.app.kyc().submit_verification_file(&index, v.id, upload, "customer:test").await.unwrap();
         }
         sqlx::query("UPDATE verifications SET state = 'verified' WHERE id = $1")
             .bind(decided.id.to_string())
             .execute(t.store.pool())
             .await
             .unwrap();
-        assert_eq!(t.app.enforce_deadlines().await.unwrap().documents_purged, 1);
-        assert!(t.app.verification_files(decided.id).await.unwrap().is_empty(), "nothing kept after a decision");
-        assert_eq!(t.app.verification_files(open.id).await.unwrap().len(), 1, "under review: kept");
-        assert_eq!(t.app.enforce_deadlines().await.unwrap().documents_purged, 0);
+        assert_eq!(t.app.deadline_job().enforce_deadlines().await.unwrap().documents_purged, 1);
+        assert!(t.app.kyc().verification_files(decided.id).await.unwrap().is_empty(), "nothing kept after a decision");
+        assert_eq!(t.app.kyc().verification_files(open.id).await.unwrap().len(), 1, "under review: kept");
+        assert_eq!(t.app.deadline_job().enforce_deadlines().await.unwrap().documents_purged, 0);
         let audit = t.store.audit_entries(0, 10_000).await.unwrap();
         assert!(audit.iter().any(|e| e.action == "kyc.documents_purged"));
         let audit = t.store.audit_entries(0, 10_000).await.unwrap();
@@ -542,9 +550,9 @@ both!(kyc_manual_review_through_the_pages, |t: TestApp| async move {
     let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let accounts = t.app.accounts();
     accounts.register_customer("sara@example.com", "violet tractor 42 umbrella", "en").await.unwrap();
-    let order = t.app.create_order(new_order("sara@example.com"), "test").await.unwrap();
+    let order = t.app.intake().create_order(new_order("sara@example.com"), "test").await.unwrap();
     let index = order.customer_email_index.clone().unwrap();
-    let v = t.app.request_verification(&index, Some(order.id), "full", "staff:test").await.unwrap();
+    let v = t.app.kyc().request_verification(&index, Some(order.id), "full", "staff:test").await.unwrap();
     let (token, _) = accounts
         .login(AccountKind::Customer, "sara@example.com", "violet tractor 42 umbrella", "127.0.0.1", None)
         .await
@@ -612,6 +620,6 @@ both!(kyc_manual_review_through_the_pages, |t: TestApp| async move {
     let r = get(&officer).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers()["content-security-policy"].to_str().unwrap().starts_with("sandbox"));
-    t.app.review_verification(v.id, &index, approve("Rita Example"), "staff:test").await.unwrap();
+    t.app.kyc().review_verification(v.id, &index, approve("Rita Example"), "staff:test").await.unwrap();
     assert_eq!(get(&officer).await.unwrap().status(), StatusCode::NOT_FOUND, "deleted with the decision");
 });

@@ -19,6 +19,7 @@ async fn deposit_from(
 ) -> custos_app::model::DepositOutcome {
     let order = t
         .app
+        .intake()
         .create_order(
             NewOrder {
                 external_id: None,
@@ -45,7 +46,7 @@ async fn deposit_from(
         sources: vec![eth(source)],
         confirmations: None,
     };
-    t.app.report_deposit(d, "test").await.unwrap()
+    t.app.intake().report_deposit(d, "test").await.unwrap()
 }
 
 fn rules_hit(out: &custos_app::model::DepositOutcome) -> Vec<String> {

@@ -313,7 +313,7 @@ both!(documents_are_checked_encrypted_and_opened_by_officers_only_with_an_audit,
             .unwrap();
     }
     for (id, _) in &rows {
-        let opened = t.app.open_document(uuid::Uuid::parse_str(id).unwrap(), "staff:test").await;
+        let opened = t.app.requests().open_document(uuid::Uuid::parse_str(id).unwrap(), "staff:test").await;
         let err = opened.expect_err("a ciphertext moved to another row does not decrypt").to_string();
         assert!(err.contains("moved from another row"), "{err}");
     }
@@ -364,8 +364,9 @@ both!(sec17_an_appeal_needs_kyc_first_and_an_officer_answers_within_the_review_d
     assert!(page.contains("identity verification"), "{page}");
     // KYC passes (an officer's review, without a provider); then the appeal is taken.
     let index = t.store.list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap().email_index;
-    let v = t.app.request_verification(&index, None, "identity", "staff:test").await.unwrap();
+    let v = t.app.kyc().request_verification(&index, None, "identity", "staff:test").await.unwrap();
     t.app
+        .kyc()
         .review_verification(
             v.id,
             &index,
@@ -463,7 +464,7 @@ both!(ref_1_an_officer_refunds_to_the_source_from_the_back_office_and_a_second_a
         let (_, r) =
             post(&c, format!("{base}/api/v1/cases/{case}/requests"), &key, json!({"kind": kind, "message": "please"}))
                 .await;
-        t.app.answer_request(r["id"].as_str().unwrap().parse().unwrap(), "sent", &customer).await.unwrap();
+        t.app.requests().answer_request(r["id"].as_str().unwrap().parse().unwrap(), "sent", &customer).await.unwrap();
     }
     // Refund: the fee is checked, the decision waits for a second officer.
     let (_, page) = officer
@@ -525,7 +526,7 @@ both!(sec14_an_officer_requests_a_verification_the_customer_sees_it_and_the_offi
     assert!(page.contains("id=\"verifications\"") && page.contains("please complete it before the deadline"));
     assert!(page.contains("2026-01-02"), "due in 24 hours (SEC-15)");
     assert!(page.contains("id=\"kyc-blocks\"") && !page.contains("id=\"standing\""), "SEC-14 said, not yet suspended");
-    let v = t.app.verifications_of(&customer.email_index).await.unwrap().remove(0);
+    let v = t.app.kyc().verifications_of(&customer.email_index).await.unwrap().remove(0);
     let review = format!("{base}/office/verifications/{}/review", v.id);
     let cid = customer.id.to_string();
     let (status, _) =
@@ -551,7 +552,7 @@ both!(sec14_an_officer_requests_a_verification_the_customer_sees_it_and_the_offi
     let (status, _) =
         officer.post(&c, review, &[("customer", &cid), ("decision", "reject"), ("reason", "other")]).await;
     assert_eq!(status, StatusCode::CONFLICT, "a passed verification is final");
-    assert!(t.app.kyc_passed(&customer.email_index).await.unwrap());
+    assert!(t.app.kyc().kyc_passed(&customer.email_index).await.unwrap());
     let (_, page) = me.get(&c, format!("{base}/cabinet")).await;
     assert!(!page.contains("id=\"kyc-blocks\""), "nothing waits any more");
 
@@ -559,7 +560,7 @@ both!(sec14_an_officer_requests_a_verification_the_customer_sees_it_and_the_offi
     let (status, _) = officer.post(&c, format!("{url}/verifications"), &[("level", "identity")]).await;
     assert!(status.is_redirection());
     t.clock.advance_ms(25 * 3_600_000);
-    t.app.enforce_deadlines().await.unwrap();
+    t.app.deadline_job().enforce_deadlines().await.unwrap();
     let (token, _) = accounts.login(AccountKind::Customer, "mia@example.com", PASSWORD, IP, None).await.unwrap();
     let me = Person { token, ..me };
     let (_, page) = me.get(&c, format!("{base}/cabinet")).await;

@@ -71,8 +71,12 @@ both!(risk_2_a_held_order_is_released_after_kyc_and_source_of_funds_with_four_ey
         .await;
         assert_eq!((status, p["code"].as_str()), (StatusCode::FORBIDDEN, Some("answers_by_key_disabled")), "{p}");
         let id = r["id"].as_str().unwrap().parse().unwrap();
-        let answered =
-            t.app.answer_request(id, "Salary from ACME, statement attached (doc-123)", &carol).await.unwrap();
+        let answered = t
+            .app
+            .requests()
+            .answer_request(id, "Salary from ACME, statement attached (doc-123)", &carol)
+            .await
+            .unwrap();
         assert_eq!(answered.review_due_at_ms, Some(START_MS + 48 * 3_600_000), "SLA-2: review within 48 h");
     }
     let stored: Vec<String> =
@@ -85,9 +89,9 @@ both!(risk_2_a_held_order_is_released_after_kyc_and_source_of_funds_with_four_ey
         post(&c, format!("{base}/api/v1/cases/{case}/decisions"), &officer_a, json!({"decision": "release"})).await;
     assert_eq!((status, p["code"].as_str()), (StatusCode::FORBIDDEN, Some("four_eyes_needs_staff")), "{p}");
     let (officer, mlro) = officers(&t).await;
-    let d = t.app.decide(case.parse().unwrap(), DecisionRequest::Release, &officer.actor()).await.unwrap();
+    let d = t.app.cases().decide(case.parse().unwrap(), DecisionRequest::Release, &officer.actor()).await.unwrap();
     assert_eq!(d.status.as_str(), "pending");
-    assert_eq!(t.app.approve_decision(d.id, &mlro).await.unwrap().status.as_str(), "executed");
+    assert_eq!(t.app.cases().approve_decision(d.id, &mlro).await.unwrap().status.as_str(), "executed");
     let (_, payout) = post(&c, format!("{base}/api/v1/orders/{order}/payout"), &officer_a, json!({})).await;
     assert_eq!(payout["order"]["status"], "payout_pending");
 });
@@ -99,15 +103,19 @@ both!(sec_14_sec_15_a_missed_kyc_deadline_restricts_then_suspends_the_customer, 
     let (_, kyc) =
         post(&c, format!("{base}/api/v1/cases/{case}/requests"), &key, json!({"kind": "kyc", "message": "ID please"}))
             .await;
-    assert_eq!(t.app.enforce_deadlines().await.unwrap().requests_escalated, 0, "not yet due");
+    assert_eq!(t.app.deadline_job().enforce_deadlines().await.unwrap().requests_escalated, 0, "not yet due");
     t.clock.advance_ms(24 * 3_600_000 + 1);
-    assert_eq!(t.app.enforce_deadlines().await.unwrap().requests_escalated, 1);
+    assert_eq!(t.app.deadline_job().enforce_deadlines().await.unwrap().requests_escalated, 1);
     let (status, p) = post(&c, format!("{base}/api/v1/orders"), &key, order_body("Dave@Example.com")).await;
     assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("customer_restricted")), "SEC-14: {p}");
     assert!(p["detail"].as_str().unwrap().contains("restricted"));
-    assert_eq!(t.app.enforce_deadlines().await.unwrap().requests_escalated, 0, "escalated once per step");
+    assert_eq!(
+        t.app.deadline_job().enforce_deadlines().await.unwrap().requests_escalated,
+        0,
+        "escalated once per step"
+    );
     t.clock.advance_ms(24 * 3_600_000);
-    assert_eq!(t.app.enforce_deadlines().await.unwrap().requests_escalated, 1);
+    assert_eq!(t.app.deadline_job().enforce_deadlines().await.unwrap().requests_escalated, 1);
     let (_, p) = post(&c, format!("{base}/api/v1/orders"), &key, order_body("dave@example.com")).await;
     assert!(p["detail"].as_str().unwrap().contains("suspended"), "SEC-15: {p}");
     let alerts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE event_type = 'alert.kyc_overdue'")
@@ -134,7 +142,7 @@ async fn answer_kyc_and_sof(t: &TestApp, c: &Client, base: &str, key: &str, cust
         let (_, r) =
             post(c, format!("{base}/api/v1/cases/{case}/requests"), key, json!({"kind": kind, "message": "please"}))
                 .await;
-        t.app.answer_request(r["id"].as_str().unwrap().parse().unwrap(), "docs", &customer).await.unwrap();
+        t.app.requests().answer_request(r["id"].as_str().unwrap().parse().unwrap(), "docs", &customer).await.unwrap();
     }
 }
 
@@ -151,9 +159,9 @@ async fn refund_with_four_eyes(
 ) -> Value {
     let (officer, mlro) = officers(t).await;
     let refund = DecisionRequest::Refund { to_address: source.into(), network_fee: custos_domain::Amount(1000) };
-    let d = t.app.decide(case.parse().unwrap(), refund, &officer.actor()).await.unwrap();
+    let d = t.app.cases().decide(case.parse().unwrap(), refund, &officer.actor()).await.unwrap();
     assert_eq!(d.status.as_str(), "pending");
-    assert_eq!(t.app.approve_decision(d.id, &mlro).await.unwrap().status.as_str(), "executed");
+    assert_eq!(t.app.cases().approve_decision(d.id, &mlro).await.unwrap().status.as_str(), "executed");
     get(c, format!("{base}/api/v1/orders/{order}"), key).await
 }
 

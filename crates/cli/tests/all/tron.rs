@@ -150,7 +150,7 @@ both!(risk_1_tron_trx_and_trc20_deposits_with_a_reorg, |t: TestApp| async move {
             let mut o = new_order(email);
             o.pay_network = Network::Tron;
             o.pay_asset = asset;
-            app.create_order(o, "test").await.unwrap()
+            app.intake().create_order(o, "test").await.unwrap()
         }
     };
     let trx = order("t@example.com", Asset::Trx).await;
@@ -172,10 +172,10 @@ both!(risk_1_tron_trx_and_trc20_deposits_with_a_reorg, |t: TestApp| async move {
             trc20_event("fake-token", other_contract.as_str(), &sender, &to(&tether), 9_000_000, 0),
         ],
     );
-    let r = t.app.watch_step(&source, &s).await.unwrap();
+    let r = t.app.intake().watch_step(&source, &s).await.unwrap();
     assert_eq!((r.seen, r.credited), (2, 0), "the failed TRX and the other contract are ignored: {r:?}");
     push(&chain, "b-51", vec![], vec![]);
-    let r = t.app.watch_step(&source, &s).await.unwrap();
+    let r = t.app.intake().watch_step(&source, &s).await.unwrap();
     assert_eq!(r.credited, 2, "{r:?}");
     let view = t.app.queries().order(trx.id).await.unwrap();
     assert_eq!((view.order.status, view.deposits.len()), (OrderStatus::Accepted, 1));
@@ -190,11 +190,11 @@ both!(risk_1_tron_trx_and_trc20_deposits_with_a_reorg, |t: TestApp| async move {
 
     // A reorganisation before the depth: the transfer is dropped.
     push(&chain, "b-52", vec![], vec![trc20_event("usdt-late", USDT, &sender, &to(&later), 1_000_000, 0)]);
-    assert_eq!(t.app.watch_step(&source, &s).await.unwrap().seen, 1);
+    assert_eq!(t.app.intake().watch_step(&source, &s).await.unwrap().seen, 1);
     chain.lock().unwrap().pop();
     push(&chain, "b-52-b", vec![], vec![]);
     push(&chain, "b-53-b", vec![], vec![]);
-    let r = t.app.watch_step(&source, &s).await.unwrap();
+    let r = t.app.intake().watch_step(&source, &s).await.unwrap();
     assert_eq!((r.dropped, r.credited), (1, 0), "{r:?}");
     assert!(t.app.queries().order(later.id).await.unwrap().deposits.is_empty());
 });

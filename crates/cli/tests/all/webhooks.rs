@@ -67,7 +67,7 @@ async fn one_order(t: &TestApp) {
         receive_amount: Amount(1),
         receive_address: Address::parse(Network::Bitcoin, CLEAN_BTC).unwrap(),
     };
-    t.app.create_order(order, "test").await.unwrap();
+    t.app.intake().create_order(order, "test").await.unwrap();
 }
 
 fn verify(headers: &HeaderMap, body: &str) {

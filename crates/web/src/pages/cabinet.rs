@@ -140,7 +140,7 @@ pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
         }
     };
     let orders = orders.iter().map(order_row).collect();
-    let list = s.app.verifications_of(&auth.account.email_index).await.unwrap_or_default();
+    let list = s.app.kyc().verifications_of(&auth.account.email_index).await.unwrap_or_default();
     let verifications = super::kyc::rows(&s, &list, s.app.now_ms(), false).await;
     let standing = match s.app.queries().customer_status(&auth.account.email_index).await {
         Ok(Some(custos_app::model::CustomerStatus::Suspended)) => Some("standing_suspended"),
@@ -161,7 +161,7 @@ pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
             })
             .collect(),
         standing,
-        kyc_blocks: s.app.kyc_rules().block_orders && list.iter().any(|v| !v.state.is_final()),
+        kyc_blocks: s.app.kyc().kyc_rules().block_orders && list.iter().any(|v| !v.state.is_final()),
         orders,
         verifications,
         id: String::new(),
@@ -319,7 +319,7 @@ pub async fn answer(
             Err(_) => return views::message(v.lang, StatusCode::BAD_REQUEST, "error"),
         }
     }
-    match s.app.answer_request_with(request.id, &answer, files, &auth.actor()).await {
+    match s.app.requests().answer_request_with(request.id, &answer, files, &auth.actor()).await {
         Ok(_) => axum::response::Redirect::to(&format!("/cabinet/orders/{}", request.order_id)).into_response(),
         Err(e) => {
             let status = StatusCode::from_u16(crate::problem::Problem::from(e.clone()).status)

@@ -69,7 +69,7 @@ impl FileRow {
 
 /// Lists a verification's documents (their descriptions only).
 async fn file_rows(s: &AppState, id: Uuid) -> Vec<FileRow> {
-    s.app.verification_files(id).await.unwrap_or_default().iter().map(FileRow::of).collect()
+    s.app.kyc().verification_files(id).await.unwrap_or_default().iter().map(FileRow::of).collect()
 }
 
 pub fn state_key(s: VerificationState) -> &'static str {
@@ -90,7 +90,7 @@ pub async fn rows(s: &AppState, list: &[VerificationRecord], now_ms: i64, office
         let open = !v.state.is_final();
         let (files, sheet) = if office && v.provider == "manual" {
             let files = file_rows(s, v.id).await;
-            let sheet = match s.app.sheet_checklist(v).await {
+            let sheet = match s.app.kyc().sheet_checklist(v).await {
                 Ok(c) => format!("{} · № {} · {}", c.date, c.order_number, c.site_name),
                 Err(_) => String::new(),
             };
@@ -113,7 +113,7 @@ pub async fn rows(s: &AppState, list: &[VerificationRecord], now_ms: i64, office
                 .map(|f| (f.step.map(|s| format!("step_{}", s.as_str())), f.reason.as_str()))
                 .collect(),
             steps: level_steps(&v.level).into_iter().map(|s| s.as_str()).collect(),
-            comment: s.app.verification_comment(v),
+            comment: s.app.kyc().verification_comment(v),
             // SumSub's widget, or our upload form when officers review.
             startable: matches!(
                 v.state,
@@ -140,14 +140,14 @@ struct StartPage {
 /// with a short-lived token bound to this customer and level.
 pub async fn start(State(s): State<AppState>, Extension(v): Extension<Viewer>, Path(id): Path<String>) -> Response {
     let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
-    let list = s.app.verifications_of(&auth.account.email_index).await.unwrap_or_default();
+    let list = s.app.kyc().verifications_of(&auth.account.email_index).await.unwrap_or_default();
     let Some(ver) = Uuid::parse_str(&id).ok().and_then(|id| list.into_iter().find(|x| x.id == id)) else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
     if ver.provider == "manual" {
         return upload_page(&s, &v, &ver, None).await;
     }
-    match s.app.kyc_sdk_token(&ver).await {
+    match s.app.kyc().kyc_sdk_token(&ver).await {
         Ok(token) => {
             let page = StartPage { f: Frame::new(&v, false, "/cabinet"), token, level: ver.level.clone() };
             let mut r = render(StatusCode::OK, page);
@@ -194,7 +194,7 @@ pub async fn request(
         },
         Err(_) => None,
     };
-    match s.app.request_verification(&customer.email_index, order, &form.level, &auth.actor()).await {
+    match s.app.kyc().request_verification(&customer.email_index, order, &form.level, &auth.actor()).await {
         Ok(_) => Redirect::to(&format!("/office/customers/{id}")).into_response(),
         Err(e) => views::text_notice(
             Frame::new(&v, true, &format!("/office/customers/{id}")),
@@ -246,7 +246,7 @@ pub async fn review(
         "reject" => ReviewDecision::Reject(findings),
         _ => return refuse("choose a decision"),
     };
-    match s.app.review_verification(id, &account.email_index, decision, &auth.actor()).await {
+    match s.app.kyc().review_verification(id, &account.email_index, decision, &auth.actor()).await {
         Ok(_) => Redirect::to(&back).into_response(),
         Err(e) => views::text_notice(Frame::new(&v, true, &back), crate::problem::status_of(&e), e.to_string()),
     }
@@ -288,7 +288,7 @@ async fn upload_page(s: &AppState, v: &Viewer, ver: &VerificationRecord, error: 
         .unwrap_or_default()
         .first()
         .map(|c| format!("{} {}······{}", c.brand.as_str(), c.first6, c.last4));
-    let checklist = match s.app.sheet_checklist(ver).await {
+    let checklist = match s.app.kyc().sheet_checklist(ver).await {
         Ok(c) => c,
         Err(e) => {
             return views::text_notice(Frame::new(v, false, "/cabinet"), StatusCode::SERVICE_UNAVAILABLE, e.to_string())
@@ -305,7 +305,7 @@ async fn upload_page(s: &AppState, v: &Viewer, ver: &VerificationRecord, error: 
         checklist,
         sent,
         error,
-        comment: s.app.verification_comment(ver),
+        comment: s.app.kyc().verification_comment(ver),
     };
     render(status, page)
 }
@@ -318,7 +318,7 @@ pub async fn upload(
     mut form: axum::extract::Multipart,
 ) -> Response {
     let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
-    let list = s.app.verifications_of(&auth.account.email_index).await.unwrap_or_default();
+    let list = s.app.kyc().verifications_of(&auth.account.email_index).await.unwrap_or_default();
     let Some(ver) = Uuid::parse_str(&id).ok().and_then(|id| list.into_iter().find(|x| x.id == id)) else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
@@ -339,6 +339,7 @@ pub async fn upload(
     let result = match custos_domain::kyc::Step::parse(&step) {
         Some(step) => s
             .app
+            .kyc()
             .submit_verification_file(
                 &auth.account.email_index,
                 ver.id,
@@ -366,7 +367,7 @@ pub async fn file(State(s): State<AppState>, Extension(v): Extension<Viewer>, Pa
     let (Some(auth), Some(id)) = (&v.auth, Uuid::parse_str(&id).ok()) else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    match s.app.open_verification_file(id, &auth.actor()).await {
+    match s.app.kyc().open_verification_file(id, &auth.actor()).await {
         Ok((f, bytes)) => {
             let ext = custos_app::documents::extension_of(&f.content_type);
             views::attachment(bytes, &f.content_type, &format!("{}.{ext}", f.step.as_str()))

@@ -245,19 +245,20 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
     for r in requests {
         // Answers are the customer's words: officers read them, and each reading is audited.
         let answer = if can_decide && r.status != ReplyStatus::Open {
-            s.app.read_answer(r.id, &auth.actor()).await.ok().flatten()
+            s.app.requests().read_answer(r.id, &auth.actor()).await.ok().flatten()
         } else {
             None
         };
         let documents = if can_decide {
             s.app
+                .requests()
                 .documents_of_request(r.id)
                 .await
                 .unwrap_or_default()
                 .iter()
                 .map(|d| {
                     let size = format!("{} KB", (d.size_bytes + 1023) / 1024);
-                    (d.id.to_string(), s.app.document_name(d), d.content_type.clone(), size)
+                    (d.id.to_string(), s.app.requests().document_name(d), d.content_type.clone(), size)
                 })
                 .collect()
         } else {
@@ -325,7 +326,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         // An executed refund decision carries its refund; it is sent within REF-4's deadline.
         let refund_id = d.params.refund().map(|r| r.id);
         let refund = match refund_id {
-            Some(rid) if d.status != DecisionStatus::Pending => s.app.get_refund(rid).await.ok().map(|r| {
+            Some(rid) if d.status != DecisionStatus::Pending => s.app.payouts().get_refund(rid).await.ok().map(|r| {
                 let net = r.amount.checked_sub(r.network_fee).unwrap_or(r.amount);
                 let what = format!("{} → {}", views::amount(net, r.asset), r.to_address);
                 (r.id.to_string(), what, views::Due::new(r.due_at_ms, now), r.status == RefundStatus::Pending)
@@ -439,7 +440,7 @@ pub async fn decide(
                 .await
         }
     };
-    let out = match s.app.decide(id, request, &auth.actor()).await {
+    let out = match s.app.cases().decide(id, request, &auth.actor()).await {
         Ok(d) if d.status == DecisionStatus::Pending => Outcome {
             done: Some("recorded: a senior officer must approve it (four eyes)".into()),
             ..Default::default()
@@ -469,7 +470,7 @@ pub async fn request(
         return case_page(&s, &v, id, Outcome { error: Some("unknown request kind".into()), ..Default::default() })
             .await;
     };
-    let out = match s.app.request_from_customer(id, kind, &form.message, &auth.actor()).await {
+    let out = match s.app.requests().request_from_customer(id, kind, &form.message, &auth.actor()).await {
         Ok(_) => Outcome { done: Some("the request was sent to the customer".into()), ..Default::default() },
         Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
     };
@@ -487,7 +488,7 @@ pub async fn approve(State(s): State<AppState>, Extension(v): Extension<Viewer>,
     let out = if !auth.stepped_up {
         Outcome { error: Some(v.lang.t("step_up").into()), ..Default::default() }
     } else {
-        match s.app.approve_decision(id, auth).await {
+        match s.app.cases().approve_decision(id, auth).await {
             Ok(d) => Outcome { done: Some(format!("decision {}", d.status)), ..Default::default() },
             Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
         }
@@ -623,7 +624,7 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
         Ok(o) => o.into_iter().map(|o| super::cabinet::order_row(&o)).collect(),
         Err(e) => return unavailable(v, e),
     };
-    let list = s.app.verifications_of(&account.email_index).await.unwrap_or_default();
+    let list = s.app.kyc().verifications_of(&account.email_index).await.unwrap_or_default();
     let cards = match s.app.queries().cards_of(&account.email_index).await {
         Ok(c) => c
             .into_iter()
@@ -688,8 +689,8 @@ pub async fn document(State(s): State<AppState>, Extension(v): Extension<Viewer>
     let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    match s.app.open_document(id, &auth.actor()).await {
-        Ok((record, bytes)) => views::attachment(bytes, &record.content_type, &s.app.document_name(&record)),
+    match s.app.requests().open_document(id, &auth.actor()).await {
+        Ok((record, bytes)) => views::attachment(bytes, &record.content_type, &s.app.requests().document_name(&record)),
         Err(e) if e.error_code() == ErrorCode::DocumentNotFound => {
             views::message(v.lang, StatusCode::NOT_FOUND, "not_found")
         }
@@ -794,7 +795,7 @@ pub async fn act(
         _ => Err("unknown action".to_owned()),
     };
     let out = match request {
-        Ok(r) => match s.app.case_action(id, r, &auth.actor()).await {
+        Ok(r) => match s.app.cases().case_action(id, r, &auth.actor()).await {
             Ok(_) => Outcome { done: Some(format!("{}: done", form.op)), ..Default::default() },
             Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
         },
@@ -818,10 +819,10 @@ pub async fn refund_sent(
     let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    let Ok(refund) = s.app.get_refund(id).await else {
+    let Ok(refund) = s.app.payouts().get_refund(id).await else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    let out = match s.app.refund_sent(id, form.txid.trim(), &auth.actor()).await {
+    let out = match s.app.payouts().refund_sent(id, form.txid.trim(), &auth.actor()).await {
         Ok(_) => Outcome { done: Some("the refund is recorded as sent".into()), ..Default::default() },
         Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
     };

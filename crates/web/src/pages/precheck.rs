@@ -41,7 +41,7 @@ fn page(state: &AppState, v: &Viewer, office: bool) -> PrecheckPage {
     let back = if office { "/office/precheck" } else { "/cabinet/precheck" };
     PrecheckPage {
         f: Frame::new(v, office, back),
-        networks: state.app.configured_networks().into_iter().map(Network::as_str).collect(),
+        networks: state.app.intake().configured_networks().into_iter().map(Network::as_str).collect(),
         error: None,
         result: None,
     }
@@ -69,7 +69,7 @@ async fn check(state: &AppState, v: &Viewer, office: bool, form: PrecheckForm) -
             return render(StatusCode::UNPROCESSABLE_ENTITY, p);
         }
     };
-    match state.app.screen_address(&address, &auth.actor()).await {
+    match state.app.screening().screen_address(&address, &auth.actor()).await {
         Ok(s) => {
             let details = if office {
                 s.reports
