@@ -4,6 +4,7 @@
 use crate::accounts::records::AccountKind;
 use crate::accounts::Authenticated;
 use crate::context::Context;
+use crate::effects::Effect;
 use crate::error::{AppError, ErrorCode};
 use crate::model::*;
 use crate::queries::Queries;
@@ -77,7 +78,11 @@ pub(crate) async fn open_rule_case(
         now,
         now + cx.deadlines.review_ms,
     );
-    let write = OrderEventWrite { data, case: Some(case), ..OrderEventWrite::new(order_id, vec![], actor, now) };
+    let write = OrderEventWrite {
+        data,
+        effects: vec![Effect::OpenCase(case)],
+        ..OrderEventWrite::new(order_id, vec![], actor, now)
+    };
     orders.apply_order_events(&write).await?;
     Ok(())
 }
@@ -328,9 +333,14 @@ impl Cases {
         };
         let write = OrderEventWrite {
             data: json!({"decision_id": decision.id, "decision": decision.kind.as_str(), "case_id": decision.case_id}),
-            executes: Some((decision.id, approver.to_owned())),
-            refund,
-            closes_case: Some(decision.case_id),
+            effects: [
+                Some(Effect::ExecuteDecision { decision_id: decision.id, approver: approver.to_owned() }),
+                refund.map(Effect::CreateRefund),
+                Some(Effect::CloseCase(decision.case_id)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
             ..OrderEventWrite::new(decision.order_id, vec![decision_event(decision.kind)], approver, now)
         };
         self.repos.orders.apply_order_events(&write).await?;

@@ -13,6 +13,7 @@ pub mod consolidation;
 pub mod context;
 pub mod deadlines;
 pub mod documents;
+pub mod effects;
 pub mod error;
 pub mod events;
 pub mod idempotency;

@@ -460,7 +460,7 @@ pub enum DeliveryRecord {
     Dead { error: String },
 }
 
-/// Events applied to one order in one transaction, with what they bring along.
+/// Events applied to one order in one transaction, with the effects that go with them.
 #[derive(Debug, Clone)]
 pub struct OrderEventWrite {
     pub order_id: Uuid,
@@ -470,22 +470,8 @@ pub struct OrderEventWrite {
     pub at_ms: i64,
     /// Details for the audit entry and the webhook (ids, codes, txids; no personal data).
     pub data: serde_json::Value,
-    pub screening: Option<ScreeningRecord>,
-    pub case: Option<CaseRecord>,
-    /// A decision this write executes: its id and the approving actor.
-    pub executes: Option<(Uuid, String)>,
-    /// A refund this write creates.
-    pub refund: Option<RefundRecord>,
-    /// A refund this write marks as sent: its id and transaction id.
-    pub refund_sent: Option<(Uuid, String)>,
-    /// A case this write closes.
-    pub closes_case: Option<Uuid>,
-    /// A request to the customer this write opens.
-    pub opens_request: Option<CustomerRequest>,
-    /// A request this write records the (encrypted) answer of.
-    pub answers_request: Option<(Uuid, String, i64)>,
-    /// Documents uploaded with the answer, with their encrypted content.
-    pub documents: Vec<(DocumentRecord, String)>,
+    /// What the write does beside moving the order, in this order.
+    pub effects: Vec<crate::effects::Effect>,
 }
 
 /// A document a customer uploaded with an answer. Its name and content are encrypted.
@@ -509,16 +495,16 @@ impl OrderEventWrite {
             actor: actor.to_owned(),
             at_ms,
             data: serde_json::Value::Null,
-            screening: None,
-            case: None,
-            executes: None,
-            refund: None,
-            refund_sent: None,
-            closes_case: None,
-            opens_request: None,
-            answers_request: None,
-            documents: Vec::new(),
+            effects: Vec::new(),
         }
+    }
+
+    /// The case the write opens, if it opens one.
+    pub fn opened_case(&self) -> Option<&CaseRecord> {
+        self.effects.iter().find_map(|e| match e {
+            crate::effects::Effect::OpenCase(c) => Some(c),
+            _ => None,
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::consolidation::*;
 use crate::context::Context;
+use crate::effects::Effect;
 use crate::error::{AppError, ErrorCode};
 use crate::kyc::KycGate;
 use crate::model::*;
@@ -103,8 +104,10 @@ impl Payouts {
         let write = OrderEventWrite {
             data: json!({"payout": if blocked { "blocked" } else { "pending" }, "screening_id": screening.id,
                          "decision": screening.decision.action}),
-            screening: Some(screening.clone()),
-            case: case.clone(),
+            effects: [Some(Effect::RecordScreening(screening.clone())), case.clone().map(Effect::OpenCase)]
+                .into_iter()
+                .flatten()
+                .collect(),
             ..OrderEventWrite::new(order.id, events, actor, now)
         };
         let order = self.repos.orders.apply_order_events(&write).await?;
@@ -134,7 +137,7 @@ impl Payouts {
         let refund = self.get_refund(refund_id).await?;
         let write = OrderEventWrite {
             data: json!({"refund_id": refund.id, "refund_txid": txid}),
-            refund_sent: Some((refund.id, txid.to_owned())),
+            effects: vec![Effect::RefundSent { refund_id: refund.id, txid: txid.to_owned() }],
             ..OrderEventWrite::new(refund.order_id, vec![OrderEvent::RefundSent], actor, self.cx.now_ms())
         };
         self.repos.orders.apply_order_events(&write).await?;

@@ -4,6 +4,7 @@
 
 use crate::accounts::Accounts;
 use crate::context::Context;
+use crate::effects::Effect;
 use crate::error::{AppError, ErrorCode};
 use crate::model::*;
 use crate::queries::Queries;
@@ -108,7 +109,7 @@ impl Requests {
             CustomerRequest { message: String::new(), sealed_message: Some(sealed_message), ..request.clone() };
         let write = OrderEventWrite {
             data: json!({"request_id": request.id, "request": kind.as_str()}),
-            opens_request: Some(stored),
+            effects: vec![Effect::OpenRequest(stored)],
             ..OrderEventWrite::new(order.id, events, actor, now)
         };
         self.repos.orders.apply_order_events(&write).await?;
@@ -184,8 +185,13 @@ impl Requests {
         let documents = crate::documents::seal(&sealer, id, files, now)?;
         let write = OrderEventWrite {
             data: json!({"request_id": id, "review_due_at_ms": review_due, "documents": documents.len()}),
-            answers_request: Some((id, sealed, review_due)),
-            documents,
+            effects: std::iter::once(Effect::AnswerRequest {
+                request_id: id,
+                answer_enc: sealed,
+                review_due_at_ms: review_due,
+            })
+            .chain(documents.into_iter().map(|(document, content_enc)| Effect::AddDocument { document, content_enc }))
+            .collect(),
             ..OrderEventWrite::new(order.id, events, actor, now)
         };
         self.repos.orders.apply_order_events(&write).await?;

@@ -5,12 +5,11 @@ use crate::rows::{self, get, CASE_COLUMNS, DEPOSIT_COLUMNS, ORDER_COLUMNS, SCREE
 use crate::script::{values, Outcome, Script};
 use crate::{audit, SqlStore};
 use async_trait::async_trait;
-use custos_app::events::{self, WebhookEvent};
+use custos_app::effects::{self, Effect};
 use custos_app::model::*;
 use custos_app::repos::*;
 use custos_domain::audit::AuditEvent;
-use custos_domain::{Address, Network, OrderStatus};
-use serde_json::json;
+use custos_domain::{Address, Network};
 use uuid::Uuid;
 
 /// Increments a named counter and returns its new value; a new counter starts at `first`.
@@ -88,41 +87,9 @@ impl SqlStore {
                 c.due_at_ms,
             ],
         );
-        let webhook = WebhookEvent::CaseOpened(events::CaseOpened {
-            case_id: c.id,
-            number: c.number,
-            order_id: c.order_id,
-            action: c.action,
-            deadline: events::Deadline { kind: c.deadline_kind, due_at_ms: c.due_at_ms },
-        });
+        let (audit, webhook) = effects::case_opened(c);
         Self::outbox(script, &webhook, c.opened_at_ms);
-        Ok(AuditEvent::new(
-            "system",
-            "case.opened",
-            "case",
-            c.id,
-            json!({"number": c.number, "order_id": c.order_id, "action": c.action,
-                   "deadline": c.deadline_kind.as_str(), "due_at_ms": c.due_at_ms}),
-        ))
-    }
-
-    pub(crate) fn screening_event(actor: &str, s: &ScreeningRecord) -> AuditEvent {
-        AuditEvent::new(
-            actor,
-            "screening.completed",
-            "screening",
-            s.id,
-            json!({
-                "kind": s.kind.as_str(),
-                "order_id": s.order_id,
-                "deposit_id": s.deposit_id,
-                "action": s.decision.action,
-                "band": s.decision.band,
-                "score": s.decision.score,
-                "categories": s.decision.categories.iter().map(|c| c.category).collect::<Vec<_>>(),
-                "policy_version": s.policy_version,
-            }),
-        )
+        Ok(audit)
     }
 }
 
@@ -198,19 +165,7 @@ impl OrderRepo for SqlStore {
              VALUES ($1, $2, $3, $4, $5, $6)",
             values![o.pay_network.as_str(), address.as_str(), w.key_fingerprint.as_str(), i64::from(index), id.as_str(), w.at_ms],
         );
-        let ev = AuditEvent::new(
-            &w.created_by,
-            "order.created",
-            "order",
-            &id,
-            json!({"number": number, "pay_network": o.pay_network, "pay_asset": o.pay_asset,
-                   "deposit_index": index, "key_fingerprint": w.key_fingerprint}),
-        );
-        audit::push(&mut script, head, &[ev], w.at_ms)?;
-        let created = events::OrderCreated { order_id: w.id, number, status: OrderStatus::AwaitingDeposit };
-        Self::outbox(&mut script, &WebhookEvent::OrderCreated(created), w.at_ms);
-        session.commit(script).await?;
-        Ok(OrderRecord {
+        let order = OrderRecord {
             id: w.id,
             number,
             external_id: o.external_id.clone(),
@@ -228,7 +183,12 @@ impl OrderRepo for SqlStore {
             customer_email_index: w.customer_email_index.clone(),
             created_at_ms: w.at_ms,
             updated_at_ms: w.at_ms,
-        })
+        };
+        let (ev, created) = effects::order_created(&w.created_by, &order, index, &w.key_fingerprint);
+        audit::push(&mut script, head, &[ev], w.at_ms)?;
+        Self::outbox(&mut script, &created, w.at_ms);
+        session.commit(script).await?;
+        Ok(order)
     }
 
     async fn get_order(&self, id: Uuid) -> StoreResult<Option<OrderView>> {
@@ -357,39 +317,12 @@ impl OrderRepo for SqlStore {
                 values![d.network.as_str(), source.as_str(), d.order_id.to_string(), d.id.to_string(), at],
             );
         }
-        let mut events = vec![
-            AuditEvent::new(
-                &w.actor,
-                "deposit.received",
-                "deposit",
-                d.id,
-                json!({"order_id": d.order_id, "network": d.network, "asset": d.asset, "txid": d.txid,
-                       "index": d.index, "amount": d.amount, "sources": d.sources.len()}),
-            ),
-            Self::screening_event(&w.actor, &w.screening),
-        ];
-        if order.status != previous {
-            events.push(AuditEvent::new(
-                "system",
-                "order.status_changed",
-                "order",
-                order.id,
-                json!({"from": previous, "to": order.status, "deposit_id": d.id}),
-            ));
-        }
+        let (mut events, screened) = effects::deposit_screened(&w.actor, d, &w.screening, &order, previous);
         if let Some(c) = &case {
             events.push(Self::push_case(&mut script, c)?);
         }
         audit::push(&mut script, head, &events, at)?;
-        let screened = events::DepositScreened {
-            order_id: order.id,
-            number: order.number,
-            deposit_id: d.id,
-            status: order.status,
-            previous_status: previous,
-            decision: w.screening.decision.action,
-        };
-        Self::outbox(&mut script, &WebhookEvent::DepositScreened(screened), at);
+        Self::outbox(&mut script, &screened, at);
         session.commit(script).await?;
         Ok(DepositOutcome { deposit: d.clone(), screening: w.screening.clone(), order, case, created: true })
     }
@@ -400,7 +333,7 @@ impl OrderRepo for SqlStore {
             format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1{}", self.for_update()),
             values![w.order_id.to_string()],
         );
-        if w.case.is_some() {
+        if w.opened_case().is_some() {
             push_counter(&mut first, "case_number", 1);
         }
         if self.head_first() {
@@ -423,7 +356,7 @@ impl OrderRepo for SqlStore {
             }
         }
         order.updated_at_ms = w.at_ms;
-        let mut case = w.case.clone();
+        let mut case = w.opened_case().cloned();
         if let Some(c) = case.as_mut() {
             c.number = counter_of(&out[1])?;
         }
@@ -432,151 +365,86 @@ impl OrderRepo for SqlStore {
             "UPDATE orders SET status = $1, updated_at_ms = $2 WHERE id = $3",
             values![order.status.as_str(), w.at_ms, order.id.to_string()],
         );
-        let action = if order.status == previous { "order.updated" } else { "order.status_changed" };
-        let mut events = vec![AuditEvent::new(
-            &w.actor,
-            action,
-            "order",
-            order.id,
-            json!({"from": previous, "to": order.status, "events": w.events, "details": w.data}),
-        )];
-        if let Some(s) = &w.screening {
-            Self::push_screening(&mut script, s)?;
-            events.push(Self::screening_event(&w.actor, s));
-        }
-        if let Some(c) = &case {
-            events.push(Self::push_case(&mut script, c)?);
-        }
-        if let Some((decision, approver)) = &w.executes {
-            // Only a pending decision executes, once: a second approval finds nothing to update.
-            script.push(
-                "UPDATE decisions SET status = 'executed', approved_by = $1, decided_at_ms = $2 \
-                 WHERE id = $3 AND status = 'pending'",
-                values![approver.as_str(), w.at_ms, decision.to_string()],
-            );
-            events.push(AuditEvent::new(
-                &w.actor,
-                "decision.executed",
-                "decision",
-                decision,
-                json!({"approved_by": approver}),
-            ));
-        }
-        if let Some(r) = &w.refund {
-            script.push(
-                "INSERT INTO refunds (id, order_id, deposit_id, decision_id, network, asset, to_address, amount, network_fee, \
-                 status, created_at_ms, due_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11)",
-                values![
-                    r.id.to_string(),
-                    r.order_id.to_string(),
-                    r.deposit_id.to_string(),
-                    r.decision_id.to_string(),
-                    r.network.as_str(),
-                    r.asset.as_str(),
-                    r.to_address.as_str(),
-                    r.amount.to_string(),
-                    r.network_fee.to_string(),
-                    r.created_at_ms,
-                    r.due_at_ms
-                ],
-            );
-            events.push(AuditEvent::new(
-                &w.actor,
-                "refund.created",
-                "refund",
-                r.id,
-                json!({"order_id": r.order_id, "deposit_id": r.deposit_id, "amount": r.amount,
-                       "network_fee": r.network_fee, "due_at_ms": r.due_at_ms}),
-            ));
-        }
-        if let Some((refund, txid)) = &w.refund_sent {
-            script.push(
-                "UPDATE refunds SET status = 'sent', txid = $1, sent_at_ms = $2 WHERE id = $3",
-                values![txid.as_str(), w.at_ms, refund.to_string()],
-            );
-            events.push(AuditEvent::new(&w.actor, "refund.sent", "refund", refund, json!({"txid": txid})));
-        }
-        if let Some(r) = &w.opens_request {
-            script.push(
-                "INSERT INTO customer_requests (id, case_id, order_id, customer_id, kind, status, message, message_enc, \
-                 requested_by, created_at_ms, due_at_ms, escalation) VALUES ($1, $2, $3, (SELECT c.id FROM customers c \
-                 JOIN orders o ON o.customer_email_index = c.email_index WHERE o.id = $3), $4, 'open', $5, $6, $7, $8, $9, 0)",
-                values![
-                    r.id.to_string(),
-                    r.case_id.to_string(),
-                    r.order_id.to_string(),
-                    r.kind.as_str(),
-                    r.message.as_str(),
-                    r.sealed_message.clone(),
-                    r.requested_by.as_str(),
-                    r.created_at_ms,
-                    r.due_at_ms
-                ],
-            );
-            events.push(AuditEvent::new(
-                &w.actor,
-                "request.opened",
-                "customer_request",
-                r.id,
-                json!({"case_id": r.case_id, "kind": r.kind, "due_at_ms": r.due_at_ms}),
-            ));
-        }
-        if let Some((request, answer_enc, review_due)) = &w.answers_request {
-            script.push(
-                "UPDATE customer_requests SET status = 'answered', answer_enc = $1, answered_at_ms = $2, review_due_at_ms = $3, \
-                 answered_by = $4 WHERE id = $5",
-                values![answer_enc.as_str(), w.at_ms, *review_due, w.actor.as_str(), request.to_string()],
-            );
-            events.push(AuditEvent::new(
-                &w.actor,
-                "request.answered",
-                "customer_request",
-                request,
-                json!({"review_due_at_ms": review_due}),
-            ));
-        }
-        for (d, content_enc) in &w.documents {
-            script.push(
-                "INSERT INTO request_documents (id, request_id, file_name_enc, content_type, size_bytes, sha256, \
-                 content_enc, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                values![
-                    d.id.to_string(),
-                    d.request_id.to_string(),
-                    d.file_name_enc.as_str(),
-                    d.content_type.as_str(),
-                    d.size_bytes,
-                    d.sha256.as_str(),
-                    content_enc.as_str(),
-                    d.created_at_ms
-                ],
-            );
-            events.push(AuditEvent::new(
-                &w.actor,
-                "document.uploaded",
-                "request_document",
-                d.id,
-                json!({"request_id": d.request_id, "content_type": d.content_type, "size_bytes": d.size_bytes, "sha256": d.sha256}),
-            ));
-        }
-        if let Some(c) = w.closes_case {
-            script.push("UPDATE cases SET status = 'closed' WHERE id = $1", values![c.to_string()]);
-            events.push(AuditEvent::new(&w.actor, "case.closed", "case", c, json!({})));
+        let case_id = case.as_ref().map(|c| c.id);
+        let (entry, webhook) = effects::order_changed(&w.actor, &order, previous, &w.events, &w.data, case_id);
+        let mut events = vec![entry];
+        for effect in &w.effects {
+            match effect {
+                Effect::OpenCase(_) => {
+                    if let Some(c) = &case {
+                        events.push(Self::push_case(&mut script, c)?);
+                    }
+                    continue;
+                }
+                Effect::RecordScreening(s) => Self::push_screening(&mut script, s)?,
+                Effect::ExecuteDecision { decision_id, approver } => script.push(
+                    "UPDATE decisions SET status = 'executed', approved_by = $1, decided_at_ms = $2 \
+                     WHERE id = $3 AND status = 'pending'",
+                    values![approver.as_str(), w.at_ms, decision_id.to_string()],
+                ),
+                Effect::CreateRefund(r) => script.push(
+                    "INSERT INTO refunds (id, order_id, deposit_id, decision_id, network, asset, to_address, amount, network_fee, \
+                     status, created_at_ms, due_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11)",
+                    values![
+                        r.id.to_string(),
+                        r.order_id.to_string(),
+                        r.deposit_id.to_string(),
+                        r.decision_id.to_string(),
+                        r.network.as_str(),
+                        r.asset.as_str(),
+                        r.to_address.as_str(),
+                        r.amount.to_string(),
+                        r.network_fee.to_string(),
+                        r.created_at_ms,
+                        r.due_at_ms
+                    ],
+                ),
+                Effect::RefundSent { refund_id, txid } => script.push(
+                    "UPDATE refunds SET status = 'sent', txid = $1, sent_at_ms = $2 WHERE id = $3",
+                    values![txid.as_str(), w.at_ms, refund_id.to_string()],
+                ),
+                Effect::CloseCase(c) => {
+                    script.push("UPDATE cases SET status = 'closed' WHERE id = $1", values![c.to_string()])
+                }
+                Effect::OpenRequest(r) => script.push(
+                    "INSERT INTO customer_requests (id, case_id, order_id, customer_id, kind, status, message, message_enc, \
+                     requested_by, created_at_ms, due_at_ms, escalation) VALUES ($1, $2, $3, (SELECT c.id FROM customers c \
+                     JOIN orders o ON o.customer_email_index = c.email_index WHERE o.id = $3), $4, 'open', $5, $6, $7, $8, $9, 0)",
+                    values![
+                        r.id.to_string(),
+                        r.case_id.to_string(),
+                        r.order_id.to_string(),
+                        r.kind.as_str(),
+                        r.message.as_str(),
+                        r.sealed_message.clone(),
+                        r.requested_by.as_str(),
+                        r.created_at_ms,
+                        r.due_at_ms
+                    ],
+                ),
+                Effect::AnswerRequest { request_id, answer_enc, review_due_at_ms } => script.push(
+                    "UPDATE customer_requests SET status = 'answered', answer_enc = $1, answered_at_ms = $2, \
+                     review_due_at_ms = $3, answered_by = $4 WHERE id = $5",
+                    values![answer_enc.as_str(), w.at_ms, *review_due_at_ms, w.actor.as_str(), request_id.to_string()],
+                ),
+                Effect::AddDocument { document: d, content_enc } => script.push(
+                    "INSERT INTO request_documents (id, request_id, file_name_enc, content_type, size_bytes, sha256, \
+                     content_enc, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    values![
+                        d.id.to_string(),
+                        d.request_id.to_string(),
+                        d.file_name_enc.as_str(),
+                        d.content_type.as_str(),
+                        d.size_bytes,
+                        d.sha256.as_str(),
+                        content_enc.as_str(),
+                        d.created_at_ms
+                    ],
+                ),
+            }
+            events.push(effect.audit(&w.actor));
         }
         audit::push(&mut script, head, &events, w.at_ms)?;
-        let changed = events::OrderChanged {
-            order_id: order.id,
-            number: order.number,
-            status: order.status,
-            previous_status: previous,
-            events: w.events.clone(),
-            details: w.data.clone(),
-            case_id: case.as_ref().map(|c| c.id),
-        };
-        let webhook = if order.status == previous {
-            WebhookEvent::OrderUpdated(changed)
-        } else {
-            WebhookEvent::OrderStatusChanged(changed)
-        };
         Self::outbox(&mut script, &webhook, w.at_ms);
         session.commit(script).await?;
         Ok(order)
@@ -637,6 +505,6 @@ impl OrderRepo for SqlStore {
     async fn insert_screening(&self, screening: &ScreeningRecord, actor: &str) -> StoreResult<()> {
         let mut script = Script::default();
         Self::push_screening(&mut script, screening)?;
-        self.write(script, &[Self::screening_event(actor, screening)], screening.created_at_ms).await
+        self.write(script, &[effects::screening_completed(actor, screening)], screening.created_at_ms).await
     }
 }

@@ -4,6 +4,7 @@
 
 use super::{Occasion, ScreenRequest, Screener};
 use crate::context::Context;
+use crate::effects::Effect;
 use crate::error::AppError;
 use crate::model::*;
 use crate::queries::Queries;
@@ -142,8 +143,7 @@ impl Screening {
             );
             let write = OrderEventWrite {
                 data: json!({"rescreened_deposit": deposit.id, "previous_decision": worst, "decision": action}),
-                screening: Some(screening),
-                case: Some(case),
+                effects: vec![Effect::RecordScreening(screening), Effect::OpenCase(case)],
                 ..OrderEventWrite::new(deposit.order_id, events, "system", now)
             };
             self.orders.apply_order_events(&write).await?;
