@@ -2,7 +2,9 @@
 //! transfer (or a manual transfer check), polled until its exposure is checked, then its
 //! exposure and risks are read; an address is a manual address check.
 
-use crate::common::{self, number, poll, share, CallError, Endpoint, Evidence, PollSettings, Step, Verdict};
+use crate::common::{
+    self, number, poll, share, CallError, CheckError, ConfigError, Endpoint, Evidence, PollSettings, Step, Verdict,
+};
 use crate::credential::Secret;
 use crate::mapping::{self, Vendor};
 use base64::Engine;
@@ -79,9 +81,9 @@ fn token_id(network: Network, asset: Asset) -> &'static str {
 }
 
 impl Bitok {
-    pub fn new(config: BitokConfig) -> Result<Bitok, String> {
+    pub fn new(config: BitokConfig) -> Result<Bitok, ConfigError> {
         if config.key_id.trim().is_empty() {
-            return Err(format!("analyzer {}: key_id is required", config.name));
+            return Err(ConfigError::Missing { analyzer: config.name, field: "key_id" });
         }
         Ok(Bitok {
             source: Arc::from(format!("{} (BitOK)", config.name)),
@@ -96,7 +98,7 @@ impl Bitok {
 
     /// One signed call. The path gets its trailing slash (BitOK's paths all end with one).
     async fn call(&self, method: Method, path: &str, body: Option<Value>, ev: &Evidence) -> Result<Value, CallError> {
-        let secret = self.secret.read().map_err(CallError::Fatal)?;
+        let secret = self.secret.read().map_err(|e| CallError::Fatal(e.to_string()))?;
         let (p, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
         let mut path_with_query = if p.ends_with('/') { p.to_owned() } else { format!("{p}/") };
         if let Some(q) = query {
@@ -122,18 +124,18 @@ impl Bitok {
     }
 
     /// A POST that creates a check, asked again on retryable errors within the budget.
-    async fn create(&self, path: &str, body: Value, ev: &Evidence) -> Result<Value, String> {
+    async fn create(&self, path: &str, body: Value, ev: &Evidence) -> Result<Value, CheckError> {
         poll(&self.poll, "BitOK registration", || async {
             self.call(Method::POST, path, Some(body.clone()), ev).await.map(Step::Done)
         })
         .await
     }
 
-    async fn get(&self, path: &str, ev: &Evidence) -> Result<Value, String> {
+    async fn get(&self, path: &str, ev: &Evidence) -> Result<Value, CheckError> {
         poll(&self.poll, "BitOK", || async { self.call(Method::GET, path, None, ev).await.map(Step::Done) }).await
     }
 
-    async fn transfer_verdict(&self, t: &Transfer, ev: &Evidence) -> Result<Verdict, String> {
+    async fn transfer_verdict(&self, t: &Transfer, ev: &Evidence) -> Result<Verdict, CheckError> {
         let direction = match t.direction {
             Direction::Incoming => "incoming",
             Direction::Outgoing => "outgoing",
@@ -173,7 +175,7 @@ impl Bitok {
         Ok(verdict)
     }
 
-    async fn address_verdict(&self, address: &Address, ev: &Evidence) -> Result<Verdict, String> {
+    async fn address_verdict(&self, address: &Address, ev: &Evidence) -> Result<Verdict, CheckError> {
         let body = json!({"network": network_code(address.network()), "address": address.as_str()});
         let created = self.create("/v1/manual-checks/check-address/", body, ev).await?;
         let id = id_of(&created)?;
@@ -234,12 +236,12 @@ impl Bitok {
     }
 }
 
-fn id_of(v: &Value) -> Result<String, String> {
+fn id_of(v: &Value) -> Result<String, CheckError> {
     v.get("id")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_owned)
-        .ok_or_else(|| "BitOK answered without a usable check id".to_owned())
+        .ok_or(CheckError::Malformed("BitOK answered without a usable check id".into()))
 }
 
 /// Whether a registered transfer or a manual check is done.
@@ -263,16 +265,14 @@ fn transfer_progress(v: &Value, mode: TransferMode) -> Result<Step<Value>, CallE
 }
 
 /// The level and score of a finished check; `risk_score` may be absent or null (B2).
-fn base_verdict(state: &Value, id: &str) -> Result<Verdict, String> {
-    let level = state
-        .get("risk_level")
-        .and_then(Value::as_str)
-        .ok_or_else(|| "BitOK answered without a risk level".to_owned())?;
+fn base_verdict(state: &Value, id: &str) -> Result<Verdict, CheckError> {
+    let level = state.get("risk_level").and_then(Value::as_str).ok_or("BitOK answered without a risk level")?;
     let raw = state.get("risk_score").and_then(number);
     let score = match raw {
-        Some(r) => {
-            Some(RiskScore::from_percent(r * 100.0).ok_or_else(|| format!("BitOK risk score {r} is outside 0–1"))?)
-        }
+        Some(r) => Some(
+            RiskScore::from_percent(r * 100.0)
+                .ok_or_else(|| CheckError::Malformed(format!("BitOK risk score {r} is outside 0–1")))?,
+        ),
         None => None,
     };
     Ok(Verdict {

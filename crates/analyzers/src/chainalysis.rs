@@ -3,7 +3,9 @@
 //! alerts give the band (the highest alert level) and the categories; an address is read from
 //! the Entities API.
 
-use crate::common::{self, number, poll, CallError, Endpoint, Evidence, PollSettings, Step, Verdict};
+use crate::common::{
+    self, number, poll, CallError, CheckError, ConfigError, Endpoint, Evidence, PollSettings, Step, Verdict,
+};
 use crate::credential::Secret;
 use crate::mapping::{self, Vendor};
 use custos_app::ports::{Direction, Transfer};
@@ -47,7 +49,7 @@ fn safe_segment(s: &str) -> Option<&str> {
 }
 
 impl Chainalysis {
-    pub fn new(config: ChainalysisConfig) -> Result<Chainalysis, String> {
+    pub fn new(config: ChainalysisConfig) -> Result<Chainalysis, ConfigError> {
         Ok(Chainalysis {
             source: Arc::from(format!("{} (Chainalysis)", config.name)),
             name: config.name,
@@ -65,7 +67,7 @@ impl Chainalysis {
         body: Option<&Value>,
         ev: &Evidence,
     ) -> Result<Value, CallError> {
-        let key = self.api_key.read().map_err(CallError::Fatal)?;
+        let key = self.api_key.read().map_err(|e| CallError::Fatal(e.to_string()))?;
         let mut request = self
             .endpoint
             .client
@@ -78,14 +80,14 @@ impl Chainalysis {
         self.endpoint.json(request, &format!("{method} {path}"), ev).await
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>, ev: &Evidence) -> Result<Value, String> {
+    async fn call(&self, method: Method, path: &str, body: Option<Value>, ev: &Evidence) -> Result<Value, CheckError> {
         poll(&self.poll, "Chainalysis", || async {
             self.call_once(method.clone(), path, body.as_ref(), ev).await.map(Step::Done)
         })
         .await
     }
 
-    async fn transfer_verdict(&self, t: &Transfer, ev: &Evidence) -> Result<Verdict, String> {
+    async fn transfer_verdict(&self, t: &Transfer, ev: &Evidence) -> Result<Verdict, CheckError> {
         let user = t.customer_ref.as_deref().and_then(safe_segment).unwrap_or("unattributed");
         let body = json!({
             "network": network_name(t.network),
@@ -123,7 +125,11 @@ impl Chainalysis {
             match RiskBand::from_vendor_level(level) {
                 Some(b) if worst.as_ref().is_none_or(|(w, _)| b > *w) => worst = Some((b, level.to_owned())),
                 Some(_) => {}
-                None => return Err(format!("Chainalysis alert level \"{level}\" is not one we know")),
+                None => {
+                    return Err(CheckError::Malformed(format!(
+                        "Chainalysis alert level \"{level}\" is not one we know"
+                    )))
+                }
             }
             let name = a.get("category").and_then(Value::as_str).unwrap_or("");
             let id = a.get("categoryId").and_then(Value::as_i64);
@@ -141,7 +147,7 @@ impl Chainalysis {
         Ok(v)
     }
 
-    async fn address_verdict(&self, address: &Address, ev: &Evidence) -> Result<Verdict, String> {
+    async fn address_verdict(&self, address: &Address, ev: &Evidence) -> Result<Verdict, CheckError> {
         let shown = address.display();
         if self.register_addresses {
             self.call(Method::POST, "/api/risk/v2/entities", Some(json!({"address": shown})), ev).await?;

@@ -2,7 +2,9 @@
 //! score), optionally of the transfer to our address, and of an address. A 404 usually means
 //! "still calculating" and is asked again with backoff until the budget runs out.
 
-use crate::common::{self, number, poll, share, CallError, Endpoint, Evidence, PollSettings, Step, Verdict};
+use crate::common::{
+    self, number, poll, share, CallError, CheckError, ConfigError, Endpoint, Evidence, PollSettings, Step, Verdict,
+};
 use crate::credential::Secret;
 use crate::mapping::{self, Vendor};
 use custos_app::ports::{Direction, Transfer};
@@ -50,7 +52,7 @@ fn token(asset: Asset) -> &'static str {
 const EMPTY_ADDRESS: &str = "Empty address";
 
 impl Coinkyt {
-    pub fn new(config: CoinkytConfig) -> Result<Coinkyt, String> {
+    pub fn new(config: CoinkytConfig) -> Result<Coinkyt, ConfigError> {
         Ok(Coinkyt {
             source: Arc::from(format!("{} (CoinKYT)", config.name)),
             name: config.name,
@@ -62,7 +64,7 @@ impl Coinkyt {
     }
 
     async fn get_once(&self, path: &str, query: &[(&str, &str)], ev: &Evidence) -> Result<Value, CallError> {
-        let key = self.api_key.read().map_err(CallError::Fatal)?;
+        let key = self.api_key.read().map_err(|e| CallError::Fatal(e.to_string()))?;
         let request = self
             .endpoint
             .client
@@ -79,7 +81,7 @@ impl Coinkyt {
     }
 
     /// Asks until there is an answer; a 404 is "not calculated yet" unless the address is empty.
-    async fn get(&self, path: &str, query: &[(&str, &str)], ev: &Evidence) -> Result<Option<Value>, String> {
+    async fn get(&self, path: &str, query: &[(&str, &str)], ev: &Evidence) -> Result<Option<Value>, CheckError> {
         poll(&self.poll, "CoinKYT check", || async {
             match self.get_once(path, query, ev).await {
                 Ok(v) => Ok(Step::Done(Some(v))),
@@ -93,7 +95,7 @@ impl Coinkyt {
         .await
     }
 
-    async fn transfer_verdict(&self, t: &Transfer, ev: &Evidence) -> Result<Verdict, String> {
+    async fn transfer_verdict(&self, t: &Transfer, ev: &Evidence) -> Result<Verdict, CheckError> {
         let query =
             [("blockchain", blockchain(t.network)), ("transaction", t.txid.as_str()), ("token", token(t.asset))];
         let tx = self.get("/v1/transaction", &query, ev).await?.ok_or("CoinKYT does not know this transaction")?;
@@ -120,7 +122,7 @@ impl Coinkyt {
         Ok(v)
     }
 
-    async fn address_verdict(&self, address: &Address, ev: &Evidence) -> Result<Verdict, String> {
+    async fn address_verdict(&self, address: &Address, ev: &Evidence) -> Result<Verdict, CheckError> {
         let query = [("blockchain", blockchain(address.network())), ("address", address.as_str()), ("token", "")];
         let Some(info) = self.get("/v1/address", &query, ev).await? else {
             // No history at all: CoinKYT cannot rate it; that is "unknown", never "none".
@@ -136,11 +138,12 @@ impl Coinkyt {
     }
 
     /// The score (a decimal string, 0–1) and grade; a missing score is an error, not "low".
-    fn scored(&self, body: &Value) -> Result<Verdict, String> {
+    fn scored(&self, body: &Value) -> Result<Verdict, CheckError> {
         let raw = body.get("risk_score").filter(|v| !v.is_null()).ok_or("CoinKYT answered without a risk score")?;
-        let fraction = number(raw).ok_or_else(|| format!("CoinKYT risk score {raw} is not a number"))?;
+        let fraction =
+            number(raw).ok_or_else(|| CheckError::Malformed(format!("CoinKYT risk score {raw} is not a number")))?;
         let score = RiskScore::from_percent(fraction * 100.0)
-            .ok_or_else(|| format!("CoinKYT risk score {fraction} is outside 0–1"))?;
+            .ok_or_else(|| CheckError::Malformed(format!("CoinKYT risk score {fraction} is outside 0–1")))?;
         let grade = body.get("risk_score_grade").and_then(Value::as_str).unwrap_or("undefined");
         Ok(Verdict {
             level: Some(grade.to_owned()),

@@ -9,14 +9,49 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How a vendor call failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
     /// Network error, 429 or 5xx: worth asking again within the budget.
+    #[error("{0}")]
     Retryable(String),
     /// 404: not found, or (for some vendors) not calculated yet.
+    #[error("{0}")]
     NotFound(String),
     /// Anything else (auth, validation, garbage): asking again will not help.
+    #[error("{0}")]
     Fatal(String),
+}
+
+/// Why a check gave no verdict. The failed report says it, and the policy sends the operation
+/// to review.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// The vendor refused the call or failed for good.
+    #[error("{0}")]
+    Refused(String),
+    /// The check did not finish within its budget (SLA-1).
+    #[error("{what} not complete within {budget_s} s ({last})")]
+    OutOfTime { what: String, budget_s: u64, last: String },
+    /// The answer lacks what it must carry, or carries what cannot be read.
+    #[error("{0}")]
+    Malformed(String),
+}
+
+impl From<&str> for CheckError {
+    fn from(why: &str) -> CheckError {
+        CheckError::Malformed(why.to_owned())
+    }
+}
+
+/// Why an adapter cannot be built from its configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("analyzer {analyzer}: {field} is required")]
+    Missing { analyzer: String, field: &'static str },
+    #[error("vendor base URL \"{0}\" must start with https:// (or http:// for a local test server)")]
+    BaseUrl(String),
+    #[error("HTTP client: {0}")]
+    Client(String),
 }
 
 /// How often and how long a pending check is asked about again.
@@ -44,7 +79,7 @@ pub enum Step<T> {
 
 /// Runs `step` until it is done, fails for good, or the budget runs out. Retryable errors
 /// count as pending.
-pub async fn poll<T, F, Fut>(settings: &PollSettings, what: &str, mut step: F) -> Result<T, String>
+pub async fn poll<T, F, Fut>(settings: &PollSettings, what: &str, mut step: F) -> Result<T, CheckError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Step<T>, CallError>>,
@@ -56,10 +91,10 @@ where
             Ok(Step::Done(v)) => return Ok(v),
             Ok(Step::Pending(why)) => why,
             Err(CallError::Retryable(why)) => why,
-            Err(CallError::NotFound(why)) | Err(CallError::Fatal(why)) => return Err(why),
+            Err(CallError::NotFound(why)) | Err(CallError::Fatal(why)) => return Err(CheckError::Refused(why)),
         };
         if started.elapsed() + pause > settings.budget {
-            return Err(format!("{what} not complete within {} s ({last})", settings.budget.as_secs()));
+            return Err(CheckError::OutOfTime { what: what.to_owned(), budget_s: settings.budget.as_secs(), last });
         }
         tokio::time::sleep(pause).await;
         pause = (pause + pause / 2).min(settings.max);
@@ -75,19 +110,17 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn new(base_url: &str) -> Result<Endpoint, String> {
+    pub fn new(base_url: &str) -> Result<Endpoint, ConfigError> {
         let base = base_url.trim().trim_end_matches('/').to_owned();
         if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(format!(
-                "vendor base URL \"{base_url}\" must start with https:// (or http:// for a local test server)"
-            ));
+            return Err(ConfigError::BaseUrl(base_url.to_owned()));
         }
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("custos/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
+            .map_err(|e| ConfigError::Client(e.to_string()))?;
         Ok(Endpoint { client, base })
     }
 
@@ -237,12 +270,12 @@ pub fn report(
     analyzer: &str,
     subject: &Address,
     txid: Option<&str>,
-    result: Result<Verdict, String>,
+    result: Result<Verdict, CheckError>,
     evidence: &Evidence,
 ) -> RiskReport {
     let raw_payload = evidence.take();
     let mut r = match result {
-        Err(error) => RiskReport::failed(analyzer.to_owned(), subject, error),
+        Err(error) => RiskReport::failed(analyzer.to_owned(), subject, error.to_string()),
         Ok(v) => {
             let mut r = RiskReport::new(analyzer.to_owned(), subject, ReportStatus::Completed);
             r.band = v.level.as_deref().and_then(RiskBand::from_vendor_level);

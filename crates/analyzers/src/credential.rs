@@ -12,6 +12,17 @@ enum Source {
     Literal(String),
 }
 
+/// Why a credential could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    #[error("environment variable {0} is not set")]
+    EnvUnset(String),
+    #[error("credential file {0}: {1}")]
+    File(String, std::io::ErrorKind),
+    #[error("{0} is empty")]
+    Empty(String),
+}
+
 pub struct Secret {
     source: Source,
     /// The file's last modification time and content.
@@ -35,20 +46,20 @@ impl Secret {
     }
 
     /// The current value. A file is read again whenever its modification time changes.
-    pub fn read(&self) -> Result<String, String> {
+    pub fn read(&self) -> Result<String, CredentialError> {
         let value = match &self.source {
             Source::Literal(v) => v.clone(),
-            Source::Env(var) => std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))?,
+            Source::Env(var) => std::env::var(var).map_err(|_| CredentialError::EnvUnset(var.clone()))?,
             Source::File(path) => {
                 let modified = std::fs::metadata(path)
                     .and_then(|m| m.modified())
-                    .map_err(|e| format!("credential file {}: {e}", path.display()))?;
+                    .map_err(|e| CredentialError::File(path.display().to_string(), e.kind()))?;
                 let mut cached = self.cached.lock().expect("secret lock");
                 match cached.as_ref() {
                     Some((at, v)) if *at == modified => v.clone(),
                     _ => {
                         let v = std::fs::read_to_string(path)
-                            .map_err(|e| format!("credential file {}: {e}", path.display()))?
+                            .map_err(|e| CredentialError::File(path.display().to_string(), e.kind()))?
                             .trim()
                             .to_owned();
                         *cached = Some((modified, v.clone()));
@@ -58,7 +69,7 @@ impl Secret {
             }
         };
         if value.is_empty() {
-            return Err(format!("{self:?} is empty"));
+            return Err(CredentialError::Empty(format!("{self:?}")));
         }
         Ok(value)
     }
@@ -91,8 +102,10 @@ mod tests {
         assert_eq!(s.read().unwrap(), "second-key-longer");
         assert!(!format!("{s:?}").contains("second-key"));
         std::fs::write(&path, "  ").unwrap();
-        assert!(s.read().unwrap_err().contains("is empty"));
-        assert!(Secret::env("CUSTOS_TEST_SURELY_UNSET_VAR").read().unwrap_err().contains("not set"));
+        let empty = s.read().unwrap_err();
+        assert!(matches!(empty, CredentialError::Empty(_)) && empty.to_string().contains("is empty"));
+        let unset = Secret::env("CUSTOS_TEST_SURELY_UNSET_VAR").read().unwrap_err();
+        assert!(matches!(unset, CredentialError::EnvUnset(_)) && unset.to_string().contains("not set"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

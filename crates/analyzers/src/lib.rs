@@ -13,5 +13,5 @@ mod credential;
 pub mod mapping;
 pub mod sanctions;
 
-pub use common::PollSettings;
-pub use credential::Secret;
+pub use common::{CheckError, ConfigError, PollSettings};
+pub use credential::{CredentialError, Secret};

@@ -2,7 +2,7 @@
 //! designations only. A match is direct `sanctions` exposure in the critical band; no match says
 //! nothing about other risks, so the report is marked sanctions-only.
 
-use crate::common::{self, poll, Endpoint, Evidence, PollSettings, Step, Verdict};
+use crate::common::{self, poll, CheckError, ConfigError, Endpoint, Evidence, PollSettings, Step, Verdict};
 use crate::credential::Secret;
 use crate::mapping::{self, Vendor};
 use custos_domain::risk::{Exposure, RiskScore};
@@ -27,7 +27,7 @@ pub struct ChainalysisSanctions {
 }
 
 impl ChainalysisSanctions {
-    pub fn new(config: SanctionsConfig) -> Result<ChainalysisSanctions, String> {
+    pub fn new(config: SanctionsConfig) -> Result<ChainalysisSanctions, ConfigError> {
         Ok(ChainalysisSanctions {
             source: Arc::from(format!("{} (Chainalysis sanctions)", config.name)),
             name: config.name,
@@ -37,10 +37,10 @@ impl ChainalysisSanctions {
         })
     }
 
-    async fn address_verdict(&self, address: &Address, ev: &Evidence) -> Result<Verdict, String> {
+    async fn address_verdict(&self, address: &Address, ev: &Evidence) -> Result<Verdict, CheckError> {
         let path = format!("/api/v1/address/{}", address.display());
         let body = poll(&self.poll, "Chainalysis sanctions screening", || async {
-            let key = self.api_key.read().map_err(common::CallError::Fatal)?;
+            let key = self.api_key.read().map_err(|e| common::CallError::Fatal(e.to_string()))?;
             let request = self.endpoint.client.get(self.endpoint.url(&path)).header("X-API-Key", key);
             self.endpoint.json(request, &format!("GET {path}"), ev).await.map(Step::Done)
         })

@@ -121,40 +121,47 @@ impl VendorConfig {
         let base_url = self.base_url.clone().unwrap_or_else(|| self.kind.default_base_url().to_owned());
         let secret = self.secret(&name)?;
         let analyzer: Arc<dyn Analyzer> = match self.kind {
-            VendorKind::Bitok => Arc::new(Bitok::new(BitokConfig {
-                name: name.clone(),
-                base_url,
-                key_id: self.key_id.clone().unwrap_or_default(),
-                secret,
-                poll,
-                transfer_mode: match self.transfer_mode.as_deref() {
-                    None | Some("register") => TransferMode::Register,
-                    Some("manual") => TransferMode::Manual,
-                    Some(other) => {
-                        return Err(format!("analyzer {name}: transfer_mode \"{other}\" is not register or manual"))
-                    }
-                },
-            })?),
-            VendorKind::Coinkyt => Arc::new(Coinkyt::new(CoinkytConfig {
-                name: name.clone(),
-                base_url,
-                api_key: secret,
-                poll,
-                transfer_check: self.transfer_check,
-            })?),
-            VendorKind::Chainalysis => Arc::new(Chainalysis::new(ChainalysisConfig {
-                name: name.clone(),
-                base_url,
-                api_key: secret,
-                poll,
-                register_addresses: self.register_addresses,
-            })?),
-            VendorKind::ChainalysisSanctions => Arc::new(ChainalysisSanctions::new(SanctionsConfig {
-                name: name.clone(),
-                base_url,
-                api_key: secret,
-                poll,
-            })?),
+            VendorKind::Bitok => Arc::new(
+                Bitok::new(BitokConfig {
+                    name: name.clone(),
+                    base_url,
+                    key_id: self.key_id.clone().unwrap_or_default(),
+                    secret,
+                    poll,
+                    transfer_mode: match self.transfer_mode.as_deref() {
+                        None | Some("register") => TransferMode::Register,
+                        Some("manual") => TransferMode::Manual,
+                        Some(other) => {
+                            return Err(format!("analyzer {name}: transfer_mode \"{other}\" is not register or manual"))
+                        }
+                    },
+                })
+                .map_err(|e| e.to_string())?,
+            ),
+            VendorKind::Coinkyt => Arc::new(
+                Coinkyt::new(CoinkytConfig {
+                    name: name.clone(),
+                    base_url,
+                    api_key: secret,
+                    poll,
+                    transfer_check: self.transfer_check,
+                })
+                .map_err(|e| e.to_string())?,
+            ),
+            VendorKind::Chainalysis => Arc::new(
+                Chainalysis::new(ChainalysisConfig {
+                    name: name.clone(),
+                    base_url,
+                    api_key: secret,
+                    poll,
+                    register_addresses: self.register_addresses,
+                })
+                .map_err(|e| e.to_string())?,
+            ),
+            VendorKind::ChainalysisSanctions => Arc::new(
+                ChainalysisSanctions::new(SanctionsConfig { name: name.clone(), base_url, api_key: secret, poll })
+                    .map_err(|e| e.to_string())?,
+            ),
         };
         let settings = CallSettings {
             timeout,

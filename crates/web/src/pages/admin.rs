@@ -36,10 +36,10 @@ fn unavailable(v: &Viewer, e: impl std::fmt::Display) -> Response {
 }
 
 /// Refuses a change without a recent step-up.
-fn stepped_up(v: &Viewer) -> Result<(), String> {
+fn stepped_up(v: &Viewer) -> Result<(), &'static str> {
     match &v.auth {
         Some(a) if a.stepped_up => Ok(()),
-        _ => Err(v.lang.t("step_up").to_owned()),
+        _ => Err(v.lang.t("step_up")),
     }
 }
 
@@ -212,7 +212,7 @@ pub async fn create_api_key(
     let actor = v.auth.as_ref().map(|a| a.actor()).unwrap_or_default();
     let result = match stepped_up(&v) {
         Ok(()) => s.app.api_keys().create(&name, scopes, &actor).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e),
+        Err(e) => Err(e.to_owned()),
     };
     match result {
         Ok((key, record)) => {
