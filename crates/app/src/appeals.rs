@@ -4,14 +4,12 @@
 //! encrypted; an officer's reading is audited. SEC-17: only a customer who passed KYC appeals.
 
 use crate::accounts::Accounts;
-use crate::clock::Clock;
+use crate::context::Context;
 use crate::error::{AppError, ErrorCode};
-use crate::keys::Sealer;
 use crate::model::{AppealRecord, CustomerStatus, OrderRecord, StandingAppealRecord};
 use crate::ports::StoreError;
 use crate::repos::*;
-use custos_crypto::{Aad, FieldCipher};
-use custos_domain::audit::AuditEvent;
+use custos_crypto::Aad;
 use custos_domain::OrderStatus;
 use serde_json::json;
 use std::sync::Arc;
@@ -51,8 +49,6 @@ pub struct AppealRepos {
     pub standing: Arc<dyn StandingRepo>,
     pub orders: Arc<dyn OrderRepo>,
     pub verifications: Arc<dyn VerificationRepo>,
-    pub keys: Arc<dyn KeyRepo>,
-    pub audit: Arc<dyn AuditRepo>,
 }
 
 impl AppealRepos {
@@ -63,8 +59,6 @@ impl AppealRepos {
             standing: store.clone(),
             orders: store.clone(),
             verifications: store.clone(),
-            keys: store.clone(),
-            audit: store.clone(),
         }
     }
 }
@@ -72,23 +66,15 @@ impl AppealRepos {
 /// Appeals of an order's outcome and of a customer's standing.
 pub struct Appeals {
     repos: AppealRepos,
-    cipher: FieldCipher,
-    clock: Arc<dyn Clock>,
-    /// SLA-2: an appeal is answered within the review deadline.
-    review_ms: i64,
     /// Tells customers their appeal was answered.
     accounts: Arc<Accounts>,
+    /// The review deadline (SLA-2) answers an appeal too.
+    cx: Context,
 }
 
 impl Appeals {
-    pub fn new(
-        repos: AppealRepos,
-        cipher: FieldCipher,
-        clock: Arc<dyn Clock>,
-        review_ms: i64,
-        accounts: Arc<Accounts>,
-    ) -> Appeals {
-        Appeals { repos, cipher, clock, review_ms, accounts }
+    pub fn new(repos: AppealRepos, accounts: Arc<Accounts>, cx: Context) -> Appeals {
+        Appeals { repos, accounts, cx }
     }
 
     async fn order(&self, id: Uuid) -> Result<OrderRecord, AppError> {
@@ -99,14 +85,9 @@ impl Appeals {
         crate::kyc::kyc_passed(self.repos.verifications.as_ref(), email_index).await
     }
 
-    async fn sealer_for(&self, email_index: Option<&str>) -> Result<Sealer<'_>, AppError> {
-        crate::keys::sealer(self.repos.keys.as_ref(), &self.cipher, email_index, self.clock.now_ms()).await
-    }
-
     /// An officer read a text: an audit event.
     async fn audit_reading(&self, actor: &str, entity_type: &str, id: Uuid) -> Result<(), AppError> {
-        let event = AuditEvent::new(actor, "personal_data.viewed", entity_type, id, json!({"field": "text"}));
-        Ok(self.repos.audit.append_audit(&event, self.clock.now_ms()).await?)
+        self.cx.audit(actor, "personal_data.viewed", entity_type, &id.to_string(), json!({"field": "text"})).await
     }
 
     /// The customer appeals the decision on `order_id`.
@@ -134,19 +115,20 @@ impl Appeals {
             ));
         }
         let appeal = text(appeal, "appeal")?;
-        let now = self.clock.now_ms();
+        let now = self.cx.now_ms();
         let id = Uuid::now_v7();
         let record = AppealRecord {
             id,
             order_id,
             status: custos_domain::status::ReplyStatus::Open,
             text_enc: self
+                .cx
                 .sealer_for(order.customer_email_index.as_deref())
                 .await?
                 .seal_str(&appeal, aad("text", &id.to_string())),
             outcome_enc: None,
             created_at_ms: now,
-            due_at_ms: now + self.review_ms,
+            due_at_ms: now + self.cx.deadlines.review_ms,
             answered_by: None,
             answered_at_ms: None,
         };
@@ -175,7 +157,7 @@ impl Appeals {
     fn open_texts(&self, table: &str, id: Uuid, text: &str, outcome: Option<&str>) -> (String, Option<String>) {
         let row = id.to_string();
         let open =
-            |enc: &str, column: &str| self.cipher.decrypt(enc, Aad { table, column, row: &row }).unwrap_or_default();
+            |enc: &str, column: &str| self.cx.cipher.decrypt(enc, Aad { table, column, row: &row }).unwrap_or_default();
         (open(text, "text"), outcome.map(|o| open(o, "outcome")))
     }
 
@@ -196,10 +178,11 @@ impl Appeals {
             .ok_or_else(|| AppError::not_found(ErrorCode::AppealNotFound, format!("no appeal {id}")))?;
         let order = self.order(appeal.order_id).await?;
         let sealed = self
+            .cx
             .sealer_for(order.customer_email_index.as_deref())
             .await?
             .seal_str(&outcome, aad("outcome", &id.to_string()));
-        if !self.repos.appeals.answer_appeal(id, &sealed, actor, self.clock.now_ms()).await? {
+        if !self.repos.appeals.answer_appeal(id, &sealed, actor, self.cx.now_ms()).await? {
             return Err(AppError::conflict(ErrorCode::AppealAnswered, "this appeal has been answered already"));
         }
         if let Some(index) = &order.customer_email_index {
@@ -234,18 +217,18 @@ impl Appeals {
             ));
         }
         let appeal = text(appeal, "appeal")?;
-        let now = self.clock.now_ms();
+        let now = self.cx.now_ms();
         let id = Uuid::now_v7();
         let row = id.to_string();
         let record = StandingAppealRecord {
             id,
             email_index: email_index.to_owned(),
             status: custos_domain::status::ReplyStatus::Open,
-            text_enc: self.sealer_for(Some(email_index)).await?.seal_str(&appeal, standing_aad("text", &row)),
+            text_enc: self.cx.sealer_for(Some(email_index)).await?.seal_str(&appeal, standing_aad("text", &row)),
             outcome_enc: None,
             reinstated: false,
             created_at_ms: now,
-            due_at_ms: now + self.review_ms,
+            due_at_ms: now + self.cx.deadlines.review_ms,
             answered_by: None,
             answered_at_ms: None,
         };
@@ -295,10 +278,11 @@ impl Appeals {
             .await?
             .ok_or_else(|| AppError::not_found(ErrorCode::AppealNotFound, format!("no appeal {id}")))?;
         let sealed = self
+            .cx
             .sealer_for(Some(&appeal.email_index))
             .await?
             .seal_str(&outcome, standing_aad("outcome", &id.to_string()));
-        if !self.repos.standing.answer_standing_appeal(&appeal, &sealed, reinstate, actor, self.clock.now_ms()).await? {
+        if !self.repos.standing.answer_standing_appeal(&appeal, &sealed, reinstate, actor, self.cx.now_ms()).await? {
             return Err(AppError::conflict(ErrorCode::AppealAnswered, "this appeal has been answered already"));
         }
         let body = if reinstate {
