@@ -2,6 +2,7 @@
 //! any time and from any instance: each escalation, alert and expiry happens once.
 
 use crate::context::Context;
+use crate::effects::OrderEventWrite;
 use crate::error::AppError;
 use crate::model::*;
 use crate::repos::{CaseRepo, OrderRepo, RequestRepo, Store, VerificationRepo};

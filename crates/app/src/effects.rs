@@ -82,6 +82,41 @@ impl Effect {
     }
 }
 
+/// Events applied to one order in one transaction, with the effects that go with them.
+#[derive(Debug, Clone)]
+pub struct OrderEventWrite {
+    pub order_id: Uuid,
+    /// Applied in order; the first that the lifecycle refuses aborts the whole write.
+    pub events: Vec<custos_domain::order::OrderEvent>,
+    pub actor: String,
+    pub at_ms: i64,
+    /// Details for the audit entry and the webhook (ids, codes, txids; no personal data).
+    pub data: serde_json::Value,
+    /// What the write does beside moving the order, in this order.
+    pub effects: Vec<Effect>,
+}
+
+impl OrderEventWrite {
+    pub fn new(order_id: Uuid, events: Vec<custos_domain::order::OrderEvent>, actor: &str, at_ms: i64) -> Self {
+        OrderEventWrite {
+            order_id,
+            events,
+            actor: actor.to_owned(),
+            at_ms,
+            data: serde_json::Value::Null,
+            effects: Vec::new(),
+        }
+    }
+
+    /// The case the write opens, if it opens one.
+    pub fn opened_case(&self) -> Option<&CaseRecord> {
+        self.effects.iter().find_map(|e| match e {
+            Effect::OpenCase(c) => Some(c),
+            _ => None,
+        })
+    }
+}
+
 /// The audit entry of a screening.
 pub fn screening_completed(actor: &str, s: &ScreeningRecord) -> AuditEvent {
     AuditEvent::new(

@@ -18,6 +18,7 @@ use custos_domain::kyc::{
     check_address_document_date, person_name_key, CardNumber, Date, Level, SheetChecklist, Step, StepFinding,
     VerificationState,
 };
+use custos_domain::status::{CardState, HolderCheck};
 use serde_json::json;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -509,11 +510,11 @@ impl Kyc {
         let id = Uuid::now_v7();
         let holder = holder.map(str::trim).filter(|h| !h.is_empty());
         let holder_check = match holder.and_then(|h| name_hash(&self.cx.cipher, h)) {
-            None => "not_given",
+            None => HolderCheck::NotGiven,
             Some(h) => match self.repos.verifications.verified_identity_name_hash(&index).await? {
-                None => "unverified",
-                Some(verified) if verified == h => "match",
-                Some(_) => "mismatch",
+                None => HolderCheck::Unverified,
+                Some(verified) if verified == h => HolderCheck::Match,
+                Some(_) => HolderCheck::Mismatch,
             },
         };
         let sealer = self.cx.sealer_for(Some(&index)).await?;
@@ -526,8 +527,8 @@ impl Kyc {
             last4: card.last4().to_owned(),
             brand: card.brand(),
             order_id: Some(order_id),
-            state: "pending".into(),
-            holder_check: holder_check.into(),
+            state: CardState::Pending,
+            holder_check,
             created_at_ms: now,
         };
         let record = self.repos.cards.insert_card(&record, &hash, holder_enc.as_deref(), actor).await?;
@@ -538,7 +539,7 @@ impl Kyc {
                 format!("card {} is registered by another customer", card.masked()),
             ));
         }
-        if holder_check == "mismatch" {
+        if holder_check == HolderCheck::Mismatch {
             reasons.push((
                 "card_holder_name_mismatch",
                 format!("the holder of card {} is not the customer whose identity was verified", card.masked()),
@@ -599,7 +600,7 @@ impl Kyc {
                     if cards.is_empty() {
                         return Err(AppError::conflict(ErrorCode::NoCard, "the customer has not entered the card yet"));
                     }
-                    if cards.iter().any(|c| c.state == "pending" && c.holder_check == "mismatch") {
+                    if cards.iter().any(|c| c.state == CardState::Pending && c.holder_check == HolderCheck::Mismatch) {
                         return Err(AppError::conflict(
                             ErrorCode::CardHolderMismatch,
                             "the card's holder is not the verified customer; ask again or refuse (KYC-4)",

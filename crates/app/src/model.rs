@@ -460,20 +460,6 @@ pub enum DeliveryRecord {
     Dead { error: String },
 }
 
-/// Events applied to one order in one transaction, with the effects that go with them.
-#[derive(Debug, Clone)]
-pub struct OrderEventWrite {
-    pub order_id: Uuid,
-    /// Applied in order; the first that the lifecycle refuses aborts the whole write.
-    pub events: Vec<custos_domain::order::OrderEvent>,
-    pub actor: String,
-    pub at_ms: i64,
-    /// Details for the audit entry and the webhook (ids, codes, txids; no personal data).
-    pub data: serde_json::Value,
-    /// What the write does beside moving the order, in this order.
-    pub effects: Vec<crate::effects::Effect>,
-}
-
 /// A document a customer uploaded with an answer. Its name and content are encrypted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentRecord {
@@ -485,27 +471,6 @@ pub struct DocumentRecord {
     pub size_bytes: i64,
     pub sha256: String,
     pub created_at_ms: i64,
-}
-
-impl OrderEventWrite {
-    pub fn new(order_id: Uuid, events: Vec<custos_domain::order::OrderEvent>, actor: &str, at_ms: i64) -> Self {
-        OrderEventWrite {
-            order_id,
-            events,
-            actor: actor.to_owned(),
-            at_ms,
-            data: serde_json::Value::Null,
-            effects: Vec::new(),
-        }
-    }
-
-    /// The case the write opens, if it opens one.
-    pub fn opened_case(&self) -> Option<&CaseRecord> {
-        self.effects.iter().find_map(|e| match e {
-            crate::effects::Effect::OpenCase(c) => Some(c),
-            _ => None,
-        })
-    }
 }
 
 pub use custos_domain::decision::DecisionKind;
@@ -702,11 +667,9 @@ pub struct CardRecord {
     pub last4: String,
     pub brand: custos_domain::kyc::CardBrand,
     pub order_id: Option<Uuid>,
-    /// "pending" or "verified".
-    pub state: String,
-    /// How the holder's name compared with the verified identity: "match", "mismatch",
-    /// "unverified" (no verified name yet) or "not_given".
-    pub holder_check: String,
+    pub state: custos_domain::status::CardState,
+    /// How the holder's name compared with the verified identity.
+    pub holder_check: custos_domain::status::HolderCheck,
     pub created_at_ms: i64,
 }
 

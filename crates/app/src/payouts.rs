@@ -3,7 +3,7 @@
 
 use crate::consolidation::*;
 use crate::context::Context;
-use crate::effects::Effect;
+use crate::effects::{Effect, OrderEventWrite};
 use crate::error::{AppError, ErrorCode};
 use crate::kyc::KycGate;
 use crate::model::*;

@@ -3,6 +3,7 @@
 //! leaves a partial write behind.
 
 use crate::accounts::records::*;
+use crate::effects::OrderEventWrite;
 use crate::events::WebhookEvent;
 use crate::model::*;
 use crate::ports::DeriveError;

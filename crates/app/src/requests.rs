@@ -4,7 +4,7 @@
 
 use crate::accounts::Accounts;
 use crate::context::Context;
-use crate::effects::Effect;
+use crate::effects::{Effect, OrderEventWrite};
 use crate::error::{AppError, ErrorCode};
 use crate::model::*;
 use crate::queries::Queries;

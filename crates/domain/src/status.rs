@@ -88,6 +88,23 @@ status!(
     }
 );
 
+status!(
+    /// A customer's card (KYC-4): pending until a verification with the card step passes.
+    CardState { Pending => "pending", Verified => "verified" }
+);
+
+status!(
+    /// How a card holder's name compared with the customer's verified identity (KYC-4).
+    HolderCheck {
+        Match => "match",
+        Mismatch => "mismatch",
+        /// No verified name to compare with yet.
+        Unverified => "unverified",
+        /// The holder's name was not given.
+        NotGiven => "not_given",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +116,10 @@ mod tests {
         }
         for s in TransferStatus::ALL {
             assert_eq!(s.to_string().parse::<TransferStatus>().unwrap(), *s);
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in HolderCheck::ALL {
+            assert_eq!(s.as_str().parse::<HolderCheck>().unwrap(), *s);
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
         assert!("opened".parse::<ReplyStatus>().is_err());

@@ -5,7 +5,7 @@ use crate::rows::{self, get, CASE_COLUMNS, DEPOSIT_COLUMNS, ORDER_COLUMNS, SCREE
 use crate::script::{values, Outcome, Script};
 use crate::{audit, SqlStore};
 use async_trait::async_trait;
-use custos_app::effects::{self, Effect};
+use custos_app::effects::{self, Effect, OrderEventWrite};
 use custos_app::model::*;
 use custos_app::repos::*;
 use custos_domain::audit::AuditEvent;

@@ -421,8 +421,8 @@ pub(crate) fn card(row: &impl Columns) -> Result<CardRecord, StoreError> {
         last4: get(row, "last4")?,
         brand: custos_domain::kyc::CardBrand::parse(&brand).ok_or_else(|| bad("card brand", &brand))?,
         order_id: order.map(|o| o.parse().map_err(|e| bad("order_id", e))).transpose()?,
-        state: get(row, "state")?,
-        holder_check: get(row, "holder_check")?,
+        state: parse(row, "state")?,
+        holder_check: parse(row, "holder_check")?,
         created_at_ms: get(row, "created_at_ms")?,
     })
 }

@@ -4,7 +4,7 @@
 
 use super::{Occasion, ScreenRequest, Screener};
 use crate::context::Context;
-use crate::effects::Effect;
+use crate::effects::{Effect, OrderEventWrite};
 use crate::error::AppError;
 use crate::model::*;
 use crate::queries::Queries;

@@ -376,7 +376,7 @@ both!(
         // Before any verified identity the holder cannot be compared yet.
         let (early, _) =
             t.app.kyc().register_card(order.id, "2200 0000 0000 0004", Some("Tom Example"), "test").await.unwrap();
-        assert_eq!(early.holder_check, "unverified");
+        assert_eq!(early.holder_check, custos_domain::status::HolderCheck::Unverified);
         let id = t.app.kyc().request_verification(&index, Some(order.id), "identity", "staff:test").await.unwrap();
         t.app.kyc().review_verification(id.id, &index, approve("Tom  EXAMPLE"), "staff:test").await.unwrap();
         let (card, opened) = t.app.kyc().register_card(order.id, CARD, Some("EXAMPLE TOM"), "test").await.unwrap();
@@ -389,7 +389,10 @@ both!(
         t.app.kyc().submit_verification_file(&index, level.id, upload, "customer:test").await.unwrap();
         t.app.kyc().review_verification(level.id, &index, approve_card(), "staff:test").await.unwrap();
         let cards = t.store.cards_of(&index).await.unwrap();
-        assert!(cards.iter().all(|c| c.state == "verified"), "the card level verifies the customer's cards");
+        assert!(
+            cards.iter().all(|c| c.state == custos_domain::status::CardState::Verified),
+            "the card level verifies the customer's cards"
+        );
 
         // A card in a stranger's name: a case, and the card level cannot be approved.
         let (stranger, opened) =

@@ -628,7 +628,9 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
     let cards = match s.app.queries().cards_of(&account.email_index).await {
         Ok(c) => c
             .into_iter()
-            .map(|c| (c.brand.as_str(), c.first6, c.last4, c.state, format!("holder_{}", c.holder_check)))
+            .map(|c| {
+                (c.brand.as_str(), c.first6, c.last4, c.state.as_str().to_owned(), format!("holder_{}", c.holder_check))
+            })
             .collect(),
         Err(e) => return unavailable(v, e),
     };
