@@ -14,6 +14,7 @@ pub mod context;
 pub mod deadlines;
 pub mod documents;
 pub mod effects;
+pub mod entries;
 pub mod error;
 pub mod events;
 pub mod idempotency;

@@ -7,8 +7,6 @@ use crate::SqlStore;
 use async_trait::async_trait;
 use custos_app::model::*;
 use custos_app::repos::*;
-use custos_domain::audit::AuditEvent;
-use serde_json::json;
 use uuid::Uuid;
 
 #[async_trait]
@@ -19,8 +17,7 @@ impl ApiKeyRepo for SqlStore {
             "INSERT INTO api_keys (id, name, key_hash, scopes, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
             values![key.id.to_string(), key.name.as_str(), hash, to_json(&scopes)?, key.created_at_ms],
         );
-        let ev =
-            AuditEvent::new(actor, "api_key.created", "api_key", key.id, json!({"name": key.name, "scopes": scopes}));
+        let ev = custos_app::entries::api_key_created(actor, key, &scopes);
         self.write(script, &[ev], key.created_at_ms).await
     }
 
@@ -44,6 +41,6 @@ impl ApiKeyRepo for SqlStore {
             "UPDATE api_keys SET revoked_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL",
             values![at_ms, id.to_string()],
         );
-        self.write_if_one(script, &[AuditEvent::new(actor, "api_key.revoked", "api_key", id, json!({}))], at_ms).await
+        self.write_if_one(script, &[custos_app::entries::api_key_revoked(actor, id)], at_ms).await
     }
 }

@@ -6,8 +6,6 @@ use crate::SqlStore;
 use async_trait::async_trait;
 use custos_app::model::*;
 use custos_app::repos::*;
-use custos_domain::audit::AuditEvent;
-use serde_json::json;
 use uuid::Uuid;
 
 #[async_trait]
@@ -28,13 +26,7 @@ impl AppealRepo for SqlStore {
                 a.due_at_ms
             ],
         );
-        let ev = AuditEvent::new(
-            actor,
-            "appeal.opened",
-            "appeal",
-            a.id,
-            json!({"order_id": a.order_id, "due_at_ms": a.due_at_ms}),
-        );
+        let ev = custos_app::entries::appeal_opened(actor, a);
         if self.write_if_one(script, &[ev], a.created_at_ms).await? {
             Ok(())
         } else {
@@ -63,6 +55,6 @@ impl AppealRepo for SqlStore {
              WHERE id = $4 AND status = 'open'",
             values![outcome_enc, actor, at_ms, id.to_string()],
         );
-        self.write_if_one(script, &[AuditEvent::new(actor, "appeal.answered", "appeal", id, json!({}))], at_ms).await
+        self.write_if_one(script, &[custos_app::entries::appeal_answered(actor, id)], at_ms).await
     }
 }

@@ -6,7 +6,6 @@ use crate::SqlStore;
 use async_trait::async_trait;
 use custos_app::model::*;
 use custos_app::repos::*;
-use custos_domain::audit::AuditEvent;
 
 #[async_trait]
 impl CardRepo for SqlStore {
@@ -35,13 +34,7 @@ impl CardRepo for SqlStore {
                 c.created_at_ms
             ],
         );
-        let ev = AuditEvent::new(
-            actor,
-            "card.registered",
-            "card",
-            c.id,
-            serde_json::json!({"first6": c.first6, "last4": c.last4, "holder_check": c.holder_check}),
-        );
+        let ev = custos_app::entries::card_registered(actor, c);
         if !self.write_if_one(script, &[ev], c.created_at_ms).await? {
             let q = sqlx::query(
                 "SELECT id, email_index, first6, last4, brand, order_id, state, holder_check, created_at_ms FROM cards \

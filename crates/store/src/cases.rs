@@ -5,36 +5,28 @@ use crate::rows::{self, get, CASE_COLUMNS, DECISION_COLUMNS, REFUND_COLUMNS};
 use crate::script::{values, Script};
 use crate::SqlStore;
 use async_trait::async_trait;
-use custos_app::events::{self, WebhookEvent};
+use custos_app::entries;
 use custos_app::model::*;
 use custos_app::repos::*;
-use custos_domain::audit::AuditEvent;
-use serde_json::json;
 use uuid::Uuid;
 
-/// What is overdue, and how it is alerted.
+/// What is overdue: the rows due, and how one is marked as alerted.
 pub(crate) struct Overdue {
     due: &'static str,
     mark: &'static str,
-    alert: fn(events::Overdue) -> WebhookEvent,
-    audit: &'static str,
-    entity: &'static str,
+    what: entries::Overdue,
 }
 
 pub(crate) const OVERDUE_CASES: Overdue = Overdue {
     due: "SELECT id FROM cases WHERE status = 'open' AND overdue_alerted = 0 AND due_at_ms <= $1",
     mark: "UPDATE cases SET overdue_alerted = 1 WHERE id = $1 AND overdue_alerted = 0",
-    alert: WebhookEvent::CaseOverdue,
-    audit: "case.overdue",
-    entity: "case",
+    what: entries::Overdue::Case,
 };
 
 pub(crate) const OVERDUE_REFUNDS: Overdue = Overdue {
     due: "SELECT id FROM refunds WHERE status = 'pending' AND overdue_alerted = 0 AND due_at_ms <= $1",
     mark: "UPDATE refunds SET overdue_alerted = 1 WHERE id = $1 AND overdue_alerted = 0",
-    alert: WebhookEvent::RefundOverdue,
-    audit: "refund.overdue",
-    entity: "refund",
+    what: entries::Overdue::Refund,
 };
 
 impl SqlStore {
@@ -45,8 +37,9 @@ impl SqlStore {
         let due: Vec<Uuid> = self.read_all(query, |r| rows::parse(r, "id")).await?;
         for id in &due {
             let mut script = Script::one(what.mark, values![id.to_string()]);
-            Self::outbox(&mut script, &(what.alert)(events::Overdue { id: *id, entity: what.entity }), now_ms);
-            self.write(script, &[AuditEvent::new("system", what.audit, what.entity, id, json!({}))], now_ms).await?;
+            let (audit, alert) = entries::overdue(what.what, *id);
+            Self::outbox(&mut script, &alert, now_ms);
+            self.write(script, &[audit], now_ms).await?;
         }
         Ok(due)
     }
@@ -76,43 +69,23 @@ impl CaseRepo for SqlStore {
 
     async fn case_action(&self, case_id: Uuid, action: &CaseAction, actor: &str, at_ms: i64) -> StoreResult<()> {
         let id = case_id.to_string();
-        let change = |details| events::CaseChange { case_id, details };
-        let (mut script, webhook) = match action {
-            CaseAction::Assign { assignee } => (
-                Script::one("UPDATE cases SET assignee = $1 WHERE id = $2", values![assignee.as_str(), id.as_str()]),
-                WebhookEvent::CaseAssigned(events::CaseChange {
-                    case_id,
-                    details: events::Assigned { assignee: assignee.clone() },
-                }),
+        let mut script = match action {
+            CaseAction::Assign { assignee } => {
+                Script::one("UPDATE cases SET assignee = $1 WHERE id = $2", values![assignee.as_str(), id.as_str()])
+            }
+            CaseAction::Note { id: note, body_enc } => Script::one(
+                "INSERT INTO case_notes (id, case_id, author, body_enc, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+                values![note.to_string(), id.as_str(), actor, body_enc.as_str(), at_ms],
             ),
-            CaseAction::Note { id: note, body_enc } => (
-                Script::one(
-                    "INSERT INTO case_notes (id, case_id, author, body_enc, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
-                    values![note.to_string(), id.as_str(), actor, body_enc.as_str(), at_ms],
-                ),
-                WebhookEvent::CaseNoted(events::CaseChange { case_id, details: events::Noted { note_id: *note } }),
-            ),
-            CaseAction::Escalate => (
-                Script::one("UPDATE cases SET escalated = 1 WHERE id = $1", values![id.as_str()]),
-                WebhookEvent::CaseEscalated(change(events::NoDetails {})),
-            ),
-            CaseAction::Close => (
-                Script::one("UPDATE cases SET status = 'closed' WHERE id = $1", values![id.as_str()]),
-                WebhookEvent::CaseClosed(change(events::NoDetails {})),
-            ),
-            CaseAction::Extend { due_at_ms, reason } => (
-                Script::one(
-                    "UPDATE cases SET due_at_ms = $1, overdue_alerted = 0 WHERE id = $2",
-                    values![*due_at_ms, id.as_str()],
-                ),
-                WebhookEvent::CaseDeadlineExtended(events::CaseChange {
-                    case_id,
-                    details: events::DeadlineExtended { due_at_ms: *due_at_ms, reason: reason.clone() },
-                }),
+            CaseAction::Escalate => Script::one("UPDATE cases SET escalated = 1 WHERE id = $1", values![id.as_str()]),
+            CaseAction::Close => Script::one("UPDATE cases SET status = 'closed' WHERE id = $1", values![id.as_str()]),
+            CaseAction::Extend { due_at_ms, .. } => Script::one(
+                "UPDATE cases SET due_at_ms = $1, overdue_alerted = 0 WHERE id = $2",
+                values![*due_at_ms, id.as_str()],
             ),
         };
+        let (audit, webhook) = entries::case_action(case_id, action, actor);
         Self::outbox(&mut script, &webhook, at_ms);
-        let audit = AuditEvent::new(actor, webhook.event_type(), "case", case_id, webhook.data()["details"].take());
         self.write(script, &[audit], at_ms).await
     }
 
@@ -148,14 +121,7 @@ impl CaseRepo for SqlStore {
                 d.created_at_ms
             ],
         );
-        let ev = AuditEvent::new(
-            &d.requested_by,
-            "decision.requested",
-            "decision",
-            d.id,
-            json!({"case_id": d.case_id, "kind": d.kind}),
-        );
-        self.write(script, &[ev], d.created_at_ms).await
+        self.write(script, &[entries::decision_requested(d)], d.created_at_ms).await
     }
 
     async fn get_decision(&self, id: Uuid) -> StoreResult<Option<DecisionRecord>> {

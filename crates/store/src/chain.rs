@@ -121,15 +121,7 @@ impl ChainRepo for SqlStore {
         let events: Vec<AuditEvent> = affected
             .iter()
             .filter(|t| t.status == TransferStatus::Credited)
-            .map(|t| {
-                AuditEvent::new(
-                    "system:watcher",
-                    "deposit.reverted",
-                    "deposit",
-                    t.deposit_id.map(|d| d.to_string()).unwrap_or_default(),
-                    serde_json::json!({"network": network.as_str(), "txid": t.txid, "block": t.block_number}),
-                )
-            })
+            .map(|t| custos_app::entries::deposit_reverted(network, t))
             .collect();
         self.write(script, &events, at_ms).await?;
         for t in &mut affected {
@@ -239,7 +231,7 @@ impl ChainRepo for SqlStore {
             "UPDATE deposits SET swept_txid = $1, swept_at_ms = $2 WHERE id = $3 AND swept_at_ms IS NULL",
             values![txid, at_ms, deposit_id.to_string()],
         );
-        let ev = AuditEvent::new(actor, "deposit.swept", "deposit", deposit_id, serde_json::json!({"txid": txid}));
+        let ev = custos_app::entries::deposit_swept(actor, deposit_id, txid);
         self.write_if_one(script, &[ev], at_ms).await
     }
 

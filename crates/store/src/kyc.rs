@@ -5,7 +5,7 @@ use crate::rows::{self, VERIFICATION_COLUMNS};
 use crate::script::{values, Script};
 use crate::SqlStore;
 use async_trait::async_trait;
-use custos_app::events::{self, WebhookEvent};
+use custos_app::events::WebhookEvent;
 use custos_app::model::{VerificationFile, VerificationRecord};
 use custos_app::repos::*;
 use custos_domain::audit::AuditEvent;
@@ -14,13 +14,7 @@ use uuid::Uuid;
 #[async_trait]
 impl VerificationRepo for SqlStore {
     async fn insert_verification(&self, v: &VerificationRecord, actor: &str) -> StoreResult<()> {
-        let events = [AuditEvent::new(
-            actor,
-            "kyc.requested",
-            "verification",
-            v.id,
-            serde_json::json!({"level": v.level, "provider": v.provider}),
-        )];
+        let events = [custos_app::entries::verification_requested(actor, v)];
         let script = Script::one(
             format!(
                 "INSERT INTO verifications ({VERIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
@@ -127,15 +121,8 @@ impl VerificationRepo for SqlStore {
              ON CONFLICT (email_index) DO UPDATE SET status = 'suspended', updated_at_ms = $3",
             values![Uuid::now_v7().to_string(), v.email_index.as_str(), at_ms],
         );
-        let alert = WebhookEvent::KycOverdue(events::KycOverdue::Verification { verification_id: v.id });
+        let (ev, alert) = custos_app::entries::verification_overdue(v);
         Self::outbox(&mut script, &alert, at_ms);
-        let ev = AuditEvent::new(
-            "system",
-            "kyc.overdue_suspended",
-            "verification",
-            v.id,
-            serde_json::json!({"due_at_ms": v.due_at_ms}),
-        );
         self.write_if_one(script, &[ev], at_ms).await
     }
 
@@ -165,13 +152,7 @@ impl VerificationRepo for SqlStore {
                 f.document_kind.clone()
             ],
         );
-        let ev = AuditEvent::new(
-            actor,
-            "kyc.document_submitted",
-            "verification",
-            f.verification_id,
-            serde_json::json!({"file": f.id, "step": f.step.as_str(), "kind": f.document_kind, "sha256": f.sha256}),
-        );
+        let ev = custos_app::entries::verification_file_submitted(actor, f);
         self.write(script, &[ev], f.created_at_ms).await
     }
 
@@ -218,14 +199,7 @@ impl VerificationRepo for SqlStore {
                 )
             }
         };
-        let steps: Option<Vec<&str>> = steps.map(|s| s.iter().map(|s| s.as_str()).collect());
-        let ev = AuditEvent::new(
-            actor,
-            "kyc.documents_deleted",
-            "verification",
-            verification_id,
-            serde_json::json!({"steps": steps}),
-        );
+        let ev = custos_app::entries::verification_files_deleted(actor, verification_id, steps);
         Ok(self.write_with(script, &[ev], at_ms).await?[0].affected)
     }
 
@@ -243,13 +217,7 @@ impl VerificationRepo for SqlStore {
             format!("DELETE FROM verification_files WHERE id IN ({})", marks.join(", ")),
             ids.iter().map(|i| crate::script::Value::from(i.as_str())).collect(),
         );
-        let ev = AuditEvent::new(
-            "system",
-            "kyc.documents_purged",
-            "verification_file",
-            "retention",
-            serde_json::json!({"files": ids}),
-        );
+        let ev = custos_app::entries::verification_files_purged(&ids);
         Ok(self.write_with(script, &[ev], at_ms).await?[0].affected)
     }
 

@@ -6,9 +6,7 @@ use crate::{audit, map_err, SqlStore};
 use async_trait::async_trait;
 use custos_app::model::*;
 use custos_app::repos::*;
-use custos_domain::audit::AuditEvent;
 use futures_util::TryStreamExt;
-use serde_json::json;
 use sqlx::Row;
 
 /// Rows per multi-row INSERT when importing labels (6 parameters each, well under SQLite's
@@ -69,13 +67,7 @@ impl LabelRepo for SqlStore {
         let mut head = Script::default();
         audit::read_head(&mut head, self.for_update());
         let head = audit::head_of(&session.run(head).await?[0])?;
-        let ev = AuditEvent::new(
-            "cli",
-            "labels.imported",
-            "label_source",
-            &source.name,
-            json!({"kind": source.kind, "labels": labels.len()}),
-        );
+        let ev = custos_app::entries::labels_imported(source, labels.len());
         let mut end = Script::default();
         audit::push(&mut end, head, &[ev], at_ms)?;
         session.commit(end).await?;

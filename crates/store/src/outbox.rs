@@ -6,8 +6,6 @@ use crate::SqlStore;
 use async_trait::async_trait;
 use custos_app::model::*;
 use custos_app::repos::*;
-use custos_domain::audit::AuditEvent;
-use serde_json::json;
 use uuid::Uuid;
 
 #[async_trait]
@@ -54,7 +52,7 @@ impl OutboxRepo for SqlStore {
             "UPDATE outbox SET status = 'pending', next_attempt_at_ms = $1, attempts = 0, delivered_at_ms = NULL WHERE id = $2",
             values![now_ms, id.to_string()],
         );
-        let ev = AuditEvent::new(actor, "webhook.replayed", "outbox", id, json!({}));
+        let ev = custos_app::entries::webhook_replayed(actor, id);
         self.write(script, &[ev], now_ms).await?;
         Ok(true)
     }

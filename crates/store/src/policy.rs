@@ -5,8 +5,6 @@ use crate::script::{values, Script};
 use crate::{audit, SqlStore};
 use async_trait::async_trait;
 use custos_app::repos::*;
-use custos_domain::audit::AuditEvent;
-use serde_json::json;
 
 #[async_trait]
 impl PolicyRepo for SqlStore {
@@ -32,13 +30,7 @@ impl PolicyRepo for SqlStore {
             "INSERT INTO policy_versions (version, fingerprint, document, effective_at_ms) VALUES ($1, $2, $3, $4)",
             values![next, fingerprint, document, at_ms],
         );
-        let ev = AuditEvent::new(
-            "system",
-            "policy.version_created",
-            "policy_version",
-            next,
-            json!({"fingerprint": fingerprint}),
-        );
+        let ev = custos_app::entries::policy_version_created(next, fingerprint);
         audit::push(&mut script, head, &[ev], at_ms)?;
         session.commit(script).await?;
         Ok(next)

@@ -4,11 +4,8 @@ use crate::rows::{self, get, DOCUMENT_COLUMNS, REQUEST_COLUMNS};
 use crate::script::{values, Script};
 use crate::SqlStore;
 use async_trait::async_trait;
-use custos_app::events::{self, WebhookEvent};
 use custos_app::model::*;
 use custos_app::repos::*;
-use custos_domain::audit::AuditEvent;
-use serde_json::json;
 use uuid::Uuid;
 
 #[async_trait]
@@ -59,26 +56,13 @@ impl RequestRepo for SqlStore {
     ) -> StoreResult<()> {
         let mut script =
             Script::one("UPDATE customer_requests SET escalation = $1 WHERE id = $2", values![level, id.to_string()]);
-        let mut events =
-            vec![AuditEvent::new("system", "request.overdue", "customer_request", id, json!({"escalation": level}))];
         if let Some((customer_id, status)) = customer {
             script.push(
                 "UPDATE customers SET status = $1, updated_at_ms = $2 WHERE id = $3",
                 values![status.as_str(), at_ms, customer_id.to_string()],
             );
-            events.push(AuditEvent::new(
-                "system",
-                "customer.status_changed",
-                "customer",
-                customer_id,
-                json!({"status": status}),
-            ));
         }
-        let alert = WebhookEvent::KycOverdue(events::KycOverdue::Request {
-            request_id: id,
-            escalation: level,
-            customer: customer.map(|(id, status)| events::CustomerStanding { id, status }),
-        });
+        let (events, alert) = custos_app::entries::request_overdue(id, level, customer);
         Self::outbox(&mut script, &alert, at_ms);
         self.write(script, &events, at_ms).await
     }

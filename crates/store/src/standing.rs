@@ -6,7 +6,6 @@ use crate::SqlStore;
 use async_trait::async_trait;
 use custos_app::model::*;
 use custos_app::repos::*;
-use custos_domain::audit::AuditEvent;
 use uuid::Uuid;
 
 #[async_trait]
@@ -31,13 +30,7 @@ impl StandingRepo for SqlStore {
              (SELECT 1 FROM standing_appeals WHERE email_index = $2 AND status = 'open')",
             values![a.id.to_string(), a.email_index.as_str(), a.text_enc.as_str(), a.created_at_ms, a.due_at_ms],
         );
-        let ev = AuditEvent::new(
-            actor,
-            "standing_appeal.opened",
-            "standing_appeal",
-            a.id,
-            serde_json::json!({"due_at_ms": a.due_at_ms}),
-        );
+        let ev = custos_app::entries::standing_appeal_opened(actor, a);
         if self.write_if_one(script, &[ev], a.created_at_ms).await? {
             Ok(())
         } else {
@@ -83,13 +76,7 @@ impl StandingRepo for SqlStore {
                 values![at_ms, a.email_index.as_str()],
             );
         }
-        let ev = AuditEvent::new(
-            actor,
-            "standing_appeal.answered",
-            "standing_appeal",
-            a.id,
-            serde_json::json!({"reinstated": reinstate}),
-        );
+        let ev = custos_app::entries::standing_appeal_answered(actor, a, reinstate);
         self.write_if_one(script, &[ev], at_ms).await
     }
 }
