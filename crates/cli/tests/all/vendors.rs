@@ -2,7 +2,7 @@
 //! BitOK (a local server speaking its API), the per-analyzer results in the API, the raw vendor
 //! answers stored only encrypted, the metrics, and the configuration of `custos serve`.
 
-#[path = "../../../analyzers/tests/fake/mod.rs"]
+#[path = "../../../analyzers/tests/all/fake/mod.rs"]
 mod fake;
 
 use crate::common::*;

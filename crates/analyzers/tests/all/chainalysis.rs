@@ -1,14 +1,12 @@
 //! Chainalysis KYT, address screening and sanctions contract tests against a local server.
 
-mod fake;
-
+use crate::fake::*;
 use custos_analyzers::chainalysis::{Chainalysis, ChainalysisConfig};
 use custos_analyzers::sanctions::{ChainalysisSanctions, SanctionsConfig};
 use custos_analyzers::Secret;
 use custos_app::ports::Analyzer;
 use custos_domain::risk::RiskBand;
 use custos_domain::{Action, Network, Policy};
-use fake::*;
 use std::sync::{Arc, Mutex};
 
 const KEY: &str = "kyt-test-key";

@@ -1,13 +1,11 @@
 //! BitOK contract tests against a local server serving BitOK's documented payloads.
 
-mod fake;
-
+use crate::fake::*;
 use custos_analyzers::bitok::{sign, Bitok, BitokConfig, TransferMode};
 use custos_analyzers::Secret;
 use custos_app::ports::Analyzer;
 use custos_domain::risk::RiskBand;
 use custos_domain::{Action, Network, Policy};
-use fake::*;
 use std::sync::{Arc, Mutex};
 
 const TRANSFER: &str = "cdc3fd93-c975-4b79-beb7-4ad058078b48";

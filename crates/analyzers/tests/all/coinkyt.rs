@@ -1,13 +1,11 @@
 //! CoinKYT contract tests against a local server serving CoinKYT's documented payloads.
 
-mod fake;
-
+use crate::fake::*;
 use custos_analyzers::coinkyt::{Coinkyt, CoinkytConfig};
 use custos_analyzers::Secret;
 use custos_app::ports::Analyzer;
 use custos_domain::risk::RiskBand;
 use custos_domain::{Action, Network, Policy};
-use fake::*;
 use std::sync::{Arc, Mutex};
 
 const KEY: &str = "ck-test-key";

@@ -1,8 +1,7 @@
 //! The vendors behind the screener: fail closed on slow, failing and garbage answers, the
 //! circuit breaker, the cache, and conservative aggregation of several vendors.
 
-mod fake;
-
+use crate::fake::*;
 use custos_analyzers::bitok::{Bitok, BitokConfig, TransferMode};
 use custos_analyzers::coinkyt::{Coinkyt, CoinkytConfig};
 use custos_analyzers::Secret;
@@ -11,7 +10,6 @@ use custos_app::ports::Analyzer;
 use custos_app::screening::{BreakerSettings, CallSettings, Occasion, RunRule, ScreenRequest, Screener, SecondOpinion};
 use custos_domain::risk::RiskBand;
 use custos_domain::{Action, Policy};
-use fake::*;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
