@@ -175,7 +175,7 @@ pub async fn screen(cfg: &Config, g: Global, network: &str, address: &str, json:
     let rt = bootstrap::runtime(cfg, &location(cfg, &g), bootstrap::cipher(cfg, false)?).await?;
     let s = rt.app.screening().screen_address(&address, "cli").await.map_err(|e| e.to_string())?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&custos_web::dto::screening(&s)).unwrap_or_default());
+        println!("{}", serde_json::to_string_pretty(&custos_web::body::Screening::from(&s)).unwrap_or_default());
     } else {
         let d = &s.decision;
         println!("address      {}", address.display());

@@ -5,11 +5,10 @@ use crate::problem::Problem;
 use axum::http::StatusCode;
 use custos_app::model::*;
 use custos_app::ErrorCode;
-use custos_domain::policy::Decision;
-use custos_domain::risk::{ReportStatus, RiskBand, RiskReport};
+
 use custos_domain::{Address, Amount, Asset, Network};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Deserialize;
+
 use uuid::Uuid;
 
 /// Whole numbers as JSON Schema sees them: `25192.0` is the integer 25192, as `25192` is (a
@@ -112,11 +111,6 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Displays a normalised address the way a person expects (EIP-55 on Ethereum).
-fn display(network: Network, normalized: &str) -> String {
-    Address::parse(network, normalized).map(|a| a.display()).unwrap_or_else(|_| normalized.to_owned())
-}
-
 // ---------------------------------------------------------------- screenings
 
 #[derive(Debug, Deserialize)]
@@ -125,94 +119,6 @@ pub struct ScreeningRequest {
     pub network: String,
     pub address: String,
 }
-
-/// One analyzer's own result within a screening: what it said, how long it took, and where
-/// it came from (a fresh call or the cache).
-#[derive(Debug, Serialize)]
-pub struct AnalyzerSummary {
-    pub name: String,
-    pub address: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub txid: Option<String>,
-    pub status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub risk_score: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub band: Option<RiskBand>,
-    /// The vendor's own band (absent for a score-only analyzer), level and score as sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vendor_level: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vendor_score: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vendor_reference: Option<String>,
-    pub categories: Vec<Value>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub sanctions_only: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latency_ms: Option<u64>,
-    pub cached: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-fn analyzers(network: Network, reports: &[RiskReport]) -> Vec<AnalyzerSummary> {
-    reports
-        .iter()
-        .map(|r| AnalyzerSummary {
-            name: r.analyzer.to_string(),
-            address: display(network, &r.address),
-            txid: r.txid.clone(),
-            status: match r.status {
-                ReportStatus::Completed => "completed",
-                ReportStatus::Failed { .. } => "failed",
-            },
-            risk_score: r.score.map(|s| s.as_f64()),
-            band: r.band,
-            vendor_level: r.vendor.as_ref().and_then(|v| v.level.clone()),
-            vendor_score: r.vendor.as_ref().and_then(|v| v.raw_score.clone()),
-            vendor_reference: r.vendor.as_ref().and_then(|v| v.reference.clone()),
-            categories: r
-                .categories
-                .iter()
-                .map(|f| {
-                    json!({"category": f.category, "exposure": f.exposure, "direct": f.direct,
-                           "vendor_code": f.vendor_code, "label": f.label})
-                })
-                .collect(),
-            sanctions_only: r.sanctions_only,
-            latency_ms: r.latency_ms,
-            cached: r.cached,
-            error: match &r.status {
-                ReportStatus::Failed { error } => Some(error.clone()),
-                ReportStatus::Completed => None,
-            },
-        })
-        .collect()
-}
-
-fn categories(d: &Decision) -> Value {
-    d.categories.iter().map(|c| json!({"category": c.category, "exposure": c.exposure, "direct": c.direct})).collect()
-}
-
-pub fn screening(s: &ScreeningRecord) -> Value {
-    json!({
-        "id": s.id,
-        "network": s.network,
-        "address": display(s.network, &s.address),
-        "risk_score": s.decision.score,
-        "band": s.decision.band,
-        "decision": s.decision.action,
-        "requires_kyc": s.decision.requires_kyc,
-        "categories": categories(&s.decision),
-        "analyzers": analyzers(s.network, &s.reports),
-        "reasons": s.decision.reasons,
-        "policy_version": s.policy_version,
-        "explanation": s.decision.explanation(),
-        "created_at": rfc3339(s.created_at_ms),
-    })
-}
-
 // ---------------------------------------------------------------- orders
 
 #[derive(Debug, Deserialize)]
@@ -276,67 +182,6 @@ impl OrderRequest {
         })
     }
 }
-
-pub fn order_summary(o: &OrderRecord) -> Value {
-    json!({
-        "id": o.id,
-        "number": o.number,
-        "external_id": o.external_id,
-        "status": o.status,
-        "pay": {"network": o.pay_network, "asset": o.pay_asset, "amount": o.pay_amount},
-        "receive": {"network": o.receive_network, "asset": o.receive_asset, "amount": o.receive_amount,
-                    "address": display(o.receive_network, &o.receive_address)},
-        "deposit": {"network": o.pay_network, "asset": o.pay_asset, "address": display(o.pay_network, &o.deposit_address)},
-        "created_at": rfc3339(o.created_at_ms),
-        "updated_at": rfc3339(o.updated_at_ms),
-    })
-}
-
-pub fn case(c: &CaseRecord) -> Value {
-    json!({
-        "id": c.id,
-        "number": c.number,
-        "status": c.status,
-        "opened_because": c.action,
-        "reasons": c.reasons,
-        "opened_at": rfc3339(c.opened_at_ms),
-        "deadline": {"kind": c.deadline_kind.as_str(), "due_at": rfc3339(c.due_at_ms)},
-        "assignee": c.assignee,
-        "escalated": c.escalated,
-    })
-}
-
-fn deposit_fields(d: &DepositRecord) -> Value {
-    json!({
-        "id": d.id,
-        "order_id": d.order_id,
-        "network": d.network,
-        "asset": d.asset,
-        "address": display(d.network, &d.address),
-        "txid": d.txid,
-        "index": d.index,
-        "amount": d.amount,
-        "sources": d.sources.iter().map(|s| display(d.network, s)).collect::<Vec<_>>(),
-        "confirmations": d.confirmations,
-        "screening_id": d.screening_id,
-        "received_at": rfc3339(d.received_at_ms),
-    })
-}
-
-pub fn order_view(v: &OrderView) -> Value {
-    let mut o = order_summary(&v.order);
-    let open: Vec<&CaseRecord> =
-        v.cases.iter().filter(|c| c.status == custos_domain::status::CaseStatus::Open).collect();
-    o["deposits"] = v.deposits.iter().map(deposit_fields).collect();
-    o["screenings"] = v.screenings.iter().map(screening).collect();
-    o["cases"] = v.cases.iter().map(case).collect();
-    o["deadlines"] = open
-        .iter()
-        .map(|c| json!({"kind": c.deadline_kind.as_str(), "due_at": rfc3339(c.due_at_ms), "case_id": c.id}))
-        .collect();
-    o
-}
-
 // ---------------------------------------------------------------- deposits
 
 #[derive(Debug, Deserialize)]
@@ -387,16 +232,6 @@ impl DepositRequest {
         })
     }
 }
-
-pub fn deposit_outcome(o: &DepositOutcome) -> Value {
-    let mut d = deposit_fields(&o.deposit);
-    d["screening"] = screening(&o.screening);
-    d["order"] = json!({"id": o.order.id, "number": o.order.number, "status": o.order.status});
-    d["case"] = o.case.as_ref().map_or(Value::Null, case);
-    d["created"] = Value::Bool(o.created);
-    d
-}
-
 /// The id in a path, or a 404 that says why.
 pub fn order_id(raw: &str) -> Result<Uuid, Problem> {
     raw.parse().map_err(|_| Problem::new(StatusCode::NOT_FOUND, ErrorCode::OrderNotFound, format!("no order {raw:?}")))
@@ -407,20 +242,6 @@ pub fn event_id(raw: &str) -> Result<Uuid, Problem> {
     raw.parse()
         .map_err(|_| Problem::new(StatusCode::NOT_FOUND, ErrorCode::EventNotFound, format!("no webhook event {raw:?}")))
 }
-
-pub fn webhook_event(e: &OutboxEvent) -> Value {
-    json!({
-        "id": e.id,
-        "type": e.event_type,
-        "status": e.status,
-        "attempts": e.attempts,
-        "next_attempt_at": (e.status == DeliveryStatus::Pending).then(|| rfc3339(e.next_attempt_at_ms)),
-        "last_error": e.last_error,
-        "created_at": rfc3339(e.created_at_ms),
-        "body": serde_json::from_str::<Value>(&e.body()).unwrap_or(Value::Null),
-    })
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PayoutCompletion {
@@ -473,22 +294,6 @@ impl DecisionBody {
         }
     }
 }
-
-pub fn decision(d: &DecisionRecord) -> Value {
-    json!({
-        "id": d.id,
-        "case_id": d.case_id,
-        "order_id": d.order_id,
-        "decision": d.kind,
-        "status": d.status,
-        "params": d.params,
-        "requested_by": d.requested_by,
-        "approved_by": d.approved_by,
-        "created_at": rfc3339(d.created_at_ms),
-        "decided_at": d.decided_at_ms.map(rfc3339),
-    })
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestBody {
@@ -542,28 +347,6 @@ impl std::fmt::Debug for CardBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CardBody { .. }")
     }
-}
-
-/// A request as the customer and the integrator see it (the answer itself is not returned).
-pub fn customer_request(r: &CustomerRequest) -> Value {
-    json!({
-        "id": r.id,
-        "case_id": r.case_id,
-        "order_id": r.order_id,
-        "kind": r.kind,
-        "status": r.status,
-        "message": r.message,
-        "created_at": rfc3339(r.created_at_ms),
-        "due_at": rfc3339(r.due_at_ms),
-        "answered_at": r.answered_at_ms.map(rfc3339),
-        "answered_by": match r.answered_by.as_deref() {
-            None => Value::Null,
-            Some(_) if r.answered_by_customer() => "customer".into(),
-            Some(_) => "api_key".into(),
-        },
-        "review_due_at": r.review_due_at_ms.map(rfc3339),
-        "overdue": r.escalation > 0,
-    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,6 +3,7 @@
 //! document at `/api/openapi.json`.
 
 mod auth;
+pub mod body;
 mod caller;
 pub mod dto;
 mod extract;

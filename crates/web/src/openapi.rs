@@ -1,9 +1,11 @@
 //! The OpenAPI 3.1 document, generated from the route table and the schemas below.
 
+use crate::body;
 use crate::problem::catalogue;
 use crate::route::RouteSpec;
 use custos_domain::{Asset, Network};
 use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
 
 fn r(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
@@ -13,8 +15,9 @@ fn problem_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/problem+json": {"schema": r("Problem")}}})
 }
 
-fn json_response(description: &str, schema: &str) -> Value {
-    json!({"description": description, "content": {"application/json": {"schema": r(schema)}}})
+/// A JSON answer of the type `T` (its schema derived from the type, in `components.schemas`).
+fn of<T: ToSchema>(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": r(&T::name())}}})
 }
 
 fn empty_json(description: &str) -> Value {
@@ -27,62 +30,64 @@ fn operation(operation_id: &str) -> (Option<&'static str>, Value) {
     let p = problem_response;
     match operation_id {
         "createScreening" => {
-            (Some("ScreeningRequest"), json!({"201": json_response("The screening and its decision", "Screening")}))
+            (Some("ScreeningRequest"), json!({"201": of::<body::Screening>("The screening and its decision")}))
         }
         "createOrder" => (
             Some("OrderRequest"),
-            json!({"201": json_response("The order with its deposit address", "Order"),
+            json!({"201": of::<body::Order>("The order with its deposit address"),
                    "409": p("customer_restricted: the customer may not start an exchange now; network_not_configured")}),
         ),
-        "getOrder" => (None, json!({"200": json_response("The order", "Order")})),
+        "getOrder" => (None, json!({"200": of::<body::Order>("The order, with the requests to the customer")})),
         "reportDeposit" => (
             Some("DepositRequest"),
             json!({
-                "201": json_response("The deposit, screened and decided", "Deposit"),
-                "200": json_response("The same transfer was reported before: the existing deposit", "Deposit"),
+                "201": of::<body::Deposit>("The deposit, screened and decided"),
+                "200": of::<body::Deposit>("The same transfer was reported before: the existing deposit"),
                 "404": p("unknown_deposit_address: the address is no order's deposit address"),
                 "409": p("asset_mismatch, or the order accepts no deposits"),
             }),
         ),
         "requestPayout" => (
             None,
-            json!({"200": empty_json("The order (payout_pending, or in_review when the destination was not clean), the destination's screening, and the case if one opened"),
+            json!({"200": of::<body::PayoutRequested>("The order (payout_pending, or in_review when the destination was not clean), the destination's screening, and the case if one opened"),
                    "409": p("The order is not payable, or the customer may not be paid out now")}),
         ),
         "completePayout" => (
             Some("PayoutCompletion"),
-            json!({"200": json_response("The completed order", "Order"), "409": p("No payout is pending; txid_network_mismatch")}),
+            json!({"200": of::<body::OrderSummary>("The completed order"), "409": p("No payout is pending; txid_network_mismatch")}),
         ),
-        "getCase" => (None, json!({"200": json_response("The case", "Case")})),
+        "getCase" => {
+            (None, json!({"200": of::<body::CaseFile>("The case, with its evidence, requests and decisions")}))
+        }
         "decide" => (
             Some("DecisionBody"),
             json!({
-            "201": empty_json("The decision, in effect"),
+            "201": of::<body::Decision>("The decision, in effect"),
             "403": p("four_eyes_needs_staff: a refund or a release of held or rejected funds is two officers' work in the back-office, never a key's"),
             "409": p("The case is closed, the order cannot take this decision, or the refund is refused")}),
         ),
         "caseAction" => {
-            (Some("CaseActionBody"), json!({"200": json_response("The case", "Case"), "409": p("The case is closed")}))
+            (Some("CaseActionBody"), json!({"200": of::<body::Case>("The case"), "409": p("The case is closed")}))
         }
         "requestFromCustomer" => (
             Some("RequestBody"),
-            json!({"201": empty_json("The request, with its deadline"), "409": p("The case is closed")}),
+            json!({"201": of::<body::CustomerRequestBody>("The request, with its deadline"), "409": p("The case is closed")}),
         ),
         "answerRequest" => (
             Some("AnswerBody"),
-            json!({"200": empty_json("The request, answered"),
+            json!({"200": of::<body::CustomerRequestBody>("The request, answered"),
             "403": p("answers_by_key_disabled: the integration mode [api] answers_by_key is off"),
             "409": p("Already answered")}),
         ),
         "refundSent" => (
             Some("PayoutCompletion"),
-            json!({"200": empty_json("The refund, sent"), "409": p("No refund is pending; txid_network_mismatch")}),
+            json!({"200": of::<body::Refund>("The refund, sent"), "409": p("No refund is pending; txid_network_mismatch")}),
         ),
-        "getWebhookEvent" => (None, json!({"200": json_response("The event", "WebhookEvent")})),
-        "replayWebhookEvent" => (None, json!({"202": json_response("The event, pending again", "WebhookEvent")})),
+        "getWebhookEvent" => (None, json!({"200": of::<body::WebhookEvent>("The event")})),
+        "replayWebhookEvent" => (None, json!({"202": of::<body::WebhookEvent>("The event, pending again")})),
         "registerCard" => (
             Some("CardBody"),
-            json!({"201": empty_json("The card by its ends, and whether a review case opened because another customer registered it"),
+            json!({"201": of::<body::CardRegistered>("The card by its ends, and whether a review case opened because another customer registered it"),
             "409": p("customer_required: the order has no customer e-mail")}),
         ),
         "getMetrics" => (
@@ -333,11 +338,6 @@ fn props(list: &[(&str, Value)]) -> Map<String, Value> {
 }
 
 fn schemas() -> Value {
-    let network = json!({"type": "string", "enum": ["bitcoin", "ethereum", "tron"]});
-    let asset = json!({"type": "string", "enum": ["BTC", "ETH", "TRX", "USDT", "USDC"]});
-    let amount = json!({"type": "string", "pattern": "^[0-9]+$", "description": "Integer amount in base units, as a string of digits"});
-    let categories: Vec<&str> = custos_domain::RiskCategory::ALL.iter().map(|c| c.as_str()).collect();
-    let time = json!({"type": "string", "format": "date-time"});
     let screening_request: Vec<Value> = Network::ALL
         .into_iter()
         .map(|n| {
@@ -370,7 +370,7 @@ fn schemas() -> Value {
                "properties": {"decision": {"const": name}, "to_address": to, "network_fee": fee_field}})
     };
     let u32_max = u64::from(u32::MAX);
-    json!({
+    let mut schemas = json!({
         "Problem": {
             "type": "object",
             "required": ["type", "title", "status", "code", "detail"],
@@ -380,27 +380,6 @@ fn schemas() -> Value {
             }
         },
         "ScreeningRequest": {"oneOf": screening_request},
-        "Screening": {
-            "type": "object",
-            "required": ["id", "network", "address", "risk_score", "band", "decision", "categories", "analyzers", "policy_version", "explanation"],
-            "properties": {
-                "id": {"type": "string", "format": "uuid"},
-                "network": network, "address": {"type": "string"},
-                "risk_score": {"type": "number", "minimum": 0, "maximum": 100},
-                "band": {"type": "string", "enum": ["low", "medium", "high", "critical"]},
-                "decision": {"type": "string", "enum": ["proceed", "review", "hold", "reject"]},
-                "requires_kyc": {"type": "boolean"},
-                "categories": {"type": "array", "items": {"type": "object", "properties": {
-                    "category": {"type": "string", "enum": categories}, "exposure": {"type": "number"}, "direct": {"type": "boolean"}}}},
-                "analyzers": {"type": "array", "items": {"type": "object", "properties": {
-                    "name": {"type": "string"}, "address": {"type": "string"}, "status": {"type": "string", "enum": ["completed", "failed"]},
-                    "risk_score": {"type": "number"}, "error": {"type": "string"}}}},
-                "reasons": {"type": "array", "items": {"type": "object"}},
-                "policy_version": {"type": "integer"},
-                "explanation": {"type": "string"},
-                "created_at": time
-            }
-        },
         "OrderRequest": {
             "type": "object", "additionalProperties": false, "required": ["pay", "receive"],
             "properties": {
@@ -414,32 +393,6 @@ fn schemas() -> Value {
                 })
             }
         },
-        "Case": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string", "format": "uuid"}, "number": {"type": "integer"}, "status": {"type": "string"},
-                "opened_because": {"type": "string", "enum": ["review", "hold", "reject"]},
-                "reasons": {"type": "array", "items": {"type": "object"}},
-                "opened_at": time,
-                "deadline": {"type": "object", "properties": {"kind": {"type": "string", "enum": ["kyc", "review"]}, "due_at": time}}
-            }
-        },
-        "Order": {
-            "type": "object",
-            "required": ["id", "number", "status", "pay", "receive", "deposit"],
-            "properties": {
-                "id": {"type": "string", "format": "uuid"}, "number": {"type": "integer"},
-                "external_id": {"type": ["string", "null"]},
-                "status": {"type": "string", "enum": custos_domain::OrderStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()},
-                "pay": {"type": "object"}, "receive": {"type": "object"},
-                "deposit": {"type": "object", "properties": {"network": network, "asset": asset, "address": {"type": "string"}}},
-                "deposits": {"type": "array", "items": r("DepositFields")},
-                "screenings": {"type": "array", "items": r("Screening")},
-                "cases": {"type": "array", "items": r("Case")},
-                "deadlines": {"type": "array", "items": {"type": "object"}},
-                "created_at": time, "updated_at": time
-            }
-        },
         "DepositRequest": per_pair(&["network", "asset", "address", "txid", "index", "amount"], |n, a| props(&[
             ("address", json!({"allOf": [address_on(n)], "description": "The order's deposit address"})),
             ("txid", txid_on(n)),
@@ -449,15 +402,6 @@ fn schemas() -> Value {
                                "description": "The addresses the funds came from"})),
             ("confirmations", nullable(json!({"type": "integer", "minimum": 0, "maximum": u32_max}))),
         ])),
-        "DepositFields": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string", "format": "uuid"}, "order_id": {"type": "string", "format": "uuid"},
-                "network": network, "asset": asset, "address": {"type": "string"}, "txid": {"type": "string"},
-                "index": {"type": "integer"}, "amount": amount, "sources": {"type": "array", "items": {"type": "string"}},
-                "confirmations": {"type": ["integer", "null"]}, "screening_id": {"type": "string"}, "received_at": time
-            }
-        },
         "DecisionBody": {"oneOf": [decision("release", false), decision("freeze", false), decision("refund", true)]},
         "CaseActionBody": {"oneOf": [
             action("assign", &[("assignee", text(100, "Who takes the case"))]),
@@ -485,23 +429,9 @@ fn schemas() -> Value {
             "type": "object", "additionalProperties": false, "required": ["txid"],
             "properties": {"txid": any_txid}
         },
-        "WebhookEvent": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string", "format": "uuid"}, "type": {"type": "string"},
-                "status": {"type": "string", "enum": ["pending", "delivered", "dead"]},
-                "attempts": {"type": "integer"}, "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
-                "last_error": {"type": ["string", "null"]}, "created_at": time,
-                "body": {"type": "object", "description": "Exactly what is POSTed: {id, type, created_at, data}"}
-            }
-        },
-        "Deposit": {
-            "allOf": [r("DepositFields"), {"type": "object", "properties": {
-                "screening": r("Screening"),
-                "order": {"type": "object", "properties": {"id": {"type": "string"}, "number": {"type": "integer"}, "status": {"type": "string"}}},
-                "case": {"oneOf": [r("Case"), {"type": "null"}]},
-                "created": {"type": "boolean"}
-            }}]
-        }
-    })
+    });
+    for (name, schema) in body::schemas() {
+        schemas[name] = serde_json::to_value(schema).expect("a schema serialises");
+    }
+    schemas
 }

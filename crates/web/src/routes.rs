@@ -1,11 +1,11 @@
 //! The routes, their permission table, and the thin handlers: parse, call a use case, render.
 
 use crate::caller::Caller;
-use crate::dto;
 use crate::extract::{ApiBytes, ApiJson, ApiPath};
 use crate::problem::Problem;
 pub use crate::route::RouteSpec;
 use crate::state::AppState;
+use crate::{body, dto};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json, Router};
@@ -67,7 +67,7 @@ api_routes! {
     GET "/healthz", public, health => health, "Liveness check";
 }
 
-type ApiResult = Result<(StatusCode, Json<Value>), Problem>;
+type ApiResult<T> = Result<(StatusCode, Json<T>), Problem>;
 
 /// The OpenAPI document, made once.
 pub async fn openapi_document() -> Json<Value> {
@@ -121,55 +121,50 @@ pub async fn create_screening(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<dto::ScreeningRequest>,
-) -> ApiResult {
+) -> ApiResult<body::Screening> {
     let network = dto::network("network", &req.network)?;
     let address = dto::address("address", network, &req.address)?;
     let screening = state.app.screening().screen_address(&address, &caller.actor()).await?;
-    Ok((StatusCode::CREATED, Json(dto::screening(&screening))))
+    Ok((StatusCode::CREATED, Json((&screening).into())))
 }
 
 pub async fn create_order(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<dto::OrderRequest>,
-) -> ApiResult {
+) -> ApiResult<body::Order> {
     let order = state.app.intake().create_order(req.parse()?, &caller.actor()).await?;
-    let mut body = dto::order_summary(&order);
-    for list in ["deposits", "screenings", "cases", "deadlines"] {
-        body[list] = Value::Array(vec![]);
-    }
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::CREATED, Json(body::Order::new(&order))))
 }
 
-pub async fn get_order(State(state): State<AppState>, ApiPath(id): ApiPath) -> ApiResult {
+pub async fn get_order(State(state): State<AppState>, ApiPath(id): ApiPath) -> ApiResult<body::Order> {
     let id = dto::order_id(&id)?;
     let view = state.app.queries().order(id).await?;
-    let mut body = dto::order_view(&view);
-    body["requests"] = state.app.queries().requests_of_order(id).await?.iter().map(dto::customer_request).collect();
-    Ok((StatusCode::OK, Json(body)))
+    let requests = state.app.queries().requests_of_order(id).await?;
+    Ok((StatusCode::OK, Json(body::Order::view(&view, &requests))))
 }
 
 pub async fn report_deposit(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<dto::DepositRequest>,
-) -> ApiResult {
+) -> ApiResult<body::Deposit> {
     let outcome = state.app.intake().report_deposit(req.parse()?, &caller.actor()).await?;
     let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(dto::deposit_outcome(&outcome))))
+    Ok((status, Json((&outcome).into())))
 }
 
 pub async fn request_payout(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath,
-) -> ApiResult {
+) -> ApiResult<body::PayoutRequested> {
     let (order, screening, case) = state.app.payouts().request_payout(dto::order_id(&id)?, &caller.actor()).await?;
-    let body = serde_json::json!({
-        "order": dto::order_summary(&order),
-        "screening": dto::screening(&screening),
-        "case": case.as_ref().map_or(Value::Null, dto::case),
-    });
+    let body = body::PayoutRequested {
+        order: (&order).into(),
+        screening: (&screening).into(),
+        case: case.as_ref().map(Into::into),
+    };
     Ok((StatusCode::OK, Json(body)))
 }
 
@@ -178,21 +173,17 @@ pub async fn complete_payout(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::PayoutCompletion>,
-) -> ApiResult {
+) -> ApiResult<body::OrderSummary> {
     let id = dto::order_id(&id)?;
     let network = state.app.queries().order(id).await?.order.receive_network;
     let txid = dto::txid_of(network, &req.txid)?;
     let order = state.app.payouts().complete_payout(id, &txid, &caller.actor()).await?;
-    Ok((StatusCode::OK, Json(dto::order_summary(&order))))
+    Ok((StatusCode::OK, Json((&order).into())))
 }
 
-pub async fn get_case(State(state): State<AppState>, ApiPath(id): ApiPath) -> ApiResult {
+pub async fn get_case(State(state): State<AppState>, ApiPath(id): ApiPath) -> ApiResult<body::CaseFile> {
     let file = state.app.queries().case_file(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?).await?;
-    let mut body = dto::case(&file.case);
-    body["evidence"] = file.screenings().iter().map(dto::screening).collect();
-    body["requests"] = file.requests.iter().map(dto::customer_request).collect();
-    body["decisions"] = file.decisions.iter().map(dto::decision).collect();
-    Ok((StatusCode::OK, Json(body)))
+    Ok((StatusCode::OK, Json((&file).into())))
 }
 
 pub async fn decide(
@@ -200,14 +191,14 @@ pub async fn decide(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::DecisionBody>,
-) -> ApiResult {
+) -> ApiResult<body::Decision> {
     // A key makes only the decisions that need no second officer: they take effect at once.
     let decision = state
         .app
         .cases()
         .decide(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?, req.parse()?, &caller.actor())
         .await?;
-    Ok((StatusCode::CREATED, Json(dto::decision(&decision))))
+    Ok((StatusCode::CREATED, Json((&decision).into())))
 }
 
 pub async fn case_action(
@@ -215,13 +206,13 @@ pub async fn case_action(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::CaseActionBody>,
-) -> ApiResult {
+) -> ApiResult<body::Case> {
     let case = state
         .app
         .cases()
         .case_action(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?, req.parse()?, &caller.actor())
         .await?;
-    Ok((StatusCode::OK, Json(dto::case(&case))))
+    Ok((StatusCode::OK, Json((&case).into())))
 }
 
 pub async fn request_from_customer(
@@ -229,14 +220,14 @@ pub async fn request_from_customer(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::RequestBody>,
-) -> ApiResult {
+) -> ApiResult<body::CustomerRequestBody> {
     let kind = req.kind()?;
     let request = state
         .app
         .requests()
         .request_from_customer(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?, kind, &req.message, &caller.actor())
         .await?;
-    Ok((StatusCode::CREATED, Json(dto::customer_request(&request))))
+    Ok((StatusCode::CREATED, Json((&request).into())))
 }
 
 pub async fn answer_request(
@@ -244,13 +235,13 @@ pub async fn answer_request(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::AnswerBody>,
-) -> ApiResult {
+) -> ApiResult<body::CustomerRequestBody> {
     let request = state
         .app
         .requests()
         .answer_request(dto::uuid_in_path(&id, ErrorCode::RequestNotFound)?, &req.answer, &caller.actor())
         .await?;
-    Ok((StatusCode::OK, Json(dto::customer_request(&request))))
+    Ok((StatusCode::OK, Json((&request).into())))
 }
 
 pub async fn register_card(
@@ -258,11 +249,11 @@ pub async fn register_card(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::CardBody>,
-) -> ApiResult {
+) -> ApiResult<body::CardRegistered> {
     let order = dto::uuid_in_path(&id, ErrorCode::OrderNotFound)?;
     let holder = req.holder()?;
     let (card, case_opened) = state.app.kyc().register_card(order, &req.number, holder, &caller.actor()).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({"card": card, "case_opened": case_opened}))))
+    Ok((StatusCode::CREATED, Json(body::CardRegistered::new(&card, case_opened))))
 }
 
 pub async fn refund_sent(
@@ -270,25 +261,25 @@ pub async fn refund_sent(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath,
     ApiJson(req): ApiJson<dto::PayoutCompletion>,
-) -> ApiResult {
+) -> ApiResult<body::Refund> {
     let id = dto::uuid_in_path(&id, ErrorCode::RefundNotFound)?;
     let txid = dto::txid_of(state.app.payouts().get_refund(id).await?.network, &req.txid)?;
     let refund = state.app.payouts().refund_sent(id, &txid, &caller.actor()).await?;
-    Ok((StatusCode::OK, Json(serde_json::to_value(&refund).unwrap_or(Value::Null))))
+    Ok((StatusCode::OK, Json((&refund).into())))
 }
 
-pub async fn get_webhook_event(State(state): State<AppState>, ApiPath(id): ApiPath) -> ApiResult {
+pub async fn get_webhook_event(State(state): State<AppState>, ApiPath(id): ApiPath) -> ApiResult<body::WebhookEvent> {
     let event = state.app.webhook_events().get(dto::event_id(&id)?).await?;
-    Ok((StatusCode::OK, Json(dto::webhook_event(&event))))
+    Ok((StatusCode::OK, Json((&event).into())))
 }
 
 pub async fn replay_webhook_event(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath,
-) -> ApiResult {
+) -> ApiResult<body::WebhookEvent> {
     let event = state.app.webhook_events().replay(dto::event_id(&id)?, &caller.actor()).await?;
-    Ok((StatusCode::ACCEPTED, Json(dto::webhook_event(&event))))
+    Ok((StatusCode::ACCEPTED, Json((&event).into())))
 }
 
 pub async fn health() -> Json<Value> {
