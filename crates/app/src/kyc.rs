@@ -461,14 +461,9 @@ impl Kyc {
             .await?
             .ok_or_else(|| AppError::not_found(ErrorCode::DocumentNotFound, format!("no document {id}")))?;
         let row = id.to_string();
-        let bytes = self
-            .cx
-            .cipher
-            .decrypt_bytes(&sealed, Aad { table: "verification_files", column: "content", row: &row })
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        self.cx
-            .audit(actor, "personal_data.viewed", "verification_file", &row, json!({"sha256": record.sha256}))
-            .await?;
+        let aad = Aad { table: "verification_files", column: "content", row: &row };
+        let bytes =
+            self.cx.open_for(actor, &sealed, aad, "verification_file", json!({"sha256": record.sha256})).await?;
         Ok((record, bytes))
     }
 

@@ -208,12 +208,9 @@ impl Requests {
     pub async fn read_answer(&self, id: Uuid, actor: &str) -> Result<Option<String>, AppError> {
         let Some(sealed) = self.repos.requests.request_answer(id).await? else { return Ok(None) };
         let row = id.to_string();
-        let answer = self
-            .cx
-            .cipher
-            .decrypt(&sealed, Aad { table: "customer_requests", column: "answer", row: &row })
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        self.cx.audit(actor, "personal_data.viewed", "customer_request", &row, json!({"field": "answer"})).await?;
+        let aad = Aad { table: "customer_requests", column: "answer", row: &row };
+        let answer = self.cx.open_for(actor, &sealed, aad, "customer_request", json!({"field": "answer"})).await?;
+        let answer = String::from_utf8(answer).map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(Some(answer))
     }
 
@@ -243,14 +240,8 @@ impl Requests {
             .await?
             .ok_or_else(|| AppError::not_found(ErrorCode::DocumentNotFound, format!("no document {id}")))?;
         let row = id.to_string();
-        let bytes = self
-            .cx
-            .cipher
-            .decrypt_bytes(&sealed, crate::documents::aad("content", &row))
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        self.cx
-            .audit(actor, "personal_data.viewed", "request_document", &row, json!({"sha256": record.sha256}))
-            .await?;
+        let aad = crate::documents::aad("content", &row);
+        let bytes = self.cx.open_for(actor, &sealed, aad, "request_document", json!({"sha256": record.sha256})).await?;
         Ok((record, bytes))
     }
 }
