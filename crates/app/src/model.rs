@@ -283,8 +283,8 @@ pub struct CaseRecord {
 /// Which cases a list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CaseFilter {
-    /// "open" or "closed"; any when `None`.
-    pub status: Option<String>,
+    /// Any when `None`.
+    pub status: Option<CaseStatus>,
     pub action: Option<Action>,
     /// Only cases due at or before this moment (the overdue, with now).
     pub due_before_ms: Option<i64>,

@@ -60,7 +60,7 @@ impl CaseRepo for SqlStore {
         );
         let action = f.action.map(|a| a.as_str().to_owned()).unwrap_or_default();
         let query = sqlx::query(&sql)
-            .bind(f.status.clone().unwrap_or_default())
+            .bind(f.status.map(|s| s.as_str()).unwrap_or_default())
             .bind(action)
             .bind(f.due_before_ms.unwrap_or(i64::MAX))
             .bind(f.limit);

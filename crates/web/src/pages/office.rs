@@ -62,14 +62,14 @@ pub async fn dashboard(
 ) -> Response {
     let now = s.app.now_ms();
     let status = match q.status.as_deref() {
-        Some("closed") => Some("closed".to_owned()),
+        Some("closed") => Some(CaseStatus::Closed),
         Some("any") => None,
-        _ => Some("open".to_owned()),
+        _ => Some(CaseStatus::Open),
     };
     let action = q.action.as_deref().and_then(Action::parse);
     let overdue = q.overdue.as_deref() == Some("1");
     let filter = CaseFilter { status, action, due_before_ms: overdue.then_some(now), limit: 500 };
-    let all_open = CaseFilter { status: Some("open".into()), limit: 10_000, ..Default::default() };
+    let all_open = CaseFilter { status: Some(CaseStatus::Open), limit: 10_000, ..Default::default() };
     let (cases, open) = match tokio::join!(s.app.queries().cases(&filter), s.app.queries().cases(&all_open)) {
         (Ok(c), Ok(o)) => (c, o),
         (Err(e), _) | (_, Err(e)) => return unavailable(&v, e),
