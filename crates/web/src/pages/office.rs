@@ -109,7 +109,7 @@ pub async fn dashboard(
     }
     let f = Frame::new(&v, true, "/office");
     let selected = (
-        filter.status.unwrap_or_else(|| "any".into()),
+        filter.status.map_or("any", CaseStatus::as_str).to_owned(),
         action.map(|a| a.as_str()).unwrap_or_default().to_owned(),
         overdue,
     );
