@@ -70,10 +70,11 @@ impl Requests {
             // The Source-of-Funds questionnaire: the order's amount, the origin of the funds,
             // supporting documents; then the officer's own words.
             RequestKind::SourceOfFunds => format!(
-                "Source of Funds for order {} ({} {} in base units). 1) Where do these funds come from \
+                "Source of Funds for order {} ({}). 1) Where do these funds come from \
                  (salary, savings, sale of assets, business income, other)? 2) Please attach supporting \
                  documents (bank statement, payslip, sale contract). {message}",
-                order.number, order.pay_amount, order.pay_asset
+                order.number,
+                order.pay_amount.in_whole_units(order.pay_asset, custos_domain::network::NumberStyle::ENGLISH)
             ),
             _ => message.to_owned(),
         };

@@ -173,7 +173,41 @@ pub enum AmountError {
     Zero,
 }
 
+/// How a language writes numbers: what separates groups of three digits, and what stands before
+/// the fraction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumberStyle {
+    pub group: &'static str,
+    pub decimal: &'static str,
+}
+
+impl NumberStyle {
+    /// `3,000.25`
+    pub const ENGLISH: NumberStyle = NumberStyle { group: ",", decimal: "." };
+    /// `3 000,25`, with a no-break space between the groups.
+    pub const RUSSIAN: NumberStyle = NumberStyle { group: "\u{a0}", decimal: "," };
+}
+
 impl Amount {
+    /// The amount in whole units of `asset` with the asset, as people read it: `1.5 ETH`,
+    /// `3,000 USDT` (`3 000 USDT` in Russian). Exact: no floating point, no rounding.
+    pub fn in_whole_units(self, asset: Asset, style: NumberStyle) -> String {
+        let d = asset.decimals() as usize;
+        let raw = format!("{:0>width$}", self.0, width = d + 1);
+        let (int, frac) = raw.split_at(raw.len() - d);
+        let mut grouped = String::with_capacity(int.len() + int.len() / 3 * style.group.len());
+        for (i, c) in int.chars().enumerate() {
+            if i > 0 && (int.len() - i) % 3 == 0 {
+                grouped.push_str(style.group);
+            }
+            grouped.push(c);
+        }
+        match frac.trim_end_matches('0') {
+            "" => format!("{grouped} {asset}"),
+            frac => format!("{grouped}{}{frac} {asset}", style.decimal),
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Self, AmountError> {
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AmountError::NotDigits(s.chars().take(40).collect()));
@@ -305,5 +339,19 @@ mod tests {
         assert!(serde_json::from_str::<Amount>("-3").is_err());
         assert!(serde_json::from_str::<Amount>("\"\"").is_err());
         assert_eq!(Amount::parse_positive("0"), Err(AmountError::Zero));
+    }
+
+    #[test]
+    fn amounts_read_in_whole_units_in_each_language() {
+        let en = NumberStyle::ENGLISH;
+        assert_eq!(Amount(1_500_000_000_000_000_000).in_whole_units(Asset::Eth, en), "1.5 ETH");
+        assert_eq!(Amount(1).in_whole_units(Asset::Btc, en), "0.00000001 BTC");
+        assert_eq!(Amount(25_000_000).in_whole_units(Asset::Btc, en), "0.25 BTC");
+        assert_eq!(Amount(3_000_000_000).in_whole_units(Asset::Usdt, en), "3,000 USDT");
+        assert_eq!(Amount(1_234_567_890_000).in_whole_units(Asset::Usdc, en), "1,234,567.89 USDC");
+        assert_eq!(Amount(999_000_000).in_whole_units(Asset::Usdt, en), "999 USDT");
+        let ru = NumberStyle::RUSSIAN;
+        assert_eq!(Amount(1_234_567_890_000).in_whole_units(Asset::Usdc, ru), "1\u{a0}234\u{a0}567,89 USDC");
+        assert_eq!(Amount(25_000_000).in_whole_units(Asset::Btc, ru), "0,25 BTC");
     }
 }

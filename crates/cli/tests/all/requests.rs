@@ -52,7 +52,8 @@ both!(risk_2_a_held_order_is_released_after_kyc_and_source_of_funds_with_four_ey
             .await;
     let questions = sof["message"].as_str().unwrap();
     assert!(
-        questions.contains("1000000 ETH")
+        questions.contains("(0.000000000001 ETH)")
+            && !questions.contains("base units")
             && questions.contains("supporting")
             && questions.ends_with("Where did the 1 ETH come from?"),
         "the Source-of-Funds questionnaire: {questions}"

@@ -369,7 +369,13 @@ pub async fn chains(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
                     "reverted" => "transfer_reverted",
                     _ => "transfer_refused",
                 };
-                (t.block_number, format!("{}:{}", t.txid, t.index), views::amount(t.amount, t.asset), t.address, status)
+                (
+                    t.block_number,
+                    format!("{}:{}", t.txid, t.index),
+                    views::amount(t.amount, t.asset, v.lang),
+                    t.address,
+                    status,
+                )
             })
             .collect();
         networks.push((network.as_str(), head, rows));

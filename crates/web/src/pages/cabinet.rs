@@ -60,13 +60,13 @@ pub struct TokenQuery {
     token: String,
 }
 
-pub fn order_row(o: &custos_app::model::OrderRecord) -> OrderRow {
+pub fn order_row(o: &custos_app::model::OrderRecord, lang: super::i18n::Lang) -> OrderRow {
     OrderRow {
         id: o.id.to_string(),
         number: o.number,
         status_key: status_key(o.status),
-        pay: views::amount(o.pay_amount, o.pay_asset),
-        receive: views::amount(o.receive_amount, o.receive_asset),
+        pay: views::amount(o.pay_amount, o.pay_asset, lang),
+        receive: views::amount(o.receive_amount, o.receive_asset, lang),
         created: views::when(o.created_at_ms),
     }
 }
@@ -139,7 +139,7 @@ pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
             return views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error");
         }
     };
-    let orders = orders.iter().map(order_row).collect();
+    let orders = orders.iter().map(|o| order_row(o, v.lang)).collect();
     let list = s.app.kyc().verifications_of(&auth.account.email_index).await.unwrap_or_default();
     let verifications = super::kyc::rows(&s, &list, s.app.now_ms(), false).await;
     let standing = match s.app.queries().customer_status(&auth.account.email_index).await {
@@ -264,8 +264,8 @@ pub async fn order(
         number: o.number,
         status_key: status_key(o.status),
         next_key,
-        pay: views::amount(o.pay_amount, o.pay_asset),
-        receive: views::amount(o.receive_amount, o.receive_asset),
+        pay: views::amount(o.pay_amount, o.pay_asset, v.lang),
+        receive: views::amount(o.receive_amount, o.receive_asset, v.lang),
         deposit_address: o.deposit_address.clone(),
         requests: requests
             .into_iter()

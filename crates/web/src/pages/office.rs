@@ -313,7 +313,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         .map(|d| {
             (
                 format!("{}:{}", d.txid, d.index),
-                views::amount(d.amount, d.asset),
+                views::amount(d.amount, d.asset, v.lang),
                 d.sources.join(", "),
                 views::when(d.received_at_ms),
             )
@@ -328,7 +328,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         let refund = match refund_id {
             Some(rid) if d.status != DecisionStatus::Pending => s.app.payouts().get_refund(rid).await.ok().map(|r| {
                 let net = r.amount.checked_sub(r.network_fee).unwrap_or(r.amount);
-                let what = format!("{} → {}", views::amount(net, r.asset), r.to_address);
+                let what = format!("{} → {}", views::amount(net, r.asset, v.lang), r.to_address);
                 (r.id.to_string(), what, views::Due::new(r.due_at_ms, now), r.status == RefundStatus::Pending)
             }),
             _ => None,
@@ -366,7 +366,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         done: out.done,
         order_number: order.number,
         order_status: order.status.as_str(),
-        pay: views::amount(order.pay_amount, order.pay_asset),
+        pay: views::amount(order.pay_amount, order.pay_asset, v.lang),
         has_customer: customer_account.is_some(),
         customer,
         customer_revealed,
@@ -621,7 +621,7 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
         Err(e) => return unavailable(v, e),
     };
     let orders = match s.app.queries().orders_of_customer(&account.email_index, 200).await {
-        Ok(o) => o.into_iter().map(|o| super::cabinet::order_row(&o)).collect(),
+        Ok(o) => o.into_iter().map(|o| super::cabinet::order_row(&o, v.lang)).collect(),
         Err(e) => return unavailable(v, e),
     };
     let list = s.app.kyc().verifications_of(&account.email_index).await.unwrap_or_default();

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use custos_domain::access::Permission;
+use custos_domain::network::NumberStyle;
 use custos_domain::{Amount, Asset};
 use serde::Deserialize;
 
@@ -208,18 +209,14 @@ pub fn countdown(due_ms: i64, now_ms: i64) -> String {
     }
 }
 
-/// An amount in base units shown in whole units: `1.5 ETH`.
-pub fn amount(value: Amount, asset: Asset) -> String {
-    let d = asset.decimals();
-    let raw = value.0.to_string();
-    let (int, frac) = if raw.len() as u32 > d { raw.split_at(raw.len() - d as usize) } else { ("0", raw.as_str()) };
-    let frac = format!("{frac:0>width$}", width = d as usize);
-    let frac = frac.trim_end_matches('0');
-    if frac.is_empty() {
-        format!("{int} {}", asset.as_str())
-    } else {
-        format!("{int}.{frac} {}", asset.as_str())
-    }
+/// An amount in base units shown in whole units in the reader's language: `1.5 ETH`,
+/// `3,000 USDT` (`3 000 USDT` in Russian).
+pub fn amount(value: Amount, asset: Asset, lang: Lang) -> String {
+    let style = match lang {
+        Lang::En => NumberStyle::ENGLISH,
+        Lang::Ru => NumberStyle::RUSSIAN,
+    };
+    value.in_whole_units(asset, style)
 }
 
 #[cfg(test)]
@@ -228,9 +225,11 @@ mod tests {
 
     #[test]
     fn amounts_show_in_whole_units_without_floats() {
-        assert_eq!(amount(Amount(1_500_000_000_000_000_000), Asset::Eth), "1.5 ETH");
-        assert_eq!(amount(Amount(1), Asset::Btc), "0.00000001 BTC");
-        assert_eq!(amount(Amount(2_000_000), Asset::Usdt), "2 USDT");
+        assert_eq!(amount(Amount(1_500_000_000_000_000_000), Asset::Eth, Lang::En), "1.5 ETH");
+        assert_eq!(amount(Amount(1), Asset::Btc, Lang::En), "0.00000001 BTC");
+        assert_eq!(amount(Amount(2_000_000), Asset::Usdt, Lang::En), "2 USDT");
+        assert_eq!(amount(Amount(3_000_250_000), Asset::Usdt, Lang::En), "3,000.25 USDT");
+        assert_eq!(amount(Amount(3_000_250_000), Asset::Usdt, Lang::Ru), "3\u{a0}000,25 USDT");
     }
 
     #[test]
