@@ -59,8 +59,8 @@ impl DeadlineJob {
     }
 
     /// The deadline job (SEC-14, SEC-15): a KYC request not answered in time restricts the
-    /// customer, and `suspend_after` later suspends them; each step alerts the officers.
-    /// Returns how many requests were escalated.
+    /// customer, and `suspend_after` later suspends them; each step alerts the officers. Also
+    /// alerts overdue cases and refunds, purges decided documents and expires orders.
     pub async fn enforce_deadlines(&self) -> Result<DeadlineRun, AppError> {
         let now = self.cx.now_ms();
         let mut escalated = 0;

@@ -40,7 +40,7 @@ impl Effect {
     pub fn audit(&self, actor: &str) -> AuditEvent {
         match self {
             Effect::RecordScreening(s) => screening_completed(actor, s),
-            Effect::OpenCase(c) => case_opened(c).0,
+            Effect::OpenCase(c) => case_opened_entry(c),
             Effect::ExecuteDecision { decision_id, approver } => {
                 AuditEvent::new(actor, "decision.executed", "decision", decision_id, json!({"approved_by": approver}))
             }
@@ -137,16 +137,20 @@ pub fn screening_completed(actor: &str, s: &ScreeningRecord) -> AuditEvent {
     )
 }
 
-/// A numbered case opened: its audit entry and its webhook event.
-pub fn case_opened(c: &CaseRecord) -> (AuditEvent, WebhookEvent) {
-    let audit = AuditEvent::new(
+/// A numbered case opened: its audit entry.
+fn case_opened_entry(c: &CaseRecord) -> AuditEvent {
+    AuditEvent::new(
         "system",
         "case.opened",
         "case",
         c.id,
         json!({"number": c.number, "order_id": c.order_id, "action": c.action,
                "deadline": c.deadline_kind.as_str(), "due_at_ms": c.due_at_ms}),
-    );
+    )
+}
+
+/// A numbered case opened: its audit entry and its webhook event.
+pub fn case_opened(c: &CaseRecord) -> (AuditEvent, WebhookEvent) {
     let webhook = WebhookEvent::CaseOpened(events::CaseOpened {
         case_id: c.id,
         number: c.number,
@@ -154,7 +158,7 @@ pub fn case_opened(c: &CaseRecord) -> (AuditEvent, WebhookEvent) {
         action: c.action,
         deadline: events::Deadline { kind: c.deadline_kind, due_at_ms: c.due_at_ms },
     });
-    (audit, webhook)
+    (case_opened_entry(c), webhook)
 }
 
 /// An order created: its audit entry and its webhook event.
