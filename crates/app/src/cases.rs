@@ -277,12 +277,10 @@ impl Cases {
         .map_err(|e| AppError::conflict(ErrorCode::RefundRefused, e.to_string()))?;
         // ADDR-4: the destination is screened again now, with the labels of today.
         let check = self.screening.evaluate(Occasion::Refund, &to, std::slice::from_ref(&to)).await;
-        if let Some(c) =
-            check.decision.categories.iter().find(|c| custos_domain::refund::NEVER_REFUNDED.contains(&c.category))
-        {
+        if let Some(c) = custos_domain::refund::never_refunded(&check.decision.categories) {
             return Err(AppError::conflict(
                 ErrorCode::RefundRefused,
-                format!("the refund destination now has {} exposure: freeze and report instead", c.category),
+                format!("the refund destination now has {c} exposure: freeze and report instead"),
             ));
         }
         // REF-2: and only after the customer's KYC and Source of Funds have been answered on this

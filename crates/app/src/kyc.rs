@@ -153,6 +153,9 @@ impl KycRepos {
     }
 }
 
+/// The level a customer starts on their own: identity document and selfie.
+pub const SELF_STARTED_LEVEL: &str = "identity";
+
 /// Verifying customers: requests, the provider's webhooks, documents, cards and reviews.
 pub struct Kyc {
     repos: KycRepos,
@@ -226,6 +229,17 @@ impl Kyc {
         };
         self.repos.verifications.insert_verification(&v, actor).await?;
         Ok(v)
+    }
+
+    /// The customer starts a verification themselves (to appeal, say): the open one they have,
+    /// or a new identity verification. One open verification at a time, so repeating it makes
+    /// nothing new.
+    pub async fn start_own_verification(&self, email_index: &str, actor: &str) -> Result<VerificationRecord, AppError> {
+        let list = self.verifications_of(email_index).await?;
+        if let Some(open) = list.into_iter().find(|v| !v.state.is_final()) {
+            return Ok(open);
+        }
+        self.request_verification(email_index, None, SELF_STARTED_LEVEL, actor).await
     }
 
     pub async fn verifications_of(&self, email_index: &str) -> Result<Vec<VerificationRecord>, AppError> {

@@ -67,6 +67,16 @@ pub struct ChainsConfig {
     pub tron: Option<TronConfig>,
 }
 
+impl ChainsConfig {
+    /// The configured ERC-20 contracts by asset (for consolidation and the payment URIs).
+    pub fn ethereum_tokens(&self) -> Result<BTreeMap<Asset, Address>, String> {
+        match &self.ethereum {
+            Some(e) => Ok(contracts(&e.tokens, Network::Ethereum)?.into_iter().collect()),
+            None => Ok(BTreeMap::new()),
+        }
+    }
+}
+
 /// TRON through a full node's HTTP API with TronGrid's event API.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -54,6 +54,7 @@ async fn serve_until_ctrl_c(
     let mut state = custos_web::AppState::new(rt.app.clone());
     state.max_body_bytes = cfg.api.max_body_bytes.unwrap_or(custos_web::DEFAULT_MAX_BODY_BYTES);
     state.trust_forwarded_for = cfg.web.behind_proxy;
+    state.ethereum_tokens = std::sync::Arc::new(cfg.chains.ethereum_tokens()?);
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
@@ -508,10 +509,7 @@ fn evm_plan_inputs(cfg: &Config, wallet: Option<String>, gas_price_gwei: Option<
     let gwei = gas_price_gwei.or(c.gas_price_gwei).unwrap_or(20);
     let fees =
         custos_app::consolidation::EvmFees { gas_price_wei: u128::from(gwei) * 1_000_000_000, ..Default::default() };
-    let tokens = match &cfg.chains.ethereum {
-        Some(e) => crate::chains::contracts(&e.tokens, Network::Ethereum)?.into_iter().collect(),
-        None => Default::default(),
-    };
+    let tokens = cfg.chains.ethereum_tokens()?;
     Ok((wallet, fees, tokens))
 }
 

@@ -186,12 +186,19 @@ impl NumberStyle {
     pub const ENGLISH: NumberStyle = NumberStyle { group: ",", decimal: "." };
     /// `3 000,25`, with a no-break space between the groups.
     pub const RUSSIAN: NumberStyle = NumberStyle { group: "\u{a0}", decimal: "," };
+    /// `3000.25`: for machines (payment URIs).
+    pub const PLAIN: NumberStyle = NumberStyle { group: "", decimal: "." };
 }
 
 impl Amount {
     /// The amount in whole units of `asset` with the asset, as people read it: `1.5 ETH`,
     /// `3,000 USDT` (`3 000 USDT` in Russian). Exact: no floating point, no rounding.
     pub fn in_whole_units(self, asset: Asset, style: NumberStyle) -> String {
+        format!("{} {asset}", self.whole_units(asset, style))
+    }
+
+    /// The number alone, in whole units of `asset`: `1.5`, `3,000`.
+    pub fn whole_units(self, asset: Asset, style: NumberStyle) -> String {
         let d = asset.decimals() as usize;
         let raw = format!("{:0>width$}", self.0, width = d + 1);
         let (int, frac) = raw.split_at(raw.len() - d);
@@ -203,8 +210,8 @@ impl Amount {
             grouped.push(c);
         }
         match frac.trim_end_matches('0') {
-            "" => format!("{grouped} {asset}"),
-            frac => format!("{grouped}{}{frac} {asset}", style.decimal),
+            "" => grouped,
+            frac => format!("{grouped}{}{frac}", style.decimal),
         }
     }
 
@@ -353,5 +360,6 @@ mod tests {
         let ru = NumberStyle::RUSSIAN;
         assert_eq!(Amount(1_234_567_890_000).in_whole_units(Asset::Usdc, ru), "1\u{a0}234\u{a0}567,89 USDC");
         assert_eq!(Amount(25_000_000).in_whole_units(Asset::Btc, ru), "0,25 BTC");
+        assert_eq!(Amount(1_234_567_890_000).whole_units(Asset::Usdc, NumberStyle::PLAIN), "1234567.89");
     }
 }

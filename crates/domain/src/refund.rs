@@ -23,6 +23,11 @@ pub enum RefundRefused {
     FeeTooHigh { amount: Amount, fee: Amount },
 }
 
+/// The first category found whose funds are never refunded (they are frozen instead).
+pub fn never_refunded(categories: &[CategorySummary]) -> Option<RiskCategory> {
+    categories.iter().map(|c| c.category).find(|c| NEVER_REFUNDED.contains(c))
+}
+
 /// The refund of `deposited` to `to`: checks that `to` is one of the deposit's `sources`, that
 /// no category found forbids a refund, and returns the amount, the deposit less only the network
 /// fee (no service fee, REF-3).
@@ -33,8 +38,8 @@ pub fn refund_amount(
     sources: &[String],
     categories: &[CategorySummary],
 ) -> Result<Amount, RefundRefused> {
-    if let Some(c) = categories.iter().find(|c| NEVER_REFUNDED.contains(&c.category)) {
-        return Err(RefundRefused::Tainted(c.category));
+    if let Some(c) = never_refunded(categories) {
+        return Err(RefundRefused::Tainted(c));
     }
     if !sources.iter().any(|s| s == to) {
         return Err(RefundRefused::NotASource);

@@ -12,7 +12,9 @@
     var now = serverNow();
     var minutes = Math.floor(Math.abs(due - now) / 60000);
     var hours = Math.floor(minutes / 60);
-    var span = hours > 0 ? hours + " h " + (minutes % 60) + " min" : minutes + " min";
+    var h = document.body.dataset.h || "h";
+    var min = document.body.dataset.min || "min";
+    var span = hours > 0 ? hours + " " + h + " " + (minutes % 60) + " " + min : minutes + " " + min;
     el.textContent = due >= now ? span : "\u2212" + span;
     el.classList.toggle("overdue", due < now);
   }
@@ -34,8 +36,22 @@
       .build()
       .launch("#sumsub-websdk-container");
   }
+  // Copy buttons: data-copy holds the text; the button says so once it is copied.
+  function copyButtons() {
+    document.querySelectorAll("button[data-copy]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        if (!navigator.clipboard) {
+          return;
+        }
+        navigator.clipboard.writeText(b.dataset.copy).then(function () {
+          b.textContent = b.dataset.copied;
+        });
+      });
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     window.setInterval(tick, 30000);
+    copyButtons();
     startVerification();
   });
 })();

@@ -362,7 +362,7 @@ both!(fix_4_uploads_take_their_documented_size_with_the_csrf_check_intact, |t: T
     // Too large: a clear message naming the limit.
     let (status, page) = answer(csrf.clone(), vec![pdf(5.5)]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("larger than 5 MB"), "{page}");
+    assert!(page.contains("at most 5 files of 5 MB each"), "{page}");
     let (status, page) = answer(csrf.clone(), vec![pdf(5.1); 5]).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(page.contains("at most 5 files of 5 MB each"), "{page}");

@@ -23,6 +23,28 @@ use webdriver::Browser;
 
 const PASSWORD: &str = "violet tractor 42 umbrella";
 
+/// Words that stay Latin on a Russian page: proper names, tickers, abbreviations of the trade.
+const LATIN_OK: &[&str] = &[
+    "Custos", "TOTP", "KYC", "MFA", "SumSub", "PDF", "PNG", "JPEG", "USDT", "USDC", "ETH", "BTC", "TRX", "Bitcoin",
+    "Ethereum", "TRON", "UTC", "MLRO", "API", "ID", "QR", "A",
+];
+
+/// The page's visible words, without what is not ours to translate: codes and addresses, what
+/// people typed (`.user-text`), form fields, the language switch and pictures.
+const PAGE_TEXT: &str = "const c = document.body.cloneNode(true);
+c.querySelectorAll('code, script, style, svg, .user-text, .lang, input, textarea').forEach(e => e.remove());
+return {text: c.textContent, overflow: document.documentElement.scrollWidth - window.innerWidth};";
+
+/// A status or code token a person should never read (`on_hold_awaiting_customer`).
+fn raw_token(text: &str) -> Option<&str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).find(|w| w.trim_matches('_').contains('_'))
+}
+
+/// English words on a page that should be Russian.
+fn english_words(text: &str) -> Vec<&str> {
+    text.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| !w.is_empty() && !LATIN_OK.contains(w)).collect()
+}
+
 struct Run {
     t: TestApp,
     b: Browser,
@@ -34,6 +56,28 @@ impl Run {
     async fn shot(&self, name: &str) {
         if let Some(dir) = &self.shots {
             self.b.screenshot(&dir.join(format!("{name}.png"))).await;
+        }
+    }
+
+    /// The page as people see it, at 390 px and 1366 px, in Russian and English (issue 15): no
+    /// sideways scrolling, no raw status token, no English on the Russian page outside names.
+    /// Ends in English at 1366 px.
+    async fn survey(&self, what: &str) {
+        let b = &self.b;
+        for lang in ["ru", "en"] {
+            b.click(&format!("#lang-{lang}")).await;
+            for width in [390, 1366] {
+                b.resize(width, 900).await;
+                let v = b.script(PAGE_TEXT).await;
+                let overflow = v["overflow"].as_i64().unwrap();
+                assert!(overflow <= 0, "{what} ({lang}, {width} px) scrolls sideways by {overflow} px");
+                let text = v["text"].as_str().unwrap();
+                assert_eq!(raw_token(text), None, "{what} ({lang}) shows a raw token:\n{text}");
+                if lang == "ru" {
+                    let english = english_words(text);
+                    assert!(english.is_empty(), "{what} has English on the Russian page: {english:?}\n{text}");
+                }
+            }
         }
     }
 
@@ -109,6 +153,10 @@ async fn scenario(backend: Backend) {
     b.click("#nav-security").await;
     b.click("#mfa-start").await;
     let secret = b.text("#totp-secret").await;
+    assert!(b.has("#totp-qr svg").await, "the key as a QR code");
+    assert!(!b.text("main").await.to_lowercase().contains("recovery"), "no recovery codes before they exist");
+    r.survey("the MFA setup").await;
+    assert_eq!(b.text("#totp-secret").await, secret, "the same key after a language switch");
     r.shot("cabinet-mfa-setup").await;
     let c = r.next_code(&secret);
     b.fill("#code", &c).await;
@@ -140,12 +188,31 @@ async fn scenario(backend: Backend) {
     assert!(list.contains(&format!("№ {number}")) && list.contains("Waiting for your payment"), "{list}");
     assert!(list.contains("1.5 ETH"), "{list}");
     r.shot("cabinet-orders").await;
+    r.survey("the orders").await;
     // The same page in Russian, and back.
     b.click("#lang-ru").await;
     assert!(b.text("h1").await.contains("Ваши заявки"));
     assert!(b.text("#orders").await.contains("Ожидаем оплату"));
     r.shot("cabinet-orders-ru").await;
     b.click("#lang-en").await;
+
+    // The order page: where and how to pay, as a wallet reads it.
+    b.goto(&format!("{base}/cabinet/orders/{order_id}")).await;
+    let address = order["deposit"]["address"].as_str().unwrap();
+    let shown = b.text("#deposit-address").await;
+    assert_eq!(shown.to_lowercase(), address.to_lowercase());
+    assert_ne!(shown, shown.to_lowercase(), "EIP-55 checksummed: {shown}");
+    assert!(b.has("#payment-qr svg").await, "a QR code of the payment URI");
+    let uri = b.script("return document.getElementById('payment-uri').getAttribute('href')").await;
+    assert_eq!(uri, format!("ethereum:{shown}?value=1500000000000000000"), "EIP-681");
+    assert!(
+        b.text("#only-asset").await.contains("Send only ETH on the network Ethereum"),
+        "{}",
+        b.text("#only-asset").await
+    );
+    assert!(b.text("#next-step").await.contains("Send the payment to the address below"));
+    r.survey("the order awaiting its payment").await;
+    r.shot("cabinet-order-pay").await;
 
     // A deposit from a gambling service is held.
     let address = order["deposit"]["address"].as_str().unwrap();
@@ -159,6 +226,14 @@ async fn scenario(backend: Backend) {
     .await;
     assert_eq!(dep["order"]["status"], "on_hold_awaiting_customer", "{dep}");
     let case_id = dep["case"]["id"].as_str().unwrap().to_owned();
+    // Held with no request yet: the team is reviewing and will say what it needs.
+    b.goto(&format!("{base}/cabinet/orders/{order_id}")).await;
+    assert!(b.text("#next-step").await.contains("will tell you here and by e-mail what it needs"));
+    assert!(!b.has(".request").await && !b.has("#payment-qr").await);
+    // No appeal before a passed verification: the page says so and starts one.
+    assert!(b.text("#appeal-needs-kyc").await.contains("once your identity is verified"));
+    assert!(!b.has("#appeal").await);
+    r.survey("a held order").await;
 
     // An officer (first login: MFA enrolment) finds the case in the queue and asks for SoF.
     let officer_secret = r.staff_first_login("olga@example.com", Role::Officer).await;
@@ -181,12 +256,24 @@ async fn scenario(backend: Backend) {
     assert!(deadline.contains("UTC") && deadline.contains(" h "), "{deadline}");
     assert!(b.text(".request .message").await.contains("where the 1.5 ETH came from"));
     r.shot("cabinet-order-held").await;
+    // A refused answer keeps what was typed, and says why in plain words.
+    let notes = TempFile::new("notes.txt", b"just some text");
+    b.fill(".request .answer", "My salary from ACME; bank statement attached.").await;
+    b.fill(".request .documents", notes.path()).await;
+    b.click(".request .send").await;
+    assert!(b.text("#answer-error").await.contains("not a PDF, PNG or JPEG"), "{}", b.text("main").await);
+    assert_eq!(
+        b.script("return document.querySelector('.request .answer').value").await,
+        "My salary from ACME; bank statement attached."
+    );
+    b.goto(&format!("{base}/cabinet/orders/{order_id}")).await;
     b.fill(".request .answer", "My salary from ACME; bank statement attached.").await;
     let statement = std::env::temp_dir().join(format!("statement-{}.pdf", uuid::Uuid::new_v4().simple()));
     std::fs::write(&statement, b"%PDF-1.4\n% a bank statement\n").unwrap();
     b.fill(".request .documents", statement.to_str().unwrap()).await;
     b.click(".request .send").await;
     assert_eq!(b.text("#status").await, "We are reviewing the information you sent");
+    r.survey("an answered order").await;
 
     // The officer reads the answer and releases; a senior officer approves after a step-up.
     r.login_with_code("office", "olga@example.com", &officer_secret).await;
@@ -209,6 +296,36 @@ async fn scenario(backend: Backend) {
     r.login_with_code("cabinet", "dana@example.com", &secret).await;
     b.goto(&format!("{base}/cabinet/orders/{order_id}")).await;
     assert_eq!(b.text("#status").await, "Released, payout being prepared");
+
+    // A payment from a sanctioned source is rejected: the customer is never promised a refund,
+    // and reads the neutral "held" words, not why.
+    let (_, second) = post(
+        &c,
+        format!("{base}/api/v1/orders"),
+        &key,
+        json!({"customer_email": "dana@example.com", "external_id": "EX-2041",
+               "pay": {"network": "ethereum", "asset": "ETH", "amount": "2000000000000000000"},
+               "receive": {"network": "bitcoin", "asset": "BTC", "amount": "5000000", "address": CLEAN_BTC}}),
+    )
+    .await;
+    let (_, dep) = post(
+        &c,
+        format!("{base}/api/v1/deposits"),
+        &key,
+        json!({"network": "ethereum", "asset": "ETH", "address": second["deposit"]["address"], "index": 0,
+               "amount": "2000000000000000000", "txid": format!("0x{}", "cd".repeat(32)), "sources": [SANCTIONED_ETH]}),
+    )
+    .await;
+    assert_eq!(dep["order"]["status"], "rejected", "{dep}");
+    b.goto(&format!("{base}/cabinet/orders/{}", second["id"].as_str().unwrap())).await;
+    assert_eq!(b.text("#external-id").await, "EX-2041", "the exchange's own order number");
+    let next = b.text("#next-step").await;
+    assert!(next.contains("held in line with our compliance procedures") && !next.contains("refund"), "{next}");
+    assert!(!b.text("main").await.to_lowercase().contains("sanction"), "the reason is not told");
+    r.survey("a rejected order whose funds are held").await;
+    // An appeal waits for a verification, which the customer can start from here.
+    b.click("#appeal-kyc").await;
+    assert!(b.url().await.contains("/cabinet/kyc/"), "{}", b.url().await);
 
     // Support sees the case with personal data masked, and no way to decide.
     r.staff_first_login("sam@example.com", Role::Support).await;

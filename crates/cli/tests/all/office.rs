@@ -357,11 +357,16 @@ both!(sec17_an_appeal_needs_kyc_first_and_an_officer_answers_within_the_review_d
     assert_eq!(dep["order"]["status"], "rejected");
     let case = dep["case"]["id"].as_str().unwrap().to_owned();
     let (_, page) = me.get(&c, format!("{base}/cabinet/orders/{order_id}")).await;
-    assert!(page.contains("id=\"send-appeal\""), "the customer is offered an appeal");
+    assert!(
+        !page.contains("id=\"send-appeal\"") && page.contains("id=\"appeal-needs-kyc\""),
+        "SEC-17: no appeal form before KYC; the page says the verification comes first"
+    );
     let text = "I bought these coins on a licensed exchange; the sender was not me.";
     let (status, page) = me.post(&c, format!("{base}/cabinet/orders/{order_id}/appeal"), &[("appeal", text)]).await;
     assert_eq!(status, StatusCode::CONFLICT, "SEC-17: no appeal before KYC");
-    assert!(page.contains("identity verification"), "{page}");
+    assert!(page.contains("needs a passed identity verification first"), "{page}");
+    assert!(page.contains(text), "the refused form keeps what the customer typed");
+    assert!(!page.contains("SEC-17"), "no internal code reaches a customer");
     // KYC passes (an officer's review, without a provider); then the appeal is taken.
     let index = t.store.list_accounts(AccountKind::Customer).await.unwrap().pop().unwrap().email_index;
     let v = t.app.kyc().request_verification(&index, None, "identity", "staff:test").await.unwrap();
@@ -375,6 +380,8 @@ both!(sec17_an_appeal_needs_kyc_first_and_an_officer_answers_within_the_review_d
         )
         .await
         .unwrap();
+    let (_, page) = me.get(&c, format!("{base}/cabinet/orders/{order_id}")).await;
+    assert!(page.contains("id=\"send-appeal\""), "after KYC the customer is offered an appeal");
     let (status, _) = me.post(&c, format!("{base}/cabinet/orders/{order_id}/appeal"), &[("appeal", text)]).await;
     assert!(status.is_redirection());
     let (status, _) = me.post(&c, format!("{base}/cabinet/orders/{order_id}/appeal"), &[("appeal", "again")]).await;

@@ -9,6 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use custos_app::accounts::AuthError;
+use custos_app::error::AppError;
+use custos_domain::notice::NextStep;
 use custos_domain::status::ReplyStatus;
 use serde::Deserialize;
 
@@ -141,7 +143,7 @@ pub async fn orders(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
     };
     let orders = orders.iter().map(|o| order_row(o, v.lang)).collect();
     let list = s.app.kyc().verifications_of(&auth.account.email_index).await.unwrap_or_default();
-    let verifications = super::kyc::rows(&s, &list, s.app.now_ms(), false).await;
+    let verifications = super::kyc::rows(&s, &list, v.lang, false).await;
     let standing = match s.app.queries().customer_status(&auth.account.email_index).await {
         Ok(Some(custos_app::model::CustomerStatus::Suspended)) => Some("standing_suspended"),
         Ok(Some(custos_app::model::CustomerStatus::Restricted)) => Some("standing_restricted"),
@@ -177,6 +179,9 @@ pub struct RequestRow {
     pub message: String,
     pub due: views::Due,
     pub open: bool,
+    /// What the customer typed, kept when the answer was refused, and why it was.
+    pub draft: String,
+    pub error: Option<&'static str>,
 }
 
 pub struct AppealRow {
@@ -185,20 +190,48 @@ pub struct AppealRow {
     pub due: String,
 }
 
+/// Whether the order page offers an appeal, and if not, what comes first.
+pub enum AppealOffer {
+    /// Nothing to appeal, or an appeal is being reviewed (shown above).
+    None,
+    /// An appeal needs a passed identity verification first (SEC-17): the link to go on with
+    /// the open one, or a button to start one.
+    NeedsVerification { open: Option<String> },
+    /// The form.
+    Form,
+}
+
+/// The order's deposit address as a wallet reads it.
+pub struct Deposit {
+    /// Checksummed where the network has a checksum.
+    pub address: String,
+    pub uri: String,
+    /// The QR code of `uri`, an SVG drawn here.
+    pub qr: String,
+    /// "Send only USDT on Ethereum".
+    pub asset: String,
+    pub network: &'static str,
+}
+
 #[derive(Template)]
 #[template(path = "order.html")]
 struct OrderPage {
     f: Frame,
     id: String,
-    appeals: Vec<AppealRow>,
-    can_appeal: bool,
     number: i64,
+    external_id: Option<String>,
     status_key: &'static str,
     next_key: &'static str,
     pay: String,
     receive: String,
-    deposit_address: String,
+    deposit: Deposit,
+    /// The payment is still expected: the address, its QR code and the warning are shown.
+    awaiting: bool,
     requests: Vec<RequestRow>,
+    appeals: Vec<AppealRow>,
+    appeal: AppealOffer,
+    appeal_draft: String,
+    appeal_error: Option<&'static str>,
 }
 
 pub fn kind_key(kind: custos_app::model::RequestKind) -> &'static str {
@@ -206,6 +239,37 @@ pub fn kind_key(kind: custos_app::model::RequestKind) -> &'static str {
         custos_app::model::RequestKind::Kyc => "rk_kyc",
         custos_app::model::RequestKind::SourceOfFunds => "rk_source_of_funds",
         custos_app::model::RequestKind::Information => "rk_information",
+    }
+}
+
+/// The text key of what the customer is told to expect next (docs/web.md has the words).
+fn next_key(step: NextStep) -> &'static str {
+    match step {
+        NextStep::None => "",
+        NextStep::Pay => "next_pay",
+        NextStep::AnswerRequest => "next_hold",
+        NextStep::TeamWillAsk => "next_hold_no_request",
+        NextStep::Reviewing => "next_review",
+        NextStep::RefundAfterReview { requests_open: true } => "next_rejected_answer",
+        NextStep::RefundAfterReview { requests_open: false } => "next_rejected",
+        NextStep::RefundOnItsWay => "next_refund_pending",
+        NextStep::FundsHeld => "next_funds_held",
+    }
+}
+
+/// The words for a refused answer or appeal: never the error's own text, which is written
+/// for the API and may carry an internal code.
+fn refusal_key(e: &AppError) -> &'static str {
+    use custos_app::error::ErrorCode as C;
+    match e.error_code() {
+        C::KycRequired => "appeal_needs_kyc",
+        C::AppealOpen => "appeal_open",
+        C::NotAppealable => "appeal_not_possible",
+        C::RequestAnswered => "already_answered",
+        C::TooManyFiles | C::FileTooLarge => "too_large",
+        C::EmptyFile | C::UnsupportedFile => "bad_file",
+        C::InvalidField => "text_length",
+        _ => "form_refused",
     }
 }
 
@@ -217,68 +281,116 @@ async fn own_order(s: &AppState, v: &Viewer, id: &str) -> Option<custos_app::mod
     (view.order.customer_email_index.as_deref() == Some(auth.account.email_index.as_str())).then_some(view)
 }
 
+/// A form the customer sent that was refused: what they typed stays in it; the page answers
+/// with the refusal's status.
+#[derive(Default)]
+struct Refused {
+    request: Option<(uuid::Uuid, String, &'static str)>,
+    appeal: Option<(String, &'static str)>,
+    status: Option<StatusCode>,
+}
+
+fn deposit_of(s: &AppState, o: &custos_app::model::OrderRecord, lang: super::i18n::Lang) -> Deposit {
+    let parsed = custos_domain::Address::parse(o.pay_network, &o.deposit_address).ok();
+    let address = parsed.as_ref().map_or_else(|| o.deposit_address.clone(), |a| a.display());
+    let contract = match o.pay_network {
+        custos_domain::Network::Ethereum => s.ethereum_tokens.get(&o.pay_asset),
+        _ => None,
+    };
+    let uri = parsed.as_ref().map_or_else(
+        || address.clone(),
+        |a| custos_domain::payment::payment_uri(a, o.pay_asset, o.pay_amount, contract),
+    );
+    Deposit {
+        qr: views::qr_svg(&uri),
+        address,
+        uri,
+        asset: o.pay_asset.to_string(),
+        network: lang.t(views::network_key(o.pay_network)),
+    }
+}
+
+async fn order_page(s: &AppState, v: &Viewer, view: &custos_app::model::OrderView, refused: Refused) -> Response {
+    let o = &view.order;
+    let (requests, appeals) =
+        match tokio::try_join!(s.app.queries().requests_of_order(o.id), s.app.appeals().appeals_of_order(o.id)) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "the requests or appeals of an order failed");
+                return views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error");
+            }
+        };
+    let now = s.app.now_ms();
+    let open_requests = requests.iter().any(|r| r.status == ReplyStatus::Open);
+    let never_refunded =
+        view.screenings.iter().any(|x| custos_domain::refund::never_refunded(&x.decision.categories).is_some());
+    let appeal_open = appeals.iter().any(|a| a.status == ReplyStatus::Open);
+    let appeal = if !custos_app::appeals::appealable(o.status) || appeal_open {
+        AppealOffer::None
+    } else {
+        let index = o.customer_email_index.as_deref().unwrap_or_default();
+        let list = s.app.kyc().verifications_of(index).await.unwrap_or_default();
+        if list.iter().any(|x| x.state == custos_domain::kyc::VerificationState::Verified) {
+            AppealOffer::Form
+        } else {
+            AppealOffer::NeedsVerification {
+                open: list.iter().find(|x| !x.state.is_final()).map(|x| format!("/cabinet/kyc/{}", x.id)),
+            }
+        }
+    };
+    let (appeal_draft, appeal_error) = refused.appeal.map_or((String::new(), None), |(d, e)| (d, Some(e)));
+    let page = OrderPage {
+        f: Frame::new(v, false, &format!("/cabinet/orders/{}", o.id)),
+        id: o.id.to_string(),
+        number: o.number,
+        external_id: o.external_id.clone(),
+        status_key: status_key(o.status),
+        next_key: next_key(custos_domain::notice::next_step(o.status, open_requests, never_refunded)),
+        pay: views::amount(o.pay_amount, o.pay_asset, v.lang),
+        receive: views::amount(o.receive_amount, o.receive_asset, v.lang),
+        deposit: deposit_of(s, o, v.lang),
+        awaiting: o.status == custos_domain::OrderStatus::AwaitingDeposit,
+        requests: requests
+            .into_iter()
+            .map(|r| {
+                let (draft, error) = match &refused.request {
+                    Some((id, draft, error)) if *id == r.id => (draft.clone(), Some(*error)),
+                    _ => (String::new(), None),
+                };
+                RequestRow {
+                    id: r.id.to_string(),
+                    kind_key: kind_key(r.kind),
+                    message: r.message,
+                    due: views::Due::new(r.due_at_ms, now, v.lang),
+                    open: r.status == ReplyStatus::Open,
+                    draft,
+                    error,
+                }
+            })
+            .collect(),
+        appeals: appeals
+            .iter()
+            .map(|a| {
+                let (text, outcome) = s.app.appeals().appeal_texts(a);
+                AppealRow { text, outcome, due: views::when(a.due_at_ms) }
+            })
+            .collect(),
+        appeal,
+        appeal_draft,
+        appeal_error,
+    };
+    render(refused.status.unwrap_or(StatusCode::OK), page)
+}
+
 pub async fn order(
     State(s): State<AppState>,
     Extension(v): Extension<Viewer>,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
-    use custos_domain::OrderStatus::*;
-    let Some(view) = own_order(&s, &v, &id).await else {
-        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
-    };
-    let o = &view.order;
-    let requests = match s.app.queries().requests_of_order(o.id).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "requests of an order failed");
-            return views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error");
-        }
-    };
-    let appeals = match s.app.appeals().appeals_of_order(o.id).await {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::error!(error = %e, "appeals of an order failed");
-            return views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error");
-        }
-    };
-    let now = s.app.now_ms();
-    let can_appeal = custos_app::appeals::appealable(o.status) && appeals.iter().all(|a| a.status != ReplyStatus::Open);
-    let appeals = appeals
-        .iter()
-        .map(|a| {
-            let (text, outcome) = s.app.appeals().appeal_texts(a);
-            AppealRow { text, outcome, due: views::when(a.due_at_ms) }
-        })
-        .collect();
-    let next_key = match o.status {
-        OnHoldAwaitingCustomer => "next_hold",
-        InReview | UnderReview => "next_review",
-        Rejected => "next_rejected",
-        _ => "",
-    };
-    let page = OrderPage {
-        f: Frame::new(&v, false, &format!("/cabinet/orders/{}", o.id)),
-        id: o.id.to_string(),
-        appeals,
-        can_appeal,
-        number: o.number,
-        status_key: status_key(o.status),
-        next_key,
-        pay: views::amount(o.pay_amount, o.pay_asset, v.lang),
-        receive: views::amount(o.receive_amount, o.receive_asset, v.lang),
-        deposit_address: o.deposit_address.clone(),
-        requests: requests
-            .into_iter()
-            .map(|r| RequestRow {
-                id: r.id.to_string(),
-                kind_key: kind_key(r.kind),
-                message: r.message,
-                due: views::Due::new(r.due_at_ms, now),
-                open: r.status == ReplyStatus::Open,
-            })
-            .collect(),
-    };
-    render(StatusCode::OK, page)
+    match own_order(&s, &v, &id).await {
+        Some(view) => order_page(&s, &v, &view, Refused::default()).await,
+        None => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+    }
 }
 
 /// The customer answers a request of one of their orders, with documents if any.
@@ -294,9 +406,9 @@ pub async fn answer(
         Err(_) => None,
     };
     let Some(request) = request else { return views::message(v.lang, StatusCode::NOT_FOUND, "not_found") };
-    if own_order(&s, &v, &request.order_id.to_string()).await.is_none() {
+    let Some(view) = own_order(&s, &v, &request.order_id.to_string()).await else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
-    }
+    };
     let (mut answer, mut files) = (String::new(), Vec::new());
     loop {
         match form.next_field().await {
@@ -321,11 +433,17 @@ pub async fn answer(
     }
     match s.app.requests().answer_request_with(request.id, &answer, files, &auth.actor()).await {
         Ok(_) => axum::response::Redirect::to(&format!("/cabinet/orders/{}", request.order_id)).into_response(),
+        Err(e @ (AppError::Unavailable(_) | AppError::Internal(_))) => {
+            tracing::error!(error = %e, "an answer could not be saved");
+            views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error")
+        }
         Err(e) => {
-            let status = StatusCode::from_u16(crate::problem::Problem::from(e.clone()).status)
-                .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            let f = Frame::new(&v, false, &format!("/cabinet/orders/{}", request.order_id));
-            super::views::text_notice(f, status, e.to_string())
+            let refused = Refused {
+                request: Some((request.id, answer, refusal_key(&e))),
+                appeal: None,
+                status: Some(crate::problem::status_of(&e)),
+            };
+            order_page(&s, &v, &view, refused).await
         }
     }
 }
@@ -346,10 +464,20 @@ pub async fn appeal(
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
     let actor = v.auth.as_ref().map(|a| a.actor()).unwrap_or_default();
-    let back = format!("/cabinet/orders/{}", view.order.id);
     match s.app.appeals().appeal(view.order.id, &form.appeal, &actor).await {
-        Ok(_) => axum::response::Redirect::to(&back).into_response(),
-        Err(e) => views::text_notice(Frame::new(&v, false, &back), crate::problem::status_of(&e), e.to_string()),
+        Ok(_) => axum::response::Redirect::to(&format!("/cabinet/orders/{}", view.order.id)).into_response(),
+        Err(e @ (AppError::Unavailable(_) | AppError::Internal(_))) => {
+            tracing::error!(error = %e, "an appeal could not be saved");
+            views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error")
+        }
+        Err(e) => {
+            let refused = Refused {
+                request: None,
+                appeal: Some((form.appeal, refusal_key(&e))),
+                status: Some(crate::problem::status_of(&e)),
+            };
+            order_page(&s, &v, &view, refused).await
+        }
     }
 }
 
@@ -362,7 +490,7 @@ pub async fn appeal_standing(
     let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
     match s.app.appeals().appeal_standing(&auth.account.email_index, &form.appeal, &auth.actor()).await {
         Ok(_) => axum::response::Redirect::to("/cabinet").into_response(),
-        Err(e) => views::text_notice(Frame::new(&v, false, "/cabinet"), crate::problem::status_of(&e), e.to_string()),
+        Err(e) => notice(Frame::new(&v, false, "/cabinet"), crate::problem::status_of(&e), refusal_key(&e), None),
     }
 }
 
@@ -488,6 +616,44 @@ pub async fn confirm_email_change(
         Err(e) => {
             tracing::error!(error = %e, "e-mail change failed");
             notice(f, StatusCode::SERVICE_UNAVAILABLE, "error", None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pages::i18n::Lang;
+
+    /// docs/web.md shows what a customer reads in each state; it must be what the pages say.
+    #[test]
+    fn the_documented_next_steps_are_the_ones_shown() {
+        let doc = include_str!("../../../../docs/web.md");
+        let steps = [
+            NextStep::Pay,
+            NextStep::AnswerRequest,
+            NextStep::TeamWillAsk,
+            NextStep::Reviewing,
+            NextStep::RefundAfterReview { requests_open: false },
+            NextStep::RefundAfterReview { requests_open: true },
+            NextStep::RefundOnItsWay,
+            NextStep::FundsHeld,
+        ];
+        for step in steps {
+            let text = Lang::En.t(next_key(step));
+            assert!(doc.contains(&format!("| {text} |")), "docs/web.md lacks {text:?}");
+        }
+    }
+
+    #[test]
+    fn held_funds_never_promise_a_refund_nor_name_a_report() {
+        for lang in [Lang::En, Lang::Ru] {
+            let text = lang.t(next_key(NextStep::FundsHeld)).to_lowercase();
+            for word in
+                ["refund", "report", "authorit", "police", "sanction", "возврат", "отчёт", "орган", "полици", "санкц"]
+            {
+                assert!(!text.contains(word), "{text:?} says {word:?}");
+            }
         }
     }
 }

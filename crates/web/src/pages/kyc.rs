@@ -2,6 +2,7 @@
 //! and starts the provider's check; officers request a level and, without a provider, decide.
 
 use super::guard::Viewer;
+use super::i18n::Lang;
 use super::views::{self, render, Due, Frame};
 use crate::state::AppState;
 use askama::Template;
@@ -84,7 +85,8 @@ pub fn state_key(s: VerificationState) -> &'static str {
 }
 
 /// The verifications as rows; `office` adds the documents and the A4 checklist for reviewers.
-pub async fn rows(s: &AppState, list: &[VerificationRecord], now_ms: i64, office: bool) -> Vec<VerificationRow> {
+pub async fn rows(s: &AppState, list: &[VerificationRecord], lang: Lang, office: bool) -> Vec<VerificationRow> {
+    let now_ms = s.app.now_ms();
     let mut out = Vec::with_capacity(list.len());
     for v in list {
         let open = !v.state.is_final();
@@ -104,7 +106,7 @@ pub async fn rows(s: &AppState, list: &[VerificationRecord], now_ms: i64, office
             provider: v.provider.clone(),
             state_key: state_key(v.state),
             open,
-            due: Due::new(v.due_at_ms, now_ms),
+            due: Due::new(v.due_at_ms, now_ms, lang),
             labels: v.reject_labels.join(", "),
             reasons: v
                 .reject_labels
@@ -161,6 +163,18 @@ pub async fn start(State(s): State<AppState>, Extension(v): Extension<Viewer>, P
         }
         Err(e) => {
             tracing::warn!(error = %e, "a verification could not be started");
+            views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error")
+        }
+    }
+}
+
+/// The customer starts a verification themselves (to appeal, say), or goes on with the open one.
+pub async fn start_own(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
+    let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
+    match s.app.kyc().start_own_verification(&auth.account.email_index, &auth.actor()).await {
+        Ok(ver) => Redirect::to(&format!("/cabinet/kyc/{}", ver.id)).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "a customer could not start a verification");
             views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error")
         }
     }

@@ -37,6 +37,8 @@ pub struct MfaPage {
     pub enabled: bool,
     pub recovery_left: i64,
     pub setup: Option<MfaSetup>,
+    /// The QR code of the setup's `otpauth://` URI, for the authenticator app to scan.
+    pub qr: String,
     pub confirm_action: &'static str,
 }
 
@@ -168,6 +170,7 @@ async fn show_mfa(
         enabled: auth.account.mfa_enabled,
         recovery_left: 0,
         setup: None,
+        qr: String::new(),
         confirm_action: paths(kind).2,
     };
     if page.enabled {
@@ -186,6 +189,7 @@ async fn show_mfa(
             Err(e) => return failure_page(v, kind, &e),
         },
     };
+    page.qr = page.setup.as_ref().map(|s| super::views::qr_svg(&s.otpauth_uri)).unwrap_or_default();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     render(status, page)
 }

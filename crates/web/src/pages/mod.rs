@@ -65,6 +65,7 @@ pub const PAGES: &[Page] = &[
     page("POST", "/cabinet/precheck", Access::Customer),
     page("GET", "/cabinet/orders/{id}", Access::Customer),
     page("GET", "/cabinet/settings", Access::Customer),
+    page("POST", "/cabinet/kyc", Access::Customer),
     page("GET", "/cabinet/kyc/{id}", Access::Customer),
     page("POST", "/cabinet/kyc/{id}/documents", Access::Customer),
     page("POST", "/cabinet/orders/{id}/appeal", Access::Customer),
@@ -132,6 +133,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cabinet/logout", post(login::logout::<false>))
         .route("/cabinet/orders/{id}", get(cabinet::order))
         .route("/cabinet/settings", get(cabinet::settings))
+        .route("/cabinet/kyc", post(kyc::start_own))
         .route("/cabinet/kyc/{id}", get(kyc::start))
         .route("/cabinet/kyc/{id}/documents", post(kyc::upload))
         .route("/cabinet/orders/{id}/appeal", post(cabinet::appeal))

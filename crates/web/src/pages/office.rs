@@ -88,14 +88,14 @@ pub async fn dashboard(
             number: c.number,
             action: c.action.as_str(),
             reason: c.reasons.iter().map(|r| r.describe()).collect::<Vec<_>>().join("; "),
-            due: views::Due::new(c.due_at_ms, now),
+            due: views::Due::new(c.due_at_ms, now, v.lang),
             open: c.status == CaseStatus::Open,
         })
         .collect();
     let mut appeals = Vec::new();
     for a in s.app.appeals().open_appeals().await.unwrap_or_default() {
         if let Some(case) = latest_case(&s, a.order_id).await {
-            let due = format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now));
+            let due = format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now, v.lang));
             appeals.push((case.to_string(), due, a.due_at_ms <= now));
         }
     }
@@ -103,7 +103,7 @@ pub async fn dashboard(
     for a in s.app.appeals().open_standing_appeals().await.unwrap_or_default() {
         let customer = s.app.queries().customer_by_index(&a.email_index).await.ok().flatten();
         if let Some(c) = customer {
-            let due = format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now));
+            let due = format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now, v.lang));
             standing_appeals.push((c.id.to_string(), due, a.due_at_ms <= now));
         }
     }
@@ -271,7 +271,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
             kind_key: super::cabinet::kind_key(r.kind),
             status: r.status.to_string(),
             message: r.message,
-            due: format!("{} ({})", views::when(r.due_at_ms), views::countdown(r.due_at_ms, now)),
+            due: format!("{} ({})", views::when(r.due_at_ms), views::countdown(r.due_at_ms, now, v.lang)),
             answer,
         });
     }
@@ -289,7 +289,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
             text,
             open: a.status == ReplyStatus::Open,
             outcome,
-            due: format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now)),
+            due: format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now, v.lang)),
         });
     }
     let mut entities: Vec<String> = vec![case.id.to_string(), order.id.to_string()];
@@ -329,7 +329,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
             Some(rid) if d.status != DecisionStatus::Pending => s.app.payouts().get_refund(rid).await.ok().map(|r| {
                 let net = r.amount.checked_sub(r.network_fee).unwrap_or(r.amount);
                 let what = format!("{} → {}", views::amount(net, r.asset, v.lang), r.to_address);
-                (r.id.to_string(), what, views::Due::new(r.due_at_ms, now), r.status == RefundStatus::Pending)
+                (r.id.to_string(), what, views::Due::new(r.due_at_ms, now, v.lang), r.status == RefundStatus::Pending)
             }),
             _ => None,
         };
@@ -359,7 +359,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
             status: case.status.to_string(),
             action: case.action.as_str(),
             reasons: case.reasons.iter().map(|r| r.describe()).collect::<Vec<_>>().join("; "),
-            due: format!("{} ({})", views::when(case.due_at_ms), views::countdown(case.due_at_ms, now)),
+            due: format!("{} ({})", views::when(case.due_at_ms), views::countdown(case.due_at_ms, now, v.lang)),
             overdue: case.status == CaseStatus::Open && case.due_at_ms <= now,
         },
         error,
@@ -648,7 +648,7 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
             id: a.id.to_string(),
             text,
             outcome,
-            due: format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, s.app.now_ms())),
+            due: format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, s.app.now_ms(), v.lang)),
             open: a.status == ReplyStatus::Open,
             reinstated: a.reinstated,
         });
@@ -656,7 +656,7 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
     let page = CustomerPage {
         standing_appeals,
         cards,
-        verifications: super::kyc::rows(s, &list, s.app.now_ms(), auth.can(Permission::CasesDecide)).await,
+        verifications: super::kyc::rows(s, &list, v.lang, auth.can(Permission::CasesDecide)).await,
         can_decide: auth.can(Permission::CasesDecide),
         levels: super::kyc::levels(),
         reasons: super::kyc::reasons(),

@@ -144,8 +144,8 @@ pub struct Due {
 }
 
 impl Due {
-    pub fn new(due_ms: i64, now_ms: i64) -> Due {
-        Due { when: when(due_ms), left: countdown(due_ms, now_ms), ms: due_ms, overdue: due_ms <= now_ms }
+    pub fn new(due_ms: i64, now_ms: i64, lang: Lang) -> Due {
+        Due { when: when(due_ms), left: countdown(due_ms, now_ms, lang), ms: due_ms, overdue: due_ms <= now_ms }
     }
 }
 
@@ -197,11 +197,13 @@ pub fn when(ms: i64) -> String {
     format!("{} {} UTC", &s[..10], s.get(11..16).unwrap_or(""))
 }
 
-/// A countdown in words: `23 h 12 min` (or how long ago, when overdue).
-pub fn countdown(due_ms: i64, now_ms: i64) -> String {
+/// A countdown in words: `23 h 12 min` (`23 ч 12 мин`), or how long ago, when overdue. The
+/// page's script keeps it current with the same units (`data-h`, `data-min` on the body).
+pub fn countdown(due_ms: i64, now_ms: i64, lang: Lang) -> String {
     let minutes = (due_ms - now_ms).abs() / 60_000;
     let (h, m) = (minutes / 60, minutes % 60);
-    let span = if h > 0 { format!("{h} h {m} min") } else { format!("{m} min") };
+    let (uh, um) = (lang.t("unit_h"), lang.t("unit_min"));
+    let span = if h > 0 { format!("{h} {uh} {m} {um}") } else { format!("{m} {um}") };
     if due_ms >= now_ms {
         span
     } else {
@@ -219,6 +221,27 @@ pub fn amount(value: Amount, asset: Asset, lang: Lang) -> String {
     value.in_whole_units(asset, style)
 }
 
+/// The text key of a network's name.
+pub fn network_key(network: custos_domain::Network) -> &'static str {
+    match network {
+        custos_domain::Network::Bitcoin => "net_bitcoin",
+        custos_domain::Network::Ethereum => "net_ethereum",
+        custos_domain::Network::Tron => "net_tron",
+    }
+}
+
+/// A QR code of `data` as an inline SVG element (no XML prolog), scaled by its box; empty if
+/// the data cannot fit in a QR code.
+pub fn qr_svg(data: &str) -> String {
+    use qrcode::render::svg;
+    let Ok(code) = qrcode::QrCode::new(data.as_bytes()) else { return String::new() };
+    let image = code.render::<svg::Color>().min_dimensions(180, 180).quiet_zone(true).build();
+    match image.find("<svg") {
+        Some(i) => image[i..].to_owned(),
+        None => image,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,8 +256,16 @@ mod tests {
     }
 
     #[test]
+    fn a_qr_code_is_an_inline_svg_of_the_data() {
+        let svg = qr_svg("bitcoin:bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq?amount=0.25");
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>") && svg.contains("<path"), "{svg}");
+        assert_ne!(svg, qr_svg("bitcoin:bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq?amount=0.26"));
+    }
+
+    #[test]
     fn countdowns_read_as_time_left_or_overdue() {
-        assert_eq!(countdown(3_600_000 * 23 + 12 * 60_000, 0), "23 h 12 min");
-        assert_eq!(countdown(0, 5 * 60_000), "−5 min");
+        assert_eq!(countdown(3_600_000 * 23 + 12 * 60_000, 0, Lang::En), "23 h 12 min");
+        assert_eq!(countdown(0, 5 * 60_000, Lang::En), "−5 min");
+        assert_eq!(countdown(3_600_000 * 23 + 12 * 60_000, 0, Lang::Ru), "23 ч 12 мин");
     }
 }

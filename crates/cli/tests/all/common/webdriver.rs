@@ -194,6 +194,16 @@ impl Browser {
         self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None).await.as_str().unwrap_or("").to_owned()
     }
 
+    /// Runs a script in the page and returns its value.
+    pub async fn script(&self, js: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": js, "args": []}))).await
+    }
+
+    /// Sets the window's size (headless: the viewport's).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
     /// Forgets every cookie: the next person uses the browser.
     pub async fn clear_cookies(&self) {
         self.call(reqwest::Method::DELETE, "/cookie", None).await;
