@@ -28,7 +28,12 @@ fn location(cfg: &Config, g: &Global) -> Location {
 }
 
 async fn listen(addr: &str) -> Result<tokio::net::TcpListener, String> {
-    tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            format!("cannot listen on {addr}: the port is in use (another custos?); choose another with --listen")
+        }
+        _ => format!("cannot listen on {addr}: {e}"),
+    })
 }
 
 async fn serve_until_ctrl_c(
@@ -103,20 +108,23 @@ pub async fn serve(cfg: &Config, g: Global, listen_flag: Option<String>) -> Resu
 }
 
 pub async fn demo(mut cfg: Config, g: Global, addr: String) -> Result<ExitCode, String> {
+    // The port first: with it busy, nothing is created.
+    let listener = listen(&addr).await?;
     let loc = Location::resolve(&cfg, g.data_dir.clone(), g.database_url.clone(), DEMO_DATA_DIR);
     std::fs::create_dir_all(&loc.data_dir).map_err(|e| format!("cannot create {}: {e}", loc.data_dir.display()))?;
     if cfg.secrets.master_key.is_none() {
-        cfg.secrets.master_key = Some(demo_master_key(&loc.data_dir)?);
+        cfg.secrets.master_key = Some(demo_secret(&loc.data_dir, "demo-master.key", || {
+            Ok(custos_crypto::MasterKey::generate().to_base64())
+        })?);
     }
     let keys = &mut cfg.deposit_keys;
     keys.bitcoin.get_or_insert_with(|| custos_chain::demo::BITCOIN_ZPUB.into());
     keys.ethereum.get_or_insert_with(|| custos_chain::demo::ETHEREUM_XPUB.into());
     keys.tron.get_or_insert_with(|| custos_chain::demo::TRON_XPUB.into());
     let cipher = bootstrap::cipher(&cfg, true)?;
-    let listener = listen(&addr).await?;
     let addr = listener.local_addr().map_or(addr, |a| a.to_string());
     let rt = bootstrap::runtime_at(&cfg, &loc, cipher, &addr).await?;
-    let (key, _) = rt.app.api_keys().create("demo", Scope::ALL.to_vec(), "cli").await.map_err(|e| e.to_string())?;
+    let key = demo_api_key(&rt, &loc.data_dir).await?;
     let index = rt.builtin.index();
     println!("{}", "=".repeat(78));
     println!("  CUSTOS DEMO: DEMO ONLY, NOT FOR REAL FUNDS");
@@ -138,7 +146,8 @@ pub async fn demo(mut cfg: Config, g: Global, addr: String) -> Result<ExitCode, 
         let password =
             format!("demo {} {}", role.as_str().replace('_', " "), custos_crypto::new_token()[..12].to_lowercase());
         match rt.app.accounts().create_staff(&email, &password, role, None).await {
-            Ok(_) => println!("staff:     {email}  password: {password}"),
+            // Quoted: the password has spaces.
+            Ok(_) => println!("staff:     {email}  password: \"{password}\""),
             Err(_) => println!("staff:     {email}  (exists; its password was shown when it was made)"),
         }
     }
@@ -146,19 +155,34 @@ pub async fn demo(mut cfg: Config, g: Global, addr: String) -> Result<ExitCode, 
     serve_until_ctrl_c(listener, &rt, &cfg).await
 }
 
-/// The demo's master key, generated once per data directory and kept beside the database.
-fn demo_master_key(dir: &std::path::Path) -> Result<String, String> {
-    let path = dir.join("demo-master.key");
+/// The demo's API key: the one kept in the data directory while it still works, else a new one
+/// (kept for the next start), so restarts do not pile up keys.
+async fn demo_api_key(rt: &bootstrap::Runtime, dir: &std::path::Path) -> Result<String, String> {
+    let path = dir.join("demo-api.key");
+    if let Ok(k) = std::fs::read_to_string(&path) {
+        let k = k.trim();
+        if rt.app.api_keys().authenticate(k).await.map_err(|e| e.to_string())?.is_some() {
+            return Ok(k.to_owned());
+        }
+    }
+    let (key, _) = rt.app.api_keys().create("demo", Scope::ALL.to_vec(), "cli").await.map_err(|e| e.to_string())?;
+    write_private(&path, &key)?;
+    Ok(key)
+}
+
+/// A secret of the demo kept in its data directory (only the owner may read it): read, or made
+/// with `make` and written the first time.
+fn demo_secret(
+    dir: &std::path::Path,
+    name: &str,
+    make: impl FnOnce() -> Result<String, String>,
+) -> Result<String, String> {
+    let path = dir.join(name);
     if let Ok(k) = std::fs::read_to_string(&path) {
         return Ok(k.trim().to_owned());
     }
-    let key = custos_crypto::MasterKey::generate().to_base64();
-    std::fs::write(&path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    }
+    let key = make()?;
+    write_private(&path, &key)?;
     Ok(key)
 }
 
@@ -447,6 +471,7 @@ fn signer_import(cfg: &Config, out: &std::path::Path) -> Result<ExitCode, String
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes a file only its owner may read (made so, never readable by others in between).
 fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();

@@ -200,7 +200,8 @@ fn demo_prints_an_api_key_that_works_and_fix_15_its_mails_link_to_it_dated_now()
         let line = line.unwrap();
         banner |= line.contains("DEMO ONLY");
         if let Some(rest) = line.strip_prefix("staff:     admin@demo.example  password: ") {
-            admin = Some(rest.to_owned());
+            let quoted = rest.strip_prefix('"').and_then(|r| r.strip_suffix('"'));
+            admin = Some(quoted.expect("the password is printed quoted").to_owned());
         }
         if let Some(rest) = line.strip_prefix("listening: ") {
             base = rest.split_whitespace().next().unwrap().to_owned();
@@ -267,6 +268,49 @@ fn demo_prints_an_api_key_that_works_and_fix_15_its_mails_link_to_it_dated_now()
     let body = base64::engine::general_purpose::STANDARD.decode(body.replace("\r\n", "")).unwrap();
     let body = String::from_utf8(body).unwrap();
     assert!(body.contains(&format!("{base}/cabinet/")), "the link points where the demo listens: {body}");
+
+    // Issue 15, item 15: a restart keeps the same key (no pile of "demo" keys) ...
+    let second = demo_until_key(&d, "127.0.0.1:0");
+    assert_eq!(second.1, key, "the demo's key is kept across restarts");
+    drop(second);
+    // ... and with the port busy, it says which and creates nothing.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().to_string();
+    let fresh = scratch("demo-busy");
+    let out = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["demo", "--listen", &port])
+        .env("CUSTOS_DATA_DIR", &fresh)
+        .env("CUSTOS_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("cannot listen on {port}: the port is in use")), "{stderr}");
+    assert!(std::fs::read_dir(&fresh).map_or(true, |mut d| d.next().is_none()), "nothing created");
+}
+
+/// A running demo (killed when dropped) and the API key it printed.
+struct Demo(std::process::Child, String);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn demo_until_key(dir: &std::path::Path, listen: &str) -> Demo {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["demo", "--listen", listen])
+        .env("CUSTOS_DATA_DIR", dir)
+        .env("CUSTOS_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let key = lines.map_while(Result::ok).find_map(|l| l.strip_prefix("api key: ").map(str::to_owned));
+    Demo(child, key.expect("the demo prints its key"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
