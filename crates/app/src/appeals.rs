@@ -3,6 +3,7 @@
 //! review deadline (SLA-2), and for a suspension may reinstate the account. Both texts are
 //! encrypted; an officer's reading is audited. SEC-17: only a customer who passed KYC appeals.
 
+use crate::accounts::mails::Letter;
 use crate::accounts::Accounts;
 use crate::context::Context;
 use crate::error::{AppError, ErrorCode};
@@ -186,11 +187,8 @@ impl Appeals {
             return Err(AppError::conflict(ErrorCode::AppealAnswered, "this appeal has been answered already"));
         }
         if let Some(index) = &order.customer_email_index {
-            let body = format!(
-                "Your appeal about order {} has been answered. Log in to your personal cabinet to read the answer.",
-                order.number
-            );
-            if let Err(e) = self.accounts.notify_customer(index, "your appeal has been answered", &body).await {
+            let letter = Letter::AppealAnswered { order_number: order.number, order_id: order.id };
+            if let Err(e) = self.accounts.notify_customer(index, &letter).await {
                 tracing::warn!(error = %e, appeal = %id, "could not e-mail the customer about an appeal");
             }
         }
@@ -285,13 +283,8 @@ impl Appeals {
         if !self.repos.standing.answer_standing_appeal(&appeal, &sealed, reinstate, actor, self.cx.now_ms()).await? {
             return Err(AppError::conflict(ErrorCode::AppealAnswered, "this appeal has been answered already"));
         }
-        let body = if reinstate {
-            "Your appeal has been answered and your account is active again. Log in to your personal cabinet to read the answer."
-        } else {
-            "Your appeal has been answered. Log in to your personal cabinet to read the answer."
-        };
-        if let Err(e) = self.accounts.notify_customer(&appeal.email_index, "your appeal has been answered", body).await
-        {
+        let letter = Letter::StandingAppealAnswered { reinstated: reinstate };
+        if let Err(e) = self.accounts.notify_customer(&appeal.email_index, &letter).await {
             tracing::warn!(error = %e, appeal = %id, "could not e-mail the customer about an appeal");
         }
         Ok(())

@@ -2,6 +2,7 @@
 //! (SEC-15); the customer's answer and documents, sealed with their data key; an officer's
 //! reading of them, audited.
 
+use crate::accounts::mails::Letter;
 use crate::accounts::Accounts;
 use crate::context::Context;
 use crate::effects::{Effect, OrderEventWrite};
@@ -116,13 +117,9 @@ impl Requests {
         self.repos.orders.apply_order_events(&write).await?;
         if let Some(index) = &order.customer_email_index {
             // The request stands whether or not the mail goes out; the cabinet shows it too.
-            let body = format!(
-                "We need information from you about order {} before {} (UTC). Log in to your personal \
-                 cabinet to see the request and answer it.",
-                order.number,
-                custos_domain::time::rfc3339(request.due_at_ms)
-            );
-            if let Err(e) = self.accounts.notify_customer(index, "information needed for your order", &body).await {
+            let letter =
+                Letter::RequestOpened { order_number: order.number, order_id: order.id, due_at_ms: request.due_at_ms };
+            if let Err(e) = self.accounts.notify_customer(index, &letter).await {
                 tracing::warn!(error = %e, request = %request.id, "could not e-mail the customer about a request");
             }
         }

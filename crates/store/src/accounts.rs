@@ -12,7 +12,8 @@ use custos_domain::audit::AuditEvent;
 use uuid::Uuid;
 
 const ACCOUNT_COLUMNS: &str = "id, kind, email_index, email_enc, role, password_hash, totp_secret_enc, mfa_enabled, \
-     totp_last_step, email_confirmed, locale, disabled, failed_logins, locked_until_ms, created_at_ms, updated_at_ms";
+     totp_last_step, email_confirmed, locale, disabled, failed_logins, locked_until_ms, created_at_ms, updated_at_ms, \
+     utc_offset_minutes";
 
 fn flag(v: bool) -> i64 {
     i64::from(v)
@@ -38,6 +39,8 @@ fn account(row: &impl Columns) -> Result<AccountRecord, StoreError> {
         locked_until_ms: get(row, "locked_until_ms")?,
         created_at_ms: get(row, "created_at_ms")?,
         updated_at_ms: get(row, "updated_at_ms")?,
+        utc_offset_minutes: i32::try_from(get::<i64>(row, "utc_offset_minutes")?)
+            .map_err(|e| bad("utc_offset_minutes", e))?,
     })
 }
 
@@ -59,7 +62,7 @@ impl AccountRepo for SqlStore {
         let script = Script::one(
             format!(
                 "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                 $13, $14, $15, $16)"
+                 $13, $14, $15, $16, $17)"
             ),
             values![
                 a.id.to_string(),
@@ -77,7 +80,8 @@ impl AccountRepo for SqlStore {
                 a.failed_logins,
                 a.locked_until_ms,
                 a.created_at_ms,
-                a.updated_at_ms
+                a.updated_at_ms,
+                i64::from(a.utc_offset_minutes)
             ],
         );
         self.write(script, events, a.created_at_ms).await
@@ -102,7 +106,7 @@ impl AccountRepo for SqlStore {
         let script = Script::one(
             "UPDATE accounts SET email_index = $2, email_enc = $3, role = $4, password_hash = $5, \
              totp_secret_enc = $6, mfa_enabled = $7, email_confirmed = $8, locale = $9, disabled = $10, \
-             updated_at_ms = $11 WHERE id = $1",
+             updated_at_ms = $11, utc_offset_minutes = $12 WHERE id = $1",
             values![
                 a.id.to_string(),
                 a.email_index.as_str(),
@@ -114,7 +118,8 @@ impl AccountRepo for SqlStore {
                 flag(a.email_confirmed),
                 a.locale.as_str(),
                 flag(a.disabled),
-                at_ms
+                at_ms,
+                i64::from(a.utc_offset_minutes)
             ],
         );
         self.write(script, events, at_ms).await

@@ -45,6 +45,7 @@ pub fn migrations() -> &'static [Migration] {
         migration!(16, "sweeps", "0016_sweeps.sql"),
         migration!(17, "answered_by", "0017_answered_by.sql"),
         migration!(18, "request_messages_sealed", "0018_request_messages_sealed.sql"),
+        migration!(19, "account_utc_offset", "0019_account_utc_offset.sql"),
     ]
 }
 

@@ -4,6 +4,7 @@
 //! timeouts), login throttling per account and per IP, and step-up before sensitive actions.
 //! Every security event is written to the audit log, which names accounts by id only.
 
+pub mod mails;
 pub mod records;
 mod service;
 

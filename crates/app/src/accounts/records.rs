@@ -52,6 +52,8 @@ pub struct AccountRecord {
     pub locked_until_ms: i64,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// The customer's time zone for e-mails: minutes east of UTC.
+    pub utc_offset_minutes: i32,
 }
 
 /// How far a login has got.

@@ -1,5 +1,6 @@
 //! The account use cases.
 
+use super::mails::{Letter, Reader};
 use super::records::*;
 use crate::clock::Clock;
 use crate::error::{AppError, ErrorCode};
@@ -284,6 +285,7 @@ impl Accounts {
             locked_until_ms: 0,
             created_at_ms: now,
             updated_at_ms: now,
+            utc_offset_minutes: 0,
         })
     }
 
@@ -320,14 +322,18 @@ impl Accounts {
         match self.repos.accounts.insert_account(&account, &[ev]).await {
             Ok(()) => self.send_confirmation(&account, &email).await,
             Err(StoreError::Conflict(_)) => {
-                self.send(&email, "Your account", "Someone tried to register with this address, which already has an account. If it was you, log in or reset your password; otherwise ignore this message.").await
+                let existing = self.repos.accounts.find_account(AccountKind::Customer, &account.email_index).await?;
+                let reader = existing.as_ref().map_or_else(|| reader_of(&account), reader_of);
+                self.send(&email, &Letter::AccountExists, reader).await
             }
             Err(e) => Err(e.into()),
         }
     }
 
-    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), AuthError> {
-        let mail = Mail { to: to.into(), subject: format!("{}: {subject}", self.settings.issuer), body: body.into() };
+    /// Sends `letter` to `to`, in the reader's language and time zone, under the brand's name.
+    async fn send(&self, to: &str, letter: &Letter, reader: Reader) -> Result<(), AuthError> {
+        let r = letter.render(reader, &self.settings.public_url, &self.settings.issuer);
+        let mail = Mail { to: to.into(), subject: r.subject, body: r.body };
         self.mailer.send(&mail).await.map_err(|e| AuthError::App(e.into()))
     }
 
@@ -338,13 +344,7 @@ impl Accounts {
             .sessions
             .insert_email_token(&api_key_hash(&token), account.id, EmailPurpose::Confirm, expires, None)
             .await?;
-        let link = format!("{}/cabinet/confirm?token={token}", self.settings.public_url.trim_end_matches('/'));
-        self.send(
-            email,
-            "confirm your e-mail",
-            &format!("Open this link to confirm your e-mail address:\n\n{link}\n\nThe link works once, for 24 hours."),
-        )
-        .await
+        self.send(email, &Letter::Confirm { token }, reader_of(account)).await
     }
 
     /// Confirms an e-mail with the token from the link.
@@ -740,9 +740,9 @@ impl Accounts {
             .await?;
         let ev = event(&auth.actor(), "account.email_change_requested", auth.account.id, json!({}));
         self.repos.audit.append_audit(&ev, self.clock.now_ms()).await?;
-        let link = format!("{}/cabinet/confirm-email?token={token}", self.settings.public_url.trim_end_matches('/'));
-        self.send(&new_email, "confirm your new e-mail", &format!("Open this link to make this your e-mail address for your account:\n\n{link}\n\nThe link works once, for 24 hours.")).await?;
-        self.send(&old_email, "e-mail change requested", "Someone asked to move your account to another e-mail address. If it was not you, change your password and tell our support at once.").await
+        let reader = reader_of(&auth.account);
+        self.send(&new_email, &Letter::ConfirmNewEmail { token }, reader).await?;
+        self.send(&old_email, &Letter::EmailChangeRequested, reader).await
     }
 
     /// Confirms a new e-mail with the link's token; the orders follow the account.
@@ -775,7 +775,7 @@ impl Accounts {
     }
 
     /// Sends a customer an e-mail (a new request, a decision), if they have an account.
-    pub async fn notify_customer(&self, email_index: &str, subject: &str, body: &str) -> Result<bool, AppError> {
+    pub async fn notify_customer(&self, email_index: &str, letter: &Letter) -> Result<bool, AppError> {
         let Some(account) = self.repos.accounts.find_account(AccountKind::Customer, email_index).await? else {
             return Ok(false);
         };
@@ -783,7 +783,7 @@ impl Accounts {
             return Ok(false);
         }
         let email = self.email_of(&account)?;
-        match self.send(&email, subject, body).await {
+        match self.send(&email, letter, reader_of(&account)).await {
             Ok(()) => Ok(true),
             Err(AuthError::App(e)) => Err(e),
             Err(e) => Err(AppError::Internal(e.to_string())),
@@ -793,6 +793,19 @@ impl Accounts {
     pub async fn set_locale(&self, auth: &Authenticated, locale: &str) -> Result<(), AppError> {
         let mut account = auth.account.clone();
         account.locale = if locale == "ru" { "ru" } else { "en" }.into();
+        Ok(self.repos.accounts.update_account(&account, &[], self.clock.now_ms()).await?)
+    }
+
+    /// The customer's time zone for e-mails, minutes east of UTC (quarter hours, UTC−12 to +14).
+    pub async fn set_utc_offset(&self, auth: &Authenticated, minutes: i32) -> Result<(), AppError> {
+        if !super::mails::valid_utc_offset(minutes) {
+            return Err(AppError::invalid(
+                ErrorCode::InvalidField,
+                "a time zone is UTC−12:00 to UTC+14:00, in quarter hours",
+            ));
+        }
+        let mut account = auth.account.clone();
+        account.utc_offset_minutes = minutes;
         Ok(self.repos.accounts.update_account(&account, &[], self.clock.now_ms()).await?)
     }
 
@@ -888,4 +901,9 @@ impl Accounts {
     pub async fn customer_by_index(&self, email_index: &str) -> Result<Option<AccountRecord>, AppError> {
         Ok(self.repos.accounts.find_account(AccountKind::Customer, email_index).await?)
     }
+}
+
+/// How an account reads its mails.
+fn reader_of(account: &AccountRecord) -> Reader {
+    Reader::new(&account.locale, account.utc_offset_minutes)
 }

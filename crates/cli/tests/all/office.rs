@@ -169,8 +169,53 @@ both!(
         assert_eq!(status, StatusCode::OK);
         let mail = t.mailer.last_to("frank@example.com").unwrap();
         assert!(
-            mail.subject.contains("information needed") && mail.body.contains(&format!("order {}", order["number"]))
+            mail.subject.contains("information needed") && mail.body.contains(&format!("order № {}", order["number"]))
         );
+    }
+);
+
+both!(
+    issue_15_mails_follow_the_language_switch_and_give_deadlines_in_words_in_the_customers_time_zone,
+    |t: TestApp| async move {
+        let (base, key) = t.serve().await;
+        let c = client();
+        let accounts = t.app.accounts();
+        accounts.register_customer("ilya@example.com", PASSWORD, "en").await.unwrap();
+        let link = t.mailer.last_to("ilya@example.com").unwrap().body;
+        accounts.confirm_email(link.split("token=").nth(1).unwrap().split_whitespace().next().unwrap()).await.unwrap();
+        let (token, _) = accounts.login(AccountKind::Customer, "ilya@example.com", PASSWORD, IP, None).await.unwrap();
+        let me = Person { cookie: "__Host-custos_customer".into(), token, secret: String::new() };
+        // The header's switch saves the language with the account; the settings, the time zone.
+        let (status, _) = me.get(&c, format!("{base}/lang/ru?back=/cabinet")).await;
+        assert!(status.is_redirection());
+        let (status, _) =
+            me.post(&c, format!("{base}/cabinet/settings/time-zone"), &[("utc_offset_minutes", "180")]).await;
+        assert!(status.is_redirection(), "post, then redirect: {status}");
+        let (status, page) =
+            me.post(&c, format!("{base}/cabinet/settings/time-zone"), &[("utc_offset_minutes", "61")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "not a time zone: {page}");
+        // Without the language cookie (another browser), the cabinet is in the saved language.
+        let (_, page) = me.get(&c, format!("{base}/cabinet")).await;
+        assert!(page.contains("Ваши заявки"), "the saved language");
+        assert!(page.contains("<html lang=\"ru\">"));
+
+        let (order, dep) = order_with_deposit(&c, &base, &key, Some("ilya@example.com"), GAMBLING_ETH, 0x1e).await;
+        let case = dep["case"]["id"].as_str().unwrap();
+        let officer = staff(&t, "olga@example.com", Role::Officer).await;
+        let (status, _) = officer
+            .post(&c, format!("{base}/office/cases/{case}/request"), &[("kind", "source_of_funds"), ("message", "?")])
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let mail = t.mailer.last_to("ilya@example.com").unwrap();
+        assert_eq!(mail.subject, "Custos: нужна информация по вашей заявке");
+        // Opened 2026-01-01 00:00 UTC, due in 24 hours: 03:00 on 2 January at UTC+03:00.
+        assert!(
+            mail.body.contains(&format!("№ {} до 2 января 2026 г., 03:00 (UTC+03:00)", order["number"])),
+            "{}",
+            mail.body
+        );
+        let link = format!("/cabinet/orders/{}\n", order["id"].as_str().unwrap());
+        assert!(mail.body.contains(&link), "a link to the order: {}", mail.body);
     }
 );
 

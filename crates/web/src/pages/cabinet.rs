@@ -501,13 +501,32 @@ struct SettingsPage {
     n: super::admin::Notice,
     locale: String,
     mfa: bool,
+    utc_offset: i32,
+    /// The time zones to choose from: (minutes east of UTC, `UTC+03:00`).
+    zones: Vec<(i32, String)>,
+}
+
+/// The offsets people live in: every half hour from UTC−12:00 to UTC+14:00, and the three
+/// quarter-hour ones (Nepal, Chatham, Eucla).
+fn zones() -> Vec<(i32, String)> {
+    let mut minutes: Vec<i32> = (-24..=28).map(|h| h * 30).chain([345, 525, 765]).collect();
+    minutes.sort_unstable();
+    minutes
+        .into_iter()
+        .map(|m| {
+            let sign = if m < 0 { '−' } else { '+' };
+            (m, format!("UTC{sign}{:02}:{:02}", m.abs() / 60, m.abs() % 60))
+        })
+        .collect()
 }
 
 fn settings_page(v: &Viewer, n: super::admin::Notice) -> Response {
     let locale = v.auth.as_ref().map_or_else(|| "en".into(), |a| a.account.locale.clone());
     let mfa = v.auth.as_ref().is_some_and(|a| a.account.mfa_enabled);
+    let utc_offset = v.auth.as_ref().map_or(0, |a| a.account.utc_offset_minutes);
     let status = if n.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    render(status, SettingsPage { f: Frame::new(v, false, "/cabinet/settings"), n, locale, mfa })
+    let f = Frame::new(v, false, "/cabinet/settings");
+    render(status, SettingsPage { f, n, locale, mfa, utc_offset, zones: zones() })
 }
 
 pub async fn settings(Extension(v): Extension<Viewer>) -> Response {
@@ -554,8 +573,39 @@ pub async fn change_language(
         tracing::error!(error = %e, "saving the language failed");
         return views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error");
     }
-    views::set_language(axum::extract::Path(form.locale), axum::extract::Query(views::Back::to("/cabinet/settings")))
-        .await
+    views::switch_language(
+        super::i18n::Lang::parse(&form.locale).unwrap_or(super::i18n::Lang::En),
+        views::Back::to("/cabinet/settings"),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct TimeZoneForm {
+    utc_offset_minutes: String,
+}
+
+/// The time zone the customer's e-mails give deadlines in. Then back to the settings, so a
+/// refresh does not send the form again.
+pub async fn change_time_zone(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Form(form): Form<TimeZoneForm>,
+) -> Response {
+    let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
+    let Ok(minutes) = form.utc_offset_minutes.trim().parse::<i32>() else {
+        let n = super::admin::Notice { error: Some(v.lang.t("bad_time_zone").into()), done: None };
+        return settings_page(&v, n);
+    };
+    match s.app.accounts().set_utc_offset(auth, minutes).await {
+        Ok(()) => axum::response::Redirect::to("/cabinet/settings").into_response(),
+        Err(AppError::Invalid { .. }) => {
+            settings_page(&v, super::admin::Notice { error: Some(v.lang.t("bad_time_zone").into()), done: None })
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "saving the time zone failed");
+            views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error")
+        }
+    }
 }
 
 #[derive(Deserialize)]

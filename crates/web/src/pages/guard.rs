@@ -97,7 +97,8 @@ fn client_ip(req: &Request, trust_forwarded_for: bool) -> String {
 pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
     let method = req.method().clone();
-    let lang = cookie(req.headers(), LANG_COOKIE).and_then(Lang::parse).unwrap_or(Lang::En);
+    let chosen = cookie(req.headers(), LANG_COOKIE).and_then(Lang::parse);
+    let lang = chosen.unwrap_or(Lang::En);
     let Some(page) = PAGES.iter().find(|p| p.path == path && p.method == method.as_str()) else {
         // Deny by default: a page without a rule is not served.
         return denied(super::views::message(lang, StatusCode::FORBIDDEN, "forbidden"));
@@ -121,6 +122,8 @@ pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Re
             (Some(_), _) => super::views::message(lang, StatusCode::FORBIDDEN, "forbidden"),
         });
     }
+    // Without a choice in this browser, a customer reads the language saved with their account.
+    let lang = chosen.or_else(|| auth.as_ref().and_then(|a| Lang::parse(&a.account.locale))).unwrap_or(lang);
     let pre = cookie(req.headers(), PRE_COOKIE).map(str::to_owned);
     let (csrf, new_pre) = match (&auth, pre) {
         (Some(a), _) => (a.csrf.clone(), None),

@@ -72,6 +72,7 @@ pub const PAGES: &[Page] = &[
     page("POST", "/cabinet/standing/appeal", Access::Customer),
     page("POST", "/cabinet/settings/password", Access::Customer),
     page("POST", "/cabinet/settings/language", Access::Customer),
+    page("POST", "/cabinet/settings/time-zone", Access::Customer),
     page("POST", "/cabinet/settings/email", Access::Customer),
     page("GET", "/cabinet/confirm-email", Access::Public),
     page("POST", "/cabinet/mfa/disable", Access::Customer),
@@ -140,6 +141,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cabinet/standing/appeal", post(cabinet::appeal_standing))
         .route("/cabinet/settings/password", post(cabinet::change_password))
         .route("/cabinet/settings/language", post(cabinet::change_language))
+        .route("/cabinet/settings/time-zone", post(cabinet::change_time_zone))
         .route("/cabinet/settings/email", post(cabinet::change_email))
         .route("/cabinet/confirm-email", get(cabinet::confirm_email_change))
         .route("/cabinet/mfa/disable", post(cabinet::disable_mfa))

@@ -177,9 +177,25 @@ pub fn local_back(decoded: &str, prefix: &str) -> Result<Option<String>, BadBack
     Ok(ok.then(|| decoded.to_owned()))
 }
 
-/// Sets the language cookie and goes back to a page of this site.
-pub async fn set_language(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
+/// The header's language switch: sets the language cookie, saves the choice with a customer's
+/// account (their e-mails follow it), and goes back to a page of this site.
+pub async fn set_language(
+    axum::extract::State(s): axum::extract::State<crate::state::AppState>,
+    axum::Extension(v): axum::Extension<Viewer>,
+    Path(code): Path<String>,
+    Query(q): Query<Back>,
+) -> Response {
     let lang = Lang::parse(&code).unwrap_or(Lang::En);
+    if let Some(auth) = v.auth.as_ref().filter(|a| a.is_full() && a.account.locale != lang.code()) {
+        if let Err(e) = s.app.accounts().set_locale(auth, lang.code()).await {
+            tracing::warn!(error = %e, "saving the language with the account failed");
+        }
+    }
+    switch_language(lang, q)
+}
+
+/// Sets the language cookie and goes back to `back`, a page of this site (the cabinet else).
+pub fn switch_language(lang: Lang, q: Back) -> Response {
     let Ok(back) = q.back.as_deref().map(|b| local_back(b, "/")).transpose() else {
         return message(lang, StatusCode::BAD_REQUEST, "bad_request");
     };
