@@ -83,6 +83,9 @@ pub trait SessionRepo: Send + Sync {
         purpose: EmailPurpose,
         at_ms: i64,
     ) -> StoreResult<Option<(Uuid, Option<String>)>>;
+    /// The account of a live token, without using it.
+    async fn email_token_owner(&self, token_hash: &str, purpose: EmailPurpose, at_ms: i64)
+        -> StoreResult<Option<Uuid>>;
     /// Counts a failure against `key` (e.g. an IP) in a window of `window_ms`; at `limit`
     /// failures the key is locked for `lock_ms`. Returns the lock's end (0 if not locked).
     async fn throttle_failure(

@@ -111,6 +111,18 @@ impl SessionRepo for SqlStore {
         out.first().and_then(|o| o.rows.first()).map(|r| Ok((uuid(r, "account_id")?, get(r, "data_enc")?))).transpose()
     }
 
+    async fn email_token_owner(
+        &self,
+        token_hash: &str,
+        purpose: EmailPurpose,
+        at_ms: i64,
+    ) -> StoreResult<Option<Uuid>> {
+        let sql = "SELECT account_id FROM email_tokens WHERE token_hash = $1 AND purpose = $2 \
+                   AND used_at_ms IS NULL AND expires_at_ms > $3";
+        let q = sqlx::query(sql).bind(token_hash).bind(purpose.as_str()).bind(at_ms);
+        self.read_one(q, |r| uuid(r, "account_id")).await
+    }
+
     async fn throttle_failure(
         &self,
         key: &str,

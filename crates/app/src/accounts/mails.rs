@@ -28,6 +28,10 @@ pub enum Letter {
     ConfirmNewEmail { token: String },
     /// To the old address: a change to another one was asked for.
     EmailChangeRequested,
+    /// The link that sets a new password (a customer's, or a member of staff's).
+    ResetPassword { token: String, staff: bool },
+    /// The password was changed through a reset link.
+    PasswordChanged,
     /// An officer asks for information about an order, due at a time.
     RequestOpened { order_number: i64, order_id: Uuid, due_at_ms: i64 },
     /// An appeal of an order's decision was answered.
@@ -79,6 +83,25 @@ impl Letter {
                 pick(
                     "Someone asked to move your account to another e-mail address. If it was not you, change your password and tell our support at once.",
                     "Кто-то запросил перенос вашего аккаунта на другой адрес почты. Если это были не вы, смените пароль и сразу сообщите в поддержку.",
+                ),
+            ),
+            Letter::ResetPassword { token, staff } => {
+                let side = if *staff { "office" } else { "cabinet" };
+                let link = format!("{base}/{side}/reset?token={token}");
+                (
+                    pick("set a new password", "новый пароль"),
+                    if ru {
+                        format!("Кто-то (надеемся, вы) попросил сменить пароль. Откройте ссылку, чтобы задать новый:\n\n{link}\n\nСсылка действует один раз, один час. Если вы ничего не просили, не обращайте внимания на это письмо: пароль остаётся прежним.")
+                    } else {
+                        format!("Someone (we hope you) asked to set a new password. Open this link to choose one:\n\n{link}\n\nThe link works once, for one hour. If you did not ask, ignore this message: your password stays as it is.")
+                    },
+                )
+            }
+            Letter::PasswordChanged => (
+                pick("your password was changed", "ваш пароль изменён"),
+                pick(
+                    "Your password was changed with a reset link and every session was ended. If it was not you, tell our support at once.",
+                    "Ваш пароль изменён по ссылке для сброса, все сеансы завершены. Если это были не вы, сразу сообщите в поддержку.",
                 ),
             ),
             Letter::RequestOpened { order_number, order_id, due_at_ms } => {

@@ -103,6 +103,8 @@ pub enum EmailPurpose {
     Confirm,
     /// Confirms a new e-mail address (kept encrypted with the token).
     ChangeEmail,
+    /// Sets a new password ("forgot password", or a reset an admin sent a member of staff).
+    ResetPassword,
 }
 
 impl EmailPurpose {
@@ -110,6 +112,7 @@ impl EmailPurpose {
         match self {
             EmailPurpose::Confirm => "confirm",
             EmailPurpose::ChangeEmail => "change_email",
+            EmailPurpose::ResetPassword => "reset_password",
         }
     }
 }

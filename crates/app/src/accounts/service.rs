@@ -16,6 +16,8 @@ use uuid::Uuid;
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
+/// How long a password-reset link works.
+const RESET_LINK_MS: i64 = HOUR;
 
 /// Timeouts and limits of authentication.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -857,6 +859,114 @@ impl Accounts {
         self.repos.accounts.replace_recovery_codes(account.id, &[], &[], now).await?;
         self.repos.sessions.revoke_sessions_of(account.id, None, now).await?;
         Ok(())
+    }
+
+    /// "Forgot password" and "resend confirmation" are limited: 5 an hour from one address and
+    /// 3 an hour for one e-mail, so that neither floods a mailbox nor probes for accounts. Known
+    /// and unknown addresses count the same.
+    pub async fn mail_link_allowed(&self, ip: &str, email: &str) -> Result<(), AuthError> {
+        let now = self.clock.now_ms();
+        let by_ip = format!("mail-link-ip:{}", &self.cipher.blind_index("login_ip", ip)[..32]);
+        let by_email =
+            format!("mail-link:{}", &self.cipher.blind_index("login_ip", &email.trim().to_lowercase())[..32]);
+        for (key, limit) in [(by_ip, 6), (by_email, 4)] {
+            let locked = self.repos.sessions.throttle_failure(&key, now, HOUR, limit, HOUR).await?;
+            if locked > 0 {
+                return Err(AuthError::Locked { until_ms: locked });
+            }
+        }
+        Ok(())
+    }
+
+    /// Mails a single-use link to set a new password, valid for an hour, if `email` has an
+    /// account of `kind` that is not disabled. Nothing tells the caller whether it had one.
+    pub async fn request_password_reset(&self, kind: AccountKind, email: &str) -> Result<(), AuthError> {
+        let Ok(email) = normalise_email(email) else { return Ok(()) };
+        let index = self.email_index(kind, &email);
+        let Some(account) = self.repos.accounts.find_account(kind, &index).await?.filter(|a| !a.disabled) else {
+            return Ok(());
+        };
+        self.send_reset_link(&account, &email, &actor_of(&account)).await
+    }
+
+    async fn send_reset_link(&self, account: &AccountRecord, email: &str, actor: &str) -> Result<(), AuthError> {
+        let token = new_token();
+        let now = self.clock.now_ms();
+        self.repos
+            .sessions
+            .insert_email_token(
+                &api_key_hash(&token),
+                account.id,
+                EmailPurpose::ResetPassword,
+                now + RESET_LINK_MS,
+                None,
+            )
+            .await?;
+        let ev = event(actor, "auth.password_reset_requested", account.id, json!({}));
+        self.repos.audit.append_audit(&ev, now).await?;
+        let letter = Letter::ResetPassword { token, staff: account.kind == AccountKind::Staff };
+        self.send(email, &letter, reader_of(account)).await
+    }
+
+    /// Sets a new password with the token of a reset link (once, before it expires): every
+    /// session of the account ends, a customer's e-mail counts as confirmed (the link proved
+    /// the mailbox), and a mail says the password was changed.
+    pub async fn reset_password(&self, kind: AccountKind, token: &str, new: &str) -> Result<(), AuthError> {
+        let now = self.clock.now_ms();
+        let invalid = || AuthError::Rejected("this link is invalid, used or expired".into());
+        let mut account = self.peek_reset(kind, token).await?.ok_or_else(invalid)?;
+        let email = self.email_of(&account)?;
+        // The password is checked before the link is used up, so a weak one can be retried.
+        let hash = Self::new_password_hash(new, &email).await?;
+        let (id, _) = self
+            .repos
+            .sessions
+            .take_email_token(&api_key_hash(token), EmailPurpose::ResetPassword, now)
+            .await?
+            .ok_or_else(invalid)?;
+        if id != account.id {
+            return Err(invalid());
+        }
+        account.password_hash = hash;
+        account.email_confirmed = true;
+        let ev = event(&actor_of(&account), "auth.password_reset", account.id, json!({}));
+        self.repos.accounts.update_account(&account, &[ev], now).await?;
+        self.repos.sessions.revoke_sessions_of(account.id, None, now).await?;
+        self.send(&email, &Letter::PasswordChanged, reader_of(&account)).await
+    }
+
+    /// The account a reset link is for, if the link is still good (without using it up).
+    pub async fn peek_reset(&self, kind: AccountKind, token: &str) -> Result<Option<AccountRecord>, AuthError> {
+        let now = self.clock.now_ms();
+        let Some(id) =
+            self.repos.sessions.email_token_owner(&api_key_hash(token), EmailPurpose::ResetPassword, now).await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.repos.accounts.get_account(id).await?.filter(|a| a.kind == kind && !a.disabled))
+    }
+
+    /// Mails the confirmation link again to a customer whose e-mail is not confirmed yet; the
+    /// same (silent) answer for every other address.
+    pub async fn resend_confirmation(&self, email: &str) -> Result<(), AuthError> {
+        let Ok(email) = normalise_email(email) else { return Ok(()) };
+        let index = self.email_index(AccountKind::Customer, &email);
+        match self.repos.accounts.find_account(AccountKind::Customer, &index).await? {
+            Some(a) if !a.email_confirmed && !a.disabled => self.send_confirmation(&a, &email).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// An admin sends a member of staff a link to set a new password (a forgotten one). The
+    /// same rule as for roles: only an account of the admin's rank or below, never their own.
+    pub async fn send_staff_password_reset(&self, admin: &Authenticated, target: Uuid) -> Result<(), AuthError> {
+        let account = self.staff_account(target).await?;
+        let by = admin.account.role.filter(|_| admin.is_full());
+        if account.id == admin.account.id || !by.is_some_and(|r| r.may_manage(account.role.unwrap_or(Role::Support))) {
+            return Err(AuthError::Rejected("your role may not reset this account's password".into()));
+        }
+        let email = self.email_of(&account)?;
+        self.send_reset_link(&account, &email, &admin.actor()).await
     }
 
     /// Self-registrations from one address are limited (10 an hour), against sign-up floods.

@@ -1,6 +1,6 @@
 //! Accounts, MFA, sessions and throttling (SEC-3, SEC-4, SEC-18) on SQLite and PostgreSQL.
 
-use crate::common::{totp_code, AuditRepo, OrderRepo, TestApp};
+use crate::common::{totp_code, AccountRepo, AuditRepo, OrderRepo, TestApp};
 use custos_app::accounts::records::{AccountKind, AccountRecord};
 use custos_app::accounts::{AuthError, Authenticated, LoginStep};
 use custos_app::Clock;
@@ -256,4 +256,98 @@ both!(sec4_changing_the_email_needs_the_password_and_a_code_and_keeps_the_orders
     let audit = t.store.audit_entries(0, 1000).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "account.email_changed" && e.entity_id == account.id.to_string()));
     assert!(audit.iter().all(|e| !e.data.contains("example.com")));
+});
+
+/// The token of the last link mailed to `to` that contains `path`.
+fn link_token(t: &TestApp, to: &str, path: &str) -> Option<String> {
+    let mail = t.mailer.last_to(to)?;
+    let rest = mail.body.split(&format!("{path}?token=")).nth(1)?;
+    Some(rest.split_whitespace().next()?.to_owned())
+}
+
+both!(issue_15_forgot_password_single_use_expiring_links_the_same_answer_for_everyone, |t: TestApp| async move {
+    use crate::common::{client, customer_session, staff};
+    let base = t.serve_only().await;
+    let c = client();
+    let pre = "p".repeat(43);
+    let form = |path: &str, fields: Vec<(&'static str, String)>| {
+        let mut all = vec![("csrf", pre.clone())];
+        all.extend(fields);
+        c.post(format!("{base}{path}")).header("cookie", format!("__Host-custos_pre={pre}")).form(&all).send()
+    };
+    let me = customer_session(&t, "rita@example.com").await;
+    let confirm = link_token(&t, "rita@example.com", "/cabinet/confirm").unwrap();
+    t.app.accounts().confirm_email(&confirm).await.unwrap();
+
+    // Known and unknown addresses get the same page; only the account's owner gets a mail.
+    let known = form("/cabinet/forgot", vec![("email", "Rita@Example.com".into())]).await.unwrap();
+    let (status, known) = (known.status(), known.text().await.unwrap());
+    let unknown = form("/cabinet/forgot", vec![("email", "nobody@example.com".into())]).await.unwrap();
+    assert_eq!((status, known), (unknown.status(), unknown.text().await.unwrap()), "the same answer");
+    assert!(t.mailer.last_to("nobody@example.com").is_none());
+    let token = link_token(&t, "rita@example.com", "/cabinet/reset").expect("a reset link");
+
+    // A weak password keeps the link; a good one uses it up, ends every session and says so.
+    let page = c.get(format!("{base}/cabinet/reset?token={token}")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let weak =
+        form("/cabinet/reset", vec![("token", token.clone()), ("password", "password1234".into())]).await.unwrap();
+    assert_eq!(weak.status(), 422);
+    assert!(weak.text().await.unwrap().contains("Choose a stronger password"));
+    let new = "copper lantern 77 meadow";
+    let done = form("/cabinet/reset", vec![("token", token.clone()), ("password", new.into())]).await.unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("Your new password is set"));
+    assert!(t.app.accounts().session(&me.token).await.unwrap().is_none(), "every session ended");
+    assert!(t.mailer.last_to("rita@example.com").unwrap().subject.contains("your password was changed"));
+    let again = form("/cabinet/reset", vec![("token", token.clone()), ("password", "another fine phrase 8".into())]);
+    assert_eq!(again.await.unwrap().status(), 404, "a link works once");
+    t.app.accounts().login(AccountKind::Customer, "rita@example.com", new, IP, None).await.expect("the new password");
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
+    assert_eq!(audit.iter().filter(|e| e.action == "auth.password_reset").count(), 1);
+
+    // A link expires after an hour.
+    form("/cabinet/forgot", vec![("email", "rita@example.com".into())]).await.unwrap();
+    let late = link_token(&t, "rita@example.com", "/cabinet/reset").unwrap();
+    t.clock.advance_ms(61 * 60_000);
+    assert_eq!(c.get(format!("{base}/cabinet/reset?token={late}")).send().await.unwrap().status(), 404);
+
+    // Resending the confirmation: only an unconfirmed account gets a mail, the answer is the same.
+    t.app.accounts().register_customer("sven@example.com", PASSWORD, "en").await.unwrap();
+    let first = link_token(&t, "sven@example.com", "/cabinet/confirm").unwrap();
+    let r = form("/cabinet/resend", vec![("email", "sven@example.com".into())]).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let second = link_token(&t, "sven@example.com", "/cabinet/confirm").unwrap();
+    assert_ne!(first, second, "a new link");
+    let before = t.mailer.sent().len();
+    let r = form("/cabinet/resend", vec![("email", "rita@example.com".into())]).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(t.mailer.sent().len(), before, "a confirmed account gets nothing");
+
+    // Rate-limited per client address: the sixth request within the hour (counted since the
+    // clock moved on) is refused.
+    for _ in 0..3 {
+        form("/cabinet/forgot", vec![("email", "x@example.com".into())]).await.unwrap();
+    }
+    let r = form("/cabinet/forgot", vec![("email", "y@example.com".into())]).await.unwrap();
+    assert_eq!(r.status(), 429, "too many links asked for from one address");
+
+    // Staff: an admin sends the link; it opens the back-office's reset page.
+    let admin = staff(&t, "ada@example.com", Role::Admin).await;
+    let officer = staff(&t, "otto@example.com", Role::Officer).await;
+    let target = t.store.list_accounts(AccountKind::Staff).await.unwrap();
+    let otto = target.iter().find(|a| a.role == Some(Role::Officer)).unwrap().id;
+    crate::common::step_up(&t, &c, &base, &admin).await;
+    let (status, page) = admin.post(&c, format!("{base}/office/staff/{otto}/reset-password"), &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("A link to set a new password was sent"), "{page}");
+    let staff_token = link_token(&t, "otto@example.com", "/office/reset").expect("a staff reset link");
+    assert_eq!(c.get(format!("{base}/office/reset?token={staff_token}")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.get(format!("{base}/cabinet/reset?token={staff_token}")).send().await.unwrap().status(),
+        404,
+        "a staff link is not a customer's"
+    );
+    let (status, _) = officer.post(&c, format!("{base}/office/staff/{otto}/reset-password"), &[]).await;
+    assert_eq!(status, 403, "only who manages staff");
 });

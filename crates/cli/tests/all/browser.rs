@@ -143,6 +143,23 @@ async fn scenario(backend: Backend) {
     b.goto(&format!("{base}/cabinet/confirm?token={token}")).await;
     assert!(b.text("#message").await.contains("confirmed"));
 
+    // Forgot the password: a single-use link by mail sets a new one (here the same phrase).
+    b.goto(&format!("{base}/cabinet/login")).await;
+    r.survey("the login page").await;
+    b.click("#forgot").await;
+    r.survey("the forgot-password page").await;
+    b.fill("#email", "dana@example.com").await;
+    b.click("#submit").await;
+    assert!(b.text("#message").await.contains("a message with a link is on its way"));
+    let mail = t.mailer.last_to("dana@example.com").expect("a reset mail");
+    let token = mail.body.split("/cabinet/reset?token=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    b.goto(&format!("{base}/cabinet/reset?token={token}")).await;
+    b.fill("#password", PASSWORD).await;
+    b.click("#submit").await;
+    assert!(b.text("#message").await.contains("Your new password is set"), "{}", b.text("main").await);
+    b.goto(&format!("{base}/cabinet/reset?token={token}")).await;
+    assert!(b.text("#message").await.contains("invalid, used or expired"), "the link worked once");
+
     // Logs in, is encouraged to turn on MFA, turns it on.
     r.login("cabinet", "dana@example.com").await;
     assert!(b.url().await.ends_with("/cabinet"), "{}", b.url().await);

@@ -150,6 +150,22 @@ pub async fn reset_mfa(State(s): State<AppState>, Extension(v): Extension<Viewer
     staff_page(&s, &v, Notice::of(result, |_| "MFA reset: it is set up again at the next login".into())).await
 }
 
+/// Sends a staff member a link to set a new password (a forgotten one).
+pub async fn reset_password(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        stepped_up(&v)?;
+        let id = Uuid::parse_str(&id).map_err(|_| "no such account".to_owned())?;
+        let admin = v.auth.as_ref().ok_or("log in again")?;
+        s.app.accounts().send_staff_password_reset(admin, id).await.map_err(|e| e.to_string())
+    }
+    .await;
+    staff_page(&s, &v, Notice::of(result, |_| v.lang.t("reset_sent").into())).await
+}
+
 pub struct KeyRow {
     pub id: String,
     pub name: String,

@@ -9,6 +9,7 @@ mod kyc;
 mod login;
 mod office;
 mod precheck;
+mod recover;
 pub mod viewer;
 mod views;
 
@@ -55,6 +56,14 @@ pub const PAGES: &[Page] = &[
     page("GET", "/cabinet/register", Access::Public),
     page("POST", "/cabinet/register", Access::Public),
     page("GET", "/cabinet/confirm", Access::Public),
+    page("GET", "/cabinet/forgot", Access::Public),
+    page("POST", "/cabinet/forgot", Access::Public),
+    page("GET", "/cabinet/resend", Access::Public),
+    page("POST", "/cabinet/resend", Access::Public),
+    page("GET", "/cabinet/reset", Access::Public),
+    page("POST", "/cabinet/reset", Access::Public),
+    page("GET", "/office/reset", Access::Public),
+    page("POST", "/office/reset", Access::Public),
     page("GET", "/cabinet/login/code", Access::CustomerPending),
     page("POST", "/cabinet/login/code", Access::CustomerPending),
     page("GET", "/cabinet", Access::Customer),
@@ -91,6 +100,7 @@ pub const PAGES: &[Page] = &[
     page("POST", "/office/staff", Access::Staff(Some(Permission::StaffManage))),
     page("POST", "/office/staff/{id}", Access::Staff(Some(Permission::StaffManage))),
     page("POST", "/office/staff/{id}/reset-mfa", Access::Staff(Some(Permission::StaffManage))),
+    page("POST", "/office/staff/{id}/reset-password", Access::Staff(Some(Permission::StaffManage))),
     page("GET", "/office/apikeys", Access::Staff(Some(Permission::ApiKeysManage))),
     page("POST", "/office/apikeys", Access::Staff(Some(Permission::ApiKeysManage))),
     page("POST", "/office/apikeys/{id}/revoke", Access::Staff(Some(Permission::ApiKeysManage))),
@@ -126,6 +136,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cabinet/login", get(login::login_form::<false>).post(login::login::<false>))
         .route("/cabinet/register", get(cabinet::register_form).post(cabinet::register))
         .route("/cabinet/confirm", get(cabinet::confirm))
+        .route("/cabinet/forgot", get(recover::forgot_form).post(recover::forgot))
+        .route("/cabinet/resend", get(recover::resend_form).post(recover::resend))
+        .route("/cabinet/reset", get(recover::reset_form::<false>).post(recover::reset::<false>))
+        .route("/office/reset", get(recover::reset_form::<true>).post(recover::reset::<true>))
         .route("/cabinet/login/code", get(login::code_form::<false>).post(login::code::<false>))
         .route("/cabinet", get(cabinet::orders))
         .route("/cabinet/mfa", get(login::mfa::<false>).post(login::mfa_begin))
@@ -155,6 +169,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/staff", get(admin::staff).post(admin::create_staff))
         .route("/office/staff/{id}", post(admin::change_staff))
         .route("/office/staff/{id}/reset-mfa", post(admin::reset_mfa))
+        .route("/office/staff/{id}/reset-password", post(admin::reset_password))
         .route("/office/apikeys", get(admin::api_keys).post(admin::create_api_key))
         .route("/office/apikeys/{id}/revoke", post(admin::revoke_api_key))
         .route("/office/audit", get(admin::audit))
