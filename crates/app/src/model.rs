@@ -291,6 +291,108 @@ pub struct CaseFilter {
     pub limit: i64,
 }
 
+/// How the case queue is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueSort {
+    /// The earliest deadline first (the overdue on top): the default work order.
+    #[default]
+    Deadline,
+    Newest,
+    Oldest,
+    /// The highest risk score first.
+    Score,
+}
+
+impl QueueSort {
+    pub const ALL: [QueueSort; 4] = [QueueSort::Deadline, QueueSort::Newest, QueueSort::Oldest, QueueSort::Score];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueSort::Deadline => "deadline",
+            QueueSort::Newest => "newest",
+            QueueSort::Oldest => "oldest",
+            QueueSort::Score => "score",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<QueueSort> {
+        QueueSort::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+}
+
+/// What the queue's search box asks for, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueSearch {
+    /// A case's or an order's number.
+    Number(i64),
+    /// An order's external id, a deposit's transaction id, or an address (the deposit address
+    /// or a source), in its normalised form.
+    Text(String),
+    /// A customer's e-mail, by its blind index (never the e-mail itself).
+    EmailIndex(String),
+}
+
+/// The case queue's filters, search, sort and page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueQuery {
+    /// Any when `None`.
+    pub status: Option<CaseStatus>,
+    pub action: Option<Action>,
+    /// Cases whose screening found this category.
+    pub category: Option<RiskCategory>,
+    pub network: Option<Network>,
+    /// Cases assigned to this actor (`staff:<id>`).
+    pub assignee: Option<String>,
+    /// Only cases due at or before this moment (the overdue, with now).
+    pub due_before_ms: Option<i64>,
+    /// Only cases where the customer answered a request, whose review is pending.
+    pub answered: bool,
+    pub search: Option<QueueSearch>,
+    pub sort: QueueSort,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// One line of the queue: the case and what an officer needs to pick it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueRow {
+    pub case: CaseRecord,
+    pub order_number: i64,
+    pub external_id: Option<String>,
+    pub network: Network,
+    pub asset: Asset,
+    /// The deposit's amount (the order's, for a case without a deposit).
+    pub amount: Amount,
+    pub band: Option<custos_domain::RiskBand>,
+    pub score: Option<custos_domain::RiskScore>,
+    /// The categories the case's screening found, once each.
+    pub categories: Vec<RiskCategory>,
+    /// The customer's account when they registered: its id and sealed e-mail.
+    pub customer: Option<(Uuid, String)>,
+    pub has_customer_email: bool,
+    /// The customer's latest answer on the case, and when its review is due (SLA-2).
+    pub answered_at_ms: Option<i64>,
+    pub review_due_at_ms: Option<i64>,
+}
+
+/// A page of the queue and how many cases match in all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueuePage {
+    pub rows: Vec<QueueRow>,
+    pub total: i64,
+}
+
+/// The open cases per queue, for the queue's tabs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    pub review: i64,
+    pub hold: i64,
+    pub reject: i64,
+    pub overdue: i64,
+    /// Answered by the customer, review pending.
+    pub answered: i64,
+}
+
 /// What an officer asks to do on a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CaseActionRequest {

@@ -119,6 +119,44 @@ impl Queries {
         Ok(self.repos.cases.list_cases(filter).await?)
     }
 
+    /// A page of the case queue.
+    pub async fn queue(&self, query: &QueueQuery) -> Result<QueuePage, AppError> {
+        Ok(self.repos.cases.queue(query).await?)
+    }
+
+    /// Open cases per queue at `now_ms`.
+    pub async fn queue_counts(&self, now_ms: i64) -> Result<QueueCounts, AppError> {
+        Ok(self.repos.cases.queue_counts(now_ms).await?)
+    }
+
+    /// The queue's search box, read: a number is a case's or an order's; an e-mail is looked up
+    /// by its blind index (the e-mail itself is never stored in the clear); an address of any
+    /// network by its normalised form; a transaction id (64 hex digits) in lower case; anything
+    /// else, an external order id, as typed. `None` for an empty box.
+    pub fn queue_search(&self, text: &str) -> Option<QueueSearch> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let digits = text.trim_start_matches('№').trim();
+        if !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return digits.parse().ok().map(QueueSearch::Number);
+        }
+        if text.contains('@') {
+            if let Ok(email) = crate::accounts::normalise_email(text) {
+                return Some(QueueSearch::EmailIndex(self.cipher.blind_index("customer_email", &email)));
+            }
+        }
+        if let Some(a) = Network::ALL.into_iter().find_map(|n| custos_domain::Address::parse(n, text).ok()) {
+            return Some(QueueSearch::Text(a.as_str().to_owned()));
+        }
+        let hex = text.strip_prefix("0x").unwrap_or(text);
+        if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Some(QueueSearch::Text(text.to_ascii_lowercase()));
+        }
+        Some(QueueSearch::Text(text.to_owned()))
+    }
+
     pub async fn decision(&self, id: Uuid) -> Result<Option<DecisionRecord>, AppError> {
         Ok(self.repos.cases.get_decision(id).await?)
     }

@@ -366,6 +366,10 @@ pub trait CaseRepo: Send + Sync {
     async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRecord>>;
     /// Cases matching `filter`, the earliest deadline first.
     async fn list_cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseRecord>>;
+    /// A page of the case queue: one statement, filtered, searched and sorted in the database.
+    async fn queue(&self, query: &QueueQuery) -> StoreResult<QueuePage>;
+    /// Open cases per queue at `now_ms`.
+    async fn queue_counts(&self, now_ms: i64) -> StoreResult<QueueCounts>;
     /// Applies an officer's action to a case, with its audit entry and webhook.
     async fn case_action(&self, case_id: Uuid, action: &CaseAction, actor: &str, at_ms: i64) -> StoreResult<()>;
     /// Open cases past their deadline that have not been alerted yet; marks them alerted and

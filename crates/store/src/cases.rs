@@ -67,6 +67,14 @@ impl CaseRepo for SqlStore {
         self.read_all(query, rows::case).await
     }
 
+    async fn queue(&self, query: &QueueQuery) -> StoreResult<QueuePage> {
+        self.queue_page(query).await
+    }
+
+    async fn queue_counts(&self, now_ms: i64) -> StoreResult<QueueCounts> {
+        self.queue_counts_at(now_ms).await
+    }
+
     async fn case_action(&self, case_id: Uuid, action: &CaseAction, actor: &str, at_ms: i64) -> StoreResult<()> {
         let id = case_id.to_string();
         let mut script = match action {

@@ -24,6 +24,7 @@ mod migrate;
 mod orders;
 mod outbox;
 mod policy;
+mod queue;
 mod requests;
 mod rows;
 mod script;

@@ -110,7 +110,7 @@ pub(crate) fn uuid(row: &impl Columns, col: &str) -> Result<Uuid, StoreError> {
     parse(row, col)
 }
 
-fn opt_uuid(row: &impl Columns, col: &str) -> Result<Option<Uuid>, StoreError> {
+pub(crate) fn opt_uuid(row: &impl Columns, col: &str) -> Result<Option<Uuid>, StoreError> {
     get::<Option<String>>(row, col)?.map(|s| s.parse().map_err(|e| bad(col, e))).transpose()
 }
 

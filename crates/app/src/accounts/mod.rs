@@ -8,4 +8,6 @@ pub mod mails;
 pub mod records;
 mod service;
 
-pub use service::{AccountRepos, Accounts, AuthError, AuthSettings, Authenticated, LoginStep, MfaSetup};
+pub use service::{
+    normalise_email, AccountRepos, Accounts, AuthError, AuthSettings, Authenticated, LoginStep, MfaSetup,
+};

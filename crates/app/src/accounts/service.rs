@@ -218,8 +218,13 @@ impl Accounts {
 
     /// The account's e-mail, decrypted: personal data. Callers audit staff views of it.
     pub fn email_of(&self, account: &AccountRecord) -> Result<String, AppError> {
-        let id = account.id.to_string();
-        self.cipher.decrypt(&account.email_enc, Self::aad("email", &id)).map_err(|e| AppError::Internal(e.to_string()))
+        self.open_email(account.id, &account.email_enc)
+    }
+
+    /// An account's sealed e-mail (from a listing that carries only it), decrypted.
+    pub fn open_email(&self, id: Uuid, email_enc: &str) -> Result<String, AppError> {
+        let id = id.to_string();
+        self.cipher.decrypt(email_enc, Self::aad("email", &id)).map_err(|e| AppError::Internal(e.to_string()))
     }
 
     fn totp_secret(&self, account: &AccountRecord) -> Result<Option<Vec<u8>>, AppError> {

@@ -2,7 +2,7 @@
 //! its verification, and the policy in force. Changes need a step-up.
 
 use super::guard::Viewer;
-use super::views::{self, render, Frame};
+use super::views::{self, render, unavailable, Frame};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -28,11 +28,6 @@ impl Notice {
             Err(e) => Notice { error: Some(e.to_string()), done: None },
         }
     }
-}
-
-fn unavailable(v: &Viewer, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "an administration page failed");
-    views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error")
 }
 
 /// Refuses a change without a recent step-up.

@@ -35,6 +35,59 @@ impl Lang {
     }
 }
 
+impl Lang {
+    /// A risk category's name: the taxonomy's title in English, its translation in Russian.
+    pub fn category(self, c: custos_domain::RiskCategory) -> &'static str {
+        match self {
+            Lang::En => c.title(),
+            Lang::Ru => CATEGORIES_RU.iter().find(|(n, _)| *n == c.as_str()).map_or(c.title(), |(_, ru)| ru),
+        }
+    }
+}
+
+/// The risk categories' names in Russian, by their snake_case name.
+pub const CATEGORIES_RU: &[(&str, &str)] = &[
+    ("illegal_service", "Незаконный сервис"),
+    ("mixing_service", "Миксер"),
+    ("fraudulent_exchange", "Мошеннический обменник"),
+    ("darknet_marketplace", "Даркнет-маркетплейс"),
+    ("darknet_service", "Даркнет-сервис"),
+    ("ransom", "Вымогательство"),
+    ("scam", "Мошенничество"),
+    ("stolen_coins", "Украденные монеты"),
+    ("terrorism_financing", "Финансирование терроризма"),
+    ("sanctions", "Санкции"),
+    ("illicit_actor_organization", "Незаконный субъект или организация"),
+    ("high_risk_jurisdiction", "Юрисдикция высокого риска"),
+    ("gambling", "Азартные игры"),
+    ("fraud_shop", "Кардшоп"),
+    ("enforcement_action", "Действия правоохранительных органов"),
+    ("child_exploitation", "Эксплуатация детей"),
+    ("high_risk_exchange", "Обменник высокого риска (без KYC, без лицензии)"),
+    ("p2p_exchange_unlicensed", "Нелицензированный P2P-обменник"),
+    ("privacy_protocol", "Протокол анонимизации"),
+    ("atm", "Криптобанкомат"),
+    ("exchange", "Биржа"),
+    ("p2p_exchange", "P2P-обменник"),
+    ("decentralized_exchange", "Децентрализованная биржа"),
+    ("bridge", "Мост"),
+    ("defi", "DeFi-протокол"),
+    ("mining", "Майнинг"),
+    ("merchant_services", "Платёжный сервис"),
+    ("hosted_wallet", "Кастодиальный кошелёк"),
+    ("personal_wallet", "Личный кошелёк"),
+    ("marketplace", "Маркетплейс"),
+    ("smart_contract", "Смарт-контракт"),
+    ("infrastructure", "Инфраструктура"),
+    ("fees", "Комиссии"),
+    ("seized_funds", "Изъятые средства"),
+    ("institutional_platform", "Институциональная платформа"),
+    ("unnamed_service", "Неназванный сервис"),
+    ("other", "Другое"),
+    ("unknown", "Неизвестно"),
+    ("unmapped", "Категория поставщика без соответствия"),
+];
+
 /// key, English, Russian.
 pub const TEXTS: &[(&str, &str, &str)] = &[
     ("cabinet", "Personal cabinet", "Личный кабинет"),
@@ -295,6 +348,35 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("weak_password", "Choose a stronger password: at least 12 characters, not easy to guess and not your e-mail.", "Выберите пароль надёжнее: не менее 12 символов, не простой и не совпадающий с адресом почты."),
     ("send_reset", "Send a password reset link", "Отправить ссылку для сброса пароля"),
     ("reset_sent", "A link to set a new password was sent to the account's e-mail.", "Ссылка для установки нового пароля отправлена на почту аккаунта."),
+    ("unit_d", "d", "д"),
+    ("not_registered", "not registered", "не зарегистрирован"),
+    ("choose_assignee", "Choose whom to assign the cases to.", "Выберите, кому назначить кейсы."),
+    ("choose_cases", "Tick the cases to assign.", "Отметьте кейсы, которые нужно назначить."),
+    ("assign_failed", "A case could not be assigned; nothing after it was.", "Кейс не удалось назначить; следующие за ним не назначены."),
+    ("band_low", "low", "низкий"),
+    ("band_medium", "medium", "средний"),
+    ("band_high", "high", "высокий"),
+    ("band_critical", "critical", "критический"),
+    ("age", "Age", "Возраст"),
+    ("score", "Score", "Балл"),
+    ("search", "Search", "Поиск"),
+    ("search_hint", "Case or order number, external id, transaction id, address or customer e-mail", "Номер кейса или заявки, внешний номер, транзакция, адрес или почта клиента"),
+    ("sort", "Sort", "Сортировка"),
+    ("sort_deadline", "Deadline first", "Сначала срочные"),
+    ("sort_newest", "Newest first", "Сначала новые"),
+    ("sort_oldest", "Oldest first", "Сначала старые"),
+    ("sort_score", "Highest score first", "Сначала с высоким баллом"),
+    ("mine", "Mine", "Мои"),
+    ("answered_by_customer", "Answered by the customer", "Клиент ответил"),
+    ("review_due", "review due", "проверить до"),
+    ("assign_to", "Assign the ticked cases to", "Назначить отмеченные кейсы"),
+    ("assign", "Assign", "Назначить"),
+    ("page_of", "Page", "Страница"),
+    ("of", "of", "из"),
+    ("cases_found", "cases", "кейсов"),
+    ("previous", "Previous", "Назад"),
+    ("next_page", "Next", "Далее"),
+    ("pick", "Select", "Выбрать"),
     ("unit_h", "h", "ч"),
     ("unit_min", "min", "мин"),
     ("st_awaiting_deposit", "Waiting for your payment", "Ожидаем оплату"),

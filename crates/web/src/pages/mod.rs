@@ -9,6 +9,7 @@ mod kyc;
 mod login;
 mod office;
 mod precheck;
+mod queue;
 mod recover;
 pub mod viewer;
 mod views;
@@ -94,6 +95,7 @@ pub const PAGES: &[Page] = &[
     page("GET", "/office/mfa", Access::StaffPending),
     page("POST", "/office/mfa/confirm", Access::StaffPending),
     page("GET", "/office", Access::Staff(Some(Permission::CasesRead))),
+    page("POST", "/office/cases/assign", Access::Staff(Some(Permission::CasesDecide))),
     page("GET", "/office/precheck", Access::Staff(Some(Permission::AddressPrecheck))),
     page("POST", "/office/precheck", Access::Staff(Some(Permission::AddressPrecheck))),
     page("GET", "/office/staff", Access::Staff(Some(Permission::StaffManage))),
@@ -164,7 +166,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/login/code", get(login::code_form::<true>).post(login::code::<true>))
         .route("/office/mfa", get(login::mfa::<true>))
         .route("/office/mfa/confirm", post(login::mfa_confirm::<true>))
-        .route("/office", get(office::dashboard))
+        .route("/office", get(queue::dashboard))
+        .route("/office/cases/assign", post(queue::bulk_assign))
         .route("/office/precheck", get(precheck::office_form).post(precheck::office_check))
         .route("/office/staff", get(admin::staff).post(admin::create_staff))
         .route("/office/staff/{id}", post(admin::change_staff))

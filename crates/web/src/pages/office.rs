@@ -1,101 +1,32 @@
 //! The staff back-office: the case queue and the staff list.
 
 use super::guard::Viewer;
-use super::views::{self, render, Frame};
+use super::views::{self, render, unavailable, Frame};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use custos_app::model::{CaseActionRequest, CaseFilter, DecisionRequest, RequestKind};
+use custos_app::model::{CaseActionRequest, DecisionRequest, RequestKind};
 use custos_app::queries::CaseFile;
 use custos_app::{AppError, ErrorCode};
 use custos_domain::access::{mask_email, Permission};
 use custos_domain::status::{CaseStatus, DecisionStatus, RefundStatus, ReplyStatus};
-use custos_domain::Action;
 use serde::Deserialize;
 use uuid::Uuid;
 
-pub struct CaseRow {
-    pub id: String,
-    pub number: i64,
-    pub action: &'static str,
-    pub reason: String,
-    pub due: views::Due,
-    pub open: bool,
-}
-
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-struct Dashboard {
-    f: Frame,
-    cases: Vec<CaseRow>,
-    /// (queue, open cases in it)
-    queues: Vec<(&'static str, usize)>,
-    /// (status, action, overdue only) as filtered.
-    selected: (String, String, bool),
-    /// Open appeals: (case id, due, overdue).
-    appeals: Vec<(String, String, bool)>,
-    /// Open appeals of a suspension: (customer id, due, overdue).
-    standing_appeals: Vec<(String, String, bool)>,
-}
-
-fn unavailable(v: &Viewer, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "a back-office page failed");
-    views::message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error")
-}
-
-#[derive(Deserialize, Default)]
-pub struct CaseQuery {
-    status: Option<String>,
-    action: Option<String>,
-    overdue: Option<String>,
-}
-
-/// The queue: cases (open ones by default), the earliest deadline (so the overdue) first, with
-/// counts per queue.
-pub async fn dashboard(
-    State(s): State<AppState>,
-    Extension(v): Extension<Viewer>,
-    Query(q): Query<CaseQuery>,
-) -> Response {
-    let now = s.app.now_ms();
-    let status = match q.status.as_deref() {
-        Some("closed") => Some(CaseStatus::Closed),
-        Some("any") => None,
-        _ => Some(CaseStatus::Open),
-    };
-    let action = q.action.as_deref().and_then(Action::parse);
-    let overdue = q.overdue.as_deref() == Some("1");
-    let filter = CaseFilter { status, action, due_before_ms: overdue.then_some(now), limit: 500 };
-    let all_open = CaseFilter { status: Some(CaseStatus::Open), limit: 10_000, ..Default::default() };
-    let (cases, open) = match tokio::join!(s.app.queries().cases(&filter), s.app.queries().cases(&all_open)) {
-        (Ok(c), Ok(o)) => (c, o),
-        (Err(e), _) | (_, Err(e)) => return unavailable(&v, e),
-    };
-    let count = |a: Action| open.iter().filter(|c| c.action == a).count();
-    let queues = vec![
-        ("review", count(Action::Review)),
-        ("hold", count(Action::Hold)),
-        ("reject", count(Action::Reject)),
-        ("overdue", open.iter().filter(|c| c.due_at_ms <= now).count()),
-    ];
-    let cases = cases
-        .into_iter()
-        .map(|c| CaseRow {
-            id: c.id.to_string(),
-            number: c.number,
-            action: c.action.as_str(),
-            reason: c.reasons.iter().map(|r| r.describe()).collect::<Vec<_>>().join("; "),
-            due: views::Due::new(c.due_at_ms, now, v.lang),
-            open: c.status == CaseStatus::Open,
-        })
-        .collect();
+/// The open appeals of orders (case id, due, overdue) and of suspensions (customer id, due,
+/// overdue), for the queue.
+pub async fn open_appeals(
+    s: &AppState,
+    now: i64,
+    lang: super::i18n::Lang,
+) -> (Vec<(String, String, bool)>, Vec<(String, String, bool)>) {
     let mut appeals = Vec::new();
     for a in s.app.appeals().open_appeals().await.unwrap_or_default() {
-        if let Some(case) = latest_case(&s, a.order_id).await {
-            let due = format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now, v.lang));
+        if let Some(case) = latest_case(s, a.order_id).await {
+            let due = format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now, lang));
             appeals.push((case.to_string(), due, a.due_at_ms <= now));
         }
     }
@@ -103,17 +34,11 @@ pub async fn dashboard(
     for a in s.app.appeals().open_standing_appeals().await.unwrap_or_default() {
         let customer = s.app.queries().customer_by_index(&a.email_index).await.ok().flatten();
         if let Some(c) = customer {
-            let due = format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now, v.lang));
+            let due = format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now, lang));
             standing_appeals.push((c.id.to_string(), due, a.due_at_ms <= now));
         }
     }
-    let f = Frame::new(&v, true, "/office");
-    let selected = (
-        filter.status.map_or("any", CaseStatus::as_str).to_owned(),
-        action.map(|a| a.as_str()).unwrap_or_default().to_owned(),
-        overdue,
-    );
-    render(StatusCode::OK, Dashboard { f, cases, queues, selected, appeals, standing_appeals })
+    (appeals, standing_appeals)
 }
 
 pub struct CaseHead {

@@ -89,6 +89,12 @@ pub fn message(lang: Lang, status: StatusCode, key: &'static str) -> Response {
     render(status, Message { f, key, link: None })
 }
 
+/// A page failed on our side: logged, and a plain "try later" for the reader.
+pub fn unavailable(v: &Viewer, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "a page failed");
+    message(v.lang, StatusCode::SERVICE_UNAVAILABLE, "error")
+}
+
 /// A page with one sentence and a link onward, in the viewer's frame.
 pub fn notice(f: Frame, status: StatusCode, key: &'static str, link: Option<(&'static str, &'static str)>) -> Response {
     render(status, Message { f, key, link })
@@ -243,6 +249,16 @@ pub fn network_key(network: custos_domain::Network) -> &'static str {
         custos_domain::Network::Bitcoin => "net_bitcoin",
         custos_domain::Network::Ethereum => "net_ethereum",
         custos_domain::Network::Tron => "net_tron",
+    }
+}
+
+/// The text key of a risk band.
+pub fn band_key(band: custos_domain::RiskBand) -> &'static str {
+    match band {
+        custos_domain::RiskBand::Low => "band_low",
+        custos_domain::RiskBand::Medium => "band_medium",
+        custos_domain::RiskBand::High => "band_high",
+        custos_domain::RiskBand::Critical => "band_critical",
     }
 }
 
