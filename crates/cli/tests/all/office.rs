@@ -654,3 +654,121 @@ both!(sec14_an_officer_requests_a_verification_the_customer_sees_it_and_the_offi
     let answered = audit.iter().find(|e| e.action == "standing_appeal.answered").expect("audited");
     assert!(answered.data.contains("\"reinstated\":true"), "{}", answered.data);
 });
+
+both!(issue_15_the_queue_searches_filters_pages_and_assigns_in_bulk, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = client();
+    let olga = staff(&t, "olga@example.com", Role::Officer).await;
+    let oleg = staff(&t, "oleg@example.com", Role::Officer).await;
+    let accounts = t.app.accounts();
+    accounts.register_customer("nina@example.com", PASSWORD, "en").await.unwrap();
+    let link = t.mailer.last_to("nina@example.com").unwrap().body;
+    accounts.confirm_email(link.split("token=").nth(1).unwrap().split_whitespace().next().unwrap()).await.unwrap();
+    // Nina's held order (an external id, a gambling source), a sanctioned one, and fifty more.
+    let (_, order) = post(
+        &c,
+        format!("{base}/api/v1/orders"),
+        &key,
+        json!({"customer_email": "nina@example.com", "external_id": "EX-77",
+               "pay": {"network": "ethereum", "asset": "ETH", "amount": "2500000000000000000"},
+               "receive": {"network": "bitcoin", "asset": "BTC", "amount": "10", "address": CLEAN_BTC}}),
+    )
+    .await;
+    let txid = format!("0x{}", "a1".repeat(32));
+    let (_, dep) = post(
+        &c,
+        format!("{base}/api/v1/deposits"),
+        &key,
+        json!({"network": "ethereum", "asset": "ETH", "address": order["deposit"]["address"], "index": 0,
+               "amount": "2500000000000000000", "txid": txid, "sources": [GAMBLING_ETH]}),
+    )
+    .await;
+    let nina_case = dep["case"]["number"].as_i64().unwrap();
+    let (_, sanctioned) = order_with_deposit(&c, &base, &key, None, SANCTIONED_ETH, 0xb2).await;
+    assert_eq!(sanctioned["order"]["status"], "rejected");
+    for i in 0..50u8 {
+        order_with_deposit(&c, &base, &key, None, GAMBLING_ETH, i).await;
+    }
+    let rows = |page: &str| page.matches("class=\"case-row\"").count();
+
+    // Pages of 50 with the total.
+    let (_, page) = olga.get(&c, format!("{base}/office")).await;
+    assert_eq!(rows(&page), 50);
+    assert!(page.contains("52 cases · Page 1 of 2") && page.contains("id=\"next-page\""), "{page}");
+    let (_, page) = olga.get(&c, format!("{base}/office?page=2")).await;
+    assert_eq!(rows(&page), 2);
+    assert!(page.contains("id=\"prev-page\""));
+
+    // Search: the case number, the external id, the txid in capitals, the customer's e-mail.
+    for q in [nina_case.to_string(), "EX-77".into(), txid.to_uppercase().replace("0X", "0x"), "Nina@Example.com".into()]
+    {
+        let url = reqwest::Url::parse_with_params(&format!("{base}/office"), [("q", &q)]).unwrap().to_string();
+        let (_, page) = olga.get(&c, url).await;
+        assert_eq!(rows(&page), 1, "{q}");
+        assert!(page.contains(&format!("№ {nina_case}")), "{q}");
+        assert!(page.contains("ni***@ex***.com") && page.contains("2.5 ETH") && page.contains("Gambling"), "{q}");
+    }
+    // A source address finds every case it paid into.
+    let (_, page) = olga.get(&c, format!("{base}/office?q={}", GAMBLING_ETH.to_lowercase())).await;
+    assert!(page.contains("51 cases"), "{page}");
+
+    // Filters: category, network, and the sanctioned one says its customer is unknown.
+    let (_, page) = olga.get(&c, format!("{base}/office?category=sanctions")).await;
+    assert_eq!(rows(&page), 1);
+    assert!(page.contains("Sanctions") && page.contains(&format!("№ {}", sanctioned["case"]["number"])));
+    let (_, page) = olga.get(&c, format!("{base}/office?network=bitcoin")).await;
+    assert!(page.contains("id=\"no-cases\""));
+
+    // Bulk assignment to Oleg; "mine" is his list; the assignee reads by name.
+    let staff = t.store.list_accounts(AccountKind::Staff).await.unwrap();
+    let oleg_id = staff.iter().find(|a| accounts.email_of(a).unwrap() == "oleg@example.com").unwrap().id;
+    let cases: Vec<String> = t
+        .app
+        .queries()
+        .queue(&custos_app::model::QueueQuery { limit: 2, ..Default::default() })
+        .await
+        .unwrap()
+        .rows
+        .iter()
+        .map(|r| r.case.id.to_string())
+        .collect();
+    let mut form = vec![("assignee", oleg_id.to_string()), ("back", "/office".into())];
+    form.extend(cases.iter().map(|id| ("case", id.clone())));
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _) = olga.post(&c, format!("{base}/office/cases/assign"), &form).await;
+    assert!(status.is_redirection(), "post, then back to the queue: {status}");
+    let (_, page) = oleg.get(&c, format!("{base}/office?assignee=mine")).await;
+    assert_eq!(rows(&page), 2);
+    assert!(page.contains("oleg@example.com") && !page.contains("staff:"), "names, not ids");
+    let (status, page) =
+        olga.post(&c, format!("{base}/office/cases/assign"), &[("assignee", &oleg_id.to_string())]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Tick the cases to assign"), "a refusal is shown");
+
+    // The customer's answer and its 48-hour review deadline show in the queue.
+    let case_id = uuid::Uuid::parse_str(dep["case"]["id"].as_str().unwrap()).unwrap();
+    let request = t
+        .app
+        .requests()
+        .request_from_customer(case_id, custos_app::model::RequestKind::SourceOfFunds, "Where from?", "staff:x")
+        .await
+        .unwrap();
+    let nina = t.store.list_accounts(AccountKind::Customer).await.unwrap().remove(0);
+    t.app.requests().answer_request_with(request.id, "Salary", vec![], &format!("customer:{}", nina.id)).await.unwrap();
+    let (_, page) = olga.get(&c, format!("{base}/office?answered=1")).await;
+    assert_eq!(rows(&page), 1);
+    assert!(
+        page.contains("Answered by the customer") && page.contains("review due") && page.contains("48 h"),
+        "{page}"
+    );
+
+    // In Russian: categories and outcomes translated.
+    let r = c
+        .get(format!("{base}/office?q={nina_case}"))
+        .header("cookie", format!("{}; custos_lang=ru", olga.cookie_header()))
+        .send()
+        .await
+        .unwrap();
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Азартные игры") && page.contains("Очередь кейсов") && page.contains("2,5 ETH"), "{page}");
+});
