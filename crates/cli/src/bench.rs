@@ -464,28 +464,53 @@ async fn pages(
     let (staff_token, _) = accounts.confirm_mfa(&auth, &staff_token, &code, "127.0.0.1").await.map_err(fail)?;
 
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().map_err(|e| e.to_string())?;
+    let staff_cookie = format!("__Host-custos_staff={staff_token}");
     let (queue, queue_s) =
-        views_of(&client, format!("{base}/office"), format!("__Host-custos_staff={staff_token}"), views, concurrency)
-            .await?;
+        views_of(&client, format!("{base}/office"), staff_cookie.clone(), views, concurrency).await?;
+    // The queue searched (one transaction id; the customer's e-mail, which matches every case)
+    // and filtered and sorted on a deep page.
+    let txid = format!("0x{}", custos_crypto::sha256_hex(format!("pages-{}", cases / 2).as_bytes()));
+    let searched = [format!("{base}/office?q={txid}"), format!("{base}/office?q=bench.customer%40example.com")];
+    let filtered =
+        format!("{base}/office?status=open&action=reject&category=sanctions&network=ethereum&sort=score&page=3");
+    let (mut search, mut search_s) = (Vec::new(), 0.0);
+    for url in searched {
+        let (t, s) = views_of(&client, url, staff_cookie.clone(), views / 2, concurrency).await?;
+        search.extend(t);
+        search_s += s;
+    }
+    let (filter, filter_s) = views_of(&client, filtered, staff_cookie, views, concurrency).await?;
     let (orders, orders_s) =
         views_of(&client, format!("{base}/cabinet"), format!("__Host-custos_customer={token}"), views, concurrency)
             .await?;
     let (login_p50, login_p99) = percentiles(login_ms);
     let (queue_p50, queue_p99) = percentiles(queue);
+    let (search_p50, search_p99) = percentiles(search);
+    let (filter_p50, filter_p99) = percentiles(filter);
     let (orders_p50, orders_p99) = percentiles(orders);
     let (queue_rate, orders_rate) = (views as f64 / queue_s, views as f64 / orders_s);
+    let (search_rate, filter_rate) = ((views / 2 * 2) as f64 / search_s, views as f64 / filter_s);
     if json_out {
         println!(
             "{}",
             json!({"bench": "pages", "database": database, "cases": cases, "concurrency": concurrency,
                    "login_p50_ms": login_p50, "login_p99_ms": login_p99,
                    "queue_per_sec": queue_rate.round(), "queue_p50_ms": queue_p50, "queue_p99_ms": queue_p99,
+                   "queue_search_per_sec": search_rate.round(), "queue_search_p50_ms": search_p50,
+                   "queue_search_p99_ms": search_p99, "queue_filter_per_sec": filter_rate.round(),
+                   "queue_filter_p50_ms": filter_p50, "queue_filter_p99_ms": filter_p99,
                    "orders_per_sec": orders_rate.round(), "orders_p50_ms": orders_p50, "orders_p99_ms": orders_p99})
         );
     } else {
         println!("custos bench pages ({database}; {cases} open cases, {cases} orders of one customer, concurrency {concurrency})");
         println!("  login (Argon2id + session)  p50 {login_p50:>8.1} ms   p99 {login_p99:>8.1} ms");
         println!("  /office queue     {queue_rate:>8.0} pages/s   p50 {queue_p50:>8.1} ms   p99 {queue_p99:>8.1} ms");
+        println!(
+            "    searched        {search_rate:>8.0} pages/s   p50 {search_p50:>8.1} ms   p99 {search_p99:>8.1} ms"
+        );
+        println!(
+            "    filtered, p. 3  {filter_rate:>8.0} pages/s   p50 {filter_p50:>8.1} ms   p99 {filter_p99:>8.1} ms"
+        );
         println!(
             "  /cabinet orders   {orders_rate:>8.0} pages/s   p50 {orders_p50:>8.1} ms   p99 {orders_p99:>8.1} ms"
         );
