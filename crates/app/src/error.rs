@@ -82,6 +82,7 @@ error_codes! {
     InvalidName => "invalid_name",
     InvalidPath => "invalid_path",
     InvalidPolicy => "invalid_policy",
+    InvalidQuery => "invalid_query",
     InvalidScope => "invalid_scope",
     InvalidTxid => "invalid_txid",
     IssueDateRequired => "issue_date_required",

@@ -297,6 +297,7 @@ pub enum QueueSort {
     /// The earliest deadline first (the overdue on top): the default work order.
     #[default]
     Deadline,
+    /// The newest first (the highest number: numbers follow opening).
     Newest,
     Oldest,
     /// The highest risk score first.
@@ -349,7 +350,23 @@ pub struct QueueQuery {
     pub answered: bool,
     pub search: Option<QueueSearch>,
     pub sort: QueueSort,
+    /// Only cases numbered below this (a list's cursor, with the newest first).
+    pub before_number: Option<i64>,
     pub offset: i64,
+    pub limit: i64,
+}
+
+/// Orders for the API's list: filters, newest first, below a cursor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderListQuery {
+    pub external_id: Option<String>,
+    pub status: Option<OrderStatus>,
+    /// Created at or after.
+    pub created_after_ms: Option<i64>,
+    /// Created before.
+    pub created_before_ms: Option<i64>,
+    /// Only orders numbered below this (the cursor).
+    pub before_number: Option<i64>,
     pub limit: i64,
 }
 

@@ -119,6 +119,11 @@ impl Queries {
         Ok(self.repos.cases.list_cases(filter).await?)
     }
 
+    /// Orders for the API's list, the newest first.
+    pub async fn list_orders(&self, query: &OrderListQuery) -> Result<Vec<OrderRecord>, AppError> {
+        Ok(self.repos.orders.list_orders(query).await?)
+    }
+
     /// A page of the case queue.
     pub async fn queue(&self, query: &QueueQuery) -> Result<QueuePage, AppError> {
         Ok(self.repos.cases.queue(query).await?)

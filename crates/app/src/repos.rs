@@ -343,6 +343,8 @@ pub trait OrderRepo: Send + Sync {
     async fn apply_order_events(&self, write: &OrderEventWrite) -> StoreResult<OrderRecord>;
     /// A customer's orders (by the blind index of the e-mail), newest first.
     async fn orders_of_customer(&self, email_index: &str, limit: i64) -> StoreResult<Vec<OrderRecord>>;
+    /// Orders matching `query`, the newest (highest number) first.
+    async fn list_orders(&self, query: &OrderListQuery) -> StoreResult<Vec<OrderRecord>>;
     /// Orders still awaiting their deposit that were created before `before_ms`.
     async fn orders_awaiting_deposit_before(&self, before_ms: i64) -> StoreResult<Vec<Uuid>>;
     async fn get_deposit(&self, id: Uuid) -> StoreResult<Option<DepositRecord>>;

@@ -466,6 +466,22 @@ impl OrderRepo for SqlStore {
         self.read_all(sqlx::query(&sql).bind(email_index).bind(limit), rows::order).await
     }
 
+    async fn list_orders(&self, q: &OrderListQuery) -> StoreResult<Vec<OrderRecord>> {
+        // Unused conditions compare a parameter with its "off" value.
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE ($1 = '' OR external_id = $1) AND ($2 = '' OR status = $2) \
+             AND created_at_ms >= $3 AND created_at_ms < $4 AND number < $5 ORDER BY number DESC LIMIT $6"
+        );
+        let query = sqlx::query(&sql)
+            .bind(q.external_id.clone().unwrap_or_default())
+            .bind(q.status.map(|s| s.as_str()).unwrap_or_default())
+            .bind(q.created_after_ms.unwrap_or(i64::MIN))
+            .bind(q.created_before_ms.unwrap_or(i64::MAX))
+            .bind(q.before_number.unwrap_or(i64::MAX))
+            .bind(q.limit);
+        self.read_all(query, rows::order).await
+    }
+
     async fn get_deposit(&self, id: Uuid) -> StoreResult<Option<DepositRecord>> {
         let sql = format!("SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE id = $1");
         self.read_one(sqlx::query(&sql).bind(id.to_string()), rows::deposit).await

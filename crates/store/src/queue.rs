@@ -31,12 +31,12 @@ const QUEUE: &str = "SELECT c.id, c.number, c.order_id, c.deposit_id, c.action, 
        AND ($8 < 0 OR c.number = $8 OR o.number = $8) \
        AND ($9 = '' OR o.external_id = $9 OR o.deposit_address = $9 OR EXISTS (SELECT 1 FROM deposits d2 \
             WHERE d2.order_id = o.id AND (d2.txid = $9 OR d2.sources LIKE $10))) \
-       AND ($11 = '' OR o.customer_email_index = $11)";
+       AND ($11 = '' OR o.customer_email_index = $11) AND c.number < $14";
 
 fn order_by(sort: QueueSort) -> &'static str {
     match sort {
         QueueSort::Deadline => " ORDER BY c.due_at_ms, c.number",
-        QueueSort::Newest => " ORDER BY c.opened_at_ms DESC, c.number DESC",
+        QueueSort::Newest => " ORDER BY c.number DESC",
         QueueSort::Oldest => " ORDER BY c.opened_at_ms, c.number",
         QueueSort::Score => " ORDER BY COALESCE(s.score_hundredths, -1) DESC, c.due_at_ms, c.number",
     }
@@ -99,7 +99,8 @@ impl SqlStore {
             .bind(source)
             .bind(email)
             .bind(q.limit)
-            .bind(q.offset);
+            .bind(q.offset)
+            .bind(q.before_number.unwrap_or(i64::MAX));
         let rows = self.read_all(query, queue_row).await?;
         let total = rows.first().map_or(0, |r| r.1);
         Ok(QueuePage { rows: rows.into_iter().map(|r| r.0).collect(), total })

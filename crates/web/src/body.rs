@@ -307,6 +307,36 @@ impl From<&OrderRecord> for OrderSummary {
     }
 }
 
+/// A page of orders, the newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderList {
+    pub items: Vec<OrderSummary>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of cases, the newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseList {
+    pub items: Vec<Case>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Cuts `items` (fetched one more than `limit`) to a page and says where the next one starts.
+pub fn page<T, B>(
+    mut items: Vec<T>,
+    limit: i64,
+    number: impl Fn(&T) -> i64,
+    body: impl Fn(&T) -> B,
+) -> (Vec<B>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = if more { items.last().map(|i| number(i).to_string()) } else { None };
+    (items.iter().map(body).collect(), next)
+}
+
 /// A deadline a case runs on.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CaseDeadline {
@@ -729,6 +759,8 @@ pub fn schemas() -> Vec<(String, utoipa::openapi::RefOr<Schema>)> {
     add::<PayoutRequested>(&mut all);
     add::<CaseFile>(&mut all);
     add::<Case>(&mut all);
+    add::<OrderList>(&mut all);
+    add::<CaseList>(&mut all);
     add::<Decision>(&mut all);
     add::<CustomerRequestBody>(&mut all);
     add::<CardRegistered>(&mut all);

@@ -111,6 +111,104 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+// ---------------------------------------------------------------- lists
+
+/// The most items a list returns at once, and the default.
+pub const LIST_MAX: i64 = 200;
+pub const LIST_DEFAULT: i64 = 50;
+
+fn bad_query(detail: impl Into<String>) -> Problem {
+    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidQuery, detail)
+}
+
+/// A list's query string as pairs; a later repeat of a parameter wins, unknown ones are ignored.
+fn query_pairs(raw: Option<&str>) -> std::collections::HashMap<String, String> {
+    form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect()
+}
+
+/// `limit` (1 to 200, 50 when absent) and `cursor` (the `next_cursor` of the page before).
+fn page_of(q: &std::collections::HashMap<String, String>) -> Result<(i64, Option<i64>), Problem> {
+    let limit = match q.get("limit") {
+        None => LIST_DEFAULT,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=LIST_MAX).contains(l))
+            .ok_or_else(|| bad_query(format!("limit: a whole number from 1 to {LIST_MAX}")))?,
+    };
+    let cursor = match q.get("cursor") {
+        None => None,
+        Some(c) => Some(
+            c.parse::<i64>()
+                .ok()
+                .filter(|c| *c > 0)
+                .ok_or_else(|| bad_query("cursor: the next_cursor of a page before, as given"))?,
+        ),
+    };
+    Ok((limit, cursor))
+}
+
+fn moment(q: &std::collections::HashMap<String, String>, name: &str) -> Result<Option<i64>, Problem> {
+    q.get(name)
+        .map(|v| {
+            time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
+                .ok_or_else(|| bad_query(format!("{name}: an RFC 3339 date-time, e.g. 2026-01-01T00:00:00Z")))
+        })
+        .transpose()
+}
+
+/// `GET /api/v1/orders`: filters and the page, one more than the page asked for (to know
+/// whether there is a next one).
+pub fn order_list(raw: Option<&str>) -> Result<custos_app::model::OrderListQuery, Problem> {
+    let q = query_pairs(raw);
+    let (limit, before_number) = page_of(&q)?;
+    let external_id = q.get("external_id").cloned();
+    if external_id.as_ref().is_some_and(|x| x.is_empty() || x.chars().count() > 200) {
+        return Err(bad_query("external_id: 1 to 200 characters"));
+    }
+    let status = q
+        .get("status")
+        .map(|s| s.parse::<custos_domain::OrderStatus>().map_err(|_| bad_query("status: an order status")))
+        .transpose()?;
+    Ok(custos_app::model::OrderListQuery {
+        external_id,
+        status,
+        created_after_ms: moment(&q, "created_after")?,
+        created_before_ms: moment(&q, "created_before")?,
+        before_number,
+        limit: limit + 1,
+    })
+}
+
+/// `GET /api/v1/cases`: filters and the page, one more than asked for.
+pub fn case_list(raw: Option<&str>) -> Result<custos_app::model::QueueQuery, Problem> {
+    use custos_domain::status::CaseStatus;
+    let q = query_pairs(raw);
+    let (limit, before_number) = page_of(&q)?;
+    let status = q
+        .get("status")
+        .map(|s| s.parse::<CaseStatus>().map_err(|_| bad_query("status: open or closed")))
+        .transpose()?;
+    let action = q
+        .get("opened_because")
+        .map(|a| {
+            custos_domain::Action::parse(a)
+                .filter(|a| *a != custos_domain::Action::Proceed)
+                .ok_or_else(|| bad_query("opened_because: review, hold or reject"))
+        })
+        .transpose()?;
+    Ok(custos_app::model::QueueQuery {
+        status,
+        action,
+        sort: custos_app::model::QueueSort::Newest,
+        before_number,
+        limit: limit + 1,
+        ..Default::default()
+    })
+}
+
 // ---------------------------------------------------------------- screenings
 
 #[derive(Debug, Deserialize)]

@@ -38,6 +38,16 @@ fn operation(operation_id: &str) -> (Option<&'static str>, Value) {
                    "409": p("customer_restricted: the customer may not start an exchange now; network_not_configured")}),
         ),
         "getOrder" => (None, json!({"200": of::<body::Order>("The order, with the requests to the customer")})),
+        "listOrders" => (
+            None,
+            json!({"200": of::<body::OrderList>("A page of orders, the newest first"),
+                   "422": p("invalid_query: a parameter is not what it should be; `detail` names it")}),
+        ),
+        "listCases" => (
+            None,
+            json!({"200": of::<body::CaseList>("A page of cases, the newest first"),
+                   "422": p("invalid_query: a parameter is not what it should be; `detail` names it")}),
+        ),
         "reportDeposit" => (
             Some("DepositRequest"),
             json!({
@@ -100,6 +110,50 @@ fn operation(operation_id: &str) -> (Option<&'static str>, Value) {
     }
 }
 
+/// The query parameters of a list operation.
+fn query_parameters(operation_id: &str) -> Vec<Value> {
+    let q = |name: &str, schema: Value, description: &str| json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description});
+    let page = [
+        q("limit", json!({"type": "integer", "minimum": 1, "maximum": 200, "default": 50}), "Items on the page"),
+        q(
+            "cursor",
+            json!({"type": "string", "pattern": "^[1-9][0-9]{0,17}$"}),
+            "The `next_cursor` of the page before, as given",
+        ),
+    ];
+    let mut params = match operation_id {
+        "listOrders" => vec![
+            q(
+                "external_id",
+                json!({"type": "string", "minLength": 1, "maxLength": 200}),
+                "The exchange's own order id",
+            ),
+            q(
+                "status",
+                json!({"type": "string", "enum": custos_domain::OrderStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()}),
+                "Orders in this status",
+            ),
+            q("created_after", json!({"type": "string", "format": "date-time"}), "Created at or after this moment"),
+            q("created_before", json!({"type": "string", "format": "date-time"}), "Created before this moment"),
+        ],
+        "listCases" => vec![
+            q(
+                "status",
+                json!({"type": "string", "enum": custos_domain::status::CaseStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()}),
+                "Cases in this status",
+            ),
+            q(
+                "opened_because",
+                json!({"type": "string", "enum": ["review", "hold", "reject"]}),
+                "Cases opened by this decision",
+            ),
+        ],
+        _ => return Vec::new(),
+    };
+    params.extend(page);
+    params
+}
+
 /// Adds `description` to a response already documented (its problem codes), or documents it.
 fn also(responses: &mut Value, status: &str, description: &str) {
     let joined = match responses.get(status).and_then(|r| r["description"].as_str()) {
@@ -126,7 +180,7 @@ pub fn document(routes: &[RouteSpec]) -> Value {
             also(&mut responses, "403", "forbidden: the API key lacks the required scope");
             also(&mut responses, "503", "service_unavailable: the database is unavailable; retry");
         }
-        let mut parameters = Vec::new();
+        let mut parameters = query_parameters(route.operation_id);
         if route.method == "POST" && route.scope.is_some() {
             parameters.push(json!({
                 "name": "Idempotency-Key", "in": "header", "required": false,

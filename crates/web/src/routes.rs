@@ -6,7 +6,7 @@ use crate::problem::Problem;
 pub use crate::route::RouteSpec;
 use crate::state::AppState;
 use crate::{body, dto};
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json, Router};
 use custos_app::model::Scope;
@@ -49,11 +49,13 @@ macro_rules! api_routes {
 api_routes! {
     POST "/api/v1/screenings", ScreeningsCreate, createScreening => create_screening, "Pre-check an address before creating an order (PRE-1)";
     POST "/api/v1/orders", OrdersCreate, createOrder => create_order, "Create an order and get its one-time deposit address (ADDR-1)";
+    GET "/api/v1/orders", OrdersRead, listOrders => list_orders, "Orders, the newest first: by external id, status and creation time, a page at a time (cursor)";
     GET "/api/v1/orders/{id}", OrdersRead, getOrder => get_order, "An order with its deposits, screenings, cases and deadlines";
     POST "/api/v1/orders/{id}/card", OrdersCreate, registerCard => register_card, "The bank card paying for an order (KYC-4): kept by its ends and a keyed hash only";
     POST "/api/v1/deposits", DepositsCreate, reportDeposit => report_deposit, "Report an incoming transfer; it is screened and decided at once (RISK-1, FLOW-1)";
     POST "/api/v1/orders/{id}/payout", PayoutsManage, requestPayout => request_payout, "Pay an accepted order out: its destination is screened first (ADDR-4, ADDR-5)";
     POST "/api/v1/orders/{id}/payout/complete", PayoutsManage, completePayout => complete_payout, "Record the payout's on-chain transaction id";
+    GET "/api/v1/cases", CasesManage, listCases => list_cases, "Cases, the newest first: by status and the decision that opened them, a page at a time (cursor)";
     GET "/api/v1/cases/{id}", CasesManage, getCase => get_case, "A case: its reasons, deadline, evidence (screenings), requests to the customer and decisions";
     POST "/api/v1/cases/{id}/decisions", CasesManage, decide => decide, "Release a review case or freeze; refunds and releases of held or rejected funds are decided and approved by two officers in the back-office (four-eyes)";
     POST "/api/v1/cases/{id}/actions", CasesManage, caseAction => case_action, "Assign, note (stored encrypted), escalate, extend the deadline (SLA-2) or close a case";
@@ -135,6 +137,20 @@ pub async fn create_order(
 ) -> ApiResult<body::Order> {
     let order = state.app.intake().create_order(req.parse()?, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(body::Order::new(&order))))
+}
+
+pub async fn list_orders(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<body::OrderList> {
+    let query = dto::order_list(raw.as_deref())?;
+    let orders = state.app.queries().list_orders(&query).await?;
+    let (items, next_cursor) = body::page(orders, query.limit - 1, |o| o.number, |o| body::OrderSummary::from(o));
+    Ok((StatusCode::OK, Json(body::OrderList { items, next_cursor })))
+}
+
+pub async fn list_cases(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<body::CaseList> {
+    let query = dto::case_list(raw.as_deref())?;
+    let page = state.app.queries().queue(&query).await?;
+    let (items, next_cursor) = body::page(page.rows, query.limit - 1, |r| r.case.number, |r| body::Case::from(&r.case));
+    Ok((StatusCode::OK, Json(body::CaseList { items, next_cursor })))
 }
 
 pub async fn get_order(State(state): State<AppState>, ApiPath(id): ApiPath) -> ApiResult<body::Order> {

@@ -316,3 +316,67 @@ both!(openapi_is_served_and_every_route_answers, |t: TestApp| async move {
         assert!(r.status().as_u16() < 500, "{} {}", route.method, route.path);
     }
 });
+
+both!(issue_15_orders_and_cases_are_listed_with_filters_and_a_cursor, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = Client::new();
+    let mut numbers = Vec::new();
+    for (i, source) in [GAMBLING_ETH, SANCTIONED_ETH, EXCHANGE_ETH].iter().enumerate() {
+        let (_, order) = post(
+            &c,
+            format!("{base}/api/v1/orders"),
+            &key,
+            json!({"external_id": format!("EX-{i}"),
+                   "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000"},
+                   "receive": {"network": "bitcoin", "asset": "BTC", "amount": "10", "address": CLEAN_BTC}}),
+        )
+        .await;
+        post(
+            &c,
+            format!("{base}/api/v1/deposits"),
+            &key,
+            json!({"network": "ethereum", "asset": "ETH", "address": order["deposit"]["address"], "index": 0,
+                   "amount": "1000", "txid": format!("0x{}", format!("{i:02}").repeat(32)), "sources": [source]}),
+        )
+        .await;
+        numbers.push(order["number"].as_i64().unwrap());
+    }
+    // The newest first, a page at a time.
+    let page = get(&c, format!("{base}/api/v1/orders?limit=2"), &key).await;
+    let got: Vec<i64> = page["items"].as_array().unwrap().iter().map(|o| o["number"].as_i64().unwrap()).collect();
+    assert_eq!(got, vec![numbers[2], numbers[1]]);
+    let cursor = page["next_cursor"].as_str().expect("a next page").to_owned();
+    let page = get(&c, format!("{base}/api/v1/orders?limit=2&cursor={cursor}"), &key).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"][0]["number"], numbers[0]);
+    assert!(page["next_cursor"].is_null(), "the last page");
+    // Filters.
+    let page = get(&c, format!("{base}/api/v1/orders?external_id=EX-1"), &key).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"][0]["status"], "rejected");
+    let page = get(&c, format!("{base}/api/v1/orders?status=accepted"), &key).await;
+    assert_eq!(page["items"][0]["external_id"], "EX-2");
+    let page = get(&c, format!("{base}/api/v1/orders?created_after=2030-01-01T00:00:00Z"), &key).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 0);
+    let page = get(&c, format!("{base}/api/v1/orders?created_before=2030-01-01T00:00:00%2B03:00"), &key).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    // Cases: two opened (hold, reject), filtered by the decision that opened them.
+    let page = get(&c, format!("{base}/api/v1/cases"), &key).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let page = get(&c, format!("{base}/api/v1/cases?opened_because=reject&status=open"), &key).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"][0]["opened_because"], "reject");
+    let page = get(&c, format!("{base}/api/v1/cases?limit=1"), &key).await;
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let next = get(&c, format!("{base}/api/v1/cases?limit=1&cursor={cursor}"), &key).await;
+    assert_ne!(next["items"][0]["id"], page["items"][0]["id"]);
+    assert!(next["next_cursor"].is_null());
+    // Bad parameters: a clear problem naming them.
+    for bad in ["limit=0", "limit=201", "cursor=abc", "status=lost", "created_after=yesterday", "external_id="] {
+        let r = c.get(format!("{base}/api/v1/orders?{bad}")).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(r.json::<Value>().await.unwrap()["code"], "invalid_query", "{bad}");
+    }
+    let r = c.get(format!("{base}/api/v1/cases?opened_because=proceed")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+});

@@ -196,6 +196,7 @@ pub fn query_of(s: &AppState, p: &QueueParams, me: &str, now: i64) -> QueueQuery
         answered: p.answered == "1",
         search: s.app.queries().queue_search(&p.q),
         sort: QueueSort::parse(&p.sort).unwrap_or_default(),
+        before_number: None,
         offset: (p.page() - 1) * PER_PAGE,
         limit: PER_PAGE,
     }
