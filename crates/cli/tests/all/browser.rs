@@ -307,7 +307,7 @@ async fn scenario(backend: Backend) {
     b.fill("#step-up-code", &c2).await;
     b.click("#step-up-submit").await;
     b.click(".approve").await;
-    assert_eq!(b.text("#order-status").await, "released");
+    assert_eq!(b.text("#order-status").await, "Released");
 
     // The customer sees the new status.
     r.login_with_code("cabinet", "dana@example.com", &secret).await;

@@ -159,14 +159,15 @@ both!(
         // A request on the customer's order reaches them by e-mail.
         let (order, dep) = order_with_deposit(&c, &base, &key, Some("frank@example.com"), GAMBLING_ETH, 0xef).await;
         let case = dep["case"]["id"].as_str().unwrap();
-        let (status, _) = officer
-            .post(
+        let (status, page) = officer
+            .submit(
                 &c,
                 format!("{base}/office/cases/{case}/request"),
                 &[("kind", "source_of_funds"), ("message", "Where from?")],
             )
             .await;
         assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("The request was sent to the customer."), "post, redirect, and say so");
         let mail = t.mailer.last_to("frank@example.com").unwrap();
         assert!(
             mail.subject.contains("information needed") && mail.body.contains(&format!("order № {}", order["number"]))
@@ -203,7 +204,7 @@ both!(
         let case = dep["case"]["id"].as_str().unwrap();
         let officer = staff(&t, "olga@example.com", Role::Officer).await;
         let (status, _) = officer
-            .post(&c, format!("{base}/office/cases/{case}/request"), &[("kind", "source_of_funds"), ("message", "?")])
+            .submit(&c, format!("{base}/office/cases/{case}/request"), &[("kind", "source_of_funds"), ("message", "?")])
             .await;
         assert_eq!(status, StatusCode::OK);
         let mail = t.mailer.last_to("ilya@example.com").unwrap();
@@ -495,19 +496,20 @@ both!(ref_1_an_officer_refunds_to_the_source_from_the_back_office_and_a_second_a
     let source = custos_domain::Address::parse(custos_domain::Network::Ethereum, GAMBLING_ETH).unwrap();
     assert!(page.contains(&format!("<option value=\"{}\">", source.as_str())), "the refund goes to a source");
     // Case work: take it, note, extend with a reason, escalate.
-    for (op, text, hours) in [
-        ("take", "", ""),
-        ("note", "called the exchange", ""),
-        ("extend", "waiting for the bank", "24"),
-        ("escalate", "", ""),
+    for (op, text, hours, done) in [
+        ("take", "", "", "The case is assigned to you."),
+        ("note", "called the exchange", "", "The note is added."),
+        ("extend", "waiting for the bank", "24", "The deadline is extended."),
+        ("escalate", "", "", "The case is escalated to the MLRO."),
     ] {
         let (status, page) =
-            officer.post(&c, format!("{url}/act"), &[("op", op), ("text", text), ("hours", hours)]).await;
+            officer.submit(&c, format!("{url}/act"), &[("op", op), ("text", text), ("hours", hours)]).await;
         assert_eq!(status, StatusCode::OK, "{op}: {page}");
-        assert!(page.contains(&format!("{op}: done")), "{op}: {page}");
+        assert!(page.contains(done), "{op}: {page}");
     }
     let (_, page) = officer.get(&c, url.clone()).await;
-    assert!(page.contains("officer") || page.contains("staff:"), "assigned");
+    assert!(page.contains("<span id=\"assignee\">olga@example.com</span>"), "assigned, by name: {page}");
+    assert!(!page.contains("staff:"), "no ids where names belong");
     let (_, bad) = officer.post(&c, format!("{url}/act"), &[("op", "extend"), ("text", "x"), ("hours", "many")]).await;
     assert!(bad.contains("hours: a whole number"));
     // REF-2: a refund follows the customer's KYC.
@@ -528,27 +530,28 @@ both!(ref_1_an_officer_refunds_to_the_source_from_the_back_office_and_a_second_a
         .await;
     assert!(page.contains("network fee"), "{page}");
     let (_, page) = officer
-        .post(
+        .submit(
             &c,
             format!("{url}/decide"),
             &[("kind", "refund"), ("to_address", source.as_str()), ("network_fee", "21000")],
         )
         .await;
     assert!(page.contains("four eyes"), "{page}");
+    assert!(page.contains("id=\"awaiting-approval\"") && !page.contains("id=\"decide\""), "no second decision");
     let mlro = staff(&t, "max@example.com", Role::SeniorOfficer).await;
     let decision = t.store.decisions_of_case(uuid::Uuid::parse_str(&case).unwrap()).await.unwrap().remove(0);
     let (_, page) = mlro.post(&c, format!("{base}/office/decisions/{}/approve", decision.id), &[]).await;
     assert!(page.contains("Enter your code again"), "approving a refund needs a step-up");
     step_up(&t, &c, &base, &mlro).await;
-    let (_, page) = mlro.post(&c, format!("{base}/office/decisions/{}/approve", decision.id), &[]).await;
-    assert!(page.contains("id=\"order-status\">refund_pending"), "{page}");
+    let (_, page) = mlro.submit(&c, format!("{base}/office/decisions/{}/approve", decision.id), &[]).await;
+    assert!(page.contains("id=\"order-status\">Refund pending"), "{page}");
     // REF-4: the officer records the refund's transaction before its deadline.
     assert!(page.contains("class=\"refund\"") && page.contains(source.as_str()), "{page}");
     let refund = between(&page, "action=\"/office/refunds/", "/sent\"").to_owned();
     let (_, page) = officer
-        .post(&c, format!("{base}/office/refunds/{refund}/sent"), &[("txid", &format!("0x{}", "4d".repeat(32)))])
+        .submit(&c, format!("{base}/office/refunds/{refund}/sent"), &[("txid", &format!("0x{}", "4d".repeat(32)))])
         .await;
-    assert!(page.contains("recorded as sent") && page.contains("id=\"order-status\">refunded"), "{page}");
+    assert!(page.contains("transaction is recorded") && page.contains("id=\"order-status\">Refunded"), "{page}");
     let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     for action in ["case.assigned", "case.noted", "case.deadline_extended", "case.escalated"] {
         assert!(
@@ -772,3 +775,44 @@ both!(issue_15_the_queue_searches_filters_pages_and_assigns_in_bulk, |t: TestApp
     let page = r.text().await.unwrap();
     assert!(page.contains("Азартные игры") && page.contains("Очередь кейсов") && page.contains("2,5 ETH"), "{page}");
 });
+
+both!(
+    issue_15_the_case_page_offers_only_what_the_policy_allows_and_closed_cases_look_closed,
+    |t: TestApp| async move {
+        let (base, key) = t.serve().await;
+        let c = client();
+        let officer = staff(&t, "olga@example.com", Role::Officer).await;
+        let (_, dep) = order_with_deposit(&c, &base, &key, None, SANCTIONED_ETH, 0x5d).await;
+        let url = format!("{base}/office/cases/{}", dep["case"]["id"].as_str().unwrap());
+        let (_, page) = officer.get(&c, url.clone()).await;
+        assert!(page.contains("id=\"freeze-only\""), "says why");
+        assert!(
+            !page.contains("<option value=\"release\">") && !page.contains("id=\"refund\""),
+            "no release, no refund"
+        );
+        assert!(page.contains("<span id=\"case-status\">Open</span>") && page.contains("Sanctions"), "human labels");
+        assert!(!page.contains("on_hold_awaiting_customer") && !page.contains(">rejected<"), "no raw tokens");
+        // A freeze takes effect at once; the case reads closed, with its outcome and no countdown.
+        let (_, page) = officer.submit(&c, format!("{url}/decide"), &[("kind", "freeze")]).await;
+        assert!(page.contains("The decision is in effect."), "{page}");
+        assert!(page.contains("<span id=\"case-status\">Closed</span>"), "{page}");
+        assert!(between(&page, "id=\"case-outcome\"", "</p>").contains("Freeze"), "{page}");
+        assert!(
+            !page.contains("id=\"decide\"") && !page.contains("id=\"case-act\""),
+            "nothing to decide on a closed case"
+        );
+        let head = between(&page, "<div class=\"card\">", "</div>");
+        assert!(!head.contains(" h ") && !head.contains("min)"), "no live countdown: {head}");
+        // In Russian.
+        let r = c
+            .get(&url)
+            .header("cookie", format!("{}; custos_lang=ru", officer.cookie_header()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(r.contains("Закрыт") && r.contains("Санкции") && r.contains("Заморожена"), "{r}");
+    }
+);

@@ -44,7 +44,9 @@ pub async fn open_appeals(
 pub struct CaseHead {
     pub id: String,
     pub number: i64,
-    pub status: String,
+    /// The text key of its status.
+    pub status: &'static str,
+    pub open: bool,
     pub action: &'static str,
     pub reasons: String,
     pub due: String,
@@ -52,17 +54,75 @@ pub struct CaseHead {
 }
 
 pub struct ScreeningRow {
+    /// The text key of the band, and the band for its colour.
     pub band: &'static str,
+    pub band_class: &'static str,
     pub decision: &'static str,
     pub when: String,
     pub explanation: String,
-    pub analyzers: Vec<(String, String, String)>,
+    pub analyzers: Vec<AnalyzerRow>,
+}
+
+/// One analyzer's verdict on a screening, its reports taken together.
+pub struct AnalyzerRow {
+    pub name: String,
+    pub score: String,
+    /// The text key of the band, or empty.
+    pub band: &'static str,
+    /// Each category once, in the reader's language, with what it rests on: the labels, their
+    /// sources and confidence, the exposure, direct or not.
+    pub categories: Vec<String>,
+}
+
+/// The reports of a screening as one row per analyzer.
+fn analyzer_rows(reports: &[custos_domain::RiskReport], lang: super::i18n::Lang) -> Vec<AnalyzerRow> {
+    let mut rows: Vec<(String, Option<custos_domain::RiskScore>, Option<custos_domain::RiskBand>, Vec<String>)> =
+        Vec::new();
+    for r in reports {
+        let i = match rows.iter().position(|x| x.0 == r.analyzer) {
+            Some(i) => i,
+            None => {
+                rows.push((r.analyzer.to_string(), None, None, Vec::new()));
+                rows.len() - 1
+            }
+        };
+        let row = &mut rows[i];
+        row.1 = row.1.max(r.score);
+        row.2 = row.2.max(r.band);
+        for c in &r.categories {
+            let mut about = Vec::new();
+            if let Some(l) = &c.label {
+                about.push(format!("«{l}»"));
+            }
+            if let Some(src) = &c.source {
+                about.push(src.to_string());
+            }
+            if let Some(conf) = c.confidence {
+                about.push(format!("{} {conf} %", lang.t("confidence")));
+            }
+            let direct = if c.direct { lang.t("direct") } else { lang.t("indirect") };
+            about.push(format!("{} {}, {direct}", lang.t("exposure"), c.exposure));
+            let text = format!("{} ({})", lang.category(c.category), about.join(", "));
+            if !row.3.contains(&text) {
+                row.3.push(text);
+            }
+        }
+    }
+    rows.into_iter()
+        .map(|(name, score, band, categories)| AnalyzerRow {
+            name,
+            score: score.map(|x| x.to_string()).unwrap_or_default(),
+            band: band.map_or("", views::band_key),
+            categories,
+        })
+        .collect()
 }
 
 pub struct RequestRow {
     pub id: String,
     pub kind_key: &'static str,
-    pub status: String,
+    /// The text key of its status.
+    pub status: &'static str,
     pub message: String,
     pub due: String,
     pub answer: Option<String>,
@@ -74,8 +134,9 @@ pub struct RequestRow {
 
 pub struct DecisionRow {
     pub id: String,
-    pub kind: String,
-    pub status: String,
+    /// Text keys of its kind and status.
+    pub kind: &'static str,
+    pub status: &'static str,
     pub by: String,
     pub pending: bool,
     /// A refund this decision made: (id, amount less fee → address, due, still to send).
@@ -100,6 +161,12 @@ struct CasePage {
     /// Addresses a refund may go to: the deposits' sources.
     sources: Vec<String>,
     assignee: String,
+    /// A decision waits for a second officer: no other is offered.
+    pending: bool,
+    /// The funds are never released or refunded: only a freeze is offered.
+    freeze_only: bool,
+    /// The text key of the last decision in effect (for a closed case).
+    outcome: &'static str,
     /// (when, who, what) from the audit log.
     timeline: Vec<(String, String, String)>,
     customer_link: Option<String>,
@@ -107,6 +174,7 @@ struct CasePage {
     error: Option<String>,
     done: Option<String>,
     order_number: i64,
+    /// The text key of the order's status, in staff's words.
     order_status: &'static str,
     pay: String,
     customer: String,
@@ -194,7 +262,10 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
             by_key: r.status == ReplyStatus::Answered && !r.answered_by_customer(),
             id: r.id.to_string(),
             kind_key: super::cabinet::kind_key(r.kind),
-            status: r.status.to_string(),
+            status: match r.status {
+                ReplyStatus::Open => "rs_open",
+                ReplyStatus::Answered => "rs_answered",
+            },
             message: r.message,
             due: format!("{} ({})", views::when(r.due_at_ms), views::countdown(r.due_at_ms, now, v.lang)),
             answer,
@@ -217,6 +288,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
             due: format!("{} ({})", views::when(a.due_at_ms), views::countdown(a.due_at_ms, now, v.lang)),
         });
     }
+    let names = super::queue::staff_names(&accounts.staff().await.unwrap_or_default(), s);
     let mut entities: Vec<String> = vec![case.id.to_string(), order.id.to_string()];
     entities.extend(view.deposits.iter().map(|d| d.id.to_string()));
     entities.extend(rows.iter().map(|r| r.id.clone()));
@@ -229,7 +301,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|e| (views::when(e.at_ms), e.actor, e.action))
+        .map(|e| (views::when(e.at_ms), super::queue::actor_name(&e.actor, &names), e.action))
         .collect();
     let deposits = view
         .deposits
@@ -260,9 +332,12 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         };
         decision_rows.push(DecisionRow {
             id: d.id.to_string(),
-            kind: format!("{:?}", d.kind).to_lowercase(),
-            status: d.status.to_string(),
-            by: d.requested_by.clone(),
+            kind: decision_key(d.kind),
+            status: match d.status {
+                DecisionStatus::Pending => "ds_pending",
+                DecisionStatus::Executed => "ds_executed",
+            },
+            by: super::queue::actor_name(&d.requested_by, &names),
             pending: d.status == DecisionStatus::Pending,
             refund,
         });
@@ -271,7 +346,14 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         f: Frame::new(v, true, &format!("/office/cases/{id}")),
         deposits,
         sources,
-        assignee: case.assignee.clone().unwrap_or_else(|| "—".into()),
+        assignee: case.assignee.as_deref().map_or_else(|| "—".into(), |a| super::queue::actor_name(a, &names)),
+        pending: decisions.iter().any(|d| d.status == DecisionStatus::Pending),
+        freeze_only: screenings.iter().any(|x| custos_domain::refund::never_refunded(&x.decision.categories).is_some()),
+        outcome: decisions
+            .iter()
+            .rev()
+            .find(|d| d.status == DecisionStatus::Executed)
+            .map_or("no_decision", |d| decision_key(d.kind)),
         appeals: appeal_rows,
         timeline,
         customer_link: customer_account
@@ -281,16 +363,25 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         c: CaseHead {
             id: case.id.to_string(),
             number: case.number,
-            status: case.status.to_string(),
+            status: match case.status {
+                CaseStatus::Open => "cs_open",
+                CaseStatus::Closed => "cs_closed",
+            },
+            open: case.status == CaseStatus::Open,
             action: case.action.as_str(),
             reasons: case.reasons.iter().map(|r| r.describe()).collect::<Vec<_>>().join("; "),
-            due: format!("{} ({})", views::when(case.due_at_ms), views::countdown(case.due_at_ms, now, v.lang)),
+            // A closed case has no countdown: its deadline is history.
+            due: if case.status == CaseStatus::Open {
+                format!("{} ({})", views::when(case.due_at_ms), views::countdown(case.due_at_ms, now, v.lang))
+            } else {
+                views::when(case.due_at_ms)
+            },
             overdue: case.status == CaseStatus::Open && case.due_at_ms <= now,
         },
         error,
         done: out.done,
         order_number: order.number,
-        order_status: order.status.as_str(),
+        order_status: staff_status_key(order.status),
         pay: views::amount(order.pay_amount, order.pay_asset, v.lang),
         has_customer: customer_account.is_some(),
         customer,
@@ -303,18 +394,12 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         screenings: screenings
             .iter()
             .map(|sc| ScreeningRow {
-                band: sc.decision.band.as_str(),
+                band: views::band_key(sc.decision.band),
+                band_class: sc.decision.band.as_str(),
                 decision: sc.decision.action.as_str(),
                 when: views::when(sc.created_at_ms),
                 explanation: sc.decision.explanation(),
-                analyzers: sc
-                    .reports
-                    .iter()
-                    .map(|r| {
-                        let cats: Vec<&str> = r.categories.iter().map(|c| c.category.as_str()).collect();
-                        (r.analyzer.to_string(), r.band.map_or("—", |b| b.as_str()).to_owned(), cats.join(", "))
-                    })
-                    .collect(),
+                analyzers: analyzer_rows(&sc.reports, v.lang),
             })
             .collect(),
         requests: rows,
@@ -324,10 +409,79 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
     render(status, page)
 }
 
-pub async fn case(State(s): State<AppState>, Extension(v): Extension<Viewer>, Path(id): Path<String>) -> Response {
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+/// What a form just did, as the redirect after it names it (`?done=done_…`); only those texts.
+fn done_text(lang: super::i18n::Lang, key: Option<&str>) -> Option<String> {
+    let key = key.filter(|k| DONE_KEYS.contains(k))?;
+    Some(lang.t(key).to_owned())
+}
+
+/// The outcomes a case form reports after its redirect.
+const DONE_KEYS: &[&str] = &[
+    "done_request_sent",
+    "done_four_eyes",
+    "done_decided",
+    "done_approved",
+    "done_refund_sent",
+    "done_take",
+    "done_note",
+    "done_extend",
+    "done_escalate",
+    "done_close",
+];
+
+/// After a form that changed the case: back to its page (a refresh never sends it again).
+fn back_to_case(case: Uuid, done: &'static str) -> Response {
+    Redirect::to(&format!("/office/cases/{case}?done={done}")).into_response()
+}
+
+pub async fn case(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<DoneQuery>,
+) -> Response {
     match parse_id(&id) {
-        Some(id) => case_page(&s, &v, id, Outcome::default()).await,
+        Some(id) => {
+            let out = Outcome { done: done_text(v.lang, q.done.as_deref()), ..Default::default() };
+            case_page(&s, &v, id, out).await
+        }
         None => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+    }
+}
+
+/// The text key of an order status in staff's words.
+pub fn staff_status_key(status: custos_domain::OrderStatus) -> &'static str {
+    use custos_domain::OrderStatus::*;
+    match status {
+        AwaitingDeposit => "os_awaiting_deposit",
+        Confirming => "os_confirming",
+        Screening => "os_screening",
+        Accepted => "os_accepted",
+        PayoutPending => "os_payout_pending",
+        Completed => "os_completed",
+        InReview => "os_in_review",
+        OnHoldAwaitingCustomer => "os_on_hold_awaiting_customer",
+        UnderReview => "os_under_review",
+        Released => "os_released",
+        RefundPending => "os_refund_pending",
+        Refunded => "os_refunded",
+        Frozen => "os_frozen",
+        Rejected => "os_rejected",
+        Expired => "os_expired",
+    }
+}
+
+fn decision_key(kind: custos_domain::decision::DecisionKind) -> &'static str {
+    use custos_domain::decision::DecisionKind::*;
+    match kind {
+        Release => "dk_release",
+        Refund => "dk_refund",
+        Freeze => "dk_freeze",
     }
 }
 
@@ -365,15 +519,11 @@ pub async fn decide(
                 .await
         }
     };
-    let out = match s.app.cases().decide(id, request, &auth.actor()).await {
-        Ok(d) if d.status == DecisionStatus::Pending => Outcome {
-            done: Some("recorded: a senior officer must approve it (four eyes)".into()),
-            ..Default::default()
-        },
-        Ok(d) => Outcome { done: Some(format!("decision {}", d.status)), ..Default::default() },
-        Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
-    };
-    case_page(&s, &v, id, out).await
+    match s.app.cases().decide(id, request, &auth.actor()).await {
+        Ok(d) if d.status == DecisionStatus::Pending => back_to_case(id, "done_four_eyes"),
+        Ok(_) => back_to_case(id, "done_decided"),
+        Err(e) => case_page(&s, &v, id, Outcome { error: Some(e.to_string()), ..Default::default() }).await,
+    }
 }
 
 #[derive(Deserialize)]
@@ -395,11 +545,10 @@ pub async fn request(
         return case_page(&s, &v, id, Outcome { error: Some("unknown request kind".into()), ..Default::default() })
             .await;
     };
-    let out = match s.app.requests().request_from_customer(id, kind, &form.message, &auth.actor()).await {
-        Ok(_) => Outcome { done: Some("the request was sent to the customer".into()), ..Default::default() },
-        Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
-    };
-    case_page(&s, &v, id, out).await
+    match s.app.requests().request_from_customer(id, kind, &form.message, &auth.actor()).await {
+        Ok(_) => back_to_case(id, "done_request_sent"),
+        Err(e) => case_page(&s, &v, id, Outcome { error: Some(e.to_string()), ..Default::default() }).await,
+    }
 }
 
 /// A second officer approves a decision (four eyes); needs a step-up.
@@ -410,15 +559,15 @@ pub async fn approve(State(s): State<AppState>, Extension(v): Extension<Viewer>,
     let Ok(Some(decision)) = s.app.queries().decision(id).await else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    let out = if !auth.stepped_up {
-        Outcome { error: Some(v.lang.t("step_up").into()), ..Default::default() }
+    let error = if !auth.stepped_up {
+        v.lang.t("step_up").to_owned()
     } else {
         match s.app.cases().approve_decision(id, auth).await {
-            Ok(d) => Outcome { done: Some(format!("decision {}", d.status)), ..Default::default() },
-            Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
+            Ok(_) => return back_to_case(decision.case_id, "done_approved"),
+            Err(e) => e.to_string(),
         }
     };
-    case_page(&s, &v, decision.case_id, out).await
+    case_page(&s, &v, decision.case_id, Outcome { error: Some(error), ..Default::default() }).await
 }
 
 pub async fn reveal(State(s): State<AppState>, Extension(v): Extension<Viewer>, Path(id): Path<String>) -> Response {
@@ -721,14 +870,21 @@ pub async fn act(
             .map_err(|_| "hours: a whole number".to_owned()),
         _ => Err("unknown action".to_owned()),
     };
-    let out = match request {
-        Ok(r) => match s.app.cases().case_action(id, r, &auth.actor()).await {
-            Ok(_) => Outcome { done: Some(format!("{}: done", form.op)), ..Default::default() },
-            Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
-        },
-        Err(e) => Outcome { error: Some(e), ..Default::default() },
+    let done = match form.op.as_str() {
+        "take" => "done_take",
+        "note" => "done_note",
+        "escalate" => "done_escalate",
+        "close" => "done_close",
+        _ => "done_extend",
     };
-    case_page(&s, &v, id, out).await
+    let error = match request {
+        Ok(r) => match s.app.cases().case_action(id, r, &auth.actor()).await {
+            Ok(_) => return back_to_case(id, done),
+            Err(e) => e.to_string(),
+        },
+        Err(e) => e,
+    };
+    case_page(&s, &v, id, Outcome { error: Some(error), ..Default::default() }).await
 }
 
 #[derive(Deserialize)]
@@ -749,12 +905,12 @@ pub async fn refund_sent(
     let Ok(refund) = s.app.payouts().get_refund(id).await else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
-    let out = match s.app.payouts().refund_sent(id, form.txid.trim(), &auth.actor()).await {
-        Ok(_) => Outcome { done: Some("the refund is recorded as sent".into()), ..Default::default() },
-        Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
-    };
-    match latest_case(&s, refund.order_id).await {
-        Some(case) => case_page(&s, &v, case, out).await,
-        None => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+    let result = s.app.payouts().refund_sent(id, form.txid.trim(), &auth.actor()).await;
+    match (latest_case(&s, refund.order_id).await, result) {
+        (Some(case), Ok(_)) => back_to_case(case, "done_refund_sent"),
+        (Some(case), Err(e)) => {
+            case_page(&s, &v, case, Outcome { error: Some(e.to_string()), ..Default::default() }).await
+        }
+        (None, _) => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
     }
 }

@@ -547,6 +547,28 @@ impl Person {
     }
 }
 
+impl Person {
+    /// Posts a form as a browser does: a redirect after it (post, then redirect) is followed
+    /// with a GET; the final status and page.
+    pub async fn submit(
+        &self,
+        c: &reqwest::Client,
+        url: String,
+        fields: &[(&str, &str)],
+    ) -> (reqwest::StatusCode, String) {
+        let mut form = vec![("csrf".to_owned(), self.csrf())];
+        form.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let r = c.post(&url).header("cookie", self.cookie_header()).form(&form).send().await.unwrap();
+        if !r.status().is_redirection() {
+            return (r.status(), r.text().await.unwrap());
+        }
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        let next = r.url().join(&location).unwrap();
+        let r = c.get(next).header("cookie", self.cookie_header()).send().await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+}
+
 pub async fn staff(t: &TestApp, email: &str, role: custos_domain::access::Role) -> Person {
     t.app.accounts().create_staff(email, PASSWORD, role, None).await.unwrap();
     let (token, secret) = enrol(t, custos_app::accounts::records::AccountKind::Staff, email, PASSWORD, IP).await;
