@@ -76,19 +76,26 @@ pub struct AnalyzerRow {
 
 /// The reports of a screening as one row per analyzer.
 fn analyzer_rows(reports: &[custos_domain::RiskReport], lang: super::i18n::Lang) -> Vec<AnalyzerRow> {
-    let mut rows: Vec<(String, Option<custos_domain::RiskScore>, Option<custos_domain::RiskBand>, Vec<String>)> =
-        Vec::new();
+    /// One analyzer's reports so far: the highest score and band, the categories.
+    struct Verdict {
+        name: String,
+        score: Option<custos_domain::RiskScore>,
+        band: Option<custos_domain::RiskBand>,
+        categories: Vec<String>,
+    }
+    let mut verdicts: Vec<Verdict> = Vec::new();
     for r in reports {
-        let i = match rows.iter().position(|x| x.0 == r.analyzer) {
+        let i = match verdicts.iter().position(|x| x.name == r.analyzer) {
             Some(i) => i,
             None => {
-                rows.push((r.analyzer.to_string(), None, None, Vec::new()));
-                rows.len() - 1
+                let name = r.analyzer.to_string();
+                verdicts.push(Verdict { name, score: None, band: None, categories: Vec::new() });
+                verdicts.len() - 1
             }
         };
-        let row = &mut rows[i];
-        row.1 = row.1.max(r.score);
-        row.2 = row.2.max(r.band);
+        let verdict = &mut verdicts[i];
+        verdict.score = verdict.score.max(r.score);
+        verdict.band = verdict.band.max(r.band);
         for c in &r.categories {
             let mut about = Vec::new();
             if let Some(l) = &c.label {
@@ -103,17 +110,18 @@ fn analyzer_rows(reports: &[custos_domain::RiskReport], lang: super::i18n::Lang)
             let direct = if c.direct { lang.t("direct") } else { lang.t("indirect") };
             about.push(format!("{} {}, {direct}", lang.t("exposure"), c.exposure));
             let text = format!("{} ({})", lang.category(c.category), about.join(", "));
-            if !row.3.contains(&text) {
-                row.3.push(text);
+            if !verdict.categories.contains(&text) {
+                verdict.categories.push(text);
             }
         }
     }
-    rows.into_iter()
-        .map(|(name, score, band, categories)| AnalyzerRow {
-            name,
-            score: score.map(|x| x.to_string()).unwrap_or_default(),
-            band: band.map_or("", views::band_key),
-            categories,
+    verdicts
+        .into_iter()
+        .map(|v| AnalyzerRow {
+            name: v.name,
+            score: v.score.map(|x| x.to_string()).unwrap_or_default(),
+            band: v.band.map_or("", views::band_key),
+            categories: v.categories,
         })
         .collect()
 }
