@@ -9,29 +9,93 @@ use custos_domain::policy::Decision;
 use custos_domain::Amount;
 
 /// The queue's row: the case's columns, then the order's, the deposit's, its screening's, the
-/// customer's account and their latest answer on the case. Unused conditions compare a
-/// parameter with its "off" value, so one statement serves every combination of filters.
-const QUEUE: &str = "SELECT c.id, c.number, c.order_id, c.deposit_id, c.action, c.status, c.reasons, \
+/// customer's account and their latest answer on the case.
+const COLUMNS: &str = "c.id, c.number, c.order_id, c.deposit_id, c.action, c.status, c.reasons, \
      c.deadline_kind, c.opened_at_ms, c.due_at_ms, c.assignee, c.escalated, \
      o.number AS order_number, o.external_id, o.pay_network, o.pay_asset, o.pay_amount, \
      o.customer_email_index, d.amount AS deposit_amount, s.decision, \
-     a.id AS account_id, a.email_enc AS account_email_enc, r.answered_at_ms, r.review_due_at_ms, \
-     COUNT(*) OVER () AS total \
-     FROM cases c \
-     JOIN orders o ON o.id = c.order_id \
-     LEFT JOIN deposits d ON d.id = c.deposit_id \
-     LEFT JOIN screenings s ON s.id = d.screening_id \
-     LEFT JOIN accounts a ON a.kind = 'customer' AND a.email_index = o.customer_email_index \
-     LEFT JOIN (SELECT case_id, MAX(answered_at_ms) AS answered_at_ms, MAX(review_due_at_ms) AS review_due_at_ms \
-                FROM customer_requests WHERE status = 'answered' AND answered_by LIKE 'customer:%' \
-                GROUP BY case_id) r ON r.case_id = c.id \
-     WHERE ($1 = '' OR c.status = $1) AND ($2 = '' OR c.action = $2) AND c.due_at_ms <= $3 \
-       AND ($4 = '' OR o.pay_network = $4) AND ($5 = '' OR c.assignee = $5) \
-       AND ($6 = '' OR s.decision LIKE $6) AND ($7 = 0 OR r.case_id IS NOT NULL) \
-       AND ($8 < 0 OR c.number = $8 OR o.number = $8) \
-       AND ($9 = '' OR o.external_id = $9 OR o.deposit_address = $9 OR EXISTS (SELECT 1 FROM deposits d2 \
-            WHERE d2.order_id = o.id AND (d2.txid = $9 OR d2.sources LIKE $10))) \
-       AND ($11 = '' OR o.customer_email_index = $11) AND c.number < $14";
+     a.id AS account_id, a.email_enc AS account_email_enc, \
+     (SELECT MAX(r.answered_at_ms) FROM customer_requests r WHERE r.case_id = c.id AND r.status = 'answered' \
+        AND r.answered_by LIKE 'customer:%') AS answered_at_ms, \
+     (SELECT MAX(r.review_due_at_ms) FROM customer_requests r WHERE r.case_id = c.id AND r.status = 'answered' \
+        AND r.answered_by LIKE 'customer:%') AS review_due_at_ms";
+
+const JOINS: &str = " FROM cases c JOIN orders o ON o.id = c.order_id \
+     LEFT JOIN deposits d ON d.id = c.deposit_id LEFT JOIN screenings s ON s.id = d.screening_id";
+
+/// A parameter of the queue's statement.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// The conditions of `q` that are in use, with their parameters: only those, so that the
+/// database can walk an index for the common queue (open cases by deadline) and stop at the page.
+fn conditions(q: &QueueQuery) -> (String, Vec<Bind>) {
+    let mut sql = Vec::new();
+    let mut binds = Vec::new();
+    let mut add = |condition: &str, values: Vec<Bind>| {
+        let mut c = condition.to_owned();
+        for v in values {
+            binds.push(v);
+            c = c.replacen('?', &format!("${}", binds.len()), 1);
+        }
+        sql.push(c);
+    };
+    if let Some(status) = q.status {
+        add("c.status = ?", vec![Bind::Text(status.as_str().into())]);
+    }
+    if let Some(action) = q.action {
+        add("c.action = ?", vec![Bind::Text(action.as_str().into())]);
+    }
+    if let Some(due) = q.due_before_ms {
+        add("c.due_at_ms <= ?", vec![Bind::Int(due)]);
+    }
+    if let Some(network) = q.network {
+        add("o.pay_network = ?", vec![Bind::Text(network.as_str().into())]);
+    }
+    if let Some(assignee) = &q.assignee {
+        add("c.assignee = ?", vec![Bind::Text(assignee.clone())]);
+    }
+    if let Some(category) = q.category {
+        add("s.decision LIKE ?", vec![Bind::Text(format!("%\"category\":\"{}\"%", category.as_str()))]);
+    }
+    if q.answered {
+        add(
+            "EXISTS (SELECT 1 FROM customer_requests r WHERE r.case_id = c.id AND r.status = 'answered' \
+             AND r.answered_by LIKE 'customer:%')",
+            vec![],
+        );
+    }
+    match &q.search {
+        Some(QueueSearch::Number(n)) => add("(c.number = ? OR o.number = ?)", vec![Bind::Int(*n), Bind::Int(*n)]),
+        Some(QueueSearch::Text(t)) => add(
+            "(o.external_id = ? OR o.deposit_address = ? OR EXISTS (SELECT 1 FROM deposits d2 \
+             WHERE d2.order_id = o.id AND (d2.txid = ? OR d2.sources LIKE ?)))",
+            vec![Bind::Text(t.clone()), Bind::Text(t.clone()), Bind::Text(t.clone()), Bind::Text(format!("%\"{t}\"%"))],
+        ),
+        Some(QueueSearch::EmailIndex(i)) => add("o.customer_email_index = ?", vec![Bind::Text(i.clone())]),
+        None => {}
+    }
+    if let Some(n) = q.before_number {
+        add("c.number < ?", vec![Bind::Int(n)]);
+    }
+    let sql = if sql.is_empty() { String::new() } else { format!(" WHERE {}", sql.join(" AND ")) };
+    (sql, binds)
+}
+
+fn bind<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    binds: Vec<Bind>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for b in binds {
+        query = match b {
+            Bind::Text(t) => query.bind(t),
+            Bind::Int(i) => query.bind(i),
+        };
+    }
+    query
+}
 
 fn order_by(sort: QueueSort) -> &'static str {
     match sort {
@@ -42,7 +106,7 @@ fn order_by(sort: QueueSort) -> &'static str {
     }
 }
 
-fn queue_row(row: &sqlx::any::AnyRow) -> StoreResult<(QueueRow, i64)> {
+fn queue_row(row: &sqlx::any::AnyRow) -> StoreResult<QueueRow> {
     let decision: Option<String> = get(row, "decision")?;
     let decision: Option<Decision> =
         decision.map(|d| serde_json::from_str(&d)).transpose().map_err(|e| rows::bad("decision", e))?;
@@ -58,7 +122,7 @@ fn queue_row(row: &sqlx::any::AnyRow) -> StoreResult<(QueueRow, i64)> {
     };
     let mut categories: Vec<_> = decision.iter().flat_map(|d| d.categories.iter().map(|c| c.category)).collect();
     categories.dedup();
-    let r = QueueRow {
+    Ok(QueueRow {
         case: rows::case(row)?,
         order_number: get(row, "order_number")?,
         external_id: get(row, "external_id")?,
@@ -72,38 +136,28 @@ fn queue_row(row: &sqlx::any::AnyRow) -> StoreResult<(QueueRow, i64)> {
         has_customer_email: get::<Option<String>>(row, "customer_email_index")?.is_some(),
         answered_at_ms: get(row, "answered_at_ms")?,
         review_due_at_ms: get(row, "review_due_at_ms")?,
-    };
-    Ok((r, get(row, "total")?))
+    })
 }
 
 impl SqlStore {
     pub(crate) async fn queue_page(&self, q: &QueueQuery) -> StoreResult<QueuePage> {
-        let sql = format!("{QUEUE}{} LIMIT $12 OFFSET $13", order_by(q.sort));
-        let (number, text, email) = match &q.search {
-            Some(QueueSearch::Number(n)) => (*n, String::new(), String::new()),
-            Some(QueueSearch::Text(t)) => (-1, t.clone(), String::new()),
-            Some(QueueSearch::EmailIndex(i)) => (-1, String::new(), i.clone()),
-            None => (-1, String::new(), String::new()),
-        };
-        let source = if text.is_empty() { String::new() } else { format!("%\"{text}\"%") };
-        let query = sqlx::query(&sql)
-            .bind(q.status.map(|s| s.as_str()).unwrap_or_default())
-            .bind(q.action.map(|a| a.as_str()).unwrap_or_default())
-            .bind(q.due_before_ms.unwrap_or(i64::MAX))
-            .bind(q.network.map(|n| n.as_str()).unwrap_or_default())
-            .bind(q.assignee.clone().unwrap_or_default())
-            .bind(q.category.map(|c| format!("%\"category\":\"{}\"%", c.as_str())).unwrap_or_default())
-            .bind(i64::from(q.answered))
-            .bind(number)
-            .bind(text)
-            .bind(source)
-            .bind(email)
-            .bind(q.limit)
-            .bind(q.offset)
-            .bind(q.before_number.unwrap_or(i64::MAX));
-        let rows = self.read_all(query, queue_row).await?;
-        let total = rows.first().map_or(0, |r| r.1);
-        Ok(QueuePage { rows: rows.into_iter().map(|r| r.0).collect(), total })
+        let (conditions, binds) = conditions(q);
+        let n = binds.len();
+        let page_sql = format!(
+            "SELECT {COLUMNS}{JOINS} LEFT JOIN accounts a ON a.kind = 'customer' AND a.email_index = o.customer_email_index\
+             {conditions}{} LIMIT ${} OFFSET ${}",
+            order_by(q.sort),
+            n + 1,
+            n + 2
+        );
+        let count_sql = format!("SELECT COUNT(*) AS total{JOINS}{conditions}");
+        let page = bind(sqlx::query(&page_sql), binds).bind(q.limit).bind(q.offset);
+        let (count_conditions, count_binds) = self::conditions(q);
+        debug_assert_eq!(count_conditions, conditions);
+        let count = bind(sqlx::query(&count_sql), count_binds);
+        let rows = self.read_all(page, queue_row).await?;
+        let total = self.read_one(count, |r| get::<i64>(r, "total")).await?.unwrap_or(0);
+        Ok(QueuePage { rows, total })
     }
 
     pub(crate) async fn queue_counts_at(&self, now_ms: i64) -> StoreResult<QueueCounts> {
