@@ -374,6 +374,42 @@ async fn views_of(
     Ok((all, started.elapsed().as_secs_f64()))
 }
 
+/// One order of the bench's customer with a deposit from `sanctioned`: a rejected deposit and
+/// an open case.
+async fn open_case(app: &custos_app::App, sanctioned: &str, i: usize) -> Result<(), String> {
+    let address = |a: &str| custos_domain::Address::parse(Network::Ethereum, a).map_err(|e| e.to_string());
+    let order = app
+        .intake()
+        .create_order(
+            custos_app::model::NewOrder {
+                external_id: Some(format!("bench-{i}")),
+                customer_email: Some("bench.customer@example.com".into()),
+                pay_network: Network::Ethereum,
+                pay_asset: custos_domain::Asset::Eth,
+                pay_amount: custos_domain::Amount(1_000_000),
+                receive_network: Network::Ethereum,
+                receive_asset: custos_domain::Asset::Eth,
+                receive_amount: custos_domain::Amount(900_000),
+                receive_address: address(sanctioned)?,
+            },
+            "bench",
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let deposit = custos_app::model::NewDeposit {
+        network: Network::Ethereum,
+        asset: custos_domain::Asset::Eth,
+        address: address(&order.deposit_address)?,
+        txid: format!("0x{}", custos_crypto::sha256_hex(format!("pages-{i}").as_bytes())),
+        index: 0,
+        amount: custos_domain::Amount(1_000_000),
+        sources: vec![address(sanctioned)?],
+        confirmations: None,
+    };
+    app.intake().report_deposit(deposit, "bench").await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 async fn pages(
     cfg: &Config,
     g: Global,
@@ -401,41 +437,25 @@ async fn pages(
         .find(|l| l.network == Network::Ethereum)
         .map(|l| l.address.clone())
         .ok_or("no sanctioned Ethereum address")?;
+    // Made by eight clients at once, as orders arrive.
     let bar = crate::progress::bar(cases as u64, "cases", !json_out);
-    for i in 0..cases {
-        let order = rt
-            .app
-            .intake()
-            .create_order(
-                custos_app::model::NewOrder {
-                    external_id: None,
-                    customer_email: Some("bench.customer@example.com".into()),
-                    pay_network: Network::Ethereum,
-                    pay_asset: custos_domain::Asset::Eth,
-                    pay_amount: custos_domain::Amount(1_000_000),
-                    receive_network: Network::Ethereum,
-                    receive_asset: custos_domain::Asset::Eth,
-                    receive_amount: custos_domain::Amount(900_000),
-                    receive_address: custos_domain::Address::parse(Network::Ethereum, &sanctioned)
-                        .map_err(|e| e.to_string())?,
-                },
-                "bench",
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        let deposit = custos_app::model::NewDeposit {
-            network: Network::Ethereum,
-            asset: custos_domain::Asset::Eth,
-            address: custos_domain::Address::parse(Network::Ethereum, &order.deposit_address)
-                .map_err(|e| e.to_string())?,
-            txid: format!("0x{}", custos_crypto::sha256_hex(format!("pages-{i}").as_bytes())),
-            index: 0,
-            amount: custos_domain::Amount(1_000_000),
-            sources: vec![custos_domain::Address::parse(Network::Ethereum, &sanctioned).map_err(|e| e.to_string())?],
-            confirmations: None,
-        };
-        rt.app.intake().report_deposit(deposit, "bench").await.map_err(|e| e.to_string())?;
-        bar.inc(1);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut makers = Vec::new();
+    for _ in 0..8 {
+        let (app, next, bar, sanctioned) = (rt.app.clone(), next.clone(), bar.clone(), sanctioned.clone());
+        makers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= cases {
+                    return Ok::<_, String>(());
+                }
+                open_case(&app, &sanctioned, i).await?;
+                bar.inc(1);
+            }
+        }));
+    }
+    for m in makers {
+        m.await.map_err(|e| e.to_string())??;
     }
     bar.finish_and_clear();
 
