@@ -238,7 +238,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
             }
         },
         Some(a) => accounts.email_of(a).map(|e| mask_email(&e)).unwrap_or_default(),
-        None if order.has_customer_email => "***".into(),
+        None if order.has_customer_email => v.lang.t("not_registered").into(),
         None => "—".into(),
     };
     let can_decide = auth.can(Permission::CasesDecide);
