@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::{Extension, Form};
 use custos_app::model::Scope;
-use custos_domain::access::{mask_email, Role};
+use custos_domain::access::Role;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -38,10 +38,23 @@ fn stepped_up(v: &Viewer) -> Result<(), &'static str> {
     }
 }
 
+/// The text key of a role's name.
+pub fn role_key(role: &str) -> &'static str {
+    match role {
+        "support" => "role_support",
+        "auditor" => "role_auditor",
+        "officer" => "role_officer",
+        "senior_officer" => "role_senior_officer",
+        "admin" => "role_admin",
+        _ => "other",
+    }
+}
+
 pub struct StaffRow {
     pub id: String,
     pub email: String,
     pub role: &'static str,
+    pub role_key: &'static str,
     pub mfa: bool,
     pub disabled: bool,
     pub manageable: bool,
@@ -53,7 +66,8 @@ struct StaffPage {
     f: Frame,
     n: Notice,
     staff: Vec<StaffRow>,
-    roles: Vec<&'static str>,
+    /// The roles the viewer may give: (name, text key).
+    roles: Vec<(&'static str, &'static str)>,
     needs_step_up: bool,
 }
 
@@ -69,14 +83,16 @@ async fn staff_page(s: &AppState, v: &Viewer, n: Notice) -> Response {
         .iter()
         .map(|a| StaffRow {
             id: a.id.to_string(),
-            email: accounts.email_of(a).map(|e| mask_email(&e)).unwrap_or_else(|_| "***".into()),
+            // Whoever manages staff sees whom: colleagues' work addresses, not customers'.
+            email: accounts.email_of(a).unwrap_or_else(|_| "***".into()),
             role: a.role.map_or("—", |r| r.as_str()),
+            role_key: role_key(a.role.map_or("", |r| r.as_str())),
             mfa: a.mfa_enabled,
             disabled: a.disabled,
             manageable: a.id != auth.account.id && a.role.is_some_and(|r| mine.may_manage(r)),
         })
         .collect();
-    let roles = Role::ALL.iter().filter(|r| mine.may_manage(**r)).map(|r| r.as_str()).collect();
+    let roles = Role::ALL.iter().filter(|r| mine.may_manage(**r)).map(|r| (r.as_str(), role_key(r.as_str()))).collect();
     let status = if n.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = StaffPage { f: Frame::new(v, true, "/office/staff"), n, staff, roles, needs_step_up: !auth.stepped_up };
     render(status, page)
