@@ -45,7 +45,7 @@ pub enum BenchCommand {
         /// Page views per page
         #[arg(long, default_value_t = 2_000)]
         views: usize,
-        /// Open cases in the queue (one order and a rejected deposit each)
+        /// Open cases in the queue (one order and a rejected deposit each, of 100 customers)
         #[arg(long, default_value_t = 200)]
         cases: usize,
         /// Concurrent clients for page views
@@ -374,8 +374,8 @@ async fn views_of(
     Ok((all, started.elapsed().as_secs_f64()))
 }
 
-/// One order of the bench's customer with a deposit from `sanctioned`: a rejected deposit and
-/// an open case.
+/// One order with a deposit from `sanctioned`: a rejected deposit and an open case. The orders
+/// belong to a hundred customers, the first of them the one who logs in.
 async fn open_case(app: &custos_app::App, sanctioned: &str, i: usize) -> Result<(), String> {
     let address = |a: &str| custos_domain::Address::parse(Network::Ethereum, a).map_err(|e| e.to_string());
     let order = app
@@ -383,7 +383,10 @@ async fn open_case(app: &custos_app::App, sanctioned: &str, i: usize) -> Result<
         .create_order(
             custos_app::model::NewOrder {
                 external_id: Some(format!("bench-{i}")),
-                customer_email: Some("bench.customer@example.com".into()),
+                customer_email: Some(match i % 100 {
+                    0 => "bench.customer@example.com".into(),
+                    n => format!("bench.customer{n}@example.com"),
+                }),
                 pay_network: Network::Ethereum,
                 pay_asset: custos_domain::Asset::Eth,
                 pay_amount: custos_domain::Amount(1_000_000),
@@ -522,7 +525,7 @@ async fn pages(
                    "orders_per_sec": orders_rate.round(), "orders_p50_ms": orders_p50, "orders_p99_ms": orders_p99})
         );
     } else {
-        println!("custos bench pages ({database}; {cases} open cases, {cases} orders of one customer, concurrency {concurrency})");
+        println!("custos bench pages ({database}; {cases} open cases of 100 customers, concurrency {concurrency})");
         println!("  login (Argon2id + session)  p50 {login_p50:>8.1} ms   p99 {login_p99:>8.1} ms");
         println!("  /office queue     {queue_rate:>8.0} pages/s   p50 {queue_p50:>8.1} ms   p99 {queue_p99:>8.1} ms");
         println!(
