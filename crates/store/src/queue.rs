@@ -20,19 +20,22 @@ const COLUMNS: &str = "c.id, c.number, c.order_id, c.deposit_id, c.action, c.sta
      (SELECT MAX(r.review_due_at_ms) FROM customer_requests r WHERE r.case_id = c.id AND r.status = 'answered' \
         AND r.answered_by LIKE 'customer:%') AS review_due_at_ms";
 
+/// Every table a row of the queue reads.
 const JOINS: &str = " FROM cases c JOIN orders o ON o.id = c.order_id \
-     LEFT JOIN deposits d ON d.id = c.deposit_id LEFT JOIN screenings s ON s.id = d.screening_id";
+     LEFT JOIN deposits d ON d.id = c.deposit_id LEFT JOIN screenings s ON s.id = d.screening_id \
+     LEFT JOIN accounts a ON a.kind = 'customer' AND a.email_index = o.customer_email_index";
 
-/// A parameter of the queue's statement.
+/// A parameter of the queue's statements.
 enum Bind {
     Text(String),
     Int(i64),
 }
 
-/// The conditions of `q` that are in use, with their parameters: only those, so that the
-/// database can walk an index for the common queue (open cases by deadline) and stop at the page.
-fn conditions(q: &QueueQuery) -> (String, Vec<Bind>) {
-    let mut sql = Vec::new();
+/// The tables and conditions that pick and order the queue's cases, with their parameters:
+/// only the filters in use, and the screening only when a filter or the sort reads it, so that
+/// the common queue (open cases by deadline) walks the `(status, due_at_ms)` index.
+fn selection(q: &QueueQuery) -> (String, Vec<Bind>) {
+    let mut conditions = Vec::new();
     let mut binds = Vec::new();
     let mut add = |condition: &str, values: Vec<Bind>| {
         let mut c = condition.to_owned();
@@ -40,7 +43,7 @@ fn conditions(q: &QueueQuery) -> (String, Vec<Bind>) {
             binds.push(v);
             c = c.replacen('?', &format!("${}", binds.len()), 1);
         }
-        sql.push(c);
+        conditions.push(c);
     };
     if let Some(status) = q.status {
         add("c.status = ?", vec![Bind::Text(status.as_str().into())]);
@@ -67,11 +70,16 @@ fn conditions(q: &QueueQuery) -> (String, Vec<Bind>) {
             vec![],
         );
     }
+    // Each search finds its orders or cases by an index first.
     match &q.search {
-        Some(QueueSearch::Number(n)) => add("(c.number = ? OR o.number = ?)", vec![Bind::Int(*n), Bind::Int(*n)]),
+        Some(QueueSearch::Number(n)) => add(
+            "(c.number = ? OR c.order_id IN (SELECT id FROM orders WHERE number = ?))",
+            vec![Bind::Int(*n), Bind::Int(*n)],
+        ),
         Some(QueueSearch::Text(t)) => add(
-            "(o.external_id = ? OR o.deposit_address = ? OR EXISTS (SELECT 1 FROM deposits d2 \
-             WHERE d2.order_id = o.id AND (d2.txid = ? OR d2.sources LIKE ?)))",
+            "c.order_id IN (SELECT id FROM orders WHERE external_id = ? UNION \
+             SELECT id FROM orders WHERE deposit_address = ? UNION \
+             SELECT order_id FROM deposits WHERE txid = ? OR sources LIKE ?)",
             vec![Bind::Text(t.clone()), Bind::Text(t.clone()), Bind::Text(t.clone()), Bind::Text(format!("%\"{t}\"%"))],
         ),
         Some(QueueSearch::EmailIndex(i)) => add("o.customer_email_index = ?", vec![Bind::Text(i.clone())]),
@@ -80,8 +88,15 @@ fn conditions(q: &QueueQuery) -> (String, Vec<Bind>) {
     if let Some(n) = q.before_number {
         add("c.number < ?", vec![Bind::Int(n)]);
     }
-    let sql = if sql.is_empty() { String::new() } else { format!(" WHERE {}", sql.join(" AND ")) };
-    (sql, binds)
+    let screening = q.category.is_some() || q.sort == QueueSort::Score;
+    let tables = if screening {
+        " FROM cases c JOIN orders o ON o.id = c.order_id LEFT JOIN deposits d ON d.id = c.deposit_id \
+         LEFT JOIN screenings s ON s.id = d.screening_id"
+    } else {
+        " FROM cases c JOIN orders o ON o.id = c.order_id"
+    };
+    let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    (format!("{tables}{filter}"), binds)
 }
 
 fn bind<'q>(
@@ -140,23 +155,29 @@ fn queue_row(row: &sqlx::any::AnyRow) -> StoreResult<QueueRow> {
 }
 
 impl SqlStore {
+    /// A page in two steps: the page's case ids (small rows, sorted and cut in the database),
+    /// then those cases with everything shown; and the total.
     pub(crate) async fn queue_page(&self, q: &QueueQuery) -> StoreResult<QueuePage> {
-        let (conditions, binds) = conditions(q);
+        let (from, binds) = selection(q);
         let n = binds.len();
-        let page_sql = format!(
-            "SELECT {COLUMNS}{JOINS} LEFT JOIN accounts a ON a.kind = 'customer' AND a.email_index = o.customer_email_index\
-             {conditions}{} LIMIT ${} OFFSET ${}",
-            order_by(q.sort),
-            n + 1,
-            n + 2
-        );
-        let count_sql = format!("SELECT COUNT(*) AS total{JOINS}{conditions}");
-        let page = bind(sqlx::query(&page_sql), binds).bind(q.limit).bind(q.offset);
-        let (count_conditions, count_binds) = self::conditions(q);
-        debug_assert_eq!(count_conditions, conditions);
-        let count = bind(sqlx::query(&count_sql), count_binds);
-        let rows = self.read_all(page, queue_row).await?;
+        let ids_sql = format!("SELECT c.id{from}{} LIMIT ${} OFFSET ${}", order_by(q.sort), n + 1, n + 2);
+        let ids = bind(sqlx::query(&ids_sql), binds).bind(q.limit).bind(q.offset);
+        let ids: Vec<String> = self.read_all(ids, |r| get(r, "id")).await?;
+        let (from, binds) = selection(q);
+        let count_sql = format!("SELECT COUNT(*) AS total{from}");
+        let count = bind(sqlx::query(&count_sql), binds);
         let total = self.read_one(count, |r| get::<i64>(r, "total")).await?.unwrap_or(0);
+        if ids.is_empty() {
+            return Ok(QueuePage { rows: Vec::new(), total });
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let rows_sql = format!("SELECT {COLUMNS}{JOINS} WHERE c.id IN ({})", placeholders.join(", "));
+        let mut rows_query = sqlx::query(&rows_sql);
+        for id in &ids {
+            rows_query = rows_query.bind(id.clone());
+        }
+        let mut rows = self.read_all(rows_query, queue_row).await?;
+        rows.sort_by_key(|r| ids.iter().position(|id| *id == r.case.id.to_string()));
         Ok(QueuePage { rows, total })
     }
 
