@@ -88,13 +88,17 @@ fn selection(q: &QueueQuery) -> (String, Vec<Bind>) {
     if let Some(n) = q.before_number {
         add("c.number < ?", vec![Bind::Int(n)]);
     }
+    // The order and the screening are joined only when a filter or the sort reads them: the
+    // plain queue is counted and cut on the cases' own index.
+    let order = q.network.is_some() || matches!(q.search, Some(QueueSearch::EmailIndex(_)));
     let screening = q.category.is_some() || q.sort == QueueSort::Score;
-    let tables = if screening {
-        " FROM cases c JOIN orders o ON o.id = c.order_id LEFT JOIN deposits d ON d.id = c.deposit_id \
-         LEFT JOIN screenings s ON s.id = d.screening_id"
-    } else {
-        " FROM cases c JOIN orders o ON o.id = c.order_id"
-    };
+    let mut tables = String::from(" FROM cases c");
+    if order {
+        tables.push_str(" JOIN orders o ON o.id = c.order_id");
+    }
+    if screening {
+        tables.push_str(" LEFT JOIN deposits d ON d.id = c.deposit_id LEFT JOIN screenings s ON s.id = d.screening_id");
+    }
     let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
     (format!("{tables}{filter}"), binds)
 }
@@ -181,26 +185,19 @@ impl SqlStore {
         Ok(QueuePage { rows, total })
     }
 
+    /// The open cases per queue, each count read off an index (cases by status and action, by
+    /// status and deadline; answered requests by case).
     pub(crate) async fn queue_counts_at(&self, now_ms: i64) -> StoreResult<QueueCounts> {
-        let sql = "SELECT \
-             COALESCE(SUM(CASE WHEN action = 'review' THEN 1 ELSE 0 END), 0) AS review, \
-             COALESCE(SUM(CASE WHEN action = 'hold' THEN 1 ELSE 0 END), 0) AS hold, \
-             COALESCE(SUM(CASE WHEN action = 'reject' THEN 1 ELSE 0 END), 0) AS reject, \
-             COALESCE(SUM(CASE WHEN due_at_ms <= $1 THEN 1 ELSE 0 END), 0) AS overdue, \
-             COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM customer_requests r WHERE r.case_id = c.id \
-                 AND r.status = 'answered' AND r.answered_by LIKE 'customer:%') THEN 1 ELSE 0 END), 0) AS answered \
-             FROM cases c WHERE status = 'open'";
-        let counts = self
-            .read_one(sqlx::query(sql).bind(now_ms), |r| {
-                Ok(QueueCounts {
-                    review: get(r, "review")?,
-                    hold: get(r, "hold")?,
-                    reject: get(r, "reject")?,
-                    overdue: get(r, "overdue")?,
-                    answered: get(r, "answered")?,
-                })
-            })
-            .await?;
-        Ok(counts.unwrap_or_default())
+        let by_action = sqlx::query("SELECT action, COUNT(*) AS n FROM cases WHERE status = 'open' GROUP BY action");
+        let by_action: Vec<(String, i64)> = self.read_all(by_action, |r| Ok((get(r, "action")?, get(r, "n")?))).await?;
+        let overdue = sqlx::query("SELECT COUNT(*) AS n FROM cases WHERE status = 'open' AND due_at_ms <= $1");
+        let overdue = self.read_one(overdue.bind(now_ms), |r| get::<i64>(r, "n")).await?.unwrap_or(0);
+        let answered = sqlx::query(
+            "SELECT COUNT(DISTINCT r.case_id) AS n FROM customer_requests r JOIN cases c ON c.id = r.case_id \
+             WHERE r.status = 'answered' AND r.answered_by LIKE 'customer:%' AND c.status = 'open'",
+        );
+        let answered = self.read_one(answered, |r| get::<i64>(r, "n")).await?.unwrap_or(0);
+        let of = |action: &str| by_action.iter().find(|(a, _)| a == action).map_or(0, |(_, n)| *n);
+        Ok(QueueCounts { review: of("review"), hold: of("hold"), reject: of("reject"), overdue, answered })
     }
 }
