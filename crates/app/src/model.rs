@@ -339,7 +339,7 @@ pub struct QueueQuery {
     /// Any when `None`.
     pub status: Option<CaseStatus>,
     pub action: Option<Action>,
-    /// Cases whose screening found this category.
+    /// Cases opened because of this category (one of their reasons names it).
     pub category: Option<RiskCategory>,
     pub network: Option<Network>,
     /// Cases assigned to this actor (`staff:<id>`).

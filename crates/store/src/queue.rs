@@ -60,8 +60,9 @@ fn selection(q: &QueueQuery) -> (String, Vec<Bind>) {
     if let Some(assignee) = &q.assignee {
         add("c.assignee = ?", vec![Bind::Text(assignee.clone())]);
     }
+    // A category finds the cases opened because of it: one of the case's own reasons names it.
     if let Some(category) = q.category {
-        add("s.decision LIKE ?", vec![Bind::Text(format!("%\"category\":\"{}\"%", category.as_str()))]);
+        add("c.reasons LIKE ?", vec![Bind::Text(format!("%\"category\":\"{}\"%", category.as_str()))]);
     }
     if q.answered {
         add(
@@ -91,7 +92,7 @@ fn selection(q: &QueueQuery) -> (String, Vec<Bind>) {
     // The order and the screening are joined only when a filter or the sort reads them: the
     // plain queue is counted and cut on the cases' own index.
     let order = q.network.is_some() || matches!(q.search, Some(QueueSearch::EmailIndex(_)));
-    let screening = q.category.is_some() || q.sort == QueueSort::Score;
+    let screening = q.sort == QueueSort::Score;
     let mut tables = String::from(" FROM cases c");
     if order {
         tables.push_str(" JOIN orders o ON o.id = c.order_id");
