@@ -33,8 +33,9 @@ enum Bind {
 
 /// The tables and conditions that pick and order the queue's cases, with their parameters:
 /// only the filters in use, and the screening only when a filter or the sort reads it, so that
-/// the common queue (open cases by deadline) walks the `(status, due_at_ms)` index.
-fn selection(q: &QueueQuery) -> (String, Vec<Bind>) {
+/// the common queue (open cases by deadline) walks the `(status, due_at_ms)` index. `sorted`: the
+/// statement orders its rows (a count does not, and joins nothing for the order).
+fn selection(q: &QueueQuery, sorted: bool) -> (String, Vec<Bind>) {
     let mut conditions = Vec::new();
     let mut binds = Vec::new();
     let mut add = |condition: &str, values: Vec<Bind>| {
@@ -77,13 +78,19 @@ fn selection(q: &QueueQuery) -> (String, Vec<Bind>) {
             "(c.number = ? OR c.order_id IN (SELECT id FROM orders WHERE number = ?))",
             vec![Bind::Int(*n), Bind::Int(*n)],
         ),
+        // Every network, so that the (network, deposit address) index serves an address alone.
         Some(QueueSearch::Text(t)) => add(
-            "c.order_id IN (SELECT id FROM orders WHERE external_id = ? UNION \
-             SELECT id FROM orders WHERE deposit_address = ? UNION \
-             SELECT order_id FROM deposits WHERE txid = ? OR sources LIKE ?)",
+            &format!(
+                "c.order_id IN (SELECT id FROM orders WHERE external_id = ? UNION \
+                 SELECT id FROM orders WHERE pay_network IN ({}) AND deposit_address = ? UNION \
+                 SELECT order_id FROM deposits WHERE txid = ? OR sources LIKE ?)",
+                custos_domain::Network::ALL.map(|n| format!("'{}'", n.as_str())).join(", ")
+            ),
             vec![Bind::Text(t.clone()), Bind::Text(t.clone()), Bind::Text(t.clone()), Bind::Text(format!("%\"{t}\"%"))],
         ),
-        Some(QueueSearch::EmailIndex(i)) => add("o.customer_email_index = ?", vec![Bind::Text(i.clone())]),
+        Some(QueueSearch::EmailIndex(i)) => {
+            add("c.order_id IN (SELECT id FROM orders WHERE customer_email_index = ?)", vec![Bind::Text(i.clone())])
+        }
         None => {}
     }
     if let Some(n) = q.before_number {
@@ -91,8 +98,8 @@ fn selection(q: &QueueQuery) -> (String, Vec<Bind>) {
     }
     // The order and the screening are joined only when a filter or the sort reads them: the
     // plain queue is counted and cut on the cases' own index.
-    let order = q.network.is_some() || matches!(q.search, Some(QueueSearch::EmailIndex(_)));
-    let screening = q.sort == QueueSort::Score;
+    let order = q.network.is_some();
+    let screening = sorted && q.sort == QueueSort::Score;
     let mut tables = String::from(" FROM cases c");
     if order {
         tables.push_str(" JOIN orders o ON o.id = c.order_id");
@@ -163,12 +170,12 @@ impl SqlStore {
     /// A page in two steps: the page's case ids (small rows, sorted and cut in the database),
     /// then those cases with everything shown; and the total.
     pub(crate) async fn queue_page(&self, q: &QueueQuery) -> StoreResult<QueuePage> {
-        let (from, binds) = selection(q);
+        let (from, binds) = selection(q, true);
         let n = binds.len();
         let ids_sql = format!("SELECT c.id{from}{} LIMIT ${} OFFSET ${}", order_by(q.sort), n + 1, n + 2);
         let ids = bind(sqlx::query(&ids_sql), binds).bind(q.limit).bind(q.offset);
         let ids: Vec<String> = self.read_all(ids, |r| get(r, "id")).await?;
-        let (from, binds) = selection(q);
+        let (from, binds) = selection(q, false);
         let count_sql = format!("SELECT COUNT(*) AS total{from}");
         let count = bind(sqlx::query(&count_sql), binds);
         let total = self.read_one(count, |r| get::<i64>(r, "total")).await?.unwrap_or(0);
