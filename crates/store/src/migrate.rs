@@ -46,7 +46,7 @@ pub fn migrations() -> &'static [Migration] {
         migration!(17, "answered_by", "0017_answered_by.sql"),
         migration!(18, "request_messages_sealed", "0018_request_messages_sealed.sql"),
         migration!(19, "account_utc_offset", "0019_account_utc_offset.sql"),
-        migration!(20, "queue_indexes", "0020_queue_indexes.sql"),
+        migration!(20, "queue", "0020_queue.sql"),
     ]
 }
 

@@ -72,8 +72,11 @@ impl SqlStore {
     /// Inserts a case and its webhook; returns its audit event.
     pub(crate) fn push_case(script: &mut Script, c: &CaseRecord) -> StoreResult<AuditEvent> {
         script.push(
-            "INSERT INTO cases (id, number, order_id, deposit_id, action, status, reasons, deadline_kind, opened_at_ms, due_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            // The score of the deposit's screening (written before the case) goes with the case,
+            // for the queue's sort by risk.
+            "INSERT INTO cases (id, number, order_id, deposit_id, action, status, reasons, deadline_kind, opened_at_ms, due_at_ms, \
+             score_hundredths) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, (SELECT s.score_hundredths FROM deposits d \
+             JOIN screenings s ON s.id = d.screening_id WHERE d.id = $4))",
             values![
                 c.id.to_string(),
                 c.number,

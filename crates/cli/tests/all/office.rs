@@ -721,6 +721,10 @@ both!(issue_15_the_queue_searches_filters_pages_and_assigns_in_bulk, |t: TestApp
     assert!(page.contains("Sanctions") && page.contains(&format!("№ {}", sanctioned["case"]["number"])));
     let (_, page) = olga.get(&c, format!("{base}/office?network=bitcoin")).await;
     assert!(page.contains("id=\"no-cases\""));
+    // The riskiest first: the sanctioned case heads the queue sorted by score.
+    let (_, page) = olga.get(&c, format!("{base}/office?sort=score")).await;
+    let first = between(&page, "class=\"case-row\"", "</tr>");
+    assert!(first.contains(&format!("№ {}<", sanctioned["case"]["number"])), "{first}");
 
     // Bulk assignment to Oleg; "mine" is his list; the assignee reads by name.
     let staff = t.store.list_accounts(AccountKind::Staff).await.unwrap();
