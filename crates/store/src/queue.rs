@@ -163,21 +163,29 @@ fn queue_row(row: &sqlx::any::AnyRow) -> StoreResult<QueueRow> {
 }
 
 impl SqlStore {
-    /// A page in two steps: the page's case ids (small rows, sorted and cut in the database),
-    /// then those cases with everything shown; and the total.
+    /// A page in two steps: the page's case ids with the total (small rows, counted, sorted and
+    /// cut in one pass of the database), then those cases with everything shown.
     pub(crate) async fn queue_page(&self, q: &QueueQuery) -> StoreResult<QueuePage> {
         let (from, binds) = selection(q);
         let n = binds.len();
-        let ids_sql = format!("SELECT c.id{from}{} LIMIT ${} OFFSET ${}", order_by(q.sort), n + 1, n + 2);
+        let ids_sql = format!(
+            "SELECT c.id, COUNT(*) OVER () AS total{from}{} LIMIT ${} OFFSET ${}",
+            order_by(q.sort),
+            n + 1,
+            n + 2
+        );
         let ids = bind(sqlx::query(&ids_sql), binds).bind(q.limit).bind(q.offset);
-        let ids: Vec<String> = self.read_all(ids, |r| get(r, "id")).await?;
-        let (from, binds) = selection(q);
-        let count_sql = format!("SELECT COUNT(*) AS total{from}");
-        let count = bind(sqlx::query(&count_sql), binds);
-        let total = self.read_one(count, |r| get::<i64>(r, "total")).await?.unwrap_or(0);
-        if ids.is_empty() {
+        let ids: Vec<(String, i64)> = self.read_all(ids, |r| Ok((get(r, "id")?, get(r, "total")?))).await?;
+        let Some(&(_, total)) = ids.first() else {
+            // Past the last page (or nothing at all): the total by itself.
+            let count_sql = format!("SELECT COUNT(*) AS total{from}");
+            let (_, binds) = selection(q);
+            let count = bind(sqlx::query(&count_sql), binds);
+            let total =
+                if q.offset > 0 { self.read_one(count, |r| get::<i64>(r, "total")).await?.unwrap_or(0) } else { 0 };
             return Ok(QueuePage { rows: Vec::new(), total });
-        }
+        };
+        let ids: Vec<String> = ids.into_iter().map(|(id, _)| id).collect();
         let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
         let rows_sql = format!("SELECT {COLUMNS}{JOINS} WHERE c.id IN ({})", placeholders.join(", "));
         let mut rows_query = sqlx::query(&rows_sql);
