@@ -697,7 +697,7 @@ both!(issue_15_the_queue_searches_filters_pages_and_assigns_in_bulk, |t: TestApp
     // Pages of 50 with the total.
     let (_, page) = olga.get(&c, format!("{base}/office")).await;
     assert_eq!(rows(&page), 50);
-    assert!(page.contains("52 cases · Page 1 of 2") && page.contains("id=\"next-page\""), "{page}");
+    assert!(page.contains("Cases found: 52 · Page 1 of 2") && page.contains("id=\"next-page\""), "{page}");
     let (_, page) = olga.get(&c, format!("{base}/office?page=2")).await;
     assert_eq!(rows(&page), 2);
     assert!(page.contains("id=\"prev-page\""));
@@ -713,7 +713,7 @@ both!(issue_15_the_queue_searches_filters_pages_and_assigns_in_bulk, |t: TestApp
     }
     // A source address finds every case it paid into.
     let (_, page) = olga.get(&c, format!("{base}/office?q={}", GAMBLING_ETH.to_lowercase())).await;
-    assert!(page.contains("51 cases"), "{page}");
+    assert!(page.contains("Cases found: 51"), "{page}");
 
     // Filters: category, network, and the sanctioned one says its customer is unknown.
     let (_, page) = olga.get(&c, format!("{base}/office?category=sanctions")).await;

@@ -420,7 +420,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("assign", "Assign", "Назначить"),
     ("page_of", "Page", "Страница"),
     ("of", "of", "из"),
-    ("cases_found", "cases", "кейсов"),
+    ("cases_found", "Cases found", "Найдено кейсов"),
     ("previous", "Previous", "Назад"),
     ("next_page", "Next", "Далее"),
     ("pick", "Select", "Выбрать"),
