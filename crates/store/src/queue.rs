@@ -163,28 +163,38 @@ fn queue_row(row: &sqlx::any::AnyRow) -> StoreResult<QueueRow> {
 }
 
 impl SqlStore {
-    /// A page in two steps: the page's case ids with the total (small rows, counted, sorted and
-    /// cut in one pass of the database), then those cases with everything shown.
+    /// A page in two steps: the page's case ids with the total, then those cases with everything
+    /// shown. When only the cases' indexed columns are filtered, the ids stop at the page and the
+    /// total is read off an index; otherwise both come from one pass over the matching cases (a
+    /// window over the small id rows), rather than two.
     pub(crate) async fn queue_page(&self, q: &QueueQuery) -> StoreResult<QueuePage> {
+        let indexed = q.category.is_none()
+            && q.network.is_none()
+            && q.assignee.is_none()
+            && !q.answered
+            && q.search.is_none()
+            && q.sort != QueueSort::Score;
         let (from, binds) = selection(q);
         let n = binds.len();
-        let ids_sql = format!(
-            "SELECT c.id, COUNT(*) OVER () AS total{from}{} LIMIT ${} OFFSET ${}",
-            order_by(q.sort),
-            n + 1,
-            n + 2
-        );
+        let total_column = if indexed { "" } else { ", COUNT(*) OVER () AS total" };
+        let ids_sql = format!("SELECT c.id{total_column}{from}{} LIMIT ${} OFFSET ${}", order_by(q.sort), n + 1, n + 2);
         let ids = bind(sqlx::query(&ids_sql), binds).bind(q.limit).bind(q.offset);
-        let ids: Vec<(String, i64)> = self.read_all(ids, |r| Ok((get(r, "id")?, get(r, "total")?))).await?;
-        let Some(&(_, total)) = ids.first() else {
-            // Past the last page (or nothing at all): the total by itself.
-            let count_sql = format!("SELECT COUNT(*) AS total{from}");
-            let (_, binds) = selection(q);
-            let count = bind(sqlx::query(&count_sql), binds);
-            let total =
-                if q.offset > 0 { self.read_one(count, |r| get::<i64>(r, "total")).await?.unwrap_or(0) } else { 0 };
-            return Ok(QueuePage { rows: Vec::new(), total });
+        let ids: Vec<(String, Option<i64>)> =
+            self.read_all(ids, |r| Ok((get(r, "id")?, if indexed { None } else { Some(get(r, "total")?) }))).await?;
+        let total = match ids.first() {
+            Some((_, Some(total))) => *total,
+            // Past the last page, or only indexed filters: the total by itself.
+            _ if !ids.is_empty() || q.offset > 0 => {
+                let count_sql = format!("SELECT COUNT(*) AS total{from}");
+                let (_, binds) = selection(q);
+                let count = bind(sqlx::query(&count_sql), binds);
+                self.read_one(count, |r| get::<i64>(r, "total")).await?.unwrap_or(0)
+            }
+            _ => 0,
         };
+        if ids.is_empty() {
+            return Ok(QueuePage { rows: Vec::new(), total });
+        }
         let ids: Vec<String> = ids.into_iter().map(|(id, _)| id).collect();
         let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
         let rows_sql = format!("SELECT {COLUMNS}{JOINS} WHERE c.id IN ({})", placeholders.join(", "));
