@@ -180,12 +180,7 @@ both!(
     |t: TestApp| async move {
         let (base, key) = t.serve().await;
         let c = client();
-        let accounts = t.app.accounts();
-        accounts.register_customer("ilya@example.com", PASSWORD, "en").await.unwrap();
-        let link = t.mailer.last_to("ilya@example.com").unwrap().body;
-        accounts.confirm_email(link.split("token=").nth(1).unwrap().split_whitespace().next().unwrap()).await.unwrap();
-        let (token, _) = accounts.login(AccountKind::Customer, "ilya@example.com", PASSWORD, IP, None).await.unwrap();
-        let me = Person { cookie: "__Host-custos_customer".into(), token, secret: String::new() };
+        let me = confirmed_customer_session(&t, "ilya@example.com").await;
         // The header's switch saves the language with the account; the settings, the time zone.
         let (status, _) = me.get(&c, format!("{base}/lang/ru?back=/cabinet")).await;
         assert!(status.is_redirection());
@@ -368,12 +363,7 @@ both!(documents_are_checked_encrypted_and_opened_by_officers_only_with_an_audit,
 both!(sec17_an_appeal_needs_kyc_first_and_an_officer_answers_within_the_review_deadline, |t: TestApp| async move {
     let (base, key) = t.serve().await;
     let c = client();
-    let accounts = t.app.accounts();
-    accounts.register_customer("ivan@example.com", PASSWORD, "en").await.unwrap();
-    let link = t.mailer.last_to("ivan@example.com").unwrap().body;
-    accounts.confirm_email(link.split("token=").nth(1).unwrap().split_whitespace().next().unwrap()).await.unwrap();
-    let (token, _) = accounts.login(AccountKind::Customer, "ivan@example.com", PASSWORD, IP, None).await.unwrap();
-    let me = Person { cookie: "__Host-custos_customer".into(), token, secret: String::new() };
+    let me = confirmed_customer_session(&t, "ivan@example.com").await;
     let new_order = || {
         post(
             &c,

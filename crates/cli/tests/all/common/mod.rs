@@ -533,16 +533,20 @@ impl Person {
         (r.status(), r.text().await.unwrap())
     }
 
+    /// A form's fields with this session's CSRF token.
+    fn form(&self, fields: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut form = vec![("csrf".to_owned(), self.csrf())];
+        form.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        form
+    }
+
     pub async fn post(
         &self,
         c: &reqwest::Client,
         url: String,
         fields: &[(&str, &str)],
     ) -> (reqwest::StatusCode, String) {
-        let mut form = vec![("csrf".to_owned(), self.csrf())];
-        form.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        let r =
-            c.post(url).header("cookie", format!("{}={}", self.cookie, self.token)).form(&form).send().await.unwrap();
+        let r = c.post(url).header("cookie", self.cookie_header()).form(&self.form(fields)).send().await.unwrap();
         (r.status(), r.text().await.unwrap())
     }
 }
@@ -556,9 +560,7 @@ impl Person {
         url: String,
         fields: &[(&str, &str)],
     ) -> (reqwest::StatusCode, String) {
-        let mut form = vec![("csrf".to_owned(), self.csrf())];
-        form.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        let r = c.post(&url).header("cookie", self.cookie_header()).form(&form).send().await.unwrap();
+        let r = c.post(&url).header("cookie", self.cookie_header()).form(&self.form(fields)).send().await.unwrap();
         if !r.status().is_redirection() {
             return (r.status(), r.text().await.unwrap());
         }
@@ -573,6 +575,17 @@ pub async fn staff(t: &TestApp, email: &str, role: custos_domain::access::Role) 
     t.app.accounts().create_staff(email, PASSWORD, role, None).await.unwrap();
     let (token, secret) = enrol(t, custos_app::accounts::records::AccountKind::Staff, email, PASSWORD, IP).await;
     Person { cookie: "__Host-custos_staff".into(), token, secret }
+}
+
+/// A customer registered, with the e-mail confirmed from the mail's link, and logged in.
+pub async fn confirmed_customer_session(t: &TestApp, email: &str) -> Person {
+    let accounts = t.app.accounts();
+    accounts.register_customer(email, PASSWORD, "en").await.unwrap();
+    let link = t.mailer.last_to(email).unwrap().body;
+    accounts.confirm_email(link.split("token=").nth(1).unwrap().split_whitespace().next().unwrap()).await.unwrap();
+    let kind = custos_app::accounts::records::AccountKind::Customer;
+    let token = accounts.login(kind, email, PASSWORD, IP, None).await.unwrap().0;
+    Person { cookie: "__Host-custos_customer".into(), token, secret: String::new() }
 }
 
 /// A customer registered and logged in (no MFA).
