@@ -21,7 +21,8 @@ both!(sec3_admins_manage_staff_and_api_keys_only_after_a_step_up, |t: TestApp| a
     step_up(&t, &c, &base, &admin).await;
     let (status, page) = admin.post(&c, format!("{base}/office/staff"), &new_staff).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(page.contains("ne***@ex***.com"), "listed, masked");
+    assert!(page.contains("newbie@example.com"), "listed by e-mail: admins see whom they manage (issue 15)");
+    assert!(page.contains("Compliance officer"), "the role by name");
     let officer = t.app.accounts().staff().await.unwrap().into_iter().find(|a| a.role == Some(Role::Officer)).unwrap();
     let (status, _) =
         admin.post(&c, format!("{base}/office/staff/{}", officer.id), &[("role", "support"), ("disabled", "1")]).await;
