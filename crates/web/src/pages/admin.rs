@@ -68,7 +68,8 @@ struct StaffPage {
     staff: Vec<StaffRow>,
     /// The roles the viewer may give: (name, text key).
     roles: Vec<(&'static str, &'static str)>,
-    needs_step_up: bool,
+    /// The text key of what a step-up would allow here, when the viewer has none.
+    needs_step_up: Option<&'static str>,
 }
 
 async fn staff_page(s: &AppState, v: &Viewer, n: Notice) -> Response {
@@ -94,7 +95,8 @@ async fn staff_page(s: &AppState, v: &Viewer, n: Notice) -> Response {
         .collect();
     let roles = Role::ALL.iter().filter(|r| mine.may_manage(**r)).map(|r| (r.as_str(), role_key(r.as_str()))).collect();
     let status = if n.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let page = StaffPage { f: Frame::new(v, true, "/office/staff"), n, staff, roles, needs_step_up: !auth.stepped_up };
+    let needs_step_up = (!auth.stepped_up).then_some("step_up_staff");
+    let page = StaffPage { f: Frame::new(v, true, "/office/staff"), n, staff, roles, needs_step_up };
     render(status, page)
 }
 
@@ -194,7 +196,8 @@ struct KeysPage {
     scopes: Vec<&'static str>,
     /// A key just created, shown this once.
     new_key: Option<String>,
-    needs_step_up: bool,
+    /// The text key of what a step-up would allow here, when the viewer has none.
+    needs_step_up: Option<&'static str>,
 }
 
 async fn keys_page(s: &AppState, v: &Viewer, n: Notice, new_key: Option<String>) -> Response {
@@ -220,7 +223,7 @@ async fn keys_page(s: &AppState, v: &Viewer, n: Notice, new_key: Option<String>)
         // Integration scopes only: compliance scopes are the operator's to grant (SEC-3).
         scopes: Scope::ALL.iter().filter(|s| !s.is_compliance()).map(|s| s.as_str()).collect(),
         new_key,
-        needs_step_up: !v.auth.as_ref().is_some_and(|a| a.stepped_up),
+        needs_step_up: (!v.auth.as_ref().is_some_and(|a| a.stepped_up)).then_some("step_up_keys"),
     };
     render(status, page)
 }

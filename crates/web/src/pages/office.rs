@@ -191,7 +191,8 @@ struct CasePage {
     can_reveal: bool,
     can_decide: bool,
     can_approve: bool,
-    needs_step_up: bool,
+    /// The text key of what a step-up would allow here, when the viewer has none.
+    needs_step_up: Option<&'static str>,
     screenings: Vec<ScreeningRow>,
     requests: Vec<RequestRow>,
     decisions: Vec<DecisionRow>,
@@ -397,8 +398,9 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         can_reveal: auth.can(Permission::PersonalDataReveal),
         can_decide,
         can_approve: auth.can(Permission::DecisionsApprove),
-        needs_step_up: !auth.stepped_up
-            && (auth.can(Permission::DecisionsApprove) || auth.can(Permission::PersonalDataReveal)),
+        needs_step_up: (!auth.stepped_up
+            && (auth.can(Permission::DecisionsApprove) || auth.can(Permission::PersonalDataReveal)))
+        .then_some("step_up"),
         screenings: screenings
             .iter()
             .map(|sc| ScreeningRow {
@@ -665,7 +667,8 @@ struct CustomerPage {
     revealed: bool,
     error: Option<String>,
     can_reveal: bool,
-    needs_step_up: bool,
+    /// The text key of what a step-up would allow here, when the viewer has none.
+    needs_step_up: Option<&'static str>,
     standing: String,
     mfa: bool,
     orders: Vec<super::cabinet::OrderRow>,
@@ -748,7 +751,7 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
         revealed,
         error,
         can_reveal: auth.can(Permission::PersonalDataReveal),
-        needs_step_up: auth.can(Permission::PersonalDataReveal) && !auth.stepped_up,
+        needs_step_up: (auth.can(Permission::PersonalDataReveal) && !auth.stepped_up).then_some("step_up_customer"),
         standing,
         mfa: account.mfa_enabled,
         orders,
