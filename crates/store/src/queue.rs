@@ -27,6 +27,7 @@ const JOINS: &str = " FROM cases c JOIN orders o ON o.id = c.order_id \
      LEFT JOIN accounts a ON a.kind = 'customer' AND a.email_index = o.customer_email_index";
 
 /// A parameter of the queue's statements.
+#[derive(Clone)]
 enum Bind {
     Text(String),
     Int(i64),
@@ -178,7 +179,7 @@ impl SqlStore {
         let n = binds.len();
         let total_column = if indexed { "" } else { ", COUNT(*) OVER () AS total" };
         let ids_sql = format!("SELECT c.id{total_column}{from}{} LIMIT ${} OFFSET ${}", order_by(q.sort), n + 1, n + 2);
-        let ids = bind(sqlx::query(&ids_sql), binds).bind(q.limit).bind(q.offset);
+        let ids = bind(sqlx::query(&ids_sql), binds.clone()).bind(q.limit).bind(q.offset);
         let ids: Vec<(String, Option<i64>)> =
             self.read_all(ids, |r| Ok((get(r, "id")?, if indexed { None } else { Some(get(r, "total")?) }))).await?;
         let total = match ids.first() {
@@ -186,7 +187,6 @@ impl SqlStore {
             // Past the last page, or only indexed filters: the total by itself.
             _ if !ids.is_empty() || q.offset > 0 => {
                 let count_sql = format!("SELECT COUNT(*) AS total{from}");
-                let (_, binds) = selection(q);
                 let count = bind(sqlx::query(&count_sql), binds);
                 self.read_one(count, |r| get::<i64>(r, "total")).await?.unwrap_or(0)
             }

@@ -592,11 +592,13 @@ pub async fn change_time_zone(
     Form(form): Form<TimeZoneForm>,
 ) -> Response {
     let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
-    let Ok(minutes) = form.utc_offset_minutes.trim().parse::<i32>() else {
-        let n = super::admin::Notice { error: Some(v.lang.t("bad_time_zone").into()), done: None };
-        return settings_page(&v, n);
+    let saved = match form.utc_offset_minutes.trim().parse::<i32>() {
+        Ok(minutes) => s.app.accounts().set_utc_offset(auth, minutes).await,
+        Err(_) => {
+            Err(AppError::invalid(custos_app::ErrorCode::InvalidField, "a time zone is a whole number of minutes"))
+        }
     };
-    match s.app.accounts().set_utc_offset(auth, minutes).await {
+    match saved {
         Ok(()) => axum::response::Redirect::to("/cabinet/settings").into_response(),
         Err(AppError::Invalid { .. }) => {
             settings_page(&v, super::admin::Notice { error: Some(v.lang.t("bad_time_zone").into()), done: None })
