@@ -10,9 +10,9 @@ use crate::model::*;
 use crate::queries::Queries;
 use crate::repos::{CaseRepo, OrderRepo, RequestRepo, Store};
 use crate::screening::{Occasion, Screening};
-use custos_crypto::Aad;
+use custos_crypto::{sha256_hex, Aad};
 use custos_domain::access::Permission;
-use custos_domain::decision::{ApprovalRefusal, Approver};
+use custos_domain::decision::{ApprovalRefusal, Approver, Rationale};
 use custos_domain::order::OrderEvent;
 use custos_domain::policy::{Action, Reason};
 use custos_domain::status::{CaseStatus, DecisionStatus, RefundStatus};
@@ -107,6 +107,7 @@ impl Cases {
         &self,
         case_id: Uuid,
         request: DecisionRequest,
+        rationale: &Rationale,
         actor: &str,
     ) -> Result<DecisionRecord, AppError> {
         let case = open_case(&self.queries, case_id).await?;
@@ -124,8 +125,9 @@ impl Cases {
             .apply(decision_event(kind))
             .map_err(|e| AppError::conflict(ErrorCode::IllegalTransition, e.to_string()))?;
         let now = self.cx.now_ms();
+        let id = Uuid::now_v7();
         let decision = DecisionRecord {
-            id: Uuid::now_v7(),
+            id,
             case_id,
             order_id: order.id,
             kind,
@@ -135,6 +137,7 @@ impl Cases {
             approved_by: None,
             created_at_ms: now,
             decided_at_ms: None,
+            rationale_enc: Some(self.cx.cipher.encrypt(rationale.as_str(), rationale_aad(&id.to_string()))),
         };
         let four_eyes = kind.needs_second_officer(case.action);
         if four_eyes && ActorKind::of(actor) != ActorKind::Staff {
@@ -144,11 +147,23 @@ impl Cases {
                  back-office and approved by another: an API key cannot make it",
             ));
         }
-        self.repos.cases.insert_decision(&decision).await?;
+        self.repos.cases.insert_decision(&decision, &sha256_hex(rationale.as_str().as_bytes())).await?;
         if four_eyes {
             return Ok(decision);
         }
         self.execute(decision, actor).await
+    }
+
+    /// Why the officer decided so, for the case page; `None` for a decision made before a
+    /// rationale was required.
+    pub fn rationale(&self, d: &DecisionRecord) -> Result<Option<String>, AppError> {
+        let Some(sealed) = &d.rationale_enc else { return Ok(None) };
+        let text = self
+            .cx
+            .cipher
+            .decrypt(sealed, rationale_aad(&d.id.to_string()))
+            .map_err(|e| AppError::Internal(format!("decision {}: the rationale cannot be opened: {e}", d.id)))?;
+        Ok(Some(text))
     }
 
     /// A second officer approves a pending decision, which then takes effect. Only a person
@@ -349,4 +364,8 @@ impl Cases {
             ..decision
         })
     }
+}
+
+fn rationale_aad(decision_id: &str) -> Aad<'_> {
+    Aad { table: "decisions", column: "rationale", row: decision_id }
 }

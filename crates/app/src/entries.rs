@@ -49,13 +49,13 @@ pub fn case_action(case_id: Uuid, action: &CaseAction, actor: &str) -> (AuditEve
     (audit, webhook)
 }
 
-pub fn decision_requested(d: &DecisionRecord) -> AuditEvent {
+pub fn decision_requested(d: &DecisionRecord, rationale_sha256: &str) -> AuditEvent {
     AuditEvent::new(
         &d.requested_by,
         "decision.requested",
         "decision",
         d.id,
-        json!({"case_id": d.case_id, "kind": d.kind}),
+        json!({"case_id": d.case_id, "kind": d.kind, "rationale_sha256": rationale_sha256}),
     )
 }
 

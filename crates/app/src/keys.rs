@@ -31,6 +31,7 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     sealed("standing_appeals", "id", "text_enc", "text"),
     sealed("standing_appeals", "id", "outcome_enc", "outcome"),
     sealed("case_notes", "id", "body_enc", "body"),
+    sealed("decisions", "id", "rationale_enc", "rationale"),
     sealed("verifications", "id", "comment_enc", "comment"),
     sealed("kyc_inbox", "dedup_key", "body_enc", "body"),
     sealed("cards", "id", "holder_enc", "holder"),

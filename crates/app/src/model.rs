@@ -619,6 +619,10 @@ pub struct DecisionRecord {
     pub approved_by: Option<String>,
     pub created_at_ms: i64,
     pub decided_at_ms: Option<i64>,
+    /// Why the officer decided so, encrypted (`decisions.rationale`); none on decisions made
+    /// before a rationale was required. Read with `Cases::rationale`.
+    #[serde(skip)]
+    pub rationale_enc: Option<String>,
 }
 
 /// What a decision carries beside its kind: a refund names its plan (destination, amount, fee),

@@ -379,8 +379,9 @@ pub trait CaseRepo: Send + Sync {
     async fn alert_overdue_cases(&self, now_ms: i64) -> StoreResult<Vec<Uuid>>;
     /// Open cases on the customer's orders other than `except`.
     async fn open_cases_of_customer(&self, email_index: &str, except: Uuid) -> StoreResult<i64>;
-    /// Records a decision awaiting a second officer.
-    async fn insert_decision(&self, decision: &DecisionRecord) -> StoreResult<()>;
+    /// Records a decision awaiting a second officer; the audit entry carries the digest of its
+    /// rationale (SHA-256 of the plain text), which binds the stored text to the chain.
+    async fn insert_decision(&self, decision: &DecisionRecord, rationale_sha256: &str) -> StoreResult<()>;
     async fn get_decision(&self, id: Uuid) -> StoreResult<Option<DecisionRecord>>;
     async fn decisions_of_case(&self, case_id: Uuid) -> StoreResult<Vec<DecisionRecord>>;
     async fn get_refund(&self, id: Uuid) -> StoreResult<Option<RefundRecord>>;

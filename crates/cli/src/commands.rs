@@ -60,6 +60,7 @@ async fn serve_until_ctrl_c(
     state.max_body_bytes = cfg.api.max_body_bytes.unwrap_or(custos_web::DEFAULT_MAX_BODY_BYTES);
     state.trust_forwarded_for = cfg.web.behind_proxy;
     state.ethereum_tokens = std::sync::Arc::new(cfg.chains.ethereum_tokens()?);
+    state.explorers = std::sync::Arc::new(cfg.web.explorers()?);
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");

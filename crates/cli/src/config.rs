@@ -72,9 +72,31 @@ pub struct Web {
     pub max_connections_per_ip: Option<usize>,
     pub tls_handshake_timeout_seconds: Option<u64>,
     pub max_tls_handshakes: Option<usize>,
+    /// Block explorers the back-office links to, per network (`bitcoin`, `ethereum`, `tron`).
+    pub explorers: BTreeMap<String, Explorer>,
+}
+
+/// One network's explorer: URL templates with `{txid}` and `{address}`; "" turns a link off.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Explorer {
+    pub tx: Option<String>,
+    pub address: Option<String>,
 }
 
 impl Web {
+    /// The public mainnet explorers, with what `[web.explorers]` changes.
+    pub fn explorers(&self) -> Result<custos_web::Explorers, String> {
+        let mut explorers = custos_web::Explorers::public_mainnets();
+        for (name, e) in &self.explorers {
+            let network: custos_domain::Network = name
+                .parse()
+                .map_err(|_| format!("[web.explorers.{name}]: the networks are bitcoin, ethereum and tron"))?;
+            explorers.set(network, e.tx.as_deref(), e.address.as_deref())?;
+        }
+        Ok(explorers)
+    }
+
     /// The connection limits, checked.
     pub fn limits(&self) -> Result<custos_web::Limits, String> {
         let d = custos_web::Limits::default();
@@ -350,6 +372,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use custos_domain::Network;
 
     #[test]
     fn the_example_config_parses_and_names_every_environment_variable() {
@@ -375,6 +398,22 @@ mod tests {
         ] {
             assert!(text.contains(var), "custos.example.toml does not mention {var}");
         }
+    }
+
+    #[test]
+    fn issue_15_explorer_links_follow_the_config() {
+        let cfg: Config = toml::from_str(
+            "[web.explorers.ethereum]\ntx = \"https://sepolia.etherscan.io/tx/{txid}\"\n[web.explorers.tron]\naddress = \"\"\n",
+        )
+        .unwrap();
+        let e = cfg.web.explorers().unwrap();
+        assert_eq!(e.tx(Network::Ethereum, "0xab").unwrap(), "https://sepolia.etherscan.io/tx/0xab");
+        assert_eq!(e.address(Network::Ethereum, "0xab").unwrap(), "https://etherscan.io/address/0xab", "kept");
+        assert_eq!(e.address(Network::Tron, "T9yD"), None, "turned off");
+        let bad: Config = toml::from_str("[web.explorers.dogecoin]\ntx = \"https://x/{txid}\"\n").unwrap();
+        assert!(bad.web.explorers().unwrap_err().contains("bitcoin, ethereum and tron"));
+        let bad: Config = toml::from_str("[web.explorers.bitcoin]\ntx = \"https://x/tx\"\n").unwrap();
+        assert!(bad.web.explorers().unwrap_err().contains("{txid} once"));
     }
 
     #[test]

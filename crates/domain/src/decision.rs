@@ -33,6 +33,36 @@ impl DecisionKind {
     }
 }
 
+/// Why an officer decided as they did: required with every decision, kept encrypted, shown on
+/// the case and bound into the audit chain by its digest. A few words at least (10 characters
+/// besides white space), so that a reviewer months later reads a reason, not "ok".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rationale(String);
+
+impl Rationale {
+    /// The fewest characters, white space aside, a rationale has.
+    pub const MIN_CHARS: usize = 10;
+    /// The most characters, white space included.
+    pub const MAX_CHARS: usize = 2_000;
+
+    /// The officer's text, trimmed; `None` when it has fewer than [`Self::MIN_CHARS`] characters
+    /// besides white space or more than [`Self::MAX_CHARS`] in all.
+    pub fn parse(text: &str) -> Option<Rationale> {
+        let words = text.chars().filter(|c| !c.is_whitespace()).count();
+        (words >= Self::MIN_CHARS && text.chars().count() <= Self::MAX_CHARS).then(|| Rationale(text.trim().to_owned()))
+    }
+
+    /// [`Self::parse`]'s first rule as a regex (the length is `maxLength`), for the OpenAPI document.
+    pub fn pattern() -> String {
+        let ws = crate::text::WHITESPACE_CLASS;
+        format!("^[{ws}]*(?:[^{ws}][{ws}]*){{{}}}", Self::MIN_CHARS)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Who asks to approve a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Approver {
@@ -88,6 +118,18 @@ impl Approver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rationale_is_a_few_words_at_least_and_trimmed() {
+        assert_eq!(Rationale::parse("  ok  "), None);
+        assert_eq!(Rationale::parse("o k o k o k o k o"), None, "nine characters besides spaces");
+        assert!(Rationale::parse("o k o k o k o k o k").is_some());
+        assert_eq!(Rationale::parse("          "), None);
+        assert_eq!(Rationale::parse(&"x".repeat(2_001)), None);
+        let r = Rationale::parse("  Source of funds documented: salary.  ").unwrap();
+        assert_eq!(r.as_str(), "Source of funds documented: salary.");
+        assert!(Rationale::parse(&"я".repeat(10)).is_some(), "characters, not bytes");
+    }
 
     #[test]
     fn ref_2_refunds_and_releases_of_held_or_rejected_funds_need_a_second_officer() {

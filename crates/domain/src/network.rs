@@ -169,6 +169,8 @@ pub enum AmountError {
     NotDigits(String),
     #[error("amount is too large")]
     TooLarge,
+    #[error("write the amount in {asset} with digits and at most {decimals} after the point, e.g. 0.001")]
+    NotWholeUnits { asset: Asset, decimals: u32 },
     #[error("amount must be greater than zero")]
     Zero,
 }
@@ -220,6 +222,20 @@ impl Amount {
             return Err(AmountError::NotDigits(s.chars().take(40).collect()));
         }
         s.parse::<u128>().map(Amount).map_err(|_| AmountError::TooLarge)
+    }
+
+    /// An amount a person typed in whole units of `asset` ("0.00021", "0,00021", "1"), exact:
+    /// no more fraction digits than the asset has, no grouping, no sign.
+    pub fn parse_whole_units(s: &str, asset: Asset) -> Result<Self, AmountError> {
+        let s = s.trim();
+        let d = asset.decimals() as usize;
+        let (int, frac) = s.split_once(['.', ',']).unwrap_or((s, ""));
+        let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+        if int.is_empty() && frac.is_empty() || !digits(int) || !digits(frac) || frac.len() > d {
+            return Err(AmountError::NotWholeUnits { asset, decimals: asset.decimals() });
+        }
+        let raw = format!("{}{frac:0<d$}", if int.is_empty() { "0" } else { int });
+        raw.parse::<u128>().map(Amount).map_err(|_| AmountError::TooLarge)
     }
 
     /// Like [`Amount::parse`], and refuses zero.
@@ -361,5 +377,21 @@ mod tests {
         assert_eq!(Amount(1_234_567_890_000).in_whole_units(Asset::Usdc, ru), "1\u{a0}234\u{a0}567,89 USDC");
         assert_eq!(Amount(25_000_000).in_whole_units(Asset::Btc, ru), "0,25 BTC");
         assert_eq!(Amount(1_234_567_890_000).whole_units(Asset::Usdc, NumberStyle::PLAIN), "1234567.89");
+    }
+
+    #[test]
+    fn amounts_typed_in_whole_units_are_read_exactly() {
+        let eth = |s| Amount::parse_whole_units(s, Asset::Eth);
+        assert_eq!(eth("0.00021"), Ok(Amount(210_000_000_000_000)));
+        assert_eq!(eth(" 0,00021 "), Ok(Amount(210_000_000_000_000)), "a decimal comma");
+        assert_eq!(eth("1"), Ok(Amount(1_000_000_000_000_000_000)));
+        assert_eq!(eth(".5"), Ok(Amount(500_000_000_000_000_000)));
+        assert_eq!(Amount::parse_whole_units("0.00000001", Asset::Btc), Ok(Amount(1)));
+        for bad in ["", ".", "-1", "1e3", "1,000.5", "0.000000001", "one"] {
+            assert!(Amount::parse_whole_units(bad, Asset::Btc).is_err(), "{bad:?}");
+        }
+        let lossless = Amount(123_456_789);
+        let typed = lossless.whole_units(Asset::Usdt, NumberStyle::PLAIN);
+        assert_eq!(Amount::parse_whole_units(&typed, Asset::Usdt), Ok(lossless));
     }
 }

@@ -115,10 +115,10 @@ impl CaseRepo for SqlStore {
         Ok(self.read_one(query, |r| get::<i64>(r, "n")).await?.unwrap_or(0))
     }
 
-    async fn insert_decision(&self, d: &DecisionRecord) -> StoreResult<()> {
+    async fn insert_decision(&self, d: &DecisionRecord, rationale_sha256: &str) -> StoreResult<()> {
         let script = Script::one(
-            "INSERT INTO decisions (id, case_id, order_id, kind, status, params, requested_by, created_at_ms) \
-             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7)",
+            "INSERT INTO decisions (id, case_id, order_id, kind, status, params, requested_by, created_at_ms, \
+             rationale_enc) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8)",
             values![
                 d.id.to_string(),
                 d.case_id.to_string(),
@@ -126,10 +126,11 @@ impl CaseRepo for SqlStore {
                 d.kind.as_str(),
                 to_json(&d.params)?,
                 d.requested_by.as_str(),
-                d.created_at_ms
+                d.created_at_ms,
+                d.rationale_enc.clone()
             ],
         );
-        self.write(script, &[entries::decision_requested(d)], d.created_at_ms).await
+        self.write(script, &[entries::decision_requested(d, rationale_sha256)], d.created_at_ms).await
     }
 
     async fn get_decision(&self, id: Uuid) -> StoreResult<Option<DecisionRecord>> {

@@ -47,6 +47,7 @@ pub fn migrations() -> &'static [Migration] {
         migration!(18, "request_messages_sealed", "0018_request_messages_sealed.sql"),
         migration!(19, "account_utc_offset", "0019_account_utc_offset.sql"),
         migration!(20, "queue", "0020_queue.sql"),
+        migration!(21, "decision_rationale", "0021_decision_rationale.sql"),
     ]
 }
 

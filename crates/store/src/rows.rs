@@ -251,7 +251,8 @@ pub(crate) fn outbox(row: &impl Columns) -> Result<OutboxEvent, StoreError> {
 }
 
 pub(crate) const DECISION_COLUMNS: &str =
-    "id, case_id, order_id, kind, status, params, requested_by, approved_by, created_at_ms, decided_at_ms";
+    "id, case_id, order_id, kind, status, params, requested_by, approved_by, created_at_ms, decided_at_ms, \
+     rationale_enc";
 
 pub(crate) fn decision(row: &impl Columns) -> Result<DecisionRecord, StoreError> {
     let kind = match get::<String>(row, "kind")?.as_str() {
@@ -271,6 +272,7 @@ pub(crate) fn decision(row: &impl Columns) -> Result<DecisionRecord, StoreError>
         approved_by: get(row, "approved_by")?,
         created_at_ms: get(row, "created_at_ms")?,
         decided_at_ms: get(row, "decided_at_ms")?,
+        rationale_enc: get(row, "rationale_enc")?,
     })
 }
 

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use custos_app::model::*;
 use custos_app::ErrorCode;
 
+use custos_domain::decision::Rationale;
 use custos_domain::{Address, Amount, Asset, Network};
 use serde::Deserialize;
 
@@ -356,6 +357,8 @@ pub fn uuid_in_path(raw: &str, code: ErrorCode) -> Result<Uuid, Problem> {
 pub struct DecisionBody {
     /// release, refund or freeze.
     pub decision: String,
+    /// Why: at least 10 characters besides white space; stored encrypted, never returned.
+    pub rationale: String,
     #[serde(default)]
     pub to_address: Option<String>,
     #[serde(default)]
@@ -366,9 +369,10 @@ pub struct DecisionBody {
 pub const MAX_NETWORK_FEE: Amount = Asset::Eth.max_supply();
 
 impl DecisionBody {
-    pub fn parse(self) -> Result<DecisionRequest, Problem> {
+    pub fn parse(self) -> Result<(DecisionRequest, Rationale), Problem> {
+        let rationale = parse_rationale(&self.rationale).map_err(|detail| invalid(ErrorCode::InvalidField, detail))?;
         let refund_fields = self.to_address.is_some() || self.network_fee.is_some();
-        match self.decision.as_str() {
+        let request = match self.decision.as_str() {
             "release" | "freeze" if refund_fields => Err(invalid(
                 ErrorCode::InvalidField,
                 format!("{}: to_address and network_fee belong to a refund only", self.decision),
@@ -389,8 +393,20 @@ impl DecisionBody {
                 ErrorCode::InvalidField,
                 format!("decision: expected release, refund or freeze, got {other:?}"),
             )),
-        }
+        }?;
+        Ok((request, rationale))
     }
+}
+
+/// A decision's rationale, or what is wrong with it.
+pub fn parse_rationale(text: &str) -> Result<Rationale, String> {
+    Rationale::parse(text).ok_or_else(|| {
+        format!(
+            "rationale: say why you decide so, in at least {} characters besides white space and at most {} in all",
+            Rationale::MIN_CHARS,
+            Rationale::MAX_CHARS
+        )
+    })
 }
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

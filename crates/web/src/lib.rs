@@ -6,6 +6,7 @@ mod auth;
 pub mod body;
 mod caller;
 pub mod dto;
+pub mod explorers;
 mod extract;
 mod idempotency;
 pub mod openapi;
@@ -17,6 +18,7 @@ pub mod server;
 mod state;
 pub mod tls;
 
+pub use explorers::Explorers;
 pub use routes::ROUTES;
 pub use server::{serve, Limits};
 pub use state::AppState;

@@ -3,6 +3,7 @@
 use crate::body;
 use crate::problem::catalogue;
 use crate::route::RouteSpec;
+use custos_domain::decision::Rationale;
 use custos_domain::{Asset, Network};
 use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
@@ -417,11 +418,18 @@ fn schemas() -> Value {
         required.extend(own.iter().map(|(k, _)| *k));
         json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties, "title": name})
     };
+    let rationale = json!({"type": "string", "maxLength": Rationale::MAX_CHARS, "pattern": Rationale::pattern(),
+        "description": "Why the officer decides so: at least 10 characters besides white space; stored encrypted, \
+                        bound to the audit log by its SHA-256, shown in the back-office, never returned"});
     let decision = |name: &str, refund: bool| {
         let (to, fee_field) = if refund { (any_address.clone(), fee.clone()) } else { (null.clone(), null.clone()) };
-        let required: Vec<&str> = if refund { vec!["decision", "to_address", "network_fee"] } else { vec!["decision"] };
+        let required: Vec<&str> = if refund {
+            vec!["decision", "rationale", "to_address", "network_fee"]
+        } else {
+            vec!["decision", "rationale"]
+        };
         json!({"type": "object", "additionalProperties": false, "required": required, "title": name,
-               "properties": {"decision": {"const": name}, "to_address": to, "network_fee": fee_field}})
+               "properties": {"decision": {"const": name}, "rationale": rationale.clone(), "to_address": to, "network_fee": fee_field}})
     };
     let u32_max = u64::from(u32::MAX);
     let mut schemas = json!({

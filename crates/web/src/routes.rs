@@ -209,11 +209,9 @@ pub async fn decide(
     ApiJson(req): ApiJson<dto::DecisionBody>,
 ) -> ApiResult<body::Decision> {
     // A key makes only the decisions that need no second officer: they take effect at once.
-    let decision = state
-        .app
-        .cases()
-        .decide(dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?, req.parse()?, &caller.actor())
-        .await?;
+    let case = dto::uuid_in_path(&id, ErrorCode::CaseNotFound)?;
+    let (request, rationale) = req.parse()?;
+    let decision = state.app.cases().decide(case, request, &rationale, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json((&decision).into())))
 }
 

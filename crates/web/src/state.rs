@@ -13,6 +13,8 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// The ERC-20 contracts of the Ethereum assets, for the payment URIs of deposit addresses.
     pub ethereum_tokens: Arc<BTreeMap<Asset, Address>>,
+    /// Where the back-office links transactions and addresses (`[web.explorers]`).
+    pub explorers: Arc<crate::Explorers>,
 }
 
 impl AppState {
@@ -22,6 +24,7 @@ impl AppState {
             max_body_bytes: crate::DEFAULT_MAX_BODY_BYTES,
             trust_forwarded_for: false,
             ethereum_tokens: Default::default(),
+            explorers: Arc::new(crate::Explorers::public_mainnets()),
         }
     }
 }

@@ -44,8 +44,8 @@ both!(fix_1_four_eyes_is_two_people_not_two_keys, |t: TestApp| async move {
         t.app.requests().answer_request(r.id, "my salary", &customer).await.unwrap();
     }
     let decisions = format!("{base}/api/v1/cases/{case}/decisions");
-    let refund = json!({"decision": "refund", "to_address": GAMBLING_ETH, "network_fee": "1"});
-    for body in [json!({"decision": "release"}), refund] {
+    let refund = json!({"rationale": WHY, "decision": "refund", "to_address": GAMBLING_ETH, "network_fee": "1"});
+    for body in [json!({"rationale": WHY, "decision": "release"}), refund] {
         let (status, p) = post(&c, decisions.clone(), &a, body).await;
         assert_eq!((status, p["code"].as_str()), (StatusCode::FORBIDDEN, Some("four_eyes_needs_staff")), "{p}");
     }
@@ -61,13 +61,13 @@ both!(fix_1_four_eyes_is_two_people_not_two_keys, |t: TestApp| async move {
     // one who decided approves; another senior officer does.
     let officer_a = officer(&t, "officer@example.com", Role::Officer).await;
     let mlro = officer(&t, "mlro@example.com", Role::SeniorOfficer).await;
-    let d = t.app.cases().decide(case, DecisionRequest::Release, &officer_a.actor()).await.unwrap();
+    let d = t.app.cases().decide(case, DecisionRequest::Release, &why(), &officer_a.actor()).await.unwrap();
     assert_eq!(d.status.as_str(), "pending");
     assert_eq!(t.app.cases().approve_decision(d.id, &officer_a).await.unwrap_err().code(), "approval_not_permitted");
     let mut stale = mlro.clone();
     stale.stepped_up = false;
     assert_eq!(t.app.cases().approve_decision(d.id, &stale).await.unwrap_err().code(), "step_up_required");
-    let mine = t.app.cases().decide(case, DecisionRequest::Release, &mlro.actor()).await.unwrap();
+    let mine = t.app.cases().decide(case, DecisionRequest::Release, &why(), &mlro.actor()).await.unwrap();
     assert_eq!(t.app.cases().approve_decision(mine.id, &mlro).await.unwrap_err().code(), "four_eyes");
     assert_eq!(t.app.cases().approve_decision(d.id, &mlro).await.unwrap().status.as_str(), "executed");
     let view: Value = get(&c, format!("{base}/api/v1/orders/{order}"), &b).await;
@@ -102,7 +102,7 @@ both!(
             requests.push(r.id);
         }
         let refund = DecisionRequest::Refund { to_address: GAMBLING_ETH.into(), network_fee: Amount(1) };
-        let err = t.app.cases().decide(case, refund, &officer_a.actor()).await.unwrap_err();
+        let err = t.app.cases().decide(case, refund, &why(), &officer_a.actor()).await.unwrap_err();
         assert_eq!(err.code(), "kyc_sof_required", "a key's answers are not the customer's KYC");
         // The officer sees who answered.
         let case_file: Value = get(&c, format!("{base}/api/v1/cases/{case}"), &key).await;
@@ -232,7 +232,7 @@ both!(fix_9_every_api_error_is_problem_json_with_a_code, |t: TestApp| async move
     let r = c
         .post(format!("{base}/api/v1/cases/%ff/decisions"))
         .bearer_auth(&key)
-        .json(&json!({"decision": "freeze"}))
+        .json(&json!({"rationale": WHY, "decision": "freeze"}))
         .send()
         .await
         .unwrap();

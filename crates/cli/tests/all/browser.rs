@@ -299,8 +299,10 @@ async fn scenario(backend: Backend) {
     assert!(b.text(".request .document").await.starts_with("statement-"), "the uploaded statement is listed");
     let _ = std::fs::remove_file(&statement);
     b.select("#decide-kind", "release").await;
+    b.fill("#decide-rationale", "Salary from ACME, statement matches the deposit.").await;
     b.click("#decide").await;
     assert!(b.text("#done").await.contains("four eyes"));
+    assert!(b.text(".decision .rationale").await.contains("statement matches the deposit"), "the rationale is shown");
     let mlro_secret = r.staff_first_login("max@example.com", Role::SeniorOfficer).await;
     b.goto(&format!("{base}/office/cases/{case_id}")).await;
     let c2 = r.next_code(&mlro_secret);
@@ -357,7 +359,7 @@ async fn scenario(backend: Backend) {
     let refused = reqwest::Client::new()
         .post(format!("{base}/office/cases/{case_id}/decide"))
         .header("cookie", format!("__Host-custos_staff={token}"))
-        .form(&[("csrf", derive_token(&token, "csrf")), ("kind", "freeze".into())])
+        .form(&[("csrf", derive_token(&token, "csrf")), ("kind", "freeze".into()), ("rationale", WHY.into())])
         .send()
         .await
         .unwrap();

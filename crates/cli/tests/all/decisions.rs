@@ -45,8 +45,13 @@ both!(sla_2_a_review_case_is_released_then_paid_out, |t: TestApp| async move {
     let (order, case, dep) = screened(&c, &base, &key, CLEAN_ETH).await;
     assert_eq!(dep["order"]["status"], "in_review");
     let case = case.unwrap();
-    let (status, d) =
-        post(&c, format!("{base}/api/v1/cases/{case}/decisions"), &key, json!({"decision": "release"})).await;
+    let (status, d) = post(
+        &c,
+        format!("{base}/api/v1/cases/{case}/decisions"),
+        &key,
+        json!({"rationale": WHY, "decision": "release"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "a review-level release needs no second officer: {d}");
     assert_eq!(d["status"], "executed");
     let (_, payout) = post(&c, format!("{base}/api/v1/orders/{order}/payout"), &key, json!({})).await;
@@ -74,7 +79,7 @@ both!(ref_2_to_ref_4_a_refund_goes_to_a_source_less_the_fee_after_a_second_offic
     let mlro = officer(&t, "mlro@example.com", Role::SeniorOfficer).await;
     let refund = |to: &str| DecisionRequest::Refund { to_address: to.into(), network_fee: Amount(2100) };
     // REF-2: not before the customer's KYC and Source of Funds.
-    let err = t.app.cases().decide(case, refund(EXCHANGE_ETH), &officer_a.actor()).await.unwrap_err();
+    let err = t.app.cases().decide(case, refund(EXCHANGE_ETH), &why(), &officer_a.actor()).await.unwrap_err();
     assert_eq!(err.code(), "kyc_sof_required");
     let customer = customer_actor(&t, "payer@example.com").await;
     for kind in [RequestKind::Kyc, RequestKind::SourceOfFunds] {
@@ -82,9 +87,9 @@ both!(ref_2_to_ref_4_a_refund_goes_to_a_source_less_the_fee_after_a_second_offic
         t.app.requests().answer_request(r.id, "done", &customer).await.unwrap();
     }
     // Never to an arbitrary address.
-    let err = t.app.cases().decide(case, refund(GAMBLING_ETH), &officer_a.actor()).await.unwrap_err();
+    let err = t.app.cases().decide(case, refund(GAMBLING_ETH), &why(), &officer_a.actor()).await.unwrap_err();
     assert_eq!(err.code(), "refund_refused");
-    let d = t.app.cases().decide(case, refund(EXCHANGE_ETH), &officer_a.actor()).await.unwrap();
+    let d = t.app.cases().decide(case, refund(EXCHANGE_ETH), &why(), &officer_a.actor()).await.unwrap();
     assert_eq!(d.status.as_str(), "pending");
     let err = t.app.cases().approve_decision(d.id, &officer_a).await.unwrap_err();
     assert_eq!(err.code(), "approval_not_permitted", "an officer's role does not approve");
@@ -137,22 +142,22 @@ both!(ref_2_sanctioned_funds_are_never_refunded_but_frozen, |t: TestApp| async m
         &c,
         decisions.clone(),
         &key,
-        json!({"decision": "refund", "to_address": SANCTIONED_ETH, "network_fee": "1"}),
+        json!({"rationale": WHY, "decision": "refund", "to_address": SANCTIONED_ETH, "network_fee": "1"}),
     )
     .await;
     assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("refund_refused")));
     assert!(p["detail"].as_str().unwrap().contains("sanctions"), "{p}");
-    let (status, d) = post(&c, decisions.clone(), &key, json!({"decision": "release"})).await;
+    let (status, d) = post(&c, decisions.clone(), &key, json!({"rationale": WHY, "decision": "release"})).await;
     assert_eq!(
         (status, d["code"].as_str()),
         (StatusCode::CONFLICT, Some("illegal_transition")),
         "a rejected order is never released"
     );
-    let (status, d) = post(&c, decisions.clone(), &key, json!({"decision": "freeze"})).await;
+    let (status, d) = post(&c, decisions.clone(), &key, json!({"rationale": WHY, "decision": "freeze"})).await;
     assert_eq!(status, StatusCode::CREATED, "{d}");
     let view: Value = get(&c, format!("{base}/api/v1/orders/{order}"), &key).await;
     assert_eq!(view["status"], "frozen");
-    let (status, p) = post(&c, decisions, &key, json!({"decision": "release"})).await;
+    let (status, p) = post(&c, decisions, &key, json!({"rationale": WHY, "decision": "release"})).await;
     assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("case_closed")));
 });
 

@@ -495,7 +495,7 @@ both!(ref_2_a_refund_goes_through_the_signer, |t: TestApp| async move {
     let refund = DecisionRequest::Refund { to_address: CASINO.into(), network_fee: Amount(fee) };
     let decider = officer(&t, "officer@example.com", custos_domain::access::Role::Officer).await;
     let mlro = officer(&t, "mlro@example.com", custos_domain::access::Role::SeniorOfficer).await;
-    let d = t.app.cases().decide(case, refund, &decider.actor()).await.unwrap();
+    let d = t.app.cases().decide(case, refund, &why(), &decider.actor()).await.unwrap();
     t.app.cases().approve_decision(d.id, &mlro).await.unwrap();
     let refund_id: String = sqlx::query_scalar("SELECT id FROM refunds").fetch_one(t.store.pool()).await.unwrap();
     let refund_id = uuid::Uuid::parse_str(&refund_id).unwrap();

@@ -8,7 +8,7 @@ use custos_app::accounts::records::AccountKind;
 use custos_crypto::derive_token;
 use custos_domain::access::Role;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 both!(sec3_admins_manage_staff_and_api_keys_only_after_a_step_up, |t: TestApp| async move {
     let base = t.serve_only().await;
@@ -516,7 +516,7 @@ both!(ref_1_an_officer_refunds_to_the_source_from_the_back_office_and_a_second_a
         .post(
             &c,
             format!("{url}/decide"),
-            &[("kind", "refund"), ("to_address", source.as_str()), ("network_fee", "1.5")],
+            &[("kind", "refund"), ("to_address", source.as_str()), ("network_fee", "1.5.0"), ("rationale", WHY)],
         )
         .await;
     assert!(page.contains("network fee"), "{page}");
@@ -524,7 +524,12 @@ both!(ref_1_an_officer_refunds_to_the_source_from_the_back_office_and_a_second_a
         .submit(
             &c,
             format!("{url}/decide"),
-            &[("kind", "refund"), ("to_address", source.as_str()), ("network_fee", "21000")],
+            &[
+                ("kind", "refund"),
+                ("to_address", source.as_str()),
+                ("network_fee", "0.000000000000021"),
+                ("rationale", WHY),
+            ],
         )
         .await;
     assert!(page.contains("four eyes"), "{page}");
@@ -787,8 +792,15 @@ both!(
         );
         assert!(page.contains("<span id=\"case-status\">Open</span>") && page.contains("Sanctions"), "human labels");
         assert!(!page.contains("on_hold_awaiting_customer") && !page.contains(">rejected<"), "no raw tokens");
+        // Block explorer links per network (the public mainnet ones unless configured).
+        let deposits = between(&page, "id=\"deposits\"", "</table>");
+        assert!(deposits.contains("href=\"https://etherscan.io/tx/0x"), "{deposits}");
+        let source = format!("href=\"https://etherscan.io/address/{}\"", SANCTIONED_ETH.to_lowercase());
+        assert!(deposits.to_lowercase().contains(&source), "{deposits}");
+        assert!(deposits.contains("rel=\"noopener noreferrer\""), "no referrer to the explorer");
+        assert!(between(&page, "Deposit address", "</p>").contains("href=\"https://etherscan.io/address/0x"));
         // A freeze takes effect at once; the case reads closed, with its outcome and no countdown.
-        let (_, page) = officer.submit(&c, format!("{url}/decide"), &[("kind", "freeze")]).await;
+        let (_, page) = officer.submit(&c, format!("{url}/decide"), &[("kind", "freeze"), ("rationale", WHY)]).await;
         assert!(page.contains("The decision is in effect."), "{page}");
         assert!(page.contains("<span id=\"case-status\">Closed</span>"), "{page}");
         assert!(between(&page, "id=\"case-outcome\"", "</p>").contains("Freeze"), "{page}");
@@ -811,3 +823,73 @@ both!(
         assert!(r.contains("Закрыт") && r.contains("Санкции") && r.contains("Заморожена"), "{r}");
     }
 );
+
+both!(issue_15_a_decision_needs_a_rationale_kept_encrypted_shown_and_audited, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = client();
+    let officer = staff(&t, "olga@example.com", Role::Officer).await;
+    let (_, dep) = order_with_deposit(&c, &base, &key, None, SANCTIONED_ETH, 0x5e).await;
+    let case = dep["case"]["id"].as_str().unwrap().to_owned();
+    let url = format!("{base}/office/cases/{case}");
+    let (_, page) = officer.get(&c, url.clone()).await;
+    assert!(page.contains("id=\"decide-rationale\"") && page.contains("required"), "the form asks why");
+    // No rationale, or too short a one: refused with the reason shown, nothing decided.
+    for why in ["", "ok", "  o k  o k  "] {
+        let (status, page) = officer.post(&c, format!("{url}/decide"), &[("kind", "freeze"), ("rationale", why)]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{why:?}");
+        assert!(page.contains("id=\"error\"") && page.contains("rationale: say why"), "{page}");
+    }
+    let (status, problem) = post(
+        &c,
+        format!("{base}/api/v1/cases/{case}/decisions"),
+        &key,
+        json!({"decision": "freeze", "rationale": "too short"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().starts_with("rationale:"), "{problem}");
+    let (status, _) =
+        post(&c, format!("{base}/api/v1/cases/{case}/decisions"), &key, json!({"decision": "freeze"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the API requires it too");
+    assert!(t.store.decisions_of_case(case.parse().unwrap()).await.unwrap().is_empty());
+
+    // Given: kept encrypted, shown on the case, its digest in the audit chain.
+    let (_, page) = officer.submit(&c, format!("{url}/decide"), &[("kind", "freeze"), ("rationale", WHY)]).await;
+    assert!(page.contains("The decision is in effect."), "{page}");
+    let shown = between(&page, "class=\"rationale user-text\">", "</p>");
+    assert!(shown.contains("Checked the sources and the customer&#39;s answers."), "{shown}");
+    let stored: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT rationale_enc FROM decisions").fetch_all(t.store.pool()).await.unwrap();
+    let sealed = stored[0].as_deref().unwrap();
+    assert!(!sealed.contains("Checked"), "encrypted at rest: {sealed}");
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
+    let entry = audit.iter().find(|e| e.action == "decision.requested").unwrap();
+    let data: Value = serde_json::from_str(&entry.data).unwrap();
+    assert_eq!(data["rationale_sha256"], custos_crypto::sha256_hex(WHY.as_bytes()), "{data}");
+    // The API never returns it: an integrator's system could show it to the customer.
+    let file = get(&c, format!("{base}/api/v1/cases/{case}"), &key).await;
+    assert!(!file.to_string().contains("Checked the sources") && !file.to_string().contains("rationale"), "{file}");
+});
+
+both!(issue_15_the_policy_page_reads_as_tables, |t: TestApp| async move {
+    let base = t.serve_only().await;
+    let c = client();
+    let officer = staff(&t, "olga@example.com", Role::Officer).await;
+    let (status, page) = officer.get(&c, format!("{base}/office/policy")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("\"band_actions\"") && !page.contains("<pre"), "not JSON: {page}");
+    let bands = between(&page, "id=\"policy-bands\"", "</table>");
+    assert_eq!(bands.matches("<tr>").count(), 5, "a header and four bands: {bands}");
+    assert!(bands.contains("<td>critical</td><td>75.00</td><td>100.00</td><td>reject</td>"), "{bands}");
+    let categories = between(&page, "id=\"policy-categories\"", "</table>");
+    assert!(categories.contains("<td>Sanctions</td><td>reject</td><td>hold</td><td>1%</td>"), "{categories}");
+    assert!(categories.contains("<td>Gambling</td><td>hold</td><td>hold</td><td>5%</td>"), "{categories}");
+    let r = c
+        .get(format!("{base}/office/policy"))
+        .header("cookie", format!("{}; custos_lang=ru", officer.cookie_header()))
+        .send()
+        .await
+        .unwrap();
+    let page = r.text().await.unwrap();
+    assert!(page.contains("<td>Санкции</td><td>отказ</td><td>приостановка</td>"), "{page}");
+});

@@ -86,11 +86,17 @@ both!(risk_2_a_held_order_is_released_after_kyc_and_source_of_funds_with_four_ey
     let view: Value = get(&c, format!("{base}/api/v1/orders/{order}"), &site).await;
     assert_eq!(view["status"], "under_review");
     // A high-risk release is two officers' work, never a key's.
-    let (status, p) =
-        post(&c, format!("{base}/api/v1/cases/{case}/decisions"), &officer_a, json!({"decision": "release"})).await;
+    let (status, p) = post(
+        &c,
+        format!("{base}/api/v1/cases/{case}/decisions"),
+        &officer_a,
+        json!({"rationale": WHY, "decision": "release"}),
+    )
+    .await;
     assert_eq!((status, p["code"].as_str()), (StatusCode::FORBIDDEN, Some("four_eyes_needs_staff")), "{p}");
     let (officer, mlro) = officers(&t).await;
-    let d = t.app.cases().decide(case.parse().unwrap(), DecisionRequest::Release, &officer.actor()).await.unwrap();
+    let d =
+        t.app.cases().decide(case.parse().unwrap(), DecisionRequest::Release, &why(), &officer.actor()).await.unwrap();
     assert_eq!(d.status.as_str(), "pending");
     assert_eq!(t.app.cases().approve_decision(d.id, &mlro).await.unwrap().status.as_str(), "executed");
     let (_, payout) = post(&c, format!("{base}/api/v1/orders/{order}/payout"), &officer_a, json!({})).await;
@@ -160,7 +166,7 @@ async fn refund_with_four_eyes(
 ) -> Value {
     let (officer, mlro) = officers(t).await;
     let refund = DecisionRequest::Refund { to_address: source.into(), network_fee: custos_domain::Amount(1000) };
-    let d = t.app.cases().decide(case.parse().unwrap(), refund, &officer.actor()).await.unwrap();
+    let d = t.app.cases().decide(case.parse().unwrap(), refund, &why(), &officer.actor()).await.unwrap();
     assert_eq!(d.status.as_str(), "pending");
     assert_eq!(t.app.cases().approve_decision(d.id, &mlro).await.unwrap().status.as_str(), "executed");
     get(c, format!("{base}/api/v1/orders/{order}"), key).await

@@ -355,15 +355,46 @@ pub async fn verify_audit(State(s): State<AppState>, Extension(v): Extension<Vie
 struct PolicyPage {
     f: Frame,
     version: i64,
-    document: String,
+    /// (band key, scores from, scores below, action key)
+    bands: Vec<(&'static str, String, String, &'static str)>,
+    /// (category, direct action key, indirect action key, indirect exposure from)
+    categories: Vec<(&'static str, &'static str, &'static str, String)>,
+    analyzer_failure: &'static str,
+    disagreement_margin_bands: u8,
+    analyzer_disagreement: &'static str,
 }
 
+/// The policy in force, as tables an officer and an auditor read.
 pub async fn policy(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
-    let document = serde_json::to_string_pretty(s.app.policy()).unwrap_or_default();
-    render(
-        StatusCode::OK,
-        PolicyPage { f: Frame::new(&v, true, "/office/policy"), version: s.app.policy_version(), document },
-    )
+    use custos_domain::RiskBand;
+    let p = s.app.policy();
+    let edges = [
+        (RiskBand::Low, "0.00".to_owned(), p.bands.medium_from.to_string()),
+        (RiskBand::Medium, p.bands.medium_from.to_string(), p.bands.high_from.to_string()),
+        (RiskBand::High, p.bands.high_from.to_string(), p.bands.critical_from.to_string()),
+        (RiskBand::Critical, p.bands.critical_from.to_string(), "100.00".to_owned()),
+    ];
+    let bands = edges
+        .into_iter()
+        .map(|(band, from, to)| (views::band_key(band), from, to, p.band_actions.for_band(band).as_str()))
+        .collect();
+    let categories = p
+        .categories
+        .iter()
+        .map(|(c, rule)| {
+            (v.lang.category(*c), rule.direct.as_str(), rule.indirect.as_str(), rule.indirect_min.to_string())
+        })
+        .collect();
+    let page = PolicyPage {
+        f: Frame::new(&v, true, "/office/policy"),
+        version: s.app.policy_version(),
+        bands,
+        categories,
+        analyzer_failure: p.analyzer_failure.as_str(),
+        disagreement_margin_bands: p.disagreement_margin_bands,
+        analyzer_disagreement: p.analyzer_disagreement.as_str(),
+    };
+    render(StatusCode::OK, page)
 }
 
 /// A watched transfer as the page shows it: (block, txid:index, amount, address, status key).

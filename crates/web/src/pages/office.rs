@@ -147,8 +147,21 @@ pub struct DecisionRow {
     pub status: &'static str,
     pub by: String,
     pub pending: bool,
+    /// Why the officer decided so (none on decisions made before it was required).
+    pub rationale: Option<String>,
     /// A refund this decision made: (id, amount less fee → address, due, still to send).
     pub refund: Option<(String, String, views::Due, bool)>,
+}
+
+/// A deposit on the case page, with explorer links where configured.
+pub struct DepositRow {
+    /// txid:index
+    pub tx: String,
+    pub tx_url: Option<String>,
+    pub amount: String,
+    /// Each source address with its link.
+    pub sources: Vec<(String, Option<String>)>,
+    pub when: String,
 }
 
 pub struct OfficeAppealRow {
@@ -164,8 +177,9 @@ pub struct OfficeAppealRow {
 struct CasePage {
     f: Frame,
     appeals: Vec<OfficeAppealRow>,
-    /// (txid:index, amount, sources, received)
-    deposits: Vec<(String, String, String, String)>,
+    deposits: Vec<DepositRow>,
+    /// The order's deposit address, with its explorer link.
+    deposit_address: (String, Option<String>),
     /// Addresses a refund may go to: the deposits' sources.
     sources: Vec<String>,
     assignee: String,
@@ -185,6 +199,8 @@ struct CasePage {
     /// The text key of the order's status, in staff's words.
     order_status: &'static str,
     pay: String,
+    /// The deposit's asset: a refund's network fee is typed in it.
+    asset: String,
     customer: String,
     has_customer: bool,
     customer_revealed: bool,
@@ -312,17 +328,18 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         .into_iter()
         .map(|e| (views::when(e.at_ms), super::queue::actor_name(&e.actor, &names), e.action))
         .collect();
+    let explorers = &s.explorers;
+    let linked = |network, address: &str| (address.to_owned(), explorers.address(network, address));
     let deposits = view
         .deposits
         .iter()
         .filter(|d| case.deposit_id.is_none_or(|id| id == d.id))
-        .map(|d| {
-            (
-                format!("{}:{}", d.txid, d.index),
-                views::amount(d.amount, d.asset, v.lang),
-                d.sources.join(", "),
-                views::when(d.received_at_ms),
-            )
+        .map(|d| DepositRow {
+            tx: format!("{}:{}", d.txid, d.index),
+            tx_url: explorers.tx(d.network, &d.txid),
+            amount: views::amount(d.amount, d.asset, v.lang),
+            sources: d.sources.iter().map(|a| linked(d.network, a)).collect(),
+            when: views::when(d.received_at_ms),
         })
         .collect();
     let mut sources: Vec<String> = view.deposits.iter().flat_map(|d| d.sources.clone()).collect();
@@ -335,7 +352,8 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
             Some(rid) if d.status != DecisionStatus::Pending => s.app.payouts().get_refund(rid).await.ok().map(|r| {
                 let net = r.amount.checked_sub(r.network_fee).unwrap_or(r.amount);
                 let what = format!("{} → {}", views::amount(net, r.asset, v.lang), r.to_address);
-                (r.id.to_string(), what, views::Due::new(r.due_at_ms, now, v.lang), r.status == RefundStatus::Pending)
+                let due = views::Due::new(r.due_at_ms, now, v.lang);
+                (r.id.to_string(), what, due, r.status == RefundStatus::Pending)
             }),
             _ => None,
         };
@@ -347,6 +365,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
                 DecisionStatus::Executed => "ds_executed",
             },
             by: super::queue::actor_name(&d.requested_by, &names),
+            rationale: s.app.cases().rationale(d).unwrap_or_default(),
             pending: d.status == DecisionStatus::Pending,
             refund,
         });
@@ -354,6 +373,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
     let page = CasePage {
         f: Frame::new(v, true, &format!("/office/cases/{id}")),
         deposits,
+        deposit_address: linked(order.pay_network, &order.deposit_address),
         sources,
         assignee: case.assignee.as_deref().map_or_else(|| "—".into(), |a| super::queue::actor_name(a, &names)),
         pending: decisions.iter().any(|d| d.status == DecisionStatus::Pending),
@@ -392,6 +412,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         order_number: order.number,
         order_status: staff_status_key(order.status),
         pay: views::amount(order.pay_amount, order.pay_asset, v.lang),
+        asset: order.pay_asset.to_string(),
         has_customer: customer_account.is_some(),
         customer,
         customer_revealed,
@@ -498,7 +519,10 @@ fn decision_key(kind: custos_domain::decision::DecisionKind) -> &'static str {
 #[derive(Deserialize)]
 pub struct DecideForm {
     kind: String,
-    /// Refunds: one of the deposit's sources, and the network fee in base units.
+    /// Why: required with every decision.
+    #[serde(default)]
+    rationale: String,
+    /// Refunds: one of the deposit's sources, and the network fee in whole units of the asset.
     #[serde(default)]
     to_address: String,
     #[serde(default)]
@@ -514,25 +538,33 @@ pub async fn decide(
     let (Some(id), Some(auth)) = (parse_id(&id), &v.auth) else {
         return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
     };
+    let refused = |error: String| case_page(&s, &v, id, Outcome { error: Some(error), ..Default::default() });
+    let rationale = match crate::dto::parse_rationale(&form.rationale) {
+        Ok(r) => r,
+        Err(e) => return refused(e).await,
+    };
     let request = match form.kind.as_str() {
         "release" => DecisionRequest::Release,
         "freeze" => DecisionRequest::Freeze,
-        "refund" => match custos_domain::Amount::parse(form.network_fee.trim()) {
-            Ok(network_fee) => DecisionRequest::Refund { to_address: form.to_address.trim().to_owned(), network_fee },
-            Err(e) => {
-                let error = Some(format!("network fee: {e}"));
-                return case_page(&s, &v, id, Outcome { error, ..Default::default() }).await;
+        "refund" => {
+            // The fee is typed in whole units of the deposit's asset, as the page shows amounts.
+            let asset = match s.app.queries().case_file(id).await {
+                Ok(f) => f.order.order.pay_asset,
+                Err(e) => return refused(e.to_string()).await,
+            };
+            match custos_domain::Amount::parse_whole_units(&form.network_fee, asset) {
+                Ok(network_fee) => {
+                    DecisionRequest::Refund { to_address: form.to_address.trim().to_owned(), network_fee }
+                }
+                Err(e) => return refused(format!("network fee: {e}")).await,
             }
-        },
-        _ => {
-            return case_page(&s, &v, id, Outcome { error: Some("unknown decision".into()), ..Default::default() })
-                .await
         }
+        _ => return refused("unknown decision".into()).await,
     };
-    match s.app.cases().decide(id, request, &auth.actor()).await {
+    match s.app.cases().decide(id, request, &rationale, &auth.actor()).await {
         Ok(d) if d.status == DecisionStatus::Pending => back_to_case(id, "done_four_eyes"),
         Ok(_) => back_to_case(id, "done_decided"),
-        Err(e) => case_page(&s, &v, id, Outcome { error: Some(e.to_string()), ..Default::default() }).await,
+        Err(e) => refused(e.to_string()).await,
     }
 }
 

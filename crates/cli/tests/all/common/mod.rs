@@ -505,6 +505,14 @@ pub fn new_order(email: &str) -> custos_app::model::NewOrder {
 // People over HTTP: staff and customers with their session cookie.
 
 pub const PASSWORD: &str = "violet tractor 42 umbrella";
+
+/// A decision's rationale, as an officer writes it.
+pub const WHY: &str = "Checked the sources and the customer's answers.";
+
+/// [`WHY`], parsed.
+pub fn why() -> custos_domain::decision::Rationale {
+    custos_domain::decision::Rationale::parse(WHY).unwrap()
+}
 pub const IP: &str = "127.0.0.1";
 
 pub fn client() -> reqwest::Client {
