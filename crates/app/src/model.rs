@@ -392,6 +392,32 @@ pub struct QueueRow {
     pub review_due_at_ms: Option<i64>,
 }
 
+/// What the store reads for the back-office overview.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseFiguresRaw {
+    /// Cases opened or closed in the window.
+    pub times: Vec<custos_domain::figures::CaseTimes>,
+    /// Each open case's categories (those its reasons name), once each.
+    pub open_categories: Vec<Vec<RiskCategory>>,
+    /// Requests to customers still open past their deadline.
+    pub overdue_requests: i64,
+    /// Refunds not yet sent past their deadline (REF-4).
+    pub overdue_refunds: i64,
+}
+
+/// The back-office overview (issue 15): open cases by outcome and category, the last days'
+/// flow, how many closed by their deadline and how fast, and what is overdue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseFigures {
+    pub open: QueueCounts,
+    /// Open cases per category, the most first.
+    pub open_by_category: Vec<(RiskCategory, i64)>,
+    pub days: Vec<custos_domain::figures::DayFlow>,
+    pub timeliness: custos_domain::figures::Timeliness,
+    pub overdue_requests: i64,
+    pub overdue_refunds: i64,
+}
+
 /// A page of the queue and how many cases match in all.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueuePage {

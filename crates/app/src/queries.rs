@@ -8,7 +8,7 @@ use crate::model::*;
 use crate::repos::*;
 use custos_crypto::{Aad, FieldCipher};
 use custos_domain::audit::AuditEntry;
-use custos_domain::Network;
+use custos_domain::{Network, RiskCategory};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -134,6 +134,28 @@ impl Queries {
         Ok(self.repos.cases.queue_counts(now_ms).await?)
     }
 
+    /// The overview of the last `days` UTC days up to `now_ms`.
+    pub async fn case_figures(&self, now_ms: i64, days: i64) -> Result<CaseFigures, AppError> {
+        use custos_domain::figures::{daily_flow, timeliness, window_start};
+        let since = window_start(now_ms, days);
+        let (raw, open) =
+            tokio::try_join!(self.repos.cases.case_figures(since, now_ms), self.repos.cases.queue_counts(now_ms))?;
+        let mut by_category = std::collections::BTreeMap::<RiskCategory, i64>::new();
+        for c in raw.open_categories.iter().flatten() {
+            *by_category.entry(*c).or_default() += 1;
+        }
+        let mut open_by_category: Vec<_> = by_category.into_iter().collect();
+        open_by_category.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(CaseFigures {
+            open,
+            open_by_category,
+            days: daily_flow(&raw.times, now_ms, days),
+            timeliness: timeliness(&raw.times, since),
+            overdue_requests: raw.overdue_requests,
+            overdue_refunds: raw.overdue_refunds,
+        })
+    }
+
     /// The queue's search box, read: a number is a case's or an order's; an e-mail is looked up
     /// by its blind index (the e-mail itself is never stored in the clear); an address of any
     /// network by its normalised form; a transaction id (64 hex digits) in lower case; anything
@@ -239,6 +261,11 @@ impl Queries {
         let first = (last - size).max(0);
         let entries = self.repos.audit.audit_entries(first, last - first).await?;
         Ok(AuditPage { entries, older: (first > 0).then_some(first + 1) })
+    }
+
+    /// Up to `limit` entries after sequence number `after`, oldest first (for exports).
+    pub async fn audit_after(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
+        Ok(self.repos.audit.audit_entries(after, limit).await?)
     }
 
     /// What the watcher of `network` keeps: its newest block and the latest `limit` transfers.

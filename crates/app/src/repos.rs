@@ -372,6 +372,9 @@ pub trait CaseRepo: Send + Sync {
     async fn queue(&self, query: &QueueQuery) -> StoreResult<QueuePage>;
     /// Open cases per queue at `now_ms`.
     async fn queue_counts(&self, now_ms: i64) -> StoreResult<QueueCounts>;
+    /// The overview's raw figures: the times of the cases opened or closed since `since_ms`,
+    /// the categories each open case was opened for, and what is overdue at `now_ms`.
+    async fn case_figures(&self, since_ms: i64, now_ms: i64) -> StoreResult<CaseFiguresRaw>;
     /// Applies an officer's action to a case, with its audit entry and webhook.
     async fn case_action(&self, case_id: Uuid, action: &CaseAction, actor: &str, at_ms: i64) -> StoreResult<()>;
     /// Open cases past their deadline that have not been alerted yet; marks them alerted and

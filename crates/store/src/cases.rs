@@ -75,6 +75,10 @@ impl CaseRepo for SqlStore {
         self.queue_counts_at(now_ms).await
     }
 
+    async fn case_figures(&self, since_ms: i64, now_ms: i64) -> StoreResult<CaseFiguresRaw> {
+        self.case_figures_at(since_ms, now_ms).await
+    }
+
     async fn case_action(&self, case_id: Uuid, action: &CaseAction, actor: &str, at_ms: i64) -> StoreResult<()> {
         let id = case_id.to_string();
         let mut script = match action {
@@ -86,7 +90,10 @@ impl CaseRepo for SqlStore {
                 values![note.to_string(), id.as_str(), actor, body_enc.as_str(), at_ms],
             ),
             CaseAction::Escalate => Script::one("UPDATE cases SET escalated = 1 WHERE id = $1", values![id.as_str()]),
-            CaseAction::Close => Script::one("UPDATE cases SET status = 'closed' WHERE id = $1", values![id.as_str()]),
+            CaseAction::Close => Script::one(
+                "UPDATE cases SET status = 'closed', closed_at_ms = $1 WHERE id = $2",
+                values![at_ms, id.as_str()],
+            ),
             CaseAction::Extend { due_at_ms, .. } => Script::one(
                 "UPDATE cases SET due_at_ms = $1, overdue_alerted = 0 WHERE id = $2",
                 values![*due_at_ms, id.as_str()],

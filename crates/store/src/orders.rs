@@ -407,7 +407,10 @@ impl OrderRepo for SqlStore {
                     values![txid.as_str(), w.at_ms, refund_id.to_string()],
                 ),
                 Effect::CloseCase(c) => {
-                    script.push("UPDATE cases SET status = 'closed' WHERE id = $1", values![c.to_string()])
+                    script.push(
+                        "UPDATE cases SET status = 'closed', closed_at_ms = $1 WHERE id = $2",
+                        values![w.at_ms, c.to_string()],
+                    )
                 }
                 Effect::OpenRequest(r) => script.push(
                     "INSERT INTO customer_requests (id, case_id, order_id, customer_id, kind, status, message, message_enc, \

@@ -222,4 +222,48 @@ impl SqlStore {
         let of = |action: &str| by_action.iter().find(|(a, _)| a == action).map_or(0, |(_, n)| *n);
         Ok(QueueCounts { review: of("review"), hold: of("hold"), reject: of("reject"), overdue, answered })
     }
+
+    pub(crate) async fn case_figures_at(&self, since_ms: i64, now_ms: i64) -> StoreResult<CaseFiguresRaw> {
+        use custos_domain::figures::CaseTimes;
+        use custos_domain::policy::Reason;
+        let times = sqlx::query(
+            "SELECT opened_at_ms, due_at_ms, closed_at_ms FROM cases WHERE opened_at_ms >= $1 \
+             UNION ALL SELECT opened_at_ms, due_at_ms, closed_at_ms FROM cases \
+             WHERE closed_at_ms >= $1 AND opened_at_ms < $1",
+        );
+        let times = self
+            .read_all(times.bind(since_ms), |r| {
+                Ok(CaseTimes {
+                    opened_at_ms: get(r, "opened_at_ms")?,
+                    due_at_ms: get(r, "due_at_ms")?,
+                    closed_at_ms: get(r, "closed_at_ms")?,
+                })
+            })
+            .await?;
+        let open = sqlx::query("SELECT reasons FROM cases WHERE status = 'open'");
+        let open_categories = self
+            .read_all(open, |r| {
+                let reasons: Vec<Reason> = rows::json(r, "reasons")?;
+                let mut categories: Vec<_> = reasons
+                    .iter()
+                    .filter_map(|x| match x {
+                        Reason::Category { category, .. } => Some(*category),
+                        _ => None,
+                    })
+                    .collect();
+                categories.sort();
+                categories.dedup();
+                Ok(categories)
+            })
+            .await?;
+        let count = |sql: &'static str| async move {
+            let n = self.read_one(sqlx::query(sql).bind(now_ms), |r| get::<i64>(r, "n")).await?;
+            Ok::<_, custos_app::repos::StoreError>(n.unwrap_or(0))
+        };
+        let overdue_requests =
+            count("SELECT COUNT(*) AS n FROM customer_requests WHERE status = 'open' AND due_at_ms <= $1").await?;
+        let overdue_refunds =
+            count("SELECT COUNT(*) AS n FROM refunds WHERE status = 'pending' AND due_at_ms <= $1").await?;
+        Ok(CaseFiguresRaw { times, open_categories, overdue_requests, overdue_refunds })
+    }
 }

@@ -893,3 +893,84 @@ both!(issue_15_the_policy_page_reads_as_tables, |t: TestApp| async move {
     let page = r.text().await.unwrap();
     assert!(page.contains("<td>Санкции</td><td>отказ</td><td>приостановка</td>"), "{page}");
 });
+
+both!(issue_15_the_overview_counts_cases_and_the_exports_are_filtered_audited_and_streamed, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = client();
+    let officer = staff(&t, "olga@example.com", Role::Officer).await;
+    let mut cases = Vec::new();
+    for seed in [0x61, 0x62, 0x63] {
+        let (_, dep) = order_with_deposit(&c, &base, &key, None, SANCTIONED_ETH, seed).await;
+        cases.push(dep["case"]["id"].as_str().unwrap().to_owned());
+    }
+    // One case closed in time by a freeze.
+    let (_, page) = officer
+        .submit(&c, format!("{base}/office/cases/{}/decide", cases[0]), &[("kind", "freeze"), ("rationale", WHY)])
+        .await;
+    assert!(page.contains("The decision is in effect."), "{page}");
+
+    let (status, page) = officer.get(&c, format!("{base}/office/overview")).await;
+    assert_eq!(status, StatusCode::OK);
+    let figure = |id: &str| between(&page, &format!("id=\"{id}\">"), "<").to_owned();
+    assert_eq!(figure("ov-opened"), "3", "opened in the last 30 days");
+    assert_eq!(figure("ov-closed"), "1");
+    assert_eq!(figure("ov-in-time"), "100%");
+    assert_eq!(figure("ov-overdue-cases"), "0");
+    assert!(!figure("ov-median").is_empty() && figure("ov-median") != "—");
+    let categories = between(&page, "id=\"ov-categories\"", "</ul>");
+    assert!(categories.contains("Sanctions") && categories.contains("<strong>2</strong>"), "{categories}");
+    assert!(between(&page, "id=\"ov-outcomes\"", "</ul>").contains("<strong>2</strong>"), "two open rejects");
+    assert!(page.contains("<svg id=\"ov-chart\"") && page.matches("class=\"bar opened\"").count() == 30, "a bar a day");
+    assert!(!page.contains("<script>") && !page.contains("style=\""), "no inline script or style (CSP)");
+
+    // The queue's CSV: what the filters select, every page of it, audited.
+    let csv = |url: String, who: &Person| {
+        let c = c.clone();
+        let cookie = who.cookie_header();
+        async move {
+            let r = c.get(url).header("cookie", cookie).send().await.unwrap();
+            let status = r.status();
+            let kind = r.headers().get("content-type").map(|h| h.to_str().unwrap().to_owned()).unwrap_or_default();
+            (status, kind, r.text().await.unwrap())
+        }
+    };
+    let (status, kind, body) = csv(format!("{base}/office/cases.csv?status=any"), &officer).await;
+    assert_eq!((status, kind.as_str()), (StatusCode::OK, "text/csv; charset=utf-8"), "{body}");
+    let lines: Vec<&str> = body.lines().collect();
+    assert!(lines[0].starts_with("case,opened_at,status,outcome,order"), "{body}");
+    assert_eq!(lines.len(), 4, "a header and three cases: {body}");
+    assert!(
+        body.contains(",closed,reject,") && body.contains(",0.000000000001,") && body.contains("sanctions"),
+        "{body}"
+    );
+    let (_, _, open) = csv(format!("{base}/office/cases.csv"), &officer).await;
+    assert_eq!(open.lines().count(), 3, "open cases only, as the queue: {open}");
+
+    // The audit log's CSV, filtered by action, for an auditor; each export is audited first.
+    let auditor = staff(&t, "ada@example.com", Role::Auditor).await;
+    let (status, _, body) = csv(format!("{base}/office/audit.csv?action=decision."), &auditor).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rows: Vec<&str> = body.lines().skip(1).collect();
+    assert!(!rows.is_empty() && rows.iter().all(|r| r.contains(",decision.")), "{body}");
+    assert!(body.contains("olga@example.com"), "staff by name beside the id: {body}");
+    let (status, _, _) = csv(format!("{base}/office/audit.csv?from=2026-02-30"), &auditor).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "bad dates are refused");
+    let (status, _, body) = csv(format!("{base}/office/audit.csv?from=2999-01-01"), &auditor).await;
+    assert_eq!((status, body.lines().count()), (StatusCode::OK, 1), "nothing after: {body}");
+    let support = staff(&t, "sam@example.com", Role::Support).await;
+    let (status, _, _) = csv(format!("{base}/office/audit.csv"), &support).await;
+    assert_ne!(status, StatusCode::OK, "support does not read the audit log");
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
+    let exports: Vec<_> = audit.iter().filter(|e| e.action.starts_with("export.")).map(|e| e.action.as_str()).collect();
+    assert_eq!(exports, ["export.cases", "export.cases", "export.audit", "export.audit"], "each export, once");
+
+    // In Russian.
+    let r = c
+        .get(format!("{base}/office/overview"))
+        .header("cookie", format!("{}; custos_lang=ru", officer.cookie_header()))
+        .send()
+        .await
+        .unwrap();
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Обзор") && page.contains("Санкции") && page.contains("закрыто"), "{page}");
+});

@@ -302,13 +302,14 @@ async fn audit_page(s: &AppState, v: &Viewer, before: Option<i64>, n: Notice) ->
         Ok(page) => (page.entries, page.older),
         Err(e) => return unavailable(v, e),
     };
+    let names = super::queue::staff_names(&s.app.accounts().staff().await.unwrap_or_default(), s);
     let entries = entries
         .into_iter()
         .rev()
         .map(|e| AuditRow {
             seq: e.seq,
             at: views::when(e.at_ms),
-            actor: e.actor,
+            actor: super::queue::actor_name(&e.actor, &names),
             action: e.action,
             entity: format!("{} {}", e.entity_type, e.entity_id),
             data: e.data,

@@ -3,11 +3,13 @@
 
 mod admin;
 mod cabinet;
+mod export;
 pub mod guard;
 pub mod i18n;
 mod kyc;
 mod login;
 mod office;
+mod overview;
 mod precheck;
 mod queue;
 mod recover;
@@ -96,6 +98,8 @@ pub const PAGES: &[Page] = &[
     page("POST", "/office/mfa/confirm", Access::StaffPending),
     page("GET", "/office", Access::Staff(Some(Permission::CasesRead))),
     page("POST", "/office/cases/assign", Access::Staff(Some(Permission::CasesDecide))),
+    page("GET", "/office/overview", Access::Staff(Some(Permission::CasesRead))),
+    page("GET", "/office/cases.csv", Access::Staff(Some(Permission::CasesRead))),
     page("GET", "/office/precheck", Access::Staff(Some(Permission::AddressPrecheck))),
     page("POST", "/office/precheck", Access::Staff(Some(Permission::AddressPrecheck))),
     page("GET", "/office/staff", Access::Staff(Some(Permission::StaffManage))),
@@ -107,6 +111,7 @@ pub const PAGES: &[Page] = &[
     page("POST", "/office/apikeys", Access::Staff(Some(Permission::ApiKeysManage))),
     page("POST", "/office/apikeys/{id}/revoke", Access::Staff(Some(Permission::ApiKeysManage))),
     page("GET", "/office/audit", Access::Staff(Some(Permission::AuditRead))),
+    page("GET", "/office/audit.csv", Access::Staff(Some(Permission::AuditRead))),
     page("POST", "/office/audit/verify", Access::Staff(Some(Permission::AuditRead))),
     page("GET", "/office/policy", Access::Staff(Some(Permission::PolicyRead))),
     page("GET", "/office/chains", Access::Staff(Some(Permission::CasesRead))),
@@ -168,6 +173,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/mfa/confirm", post(login::mfa_confirm::<true>))
         .route("/office", get(queue::dashboard))
         .route("/office/cases/assign", post(queue::bulk_assign))
+        .route("/office/overview", get(overview::overview))
+        .route("/office/cases.csv", get(export::cases))
+        .route("/office/audit.csv", get(export::audit))
         .route("/office/precheck", get(precheck::office_form).post(precheck::office_check))
         .route("/office/staff", get(admin::staff).post(admin::create_staff))
         .route("/office/staff/{id}", post(admin::change_staff))

@@ -112,6 +112,8 @@ struct Dashboard {
     pages: i64,
     prev: Option<String>,
     next: Option<String>,
+    /// The query of the CSV export of these filters.
+    export: String,
     /// Staff who may be assigned cases: (id, e-mail).
     assignees: Vec<(String, String)>,
     /// (name, in the reader's language) of every category, for the filter.
@@ -126,14 +128,7 @@ struct Dashboard {
 
 /// How long ago, in days and hours: `3 d 4 h`, `5 h 10 min`.
 fn age(opened_ms: i64, now_ms: i64, lang: Lang) -> String {
-    let minutes = (now_ms - opened_ms).max(0) / 60_000;
-    let (d, h, m) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
-    let (ud, uh, um) = (lang.t("unit_d"), lang.t("unit_h"), lang.t("unit_min"));
-    match (d, h) {
-        (0, 0) => format!("{m} {um}"),
-        (0, h) => format!("{h} {uh} {m} {um}"),
-        (d, h) => format!("{d} {ud} {h} {uh}"),
-    }
+    views::duration((now_ms - opened_ms).max(0), lang)
 }
 
 /// The staff's names by actor (`staff:<id>` → e-mail).
@@ -231,6 +226,7 @@ async fn queue_page(s: &AppState, v: &Viewer, p: QueueParams, error: Option<&'st
         counts,
         prev: (number > 1).then(|| p.on_page(number - 1)),
         next: (number < pages).then(|| p.on_page(number + 1)),
+        export: p.on_page(1),
         p,
         total: page.total,
         page: number,

@@ -27,6 +27,7 @@ pub struct Frame {
 /// The menu: (link, text key, element id), each shown only with its permission.
 const OFFICE_MENU: &[(&str, &str, &str, Permission)] = &[
     ("/office", "dashboard", "nav-queue", Permission::CasesRead),
+    ("/office/overview", "overview", "nav-overview", Permission::CasesRead),
     ("/office/customers", "customers", "nav-customers", Permission::CustomersRead),
     ("/office/precheck", "precheck", "nav-precheck", Permission::AddressPrecheck),
     ("/office/audit", "audit", "nav-audit", Permission::AuditRead),
@@ -217,6 +218,18 @@ pub fn switch_language(lang: Lang, q: Back) -> Response {
 pub fn when(ms: i64) -> String {
     let s = custos_domain::time::rfc3339(ms);
     format!("{} {} UTC", &s[..10], s.get(11..16).unwrap_or(""))
+}
+
+/// A span of time in days, hours and minutes: `3 d 4 h`, `5 h 10 min`, `7 min`.
+pub fn duration(ms: i64, lang: Lang) -> String {
+    let minutes = ms / 60_000;
+    let (d, h, m) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+    let (ud, uh, um) = (lang.t("unit_d"), lang.t("unit_h"), lang.t("unit_min"));
+    match (d, h) {
+        (0, 0) => format!("{m} {um}"),
+        (0, h) => format!("{h} {uh} {m} {um}"),
+        (d, h) => format!("{d} {ud} {h} {uh}"),
+    }
 }
 
 /// A countdown in words: `23 h 12 min` (`23 ч 12 мин`), or how long ago, when overdue. The
