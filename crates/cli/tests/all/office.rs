@@ -432,7 +432,10 @@ both!(sec17_an_appeal_needs_kyc_first_and_an_officer_answers_within_the_review_d
     assert!(dash.contains("id=\"appeals\"") && dash.contains(&format!("/office/cases/{case}")));
     let (_, page) = officer.get(&c, format!("{base}/office/cases/{case}")).await;
     assert!(page.contains(text) && page.contains("2026-01-03"), "the text, due in 48 hours (SLA-2)");
-    assert!(page.contains("appeal.opened") && page.contains("deposit"), "the timeline comes from the audit log");
+    assert!(
+        page.contains("appeal.opened") && page.contains("Appeal received") && page.contains("deposit"),
+        "the timeline comes from the audit log"
+    );
     let support = staff(&t, "sam@example.com", Role::Support).await;
     let (_, page) = support.get(&c, format!("{base}/office/cases/{case}")).await;
     assert!(!page.contains(text), "support does not read appeals");
@@ -499,7 +502,10 @@ both!(ref_1_an_officer_refunds_to_the_source_from_the_back_office_and_a_second_a
         assert!(page.contains(done), "{op}: {page}");
     }
     let (_, page) = officer.get(&c, url.clone()).await;
-    assert!(page.contains("<span id=\"assignee\">olga@example.com</span>"), "assigned, by name: {page}");
+    assert!(
+        page.contains("<span id=\"assignee\" class=\"user-text\">olga@example.com</span>"),
+        "assigned, by name: {page}"
+    );
     assert!(!page.contains("staff:"), "no ids where names belong");
     let (_, bad) = officer.post(&c, format!("{url}/act"), &[("op", "extend"), ("text", "x"), ("hours", "many")]).await;
     assert!(bad.contains("hours: a whole number"));
@@ -619,6 +625,9 @@ both!(sec14_an_officer_requests_a_verification_the_customer_sees_it_and_the_offi
     let officer = staff(&t, "oleg@example.com", Role::Officer).await;
     let (_, page) = officer.get(&c, url.clone()).await;
     assert!(page.contains("<strong id=\"standing\">suspended</strong>"), "{page}");
+    // Staff-side words on the customer page (issue 15): not the cabinet's "You pay".
+    assert!(page.contains("The customer&#39;s orders") && page.contains("The customer pays"), "{page}");
+    assert!(!page.contains("You pay") && !page.contains("Your orders"), "{page}");
 
     // SEC-17: she passed KYC before, so she may appeal the suspension; an officer reinstates her.
     let (_, page) = me.get(&c, format!("{base}/cabinet")).await;
@@ -973,4 +982,35 @@ both!(issue_15_the_overview_counts_cases_and_the_exports_are_filtered_audited_an
         .unwrap();
     let page = r.text().await.unwrap();
     assert!(page.contains("Обзор") && page.contains("Санкции") && page.contains("закрыто"), "{page}");
+});
+
+both!(issue_15_the_pre_check_speaks_to_each_side_in_its_own_words, |t: TestApp| async move {
+    let base = t.serve_only().await;
+    let c = client();
+    let support = staff(&t, "sam@example.com", Role::Support).await;
+    let check = [("network", "ethereum"), ("address", SANCTIONED_ETH)];
+    let (status, page) = support.post(&c, format!("{base}/office/precheck"), &check).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("without an order") && page.contains("written to the audit log"), "staff's own intro");
+    let details = between(&page, "id=\"details\"", "</table>");
+    assert!(details.contains("Sanctions") && details.contains("class=\"analyzer\""), "per analyzer: {details}");
+    assert!(between(&page, "id=\"decision\">", "<").contains("reject"), "the policy's action");
+    assert!(page.contains("<option value=\"ethereum\">Ethereum</option>"), "networks by name");
+
+    let customer = confirmed_customer_session(&t, "pia@example.com").await;
+    let (status, page) = customer.post(&c, format!("{base}/cabinet/precheck"), &check).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Check an address before paying"), "the customer's intro");
+    assert!(between(&page, "id=\"decision\">", "</p>").contains("would not be accepted"), "{page}");
+    assert!(!page.contains("Sanctions") && !page.contains("id=\"details\""), "band and outcome only (PRE-1)");
+    assert!(!page.contains(">reject<"), "the outcome in words, not the policy's token: {page}");
+    let r = c
+        .post(format!("{base}/cabinet/precheck"))
+        .header("cookie", format!("{}; custos_lang=ru", customer.cookie_header()))
+        .form(&[("csrf", customer.csrf()), ("network", "ethereum".into()), ("address", SANCTIONED_ETH.into())])
+        .send()
+        .await
+        .unwrap();
+    let page = r.text().await.unwrap();
+    assert!(page.contains("не был бы принят"), "{page}");
 });

@@ -275,6 +275,8 @@ pub struct AuditRow {
     pub seq: i64,
     pub at: String,
     pub actor: String,
+    /// The event in words (where it has them), and its code.
+    pub event: Option<&'static str>,
     pub action: String,
     pub entity: String,
     pub data: String,
@@ -310,6 +312,7 @@ async fn audit_page(s: &AppState, v: &Viewer, before: Option<i64>, n: Notice) ->
             seq: e.seq,
             at: views::when(e.at_ms),
             actor: super::queue::actor_name(&e.actor, &names),
+            event: v.lang.event(&e.action),
             action: e.action,
             entity: format!("{} {}", e.entity_type, e.entity_id),
             data: e.data,
@@ -405,8 +408,8 @@ type TransferRow = (u64, String, String, String, &'static str);
 #[template(path = "chains.html")]
 struct ChainsPage {
     f: Frame,
-    /// (network, newest block kept, its transfers).
-    networks: Vec<(&'static str, Option<u64>, Vec<TransferRow>)>,
+    /// (network, its name's text key, newest block kept, its transfers).
+    networks: Vec<(&'static str, &'static str, Option<u64>, Vec<TransferRow>)>,
 }
 
 /// What the chain watchers saw: the newest block each keeps, and the latest transfers to our
@@ -440,7 +443,7 @@ pub async fn chains(State(s): State<AppState>, Extension(v): Extension<Viewer>) 
                 )
             })
             .collect();
-        networks.push((network.as_str(), head, rows));
+        networks.push((network.as_str(), views::network_key(network), head, rows));
     }
     render(StatusCode::OK, ChainsPage { f: Frame::new(&v, true, "/office/chains"), networks })
 }

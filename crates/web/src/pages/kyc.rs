@@ -102,7 +102,7 @@ pub async fn rows(s: &AppState, list: &[VerificationRecord], lang: Lang, office:
         };
         out.push(VerificationRow {
             id: v.id.to_string(),
-            level: v.level.clone(),
+            level: lang.level(&v.level),
             provider: v.provider.clone(),
             state_key: state_key(v.state),
             open,
@@ -151,7 +151,7 @@ pub async fn start(State(s): State<AppState>, Extension(v): Extension<Viewer>, P
     }
     match s.app.kyc().kyc_sdk_token(&ver).await {
         Ok(token) => {
-            let page = StartPage { f: Frame::new(&v, false, "/cabinet"), token, level: ver.level.clone() };
+            let page = StartPage { f: Frame::new(&v, false, "/cabinet"), token, level: v.lang.level(&ver.level) };
             let mut r = render(StatusCode::OK, page);
             // This page alone may load SumSub's widget and frame.
             let csp =
@@ -267,8 +267,15 @@ pub async fn review(
 }
 
 /// The levels and reasons a form offers.
-pub fn levels() -> Vec<String> {
-    Level::defaults().into_iter().map(|l| l.name).collect()
+/// (name, as the reader reads it)
+pub fn levels(lang: Lang) -> Vec<(String, String)> {
+    Level::defaults()
+        .into_iter()
+        .map(|l| {
+            let shown = lang.level(&l.name);
+            (l.name, shown)
+        })
+        .collect()
 }
 
 pub fn reasons() -> Vec<&'static str> {
@@ -313,7 +320,7 @@ async fn upload_page(s: &AppState, v: &Viewer, ver: &VerificationRecord, error: 
     let page = UploadPage {
         f: Frame::new(v, false, &format!("/cabinet/kyc/{}", ver.id)),
         id: ver.id.to_string(),
-        level: ver.level.clone(),
+        level: v.lang.level(&ver.level),
         steps,
         card,
         checklist,

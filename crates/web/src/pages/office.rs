@@ -48,7 +48,7 @@ pub struct CaseHead {
     pub status: &'static str,
     pub open: bool,
     pub action: &'static str,
-    pub reasons: String,
+    pub reasons: Vec<views::ReasonRow>,
     pub due: String,
     pub overdue: bool,
 }
@@ -59,7 +59,8 @@ pub struct ScreeningRow {
     pub band_class: &'static str,
     pub decision: &'static str,
     pub when: String,
-    pub explanation: String,
+    /// Why the policy decided so.
+    pub reasons: Vec<views::ReasonRow>,
     pub analyzers: Vec<AnalyzerRow>,
 }
 
@@ -69,19 +70,27 @@ pub struct AnalyzerRow {
     pub score: String,
     /// The text key of the band, or empty.
     pub band: &'static str,
-    /// Each category once, in the reader's language, with what it rests on: the labels, their
-    /// sources and confidence, the exposure, direct or not.
-    pub categories: Vec<String>,
+    /// Each category once, in the reader's language, with what it rests on.
+    pub categories: Vec<CategoryChip>,
+}
+
+/// A category an analyzer found: its name, the label and source it rests on (names, not ours
+/// to translate) and the facts (confidence, exposure, direct or not) in the reader's language.
+#[derive(PartialEq)]
+pub struct CategoryChip {
+    pub name: &'static str,
+    pub labels: String,
+    pub facts: String,
 }
 
 /// The reports of a screening as one row per analyzer.
-fn analyzer_rows(reports: &[custos_domain::RiskReport], lang: super::i18n::Lang) -> Vec<AnalyzerRow> {
+pub(super) fn analyzer_rows(reports: &[custos_domain::RiskReport], lang: super::i18n::Lang) -> Vec<AnalyzerRow> {
     /// One analyzer's reports so far: the highest score and band, the categories.
     struct Verdict {
         name: String,
         score: Option<custos_domain::RiskScore>,
         band: Option<custos_domain::RiskBand>,
-        categories: Vec<String>,
+        categories: Vec<CategoryChip>,
     }
     let mut verdicts: Vec<Verdict> = Vec::new();
     for r in reports {
@@ -97,21 +106,20 @@ fn analyzer_rows(reports: &[custos_domain::RiskReport], lang: super::i18n::Lang)
         verdict.score = verdict.score.max(r.score);
         verdict.band = verdict.band.max(r.band);
         for c in &r.categories {
-            let mut about = Vec::new();
-            if let Some(l) = &c.label {
-                about.push(format!("«{l}»"));
-            }
-            if let Some(src) = &c.source {
-                about.push(src.to_string());
-            }
+            let labels = [c.label.as_deref().map(|l| format!("«{l}»")), c.source.as_deref().map(str::to_owned)];
+            let mut facts = Vec::new();
             if let Some(conf) = c.confidence {
-                about.push(format!("{} {conf} %", lang.t("confidence")));
+                facts.push(format!("{} {conf} %", lang.t("confidence")));
             }
             let direct = if c.direct { lang.t("direct") } else { lang.t("indirect") };
-            about.push(format!("{} {}, {direct}", lang.t("exposure"), c.exposure));
-            let text = format!("{} ({})", lang.category(c.category), about.join(", "));
-            if !verdict.categories.contains(&text) {
-                verdict.categories.push(text);
+            facts.push(format!("{} {}, {direct}", lang.t("exposure"), c.exposure));
+            let chip = CategoryChip {
+                name: lang.category(c.category),
+                labels: labels.into_iter().flatten().collect::<Vec<_>>().join(", "),
+                facts: facts.join(", "),
+            };
+            if !verdict.categories.contains(&chip) {
+                verdict.categories.push(chip);
             }
         }
     }
@@ -189,8 +197,8 @@ struct CasePage {
     freeze_only: bool,
     /// The text key of the last decision in effect (for a closed case).
     outcome: &'static str,
-    /// (when, who, what) from the audit log.
-    timeline: Vec<(String, String, String)>,
+    /// (when, who, what in words if it has them, the event's code) from the audit log.
+    timeline: Vec<(String, String, Option<&'static str>, String)>,
     customer_link: Option<String>,
     c: CaseHead,
     error: Option<String>,
@@ -326,7 +334,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|e| (views::when(e.at_ms), super::queue::actor_name(&e.actor, &names), e.action))
+        .map(|e| (views::when(e.at_ms), super::queue::actor_name(&e.actor, &names), v.lang.event(&e.action), e.action))
         .collect();
     let explorers = &s.explorers;
     let linked = |network, address: &str| (address.to_owned(), explorers.address(network, address));
@@ -398,7 +406,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
             },
             open: case.status == CaseStatus::Open,
             action: case.action.as_str(),
-            reasons: case.reasons.iter().map(|r| r.describe()).collect::<Vec<_>>().join("; "),
+            reasons: views::reason_rows(&case.reasons, v.lang),
             // A closed case has no countdown: its deadline is history.
             due: if case.status == CaseStatus::Open {
                 format!("{} ({})", views::when(case.due_at_ms), views::countdown(case.due_at_ms, now, v.lang))
@@ -429,7 +437,7 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
                 band_class: sc.decision.band.as_str(),
                 decision: sc.decision.action.as_str(),
                 when: views::when(sc.created_at_ms),
-                explanation: sc.decision.explanation(),
+                reasons: views::reason_rows(&sc.decision.reasons, v.lang),
                 analyzers: analyzer_rows(&sc.reports, v.lang),
             })
             .collect(),
@@ -701,7 +709,8 @@ struct CustomerPage {
     can_reveal: bool,
     /// The text key of what a step-up would allow here, when the viewer has none.
     needs_step_up: Option<&'static str>,
-    standing: String,
+    /// The text key of the customer's standing.
+    standing: &'static str,
     mfa: bool,
     orders: Vec<super::cabinet::OrderRow>,
     verifications: Vec<super::kyc::VerificationRow>,
@@ -710,7 +719,8 @@ struct CustomerPage {
     /// KYC-4: (brand, first6, last4, state, holder check's i18n key).
     cards: Vec<(&'static str, String, String, String, String)>,
     can_decide: bool,
-    levels: Vec<String>,
+    /// (name, as the reader reads it)
+    levels: Vec<(String, String)>,
     reasons: Vec<&'static str>,
 }
 
@@ -733,12 +743,22 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
         }
     }
     let standing = match s.app.queries().customer_status(&account.email_index).await {
-        Ok(Some(st)) => format!("{st:?}").to_lowercase(),
-        Ok(None) => "active".into(),
+        Ok(st) => match st.unwrap_or(custos_app::model::CustomerStatus::Active) {
+            custos_app::model::CustomerStatus::Active => "cust_active",
+            custos_app::model::CustomerStatus::Restricted => "cust_restricted",
+            custos_app::model::CustomerStatus::Suspended => "cust_suspended",
+        },
         Err(e) => return unavailable(v, e),
     };
+    // The customer's orders in staff's words: the status as officers name it.
     let orders = match s.app.queries().orders_of_customer(&account.email_index, 200).await {
-        Ok(o) => o.into_iter().map(|o| super::cabinet::order_row(&o, v.lang)).collect(),
+        Ok(o) => o
+            .into_iter()
+            .map(|o| super::cabinet::OrderRow {
+                status_key: staff_status_key(o.status),
+                ..super::cabinet::order_row(&o, v.lang)
+            })
+            .collect(),
         Err(e) => return unavailable(v, e),
     };
     let list = s.app.kyc().verifications_of(&account.email_index).await.unwrap_or_default();
@@ -775,7 +795,7 @@ async fn customer_page(s: &AppState, v: &Viewer, id: &str, reveal: bool) -> Resp
         cards,
         verifications: super::kyc::rows(s, &list, v.lang, auth.can(Permission::CasesDecide)).await,
         can_decide: auth.can(Permission::CasesDecide),
-        levels: super::kyc::levels(),
+        levels: super::kyc::levels(v.lang),
         reasons: super::kyc::reasons(),
         f: Frame::new(v, true, &format!("/office/customers/{}", account.id)),
         id: account.id.to_string(),

@@ -17,16 +17,22 @@ pub const CUSTOMER_CHECKS_PER_HOUR: i64 = 20;
 
 pub struct CheckResult {
     pub address: String,
+    /// The text key of the band, and the band for its colour.
     pub band: &'static str,
+    pub band_class: &'static str,
+    /// Staff: the text key of the policy's action. Customers: what would happen to a payment
+    /// from this address, in their words.
     pub decision: &'static str,
-    pub details: Vec<String>,
+    /// Staff only: one row per analyzer, as on a case.
+    pub analyzers: Vec<super::office::AnalyzerRow>,
 }
 
 #[derive(Template)]
 #[template(path = "precheck.html")]
 struct PrecheckPage {
     f: Frame,
-    networks: Vec<&'static str>,
+    /// (network, its name's text key)
+    networks: Vec<(&'static str, &'static str)>,
     error: Option<String>,
     result: Option<CheckResult>,
 }
@@ -41,7 +47,13 @@ fn page(state: &AppState, v: &Viewer, office: bool) -> PrecheckPage {
     let back = if office { "/office/precheck" } else { "/cabinet/precheck" };
     PrecheckPage {
         f: Frame::new(v, office, back),
-        networks: state.app.intake().configured_networks().into_iter().map(Network::as_str).collect(),
+        networks: state
+            .app
+            .intake()
+            .configured_networks()
+            .into_iter()
+            .map(|n| (n.as_str(), super::views::network_key(n)))
+            .collect(),
         error: None,
         result: None,
     }
@@ -71,22 +83,13 @@ async fn check(state: &AppState, v: &Viewer, office: bool, form: PrecheckForm) -
     };
     match state.app.screening().screen_address(&address, &auth.actor()).await {
         Ok(s) => {
-            let details = if office {
-                s.reports
-                    .iter()
-                    .map(|r| {
-                        let cats: Vec<String> = r.categories.iter().map(|c| c.category.as_str().to_owned()).collect();
-                        format!("{}: {} {}", r.analyzer, r.band.map_or("—", |b| b.as_str()), cats.join(", "))
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let action = s.decision.action;
             p.result = Some(CheckResult {
                 address: address.as_str().to_owned(),
-                band: s.decision.band.as_str(),
-                decision: s.decision.action.as_str(),
-                details,
+                band: super::views::band_key(s.decision.band),
+                band_class: s.decision.band.as_str(),
+                decision: if office { action.as_str() } else { customer_outcome(action) },
+                analyzers: if office { super::office::analyzer_rows(&s.reports, v.lang) } else { Vec::new() },
             });
             render(StatusCode::OK, p)
         }
@@ -94,6 +97,17 @@ async fn check(state: &AppState, v: &Viewer, office: bool, form: PrecheckForm) -
             p.error = Some(e.to_string());
             render(StatusCode::SERVICE_UNAVAILABLE, p)
         }
+    }
+}
+
+/// What would happen to a customer's payment from the address, as a text key.
+fn customer_outcome(action: custos_domain::Action) -> &'static str {
+    use custos_domain::Action::*;
+    match action {
+        Proceed => "pc_proceed",
+        Review => "pc_review",
+        Hold => "pc_hold",
+        Reject => "pc_reject",
     }
 }
 

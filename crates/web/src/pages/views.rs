@@ -220,6 +220,74 @@ pub fn when(ms: i64) -> String {
     format!("{} {} UTC", &s[..10], s.get(11..16).unwrap_or(""))
 }
 
+/// One reason of a policy decision as staff read it: a sentence in their language, and beside
+/// it what is not ours to translate (a label's name, the address, the analyzer, a rule's detail).
+pub struct ReasonRow {
+    /// The text key of the action this reason asks for.
+    pub action: &'static str,
+    pub text: String,
+    pub label: Option<String>,
+    pub address: Option<String>,
+    pub analyzer: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A decision's reasons, each as a row.
+pub fn reason_rows(reasons: &[custos_domain::policy::Reason], lang: Lang) -> Vec<ReasonRow> {
+    use custos_domain::policy::Reason;
+    reasons
+        .iter()
+        .map(|r| {
+            let row = |text: String| ReasonRow {
+                action: r.action().as_str(),
+                text,
+                label: None,
+                address: None,
+                analyzer: None,
+                detail: None,
+            };
+            match r {
+                Reason::Band { band, score, analyzer, address, .. } => ReasonRow {
+                    address: Some(address.to_string()),
+                    analyzer: Some(analyzer.to_string()),
+                    ..row(format!("{} {score} · {}", lang.t("rs_score"), lang.t(band_key(*band))))
+                },
+                Reason::Category { category, exposure, direct, analyzer, address, label, source, .. } => {
+                    let how = lang.t(if *direct { "direct" } else { "indirect" });
+                    let about = [label.as_deref().map(|l| format!("«{l}»")), source.as_deref().map(str::to_owned)];
+                    let about: Vec<String> = about.into_iter().flatten().collect();
+                    ReasonRow {
+                        label: (!about.is_empty()).then(|| about.join(", ")),
+                        address: Some(address.to_string()),
+                        analyzer: Some(analyzer.to_string()),
+                        ..row(format!("{}: {} {exposure}, {how}", lang.category(*category), lang.t("exposure")))
+                    }
+                }
+                Reason::AnalyzerFailed { analyzer, address, error, .. } => ReasonRow {
+                    address: Some(address.to_string()),
+                    analyzer: Some(analyzer.to_string()),
+                    detail: Some(error.clone()),
+                    ..row(lang.t("rs_analyzer_failed").to_owned())
+                },
+                Reason::NoVerdict { .. } => row(lang.t("rs_no_verdict").to_owned()),
+                Reason::Disagreement { higher, lower, margin, .. } => ReasonRow {
+                    detail: Some(format!(
+                        "{}: {} · {}: {}",
+                        higher.analyzer,
+                        higher.band.as_str(),
+                        lower.analyzer,
+                        lower.band.as_str()
+                    )),
+                    ..row(format!("{} {margin}", lang.t("rs_disagreement")))
+                },
+                Reason::Rule { rule, detail, .. } => {
+                    ReasonRow { detail: Some(format!("{rule}: {detail}")), ..row(lang.t("rs_rule").to_owned()) }
+                }
+            }
+        })
+        .collect()
+}
+
 /// A span of time in days, hours and minutes: `3 d 4 h`, `5 h 10 min`, `7 min`.
 pub fn duration(ms: i64, lang: Lang) -> String {
     let minutes = ms / 60_000;
