@@ -502,7 +502,13 @@ async fn pages(
         search.extend(t);
         search_s += s;
     }
-    let (filter, filter_s) = views_of(&client, filtered, staff_cookie, views, concurrency).await?;
+    let (filter, filter_s) = views_of(&client, filtered, staff_cookie.clone(), views, concurrency).await?;
+    let (overview, overview_s) =
+        views_of(&client, format!("{base}/office/overview"), staff_cookie.clone(), views, concurrency).await?;
+    // The whole queue as CSV, streamed: a few exports, one at a time.
+    const EXPORTS: usize = 3;
+    let (export, _) =
+        views_of(&client, format!("{base}/office/cases.csv?status=any"), staff_cookie, EXPORTS, 1).await?;
     let (orders, orders_s) =
         views_of(&client, format!("{base}/cabinet"), format!("__Host-custos_customer={token}"), views, concurrency)
             .await?;
@@ -511,6 +517,9 @@ async fn pages(
     let (search_p50, search_p99) = percentiles(search);
     let (filter_p50, filter_p99) = percentiles(filter);
     let (orders_p50, orders_p99) = percentiles(orders);
+    let (overview_p50, overview_p99) = percentiles(overview);
+    let overview_rate = views as f64 / overview_s;
+    let (export_p50, export_max) = (percentiles(export.clone()).0, export.iter().cloned().fold(0.0, f64::max));
     let (queue_rate, orders_rate) = (views as f64 / queue_s, views as f64 / orders_s);
     let (search_rate, filter_rate) = ((views / 2 * 2) as f64 / search_s, views as f64 / filter_s);
     if json_out {
@@ -522,7 +531,9 @@ async fn pages(
                    "queue_search_per_sec": search_rate.round(), "queue_search_p50_ms": search_p50,
                    "queue_search_p99_ms": search_p99, "queue_filter_per_sec": filter_rate.round(),
                    "queue_filter_p50_ms": filter_p50, "queue_filter_p99_ms": filter_p99,
-                   "orders_per_sec": orders_rate.round(), "orders_p50_ms": orders_p50, "orders_p99_ms": orders_p99})
+                   "orders_per_sec": orders_rate.round(), "orders_p50_ms": orders_p50, "orders_p99_ms": orders_p99,
+                   "overview_per_sec": overview_rate.round(), "overview_p50_ms": overview_p50,
+                   "overview_p99_ms": overview_p99, "export_cases_p50_ms": export_p50, "export_cases_max_ms": export_max})
         );
     } else {
         println!("custos bench pages ({database}; {cases} open cases of 100 customers, concurrency {concurrency})");
@@ -534,6 +545,10 @@ async fn pages(
         println!(
             "    filtered, p. 3  {filter_rate:>8.0} pages/s   p50 {filter_p50:>8.1} ms   p99 {filter_p99:>8.1} ms"
         );
+        println!(
+            "  /office/overview  {overview_rate:>8.0} pages/s   p50 {overview_p50:>8.1} ms   p99 {overview_p99:>8.1} ms"
+        );
+        println!("  cases.csv (all {cases})          p50 {export_p50:>8.1} ms   max {export_max:>8.1} ms");
         println!(
             "  /cabinet orders   {orders_rate:>8.0} pages/s   p50 {orders_p50:>8.1} ms   p99 {orders_p99:>8.1} ms"
         );

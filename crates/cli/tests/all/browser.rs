@@ -37,7 +37,13 @@ c.querySelectorAll('option, td, th, li').forEach(e => e.append(' '));
 c.querySelectorAll('code, script, style, svg, .user-text, .lang, input, textarea, [translate=no]').forEach(e => e.remove());
 const wide = [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
   .filter(e => !e.closest('.table-scroll')).slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className);
-return {text: c.textContent, overflow: document.documentElement.scrollWidth - window.innerWidth, wide: wide};";
+const unlabelled = [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+  .filter(e => !e.closest('label') && !e.getAttribute('aria-label') && !(e.id && document.querySelector(`label[for=\"${e.id}\"]`)))
+  .map(e => e.tagName + '#' + e.id + '[' + e.name + ']');
+const squeezed = [...document.querySelectorAll('.table-scroll')].filter(e => e.scrollWidth > e.clientWidth + 1)
+  .map(e => (e.querySelector('table') || e).id);
+return {text: c.textContent, overflow: document.documentElement.scrollWidth - window.innerWidth, wide: wide,
+  unlabelled: unlabelled, squeezed: squeezed};";
 
 /// A status or code token a person should never read (`on_hold_awaiting_customer`).
 fn raw_token(text: &str) -> Option<&str> {
@@ -64,7 +70,8 @@ impl Run {
     }
 
     /// The page as people see it, at 390 px and 1366 px, in Russian and English (issue 15): no
-    /// sideways scrolling, no raw status token, no English on the Russian page outside names.
+    /// sideways scrolling, every table whole at 1366 px, every form field labelled, no raw status
+    /// token, no English on the Russian page outside names.
     /// Ends in English at 1366 px.
     async fn survey(&self, what: &str) {
         let b = &self.b;
@@ -75,6 +82,15 @@ impl Run {
                 let v = b.script(PAGE_TEXT).await;
                 let overflow = v["overflow"].as_i64().unwrap();
                 assert!(overflow <= 0, "{what} ({lang}, {width} px) scrolls sideways by {overflow} px: {}", v["wide"]);
+                let unlabelled = v["unlabelled"].as_array().unwrap();
+                assert!(
+                    unlabelled.is_empty(),
+                    "{what}: form fields without a label for screen readers: {unlabelled:?}"
+                );
+                if width == 1366 {
+                    let squeezed = v["squeezed"].as_array().unwrap();
+                    assert!(squeezed.is_empty(), "{what}: tables that do not fit 1366 px: {squeezed:?}");
+                }
                 let text = v["text"].as_str().unwrap();
                 assert_eq!(raw_token(text), None, "{what} ({lang}) shows a raw token:\n{text}");
                 if lang == "ru" {

@@ -18,7 +18,7 @@ pub const DAYS: i64 = 30;
 
 /// The chart's drawing area, in SVG units (the SVG scales to the page's width).
 const WIDTH: i64 = 720;
-const HEIGHT: i64 = 160;
+const HEIGHT: i64 = 100;
 
 /// One bar of a chart, placed.
 pub struct Bar {
