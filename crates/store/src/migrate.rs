@@ -48,7 +48,8 @@ pub fn migrations() -> &'static [Migration] {
         migration!(19, "account_utc_offset", "0019_account_utc_offset.sql"),
         migration!(20, "queue", "0020_queue.sql"),
         migration!(21, "decision_rationale", "0021_decision_rationale.sql"),
-        migration!(22, "case_closed_at", "0022_case_closed_at.sql"),
+        migration!(22, "case_figures", "0022_case_figures.sql"),
+        migration!(23, "authority_requests", "0023_authority_requests.sql"),
     ]
 }
 

@@ -75,8 +75,8 @@ impl SqlStore {
             // The score of the deposit's screening (written before the case) goes with the case,
             // for the queue's sort by risk.
             "INSERT INTO cases (id, number, order_id, deposit_id, action, status, reasons, deadline_kind, opened_at_ms, due_at_ms, \
-             score_hundredths) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, (SELECT s.score_hundredths FROM deposits d \
-             JOIN screenings s ON s.id = d.screening_id WHERE d.id = $4))",
+             categories, score_hundredths) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, (SELECT s.score_hundredths \
+             FROM deposits d JOIN screenings s ON s.id = d.screening_id WHERE d.id = $4))",
             values![
                 c.id.to_string(),
                 c.number,
@@ -88,6 +88,7 @@ impl SqlStore {
                 c.deadline_kind.as_str(),
                 c.opened_at_ms,
                 c.due_at_ms,
+                crate::queue::category_list(&c.reasons),
             ],
         );
         let (audit, webhook) = effects::case_opened(c);

@@ -26,6 +26,21 @@ const JOINS: &str = " FROM cases c JOIN orders o ON o.id = c.order_id \
      LEFT JOIN deposits d ON d.id = c.deposit_id LEFT JOIN screenings s ON s.id = d.screening_id \
      LEFT JOIN accounts a ON a.kind = 'customer' AND a.email_index = o.customer_email_index";
 
+/// The categories a case's reasons name, once each, as the `cases.categories` column keeps them:
+/// `,sanctions,gambling,` (`,` for none).
+pub(crate) fn category_list(reasons: &[custos_domain::policy::Reason]) -> String {
+    let mut names: Vec<&str> = reasons
+        .iter()
+        .filter_map(|r| match r {
+            custos_domain::policy::Reason::Category { category, .. } => Some(category.as_str()),
+            _ => None,
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names.iter().fold(",".to_owned(), |list, n| format!("{list}{n},"))
+}
+
 /// A parameter of the queue's statements.
 #[derive(Clone)]
 enum Bind {
@@ -64,7 +79,7 @@ fn selection(q: &QueueQuery) -> (String, Vec<Bind>) {
     }
     // A category finds the cases opened because of it: one of the case's own reasons names it.
     if let Some(category) = q.category {
-        add("c.reasons LIKE ?", vec![Bind::Text(format!("%\"category\":\"{}\"%", category.as_str()))]);
+        add("c.categories LIKE ?", vec![Bind::Text(format!("%,{},%", category.as_str()))]);
     }
     if q.answered {
         add(
@@ -225,7 +240,6 @@ impl SqlStore {
 
     pub(crate) async fn case_figures_at(&self, since_ms: i64, now_ms: i64) -> StoreResult<CaseFiguresRaw> {
         use custos_domain::figures::CaseTimes;
-        use custos_domain::policy::Reason;
         let times = sqlx::query(
             "SELECT opened_at_ms, due_at_ms, closed_at_ms FROM cases WHERE opened_at_ms >= $1 \
              UNION ALL SELECT opened_at_ms, due_at_ms, closed_at_ms FROM cases \
@@ -240,20 +254,11 @@ impl SqlStore {
                 })
             })
             .await?;
-        let open = sqlx::query("SELECT reasons FROM cases WHERE status = 'open'");
+        let open = sqlx::query("SELECT categories FROM cases WHERE status = 'open'");
         let open_categories = self
             .read_all(open, |r| {
-                let reasons: Vec<Reason> = rows::json(r, "reasons")?;
-                let mut categories: Vec<_> = reasons
-                    .iter()
-                    .filter_map(|x| match x {
-                        Reason::Category { category, .. } => Some(*category),
-                        _ => None,
-                    })
-                    .collect();
-                categories.sort();
-                categories.dedup();
-                Ok(categories)
+                let list: String = get(r, "categories")?;
+                Ok(list.split(',').filter_map(|c| c.parse().ok()).collect())
             })
             .await?;
         let count = |sql: &'static str| async move {
