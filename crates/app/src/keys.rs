@@ -32,6 +32,7 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     sealed("standing_appeals", "id", "outcome_enc", "outcome"),
     sealed("case_notes", "id", "body_enc", "body"),
     sealed("decisions", "id", "rationale_enc", "rationale"),
+    sealed("authority_requests", "id", "details_enc", "details"),
     sealed("verifications", "id", "comment_enc", "comment"),
     sealed("kyc_inbox", "dedup_key", "body_enc", "body"),
     sealed("cards", "id", "holder_enc", "holder"),

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod consolidation;
 pub mod context;
 pub mod deadlines;
+pub mod disclosures;
 pub mod documents;
 pub mod effects;
 pub mod entries;

@@ -897,6 +897,31 @@ pub struct WatchedTransfer {
     pub deposit_id: Option<Uuid>,
 }
 
+/// An authority request (DISC-1) as stored: who asks and the scope are sealed (they name the
+/// authority and customers); kind, state and dates are plain for the register and its clocks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorityRequestRecord {
+    pub id: Uuid,
+    /// The register's number, from 1.
+    pub number: i64,
+    pub kind: custos_domain::disclosure::AuthorityKind,
+    pub state: custos_domain::disclosure::DisclosureState,
+    pub emergency: bool,
+    pub freeze_requested: bool,
+    pub received_at_ms: i64,
+    pub due_at_ms: i64,
+    /// The customer may not be told before this moment (and in practice is never told).
+    pub non_disclosure_until_ms: Option<i64>,
+    /// [`custos_domain::disclosure::Details`] as sealed JSON (AAD `authority_requests/details/<id>`).
+    pub details_enc: String,
+    pub verification: Option<custos_domain::disclosure::Verification>,
+    /// Who approved so far (`staff:<id>`), and the outcome the first approver chose.
+    pub approvals: Vec<String>,
+    pub pending_outcome: Option<custos_domain::disclosure::DisclosureState>,
+    pub created_by: String,
+    pub created_at_ms: i64,
+}
+
 #[cfg(test)]
 mod decision_params_tests {
     use super::*;

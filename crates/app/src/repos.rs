@@ -460,6 +460,38 @@ pub trait AuditRepo: Send + Sync {
 }
 
 /// The whole store, as the wiring hands it around: every repository, implemented by one adapter.
+/// The register of authority requests (DISC-1). Every change is conditional on the state (and
+/// approvals) it was read in, so two officers acting at once change it, and audit it, once.
+#[async_trait]
+pub trait DisclosureRepo: Send + Sync {
+    /// Registers a request, numbering it; returns the number.
+    async fn insert_authority_request(&self, r: &AuthorityRequestRecord, event: &AuditEvent) -> StoreResult<i64>;
+    async fn authority_request(&self, id: Uuid) -> StoreResult<Option<AuthorityRequestRecord>>;
+    /// The register, newest first.
+    async fn authority_requests(&self, limit: i64) -> StoreResult<Vec<AuthorityRequestRecord>>;
+    /// Moves a request from `from` to `to` (and writes the approvals), if it is still in `from`
+    /// with the approvals `approvals_before`; false when someone else changed it first.
+    async fn change_authority_request(
+        &self,
+        change: &AuthorityRequestChange,
+        events: &[AuditEvent],
+    ) -> StoreResult<bool>;
+}
+
+/// One change of an authority request, conditional on what it was read as.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorityRequestChange {
+    pub id: Uuid,
+    pub from: custos_domain::disclosure::DisclosureState,
+    pub to: custos_domain::disclosure::DisclosureState,
+    pub approvals_before: Vec<String>,
+    pub approvals: Vec<String>,
+    pub pending_outcome: Option<custos_domain::disclosure::DisclosureState>,
+    /// Set when the requester's verification is recorded with this change.
+    pub verification: Option<custos_domain::disclosure::Verification>,
+    pub at_ms: i64,
+}
+
 pub trait Store:
     AccountRepo
     + SessionRepo
@@ -475,6 +507,7 @@ pub trait Store:
     + CaseRepo
     + RequestRepo
     + AppealRepo
+    + DisclosureRepo
     + IdempotencyRepo
     + OutboxRepo
     + AuditRepo

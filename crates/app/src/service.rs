@@ -64,6 +64,7 @@ pub struct App {
     kyc: Kyc,
     deadline_job: DeadlineJob,
     appeals: Appeals,
+    disclosures: crate::disclosures::Disclosures,
     keys: Keys,
     api_keys: ApiKeys,
     webhook_events: WebhookEvents,
@@ -120,6 +121,7 @@ impl App {
             ),
             deadline_job: DeadlineJob::new(DeadlineRepos::of(&store), cx.clone()),
             appeals: Appeals::new(crate::appeals::AppealRepos::of(&store), accounts.clone(), cx.clone()),
+            disclosures: crate::disclosures::Disclosures::new(store.clone(), cx.clone()),
             keys: Keys::new(crate::keys::KeyRepos::of(&store), cipher.clone(), clock.clone()),
             api_keys: ApiKeys::new(store.clone(), clock.clone()),
             webhook_events: WebhookEvents::new(store.clone(), clock.clone()),
@@ -176,6 +178,11 @@ impl App {
     /// Appeals of an order's outcome and of a customer's standing.
     pub fn appeals(&self) -> &Appeals {
         &self.appeals
+    }
+
+    /// The register of authority requests (DISC-1): restricted records.
+    pub fn disclosures(&self) -> &crate::disclosures::Disclosures {
+        &self.disclosures
     }
 
     /// Key management: re-sealing, other processes' data keys, erasure.

@@ -44,6 +44,11 @@ pub enum Permission {
     ApiKeysManage,
     /// The policy in force.
     PolicyRead,
+    /// Restricted: the register of authority requests (DISC-1), its records and their audit
+    /// entries. Without it, they do not exist.
+    DisclosuresManage,
+    /// Restricted: approve an authority request (two approvers, neither its registrar).
+    DisclosuresApprove,
 }
 
 impl Role {
@@ -81,6 +86,8 @@ impl Role {
                 CustomersRead,
                 AuditRead,
                 PolicyRead,
+                DisclosuresManage,
+                DisclosuresApprove,
             ],
             Role::Admin => &[CasesRead, CustomersRead, AuditRead, StaffManage, ApiKeysManage, PolicyRead],
         }
@@ -108,7 +115,7 @@ impl Role {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 12] = [
         Permission::CasesRead,
         Permission::CasesDecide,
         Permission::DecisionsApprove,
@@ -119,6 +126,8 @@ impl Permission {
         Permission::StaffManage,
         Permission::ApiKeysManage,
         Permission::PolicyRead,
+        Permission::DisclosuresManage,
+        Permission::DisclosuresApprove,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -133,6 +142,8 @@ impl Permission {
             Permission::StaffManage => "staff_manage",
             Permission::ApiKeysManage => "api_keys_manage",
             Permission::PolicyRead => "policy_read",
+            Permission::DisclosuresManage => "disclosures_manage",
+            Permission::DisclosuresApprove => "disclosures_approve",
         }
     }
 }
@@ -161,6 +172,11 @@ mod tests {
         assert!(!Role::Officer.can(Permission::DecisionsApprove));
         assert!(Role::SeniorOfficer.can(Permission::DecisionsApprove));
         assert!(!Role::Admin.can(Permission::CasesDecide), "separation of duties");
+        for role in Role::ALL {
+            let mlro = role == Role::SeniorOfficer;
+            assert_eq!(role.can(Permission::DisclosuresManage), mlro, "disc_1: restricted to the MLRO: {role:?}");
+            assert_eq!(role.can(Permission::DisclosuresApprove), mlro);
+        }
         for p in Permission::ALL {
             assert_eq!(
                 Role::Auditor.can(p),

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod consolidation;
 pub mod deadline;
 pub mod decision;
+pub mod disclosure;
 pub mod figures;
 pub mod kyc;
 pub mod network;

@@ -16,6 +16,7 @@ mod base;
 mod cards;
 mod cases;
 mod chain;
+mod disclosures;
 mod idempotency;
 mod keys;
 mod kyc;

@@ -13,6 +13,7 @@ mod browser;
 mod cli;
 mod crash;
 mod decisions;
+mod disclosures;
 mod evm;
 mod flow;
 mod graphsense;

@@ -775,13 +775,7 @@ both!(issue_15_the_queue_searches_filters_pages_and_assigns_in_bulk, |t: TestApp
     );
 
     // In Russian: categories and outcomes translated.
-    let r = c
-        .get(format!("{base}/office?q={nina_case}"))
-        .header("cookie", format!("{}; custos_lang=ru", olga.cookie_header()))
-        .send()
-        .await
-        .unwrap();
-    let page = r.text().await.unwrap();
+    let page = olga.get_ru(&c, format!("{base}/office?q={nina_case}")).await;
     assert!(page.contains("Азартные игры") && page.contains("Очередь кейсов") && page.contains("2,5 ETH"), "{page}");
 });
 
@@ -820,15 +814,7 @@ both!(
         let head = between(&page, "<div class=\"card\">", "</div>");
         assert!(!head.contains(" h ") && !head.contains("min)"), "no live countdown: {head}");
         // In Russian.
-        let r = c
-            .get(&url)
-            .header("cookie", format!("{}; custos_lang=ru", officer.cookie_header()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let r = officer.get_ru(&c, url.clone()).await;
         assert!(r.contains("Закрыт") && r.contains("Санкции") && r.contains("Заморожена"), "{r}");
     }
 );
@@ -893,13 +879,7 @@ both!(issue_15_the_policy_page_reads_as_tables, |t: TestApp| async move {
     let categories = between(&page, "id=\"policy-categories\"", "</table>");
     assert!(categories.contains("<td>Sanctions</td><td>reject</td><td>hold</td><td>1%</td>"), "{categories}");
     assert!(categories.contains("<td>Gambling</td><td>hold</td><td>hold</td><td>5%</td>"), "{categories}");
-    let r = c
-        .get(format!("{base}/office/policy"))
-        .header("cookie", format!("{}; custos_lang=ru", officer.cookie_header()))
-        .send()
-        .await
-        .unwrap();
-    let page = r.text().await.unwrap();
+    let page = officer.get_ru(&c, format!("{base}/office/policy")).await;
     assert!(page.contains("<td>Санкции</td><td>отказ</td><td>приостановка</td>"), "{page}");
 });
 
@@ -974,13 +954,7 @@ both!(issue_15_the_overview_counts_cases_and_the_exports_are_filtered_audited_an
     assert_eq!(exports, ["export.cases", "export.cases", "export.audit", "export.audit"], "each export, once");
 
     // In Russian.
-    let r = c
-        .get(format!("{base}/office/overview"))
-        .header("cookie", format!("{}; custos_lang=ru", officer.cookie_header()))
-        .send()
-        .await
-        .unwrap();
-    let page = r.text().await.unwrap();
+    let page = officer.get_ru(&c, format!("{base}/office/overview")).await;
     assert!(page.contains("Обзор") && page.contains("Санкции") && page.contains("закрыто"), "{page}");
 });
 

@@ -85,7 +85,8 @@ fn csrf_of(html: &str) -> String {
 /// Refused by the gate (not by the page's own checks, such as a wrong password).
 fn gate_refused(r: &reqwest::Response) -> bool {
     r.headers().contains_key(DENIED_HEADER)
-        && (matches!(r.status(), StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED) || is_login_redirect(r))
+        && (matches!(r.status(), StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND)
+            || is_login_redirect(r))
 }
 
 fn is_login_redirect(r: &reqwest::Response) -> bool {
@@ -126,6 +127,12 @@ both!(sec3_every_page_is_refused_to_whoever_lacks_its_permission, |t: TestApp| a
                 assert!(!refused, "{} {} must be open to {}: {}", page.method, page.path, who.name, r.status());
             } else {
                 assert!(refused, "{} {} must be refused to {}: {}", page.method, page.path, who.name, r.status());
+                // DISC-1: a restricted record does not exist for whoever may not see it.
+                let restricted = matches!(page.access, custos_web::pages::Access::Restricted(_));
+                let staff = auth.as_ref().is_some_and(|a| a.account.kind == AccountKind::Staff);
+                if restricted && staff {
+                    assert_eq!(r.status(), StatusCode::NOT_FOUND, "{} {} for {}", page.method, page.path, who.name);
+                }
             }
             checked += 1;
         }

@@ -305,9 +305,11 @@ async fn audit_page(s: &AppState, v: &Viewer, before: Option<i64>, n: Notice) ->
         Err(e) => return unavailable(v, e),
     };
     let names = super::queue::staff_names(&s.app.accounts().staff().await.unwrap_or_default(), s);
+    let restricted = super::export::hides_restricted(v);
     let entries = entries
         .into_iter()
         .rev()
+        .filter(|e| !restricted(e))
         .map(|e| AuditRow {
             seq: e.seq,
             at: views::when(e.at_ms),

@@ -167,8 +167,15 @@ pub struct AuditFilter {
     actor: String,
 }
 
+/// Whether an audit entry is about a restricted record (an authority request) that `v` may not
+/// see: for them it does not exist, in the log's page and its export alike (DISC-1).
+pub(super) fn hides_restricted(v: &Viewer) -> impl Fn(&custos_domain::audit::AuditEntry) -> bool + Send + Sync + use<> {
+    let sees = v.auth.as_ref().is_some_and(custos_app::disclosures::Disclosures::visible_to);
+    move |e| !sees && e.entity_type == custos_app::disclosures::ENTITY
+}
+
 /// Midnight UTC of a `YYYY-MM-DD` day.
-fn day_start(s: &str) -> Option<i64> {
+pub(super) fn day_start(s: &str) -> Option<i64> {
     let mut parts = s.trim().splitn(3, '-').map(|p| p.parse::<i32>().ok());
     let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
     let month = time::Month::try_from(u8::try_from(m).ok()?).ok()?;
@@ -199,9 +206,11 @@ pub async fn audit(
     let header = ["seq", "at", "actor", "actor_name", "action", "entity_type", "entity_id", "data", "hash"];
     let first = csv_bytes(&[header.iter().map(|h| h.to_string()).collect()]);
     let (action, actor) = (f.action.trim().to_owned(), f.actor.trim().to_owned());
+    let restricted = std::sync::Arc::new(hides_restricted(&v));
     let now = s.app.now_ms();
     let stream = futures_util::stream::unfold(Some((0i64, Some(first))), move |step| {
-        let (s, names, action, actor) = (s.clone(), names.clone(), action.clone(), actor.clone());
+        let (s, names, action, actor, restricted) =
+            (s.clone(), names.clone(), action.clone(), actor.clone(), restricted.clone());
         async move {
             let (after, header) = step?;
             if let Some(h) = header {
@@ -218,6 +227,7 @@ pub async fn audit(
             let past_end = to.is_some_and(|t| entries.last().is_some_and(|e| e.at_ms >= t));
             let rows: Vec<Vec<String>> = entries
                 .iter()
+                .filter(|e| !restricted(e))
                 .filter(|e| from.is_none_or(|f| e.at_ms >= f) && to.is_none_or(|t| e.at_ms < t))
                 .filter(|e| action.is_empty() || e.action.starts_with(action.as_str()))
                 .filter(|e| actor.is_empty() || e.actor == actor || names.get(&e.actor).is_some_and(|n| *n == actor))

@@ -69,7 +69,7 @@ pub fn allowed(access: Access, auth: Option<&Authenticated>) -> bool {
         (Access::CustomerPending, Some(a)) => a.account.kind == AccountKind::Customer,
         (Access::StaffPending, Some(a)) => a.account.kind == AccountKind::Staff,
         (Access::Staff(None), Some(a)) => a.account.kind == AccountKind::Staff && a.is_full(),
-        (Access::Staff(Some(p)), Some(a)) => a.account.kind == AccountKind::Staff && a.can(p),
+        (Access::Staff(Some(p)) | Access::Restricted(p), Some(a)) => a.account.kind == AccountKind::Staff && a.can(p),
     }
 }
 
@@ -119,6 +119,9 @@ pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Re
         return denied(match (&auth, method == Method::GET) {
             (None, true) => Redirect::to(login_of(kind)).into_response(),
             (None, false) => super::views::message(lang, StatusCode::UNAUTHORIZED, "expired"),
+            (Some(_), _) if matches!(page.access, Access::Restricted(_)) => {
+                super::views::message(lang, StatusCode::NOT_FOUND, "not_found")
+            }
             (Some(_), _) => super::views::message(lang, StatusCode::FORBIDDEN, "forbidden"),
         });
     }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod cabinet;
+mod disclosures;
 mod export;
 pub mod guard;
 pub mod i18n;
@@ -34,6 +35,9 @@ pub enum Access {
     StaffPending,
     /// A member of staff, fully logged in, with this permission (or any staff for `None`).
     Staff(Option<Permission>),
+    /// A restricted record (authority requests): staff without this permission are told there
+    /// is no such page (404), never that they may not see it.
+    Restricted(Permission),
 }
 
 /// One page and who may open it.
@@ -112,6 +116,12 @@ pub const PAGES: &[Page] = &[
     page("POST", "/office/apikeys/{id}/revoke", Access::Staff(Some(Permission::ApiKeysManage))),
     page("GET", "/office/audit", Access::Staff(Some(Permission::AuditRead))),
     page("GET", "/office/audit.csv", Access::Staff(Some(Permission::AuditRead))),
+    page("GET", "/office/disclosures", Access::Restricted(Permission::DisclosuresManage)),
+    page("POST", "/office/disclosures", Access::Restricted(Permission::DisclosuresManage)),
+    page("GET", "/office/disclosures/{id}", Access::Restricted(Permission::DisclosuresManage)),
+    page("POST", "/office/disclosures/{id}/advance", Access::Restricted(Permission::DisclosuresManage)),
+    page("POST", "/office/disclosures/{id}/verify", Access::Restricted(Permission::DisclosuresManage)),
+    page("POST", "/office/disclosures/{id}/approve", Access::Restricted(Permission::DisclosuresApprove)),
     page("POST", "/office/audit/verify", Access::Staff(Some(Permission::AuditRead))),
     page("GET", "/office/policy", Access::Staff(Some(Permission::PolicyRead))),
     page("GET", "/office/chains", Access::Staff(Some(Permission::CasesRead))),
@@ -176,6 +186,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/overview", get(overview::overview))
         .route("/office/cases.csv", get(export::cases))
         .route("/office/audit.csv", get(export::audit))
+        .route("/office/disclosures", get(disclosures::list).post(disclosures::register))
+        .route("/office/disclosures/{id}", get(disclosures::show))
+        .route("/office/disclosures/{id}/advance", post(disclosures::advance))
+        .route("/office/disclosures/{id}/verify", post(disclosures::verify))
+        .route("/office/disclosures/{id}/approve", post(disclosures::approve))
         .route("/office/precheck", get(precheck::office_form).post(precheck::office_check))
         .route("/office/staff", get(admin::staff).post(admin::create_staff))
         .route("/office/staff/{id}", post(admin::change_staff))

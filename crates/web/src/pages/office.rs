@@ -373,7 +373,10 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
                 DecisionStatus::Executed => "ds_executed",
             },
             by: super::queue::actor_name(&d.requested_by, &names),
-            rationale: s.app.cases().rationale(d).unwrap_or_default(),
+            rationale: s.app.cases().rationale(d).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "a decision's rationale could not be read");
+                None
+            }),
             pending: d.status == DecisionStatus::Pending,
             refund,
         });

@@ -31,6 +31,7 @@ const OFFICE_MENU: &[(&str, &str, &str, Permission)] = &[
     ("/office/customers", "customers", "nav-customers", Permission::CustomersRead),
     ("/office/precheck", "precheck", "nav-precheck", Permission::AddressPrecheck),
     ("/office/audit", "audit", "nav-audit", Permission::AuditRead),
+    ("/office/disclosures", "disclosures", "nav-disclosures", Permission::DisclosuresManage),
     ("/office/staff", "staff", "nav-staff", Permission::StaffManage),
     ("/office/apikeys", "api_keys", "nav-keys", Permission::ApiKeysManage),
     ("/office/policy", "policy", "nav-policy", Permission::PolicyRead),

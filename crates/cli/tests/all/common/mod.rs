@@ -541,6 +541,12 @@ impl Person {
         (r.status(), r.text().await.unwrap())
     }
 
+    /// A page as a browser whose language switch says Russian reads it.
+    pub async fn get_ru(&self, c: &reqwest::Client, url: String) -> String {
+        let cookie = format!("{}; custos_lang=ru", self.cookie_header());
+        c.get(url).header("cookie", cookie).send().await.unwrap().text().await.unwrap()
+    }
+
     /// A form's fields with this session's CSRF token.
     fn form(&self, fields: &[(&str, &str)]) -> Vec<(String, String)> {
         let mut form = vec![("csrf".to_owned(), self.csrf())];

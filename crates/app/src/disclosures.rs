@@ -1,0 +1,292 @@
+//! The register of authority requests (DISC-1): law enforcement, courts, the FIU, payment
+//! systems and crypto platforms asking for what customers supplied. Restricted records: whoever
+//! lacks the disclosure permissions is told there is no such thing (not found), never "forbidden".
+//! Who asks and the scope are sealed; each change is audited once, in its transaction.
+
+use crate::accounts::Authenticated;
+use crate::context::Context;
+use crate::error::{AppError, ErrorCode};
+use crate::model::AuthorityRequestRecord;
+use crate::repos::{AuthorityRequestChange, DisclosureRepo};
+use custos_crypto::Aad;
+use custos_domain::access::Permission;
+use custos_domain::audit::AuditEvent;
+use custos_domain::disclosure::{Approval, AuthorityKind, Details, DisclosureState, Verification};
+use serde_json::json;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The entity type of authority requests in the audit log: restricted like the requests.
+pub const ENTITY: &str = "authority_request";
+
+/// The longest free texts of a request.
+const NAME_MAX: usize = 200;
+const BASIS_MAX: usize = 1_000;
+
+/// A request as registered by a member of staff.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAuthorityRequest {
+    pub kind: AuthorityKind,
+    pub details: Details,
+    pub received_at_ms: i64,
+    pub due_at_ms: i64,
+    pub emergency: bool,
+    pub freeze_requested: bool,
+    pub non_disclosure_until_ms: Option<i64>,
+}
+
+/// A request with its sealed part opened, for those who may see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorityRequest {
+    pub record: AuthorityRequestRecord,
+    pub details: Details,
+}
+
+fn aad(id: &str) -> Aad<'_> {
+    Aad { table: "authority_requests", column: "details", row: id }
+}
+
+/// There is no such request, as far as `who` can tell.
+fn hidden() -> AppError {
+    AppError::not_found(ErrorCode::NotFound, "no such page")
+}
+
+fn text(field: &str, value: &str, max: usize) -> Result<String, AppError> {
+    custos_domain::text::check_text(field, value, max)
+        .map_err(|e| AppError::invalid(ErrorCode::InvalidField, e.to_string()))?;
+    Ok(value.trim().to_owned())
+}
+
+pub struct Disclosures {
+    repo: Arc<dyn DisclosureRepo>,
+    cx: Context,
+}
+
+impl Disclosures {
+    pub fn new(repo: Arc<dyn DisclosureRepo>, cx: Context) -> Disclosures {
+        Disclosures { repo, cx }
+    }
+
+    /// Whether `who` may see the register at all.
+    pub fn visible_to(who: &Authenticated) -> bool {
+        who.can(Permission::DisclosuresManage)
+    }
+
+    fn guard(who: &Authenticated, permission: Permission) -> Result<(), AppError> {
+        if who.can(Permission::DisclosuresManage) && who.can(permission) {
+            Ok(())
+        } else {
+            Err(hidden())
+        }
+    }
+
+    /// Registers a request received from an authority.
+    pub async fn register(&self, who: &Authenticated, new: NewAuthorityRequest) -> Result<AuthorityRequest, AppError> {
+        Self::guard(who, Permission::DisclosuresManage)?;
+        let mut details = new.details;
+        details.authority = text("authority", &details.authority, NAME_MAX)?;
+        details.legal_basis = text("legal basis", &details.legal_basis, BASIS_MAX)?;
+        details.document_ref = text("document reference", &details.document_ref, NAME_MAX)?;
+        details.scope.check().map_err(|e| AppError::invalid(ErrorCode::InvalidScope, e.to_string()))?;
+        if new.due_at_ms < new.received_at_ms {
+            return Err(AppError::invalid(ErrorCode::InvalidField, "due: not before the request was received"));
+        }
+        let now = self.cx.now_ms();
+        let id = Uuid::now_v7();
+        let sealed = serde_json::to_string(&details).map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut record = AuthorityRequestRecord {
+            id,
+            number: 0,
+            kind: new.kind,
+            state: DisclosureState::Received,
+            emergency: new.emergency,
+            freeze_requested: new.freeze_requested,
+            received_at_ms: new.received_at_ms,
+            due_at_ms: new.due_at_ms,
+            non_disclosure_until_ms: new.non_disclosure_until_ms,
+            details_enc: self.cx.cipher.encrypt(&sealed, aad(&id.to_string())),
+            verification: None,
+            approvals: Vec::new(),
+            pending_outcome: None,
+            created_by: who.actor(),
+            created_at_ms: now,
+        };
+        let event = AuditEvent::new(
+            who.actor(),
+            "disclosure.registered",
+            ENTITY,
+            id,
+            json!({"kind": new.kind.as_str(), "emergency": new.emergency, "due_at_ms": new.due_at_ms}),
+        );
+        record.number = self.repo.insert_authority_request(&record, &event).await?;
+        Ok(AuthorityRequest { record, details })
+    }
+
+    fn open(&self, record: AuthorityRequestRecord) -> Result<AuthorityRequest, AppError> {
+        let text = self
+            .cx
+            .cipher
+            .decrypt(&record.details_enc, aad(&record.id.to_string()))
+            .map_err(|e| AppError::Internal(format!("authority request {}: {e}", record.id)))?;
+        let details = serde_json::from_str(&text).map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(AuthorityRequest { record, details })
+    }
+
+    /// The register, newest first.
+    pub async fn list(&self, who: &Authenticated) -> Result<Vec<AuthorityRequest>, AppError> {
+        Self::guard(who, Permission::DisclosuresManage)?;
+        self.repo.authority_requests(500).await?.into_iter().map(|r| self.open(r)).collect()
+    }
+
+    pub async fn get(&self, who: &Authenticated, id: Uuid) -> Result<AuthorityRequest, AppError> {
+        Self::guard(who, Permission::DisclosuresManage)?;
+        let record = self.repo.authority_request(id).await?.ok_or_else(hidden)?;
+        self.open(record)
+    }
+
+    /// Records how the requester was verified, and moves the request on to legal review.
+    pub async fn verify(
+        &self,
+        who: &Authenticated,
+        id: Uuid,
+        channel: &str,
+        method: &str,
+    ) -> Result<AuthorityRequest, AppError> {
+        let current = self.get(who, id).await?.record;
+        let verification = Verification {
+            channel: text("channel", channel, NAME_MAX)?,
+            method: text("method", method, BASIS_MAX)?,
+            verified_by: who.actor(),
+            verified_at_ms: self.cx.now_ms(),
+        };
+        let to = self.legal(&current, DisclosureState::LegalReview)?;
+        let change = AuthorityRequestChange { verification: Some(verification.clone()), ..self.change(&current, to) };
+        let events = [
+            AuditEvent::new(
+                who.actor(),
+                "disclosure.verified",
+                ENTITY,
+                id,
+                json!({"channel": verification.channel, "method": verification.method}),
+            ),
+            moved(who, &current, to),
+        ];
+        self.apply(who, id, &change, &events).await
+    }
+
+    /// Moves a request on: received → verifying, a rejection from legal review, production,
+    /// closing. Approvals go through [`Self::approve`], verification through [`Self::verify`].
+    pub async fn advance(
+        &self,
+        who: &Authenticated,
+        id: Uuid,
+        to: DisclosureState,
+    ) -> Result<AuthorityRequest, AppError> {
+        let current = self.get(who, id).await?.record;
+        if to.needs_approvers() {
+            return Err(AppError::conflict(
+                ErrorCode::IllegalTransition,
+                "an approval takes two approvers: approve it",
+            ));
+        }
+        if to == DisclosureState::LegalReview {
+            return Err(AppError::conflict(
+                ErrorCode::IllegalTransition,
+                "record how the requester was verified: that moves it to legal review",
+            ));
+        }
+        let to = self.legal(&current, to)?;
+        self.apply(who, id, &self.change(&current, to), &[moved(who, &current, to)]).await
+    }
+
+    /// One approver's approval, in full or in part; the second different approver (neither the
+    /// one who registered it) decides the request.
+    pub async fn approve(
+        &self,
+        who: &Authenticated,
+        id: Uuid,
+        outcome: DisclosureState,
+    ) -> Result<AuthorityRequest, AppError> {
+        Self::guard(who, Permission::DisclosuresApprove)?;
+        if !who.stepped_up {
+            return Err(AppError::forbidden(
+                ErrorCode::StepUpRequired,
+                "enter your code again to approve a disclosure",
+            ));
+        }
+        let current = self.get(who, id).await?.record;
+        let approval = Approval {
+            state: current.state,
+            verified: current.verification.is_some(),
+            creator: &current.created_by,
+            approvers: &current.approvals,
+            pending: current.pending_outcome,
+        };
+        let decided = approval
+            .check(&who.actor(), outcome)
+            .map_err(|e| AppError::conflict(ErrorCode::FourEyes, e.to_string()))?;
+        let mut approvals = current.approvals.clone();
+        approvals.push(who.actor());
+        let to = decided.unwrap_or(current.state);
+        let change = AuthorityRequestChange {
+            approvals: approvals.clone(),
+            pending_outcome: Some(outcome),
+            ..self.change(&current, to)
+        };
+        let mut events = vec![AuditEvent::new(
+            who.actor(),
+            "disclosure.approved",
+            ENTITY,
+            id,
+            json!({"outcome": outcome.as_str(), "approvals": approvals.len()}),
+        )];
+        if decided.is_some() {
+            events.push(moved(who, &current, to));
+        }
+        self.apply(who, id, &change, &events).await
+    }
+
+    fn legal(&self, current: &AuthorityRequestRecord, to: DisclosureState) -> Result<DisclosureState, AppError> {
+        current.state.move_to(to).map_err(|e| AppError::conflict(ErrorCode::IllegalTransition, e.to_string()))
+    }
+
+    fn change(&self, current: &AuthorityRequestRecord, to: DisclosureState) -> AuthorityRequestChange {
+        AuthorityRequestChange {
+            id: current.id,
+            from: current.state,
+            to,
+            approvals_before: current.approvals.clone(),
+            approvals: current.approvals.clone(),
+            pending_outcome: current.pending_outcome,
+            verification: None,
+            at_ms: self.cx.now_ms(),
+        }
+    }
+
+    async fn apply(
+        &self,
+        who: &Authenticated,
+        id: Uuid,
+        change: &AuthorityRequestChange,
+        events: &[AuditEvent],
+    ) -> Result<AuthorityRequest, AppError> {
+        if !self.repo.change_authority_request(change, events).await? {
+            return Err(AppError::conflict(
+                ErrorCode::Conflict,
+                "someone changed this request at the same time: look at it again",
+            ));
+        }
+        self.get(who, id).await
+    }
+}
+
+/// The audit entry of a move.
+fn moved(who: &Authenticated, current: &AuthorityRequestRecord, to: DisclosureState) -> AuditEvent {
+    AuditEvent::new(
+        who.actor(),
+        "disclosure.state_changed",
+        ENTITY,
+        current.id,
+        json!({"from": current.state.as_str(), "to": to.as_str()}),
+    )
+}

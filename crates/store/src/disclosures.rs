@@ -1,0 +1,109 @@
+//! The register of authority requests (DISC-1).
+
+use crate::base::*;
+use crate::orders::{counter_of, push_counter};
+use crate::rows::{bad, get, json, uuid, Columns};
+use crate::script::{values, Script};
+use crate::{audit, SqlStore};
+use async_trait::async_trait;
+use custos_app::model::AuthorityRequestRecord;
+use custos_app::repos::*;
+use custos_domain::audit::AuditEvent;
+use custos_domain::disclosure::{AuthorityKind, DisclosureState};
+use uuid::Uuid;
+
+const COLUMNS: &str = "id, number, kind, state, emergency, freeze_requested, received_at_ms, due_at_ms, \
+     non_disclosure_until_ms, details_enc, verification, approvals, pending_outcome, created_by, created_at_ms";
+
+fn state(row: &impl Columns, col: &str) -> Result<Option<DisclosureState>, StoreError> {
+    get::<Option<String>>(row, col)?.map(|s| DisclosureState::parse(&s).ok_or_else(|| bad(col, s))).transpose()
+}
+
+fn record(row: &impl Columns) -> Result<AuthorityRequestRecord, StoreError> {
+    let kind: String = get(row, "kind")?;
+    let verification: Option<String> = get(row, "verification")?;
+    Ok(AuthorityRequestRecord {
+        id: uuid(row, "id")?,
+        number: get(row, "number")?,
+        kind: AuthorityKind::parse(&kind).ok_or_else(|| bad("kind", &kind))?,
+        state: state(row, "state")?.ok_or_else(|| bad("state", "null"))?,
+        emergency: get::<i64>(row, "emergency")? != 0,
+        freeze_requested: get::<i64>(row, "freeze_requested")? != 0,
+        received_at_ms: get(row, "received_at_ms")?,
+        due_at_ms: get(row, "due_at_ms")?,
+        non_disclosure_until_ms: get(row, "non_disclosure_until_ms")?,
+        details_enc: get(row, "details_enc")?,
+        verification: verification.map(|v| serde_json::from_str(&v).map_err(|e| bad("verification", e))).transpose()?,
+        approvals: json(row, "approvals")?,
+        pending_outcome: state(row, "pending_outcome")?,
+        created_by: get(row, "created_by")?,
+        created_at_ms: get(row, "created_at_ms")?,
+    })
+}
+
+#[async_trait]
+impl DisclosureRepo for SqlStore {
+    async fn insert_authority_request(&self, r: &AuthorityRequestRecord, event: &AuditEvent) -> StoreResult<i64> {
+        let mut session = self.session().await?;
+        let mut first = Script::default();
+        push_counter(&mut first, "authority_request_number", 1);
+        if self.head_first() {
+            audit::read_head(&mut first, self.for_update());
+        }
+        let out = session.run(first).await?;
+        let number = counter_of(&out[0])?;
+        let mut script = Script::one(
+            format!(
+                "INSERT INTO authority_requests ({COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, NULL, $12, $13)"
+            ),
+            values![
+                r.id.to_string(),
+                number,
+                r.kind.as_str(),
+                r.state.as_str(),
+                i64::from(r.emergency),
+                i64::from(r.freeze_requested),
+                r.received_at_ms,
+                r.due_at_ms,
+                r.non_disclosure_until_ms,
+                r.details_enc.as_str(),
+                to_json(&r.approvals)?,
+                r.created_by.as_str(),
+                r.created_at_ms
+            ],
+        );
+        let head = self.head_after(&mut session, &out).await?;
+        audit::push(&mut script, head, std::slice::from_ref(event), r.created_at_ms)?;
+        session.commit(script).await?;
+        Ok(number)
+    }
+
+    async fn authority_request(&self, id: Uuid) -> StoreResult<Option<AuthorityRequestRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM authority_requests WHERE id = $1");
+        self.read_one(sqlx::query(&sql).bind(id.to_string()), record).await
+    }
+
+    async fn authority_requests(&self, limit: i64) -> StoreResult<Vec<AuthorityRequestRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM authority_requests ORDER BY number DESC LIMIT $1");
+        self.read_all(sqlx::query(&sql).bind(limit), record).await
+    }
+
+    async fn change_authority_request(&self, c: &AuthorityRequestChange, events: &[AuditEvent]) -> StoreResult<bool> {
+        let verification = c.verification.as_ref().map(to_json).transpose()?;
+        let script = Script::one(
+            "UPDATE authority_requests SET state = $1, approvals = $2, pending_outcome = $3, \
+             verification = COALESCE($4, verification) WHERE id = $5 AND state = $6 AND approvals = $7",
+            values![
+                c.to.as_str(),
+                to_json(&c.approvals)?,
+                c.pending_outcome.map(|s| s.as_str().to_owned()),
+                verification,
+                c.id.to_string(),
+                c.from.as_str(),
+                to_json(&c.approvals_before)?
+            ],
+        );
+        self.write_if_one(script, events, c.at_ms).await
+    }
+}
