@@ -395,10 +395,13 @@ pub struct QueueRow {
 /// What the store reads for the back-office overview.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CaseFiguresRaw {
-    /// Cases opened or closed in the window.
-    pub times: Vec<custos_domain::figures::CaseTimes>,
-    /// Each open case's categories (those its reasons name), once each.
-    pub open_categories: Vec<Vec<RiskCategory>>,
+    /// Cases opened, and closed, per UTC day number (`ms / DAY_MS`) in the window.
+    pub opened_per_day: Vec<(i64, i64)>,
+    pub closed_per_day: Vec<(i64, i64)>,
+    /// The cases closed in the window.
+    pub closed: Vec<custos_domain::figures::CaseTimes>,
+    /// Open cases by the categories they were opened for: each set of categories, how many.
+    pub open_categories: Vec<(Vec<RiskCategory>, i64)>,
     /// Requests to customers still open past their deadline.
     pub overdue_requests: i64,
     /// Refunds not yet sent past their deadline (REF-4).

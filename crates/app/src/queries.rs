@@ -141,16 +141,18 @@ impl Queries {
         let (raw, open) =
             tokio::try_join!(self.repos.cases.case_figures(since, now_ms), self.repos.cases.queue_counts(now_ms))?;
         let mut by_category = std::collections::BTreeMap::<RiskCategory, i64>::new();
-        for c in raw.open_categories.iter().flatten() {
-            *by_category.entry(*c).or_default() += 1;
+        for (categories, n) in &raw.open_categories {
+            for c in categories {
+                *by_category.entry(*c).or_default() += n;
+            }
         }
         let mut open_by_category: Vec<_> = by_category.into_iter().collect();
         open_by_category.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         Ok(CaseFigures {
             open,
             open_by_category,
-            days: daily_flow(&raw.times, now_ms, days),
-            timeliness: timeliness(&raw.times, since),
+            days: daily_flow(&raw.opened_per_day, &raw.closed_per_day, now_ms, days),
+            timeliness: timeliness(&raw.closed, since),
             overdue_requests: raw.overdue_requests,
             overdue_refunds: raw.overdue_refunds,
         })

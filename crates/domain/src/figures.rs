@@ -45,18 +45,22 @@ pub fn window_start(now_ms: i64, days: i64) -> i64 {
 }
 
 /// The last `days` UTC days up to the one holding `now_ms`, oldest first, each with the cases
-/// opened and closed on it.
-pub fn daily_flow(cases: &[CaseTimes], now_ms: i64, days: i64) -> Vec<DayFlow> {
+/// opened and closed on it, from counts per day number (`ms / DAY_MS`); other days are left out.
+pub fn daily_flow(opened: &[(i64, i64)], closed: &[(i64, i64)], now_ms: i64, days: i64) -> Vec<DayFlow> {
     let start = window_start(now_ms, days);
+    let first = start / DAY_MS;
     let mut flow: Vec<DayFlow> =
         (0..days).map(|d| DayFlow { day_start_ms: start + d * DAY_MS, opened: 0, closed: 0 }).collect();
-    let slot = |at: i64| (start..=now_ms).contains(&at).then(|| ((at - start) / DAY_MS) as usize);
-    for c in cases {
-        if let Some(i) = slot(c.opened_at_ms) {
-            flow[i].opened += 1;
+    let len = flow.len();
+    let slot = |day: i64| usize::try_from(day - first).ok().filter(|i| *i < len);
+    for &(day, n) in opened {
+        if let Some(i) = slot(day) {
+            flow[i].opened += n;
         }
-        if let Some(i) = c.closed_at_ms.and_then(slot) {
-            flow[i].closed += 1;
+    }
+    for &(day, n) in closed {
+        if let Some(i) = slot(day) {
+            flow[i].closed += n;
         }
     }
     flow
@@ -93,16 +97,12 @@ mod tests {
 
     #[test]
     fn cases_fall_on_their_utc_days_and_older_ones_are_left_out() {
-        let today = NOW.div_euclid(DAY_MS) * DAY_MS;
-        let cases = [
-            case(today + H, today + 25 * H, Some(NOW)),
-            case(today - H, today + 23 * H, None),
-            case(today - 2 * DAY_MS, today, Some(today - DAY_MS + H)),
-            case(today - 40 * DAY_MS, today, Some(today - 39 * DAY_MS)),
-        ];
-        let flow = daily_flow(&cases, NOW, 3);
+        let today = NOW.div_euclid(DAY_MS);
+        let opened = [(today, 1), (today - 1, 1), (today - 2, 1), (today - 40, 5), (today + 1, 9)];
+        let closed = [(today, 1), (today - 1, 1), (today - 39, 1)];
+        let flow = daily_flow(&opened, &closed, NOW, 3);
         assert_eq!(flow.len(), 3);
-        assert_eq!(flow[0].day_start_ms, today - 2 * DAY_MS);
+        assert_eq!(flow[0].day_start_ms, (today - 2) * DAY_MS);
         let counts: Vec<(i64, i64)> = flow.iter().map(|d| (d.opened, d.closed)).collect();
         assert_eq!(counts, [(1, 0), (1, 1), (1, 1)]);
     }

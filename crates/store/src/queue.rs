@@ -239,14 +239,22 @@ impl SqlStore {
     }
 
     pub(crate) async fn case_figures_at(&self, since_ms: i64, now_ms: i64) -> StoreResult<CaseFiguresRaw> {
-        use custos_domain::figures::CaseTimes;
-        let times = sqlx::query(
-            "SELECT opened_at_ms, due_at_ms, closed_at_ms FROM cases WHERE opened_at_ms >= $1 \
-             UNION ALL SELECT opened_at_ms, due_at_ms, closed_at_ms FROM cases \
-             WHERE closed_at_ms >= $1 AND opened_at_ms < $1",
-        );
-        let times = self
-            .read_all(times.bind(since_ms), |r| {
+        use custos_domain::figures::{CaseTimes, DAY_MS};
+        // Counted per day by the database: a month of cases is a handful of rows.
+        let per_day = |column: &str| {
+            format!(
+                "SELECT {column} / {DAY_MS} AS day, COUNT(*) AS n FROM cases WHERE {column} >= $1 \
+                 GROUP BY {column} / {DAY_MS}"
+            )
+        };
+        let pair = |r: &sqlx::any::AnyRow| Ok((get::<i64>(r, "day")?, get::<i64>(r, "n")?));
+        let sql = per_day("opened_at_ms");
+        let opened_per_day = self.read_all(sqlx::query(&sql).bind(since_ms), pair).await?;
+        let sql = per_day("closed_at_ms");
+        let closed_per_day = self.read_all(sqlx::query(&sql).bind(since_ms), pair).await?;
+        let closed = sqlx::query("SELECT opened_at_ms, due_at_ms, closed_at_ms FROM cases WHERE closed_at_ms >= $1");
+        let closed = self
+            .read_all(closed.bind(since_ms), |r| {
                 Ok(CaseTimes {
                     opened_at_ms: get(r, "opened_at_ms")?,
                     due_at_ms: get(r, "due_at_ms")?,
@@ -254,11 +262,11 @@ impl SqlStore {
                 })
             })
             .await?;
-        let open = sqlx::query("SELECT categories FROM cases WHERE status = 'open'");
+        let open = sqlx::query("SELECT categories, COUNT(*) AS n FROM cases WHERE status = 'open' GROUP BY categories");
         let open_categories = self
             .read_all(open, |r| {
                 let list: String = get(r, "categories")?;
-                Ok(list.split(',').filter_map(|c| c.parse().ok()).collect())
+                Ok((list.split(',').filter_map(|c| c.parse().ok()).collect(), get::<i64>(r, "n")?))
             })
             .await?;
         let count = |sql: &'static str| async move {
@@ -269,6 +277,13 @@ impl SqlStore {
             count("SELECT COUNT(*) AS n FROM customer_requests WHERE status = 'open' AND due_at_ms <= $1").await?;
         let overdue_refunds =
             count("SELECT COUNT(*) AS n FROM refunds WHERE status = 'pending' AND due_at_ms <= $1").await?;
-        Ok(CaseFiguresRaw { times, open_categories, overdue_requests, overdue_refunds })
+        Ok(CaseFiguresRaw {
+            opened_per_day,
+            closed_per_day,
+            closed,
+            open_categories,
+            overdue_requests,
+            overdue_refunds,
+        })
     }
 }

@@ -773,6 +773,10 @@ both!(issue_15_the_queue_searches_filters_pages_and_assigns_in_bulk, |t: TestApp
         page.contains("Answered by the customer") && page.contains("review due") && page.contains("48 h"),
         "{page}"
     );
+    // And on the case.
+    let (_, page) = olga.get(&c, format!("{base}/office/cases/{case_id}")).await;
+    let review = between(&page, &format!("id=\"review-{}\">", request.id), "</p>");
+    assert!(review.contains("Answered by the customer") && review.contains("48 h"), "{page}");
 
     // In Russian: categories and outcomes translated.
     let page = olga.get_ru(&c, format!("{base}/office?q={nina_case}")).await;

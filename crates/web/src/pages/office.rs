@@ -141,6 +141,8 @@ pub struct RequestRow {
     pub status: &'static str,
     pub message: String,
     pub due: String,
+    /// The customer's answer: when, and when an officer must have reviewed it (SLA-2).
+    pub answered: Option<(String, views::Due)>,
     pub answer: Option<String>,
     /// Answered by an API key on the customer's behalf (integration mode), not by the customer.
     pub by_key: bool,
@@ -299,6 +301,11 @@ async fn case_page(s: &AppState, v: &Viewer, id: Uuid, out: Outcome) -> Response
                 ReplyStatus::Open => "rs_open",
                 ReplyStatus::Answered => "rs_answered",
             },
+            answered: r
+                .answered_at_ms
+                .zip(r.review_due_at_ms)
+                .filter(|_| r.answered_by_customer())
+                .map(|(at, due)| (views::when(at), views::Due::new(due, now, v.lang))),
             message: r.message,
             due: format!("{} ({})", views::when(r.due_at_ms), views::countdown(r.due_at_ms, now, v.lang)),
             answer,
