@@ -6,8 +6,8 @@
 use crate::accounts::Authenticated;
 use crate::context::Context;
 use crate::error::{AppError, ErrorCode};
-use crate::model::AuthorityRequestRecord;
-use crate::repos::{AuthorityRequestChange, DisclosureRepo};
+use crate::model::{AuthorityRequestRecord, LegalHoldRecord};
+use crate::repos::{AuthorityRequestChange, DisclosureRepo, HoldRepo, Store};
 use custos_crypto::Aad;
 use custos_domain::access::Permission;
 use custos_domain::audit::AuditEvent;
@@ -22,6 +22,9 @@ pub const ENTITY: &str = "authority_request";
 /// The longest free texts of a request.
 const NAME_MAX: usize = 200;
 const BASIS_MAX: usize = 1_000;
+
+/// How long before its due time an open request reminds the MLRO.
+pub const REMIND_BEFORE_MS: i64 = 24 * 3_600_000;
 
 /// A request as registered by a member of staff.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +45,18 @@ pub struct AuthorityRequest {
     pub details: Details,
 }
 
+/// The entity type of legal holds in the audit log: restricted like the register.
+pub const HOLD_ENTITY: &str = "legal_hold";
+
+/// Whether an audit entry's entity is restricted to those who see the register.
+pub fn is_restricted(entity_type: &str) -> bool {
+    entity_type == ENTITY || entity_type == HOLD_ENTITY
+}
+
+fn hold_aad<'a>(column: &'a str, id: &'a str) -> Aad<'a> {
+    Aad { table: "legal_holds", column, row: id }
+}
+
 fn aad(id: &str) -> Aad<'_> {
     Aad { table: "authority_requests", column: "details", row: id }
 }
@@ -57,14 +72,23 @@ fn text(field: &str, value: &str, max: usize) -> Result<String, AppError> {
     Ok(value.trim().to_owned())
 }
 
+/// A legal hold with its reasons opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalHold {
+    pub record: LegalHoldRecord,
+    pub reason: String,
+    pub release_reason: Option<String>,
+}
+
 pub struct Disclosures {
     repo: Arc<dyn DisclosureRepo>,
+    holds: Arc<dyn HoldRepo>,
     cx: Context,
 }
 
 impl Disclosures {
-    pub fn new(repo: Arc<dyn DisclosureRepo>, cx: Context) -> Disclosures {
-        Disclosures { repo, cx }
+    pub fn new(store: &Arc<dyn Store>, cx: Context) -> Disclosures {
+        Disclosures { repo: store.clone(), holds: store.clone(), cx }
     }
 
     /// Whether `who` may see the register at all.
@@ -110,6 +134,8 @@ impl Disclosures {
             pending_outcome: None,
             created_by: who.actor(),
             created_at_ms: now,
+            reminded_at_ms: None,
+            overdue_alerted_at_ms: None,
         };
         let event = AuditEvent::new(
             who.actor(),
@@ -244,6 +270,102 @@ impl Disclosures {
             events.push(moved(who, &current, to));
         }
         self.apply(who, id, &change, &events).await
+    }
+
+    /// Places a legal hold over a customer (by e-mail), with a reason: until it is released,
+    /// nothing of theirs is erased, crypto-shredded or deleted by the retention job.
+    pub async fn place_hold(&self, who: &Authenticated, email: &str, reason: &str) -> Result<LegalHold, AppError> {
+        Self::guard(who, Permission::DisclosuresManage)?;
+        let email = email.trim().to_lowercase();
+        if !custos_domain::text::is_email(&email) {
+            return Err(AppError::invalid(ErrorCode::InvalidEmail, "customer: an e-mail address"));
+        }
+        let reason = text("reason", reason, BASIS_MAX)?;
+        let id = Uuid::now_v7();
+        let now = self.cx.now_ms();
+        let record = LegalHoldRecord {
+            id,
+            email_index: self.cx.cipher.blind_index("customer_email", &email),
+            customer_masked: custos_domain::access::mask_email(&email),
+            reason_enc: self.cx.cipher.encrypt(&reason, hold_aad("reason", &id.to_string())),
+            created_by: who.actor(),
+            created_at_ms: now,
+            released_by: None,
+            released_at_ms: None,
+            release_reason_enc: None,
+        };
+        let event = AuditEvent::new(who.actor(), "legal_hold.placed", HOLD_ENTITY, id, json!({}));
+        self.holds.insert_hold(&record, &event).await?;
+        Ok(LegalHold { record, reason, release_reason: None })
+    }
+
+    /// Releases a hold, with a reason; released holds stay listed.
+    pub async fn release_hold(&self, who: &Authenticated, id: Uuid, reason: &str) -> Result<(), AppError> {
+        Self::guard(who, Permission::DisclosuresManage)?;
+        let reason = text("reason", reason, BASIS_MAX)?;
+        let sealed = self.cx.cipher.encrypt(&reason, hold_aad("release_reason", &id.to_string()));
+        let event = AuditEvent::new(who.actor(), "legal_hold.released", HOLD_ENTITY, id, json!({}));
+        if self.holds.release_hold(id, &who.actor(), &sealed, &event, self.cx.now_ms()).await? {
+            Ok(())
+        } else {
+            Err(AppError::conflict(ErrorCode::Conflict, "this hold is released already, or there is no such hold"))
+        }
+    }
+
+    /// Every hold, the active ones first.
+    pub async fn holds(&self, who: &Authenticated) -> Result<Vec<LegalHold>, AppError> {
+        Self::guard(who, Permission::DisclosuresManage)?;
+        let open = |column: &str, record: &LegalHoldRecord, sealed: &str| {
+            self.cx
+                .cipher
+                .decrypt(sealed, hold_aad(column, &record.id.to_string()))
+                .map_err(|e| AppError::Internal(format!("legal hold {}: {e}", record.id)))
+        };
+        let mut out = Vec::new();
+        for record in self.holds.holds(1_000).await? {
+            let reason = open("reason", &record, &record.reason_enc)?;
+            let release_reason = match &record.release_reason_enc {
+                Some(sealed) => Some(open("release_reason", &record, sealed)?),
+                None => None,
+            };
+            out.push(LegalHold { record, reason, release_reason });
+        }
+        Ok(out)
+    }
+
+    /// The statutory clock: a reminder a day before an open request is due and an alert once it
+    /// is overdue, each once, mailed to every member of staff who sees the register (never a
+    /// webhook: nothing about a request leaves for the exchange's systems or a customer). Safe
+    /// from several instances: each notice is claimed before it is sent. How many were sent.
+    pub async fn run_clocks(&self, accounts: &crate::accounts::Accounts) -> Result<usize, AppError> {
+        let now = self.cx.now_ms();
+        let mut sent = 0;
+        for r in self.repos_on_the_clock(now).await? {
+            let overdue = r.due_at_ms <= now;
+            let action = if overdue { "disclosure.overdue" } else { "disclosure.due_soon" };
+            let event = AuditEvent::new("system", action, ENTITY, r.id, json!({"due_at_ms": r.due_at_ms}));
+            // An overdue request that was never reminded is alerted only: the reminder is moot.
+            if overdue && r.reminded_at_ms.is_none() {
+                let skip =
+                    AuditEvent::new("system", "disclosure.due_soon", ENTITY, r.id, json!({"due_at_ms": r.due_at_ms}));
+                self.repo.claim_authority_clock(r.id, false, &skip, now).await?;
+            }
+            if !self.repo.claim_authority_clock(r.id, overdue, &event, now).await? {
+                continue;
+            }
+            let letter = crate::accounts::mails::Letter::AuthorityRequestDue {
+                number: r.number,
+                id: r.id,
+                due_at_ms: r.due_at_ms,
+                overdue,
+            };
+            sent += accounts.notify_staff_with(Permission::DisclosuresManage, &letter).await?;
+        }
+        Ok(sent)
+    }
+
+    async fn repos_on_the_clock(&self, now: i64) -> Result<Vec<AuthorityRequestRecord>, AppError> {
+        Ok(self.repo.authority_requests_on_the_clock(now + REMIND_BEFORE_MS, now).await?)
     }
 
     fn legal(&self, current: &AuthorityRequestRecord, to: DisclosureState) -> Result<DisclosureState, AppError> {

@@ -33,6 +33,8 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     sealed("case_notes", "id", "body_enc", "body"),
     sealed("decisions", "id", "rationale_enc", "rationale"),
     sealed("authority_requests", "id", "details_enc", "details"),
+    sealed("legal_holds", "id", "reason_enc", "reason"),
+    sealed("legal_holds", "id", "release_reason_enc", "release_reason"),
     sealed("verifications", "id", "comment_enc", "comment"),
     sealed("kyc_inbox", "dedup_key", "body_enc", "body"),
     sealed("cards", "id", "holder_enc", "holder"),
@@ -229,6 +231,7 @@ pub struct KeyRepos {
     pub accounts: Arc<dyn AccountRepo>,
     pub verifications: Arc<dyn VerificationRepo>,
     pub audit: Arc<dyn AuditRepo>,
+    pub holds: Arc<dyn HoldRepo>,
 }
 
 impl KeyRepos {
@@ -240,6 +243,7 @@ impl KeyRepos {
             accounts: store.clone(),
             verifications: store.clone(),
             audit: store.clone(),
+            holds: store.clone(),
         }
     }
 }
@@ -328,6 +332,14 @@ impl Keys {
         let keys = self.repos.keys.data_keys_of(&customer_owner(&index)).await?;
         if orders.is_empty() && account.is_none() && keys.is_empty() {
             return Err(AppError::not_found(ErrorCode::CustomerNotFound, "no customer with this e-mail"));
+        }
+        // A legal hold stops erasure and crypto-shredding until it is released (issue 16). The
+        // command is the operator's; it says why, but no customer ever reads it.
+        if self.repos.holds.held(&index).await? {
+            return Err(AppError::conflict(
+                ErrorCode::ErasureNotAllowed,
+                "a legal hold covers this customer: nothing of theirs is erased until it is released",
+            ));
         }
         let frozen = custos_domain::OrderStatus::Frozen;
         if let Some(o) = orders.iter().find(|o| !o.status.is_terminal() || o.status == frozen) {

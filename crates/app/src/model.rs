@@ -923,6 +923,25 @@ pub struct AuthorityRequestRecord {
     pub pending_outcome: Option<custos_domain::disclosure::DisclosureState>,
     pub created_by: String,
     pub created_at_ms: i64,
+    /// The statutory clock: when the reminder, and the overdue alert, went out.
+    pub reminded_at_ms: Option<i64>,
+    pub overdue_alerted_at_ms: Option<i64>,
+}
+
+/// A legal hold over a customer (issue 16): while active, nothing of theirs is erased or
+/// deleted. The reasons are sealed (AAD `legal_holds/reason/<id>`, `legal_holds/release_reason/<id>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalHoldRecord {
+    pub id: Uuid,
+    pub email_index: String,
+    /// The customer's e-mail masked, for the register (`an***@ex***.com`).
+    pub customer_masked: String,
+    pub reason_enc: String,
+    pub created_by: String,
+    pub created_at_ms: i64,
+    pub released_by: Option<String>,
+    pub released_at_ms: Option<i64>,
+    pub release_reason_enc: Option<String>,
 }
 
 #[cfg(test)]

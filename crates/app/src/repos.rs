@@ -476,6 +476,36 @@ pub trait DisclosureRepo: Send + Sync {
         change: &AuthorityRequestChange,
         events: &[AuditEvent],
     ) -> StoreResult<bool>;
+    /// Open requests whose reminder is due (due at or before `remind_before_ms`) or that are
+    /// overdue (due at or before `now_ms`), and were not yet reminded or alerted.
+    async fn authority_requests_on_the_clock(
+        &self,
+        remind_before_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Vec<AuthorityRequestRecord>>;
+    /// Marks a request reminded (or, with `overdue`, alerted) with its audit entry, if it was not
+    /// yet: true for the one caller who did it (several instances run the clock at once).
+    async fn claim_authority_clock(&self, id: Uuid, overdue: bool, event: &AuditEvent, at_ms: i64)
+        -> StoreResult<bool>;
+}
+
+/// Legal holds (issue 16).
+#[async_trait]
+pub trait HoldRepo: Send + Sync {
+    async fn insert_hold(&self, h: &LegalHoldRecord, event: &AuditEvent) -> StoreResult<()>;
+    /// Every hold, active ones first, then the newest.
+    async fn holds(&self, limit: i64) -> StoreResult<Vec<LegalHoldRecord>>;
+    /// Releases an active hold; false when it was released already.
+    async fn release_hold(
+        &self,
+        id: Uuid,
+        by: &str,
+        reason_enc: &str,
+        event: &AuditEvent,
+        at_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Whether an active hold covers the customer.
+    async fn held(&self, email_index: &str) -> StoreResult<bool>;
 }
 
 /// One change of an authority request, conditional on what it was read as.
@@ -508,6 +538,7 @@ pub trait Store:
     + RequestRepo
     + AppealRepo
     + DisclosureRepo
+    + HoldRepo
     + IdempotencyRepo
     + OutboxRepo
     + AuditRepo

@@ -284,6 +284,12 @@ pub fn spawn_deadline_job(app: Arc<App>) {
                 ),
                 Err(e) => tracing::warn!(error = %e, "deadline job"),
             }
+            // DISC-1's statutory clock: reminders and overdue alerts to the MLRO, by mail.
+            match app.disclosures().run_clocks(app.accounts()).await {
+                Ok(0) => {}
+                Ok(sent) => tracing::info!(sent, "authority requests: reminders or overdue alerts mailed"),
+                Err(e) => tracing::warn!(error = %e, "authority requests' clock"),
+            }
             tokio::time::sleep(Duration::from_secs(30)).await;
         }
     });

@@ -13,7 +13,8 @@ use custos_domain::disclosure::{AuthorityKind, DisclosureState};
 use uuid::Uuid;
 
 const COLUMNS: &str = "id, number, kind, state, emergency, freeze_requested, received_at_ms, due_at_ms, \
-     non_disclosure_until_ms, details_enc, verification, approvals, pending_outcome, created_by, created_at_ms";
+     non_disclosure_until_ms, details_enc, verification, approvals, pending_outcome, created_by, created_at_ms, \
+     reminded_at_ms, overdue_alerted_at_ms";
 
 fn state(row: &impl Columns, col: &str) -> Result<Option<DisclosureState>, StoreError> {
     get::<Option<String>>(row, col)?.map(|s| DisclosureState::parse(&s).ok_or_else(|| bad(col, s))).transpose()
@@ -38,6 +39,8 @@ fn record(row: &impl Columns) -> Result<AuthorityRequestRecord, StoreError> {
         pending_outcome: state(row, "pending_outcome")?,
         created_by: get(row, "created_by")?,
         created_at_ms: get(row, "created_at_ms")?,
+        reminded_at_ms: get(row, "reminded_at_ms")?,
+        overdue_alerted_at_ms: get(row, "overdue_alerted_at_ms")?,
     })
 }
 
@@ -55,7 +58,7 @@ impl DisclosureRepo for SqlStore {
         let mut script = Script::one(
             format!(
                 "INSERT INTO authority_requests ({COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, NULL, $12, $13)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, NULL, $12, $13, NULL, NULL)"
             ),
             values![
                 r.id.to_string(),
@@ -105,5 +108,97 @@ impl DisclosureRepo for SqlStore {
             ],
         );
         self.write_if_one(script, events, c.at_ms).await
+    }
+
+    async fn authority_requests_on_the_clock(
+        &self,
+        remind_before_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Vec<AuthorityRequestRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM authority_requests WHERE state NOT IN ('rejected', 'closed') AND \
+             ((reminded_at_ms IS NULL AND due_at_ms <= $1) OR (overdue_alerted_at_ms IS NULL AND due_at_ms <= $2)) \
+             ORDER BY due_at_ms"
+        );
+        self.read_all(sqlx::query(&sql).bind(remind_before_ms).bind(now_ms), record).await
+    }
+
+    async fn claim_authority_clock(
+        &self,
+        id: Uuid,
+        overdue: bool,
+        event: &AuditEvent,
+        at_ms: i64,
+    ) -> StoreResult<bool> {
+        let column = if overdue { "overdue_alerted_at_ms" } else { "reminded_at_ms" };
+        let script = Script::one(
+            format!("UPDATE authority_requests SET {column} = $1 WHERE id = $2 AND {column} IS NULL"),
+            values![at_ms, id.to_string()],
+        );
+        self.write_if_one(script, std::slice::from_ref(event), at_ms).await
+    }
+}
+
+const HOLD_COLUMNS: &str = "id, email_index, customer_masked, reason_enc, created_by, created_at_ms, released_by, \
+     released_at_ms, release_reason_enc";
+
+fn hold(row: &impl Columns) -> Result<custos_app::model::LegalHoldRecord, StoreError> {
+    Ok(custos_app::model::LegalHoldRecord {
+        id: uuid(row, "id")?,
+        email_index: get(row, "email_index")?,
+        customer_masked: get(row, "customer_masked")?,
+        reason_enc: get(row, "reason_enc")?,
+        created_by: get(row, "created_by")?,
+        created_at_ms: get(row, "created_at_ms")?,
+        released_by: get(row, "released_by")?,
+        released_at_ms: get(row, "released_at_ms")?,
+        release_reason_enc: get(row, "release_reason_enc")?,
+    })
+}
+
+#[async_trait]
+impl HoldRepo for SqlStore {
+    async fn insert_hold(&self, h: &custos_app::model::LegalHoldRecord, event: &AuditEvent) -> StoreResult<()> {
+        let script = Script::one(
+            format!("INSERT INTO legal_holds ({HOLD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL)"),
+            values![
+                h.id.to_string(),
+                h.email_index.as_str(),
+                h.customer_masked.as_str(),
+                h.reason_enc.as_str(),
+                h.created_by.as_str(),
+                h.created_at_ms
+            ],
+        );
+        self.write(script, std::slice::from_ref(event), h.created_at_ms).await
+    }
+
+    async fn holds(&self, limit: i64) -> StoreResult<Vec<custos_app::model::LegalHoldRecord>> {
+        let sql = format!(
+            "SELECT {HOLD_COLUMNS} FROM legal_holds \
+             ORDER BY CASE WHEN released_at_ms IS NULL THEN 0 ELSE 1 END, created_at_ms DESC LIMIT $1"
+        );
+        self.read_all(sqlx::query(&sql).bind(limit), hold).await
+    }
+
+    async fn release_hold(
+        &self,
+        id: Uuid,
+        by: &str,
+        reason_enc: &str,
+        event: &AuditEvent,
+        at_ms: i64,
+    ) -> StoreResult<bool> {
+        let script = Script::one(
+            "UPDATE legal_holds SET released_by = $1, released_at_ms = $2, release_reason_enc = $3 \
+             WHERE id = $4 AND released_at_ms IS NULL",
+            values![by, at_ms, reason_enc, id.to_string()],
+        );
+        self.write_if_one(script, std::slice::from_ref(event), at_ms).await
+    }
+
+    async fn held(&self, email_index: &str) -> StoreResult<bool> {
+        let q = sqlx::query("SELECT COUNT(*) AS n FROM legal_holds WHERE email_index = $1 AND released_at_ms IS NULL");
+        Ok(self.read_one(q.bind(email_index), |r| get::<i64>(r, "n")).await?.unwrap_or(0) > 0)
     }
 }

@@ -181,9 +181,18 @@ impl VerificationRepo for SqlStore {
         actor: &str,
         at_ms: i64,
     ) -> StoreResult<u64> {
+        // A legal hold keeps them (issue 16): nothing is deleted, nor audited as deleted; the
+        // retention job deletes them once it is released. The statement checks again, for a hold
+        // placed meanwhile.
+        const HELD: &str = "SELECT 1 FROM legal_holds h JOIN verifications v ON v.email_index = h.email_index \
+             WHERE v.id = $1 AND h.released_at_ms IS NULL";
+        if self.read_one(sqlx::query(HELD).bind(verification_id.to_string()), |_| Ok(())).await?.is_some() {
+            return Ok(0);
+        }
+        let not_held = format!(" AND NOT EXISTS ({HELD})");
         let script = match steps {
             None => Script::one(
-                "DELETE FROM verification_files WHERE verification_id = $1",
+                format!("DELETE FROM verification_files WHERE verification_id = $1{not_held}"),
                 values![verification_id.to_string()],
             ),
             Some(steps) => {
@@ -192,7 +201,7 @@ impl VerificationRepo for SqlStore {
                 params.extend(steps.iter().map(|s| crate::script::Value::from(s.as_str())));
                 Script::one(
                     format!(
-                        "DELETE FROM verification_files WHERE verification_id = $1 AND step IN ({})",
+                        "DELETE FROM verification_files WHERE verification_id = $1 AND step IN ({}){not_held}",
                         marks.join(", ")
                     ),
                     params,
@@ -206,7 +215,8 @@ impl VerificationRepo for SqlStore {
     async fn purge_decided_verification_files(&self, at_ms: i64) -> StoreResult<u64> {
         let q = sqlx::query(
             "SELECT f.id FROM verification_files f JOIN verifications v ON v.id = f.verification_id \
-             WHERE v.state IN ('verified', 'failed') ORDER BY f.id LIMIT 500",
+             WHERE v.state IN ('verified', 'failed') AND NOT EXISTS (SELECT 1 FROM legal_holds h \
+             WHERE h.email_index = v.email_index AND h.released_at_ms IS NULL) ORDER BY f.id LIMIT 500",
         );
         let ids: Vec<String> = self.read_all(q, |r| rows::get::<String>(r, "id")).await?;
         if ids.is_empty() {

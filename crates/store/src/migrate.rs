@@ -50,6 +50,7 @@ pub fn migrations() -> &'static [Migration] {
         migration!(21, "decision_rationale", "0021_decision_rationale.sql"),
         migration!(22, "case_figures", "0022_case_figures.sql"),
         migration!(23, "authority_requests", "0023_authority_requests.sql"),
+        migration!(24, "legal_holds", "0024_legal_holds.sql"),
     ]
 }
 

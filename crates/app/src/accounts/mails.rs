@@ -38,6 +38,8 @@ pub enum Letter {
     AppealAnswered { order_number: i64, order_id: Uuid },
     /// An appeal of the account's suspension was answered; `reinstated` when it is active again.
     StandingAppealAnswered { reinstated: bool },
+    /// To the MLRO: an authority request is due soon, or overdue (DISC-1's statutory clock).
+    AuthorityRequestDue { number: i64, id: Uuid, due_at_ms: i64, overdue: bool },
 }
 
 /// A rendered mail: its subject (the brand goes in front) and body.
@@ -115,6 +117,28 @@ impl Letter {
                         format!("We need information from you about order № {order_number} by {due}. The request and the form to answer it are on the order's page:\n\n{link}")
                     },
                 )
+            }
+            Letter::AuthorityRequestDue { number, id, due_at_ms, overdue } => {
+                let due = in_words(*due_at_ms, reader);
+                let link = format!("{base}/office/disclosures/{id}");
+                match (overdue, ru) {
+                    (true, true) => (
+                        format!("срок ответа на запрос органа № {number} истёк"),
+                        format!("Ответ на запрос органа № {number} нужно было дать до {due}.\n\n{link}"),
+                    ),
+                    (true, false) => (
+                        format!("authority request № {number} is overdue"),
+                        format!("The answer to authority request № {number} was due by {due}.\n\n{link}"),
+                    ),
+                    (false, true) => (
+                        format!("запрос органа № {number}: срок ответа скоро"),
+                        format!("Ответ на запрос органа № {number} нужно дать до {due}.\n\n{link}"),
+                    ),
+                    (false, false) => (
+                        format!("authority request № {number} is due soon"),
+                        format!("The answer to authority request № {number} is due by {due}.\n\n{link}"),
+                    ),
+                }
             }
             Letter::AppealAnswered { order_number, order_id } => {
                 let link = format!("{base}/cabinet/orders/{order_id}");

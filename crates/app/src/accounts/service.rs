@@ -994,6 +994,23 @@ impl Accounts {
             .ok_or(AuthError::App(AppError::not_found(ErrorCode::AccountNotFound, "no such staff account")))
     }
 
+    /// Mails `letter` to every enabled member of staff whose role has `permission`, each in
+    /// their language; how many were sent.
+    pub async fn notify_staff_with(&self, permission: Permission, letter: &Letter) -> Result<usize, AppError> {
+        let mut sent = 0;
+        for a in self.staff().await? {
+            if a.disabled || !a.role.is_some_and(|r| r.can(permission)) {
+                continue;
+            }
+            let email = self.email_of(&a)?;
+            match self.send(&email, letter, reader_of(&a)).await {
+                Ok(()) => sent += 1,
+                Err(e) => tracing::warn!(error = %e, "a staff notice could not be sent"),
+            }
+        }
+        Ok(sent)
+    }
+
     pub async fn staff(&self) -> Result<Vec<AccountRecord>, AppError> {
         Ok(self.repos.accounts.list_accounts(AccountKind::Staff).await?)
     }

@@ -130,3 +130,178 @@ both!(disc_1_restricted_records_do_not_exist_for_whoever_lacks_the_permission, |
     let (status, _) = mlro.get(&c, format!("{base}/office/disclosures/{}", id.replace('0', "1"))).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "an unknown request is not found either");
 });
+
+both!(disc_1_the_statutory_clock_reminds_and_then_alerts_the_mlro_once, |t: TestApp| async move {
+    const HOUR: i64 = 3_600_000;
+    let base = t.serve_only().await;
+    let c = client();
+    let mlro = staff(&t, "mira@example.com", Role::SeniorOfficer).await;
+    staff(&t, "max@example.com", Role::SeniorOfficer).await;
+    staff(&t, "olga@example.com", Role::Officer).await;
+    register(&c, &base, &mlro).await; // received 2026-01-01, due by the end of 2026-01-08
+    let (disclosures, accounts) = (t.app.disclosures(), t.app.accounts());
+    let notices =
+        |to: &str| t.mailer.sent().into_iter().filter(|m| m.to == to && m.subject.contains("authority")).count();
+    assert_eq!(disclosures.run_clocks(accounts).await.unwrap(), 0, "a week ahead: nothing yet");
+    // The day it is due: a reminder to each member of staff who sees the register, once.
+    t.clock.advance_ms(7 * 24 * HOUR + HOUR);
+    let (a, b) = tokio::join!(disclosures.run_clocks(accounts), disclosures.run_clocks(accounts));
+    assert_eq!(a.unwrap() + b.unwrap(), 2, "two MLROs, once each, though two instances ran the clock");
+    let mail = t.mailer.last_to("mira@example.com").unwrap();
+    assert!(mail.subject.contains("authority request № 1 is due soon"), "{}", mail.subject);
+    assert!(mail.body.contains("/office/disclosures/"), "{}", mail.body);
+    assert_eq!(notices("olga@example.com"), 0, "an officer does not see the register");
+    assert_eq!(disclosures.run_clocks(accounts).await.unwrap(), 0);
+    // Past due: the alert, once.
+    t.clock.advance_ms(24 * HOUR);
+    assert_eq!(disclosures.run_clocks(accounts).await.unwrap(), 2);
+    assert!(t.mailer.last_to("max@example.com").unwrap().subject.contains("is overdue"));
+    assert_eq!(disclosures.run_clocks(accounts).await.unwrap(), 0);
+    assert_eq!((notices("mira@example.com"), notices("olga@example.com")), (2, 0));
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
+    let clock: Vec<_> = audit.iter().filter(|e| e.action.starts_with("disclosure.") && e.actor == "system").collect();
+    assert_eq!(
+        clock.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["disclosure.due_soon", "disclosure.overdue"]
+    );
+    assert!(clock.iter().all(|e| e.entity_type == "authority_request"), "restricted like the request");
+});
+
+both!(
+    issue_16_a_legal_hold_stops_erasure_and_retention_deletion_until_released_with_a_reason,
+    |t: TestApp| async move {
+        use custos_domain::kyc::Step;
+        let base = t.serve_only().await;
+        let c = client();
+        let mlro = staff(&t, "mira@example.com", Role::SeniorOfficer).await;
+        let accounts = t.app.accounts();
+        accounts.register_customer("cleo@example.com", PASSWORD, "en").await.unwrap();
+        let kind = custos_app::accounts::records::AccountKind::Customer;
+        let index = t.store.list_accounts(kind).await.unwrap().remove(0).email_index;
+        let (status, _) = mlro
+            .post(
+                &c,
+                format!("{base}/office/holds"),
+                &[("customer", "Cleo@Example.com"), ("reason", "court order 12/2026")],
+            )
+            .await;
+        assert!(status.is_redirection(), "{status}");
+        let (_, page) = mlro.get(&c, format!("{base}/office/disclosures")).await;
+        let holds = between(&page, "id=\"legal-holds\"", "</table>");
+        assert!(holds.contains("cl***@ex***.com") && holds.contains("court order 12/2026"), "{holds}");
+
+        // Erasure is refused while the hold is active.
+        let rules = custos_app::keys::ErasureRules::default();
+        let err = t.app.keys().erase_customer("cleo@example.com", &rules, "staff:dpo").await.unwrap_err();
+        assert!(err.code() == "erasure_not_allowed" && err.to_string().contains("legal hold"), "{err}");
+        // A decided verification's documents stay while held: neither the decision nor the
+        // retention job deletes them.
+        let v = t.app.kyc().request_verification(&index, None, "identity", "staff:test").await.unwrap();
+        let photo = png_with_text();
+        for step in [Step::Identity, Step::Selfie] {
+            let kind = (step == Step::Identity).then_some("id_card");
+            let upload = custos_app::kyc::VerificationUpload { step, kind, bytes: &photo, issued_on: None };
+            t.app.kyc().submit_verification_file(&index, v.id, upload, "customer:test").await.unwrap();
+        }
+        let approve = custos_app::kyc::ReviewDecision::Approve { identity_name: Some("Cleo Example".into()) };
+        t.app.kyc().review_verification(v.id, &index, approve, "staff:test").await.unwrap();
+        t.app.deadline_job().enforce_deadlines().await.unwrap();
+        assert_eq!(t.app.kyc().verification_files(v.id).await.unwrap().len(), 2, "held: kept");
+
+        // Released with a reason: it stays listed, and the retention job does its work again.
+        let id = between(&page, "action=\"/office/holds/", "/release\"").to_owned();
+        let (status, page) = mlro.post(&c, format!("{base}/office/holds/{id}/release"), &[("reason", "")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a release needs a reason: {page}");
+        let (_, page) =
+            mlro.submit(&c, format!("{base}/office/holds/{id}/release"), &[("reason", "the order was lifted")]).await;
+        let holds = between(&page, "id=\"legal-holds\"", "</table>");
+        assert!(holds.contains("the order was lifted") && holds.contains("mira@example.com"), "{holds}");
+        t.app.deadline_job().enforce_deadlines().await.unwrap();
+        assert!(t.app.kyc().verification_files(v.id).await.unwrap().is_empty(), "released: deleted");
+        t.app.keys().erase_customer("cleo@example.com", &rules, "staff:dpo").await.unwrap();
+        let audit = t.store.audit_entries(0, 10_000).await.unwrap();
+        let holds: Vec<_> = audit.iter().filter(|e| e.action.starts_with("legal_hold.")).collect();
+        assert_eq!(
+            holds.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+            ["legal_hold.placed", "legal_hold.released"]
+        );
+        assert!(
+            holds.iter().all(|e| e.entity_type == "legal_hold" && !e.data.contains("court")),
+            "restricted, no reason"
+        );
+        // Restricted like the register.
+        let officer = staff(&t, "olga@example.com", Role::Officer).await;
+        let (status, _) =
+            officer.post(&c, format!("{base}/office/holds"), &[("customer", "x@example.com"), ("reason", "r")]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (_, log) = officer.get(&c, format!("{base}/office/audit")).await;
+        assert!(!log.contains("legal_hold"), "{log}");
+    }
+);
+
+/// A page with what differs between two customers by nature taken out: their e-mails, pictures
+/// (QR codes), and every token holding a digit (ids, numbers, times, addresses, form tokens).
+fn normalised(page: &str, email: &str) -> String {
+    let mut rest = page.replace(email, "EMAIL");
+    while let (Some(a), Some(b)) = (rest.find("<svg"), rest.find("</svg>")) {
+        if b < a {
+            break;
+        }
+        rest.replace_range(a..b + "</svg>".len(), "SVG");
+    }
+    let mut out = String::with_capacity(rest.len());
+    let mut token = String::new();
+    let flush = |token: &mut String, out: &mut String| {
+        out.push_str(if token.chars().any(|c| c.is_ascii_digit()) { "#" } else { token.as_str() });
+        token.clear();
+    };
+    for ch in rest.chars() {
+        if ch.is_ascii_alphanumeric() || ch == '_' || ch == '-' {
+            token.push(ch);
+        } else {
+            flush(&mut token, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut token, &mut out);
+    out
+}
+
+both!(disc_1_no_tipping_off_a_customer_named_in_a_request_sees_what_any_other_sees, |t: TestApp| async move {
+    let (base, key) = t.serve().await;
+    let c = client();
+    let mut seen = Vec::new();
+    for email in ["anna@example.com", "bella@example.com"] {
+        let person = confirmed_customer_session(&t, email).await;
+        let (status, order) = post(
+            &c,
+            format!("{base}/api/v1/orders"),
+            &key,
+            serde_json::json!({"customer_email": email,
+                "pay": {"network": "ethereum", "asset": "ETH", "amount": "1000000000000000000"},
+                "receive": {"network": "bitcoin", "asset": "BTC", "amount": "5000000", "address": CLEAN_BTC}}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{order}");
+        seen.push((email, person, order["id"].as_str().unwrap().to_owned()));
+    }
+    // Anna is named in an authority request, with a freeze asked for and no disclosure to her.
+    let mlro = staff(&t, "mira@example.com", Role::SeniorOfficer).await;
+    register(&c, &base, &mlro).await;
+    let mut views = Vec::new();
+    for (email, person, order) in &seen {
+        let (_, list) = person.get(&c, format!("{base}/cabinet")).await;
+        let (_, page) = person.get(&c, format!("{base}/cabinet/orders/{order}")).await;
+        let api = get(&c, format!("{base}/api/v1/orders/{order}"), &key).await.to_string();
+        let mails: Vec<String> = t.mailer.sent().into_iter().filter(|m| m.to == *email).map(|m| m.subject).collect();
+        views.push([normalised(&list, email), normalised(&page, email), normalised(&api, email), mails.join("|")]);
+    }
+    for (what, (a, b)) in ["orders", "the order", "the API's order", "mails"].iter().zip(views[0].iter().zip(&views[1]))
+    {
+        assert_eq!(a, b, "{what} differ between a customer in an authority request and one who is not");
+    }
+    // No webhook event mentions the request.
+    let events: Vec<String> =
+        sqlx::query_scalar("SELECT event_type FROM outbox").fetch_all(t.store.pool()).await.unwrap();
+    assert!(events.iter().all(|e| !e.contains("disclosure") && !e.contains("authority")), "{events:?}");
+});

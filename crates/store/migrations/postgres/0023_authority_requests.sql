@@ -17,6 +17,9 @@ CREATE TABLE authority_requests (
     approvals TEXT NOT NULL,
     pending_outcome TEXT,
     created_by TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL
+    created_at_ms BIGINT NOT NULL,
+    -- The statutory clock: when the reminder before the due day, and the overdue alert, went out.
+    reminded_at_ms BIGINT,
+    overdue_alerted_at_ms BIGINT
 );
 CREATE INDEX authority_requests_state_due ON authority_requests (state, due_at_ms);

@@ -30,11 +30,23 @@ pub struct RegisterRow {
     pub emergency: bool,
 }
 
+/// A legal hold as the register lists it.
+pub struct HoldRow {
+    pub id: String,
+    pub customer: String,
+    pub reason: String,
+    /// (when, by whom)
+    pub placed: (String, String),
+    /// (when, by whom, why), once released.
+    pub released: Option<(String, String, String)>,
+}
+
 #[derive(Template)]
 #[template(path = "disclosures.html")]
 struct RegisterPage {
     f: Frame,
     rows: Vec<RegisterRow>,
+    holds: Vec<HoldRow>,
     kinds: Vec<(&'static str, &'static str)>,
     categories: Vec<(&'static str, &'static str)>,
     error: Option<String>,
@@ -123,11 +135,30 @@ async fn register_page(s: &AppState, v: &Viewer, error: Option<String>) -> Respo
         Err(AppError::NotFound { .. }) => return views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
         Err(e) => return unavailable(v, e),
     };
+    let holds = match s.app.disclosures().holds(auth).await {
+        Ok(h) => h,
+        Err(e) => return unavailable(v, e),
+    };
+    let names = super::queue::staff_names(&s.app.accounts().staff().await.unwrap_or_default(), s);
+    let name = |actor: &str| super::queue::actor_name(actor, &names);
     let now = s.app.now_ms();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = RegisterPage {
         f: Frame::new(v, true, "/office/disclosures"),
         rows: list.iter().map(|r| row(r, now, v.lang)).collect(),
+        holds: holds
+            .into_iter()
+            .map(|h| HoldRow {
+                id: h.record.id.to_string(),
+                customer: h.record.customer_masked.clone(),
+                placed: (views::when(h.record.created_at_ms), name(&h.record.created_by)),
+                released: h.record.released_at_ms.map(|at| {
+                    let by = h.record.released_by.as_deref().map(name).unwrap_or_default();
+                    (views::when(at), by, h.release_reason.clone().unwrap_or_default())
+                }),
+                reason: h.reason,
+            })
+            .collect(),
         kinds: AuthorityKind::ALL.iter().map(|k| (k.as_str(), kind_key(*k))).collect(),
         categories: DataCategory::ALL.iter().map(|c| (c.as_str(), category_key(*c))).collect(),
         error,
@@ -203,6 +234,43 @@ pub async fn register(
     };
     match s.app.disclosures().register(auth, new).await {
         Ok(r) => Redirect::to(&format!("/office/disclosures/{}?done=dd_registered", r.record.id)).into_response(),
+        Err(e) => register_page(&s, &v, Some(e.to_string())).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct HoldForm {
+    #[serde(default)]
+    customer: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Places a legal hold over a customer.
+pub async fn place_hold(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Form(f): Form<HoldForm>,
+) -> Response {
+    let Some(auth) = &v.auth else { return views::message(v.lang, StatusCode::UNAUTHORIZED, "expired") };
+    match s.app.disclosures().place_hold(auth, &f.customer, &f.reason).await {
+        Ok(_) => Redirect::to("/office/disclosures#holds").into_response(),
+        Err(e) => register_page(&s, &v, Some(e.to_string())).await,
+    }
+}
+
+/// Releases a legal hold, with a reason.
+pub async fn release_hold(
+    State(s): State<AppState>,
+    Extension(v): Extension<Viewer>,
+    Path(id): Path<String>,
+    Form(f): Form<HoldForm>,
+) -> Response {
+    let (Some(auth), Ok(id)) = (&v.auth, Uuid::parse_str(&id)) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    match s.app.disclosures().release_hold(auth, id, &f.reason).await {
+        Ok(()) => Redirect::to("/office/disclosures#holds").into_response(),
         Err(e) => register_page(&s, &v, Some(e.to_string())).await,
     }
 }

@@ -171,7 +171,7 @@ pub struct AuditFilter {
 /// see: for them it does not exist, in the log's page and its export alike (DISC-1).
 pub(super) fn hides_restricted(v: &Viewer) -> impl Fn(&custos_domain::audit::AuditEntry) -> bool + Send + Sync + use<> {
     let sees = v.auth.as_ref().is_some_and(custos_app::disclosures::Disclosures::visible_to);
-    move |e| !sees && e.entity_type == custos_app::disclosures::ENTITY
+    move |e| !sees && custos_app::disclosures::is_restricted(&e.entity_type)
 }
 
 /// Midnight UTC of a `YYYY-MM-DD` day.

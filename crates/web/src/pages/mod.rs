@@ -122,6 +122,8 @@ pub const PAGES: &[Page] = &[
     page("POST", "/office/disclosures/{id}/advance", Access::Restricted(Permission::DisclosuresManage)),
     page("POST", "/office/disclosures/{id}/verify", Access::Restricted(Permission::DisclosuresManage)),
     page("POST", "/office/disclosures/{id}/approve", Access::Restricted(Permission::DisclosuresApprove)),
+    page("POST", "/office/holds", Access::Restricted(Permission::DisclosuresManage)),
+    page("POST", "/office/holds/{id}/release", Access::Restricted(Permission::DisclosuresManage)),
     page("POST", "/office/audit/verify", Access::Staff(Some(Permission::AuditRead))),
     page("GET", "/office/policy", Access::Staff(Some(Permission::PolicyRead))),
     page("GET", "/office/chains", Access::Staff(Some(Permission::CasesRead))),
@@ -191,6 +193,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/disclosures/{id}/advance", post(disclosures::advance))
         .route("/office/disclosures/{id}/verify", post(disclosures::verify))
         .route("/office/disclosures/{id}/approve", post(disclosures::approve))
+        .route("/office/holds", post(disclosures::place_hold))
+        .route("/office/holds/{id}/release", post(disclosures::release_hold))
         .route("/office/precheck", get(precheck::office_form).post(precheck::office_check))
         .route("/office/staff", get(admin::staff).post(admin::create_staff))
         .route("/office/staff/{id}", post(admin::change_staff))
