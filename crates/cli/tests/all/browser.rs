@@ -340,6 +340,7 @@ async fn scenario(backend: Backend) {
         "/office/policy",
         "/office/precheck",
         "/office/chains",
+        "/office/disclosures",
     ] {
         b.goto(&format!("{base}{page}")).await;
         r.survey(page).await;

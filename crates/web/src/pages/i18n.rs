@@ -156,7 +156,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("ev_legal_hold_placed", "Legal hold placed", "Установлено юридическое удержание"),
     ("ev_legal_hold_released", "Legal hold released", "Юридическое удержание снято"),
     ("disclosures", "Authority requests", "Запросы органов"),
-    ("disclosures_intro", "Requests of law enforcement, courts, the FIU, payment systems and crypto platforms for what customers supplied (DISC-1). Restricted: only those with the disclosure permissions see this register, its records and their entries in the audit log. Nothing here is ever shown or sent to a customer.", "Запросы правоохранительных органов, судов, ПОД/ФТ-подразделения, платёжных систем и криптоплатформ о данных клиентов (DISC-1). Ограниченный доступ: реестр, его записи и их события в журнале аудита видят только сотрудники с правами на раскрытие. Клиентам ничего отсюда не показывается и не отправляется."),
+    ("disclosures_intro", "Requests of law enforcement, courts, the FIU, payment systems and crypto platforms for what customers supplied. Restricted: only those with the disclosure permissions see this register, its records and their entries in the audit log. Nothing here is ever shown or sent to a customer.", "Запросы правоохранительных органов, судов, ПОД/ФТ-подразделения, платёжных систем и криптоплатформ о данных клиентов. Ограниченный доступ: реестр, его записи и их события в журнале аудита видят только сотрудники с правами на раскрытие. Клиентам ничего отсюда не показывается и не отправляется."),
     ("no_disclosures", "No authority request has been registered.", "Запросов органов не зарегистрировано."),
     ("ds_request", "Authority request", "Запрос органа"),
     ("ds_register", "Register a request", "Зарегистрировать запрос"),
