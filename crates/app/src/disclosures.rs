@@ -80,15 +80,71 @@ pub struct LegalHold {
     pub release_reason: Option<String>,
 }
 
+/// What a request's production hands over: only what its scope covers (customers named, the
+/// period, the categories chosen). Amounts in whole units with the asset, times in UTC.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Production {
+    pub request_number: i64,
+    pub produced_at: String,
+    /// The period covered, as asked (`from` inclusive, `to` exclusive), if any.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub categories: Vec<custos_domain::disclosure::DataCategory>,
+    pub customers: Vec<ProducedCustomer>,
+}
+
+/// One customer named in the scope, with what the categories cover.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProducedCustomer {
+    pub email: String,
+    /// With the account category: the account, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<ProducedAccount>,
+    /// With the transactions category: the orders created in the period, their deposits
+    /// received in it.
+    pub orders: Vec<ProducedOrder>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProducedAccount {
+    pub registered_at: String,
+    pub language: String,
+    pub email_confirmed: bool,
+    pub two_factor: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProducedOrder {
+    pub number: i64,
+    pub external_id: Option<String>,
+    pub status: String,
+    pub created_at: String,
+    pub pays: String,
+    pub receives: String,
+    pub deposit_address: String,
+    pub receive_address: String,
+    pub deposits: Vec<ProducedDeposit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProducedDeposit {
+    pub txid: String,
+    pub index: u32,
+    pub amount: String,
+    pub sources: Vec<String>,
+    pub received_at: String,
+}
+
 pub struct Disclosures {
     repo: Arc<dyn DisclosureRepo>,
     holds: Arc<dyn HoldRepo>,
+    queries: Arc<crate::queries::Queries>,
     cx: Context,
 }
 
 impl Disclosures {
-    pub fn new(store: &Arc<dyn Store>, cx: Context) -> Disclosures {
-        Disclosures { repo: store.clone(), holds: store.clone(), cx }
+    pub fn new(store: &Arc<dyn Store>, queries: Arc<crate::queries::Queries>, cx: Context) -> Disclosures {
+        Disclosures { repo: store.clone(), holds: store.clone(), queries, cx }
     }
 
     /// Whether `who` may see the register at all.
@@ -270,6 +326,86 @@ impl Disclosures {
             events.push(moved(who, &current, to));
         }
         self.apply(who, id, &change, &events).await
+    }
+
+    /// The records an approved request covers, and nothing else: only the customers it names,
+    /// only their orders created and deposits received in its period, only the categories it
+    /// asks for. Audited with the counts (never the data). Addresses, transactions, KYC and
+    /// communications in a scope are not produced yet.
+    pub async fn produce(&self, who: &Authenticated, id: Uuid) -> Result<Production, AppError> {
+        use custos_domain::disclosure::DataCategory;
+        use custos_domain::network::NumberStyle;
+        let request = self.get(who, id).await?;
+        let state = request.record.state;
+        if !matches!(state, DisclosureState::Approved | DisclosureState::PartlyApproved | DisclosureState::Produced) {
+            return Err(AppError::conflict(
+                ErrorCode::IllegalTransition,
+                format!("a request is produced once approved; this one is {state}"),
+            ));
+        }
+        let scope = &request.details.scope;
+        let time = custos_domain::time::rfc3339;
+        let mut customers = Vec::new();
+        let mut orders_out = 0;
+        for email in &scope.customers {
+            let normalized = email.trim().to_lowercase();
+            let index = self.cx.cipher.blind_index("customer_email", &normalized);
+            let account = if scope.categories.contains(&DataCategory::Account) {
+                self.queries.customer_by_index(&index).await?.map(|a| ProducedAccount {
+                    registered_at: time(a.created_at_ms),
+                    language: a.locale,
+                    email_confirmed: a.email_confirmed,
+                    two_factor: a.mfa_enabled,
+                })
+            } else {
+                None
+            };
+            let mut orders = Vec::new();
+            if scope.categories.contains(&DataCategory::Transactions) {
+                for o in self.queries.orders_of_customer(&index, 100_000).await? {
+                    if !scope.covers(o.created_at_ms) {
+                        continue;
+                    }
+                    let view = self.queries.order(o.id).await?;
+                    let deposits = view
+                        .deposits
+                        .iter()
+                        .filter(|d| scope.covers(d.received_at_ms))
+                        .map(|d| ProducedDeposit {
+                            txid: d.txid.clone(),
+                            index: d.index,
+                            amount: d.amount.in_whole_units(d.asset, NumberStyle::PLAIN),
+                            sources: d.sources.clone(),
+                            received_at: time(d.received_at_ms),
+                        })
+                        .collect();
+                    orders.push(ProducedOrder {
+                        number: o.number,
+                        external_id: o.external_id.clone(),
+                        status: o.status.as_str().to_owned(),
+                        created_at: time(o.created_at_ms),
+                        pays: o.pay_amount.in_whole_units(o.pay_asset, NumberStyle::PLAIN),
+                        receives: o.receive_amount.in_whole_units(o.receive_asset, NumberStyle::PLAIN),
+                        deposit_address: o.deposit_address.clone(),
+                        receive_address: o.receive_address.clone(),
+                        deposits,
+                    });
+                }
+            }
+            orders_out += orders.len();
+            customers.push(ProducedCustomer { email: normalized, account, orders });
+        }
+        let now = self.cx.now_ms();
+        let counts = json!({"customers": customers.len(), "orders": orders_out});
+        self.cx.audit(&who.actor(), "disclosure.records_produced", ENTITY, &id.to_string(), counts).await?;
+        Ok(Production {
+            request_number: request.record.number,
+            produced_at: time(now),
+            from: scope.from_ms.map(time),
+            to: scope.to_ms.map(time),
+            categories: scope.categories.clone(),
+            customers,
+        })
     }
 
     /// Places a legal hold over a customer (by e-mail), with a reason: until it is released,

@@ -121,7 +121,7 @@ impl App {
             ),
             deadline_job: DeadlineJob::new(DeadlineRepos::of(&store), cx.clone()),
             appeals: Appeals::new(crate::appeals::AppealRepos::of(&store), accounts.clone(), cx.clone()),
-            disclosures: crate::disclosures::Disclosures::new(&store, cx.clone()),
+            disclosures: crate::disclosures::Disclosures::new(&store, queries.clone(), cx.clone()),
             keys: Keys::new(crate::keys::KeyRepos::of(&store), cipher.clone(), clock.clone()),
             api_keys: ApiKeys::new(store.clone(), clock.clone()),
             webhook_events: WebhookEvents::new(store.clone(), clock.clone()),

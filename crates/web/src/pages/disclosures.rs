@@ -76,6 +76,8 @@ struct RequestPage {
     moves: Vec<(&'static str, &'static str)>,
     can_verify: bool,
     can_approve: bool,
+    /// Approved (or produced): the records in scope can be downloaded.
+    can_produce: bool,
     needs_step_up: Option<&'static str>,
     error: Option<String>,
     done: Option<&'static str>,
@@ -238,6 +240,31 @@ pub async fn register(
     }
 }
 
+/// The records an approved request covers, as JSON to hand over.
+pub async fn records(State(s): State<AppState>, Extension(v): Extension<Viewer>, Path(id): Path<String>) -> Response {
+    let (Some(auth), Ok(uuid)) = (&v.auth, Uuid::parse_str(&id)) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    match s.app.disclosures().produce(auth, uuid).await {
+        Ok(p) => {
+            let body = serde_json::to_string_pretty(&p).unwrap_or_default();
+            let name = format!("attachment; filename=\"authority-request-{}-records.json\"", p.request_number);
+            (
+                StatusCode::OK,
+                [
+                    (axum::http::header::CONTENT_TYPE, "application/json".to_owned()),
+                    (axum::http::header::CONTENT_DISPOSITION, name),
+                    (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Err(AppError::NotFound { .. }) => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+        Err(e) => request_page(&s, &v, &id, Some(refusal(&e)), None).await,
+    }
+}
+
 #[derive(Deserialize)]
 pub struct HoldForm {
     #[serde(default)]
@@ -353,6 +380,10 @@ async fn request_page(
         pending_outcome: rec.pending_outcome.map(state_key),
         moves,
         can_verify: rec.state == DisclosureState::Verifying,
+        can_produce: matches!(
+            rec.state,
+            DisclosureState::Approved | DisclosureState::PartlyApproved | DisclosureState::Produced
+        ),
         can_approve,
         needs_step_up: (can_approve && !auth.stepped_up).then_some("step_up_disclosure"),
         error,

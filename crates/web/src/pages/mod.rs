@@ -122,6 +122,7 @@ pub const PAGES: &[Page] = &[
     page("POST", "/office/disclosures/{id}/advance", Access::Restricted(Permission::DisclosuresManage)),
     page("POST", "/office/disclosures/{id}/verify", Access::Restricted(Permission::DisclosuresManage)),
     page("POST", "/office/disclosures/{id}/approve", Access::Restricted(Permission::DisclosuresApprove)),
+    page("GET", "/office/disclosures/{id}/records.json", Access::Restricted(Permission::DisclosuresManage)),
     page("POST", "/office/holds", Access::Restricted(Permission::DisclosuresManage)),
     page("POST", "/office/holds/{id}/release", Access::Restricted(Permission::DisclosuresManage)),
     page("POST", "/office/audit/verify", Access::Staff(Some(Permission::AuditRead))),
@@ -193,6 +194,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/disclosures/{id}/advance", post(disclosures::advance))
         .route("/office/disclosures/{id}/verify", post(disclosures::verify))
         .route("/office/disclosures/{id}/approve", post(disclosures::approve))
+        .route("/office/disclosures/{id}/records.json", get(disclosures::records))
         .route("/office/holds", post(disclosures::place_hold))
         .route("/office/holds/{id}/release", post(disclosures::release_hold))
         .route("/office/precheck", get(precheck::office_form).post(precheck::office_check))
