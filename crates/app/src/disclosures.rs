@@ -91,6 +91,10 @@ pub struct Production {
     pub to: Option<String>,
     pub categories: Vec<custos_domain::disclosure::DataCategory>,
     pub customers: Vec<ProducedCustomer>,
+    /// With the transactions category: the orders the addresses and transactions named touch
+    /// (as the deposit address, a source, a deposit's transaction), created in the period; who
+    /// the customer is, only where the scope names them above.
+    pub orders_by_address_or_transaction: Vec<ProducedOrder>,
 }
 
 /// One customer named in the scope, with what the categories cover.
@@ -330,11 +334,10 @@ impl Disclosures {
 
     /// The records an approved request covers, and nothing else: only the customers it names,
     /// only their orders created and deposits received in its period, only the categories it
-    /// asks for. Audited with the counts (never the data). Addresses, transactions, KYC and
-    /// communications in a scope are not produced yet.
+    /// asks for; and the orders the addresses and transactions it names touch in that period.
+    /// Audited with the counts (never the data). KYC and communications are not produced yet.
     pub async fn produce(&self, who: &Authenticated, id: Uuid) -> Result<Production, AppError> {
         use custos_domain::disclosure::DataCategory;
-        use custos_domain::network::NumberStyle;
         let request = self.get(who, id).await?;
         let state = request.record.state;
         if !matches!(state, DisclosureState::Approved | DisclosureState::PartlyApproved | DisclosureState::Produced) {
@@ -363,38 +366,32 @@ impl Disclosures {
             let mut orders = Vec::new();
             if scope.categories.contains(&DataCategory::Transactions) {
                 for o in self.queries.orders_of_customer(&index, 100_000).await? {
-                    if !scope.covers(o.created_at_ms) {
-                        continue;
+                    if scope.covers(o.created_at_ms) {
+                        orders.push(self.produced_order(o.id, scope).await?);
                     }
-                    let view = self.queries.order(o.id).await?;
-                    let deposits = view
-                        .deposits
-                        .iter()
-                        .filter(|d| scope.covers(d.received_at_ms))
-                        .map(|d| ProducedDeposit {
-                            txid: d.txid.clone(),
-                            index: d.index,
-                            amount: d.amount.in_whole_units(d.asset, NumberStyle::PLAIN),
-                            sources: d.sources.clone(),
-                            received_at: time(d.received_at_ms),
-                        })
-                        .collect();
-                    orders.push(ProducedOrder {
-                        number: o.number,
-                        external_id: o.external_id.clone(),
-                        status: o.status.as_str().to_owned(),
-                        created_at: time(o.created_at_ms),
-                        pays: o.pay_amount.in_whole_units(o.pay_asset, NumberStyle::PLAIN),
-                        receives: o.receive_amount.in_whole_units(o.receive_asset, NumberStyle::PLAIN),
-                        deposit_address: o.deposit_address.clone(),
-                        receive_address: o.receive_address.clone(),
-                        deposits,
-                    });
                 }
             }
             orders_out += orders.len();
             customers.push(ProducedCustomer { email: normalized, account, orders });
         }
+        let mut by_chain = Vec::new();
+        if scope.categories.contains(&DataCategory::Transactions) {
+            let mut ids = Vec::new();
+            for text in scope.addresses.iter().chain(&scope.txids) {
+                if let Some(crate::model::QueueSearch::Text(value)) = self.queries.queue_search(text) {
+                    ids.extend(self.repo.orders_touching(&value).await?);
+                }
+            }
+            ids.sort();
+            ids.dedup();
+            for id in ids {
+                let (created, order) = self.produced_order_at(id, scope).await?;
+                if scope.covers(created) {
+                    by_chain.push(order);
+                }
+            }
+        }
+        orders_out += by_chain.len();
         let now = self.cx.now_ms();
         let counts = json!({"customers": customers.len(), "orders": orders_out});
         self.cx.audit(&who.actor(), "disclosure.records_produced", ENTITY, &id.to_string(), counts).await?;
@@ -405,7 +402,52 @@ impl Disclosures {
             to: scope.to_ms.map(time),
             categories: scope.categories.clone(),
             customers,
+            orders_by_address_or_transaction: by_chain,
         })
+    }
+
+    async fn produced_order(
+        &self,
+        id: Uuid,
+        scope: &custos_domain::disclosure::Scope,
+    ) -> Result<ProducedOrder, AppError> {
+        Ok(self.produced_order_at(id, scope).await?.1)
+    }
+
+    /// An order as produced, with when it was created: its deposits received in the period.
+    async fn produced_order_at(
+        &self,
+        id: Uuid,
+        scope: &custos_domain::disclosure::Scope,
+    ) -> Result<(i64, ProducedOrder), AppError> {
+        use custos_domain::network::NumberStyle;
+        let time = custos_domain::time::rfc3339;
+        let view = self.queries.order(id).await?;
+        let o = view.order;
+        let deposits = view
+            .deposits
+            .iter()
+            .filter(|d| scope.covers(d.received_at_ms))
+            .map(|d| ProducedDeposit {
+                txid: d.txid.clone(),
+                index: d.index,
+                amount: d.amount.in_whole_units(d.asset, NumberStyle::PLAIN),
+                sources: d.sources.clone(),
+                received_at: time(d.received_at_ms),
+            })
+            .collect();
+        let produced = ProducedOrder {
+            number: o.number,
+            external_id: o.external_id.clone(),
+            status: o.status.as_str().to_owned(),
+            created_at: time(o.created_at_ms),
+            pays: o.pay_amount.in_whole_units(o.pay_asset, NumberStyle::PLAIN),
+            receives: o.receive_amount.in_whole_units(o.receive_asset, NumberStyle::PLAIN),
+            deposit_address: o.deposit_address,
+            receive_address: o.receive_address,
+            deposits,
+        };
+        Ok((o.created_at_ms, produced))
     }
 
     /// Places a legal hold over a customer (by e-mail), with a reason: until it is released,

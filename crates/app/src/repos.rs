@@ -459,7 +459,6 @@ pub trait AuditRepo: Send + Sync {
     async fn audit_of(&self, entity_ids: &[String], limit: i64) -> StoreResult<Vec<AuditEntry>>;
 }
 
-/// The whole store, as the wiring hands it around: every repository, implemented by one adapter.
 /// The register of authority requests (DISC-1). Every change is conditional on the state (and
 /// approvals) it was read in, so two officers acting at once change it, and audit it, once.
 #[async_trait]
@@ -487,6 +486,9 @@ pub trait DisclosureRepo: Send + Sync {
     /// yet: true for the one caller who did it (several instances run the clock at once).
     async fn claim_authority_clock(&self, id: Uuid, overdue: bool, event: &AuditEvent, at_ms: i64)
         -> StoreResult<bool>;
+    /// The orders an address (as the deposit address or a deposit's source) or a transaction
+    /// (a deposit's) touches, `value` in its normalised form.
+    async fn orders_touching(&self, value: &str) -> StoreResult<Vec<Uuid>>;
 }
 
 /// Legal holds (issue 16).
@@ -522,6 +524,7 @@ pub struct AuthorityRequestChange {
     pub at_ms: i64,
 }
 
+/// The whole store, as the wiring hands it around: every repository, implemented by one adapter.
 pub trait Store:
     AccountRepo
     + SessionRepo

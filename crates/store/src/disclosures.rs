@@ -137,6 +137,17 @@ impl DisclosureRepo for SqlStore {
         );
         self.write_if_one(script, std::slice::from_ref(event), at_ms).await
     }
+
+    async fn orders_touching(&self, value: &str) -> StoreResult<Vec<Uuid>> {
+        // Every network, so that the (network, deposit address) index serves an address alone.
+        let networks = custos_domain::Network::ALL.map(|n| format!("'{}'", n.as_str())).join(", ");
+        let sql = format!(
+            "SELECT id FROM orders WHERE pay_network IN ({networks}) AND deposit_address = $1 \
+             UNION SELECT order_id AS id FROM deposits WHERE txid = $1 OR sources LIKE $2"
+        );
+        let q = sqlx::query(&sql).bind(value.to_owned()).bind(format!("%\"{value}\"%"));
+        self.read_all(q, |r| uuid(r, "id")).await
+    }
 }
 
 const HOLD_COLUMNS: &str = "id, email_index, customer_masked, reason_enc, created_by, created_at_ms, released_by, \

@@ -306,6 +306,29 @@ both!(disc_1_no_tipping_off_a_customer_named_in_a_request_sees_what_any_other_se
     assert!(events.iter().all(|e| !e.contains("disclosure") && !e.contains("authority")), "{events:?}");
 });
 
+/// A request registered by the first, verified, and approved by the other two; its page's URL.
+async fn approved_request(
+    t: &TestApp,
+    c: &reqwest::Client,
+    base: &str,
+    form: &[(&str, &str)],
+    staff: [&Person; 3],
+) -> String {
+    let [registrar, second, third] = staff;
+    let (_, page) = registrar.submit(c, format!("{base}/office/disclosures"), form).await;
+    let url = format!("{base}/office/disclosures/{}", between(&page, "action=\"/office/disclosures/", "/advance\""));
+    let (status, _) = registrar.get(c, format!("{url}/records.json")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "nothing is produced before approval");
+    registrar.submit(c, format!("{url}/advance"), &[("to", "verifying")]).await;
+    let verification = [("channel", "court registry"), ("method", "order looked up")];
+    registrar.submit(c, format!("{url}/verify"), &verification).await;
+    for approver in [second, third] {
+        step_up(t, c, base, approver).await;
+        approver.submit(c, format!("{url}/approve"), &[("outcome", "approved")]).await;
+    }
+    url
+}
+
 both!(disc_1_production_stays_inside_the_scope, |t: TestApp| async move {
     const DAY: i64 = 86_400_000;
     let (base, key) = t.serve().await;
@@ -318,46 +341,36 @@ both!(disc_1_production_stays_inside_the_scope, |t: TestApp| async move {
                 "receive": {"network": "bitcoin", "asset": "BTC", "amount": "5000000", "address": CLEAN_BTC}});
             let (status, o) = post(&c, format!("{base}/api/v1/orders"), &key, body).await;
             assert_eq!(status, StatusCode::CREATED, "{o}");
-            o["number"].as_i64().unwrap()
+            (o["number"].as_i64().unwrap(), o["deposit"]["address"].as_str().unwrap().to_owned())
         }
     };
     // Anna in January and February, Bella in January.
     t.app.accounts().register_customer("anna@example.com", PASSWORD, "en").await.unwrap();
     t.clock.advance_ms(4 * DAY);
-    let anna_january = order_of("anna@example.com").await;
-    let bella_january = order_of("bella@example.com").await;
+    let (anna_january, _) = order_of("anna@example.com").await;
+    let (bella_january, bella_address) = order_of("bella@example.com").await;
     t.clock.advance_ms(31 * DAY);
-    let anna_february = order_of("anna@example.com").await;
+    let (anna_february, _) = order_of("anna@example.com").await;
 
     // A request for Anna's January transactions and account.
     let registrar = staff(&t, "mira@example.com", Role::SeniorOfficer).await;
     let second = staff(&t, "max@example.com", Role::SeniorOfficer).await;
     let third = staff(&t, "lev@example.com", Role::SeniorOfficer).await;
-    let form = [
+    let mut form = vec![
         ("kind", "court_order"),
         ("authority", "District Court"),
         ("legal_basis", "Order of production"),
         ("document_ref", "DC-2026-19"),
         ("received", "2026-02-05"),
         ("due", "2026-02-20"),
-        ("customers", "Anna@Example.com"),
         ("from", "2026-01-01"),
         ("to", "2026-01-31"),
         ("category", "transactions"),
         ("category", "account"),
     ];
-    let (_, page) = registrar.submit(&c, format!("{base}/office/disclosures"), &form).await;
-    let url = format!("{base}/office/disclosures/{}", between(&page, "action=\"/office/disclosures/", "/advance\""));
-    let (status, _) = registrar.get(&c, format!("{url}/records.json")).await;
-    assert_eq!(status, StatusCode::CONFLICT, "nothing is produced before approval");
-    registrar.submit(&c, format!("{url}/advance"), &[("to", "verifying")]).await;
-    registrar
-        .submit(&c, format!("{url}/verify"), &[("channel", "court registry"), ("method", "order looked up")])
-        .await;
-    for approver in [&second, &third] {
-        step_up(&t, &c, &base, approver).await;
-        approver.submit(&c, format!("{url}/approve"), &[("outcome", "approved")]).await;
-    }
+    let mut for_anna = form.clone();
+    for_anna.push(("customers", "Anna@Example.com"));
+    let url = approved_request(&t, &c, &base, &for_anna, [&registrar, &second, &third]).await;
     let (status, json) = registrar.get(&c, format!("{url}/records.json")).await;
     assert_eq!(status, StatusCode::OK, "{json}");
     let produced: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -370,8 +383,20 @@ both!(disc_1_production_stays_inside_the_scope, |t: TestApp| async move {
     assert_eq!(numbers, [anna_january], "January only: not {anna_february} of February");
     assert!(!json.contains("bella") && !json.contains(&format!("\"number\": {bella_january}")), "no row of Bella");
     assert_eq!(customers[0]["orders"][0]["pays"], "1.5 ETH");
+    assert!(produced["orders_by_address_or_transaction"].as_array().unwrap().is_empty());
     let audit = t.store.audit_entries(0, 10_000).await.unwrap();
     let entry = audit.iter().find(|e| e.action == "disclosure.records_produced").expect("audited");
     assert_eq!(entry.entity_type, "authority_request");
     assert!(entry.data.contains("\"orders\":1") && !entry.data.contains("anna"), "{}", entry.data);
+
+    // A request for an address: the orders it touches in the period, and no customer named.
+    let address = bella_address.to_lowercase();
+    form.push(("addresses", &address));
+    let url = approved_request(&t, &c, &base, &form, [&registrar, &second, &third]).await;
+    let (_, json) = registrar.get(&c, format!("{url}/records.json")).await;
+    let produced: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let orders = produced["orders_by_address_or_transaction"].as_array().unwrap();
+    assert_eq!(orders.len(), 1, "{produced}");
+    assert_eq!(orders[0]["number"], bella_january, "found by its deposit address, typed in lower case");
+    assert!(produced["customers"].as_array().unwrap().is_empty() && !json.contains("bella@"), "{json}");
 });
