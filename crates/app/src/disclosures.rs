@@ -8,6 +8,7 @@ use crate::context::Context;
 use crate::error::{AppError, ErrorCode};
 use crate::model::{AuthorityRequestRecord, LegalHoldRecord};
 use crate::repos::{AuthorityRequestChange, DisclosureRepo, HoldRepo, Store};
+use custos_crypto::bundle::BagFile;
 use custos_crypto::Aad;
 use custos_domain::access::Permission;
 use custos_domain::audit::AuditEvent;
@@ -70,6 +71,59 @@ fn text(field: &str, value: &str, max: usize) -> Result<String, AppError> {
     custos_domain::text::check_text(field, value, max)
         .map_err(|e| AppError::invalid(ErrorCode::InvalidField, e.to_string()))?;
     Ok(value.trim().to_owned())
+}
+
+/// A disclosure bundle: the files of its bag and the SHA-256 that names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bundle {
+    pub number: i64,
+    pub files: Vec<BagFile>,
+    pub sha256: String,
+}
+
+/// The orders and deposits of a production as two CSV files.
+fn production_csv(p: &Production) -> Result<(Vec<u8>, Vec<u8>), AppError> {
+    let fail = |e: csv::Error| AppError::Internal(e.to_string());
+    let mut orders = csv::Writer::from_writer(Vec::new());
+    let mut deposits = csv::Writer::from_writer(Vec::new());
+    orders
+        .write_record([
+            "customer",
+            "number",
+            "external_id",
+            "status",
+            "created_at",
+            "pays",
+            "receives",
+            "deposit_address",
+            "receive_address",
+        ])
+        .map_err(fail)?;
+    deposits.write_record(["order", "txid", "index", "amount", "sources", "received_at"]).map_err(fail)?;
+    let named = p.customers.iter().flat_map(|c| c.orders.iter().map(move |o| (c.email.as_str(), o)));
+    let by_chain = p.orders_by_address_or_transaction.iter().map(|o| ("", o));
+    for (customer, o) in named.chain(by_chain) {
+        let number = o.number.to_string();
+        let fields = [
+            customer,
+            &number,
+            o.external_id.as_deref().unwrap_or(""),
+            &o.status,
+            &o.created_at,
+            &o.pays,
+            &o.receives,
+            &o.deposit_address,
+            &o.receive_address,
+        ];
+        orders.write_record(fields).map_err(fail)?;
+        for d in &o.deposits {
+            let index = d.index.to_string();
+            let sources = d.sources.join(";");
+            deposits.write_record([&number, &d.txid, &index, &d.amount, &sources, &d.received_at]).map_err(fail)?;
+        }
+    }
+    let done = |w: csv::Writer<Vec<u8>>| w.into_inner().map_err(|e| AppError::Internal(e.to_string()));
+    Ok((done(orders)?, done(deposits)?))
 }
 
 /// A legal hold with its reasons opened.
@@ -151,6 +205,11 @@ impl Disclosures {
         Disclosures { repo: store.clone(), holds: store.clone(), queries, cx }
     }
 
+    /// The public key (hex) this installation signs bundles with: for whoever receives them.
+    pub fn bundle_public_key(&self) -> String {
+        self.cx.cipher.bundle_public_keys().remove(0)
+    }
+
     /// Whether `who` may see the register at all.
     pub fn visible_to(who: &Authenticated) -> bool {
         who.can(Permission::DisclosuresManage)
@@ -196,6 +255,7 @@ impl Disclosures {
             created_at_ms: now,
             reminded_at_ms: None,
             overdue_alerted_at_ms: None,
+            bundle_sha256: None,
         };
         let event = AuditEvent::new(
             who.actor(),
@@ -404,6 +464,47 @@ impl Disclosures {
             customers,
             orders_by_address_or_transaction: by_chain,
         })
+    }
+
+    /// The disclosure bundle of an approved request: a BagIt bag of the records in scope (JSON,
+    /// and CSV of the orders and deposits) whose tag manifest is signed with the installation's
+    /// bundle key; its bag-info names the request, the time, the Custos version and the audit
+    /// chain's head. The request is then produced, the bag's SHA-256 kept on it and in the log.
+    pub async fn bundle(&self, who: &Authenticated, id: Uuid) -> Result<Bundle, AppError> {
+        let production = self.produce(who, id).await?;
+        let current = self.get(who, id).await?.record;
+        let json = serde_json::to_vec_pretty(&production).map_err(|e| AppError::Internal(e.to_string()))?;
+        let (orders, deposits) = production_csv(&production)?;
+        let payload = vec![
+            BagFile { path: "records.json".into(), bytes: json },
+            BagFile { path: "orders.csv".into(), bytes: orders },
+            BagFile { path: "deposits.csv".into(), bytes: deposits },
+        ];
+        let head = self.queries.audit_head().await?.map(|(_, hash)| hash).unwrap_or_default();
+        let info = [
+            ("Source-Organization", "Custos".to_owned()),
+            ("External-Identifier", id.to_string()),
+            ("External-Description", format!("authority request {}", production.request_number)),
+            ("Bagging-Date", production.produced_at[..10].to_owned()),
+            ("Bagging-Time", production.produced_at.clone()),
+            ("Custos-Version", env!("CARGO_PKG_VERSION").to_owned()),
+            ("Audit-Chain-Head", head),
+        ];
+        let (files, sha256) = custos_crypto::bundle::make_bag(payload, &info, &self.cx.cipher.bundle_signing_key());
+        let mut events = vec![AuditEvent::new(
+            who.actor(),
+            "disclosure.bundle_produced",
+            ENTITY,
+            id,
+            json!({"sha256": sha256, "files": files.len()}),
+        )];
+        if current.state != DisclosureState::Produced {
+            events.push(moved(who, &current, DisclosureState::Produced));
+        }
+        if !self.repo.record_bundle(id, &sha256, &events, self.cx.now_ms()).await? {
+            return Err(AppError::conflict(ErrorCode::Conflict, "the request changed meanwhile: look at it again"));
+        }
+        Ok(Bundle { number: production.request_number, files, sha256 })
     }
 
     async fn produced_order(

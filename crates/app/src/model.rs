@@ -926,6 +926,8 @@ pub struct AuthorityRequestRecord {
     /// The statutory clock: when the reminder, and the overdue alert, went out.
     pub reminded_at_ms: Option<i64>,
     pub overdue_alerted_at_ms: Option<i64>,
+    /// The SHA-256 naming the last bundle produced (of its signed tag manifest).
+    pub bundle_sha256: Option<String>,
 }
 
 /// A legal hold over a customer (issue 16): while active, nothing of theirs is erased or

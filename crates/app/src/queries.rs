@@ -265,6 +265,11 @@ impl Queries {
         Ok(AuditPage { entries, older: (first > 0).then_some(first + 1) })
     }
 
+    /// The audit chain's head: its last entry's sequence number and hash.
+    pub async fn audit_head(&self) -> Result<Option<(i64, String)>, AppError> {
+        Ok(self.repos.audit.audit_head().await?)
+    }
+
     /// Up to `limit` entries after sequence number `after`, oldest first (for exports).
     pub async fn audit_after(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
         Ok(self.repos.audit.audit_entries(after, limit).await?)

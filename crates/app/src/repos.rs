@@ -489,6 +489,9 @@ pub trait DisclosureRepo: Send + Sync {
     /// The orders an address (as the deposit address or a deposit's source) or a transaction
     /// (a deposit's) touches, `value` in its normalised form.
     async fn orders_touching(&self, value: &str) -> StoreResult<Vec<Uuid>>;
+    /// Records the bundle handed over (its SHA-256) and marks the request produced, if it is
+    /// approved or produced already.
+    async fn record_bundle(&self, id: Uuid, sha256: &str, events: &[AuditEvent], at_ms: i64) -> StoreResult<bool>;
 }
 
 /// Legal holds (issue 16).

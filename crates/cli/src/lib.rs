@@ -96,9 +96,30 @@ pub enum Command {
     /// Custos's optional signer (off unless `[signer.ethereum]` is configured)
     #[command(subcommand)]
     Signer(SignerCommand),
+    /// Disclosure bundles handed to authorities (DISC-1)
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// Measure performance
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+pub enum BundleCommand {
+    /// Verify a bundle (an unpacked BagIt bag): every file against its manifest, nothing
+    /// unlisted, and the Ed25519 signature of the tag manifest by this installation's bundle key
+    /// (under the current or a previous master key) or by --public-key; exits non-zero if not
+    Verify {
+        /// The bag's directory
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// The signer's public key in hex, as the back-office shows it [default: this
+        /// installation's, from its master keys]
+        #[arg(long, value_name = "HEX")]
+        public_key: Option<String>,
+    },
+    /// Print this installation's bundle public key (give it to whoever receives bundles)
+    PublicKey,
 }
 
 #[derive(Subcommand)]
@@ -293,6 +314,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Consolidate(c) => commands::consolidate(&cfg, g, c).await,
         Command::Signer(c) => commands::signer(&cfg, g, c).await,
         Command::Audit(AuditCommand::Verify) => commands::audit_verify(&cfg, g).await,
+        Command::Bundle(c) => commands::bundle(&cfg, c),
         Command::Bench(c) => bench::run(&cfg, g, c).await,
     }
 }

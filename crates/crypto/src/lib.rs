@@ -1,6 +1,7 @@
 //! Cryptography at the edge: field encryption with key ids (personal data at rest, invariant 4),
 //! keyed hashes for matching encrypted values, API key hashing and random tokens.
 
+pub mod bundle;
 pub mod password;
 pub mod totp;
 
@@ -206,6 +207,20 @@ impl FieldCipher {
     /// The ids of every configured key, the current one first.
     pub fn key_ids(&self) -> Vec<&str> {
         std::iter::once(&self.current).chain(&self.previous).map(MasterKey::id).collect()
+    }
+
+    /// The Ed25519 key disclosure bundles are signed with: derived from the current master key,
+    /// never stored.
+    pub fn bundle_signing_key(&self) -> bundle::SigningKey {
+        bundle::signing_key(self.current.subkey("bundle-signing-v1"))
+    }
+
+    /// The public keys of bundles signed under every configured master key (current first), in hex.
+    pub fn bundle_public_keys(&self) -> Vec<String> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .map(|k| bundle::public_key_hex(&bundle::signing_key(k.subkey("bundle-signing-v1"))))
+            .collect()
     }
 
     /// The index key a new installation starts with: derived from the current master key, which

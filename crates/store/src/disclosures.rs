@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 const COLUMNS: &str = "id, number, kind, state, emergency, freeze_requested, received_at_ms, due_at_ms, \
      non_disclosure_until_ms, details_enc, verification, approvals, pending_outcome, created_by, created_at_ms, \
-     reminded_at_ms, overdue_alerted_at_ms";
+     reminded_at_ms, overdue_alerted_at_ms, bundle_sha256";
 
 fn state(row: &impl Columns, col: &str) -> Result<Option<DisclosureState>, StoreError> {
     get::<Option<String>>(row, col)?.map(|s| DisclosureState::parse(&s).ok_or_else(|| bad(col, s))).transpose()
@@ -41,6 +41,7 @@ fn record(row: &impl Columns) -> Result<AuthorityRequestRecord, StoreError> {
         created_at_ms: get(row, "created_at_ms")?,
         reminded_at_ms: get(row, "reminded_at_ms")?,
         overdue_alerted_at_ms: get(row, "overdue_alerted_at_ms")?,
+        bundle_sha256: get(row, "bundle_sha256")?,
     })
 }
 
@@ -58,7 +59,7 @@ impl DisclosureRepo for SqlStore {
         let mut script = Script::one(
             format!(
                 "INSERT INTO authority_requests ({COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, NULL, $12, $13, NULL, NULL)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, NULL, $12, $13, NULL, NULL, NULL)"
             ),
             values![
                 r.id.to_string(),
@@ -147,6 +148,15 @@ impl DisclosureRepo for SqlStore {
         );
         let q = sqlx::query(&sql).bind(value.to_owned()).bind(format!("%\"{value}\"%"));
         self.read_all(q, |r| uuid(r, "id")).await
+    }
+
+    async fn record_bundle(&self, id: Uuid, sha256: &str, events: &[AuditEvent], at_ms: i64) -> StoreResult<bool> {
+        let script = Script::one(
+            "UPDATE authority_requests SET bundle_sha256 = $1, state = 'produced' \
+             WHERE id = $2 AND state IN ('approved', 'partly_approved', 'produced')",
+            values![sha256, id.to_string()],
+        );
+        self.write_if_one(script, events, at_ms).await
     }
 }
 

@@ -400,3 +400,85 @@ both!(disc_1_production_stays_inside_the_scope, |t: TestApp| async move {
     assert_eq!(orders[0]["number"], bella_january, "found by its deposit address, typed in lower case");
     assert!(produced["customers"].as_array().unwrap().is_empty() && !json.contains("bella@"), "{json}");
 });
+
+both!(disc_1_the_bundle_is_a_signed_bagit_bag_that_fails_after_one_flipped_byte, |t: TestApp| async move {
+    use std::process::Command;
+    let base = t.serve_only().await;
+    let c = client();
+    let registrar = staff(&t, "mira@example.com", Role::SeniorOfficer).await;
+    let second = staff(&t, "max@example.com", Role::SeniorOfficer).await;
+    let third = staff(&t, "lev@example.com", Role::SeniorOfficer).await;
+    t.app.accounts().register_customer("anna@example.com", PASSWORD, "en").await.unwrap();
+    let form = [
+        ("kind", "fiu"),
+        ("authority", "Financial Intelligence Unit"),
+        ("legal_basis", "AML law, art. 9"),
+        ("document_ref", "FIU-2026-7"),
+        ("received", "2026-01-01"),
+        ("due", "2026-01-05"),
+        ("customers", "anna@example.com"),
+        ("category", "account"),
+    ];
+    let url = approved_request(&t, &c, &base, &form, [&registrar, &second, &third]).await;
+    let r = c.get(format!("{url}/bundle.tar")).header("cookie", registrar.cookie_header()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let tar = r.bytes().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("custos-bundle-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bundle.tar"), &tar).unwrap();
+    let untar = Command::new("tar").arg("-xf").arg("bundle.tar").current_dir(&dir).status().unwrap();
+    assert!(untar.success());
+    let bag = dir.join("authority-request-1");
+    let (_, page) = registrar.get(&c, url.clone()).await;
+    assert!(page.contains("<span id=\"ds-state\">produced</span>"), "producing the bundle produces the request");
+    let hash = between(&page, "id=\"ds-bundle-hash\">", "<").to_owned();
+    let key = between(&page, "id=\"ds-public-key\">", "<").to_owned();
+    assert_eq!((hash.len(), key.len()), (64, 64), "{page}");
+
+    // Custos verifies it against the key the page shows; bag-info names the request and the chain.
+    let verify = |bag: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_custos"))
+            .args(["bundle", "verify", "--public-key", &key])
+            .arg(bag)
+            .output()
+            .unwrap()
+    };
+    let out = verify(&bag);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        said.contains(&hash) && said.contains("Audit-Chain-Head:") && said.contains("authority request 1"),
+        "{said}"
+    );
+    let info = std::fs::read_to_string(bag.join("bag-info.txt")).unwrap();
+    assert!(info.contains("Custos-Version:") && info.contains("External-Identifier:"), "{info}");
+    let records = std::fs::read_to_string(bag.join("data/records.json")).unwrap();
+    assert!(records.contains("anna@example.com") && records.contains("\"language\": \"en\""), "{records}");
+    // The hash is kept on the request and in the audit log.
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
+    let entry = audit.iter().find(|e| e.action == "disclosure.bundle_produced").expect("audited");
+    assert!(entry.data.contains(&hash), "{}", entry.data);
+    // An independent BagIt validator agrees (PyPI's bagit, installed by scripts/install-test-tools).
+    let python = std::env::var("CUSTOS_BAGIT_PYTHON").ok();
+    assert!(
+        python.is_some() || std::env::var("CUSTOS_REQUIRE_BAGIT").map_or(true, |v| v != "1"),
+        "CUSTOS_REQUIRE_BAGIT=1 but CUSTOS_BAGIT_PYTHON is not set (scripts/install-test-tools)"
+    );
+    if let Some(python) = &python {
+        let out = Command::new(python).args(["-m", "bagit", "--validate"]).arg(&bag).output().unwrap();
+        assert!(out.status.success(), "bagit: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // One flipped byte anywhere and it fails.
+    let records_path = bag.join("data/records.json");
+    let mut bytes = std::fs::read(&records_path).unwrap();
+    bytes[10] ^= 0x01;
+    std::fs::write(&records_path, &bytes).unwrap();
+    let out = verify(&bag);
+    assert!(!out.status.success(), "a flipped byte must fail");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("data/records.json does not match"), "{out:?}");
+    if let Some(python) = &python {
+        let out = Command::new(python).args(["-m", "bagit", "--validate"]).arg(&bag).output().unwrap();
+        assert!(!out.status.success(), "bagit must refuse it too");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+});

@@ -20,6 +20,8 @@ CREATE TABLE authority_requests (
     created_at_ms BIGINT NOT NULL,
     -- The statutory clock: when the reminder before the due day, and the overdue alert, went out.
     reminded_at_ms BIGINT,
-    overdue_alerted_at_ms BIGINT
+    overdue_alerted_at_ms BIGINT,
+    -- The SHA-256 of the last disclosure bundle's tag manifest (it names the whole bag).
+    bundle_sha256 TEXT
 );
 CREATE INDEX authority_requests_state_due ON authority_requests (state, due_at_ms);

@@ -78,6 +78,9 @@ struct RequestPage {
     can_approve: bool,
     /// Approved (or produced): the records in scope can be downloaded.
     can_produce: bool,
+    /// The last bundle's SHA-256, and the key bundles are signed with (hex).
+    bundle_sha256: Option<String>,
+    public_key: String,
     needs_step_up: Option<&'static str>,
     error: Option<String>,
     done: Option<&'static str>,
@@ -265,6 +268,45 @@ pub async fn records(State(s): State<AppState>, Extension(v): Extension<Viewer>,
     }
 }
 
+/// The signed disclosure bundle as a tar of its bag (`authority-request-N/…`); producing it marks
+/// the request produced and keeps the bag's SHA-256 on it and in the audit log.
+pub async fn bundle(State(s): State<AppState>, Extension(v): Extension<Viewer>, Path(id): Path<String>) -> Response {
+    let (Some(auth), Ok(uuid)) = (&v.auth, Uuid::parse_str(&id)) else {
+        return views::message(v.lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    let bundle = match s.app.disclosures().bundle(auth, uuid).await {
+        Ok(b) => b,
+        Err(AppError::NotFound { .. }) => return views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
+        Err(e) => return request_page(&s, &v, &id, Some(refusal(&e)), None).await,
+    };
+    let folder = format!("authority-request-{}", bundle.number);
+    let mut tar = tar::Builder::new(Vec::new());
+    let mtime = u64::try_from(s.app.now_ms() / 1000).unwrap_or(0);
+    for f in &bundle.files {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(f.bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(mtime);
+        if let Err(e) = tar.append_data(&mut header, format!("{folder}/{}", f.path), f.bytes.as_slice()) {
+            return unavailable(&v, e);
+        }
+    }
+    let bytes = match tar.into_inner() {
+        Ok(b) => b,
+        Err(e) => return unavailable(&v, e),
+    };
+    (
+        StatusCode::OK,
+        [
+            (axum::http::header::CONTENT_TYPE, "application/x-tar".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{folder}.tar\"")),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 #[derive(Deserialize)]
 pub struct HoldForm {
     #[serde(default)]
@@ -380,6 +422,8 @@ async fn request_page(
         pending_outcome: rec.pending_outcome.map(state_key),
         moves,
         can_verify: rec.state == DisclosureState::Verifying,
+        bundle_sha256: rec.bundle_sha256.clone(),
+        public_key: s.app.disclosures().bundle_public_key(),
         can_produce: matches!(
             rec.state,
             DisclosureState::Approved | DisclosureState::PartlyApproved | DisclosureState::Produced

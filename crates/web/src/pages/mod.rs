@@ -123,6 +123,7 @@ pub const PAGES: &[Page] = &[
     page("POST", "/office/disclosures/{id}/verify", Access::Restricted(Permission::DisclosuresManage)),
     page("POST", "/office/disclosures/{id}/approve", Access::Restricted(Permission::DisclosuresApprove)),
     page("GET", "/office/disclosures/{id}/records.json", Access::Restricted(Permission::DisclosuresManage)),
+    page("GET", "/office/disclosures/{id}/bundle.tar", Access::Restricted(Permission::DisclosuresManage)),
     page("POST", "/office/holds", Access::Restricted(Permission::DisclosuresManage)),
     page("POST", "/office/holds/{id}/release", Access::Restricted(Permission::DisclosuresManage)),
     page("POST", "/office/audit/verify", Access::Staff(Some(Permission::AuditRead))),
@@ -195,6 +196,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/office/disclosures/{id}/verify", post(disclosures::verify))
         .route("/office/disclosures/{id}/approve", post(disclosures::approve))
         .route("/office/disclosures/{id}/records.json", get(disclosures::records))
+        .route("/office/disclosures/{id}/bundle.tar", get(disclosures::bundle))
         .route("/office/holds", post(disclosures::place_hold))
         .route("/office/holds/{id}/release", post(disclosures::release_hold))
         .route("/office/precheck", get(precheck::office_form).post(precheck::office_check))
