@@ -26,7 +26,9 @@ const PASSWORD: &str = "violet tractor 42 umbrella";
 /// Words that stay Latin on a Russian page: proper names, tickers, abbreviations of the trade.
 const LATIN_OK: &[&str] = &[
     "Custos", "TOTP", "KYC", "MFA", "SumSub", "PDF", "PNG", "JPEG", "USDT", "USDC", "ETH", "BTC", "TRX", "Bitcoin",
-    "Ethereum", "TRON", "UTC", "MLRO", "API", "ID", "QR", "A", "CSV", "DeFi", // P2P, split at its digit.
+    "Ethereum", "TRON", "UTC", "MLRO", "API", "ID", "QR", "A", "CSV", "DeFi", "JSON", "BagIt", "tar",
+    // Ed25519, split at its digits.
+    "Ed", // P2P, split at its digit.
     "P",
 ];
 
@@ -563,4 +565,96 @@ async fn browser_kyc_manual_review_with_a_resubmission_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_kyc_manual_review_with_a_resubmission_postgres() {
     manual_kyc(Backend::Postgres).await;
+}
+
+/// DISC-1 as the MLRO works it: an authority request from intake to a verified bundle.
+async fn authority_request(backend: Backend) {
+    let Some(t) = TestApp::new(backend).await else { return };
+    let Some(b) = Browser::start().await else { return };
+    let base = t.serve_only().await;
+    let r = Run { t, b, base: base.clone(), shots: None };
+    let (t, b) = (&r.t, &r.b);
+    t.app.accounts().register_customer("anna@example.com", PASSWORD, "en").await.unwrap();
+
+    // Intake: the register's form.
+    let mira = r.staff_first_login("mira@example.com", Role::SeniorOfficer).await;
+    b.click("#nav-disclosures").await;
+    assert!(b.has("#no-disclosures").await);
+    b.select("#ds-kind", "court_order").await;
+    b.fill("#ds-authority", "District Court No. 3").await;
+    b.fill("#ds-legal-basis", "Production order under the AML law").await;
+    b.fill("#ds-document-ref", "DC3-2026-41").await;
+    b.fill("#ds-customers", "anna@example.com").await;
+    b.script(
+        "document.getElementById('ds-received').value = '2026-01-01';
+         document.getElementById('ds-due').value = '2026-01-09';
+         document.querySelector('.ds-category[value=account]').checked = true;",
+    )
+    .await;
+    b.click("#ds-submit").await;
+    assert_eq!(b.text("#ds-state").await, "received");
+    r.survey("an authority request, received").await;
+    // The requester verified, then legal review.
+    b.click("#ds-move-verifying").await;
+    b.fill("#ds-channel", "call-back to the court's registry").await;
+    b.fill("#ds-method", "the order's number confirmed by the clerk").await;
+    b.click("#ds-verify").await;
+    assert_eq!(b.text("#ds-state").await, "legal review");
+    let _ = mira;
+
+    // Two other senior officers approve, each after entering their code again.
+    for email in ["max@example.com", "lev@example.com"] {
+        let secret = r.staff_first_login(email, Role::SeniorOfficer).await;
+        b.click("#nav-disclosures").await;
+        b.click(".disclosure-row a").await;
+        let code = r.next_code(&secret);
+        b.fill("#step-up-code", &code).await;
+        b.click("#step-up-submit").await;
+        b.select("#ds-outcome", "approved").await;
+        b.click("#ds-approve").await;
+    }
+    assert_eq!(b.text("#ds-state").await, "approved in full");
+    r.survey("an authority request, approved").await;
+
+    // The bundle, downloaded with the session, verifies against the key the page shows.
+    let key = b.text("#ds-public-key").await;
+    let href = b.script("return document.getElementById('ds-bundle').href;").await;
+    let cookies = b.cookies().await;
+    let token = cookies.as_array().unwrap().iter().find(|c| c["name"] == "__Host-custos_staff").unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tar = reqwest::Client::new()
+        .get(href.as_str().unwrap())
+        .header("cookie", format!("__Host-custos_staff={token}"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("custos-browser-bundle-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("b.tar"), &tar).unwrap();
+    assert!(std::process::Command::new("tar").args(["-xf", "b.tar"]).current_dir(&dir).status().unwrap().success());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["bundle", "verify", "--public-key", &key])
+        .arg(dir.join("authority-request-1"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    b.goto(&format!("{base}/office/disclosures")).await;
+    assert!(b.text(".disclosure-row").await.contains("produced"), "{}", b.text(".disclosure-row").await);
+    r.survey("the register, with a produced request").await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_disc_1_an_authority_request_from_intake_to_a_verified_bundle_sqlite() {
+    authority_request(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_disc_1_an_authority_request_from_intake_to_a_verified_bundle_postgres() {
+    authority_request(Backend::Postgres).await;
 }
