@@ -161,6 +161,32 @@ pub struct ProducedCustomer {
     /// With the transactions category: the orders created in the period, their deposits
     /// received in it.
     pub orders: Vec<ProducedOrder>,
+    /// With the KYC category: the verifications asked for in the period and how they ended.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verifications: Vec<ProducedVerification>,
+    /// With the communications category: the requests to the customer made in the period, on
+    /// the orders of the period, and their answers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<ProducedRequest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProducedVerification {
+    pub level: String,
+    pub provider: String,
+    pub state: String,
+    pub requested_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProducedRequest {
+    pub order: i64,
+    pub kind: String,
+    pub asked_at: String,
+    pub message: String,
+    pub answered_at: Option<String>,
+    pub answer: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -196,13 +222,22 @@ pub struct ProducedDeposit {
 pub struct Disclosures {
     repo: Arc<dyn DisclosureRepo>,
     holds: Arc<dyn HoldRepo>,
+    requests: Arc<dyn crate::repos::RequestRepo>,
+    verifications: Arc<dyn crate::repos::VerificationRepo>,
     queries: Arc<crate::queries::Queries>,
     cx: Context,
 }
 
 impl Disclosures {
     pub fn new(store: &Arc<dyn Store>, queries: Arc<crate::queries::Queries>, cx: Context) -> Disclosures {
-        Disclosures { repo: store.clone(), holds: store.clone(), queries, cx }
+        Disclosures {
+            repo: store.clone(),
+            holds: store.clone(),
+            requests: store.clone(),
+            verifications: store.clone(),
+            queries,
+            cx,
+        }
     }
 
     /// The public key (hex) this installation signs bundles with: for whoever receives them.
@@ -394,8 +429,9 @@ impl Disclosures {
 
     /// The records an approved request covers, and nothing else: only the customers it names,
     /// only their orders created and deposits received in its period, only the categories it
-    /// asks for; and the orders the addresses and transactions it names touch in that period.
-    /// Audited with the counts (never the data). KYC and communications are not produced yet.
+    /// asks for (account, orders and deposits, verifications, requests and answers); and the
+    /// orders the addresses and transactions it names touch in that period. Audited with the
+    /// counts (never the data); each answer opened is audited too.
     pub async fn produce(&self, who: &Authenticated, id: Uuid) -> Result<Production, AppError> {
         use custos_domain::disclosure::DataCategory;
         let request = self.get(who, id).await?;
@@ -432,7 +468,29 @@ impl Disclosures {
                 }
             }
             orders_out += orders.len();
-            customers.push(ProducedCustomer { email: normalized, account, orders });
+            let verifications = if scope.categories.contains(&DataCategory::Kyc) {
+                self.verifications
+                    .verifications_of(&index)
+                    .await?
+                    .into_iter()
+                    .filter(|v| scope.covers(v.created_at_ms))
+                    .map(|v| ProducedVerification {
+                        level: v.level,
+                        provider: v.provider,
+                        state: v.state.as_str().to_owned(),
+                        requested_at: time(v.created_at_ms),
+                        updated_at: time(v.updated_at_ms),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let requests = if scope.categories.contains(&DataCategory::Communications) {
+                self.communications(who, &index, scope).await?
+            } else {
+                Vec::new()
+            };
+            customers.push(ProducedCustomer { email: normalized, account, orders, verifications, requests });
         }
         let mut by_chain = Vec::new();
         if scope.categories.contains(&DataCategory::Transactions) {
@@ -464,6 +522,44 @@ impl Disclosures {
             customers,
             orders_by_address_or_transaction: by_chain,
         })
+    }
+
+    /// The requests to a customer in the period, with their answers: each answer is opened with
+    /// the customer's data key, and each opening audited (`personal_data.viewed`).
+    async fn communications(
+        &self,
+        who: &Authenticated,
+        index: &str,
+        scope: &custos_domain::disclosure::Scope,
+    ) -> Result<Vec<ProducedRequest>, AppError> {
+        let time = custos_domain::time::rfc3339;
+        let mut out = Vec::new();
+        for o in self.queries.orders_of_customer(index, 100_000).await? {
+            for r in self.queries.requests_of_order(o.id).await? {
+                if !scope.covers(r.created_at_ms) {
+                    continue;
+                }
+                let answer = match self.requests.request_answer(r.id).await? {
+                    Some(sealed) => {
+                        let row = r.id.to_string();
+                        let aad = Aad { table: "customer_requests", column: "answer", row: &row };
+                        let data = json!({"field": "answer", "for": "authority_request"});
+                        let bytes = self.cx.open_for(&who.actor(), &sealed, aad, "customer_request", data).await?;
+                        Some(String::from_utf8_lossy(&bytes).into_owned())
+                    }
+                    None => None,
+                };
+                out.push(ProducedRequest {
+                    order: o.number,
+                    kind: r.kind.as_str().to_owned(),
+                    asked_at: time(r.created_at_ms),
+                    message: r.message,
+                    answered_at: r.answered_at_ms.map(time),
+                    answer,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// The disclosure bundle of an approved request: a BagIt bag of the records in scope (JSON,

@@ -482,3 +482,61 @@ both!(disc_1_the_bundle_is_a_signed_bagit_bag_that_fails_after_one_flipped_byte,
     }
     let _ = std::fs::remove_dir_all(&dir);
 });
+
+both!(disc_1_production_covers_verifications_and_requests_of_the_period, |t: TestApp| async move {
+    const DAY: i64 = 86_400_000;
+    let (base, key) = t.serve().await;
+    let c = client();
+    t.app.accounts().register_customer("anna@example.com", PASSWORD, "en").await.unwrap();
+    let kind = custos_app::accounts::records::AccountKind::Customer;
+    let anna = t.store.list_accounts(kind).await.unwrap().remove(0);
+    t.clock.advance_ms(4 * DAY);
+    let (_, dep) = order_with_deposit(&c, &base, &key, Some("anna@example.com"), SANCTIONED_ETH, 0x71).await;
+    let case = uuid::Uuid::parse_str(dep["case"]["id"].as_str().unwrap()).unwrap();
+    let requests = t.app.requests();
+    let source = custos_app::model::RequestKind::SourceOfFunds;
+    let january =
+        requests.request_from_customer(case, source, "Where do the funds come from?", "staff:x").await.unwrap();
+    let me = format!("customer:{}", anna.id);
+    requests.answer_request_with(january.id, "Salary from ACME", vec![], &me).await.unwrap();
+    t.app.kyc().request_verification(&anna.email_index, None, "identity", "staff:test").await.unwrap();
+    t.clock.advance_ms(31 * DAY);
+    let info = custos_app::model::RequestKind::Information;
+    requests.request_from_customer(case, info, "A February question", "staff:x").await.unwrap();
+
+    let staff3 = [
+        staff(&t, "mira@example.com", Role::SeniorOfficer).await,
+        staff(&t, "max@example.com", Role::SeniorOfficer).await,
+        staff(&t, "lev@example.com", Role::SeniorOfficer).await,
+    ];
+    let form = [
+        ("kind", "law_enforcement"),
+        ("authority", "Police"),
+        ("legal_basis", "Criminal procedure code"),
+        ("document_ref", "P-1"),
+        ("received", "2026-02-05"),
+        ("due", "2026-02-20"),
+        ("customers", "anna@example.com"),
+        ("from", "2026-01-01"),
+        ("to", "2026-01-31"),
+        ("category", "kyc"),
+        ("category", "communications"),
+    ];
+    let url = approved_request(&t, &c, &base, &form, [&staff3[0], &staff3[1], &staff3[2]]).await;
+    let (_, json) = staff3[0].get(&c, format!("{url}/records.json")).await;
+    let produced: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let anna_out = &produced["customers"][0];
+    assert_eq!(anna_out["verifications"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(anna_out["verifications"][0]["level"], "identity");
+    let asked = anna_out["requests"].as_array().unwrap();
+    assert_eq!(asked.len(), 1, "January's request only: {json}");
+    assert_eq!(asked[0]["answer"], "Salary from ACME", "opened with her data key");
+    assert!(!json.contains("February question"), "{json}");
+    assert!(anna_out["orders"].as_array().unwrap().is_empty(), "no transactions asked for");
+    assert!(anna_out.get("account").is_none(), "no account asked for");
+    let audit = t.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "personal_data.viewed" && e.data.contains("authority_request")),
+        "the answer's opening is audited"
+    );
+});
