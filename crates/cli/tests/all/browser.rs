@@ -103,6 +103,13 @@ impl Run {
         }
     }
 
+    /// The browser's staff session token, for requests made beside the browser.
+    async fn staff_token(&self) -> String {
+        let cookies = self.b.cookies().await;
+        let session = cookies.as_array().unwrap().iter().find(|c| c["name"] == "__Host-custos_staff").unwrap();
+        session["value"].as_str().unwrap().to_owned()
+    }
+
     /// A new step for the next code of the same account.
     fn next_code(&self, secret: &str) -> String {
         self.t.clock.advance_ms(30_000);
@@ -393,11 +400,7 @@ async fn scenario(backend: Backend) {
     b.goto(&format!("{base}/office/cases/{case_id}")).await;
     assert_eq!(b.text("#customer").await, "da***@ex***.com");
     assert!(!b.has("#decide").await && !b.has("#reveal").await && !b.has(".request .answer").await);
-    let cookies = b.cookies().await;
-    let token = cookies.as_array().unwrap().iter().find(|c| c["name"] == "__Host-custos_staff").unwrap()["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = r.staff_token().await;
     let refused = reqwest::Client::new()
         .post(format!("{base}/office/cases/{case_id}/decide"))
         .header("cookie", format!("__Host-custos_staff={token}"))
@@ -619,11 +622,7 @@ async fn authority_request(backend: Backend) {
     // The bundle, downloaded with the session, verifies against the key the page shows.
     let key = b.text("#ds-public-key").await;
     let href = b.script("return document.getElementById('ds-bundle').href;").await;
-    let cookies = b.cookies().await;
-    let token = cookies.as_array().unwrap().iter().find(|c| c["name"] == "__Host-custos_staff").unwrap()["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = r.staff_token().await;
     let tar = reqwest::Client::new()
         .get(href.as_str().unwrap())
         .header("cookie", format!("__Host-custos_staff={token}"))
