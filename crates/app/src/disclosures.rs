@@ -463,7 +463,7 @@ impl Disclosures {
             if scope.categories.contains(&DataCategory::Transactions) {
                 for o in self.queries.orders_of_customer(&index, 100_000).await? {
                     if scope.covers(o.created_at_ms) {
-                        orders.push(self.produced_order(o.id, scope).await?);
+                        orders.push(self.produced_order(o.id, scope).await?.1);
                     }
                 }
             }
@@ -503,7 +503,7 @@ impl Disclosures {
             ids.sort();
             ids.dedup();
             for id in ids {
-                let (created, order) = self.produced_order_at(id, scope).await?;
+                let (created, order) = self.produced_order(id, scope).await?;
                 if scope.covers(created) {
                     by_chain.push(order);
                 }
@@ -603,16 +603,8 @@ impl Disclosures {
         Ok(Bundle { number: production.request_number, files, sha256 })
     }
 
-    async fn produced_order(
-        &self,
-        id: Uuid,
-        scope: &custos_domain::disclosure::Scope,
-    ) -> Result<ProducedOrder, AppError> {
-        Ok(self.produced_order_at(id, scope).await?.1)
-    }
-
     /// An order as produced, with when it was created: its deposits received in the period.
-    async fn produced_order_at(
+    async fn produced_order(
         &self,
         id: Uuid,
         scope: &custos_domain::disclosure::Scope,
@@ -715,7 +707,7 @@ impl Disclosures {
     pub async fn run_clocks(&self, accounts: &crate::accounts::Accounts) -> Result<usize, AppError> {
         let now = self.cx.now_ms();
         let mut sent = 0;
-        for r in self.repos_on_the_clock(now).await? {
+        for r in self.repo.authority_requests_on_the_clock(now + REMIND_BEFORE_MS, now).await? {
             let overdue = r.due_at_ms <= now;
             let action = if overdue { "disclosure.overdue" } else { "disclosure.due_soon" };
             let event = AuditEvent::new("system", action, ENTITY, r.id, json!({"due_at_ms": r.due_at_ms}));
@@ -737,10 +729,6 @@ impl Disclosures {
             sent += accounts.notify_staff_with(Permission::DisclosuresManage, &letter).await?;
         }
         Ok(sent)
-    }
-
-    async fn repos_on_the_clock(&self, now: i64) -> Result<Vec<AuthorityRequestRecord>, AppError> {
-        Ok(self.repo.authority_requests_on_the_clock(now + REMIND_BEFORE_MS, now).await?)
     }
 
     fn legal(&self, current: &AuthorityRequestRecord, to: DisclosureState) -> Result<DisclosureState, AppError> {

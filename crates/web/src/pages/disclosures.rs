@@ -251,17 +251,7 @@ pub async fn records(State(s): State<AppState>, Extension(v): Extension<Viewer>,
     match s.app.disclosures().produce(auth, uuid).await {
         Ok(p) => {
             let body = serde_json::to_string_pretty(&p).unwrap_or_default();
-            let name = format!("attachment; filename=\"authority-request-{}-records.json\"", p.request_number);
-            (
-                StatusCode::OK,
-                [
-                    (axum::http::header::CONTENT_TYPE, "application/json".to_owned()),
-                    (axum::http::header::CONTENT_DISPOSITION, name),
-                    (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
-                ],
-                body,
-            )
-                .into_response()
+            views::attachment(body, "application/json", &format!("authority-request-{}-records.json", p.request_number))
         }
         Err(AppError::NotFound { .. }) => views::message(v.lang, StatusCode::NOT_FOUND, "not_found"),
         Err(e) => request_page(&s, &v, &id, Some(refusal(&e)), None).await,
@@ -295,16 +285,7 @@ pub async fn bundle(State(s): State<AppState>, Extension(v): Extension<Viewer>, 
         Ok(b) => b,
         Err(e) => return unavailable(&v, e),
     };
-    (
-        StatusCode::OK,
-        [
-            (axum::http::header::CONTENT_TYPE, "application/x-tar".to_owned()),
-            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{folder}.tar\"")),
-            (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response()
+    views::attachment(bytes, "application/x-tar", &format!("{folder}.tar"))
 }
 
 #[derive(Deserialize)]
@@ -383,8 +364,8 @@ async fn request_page(
         (None, None) => "—".to_owned(),
         (from, to) => format!(
             "{} – {}",
-            from.map(|ms| views::when(ms)[..10].to_owned()).unwrap_or_default(),
-            to.map(|ms| views::when(ms - 1)[..10].to_owned()).unwrap_or_default()
+            from.map(views::day).unwrap_or_default(),
+            to.map(|ms| views::day(ms - 1)).unwrap_or_default()
         ),
     };
     // What a manager may do next by hand: the approvals and verification have forms of their own.

@@ -9,8 +9,8 @@ use super::views::{self, unavailable};
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Extension;
 use custos_app::model::QueueQuery;
 use custos_domain::access::mask_email;
@@ -19,6 +19,8 @@ use custos_domain::status::CaseStatus;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
+
+const CSV: &str = "text/csv; charset=utf-8";
 
 /// Rows read from the database per step of an export.
 const PAGE: i64 = 500;
@@ -39,23 +41,6 @@ fn csv_bytes(rows: &[Vec<String>]) -> Bytes {
         let _ = w.write_record(r.iter().map(|c| cell(c)));
     }
     Bytes::from(w.into_inner().unwrap_or_default())
-}
-
-fn attachment(name: &str, body: Body) -> Response {
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-fn today(now_ms: i64) -> String {
-    views::when(now_ms)[..10].to_owned()
 }
 
 const CASE_HEADER: [&str; 17] = [
@@ -120,7 +105,7 @@ pub async fn cases(
             Some((Ok::<_, std::io::Error>(csv_bytes(&rows)), more.then_some((query, None))))
         }
     });
-    attachment(&format!("custos-cases-{}.csv", today(now)), Body::from_stream(stream))
+    views::attachment(Body::from_stream(stream), CSV, &format!("custos-cases-{}.csv", views::day(now)))
 }
 
 fn case_row(s: &AppState, r: &custos_app::model::QueueRow, names: &HashMap<String, String>) -> Vec<String> {
@@ -249,7 +234,7 @@ pub async fn audit(
             Some((Ok::<_, std::io::Error>(csv_bytes(&rows)), more.then_some((last, None))))
         }
     });
-    attachment(&format!("custos-audit-{}.csv", today(now)), Body::from_stream(stream))
+    views::attachment(Body::from_stream(stream), CSV, &format!("custos-audit-{}.csv", views::day(now)))
 }
 
 #[cfg(test)]

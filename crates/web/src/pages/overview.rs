@@ -83,16 +83,12 @@ fn bars(days: &[DayFlow], lang: Lang) -> (Vec<Bar>, Vec<Bar>, i64) {
             y: HEIGHT - height,
             width: (slot / 2 - 1).max(1),
             height,
-            title: format!("{}: {n} {}", day(d.day_start_ms), lang.t(key)),
+            title: format!("{}: {n} {}", views::day(d.day_start_ms), lang.t(key)),
         }
     };
     let opened = days.iter().enumerate().map(|(i, d)| bar(i, d.opened, 0, "ov_opened", d)).collect();
     let closed = days.iter().enumerate().map(|(i, d)| bar(i, d.closed, slot / 2, "ov_closed", d)).collect();
     (opened, closed, peak)
-}
-
-fn day(ms: i64) -> String {
-    views::when(ms)[..10].to_owned()
 }
 
 pub async fn overview(State(s): State<AppState>, Extension(v): Extension<Viewer>) -> Response {
@@ -125,8 +121,8 @@ pub async fn overview(State(s): State<AppState>, Extension(v): Extension<Viewer>
         opened,
         closed,
         peak,
-        first_day: figures.days.first().map(|d| day(d.day_start_ms)).unwrap_or_default(),
-        last_day: figures.days.last().map(|d| day(d.day_start_ms)).unwrap_or_default(),
+        first_day: figures.days.first().map(|d| views::day(d.day_start_ms)).unwrap_or_default(),
+        last_day: figures.days.last().map(|d| views::day(d.day_start_ms)).unwrap_or_default(),
         opened_total,
         closed_total,
         in_time: t.percent_in_time().map_or_else(|| "—".into(), |p| format!("{p}%")),

@@ -114,19 +114,21 @@ pub fn text_notice(f: Frame, status: StatusCode, text: String) -> Response {
     render(status, Text { f, text })
 }
 
-/// A document served to an officer: an attachment with an ASCII file name, in a sandbox, so
-/// that a crafted file cannot run in the back-office's origin.
-pub fn attachment(bytes: Vec<u8>, content_type: &str, file_name: &str) -> Response {
+/// A file served to an officer (a document, an export, a bundle): an attachment with an ASCII
+/// file name, in a sandbox, so that a crafted file cannot run in the back-office's origin, and
+/// kept out of caches.
+pub fn attachment(body: impl Into<axum::body::Body>, content_type: &str, file_name: &str) -> Response {
     let name: String = file_name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
         .collect();
-    let mut r = (StatusCode::OK, bytes).into_response();
+    let mut r = (StatusCode::OK, body.into()).into_response();
     let h = r.headers_mut();
     for (k, val) in [
         (header::CONTENT_TYPE, content_type.to_owned()),
         (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
         (header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'".to_owned()),
+        (header::CACHE_CONTROL, "no-store".to_owned()),
     ] {
         if let Ok(val) = val.parse() {
             h.insert(k, val);
@@ -216,6 +218,11 @@ pub fn switch_language(lang: Lang, q: Back) -> Response {
 }
 
 /// `2026-01-01 12:00 UTC`.
+/// The UTC day of a moment: `2026-12-31`.
+pub fn day(ms: i64) -> String {
+    custos_domain::time::rfc3339(ms)[..10].to_owned()
+}
+
 pub fn when(ms: i64) -> String {
     let s = custos_domain::time::rfc3339(ms);
     format!("{} {} UTC", &s[..10], s.get(11..16).unwrap_or(""))
